@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config'
 // ClickHouse and Alertmanager started by infra/local/up.sh, so they run one file at a time.
 export default defineConfig({
   test: {
+    // Integration files share one broker and server; running files one at a time keeps them independent.
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -19,7 +21,6 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          fileParallelism: false,
           globalSetup: ['test/support/integration-setup.ts'],
         },
       },
