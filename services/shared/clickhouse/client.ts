@@ -1,0 +1,62 @@
+import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client'
+import { ident } from './sql.ts'
+
+export interface ClickHouseConfig {
+  url: string
+  username?: string
+  password?: string
+  database: string
+  requestTimeoutMs?: number
+}
+
+/**
+ * The one way the services talk to ClickHouse. Rows go in and out as JSONEachRow; 64-bit
+ * integers come back as numbers (all ours are ms timestamps and counts below 2^53).
+ */
+export class ClickHouse {
+  readonly database: string
+  private readonly client: ClickHouseClient
+
+  constructor(config: ClickHouseConfig) {
+    this.database = ident(config.database)
+    this.client = createClient({
+      url: config.url,
+      username: config.username ?? 'default',
+      password: config.password ?? '',
+      request_timeout: config.requestTimeoutMs ?? 30_000,
+      // Errors are thrown to the caller, who logs them with context; the client's own logger
+      // would print each one a second time.
+      log: { level: ClickHouseLogLevel.OFF },
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    })
+  }
+
+  /** Table name qualified with the configured database. */
+  table(name: string): string {
+    return `${this.database}.${ident(name)}`
+  }
+
+  async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    const result = await this.client.query({ query: sql, format: 'JSONEachRow' })
+    return result.json<T>()
+  }
+
+  async command(sql: string): Promise<void> {
+    await this.client.command({ query: sql })
+  }
+
+  /** One INSERT of all rows (callers batch: one insert per table per batch). */
+  async insert(table: string, rows: readonly object[]): Promise<void> {
+    if (rows.length === 0) return
+    await this.client.insert({ table: this.table(table), values: rows as object[], format: 'JSONEachRow' })
+  }
+
+  async ping(): Promise<boolean> {
+    const result = await this.client.ping()
+    return result.success
+  }
+
+  async close(): Promise<void> {
+    await this.client.close()
+  }
+}
