@@ -1,0 +1,145 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
+import avro from 'avsc'
+import type { LabelEvent, MonitorTrigger, PolicyDecision, PredictionEvent, RetrainRequest } from '../events/types.ts'
+import { DecodeError } from './decode-error.ts'
+import { checkLabel, checkPrediction } from './event-shape.ts'
+import { schemaText, valueSubject, type RecordName } from './schemas.ts'
+
+interface RecordTypes {
+  PredictionEvent: PredictionEvent
+  LabelEvent: LabelEvent
+  MonitorTrigger: MonitorTrigger
+  PolicyDecision: PolicyDecision
+  RetrainRequest: RetrainRequest
+}
+
+const MAGIC_BYTE = 0
+const JSON_OPEN_BRACE = 0x7b
+
+export type WireFormat = 'avro' | 'json'
+
+export interface Decoded<T> {
+  event: T
+  format: WireFormat
+  /** Registry id of the writer schema (Avro only). */
+  schemaId?: number
+}
+
+/**
+ * Encodes and decodes the contract's records on Kafka. Avro uses the Confluent wire format
+ * (magic byte 0, 4-byte big-endian schema id, Avro binary) with schemas from a Confluent-compatible
+ * registry; records are read with our schema as reader schema, so writers on an older or newer
+ * compatible version decode into today's shape. Producers that cannot write Avro may send the
+ * same record as a UTF-8 JSON object on the same topic.
+ */
+export class EventCodec {
+  private readonly ids = new Map<string, number>()
+  // Bounded by the number of schema versions in the registry times the record names.
+  private readonly readers = new Map<string, { type: avro.Type; resolver: avro.Resolver | undefined }>()
+
+  constructor(private readonly registry: SchemaRegistry) {}
+
+  static forRegistry(url: string): EventCodec {
+    return new EventCodec(new SchemaRegistry({ host: url }, { [SchemaType.AVRO]: {} }))
+  }
+
+  /** Registers (or finds) the record's schema under `<topic>-value` and remembers its id. */
+  async register(topic: string, name: RecordName): Promise<number> {
+    const { id } = await this.registry.register(
+      { type: SchemaType.AVRO, schema: schemaText(name) },
+      { subject: valueSubject(topic) },
+    )
+    this.ids.set(topic, id)
+    return id
+  }
+
+  async encode<N extends RecordName>(topic: string, name: N, record: RecordTypes[N]): Promise<Buffer> {
+    const id = this.ids.get(topic) ?? (await this.register(topic, name))
+    return this.registry.encode(id, record)
+  }
+
+  async decodePrediction(value: Buffer | null): Promise<Decoded<PredictionEvent>> {
+    return this.decodeChecked(value, 'PredictionEvent', checkPrediction)
+  }
+
+  async decodeLabel(value: Buffer | null): Promise<Decoded<LabelEvent>> {
+    return this.decodeChecked(value, 'LabelEvent', checkLabel)
+  }
+
+  /** Decodes any contract record without the event checks (triggers, decisions, requests). */
+  async decode<N extends RecordName>(value: Buffer | null, name: N): Promise<Decoded<RecordTypes[N]>> {
+    return this.decodeChecked(value, name, (v) => v as RecordTypes[N])
+  }
+
+  private async decodeChecked<T>(value: Buffer | null, name: RecordName, check: (raw: unknown) => T): Promise<Decoded<T>> {
+    if (!value || value.length === 0) throw new DecodeError('empty_message', 'message has no value')
+    if (value[0] === MAGIC_BYTE) {
+      const { raw, schemaId } = await this.decodeAvro(value, name)
+      return { event: check(raw), format: 'avro', schemaId }
+    }
+    if (value[0] === JSON_OPEN_BRACE) {
+      let raw: unknown
+      try {
+        raw = JSON.parse(value.toString('utf8'))
+      } catch (error) {
+        throw new DecodeError('malformed_json', `not valid JSON: ${(error as Error).message}`)
+      }
+      return { event: check(raw), format: 'json' }
+    }
+    throw new DecodeError(
+      'unknown_framing',
+      `first byte 0x${value[0]!.toString(16).padStart(2, '0')} is neither the Confluent magic byte 0x00 nor '{' (JSON)`,
+    )
+  }
+
+  private async decodeAvro(value: Buffer, name: RecordName): Promise<{ raw: unknown; schemaId: number }> {
+    if (value.length < 5) throw new DecodeError('malformed_avro', `Confluent frame needs at least 5 bytes, got ${value.length}`)
+    const schemaId = value.readInt32BE(1)
+    const reader = await this.readerFor(schemaId, name)
+    try {
+      return { raw: reader.type.fromBuffer(value.subarray(5), reader.resolver), schemaId }
+    } catch (error) {
+      throw new DecodeError('malformed_avro', `Avro payload for schema ${schemaId} is malformed: ${(error as Error).message}`)
+    }
+  }
+
+  /** Reader type and resolver for one writer schema id, built once (building them per record is costly). */
+  private async readerFor(schemaId: number, name: RecordName): Promise<{ type: avro.Type; resolver: avro.Resolver | undefined }> {
+    const cacheKey = `${schemaId}:${name}`
+    const cached = this.readers.get(cacheKey)
+    if (cached) return cached
+    let writer: avro.Type
+    try {
+      writer = (await this.registry.getSchema(schemaId)) as unknown as avro.Type
+    } catch (error) {
+      const status = (error as { status?: number }).status
+      if (status === 404) throw new DecodeError('unknown_schema_id', `schema id ${schemaId} is not in the registry`)
+      // The registry being unreachable is not the record's fault: the caller retries.
+      throw error
+    }
+    const type = readerType(name)
+    let resolver: avro.Resolver | undefined
+    if (!type.equals(writer)) {
+      try {
+        resolver = type.createResolver(writer)
+      } catch (error) {
+        throw new DecodeError('incompatible_schema', `writer schema ${schemaId} cannot be read as ${name}: ${(error as Error).message}`)
+      }
+    }
+    const entry = { type, resolver }
+    this.readers.set(cacheKey, entry)
+    return entry
+  }
+}
+
+const readerTypes = new Map<RecordName, avro.Type>()
+
+/** Our own schema for a record, parsed once per process. */
+export function readerType(name: RecordName): avro.Type {
+  let type = readerTypes.get(name)
+  if (!type) {
+    type = avro.Type.forSchema(JSON.parse(schemaText(name)) as avro.Schema)
+    readerTypes.set(name, type)
+  }
+  return type
+}
