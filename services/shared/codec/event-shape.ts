@@ -7,7 +7,7 @@ import { DecodeError } from './decode-error.ts'
 // schema plus what Avro cannot say (finite numbers, non-empty ids). Semantic checks that need the
 // model's config (known model, feature names, event time range) are the monitor's.
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number')
+const finite = z.number({ error: 'must be a finite number' }).refine(Number.isFinite, 'must be a finite number')
 const timestampMs = z.number().int('must be an integer number of ms').min(0).max(8_640_000_000_000_000)
 
 const predictionShape = z.object({

@@ -16,6 +16,9 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 }
 
+// Notices about choices made on purpose here (default partitioner, bounded producer retries).
+const IGNORED = ['KafkaJS v2.0.0 switched default partitioner', 'Limiting retries for the idempotent producer']
+
 export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
   const config: KafkaConfig = {
     clientId: settings.clientId,
@@ -26,6 +29,7 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
       () =>
       ({ level, log }) => {
         const { message, ...extra } = log
+        if (IGNORED.some((text) => message.startsWith(text))) return
         logger[LEVELS[level] ?? 'info']({ event: 'kafka_client', ...extra }, message)
       },
     retry: { initialRetryTime: 200, retries: 8 },

@@ -1,0 +1,33 @@
+import { z } from 'zod'
+import { formatIssues } from './model-config.ts'
+
+// Process settings from the environment, parsed once at start; docker-compose.yml and
+// infra/local/env.sh use the same names and defaults.
+const envSchema = z.object({
+  KAFKA_BROKERS: z.string().default('127.0.0.1:9092').transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
+  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081'),
+  CLICKHOUSE_URL: z.url().default('http://127.0.0.1:8123'),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('driftgate'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  /** Read-only user for the CLI's sql command. */
+  CLICKHOUSE_READONLY_USER: z.string().default('analyst'),
+  TOPIC_PREFIX: z.string().default(''),
+  EVENT_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  DRIFTGATE_CONFIG: z.string().default('config/driftgate.yaml'),
+  ALERTMANAGER_URL: z.url().optional(),
+  ALERT_WEBHOOK_URL: z.url().optional(),
+  ALERT_WEBHOOK_TOKEN: z.string().optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  POLICY_API_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  POLICY_API_TOKEN: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+export type Env = z.infer<typeof envSchema>
+
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const result = envSchema.safeParse(source)
+  if (!result.success) throw new Error(`invalid environment:\n${formatIssues(result.error)}`)
+  return result.data
+}
