@@ -41,7 +41,10 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
-log.retention.hours=168
+# Tests and the main job replay traffic stamped in the past: time-based retention would
+# delete it at once. Size-based retention bounds the disk instead.
+log.retention.ms=-1
+log.retention.bytes=2147483648
 CONF
   cat > "$DRIFTGATE_STATE_DIR/kafka/log4j.properties" <<CONF
 log4j.rootLogger=WARN, stdout

@@ -56,3 +56,23 @@ export async function waitFor<T>(check: () => Promise<T> | T, options: { timeout
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200))
   }
 }
+
+/** True once the group has committed offsets at the end of every partition of the topics. */
+export async function groupCaughtUp(kafka: Kafka, groupId: string, topics: string[]): Promise<boolean> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic)
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      for (const end of ends) {
+        const c = committed?.partitions.find((p) => p.partition === end.partition)
+        const at = c && c.offset !== '-1' ? BigInt(c.offset) : 0n
+        if (at < BigInt(end.high)) return false
+      }
+    }
+    return true
+  } finally {
+    await admin.disconnect()
+  }
+}

@@ -21,6 +21,12 @@ const envSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   POLICY_API_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
   POLICY_API_TOKEN: z.string().optional(),
+  /** Monitor consumer group, batch size (records) and linger (ms). */
+  MONITOR_GROUP_ID: z.string().default('driftgate-monitor'),
+  MONITOR_BATCH_SIZE: z.coerce.number().int().min(1).default(10_000),
+  MONITOR_LINGER_MS: z.coerce.number().int().min(0).default(200),
+  /** Predictions kept in memory per partition for the label join. */
+  MONITOR_INDEX_PER_PARTITION: z.coerce.number().int().min(1).default(100_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 

@@ -17,7 +17,7 @@ export async function createProducer(kafka: Kafka): Promise<RecordProducer> {
         topic,
         acks: -1,
         compression: CompressionTypes.None,
-        messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+        messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp === undefined ? undefined : String(r.timestamp) })),
       })
     },
     close: () => producer.disconnect(),

@@ -15,4 +15,6 @@ export interface OutgoingRecord {
   key: string | Buffer | null
   value: Buffer
   headers?: Record<string, string>
+  /** Record timestamp in ms; the broker's default (now) when absent. */
+  timestamp?: number
 }

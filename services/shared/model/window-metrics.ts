@@ -72,6 +72,8 @@ export interface WindowSummary {
   volume: number
   /** Predictions that arrived after the window had closed (counted, not profiled). */
   late_count: number
+  /** Extra copies of a prediction_id at other Kafka offsets (a producer sending twice). */
+  duplicate_count: number
   labeled_count: number
   /** labeled_count / volume, 0 when volume is 0. */
   label_coverage: number

@@ -1,0 +1,201 @@
+import type { ClickHouse } from '../shared/clickhouse/client.ts'
+import { lit } from '../shared/clickhouse/sql.ts'
+import { DecodeError } from '../shared/codec/decode-error.ts'
+import type { EventCodec } from '../shared/codec/event-codec.ts'
+import type { LabelEvent, PredictionEvent } from '../shared/events/types.ts'
+import { sendDeadLetters, type DeadLetter } from '../shared/kafka/dead-letter.ts'
+import type { RecordProducer } from '../shared/kafka/producer.ts'
+import type { ConsumedRecord } from '../shared/kafka/records.ts'
+import type { TopicNames } from '../shared/kafka/topics.ts'
+import type { Logger } from '../shared/logging/logger.ts'
+import { labelRow, predictionRow, type LabelRow, type PredictionRow } from './ingest/event-rows.ts'
+import { PredictionIndex, type IndexedPrediction } from './ingest/prediction-index.ts'
+import { validateLabel, validatePrediction } from './ingest/validate-event.ts'
+import type { MonitorMetrics } from './monitor-metrics.ts'
+import type { RuntimeModel } from './runtime-models.ts'
+import { DirtyWindows, windowStart } from './windows/window-math.ts'
+import type { ComputedWindows, WindowStore } from './windows/window-store.ts'
+
+export interface PipelineDeps {
+  ch: ClickHouse
+  codec: EventCodec
+  producer: RecordProducer
+  topics: TopicNames
+  models: Map<string, RuntimeModel>
+  windows: WindowStore
+  metrics: MonitorMetrics
+  logger: Logger
+  /** Called with every recomputation (detectors hook in here). */
+  onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows): Promise<void>
+  indexPerPartition?: number
+  now?: () => number
+}
+
+interface Accepted<T> {
+  event: T
+  record: ConsumedRecord
+}
+
+/**
+ * What the monitor does with one consumed batch, in the order that makes a crash at any
+ * point safe: dead letters sent, raw rows inserted, touched windows recomputed from the stored
+ * rows, and only then does the consumer loop commit the offsets.
+ */
+export class MonitorPipeline {
+  readonly index: PredictionIndex
+  private readonly dirty = new DirtyWindows()
+  // Windows known to be closed already: no need to recompute them when later predictions
+  // land in their closing range. Bounded; forgetting one costs one extra recomputation.
+  private readonly knownClosed = new Set<string>()
+  private readonly now: () => number
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
+    this.now = deps.now ?? Date.now
+  }
+
+  async handleBatch(records: ConsumedRecord[]): Promise<void> {
+    const { metrics, topics } = this.deps
+    const started = process.hrtime.bigint()
+    const deadLetters: DeadLetter[] = []
+    const predictions: Accepted<PredictionEvent>[] = []
+    const labels: Accepted<LabelEvent>[] = []
+
+    for (const record of records) {
+      const isPrediction = record.topic === topics.predictions
+      try {
+        if (isPrediction) {
+          const { event } = await this.deps.codec.decodePrediction(record.value)
+          const rejection = validatePrediction(event, this.deps.models.get(event.model_id), record.timestamp)
+          if (rejection) deadLetters.push({ record, step: 'validate', ...rejection })
+          else predictions.push({ event, record })
+        } else {
+          const { event } = await this.deps.codec.decodeLabel(record.value)
+          const rejection = validateLabel(event, this.deps.models.get(event.model_id), record.timestamp)
+          if (rejection) deadLetters.push({ record, step: 'validate', ...rejection })
+          else labels.push({ event, record })
+        }
+      } catch (error) {
+        // Anything but a DecodeError (registry unreachable) fails the batch: it is retried.
+        if (!(error instanceof DecodeError)) throw error
+        deadLetters.push({ record, step: 'decode', code: error.code, reason: error.message })
+      }
+    }
+    const decoded = process.hrtime.bigint()
+
+    if (deadLetters.length > 0) {
+      await sendDeadLetters(this.deps.producer, topics.deadLetter, deadLetters, this.now())
+      for (const letter of deadLetters) {
+        metrics.deadLetters.inc({ code: letter.code })
+        metrics.records.inc({ topic: letter.record.topic, outcome: 'dead_letter' })
+        this.deps.logger.warn({ event: 'dead_letter', code: letter.code, reason: letter.reason, topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'record rejected')
+      }
+    }
+
+    const ingestedAt = this.now()
+    const predictionRows: PredictionRow[] = []
+    for (const { event, record } of predictions) {
+      const model = this.deps.models.get(event.model_id)!
+      predictionRows.push(predictionRow(event, model, record, ingestedAt))
+      this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
+      this.markPrediction(model, event.event_time)
+    }
+    const labelRows: LabelRow[] = labels.map(({ event, record }) => labelRow(event, record, ingestedAt))
+    await Promise.all([this.deps.ch.insert('predictions', predictionRows), this.deps.ch.insert('labels', labelRows)])
+    metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionRows.length)
+    metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelRows.length)
+    const inserted = process.hrtime.bigint()
+
+    await this.joinLabels(labels)
+    const joined = process.hrtime.bigint()
+    await this.recomputeDirty()
+    const computed = process.hrtime.bigint()
+
+    metrics.indexSize.set(this.index.size())
+    const seconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9
+    metrics.batchSeconds.observe({ step: 'decode' }, seconds(started, decoded))
+    metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
+    metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
+    metrics.batchSeconds.observe({ step: 'aggregate' }, seconds(joined, computed))
+  }
+
+  /** A revoked partition's join state is dropped; ClickHouse is the durable side of the join. */
+  partitionsRevoked(partitions: { topic: string; partition: number }[]): void {
+    for (const p of partitions) if (p.topic === this.deps.topics.predictions) this.index.dropPartition(p.partition)
+  }
+
+  private markPrediction(model: RuntimeModel, eventTime: number): void {
+    const sizes = model.config.windows
+    this.dirty.mark(model.config.model_id, sizes, eventTime)
+    // The window whose closing range [end + lateness, end + lateness + size) holds this
+    // prediction may close now.
+    for (const size of sizes) {
+      const closing = windowStart(eventTime - model.config.allowed_lateness, size) - size
+      const key = `${model.config.model_id}|${size}|${closing}`
+      if (!this.knownClosed.has(key)) this.dirty.add({ model_id: model.config.model_id, window_size_ms: size, window_start: closing })
+    }
+  }
+
+  private async joinLabels(labels: Accepted<LabelEvent>[]): Promise<void> {
+    const { metrics } = this.deps
+    const missing = new Map<string, Accepted<LabelEvent>[]>()
+    for (const accepted of labels) {
+      const { event, record } = accepted
+      const hit = this.index.get(record.partition, event.prediction_id)
+      if (hit) {
+        metrics.labelsJoined.inc({ source: 'memory' })
+        this.markLabel(hit, event)
+      } else {
+        const list = missing.get(event.model_id) ?? []
+        list.push(accepted)
+        missing.set(event.model_id, list)
+      }
+    }
+    // Older predictions: one lookup per model per batch.
+    for (const [modelId, list] of missing) {
+      const ids = [...new Set(list.map((l) => l.event.prediction_id))]
+      const found = await this.deps.ch.query<IndexedPrediction & { prediction_id: string }>(
+        `SELECT prediction_id, any(model_id) AS model_id, any(model_version) AS model_version, any(event_time) AS event_time
+         FROM ${this.deps.ch.table('predictions')}
+         WHERE model_id = ${lit(modelId)} AND prediction_id IN (${ids.map(lit).join(', ')})
+         GROUP BY prediction_id`,
+      )
+      const byId = new Map(found.map((f) => [f.prediction_id, f]))
+      for (const { event } of list) {
+        const prediction = byId.get(event.prediction_id)
+        if (prediction) {
+          metrics.labelsJoined.inc({ source: 'clickhouse' })
+          this.markLabel(prediction, event)
+        } else {
+          // Stored already; when the prediction arrives its window is recomputed and joins it.
+          metrics.labelsEarly.inc()
+        }
+      }
+    }
+  }
+
+  private markLabel(prediction: IndexedPrediction, label: LabelEvent): void {
+    const model = this.deps.models.get(prediction.model_id)
+    if (!model) return
+    const delay = label.label_time - prediction.event_time
+    this.deps.metrics.labelLag.observe(Math.max(0, delay) / 1000)
+    if (delay > model.config.label_horizon) return
+    this.dirty.mark(prediction.model_id, model.config.windows, prediction.event_time)
+  }
+
+  private async recomputeDirty(): Promise<void> {
+    for (const refs of this.dirty.drain().values()) {
+      const model = this.deps.models.get(refs[0]!.model_id)!
+      const sizeMs = refs[0]!.window_size_ms
+      const computed = await this.deps.windows.recompute(model, sizeMs, refs.map((r) => r.window_start))
+      this.deps.metrics.windowsRecomputed.inc(refs.length)
+      for (const start of computed.closedStarts) this.rememberClosed(`${model.config.model_id}|${sizeMs}|${start}`)
+      await this.deps.onWindowsComputed?.(model, computed)
+    }
+  }
+
+  private rememberClosed(key: string): void {
+    this.knownClosed.add(key)
+    if (this.knownClosed.size > 10_000) this.knownClosed.delete(this.knownClosed.values().next().value as string)
+  }
+}

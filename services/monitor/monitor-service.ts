@@ -1,0 +1,75 @@
+import type { Kafka } from 'kafkajs'
+import type { Registry } from 'prom-client'
+import type { ClickHouse } from '../shared/clickhouse/client.ts'
+import type { EventCodec } from '../shared/codec/event-codec.ts'
+import { createBatchConsumer, type BatchConsumer } from '../shared/kafka/batch-consumer.ts'
+import type { RecordProducer } from '../shared/kafka/producer.ts'
+import type { TopicNames } from '../shared/kafka/topics.ts'
+import type { Logger } from '../shared/logging/logger.ts'
+import { createMonitorMetrics } from './monitor-metrics.ts'
+import { MonitorPipeline, type PipelineDeps } from './monitor-pipeline.ts'
+import type { RuntimeModel } from './runtime-models.ts'
+import { WindowStore } from './windows/window-store.ts'
+
+export interface MonitorServiceDeps {
+  kafka: Kafka
+  ch: ClickHouse
+  codec: EventCodec
+  producer: RecordProducer
+  topics: TopicNames
+  models: Map<string, RuntimeModel>
+  logger: Logger
+  registry: Registry
+  groupId?: string
+  maxBatchSize?: number
+  lingerMs?: number
+  indexPerPartition?: number
+  onWindowsComputed?: PipelineDeps['onWindowsComputed']
+}
+
+export interface MonitorService {
+  readonly id: string
+  readonly pipeline: MonitorPipeline
+  start(): Promise<void>
+  /** Finishes the batch in flight, commits, leaves the group. Idempotent. */
+  stop(): Promise<void>
+  healthcheck(): boolean
+}
+
+/** The monitor: one consumer group over predictions and labels feeding the pipeline. */
+export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
+  const metrics = createMonitorMetrics(deps.registry)
+  const pipeline = new MonitorPipeline({
+    ch: deps.ch,
+    codec: deps.codec,
+    producer: deps.producer,
+    topics: deps.topics,
+    models: deps.models,
+    windows: new WindowStore(deps.ch),
+    metrics,
+    logger: deps.logger,
+    indexPerPartition: deps.indexPerPartition,
+    onWindowsComputed: deps.onWindowsComputed,
+  })
+  const consumer: BatchConsumer = createBatchConsumer(
+    deps.kafka,
+    {
+      groupId: deps.groupId ?? 'driftgate-monitor',
+      topics: [deps.topics.predictions, deps.topics.labels],
+      handleBatch: (records) => pipeline.handleBatch(records),
+      onPartitionsRevoked: (partitions) => pipeline.partitionsRevoked(partitions),
+      maxBatchSize: deps.maxBatchSize,
+      lingerMs: deps.lingerMs,
+    },
+    deps.logger,
+  )
+  return {
+    id: 'monitor',
+    pipeline,
+    start: () => consumer.start(),
+    stop: () => consumer.stop(),
+    // Unhealthy while a batch keeps failing for more than two minutes (ClickHouse down), or
+    // when no progress was made for ten minutes.
+    healthcheck: () => consumer.healthy() || Date.now() - consumer.lastProgressAt() < 120_000,
+  }
+}

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { DriftgateConfig, ModelConfig } from '../shared/config/model-config.ts'
+import { ConfigError } from '../shared/config/model-config.ts'
+import type { ReferenceProfile } from '../shared/model/reference-profile.ts'
+
+/** A configured model with its reference profile loaded (or none: windows then have no bins). */
+export interface RuntimeModel {
+  config: ModelConfig
+  reference: ReferenceProfile | null
+  /** Histogram bin edges per numeric feature and for the score, from the reference profile. */
+  binEdges: Map<string, number[]>
+  /** Known categories per categorical feature, from the reference profile. */
+  knownCategories: Map<string, Set<string>>
+}
+
+export function buildRuntimeModel(config: ModelConfig, reference: ReferenceProfile | null): RuntimeModel {
+  const binEdges = new Map<string, number[]>()
+  const knownCategories = new Map<string, Set<string>>()
+  if (reference) {
+    for (const [name, ref] of Object.entries(reference.numeric)) binEdges.set(name, ref.bin_edges)
+    for (const [name, ref] of Object.entries(reference.categorical)) knownCategories.set(name, new Set(ref.categories))
+    for (const [name, ref] of Object.entries(reference.prediction)) {
+      if ('bin_edges' in ref) binEdges.set(name, ref.bin_edges)
+      else knownCategories.set(name, new Set(ref.categories))
+    }
+  }
+  return { config, reference, binEdges, knownCategories }
+}
+
+export function loadReferenceProfile(path: string): ReferenceProfile {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ReferenceProfile
+  } catch (error) {
+    throw new ConfigError(`cannot read reference profile ${path}: ${(error as Error).message}`)
+  }
+}
+
+export function loadRuntimeModels(config: DriftgateConfig): Map<string, RuntimeModel> {
+  return new Map(
+    config.models.map((model) => {
+      const reference = model.reference_profile ? loadReferenceProfile(resolve(config.baseDir, model.reference_profile)) : null
+      return [model.model_id, buildRuntimeModel(model, reference)]
+    }),
+  )
+}

@@ -1,0 +1,44 @@
+/** Start of the tumbling window of `sizeMs` that contains `timeMs` (UTC, aligned to the epoch). */
+export function windowStart(timeMs: number, sizeMs: number): number {
+  return Math.floor(timeMs / sizeMs) * sizeMs
+}
+
+/** A window to (re)compute: one model, one window size, one start. */
+export interface WindowRef {
+  model_id: string
+  window_size_ms: number
+  window_start: number
+}
+
+export const windowRefKey = (w: WindowRef): string => `${w.model_id}|${w.window_size_ms}|${w.window_start}`
+
+/** Set of windows that received data since they were last computed, bounded by the caller's flush. */
+export class DirtyWindows {
+  private readonly refs = new Map<string, WindowRef>()
+
+  mark(modelId: string, sizes: number[], eventTime: number): void {
+    for (const size of sizes) this.add({ model_id: modelId, window_size_ms: size, window_start: windowStart(eventTime, size) })
+  }
+
+  add(ref: WindowRef): void {
+    this.refs.set(windowRefKey(ref), ref)
+  }
+
+  size(): number {
+    return this.refs.size
+  }
+
+  /** Takes all refs, grouped by model and window size. */
+  drain(): Map<string, WindowRef[]> {
+    const groups = new Map<string, WindowRef[]>()
+    for (const ref of this.refs.values()) {
+      const key = `${ref.model_id}|${ref.window_size_ms}`
+      const list = groups.get(key) ?? []
+      list.push(ref)
+      groups.set(key, list)
+    }
+    this.refs.clear()
+    for (const list of groups.values()) list.sort((a, b) => a.window_start - b.window_start)
+    return groups
+  }
+}

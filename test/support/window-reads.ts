@@ -1,0 +1,67 @@
+import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
+import { lit } from '../../services/shared/clickhouse/sql.ts'
+
+export interface SummaryRow {
+  model_version: string
+  segment: string
+  window_size_ms: number
+  window_start: number
+  volume: number
+  late_count: number
+  duplicate_count: number
+  labeled_count: number
+  label_coverage: number
+  accuracy: number | null
+  precision: number | null
+  recall: number | null
+  f1: number | null
+  roc_auc: number | null
+  log_loss: number | null
+  business_value: number | null
+  estimated_accuracy: number | null
+  closed: number
+}
+
+export interface FeatureRow {
+  model_version: string
+  segment: string
+  window_size_ms: number
+  window_start: number
+  feature: string
+  count: number
+  nulls: number
+  min: number | null
+  max: number | null
+  mean: number | null
+  std: number | null
+  histogram: number[]
+  categories: string[]
+  category_counts: number[]
+  unseen: number
+}
+
+const keyOf = (r: { model_version: string; segment: string; window_size_ms: number; window_start: number }): string => `${r.model_version}|${r.segment}|${r.window_size_ms}|${r.window_start}`
+
+/** Window summaries of a model, by 'version|segment|size|start' (what analysts read: FINAL). */
+export async function readWindowSummaries(ch: ClickHouse, modelId: string): Promise<Map<string, SummaryRow>> {
+  const rows = await ch.query<SummaryRow>(`SELECT * FROM ${ch.table('window_summary')} FINAL WHERE model_id = ${lit(modelId)}`)
+  return new Map(rows.map((r) => [keyOf(r), r]))
+}
+
+/** Feature statistics of a model, by 'version|segment|size|start|feature'. */
+export async function readFeatureStats(ch: ClickHouse, modelId: string): Promise<Map<string, FeatureRow>> {
+  const rows = await ch.query<FeatureRow>(`SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE model_id = ${lit(modelId)}`)
+  return new Map(rows.map((r) => [`${keyOf(r)}|${r.feature}`, r]))
+}
+
+/** Everything a run computed, without the columns that say when (for run-to-run comparison). */
+export async function windowSnapshot(ch: ClickHouse, modelId: string): Promise<{ summaries: unknown[]; features: unknown[] }> {
+  const summaries = await ch.query(
+    `SELECT * FROM ${ch.table('window_summary')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY window_size_ms, model_version, segment, window_start`,
+  )
+  const features = await ch.query(
+    `SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY window_size_ms, model_version, segment, feature, window_start`,
+  )
+  const strip = (rows: Record<string, unknown>[]): unknown[] => rows.map(({ data_version: _v, computed_at: _c, ...rest }) => rest)
+  return { summaries: strip(summaries as Record<string, unknown>[]), features: strip(features as Record<string, unknown>[]) }
+}
