@@ -23,6 +23,7 @@ export interface MonitorServiceDeps {
   groupId?: string
   maxBatchSize?: number
   lingerMs?: number
+  retry?: { initialMs?: number; maxMs?: number }
   indexPerPartition?: number
   onWindowsComputed?: PipelineDeps['onWindowsComputed']
 }
@@ -60,6 +61,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       onPartitionsRevoked: (partitions) => pipeline.partitionsRevoked(partitions),
       maxBatchSize: deps.maxBatchSize,
       lingerMs: deps.lingerMs,
+      retry: deps.retry,
     },
     deps.logger,
   )

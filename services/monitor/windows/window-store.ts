@@ -7,8 +7,10 @@ import { aggregateWindow, type WindowRow } from './window-aggregate.ts'
 export interface ComputedWindows {
   summaries: WindowSummary[]
   features: FeatureWindowStats[]
-  /** Newest ingested_at among the rows read: the version of these numbers. */
-  dataVersion: number
+  /** Per window start: the newest ingested_at among the rows its numbers come from. A
+   *  computation that saw more data has a higher version and wins under FINAL, whatever order
+   *  concurrent writers finish in. */
+  versions: Map<number, string>
   /** Window starts found closed (even those without rows of their own). */
   closedStarts: number[]
 }
@@ -128,7 +130,8 @@ export class WindowStore {
         `SELECT ${sorted
           .map((s, i) => {
             const from = s + sizeMs + lateness
-            return `countIf(event_time >= ${from} AND event_time < ${from + sizeMs}) AS n${i}, minIf(kafka_timestamp, event_time >= ${from} AND event_time < ${from + sizeMs}) AS t${i}`
+            const range = `event_time >= ${from} AND event_time < ${from + sizeMs}`
+            return `countIf(${range}) AS n${i}, minIf(kafka_timestamp, ${range}) AS t${i}, maxIf(ingested_at, ${range}) AS v${i}`
           })
           .join(', ')}
          FROM ${this.ch.table('predictions')}
@@ -136,12 +139,24 @@ export class WindowStore {
       ),
     ])
 
-    let dataVersion = 0
     const labelById = latestLabels(labels)
-    for (const l of labels) dataVersion = Math.max(dataVersion, l.ingested_at)
+    const labelVersion = new Map<string, number>()
+    for (const l of labels) labelVersion.set(l.prediction_id, Math.max(labelVersion.get(l.prediction_id) ?? 0, l.ingested_at))
+    // A window's version: the newest ingested_at among the rows it was computed from, then the
+    // number of those rows. Two computations that read the same newest row but not the same
+    // rows (an insert became visible in between) still differ, and the one that saw more wins.
+    const versions = new Map<number, { newest: number; rows: number }>(sorted.map((s) => [s, { newest: 0, rows: 0 }]))
+    const bump = (start: number, newest: number, rows: number): void => {
+      const v = versions.get(start)
+      if (!v) return
+      v.newest = Math.max(v.newest, newest)
+      v.rows += rows
+    }
+    const labelCount = new Map<string, number>()
+    for (const l of labels) labelCount.set(l.prediction_id, (labelCount.get(l.prediction_id) ?? 0) + 1)
+    for (const p of predictions) bump(Math.floor(p.event_time / sizeMs) * sizeMs, Math.max(p.ingested_at, labelVersion.get(p.prediction_id) ?? 0), 1 + (labelCount.get(p.prediction_id) ?? 0))
     const rowsByWindow = new Map<number, WindowRow[]>(sorted.map((s) => [s, []]))
     for (const { record: p, duplicates } of firstArrivals(predictions).values()) {
-      dataVersion = Math.max(dataVersion, p.ingested_at)
       const label = labelById.get(p.prediction_id)
       const inHorizon = label !== undefined && label.label_time - p.event_time <= horizon
       rowsByWindow.get(Math.floor(p.event_time / sizeMs) * sizeMs)?.push({
@@ -160,7 +175,6 @@ export class WindowStore {
         label: inHorizon ? { label_class: label.label_class, label_value: label.label_value, label_time: label.label_time } : null,
       })
     }
-    for (const p of predictions) dataVersion = Math.max(dataVersion, p.ingested_at)
 
     const closeRow = closes[0] ?? {}
     const summaries: WindowSummary[] = []
@@ -168,16 +182,21 @@ export class WindowStore {
     const closedStarts: number[] = []
     sorted.forEach((start, i) => {
       const closeTs = Number(closeRow[`n${i}`] ?? 0) > 0 ? Number(closeRow[`t${i}`]) : null
-      if (closeTs !== null) closedStarts.push(start)
+      if (closeTs !== null) {
+        closedStarts.push(start)
+        // The rows that closed the window are part of what this computation saw.
+        bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`n${i}`]))
+      }
       const result = aggregateWindow(model, sizeMs, start, rowsByWindow.get(start)!, closeTs)
       summaries.push(...result.summaries)
       features.push(...result.features)
     })
-    await this.write(summaries, features, dataVersion)
-    return { summaries, features, dataVersion, closedStarts }
+    const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
+    await this.write(summaries, features, versionStrings)
+    return { summaries, features, versions: versionStrings, closedStarts }
   }
 
-  private async write(summaries: WindowSummary[], features: FeatureWindowStats[], dataVersion: number): Promise<void> {
+  private async write(summaries: WindowSummary[], features: FeatureWindowStats[], versions: Map<number, string>): Promise<void> {
     const computedAt = Date.now()
     await this.ch.insert(
       'window_summary',
@@ -209,7 +228,7 @@ export class WindowStore {
         estimated_accuracy: s.estimated_accuracy,
         business_value: s.business_value,
         closed: s.closed ? 1 : 0,
-        data_version: dataVersion,
+        data_version: versions.get(s.key.window_start) ?? '0',
         computed_at: computedAt,
       })),
     )
@@ -230,7 +249,7 @@ export class WindowStore {
         categories: f.categorical?.categories ?? [],
         category_counts: f.categorical?.counts ?? [],
         unseen: f.categorical?.unseen ?? 0,
-        data_version: dataVersion,
+        data_version: versions.get(f.key.window_start) ?? '0',
         computed_at: computedAt,
       })),
     )

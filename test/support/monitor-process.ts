@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+
+export interface MonitorProcessOptions {
+  configPath: string
+  database: string
+  topicPrefix: string
+  groupId: string
+  registryUrl: string
+  batchSize?: number
+}
+
+/** Starts the monitor as its own process (services/monitor/main.ts), as in production. */
+export function startMonitorProcess(o: MonitorProcessOptions): ChildProcess {
+  const child = spawn('node_modules/.bin/tsx', ['services/monitor/main.ts'], {
+    env: {
+      ...process.env,
+      DRIFTGATE_CONFIG: o.configPath,
+      CLICKHOUSE_DATABASE: o.database,
+      TOPIC_PREFIX: o.topicPrefix,
+      MONITOR_GROUP_ID: o.groupId,
+      SCHEMA_REGISTRY_URL: o.registryUrl,
+      MONITOR_BATCH_SIZE: String(o.batchSize ?? 200),
+      MONITOR_LINGER_MS: '20',
+      METRICS_PORT: '0',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  return child
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+}
+
+/** SIGKILL: no shutdown code runs, nothing is flushed or committed. */
+export async function killHard(child: ChildProcess): Promise<void> {
+  child.kill('SIGKILL')
+  await exited(child)
+}
+
+export async function stopGracefully(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM')
+  await exited(child)
+}
