@@ -9,6 +9,7 @@ import type { Logger } from '../shared/logging/logger.ts'
 import { createMonitorMetrics } from './monitor-metrics.ts'
 import { MonitorPipeline, type PipelineDeps } from './monitor-pipeline.ts'
 import type { RuntimeModel } from './runtime-models.ts'
+import { LabelHealth } from './windows/label-health.ts'
 import { WindowStore } from './windows/window-store.ts'
 
 export interface MonitorServiceDeps {
@@ -25,6 +26,8 @@ export interface MonitorServiceDeps {
   lingerMs?: number
   retry?: { initialMs?: number; maxMs?: number }
   indexPerPartition?: number
+  /** How often join health (orphan labels) is recomputed; 0 turns it off. */
+  labelHealthIntervalMs?: number
   onWindowsComputed?: PipelineDeps['onWindowsComputed']
 }
 
@@ -65,11 +68,34 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     },
     deps.logger,
   )
+  const labelHealth = new LabelHealth(deps.ch)
+  const healthEvery = deps.labelHealthIntervalMs ?? 30_000
+  let healthTimer: NodeJS.Timeout | null = null
+  let healthRun: Promise<void> = Promise.resolve()
+  const updateLabelHealth = (): void => {
+    healthRun = (async () => {
+      for (const model of deps.models.values()) {
+        try {
+          await labelHealth.update(model)
+        } catch (error) {
+          deps.logger.warn({ event: 'label_health_failed', model_id: model.config.model_id, err: error }, 'join health update failed; next run retries')
+        }
+      }
+    })()
+  }
   return {
     id: 'monitor',
     pipeline,
-    start: () => consumer.start(),
-    stop: () => consumer.stop(),
+    async start() {
+      await consumer.start()
+      if (healthEvery > 0) healthTimer = setInterval(() => healthRun.then(updateLabelHealth), healthEvery)
+    },
+    async stop() {
+      if (healthTimer) clearInterval(healthTimer)
+      healthTimer = null
+      await consumer.stop()
+      await healthRun
+    },
     // Unhealthy while a batch keeps failing for more than two minutes (ClickHouse down), or
     // when no progress was made for ten minutes.
     healthcheck: () => consumer.healthy() || Date.now() - consumer.lastProgressAt() < 120_000,

@@ -39,6 +39,8 @@ export const modelConfigSchema = z
     segments: z.array(z.string().min(1)).default([]),
     allowed_lateness: durationMs.prefault('10m'),
     label_horizon: durationMs.prefault('30d'),
+    /** A label whose prediction has not arrived this long after the label is an orphan. */
+    orphan_after: durationMs.prefault('1h'),
     /** Predictions may not be further in the future than this (clock skew allowance). */
     max_future_skew: durationMs.prefault('5m'),
     cost_matrix: costMatrix.optional(),
