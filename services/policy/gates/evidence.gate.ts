@@ -1,0 +1,91 @@
+import type { MonitorTrigger } from '../../shared/events/types.ts'
+import { outcome, type DecisionContext, type GateOutcome } from '../decision-context.ts'
+import type { PolicyConfig } from '../policy-config.ts'
+import { HIGHER_IS_WORSE, describeAlert, firingRun, num, pct, referenceWindows, segmentWindows, weightedMean, windowsSinceChange } from './gate-helpers.ts'
+
+// Gate 4b. What justifies a retrain: a labeled performance drop seen in N consecutive windows
+// that each had enough labels, or sustained drift in features that matter together with a drop
+// of the label-free performance estimate. Drift that does not hurt the model is not a reason.
+
+/** Performance drop in the bad direction (error metrics rise). */
+export function performanceDrop(alert: MonitorTrigger): number {
+  return HIGHER_IS_WORSE.has(alert.subject) ? alert.observed - alert.expected : alert.expected - alert.observed
+}
+
+/** Lowest coverage over the last `n` windows of the alert (null when a window is missing). */
+function lowestCoverage(context: DecisionContext, alert: MonitorTrigger, n: number): number | null {
+  const windows = segmentWindows(context, alert.segment)
+  let lowest = Infinity
+  for (let i = 0; i < n; i++) {
+    const start = alert.last_seen - i * alert.window_size_ms
+    const w = windows.find((x) => x.window_start === start)
+    if (!w) return null
+    lowest = Math.min(lowest, w.label_coverage)
+  }
+  return lowest
+}
+
+export function evidenceGate(context: DecisionContext, policy: PolicyConfig): GateOutcome {
+  const n = policy.persistence_windows
+  const rules = policy.evidence
+  const firing = context.episode.alerts.filter((a) => a.status === 'firing')
+  const evidence = ['windows']
+
+  const perf = firing.filter((a) => a.kind === 'performance' && !a.estimated && firingRun(a) >= n && performanceDrop(a) >= rules.min_performance_drop)
+  const covered = perf.map((alert) => ({ alert, coverage: lowestCoverage(context, alert, n) }))
+  const labeled = covered.find((c) => c.coverage !== null && c.coverage >= policy.min_label_coverage)
+  if (labeled) {
+    const a = labeled.alert
+    return outcome(
+      'evidence',
+      'pass',
+      'performance_drop',
+      `${describeAlert(a)}: ${a.subject} went from ${num(a.expected)} to ${num(a.observed)} (drop ${num(performanceDrop(a))}) for ${firingRun(a)} consecutive windows, each with at least ${pct(policy.min_label_coverage)} labels (lowest ${pct(labeled.coverage!)}).`,
+      { evidence, facts: { drop: performanceDrop(a), lowest_coverage: labeled.coverage } },
+    )
+  }
+
+  const important = (feature: string): boolean => rules.important_features.length === 0 || rules.important_features.includes(feature)
+  const drift = firing.filter((a) => a.kind === 'drift' && firingRun(a) >= n && important(a.subject))
+  const estimatedAlert = firing.find((a) => a.kind === 'estimated_performance' || (a.kind === 'performance' && a.estimated))
+  const refEst = weightedMean(referenceWindows(context, policy.reference_period), (w) => w.estimated_accuracy, (w) => w.volume)
+  const curEst = weightedMean(windowsSinceChange(context), (w) => w.estimated_accuracy, (w) => w.volume)
+  const estDrop = refEst !== null && curEst !== null ? refEst - curEst : null
+  const facts = { estimated_drop: estDrop, drifted_features: drift.length }
+  if (drift.length > 0 && (estimatedAlert || (estDrop !== null && estDrop >= rules.min_estimated_drop))) {
+    const why = estimatedAlert
+      ? `${describeAlert(estimatedAlert)} (${num(estimatedAlert.expected)} to ${num(estimatedAlert.observed)})`
+      : `estimated accuracy fell ${num(estDrop!)} (${num(refEst!)} to ${num(curEst!)}), at least ${num(rules.min_estimated_drop)} needed`
+    return outcome(
+      'evidence',
+      'pass',
+      'drift_with_estimated_drop',
+      `Sustained drift in ${drift.map((a) => a.subject).join(', ')} for at least ${n} windows, together with a drop of estimated performance: ${why}.`,
+      { evidence, facts },
+    )
+  }
+
+  if (perf.length > 0) {
+    const c = covered[0]!
+    return outcome(
+      'evidence',
+      'hold',
+      'performance_windows_unlabeled',
+      `${describeAlert(c.alert)} is sustained, but its last ${n} windows do not all have ${pct(policy.min_label_coverage)} labels (lowest ${c.coverage === null ? 'unknown' : pct(c.coverage)}): wait until they do.`,
+      { evidence, facts },
+    )
+  }
+  const driftText =
+    drift.length > 0
+      ? `drift in ${drift.map((a) => a.subject).join(', ')} is sustained but estimated accuracy ${estDrop === null ? 'is unknown' : `moved only ${num(estDrop)} (< ${num(rules.min_estimated_drop)})`}`
+      : rules.important_features.length > 0
+        ? `no sustained drift in the important features (${rules.important_features.join(', ')})`
+        : 'no sustained drift'
+  return outcome(
+    'evidence',
+    'suppress',
+    'no_retrain_evidence',
+    `No evidence that the model got worse: no sustained labeled performance drop, and ${driftText}. A shift that does not hurt the model is not worth a retrain.`,
+    { evidence, facts },
+  )
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import { EpisodeTracker, episodeId } from '../../../services/policy/episode-tracker.ts'
+import { CP, H, MODEL, trigger } from './fixtures.ts'
+
+describe('episode tracker', () => {
+  it('groups a model’s overlapping alerts into one episode with the earliest first_seen as change point', () => {
+    const t = new EpisodeTracker()
+    const drift = trigger({ alert_id: 'drift', kind: 'drift', first_seen: CP + H, last_seen: CP + H })
+    const a = t.apply(drift, 1)
+    expect(a.kind).toBe('applied')
+    const perf = trigger({ alert_id: 'perf', first_seen: CP, last_seen: CP + 2 * H })
+    const b = t.apply(perf, 2)
+    if (a.kind !== 'applied' || b.kind !== 'applied') throw new Error('expected applied')
+    expect(b.episode.episode_id).toBe(a.episode.episode_id)
+    expect(b.episode.episode_id).toBe(episodeId(MODEL, 'drift'))
+    expect(b.episode.change_point).toBe(CP)
+    expect(b.episode.alerts.map((x) => x.alert_id)).toEqual(['drift', 'perf'])
+  })
+
+  it('a redelivered or older state of an alert is stale; the episode closes when all alerts resolved', () => {
+    const t = new EpisodeTracker()
+    const first = trigger({ last_seen: CP + H })
+    t.apply(first, 1)
+    expect(t.apply(first, 2).kind).toBe('stale')
+    expect(t.apply(trigger({ last_seen: CP }), 3).kind).toBe('stale')
+    const resolved = t.apply(trigger({ last_seen: CP + H, status: 'resolved' }), 4)
+    expect(resolved.kind === 'applied' && resolved.state.status).toBe('closed')
+    expect(t.openEpisode(MODEL)).toBeUndefined()
+    // A new alert after that opens a new episode.
+    const next = t.apply(trigger({ alert_id: 'perf-2', first_seen: CP + 10 * H, last_seen: CP + 10 * H }), 5)
+    expect(next.kind === 'applied' && next.episode.episode_id).toBe(episodeId(MODEL, 'perf-2'))
+  })
+
+  it('a resolution of an unknown alert is ignored; state survives a restart from its snapshot', () => {
+    const t = new EpisodeTracker()
+    expect(t.apply(trigger({ status: 'resolved' }), 1).kind).toBe('ignored')
+    const applied = t.apply(trigger(), 2)
+    if (applied.kind !== 'applied') throw new Error('expected applied')
+    const restarted = new EpisodeTracker([applied.state])
+    expect(restarted.apply(trigger(), 3).kind).toBe('stale')
+    expect(restarted.openEpisode(MODEL)?.episode_id).toBe(applied.episode.episode_id)
+  })
+
+  it('after a retrain request, a firing alert of another model version starts a new episode', () => {
+    const t = new EpisodeTracker()
+    const a = t.apply(trigger(), 1)
+    if (a.kind !== 'applied') throw new Error('expected applied')
+    t.markRequested(a.episode.episode_id, 'req', 2)
+    const b = t.apply(trigger({ alert_id: 'v2-drift', model_version: 'v2', kind: 'drift' }), 3)
+    expect(b.kind === 'applied' && b.episode.episode_id).not.toBe(a.episode.episode_id)
+    expect(t.get(a.episode.episode_id)?.status).toBe('closed')
+  })
+})
