@@ -1,0 +1,143 @@
+import { Command } from 'commander'
+import { ClickHouse } from '../shared/clickhouse/client.ts'
+import { lit } from '../shared/clickhouse/sql.ts'
+import { loadEnv, type Env } from '../shared/config/env.ts'
+import { loadDriftgateConfig } from '../shared/config/model-config.ts'
+import { createKafka } from '../shared/kafka/kafka-client.ts'
+import { topicNames } from '../shared/kafka/topics.ts'
+import { createLogger } from '../shared/logging/logger.ts'
+import { createEventProducer } from '../shared/producer/event-producer.ts'
+import { produceFile } from './produce-file.ts'
+import { formatTable } from './table.ts'
+
+const env: Env = loadEnv()
+const writer = (): ClickHouse => new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD })
+const reader = (): ClickHouse => new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_READONLY_USER, password: '' })
+
+async function withClickHouse<T>(make: () => ClickHouse, use: (ch: ClickHouse) => Promise<T>): Promise<T> {
+  const ch = make()
+  try {
+    return await use(ch)
+  } finally {
+    await ch.close()
+  }
+}
+
+const iso = (ms: number | null | undefined): string => (ms ? new Date(Number(ms)).toISOString().replace('.000Z', 'Z') : '')
+
+async function consumerLag(groupId: string, topics: string[]): Promise<number | null> {
+  const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-cli' }, createLogger('cli', 'error'))
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    let lag = 0
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic)
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      for (const end of ends) {
+        const c = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1'
+        lag += Number(BigInt(end.high) - (c === '-1' ? BigInt(end.low) : BigInt(c)))
+      }
+    }
+    return lag
+  } catch {
+    return null
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+const program = new Command()
+program.name('driftgate').description('Model monitoring and retraining gate: status, alerts, decisions, SQL, replay, produce.')
+
+program
+  .command('status')
+  .description('configured models, consumer lag and each model’s latest windows')
+  .action(async () => {
+    const config = loadDriftgateConfig(env.DRIFTGATE_CONFIG)
+    const topics = topicNames(env.TOPIC_PREFIX)
+    const lag = await consumerLag(env.MONITOR_GROUP_ID, [topics.predictions, topics.labels])
+    console.log(`monitor consumer group ${env.MONITOR_GROUP_ID}: lag ${lag ?? 'unknown'} records`)
+    await withClickHouse(reader, async (ch) => {
+      for (const model of config.models) {
+        const size = Math.min(...model.windows)
+        const rows = await ch.query<Record<string, unknown>>(
+          `SELECT window_start, model_version, volume, late_count, labeled_count, round(label_coverage, 3) AS coverage,
+                  round(accuracy, 4) AS accuracy, round(estimated_accuracy, 4) AS est_accuracy, business_value, closed
+           FROM ${ch.table('window_summary')} FINAL
+           WHERE model_id = ${lit(model.model_id)} AND segment = 'all' AND window_size_ms = ${size}
+           ORDER BY window_start DESC LIMIT 8`,
+        )
+        const firing = await ch.query<{ n: number }>(`SELECT count() AS n FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(model.model_id)} AND status = 'firing'`)
+        console.log(`\n${model.model_id} (${model.task}; windows ${model.windows.map((w) => w / 60_000 + 'm').join(', ')}; firing alerts: ${firing[0]?.n ?? 0})`)
+        console.log(formatTable(rows.map((r) => ({ ...r, window_start: iso(r.window_start as number) }))))
+      }
+    })
+  })
+
+program
+  .command('alerts')
+  .description('alerts (firing by default)')
+  .option('--all', 'include resolved alerts')
+  .option('--model <id>', 'only this model')
+  .option('--limit <n>', 'rows', '50')
+  .action(async (opts: { all?: boolean; model?: string; limit: string }) => {
+    await withClickHouse(reader, async (ch) => {
+      const where = [opts.all ? '1' : "status = 'firing'", opts.model ? `model_id = ${lit(opts.model)}` : '1'].join(' AND ')
+      const rows = await ch.query<Record<string, unknown>>(
+        `SELECT status, severity, model_id, kind, subject, segment, first_seen, last_seen, summary
+         FROM ${ch.table('alerts')} FINAL WHERE ${where} ORDER BY last_seen DESC LIMIT ${Number(opts.limit)}`,
+      )
+      console.log(formatTable(rows.map((r) => ({ ...r, first_seen: iso(r.first_seen as number), last_seen: iso(r.last_seen as number) })), 100))
+    })
+  })
+
+program
+  .command('decisions')
+  .description('policy decisions, newest first')
+  .option('--model <id>', 'only this model')
+  .option('--limit <n>', 'rows', '20')
+  .action(async (opts: { model?: string; limit: string }) => {
+    await withClickHouse(reader, async (ch) => {
+      const rows = await ch.query<Record<string, unknown>>(
+        `SELECT decided_at, model_id, decision, explanation FROM ${ch.table('policy_decisions')} FINAL
+         ${opts.model ? `WHERE model_id = ${lit(opts.model)}` : ''} ORDER BY decided_at DESC LIMIT ${Number(opts.limit)}`,
+      )
+      console.log(formatTable(rows.map((r) => ({ ...r, decided_at: iso(r.decided_at as number) })), 120))
+    })
+  })
+
+program
+  .command('sql')
+  .description('run a read-only query as the analyst user and print a table')
+  .argument('<query>', 'SQL (SELECT / SHOW / DESCRIBE)')
+  .action(async (query: string) => {
+    await withClickHouse(reader, async (ch) => console.log(formatTable(await ch.query<Record<string, unknown>>(query), 80)))
+  })
+
+program
+  .command('produce')
+  .description('send events from a JSON-lines file (predictions and labels), reporting bad lines')
+  .argument('<file>', 'JSON lines: one PredictionEvent or LabelEvent per line')
+  .option('--json', 'send as JSON instead of Avro')
+  .action(async (file: string, opts: { json?: boolean }) => {
+    const producer = await createEventProducer({ brokers: env.KAFKA_BROKERS, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL, topicPrefix: env.TOPIC_PREFIX, json: opts.json })
+    try {
+      const report = await produceFile(file, producer)
+      for (const e of report.errors) console.error(`${file}:${e.line}: ${e.message}`)
+      console.log(`sent ${report.predictions} predictions and ${report.labels} labels; ${report.errors.length} lines rejected`)
+      if (report.errors.length) process.exitCode = 1
+    } finally {
+      await producer.close()
+    }
+  })
+
+export { program, writer }
+
+try {
+  await program.parseAsync(process.argv)
+} catch (error) {
+  // A failed command says what went wrong in one line, not with a stack trace.
+  console.error(`driftgate: ${(error as Error).message}`)
+  process.exitCode = 1
+}
