@@ -83,7 +83,11 @@ function explain(context: DecisionContext, kind: DecisionKind, outcomes: GateOut
   return `${head}${why}${also} Gates in order: ${path}.`
 }
 
-export function decide(context: DecisionContext, policy: PolicyConfig): DecisionResult {
+export function decide(input: DecisionContext, policy: PolicyConfig): DecisionResult {
+  const id = decisionId(input, policy)
+  // A decision is not held back by its own request: deciding a redelivered trigger again after
+  // its request was recorded must give the same answer, not 'already requested'.
+  const context: DecisionContext = { ...input, history: { ...input.history, retrains: input.history.retrains.filter((r) => r.decision_id !== id) } }
   const outcomes = GATES.map((gate) => gate(context, policy))
   const deciding = outcomes.find((o) => o.verdict !== 'pass') ?? null
   const kind: DecisionKind = deciding ? (deciding.verdict as Exclude<typeof deciding.verdict, 'pass'>) : 'retrain'
@@ -95,7 +99,7 @@ export function decide(context: DecisionContext, policy: PolicyConfig): Decision
   const evidence_queries = [...new Set(queries.filter((q) => q.trim().length > 0))]
 
   const decision: PolicyDecision = {
-    decision_id: decisionId(context, policy),
+    decision_id: id,
     model_id: ep.model_id,
     model_version: ep.model_version,
     episode_id: ep.episode_id,

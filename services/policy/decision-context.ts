@@ -46,6 +46,8 @@ export interface Deploy {
 export interface PastRequest {
   request_id: string
   episode_id: string
+  /** The decision that made (or whose approval made) the request. */
+  decision_id: string
   requested_at: number
   cost: number
 }

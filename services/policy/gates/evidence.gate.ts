@@ -45,8 +45,12 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
     )
   }
 
-  const important = (feature: string): boolean => rules.important_features.length === 0 || rules.important_features.includes(feature)
-  const drift = firing.filter((a) => a.kind === 'drift' && firingRun(a) >= n && important(a.subject))
+  // The monitor's drift alert is about 'features' and ranks the drifted ones in its evidence.
+  const drifted = (a: MonitorTrigger): string[] => [a.subject, ...a.evidence.map((e) => e.name)]
+  const important = (a: MonitorTrigger): boolean => rules.important_features.length === 0 || drifted(a).some((f) => rules.important_features.includes(f))
+  const drift = firing.filter((a) => a.kind === 'drift' && firingRun(a) >= n && important(a))
+  const names = (alerts: MonitorTrigger[]): string =>
+    [...new Set(alerts.flatMap((a) => (a.evidence.length > 0 ? a.evidence.map((e) => e.name) : [a.subject])))].join(', ')
   const estimatedAlert = firing.find((a) => a.kind === 'estimated_performance' || (a.kind === 'performance' && a.estimated))
   const refEst = weightedMean(referenceWindows(context, policy.reference_period), (w) => w.estimated_accuracy, (w) => w.volume)
   const curEst = weightedMean(windowsSinceChange(context), (w) => w.estimated_accuracy, (w) => w.volume)
@@ -60,7 +64,7 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
       'evidence',
       'pass',
       'drift_with_estimated_drop',
-      `Sustained drift in ${drift.map((a) => a.subject).join(', ')} for at least ${n} windows, together with a drop of estimated performance: ${why}.`,
+      `Sustained drift in ${names(drift)} for at least ${n} windows, together with a drop of estimated performance: ${why}.`,
       { evidence, facts },
     )
   }
@@ -77,7 +81,7 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
   }
   const driftText =
     drift.length > 0
-      ? `drift in ${drift.map((a) => a.subject).join(', ')} is sustained but estimated accuracy ${estDrop === null ? 'is unknown' : `moved only ${num(estDrop)} (< ${num(rules.min_estimated_drop)})`}`
+      ? `drift in ${names(drift)} is sustained but estimated accuracy ${estDrop === null ? 'is unknown' : `moved only ${num(estDrop)} (< ${num(rules.min_estimated_drop)})`}`
       : rules.important_features.length > 0
         ? `no sustained drift in the important features (${rules.important_features.join(', ')})`
         : 'no sustained drift'

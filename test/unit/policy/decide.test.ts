@@ -69,7 +69,7 @@ describe('decide', () => {
   })
 
   it('the first failing gate decides; later failures are still reported', () => {
-    const spike = context({ history: { retrains: [{ request_id: 'r0', episode_id: 'ep-0', requested_at: CP, cost: 150 }], approvals: [] } }, [trigger({ last_seen: CP })])
+    const spike = context({ history: { retrains: [{ request_id: 'r0', episode_id: 'ep-0', decision_id: 'd0', requested_at: CP, cost: 150 }], approvals: [] } }, [trigger({ last_seen: CP })])
     const r = decide(spike, policy())
     expect(r.decision.decision).toBe('suppress')
     expect(r.deciding?.reason.code).toBe('single_window_spike')
@@ -84,5 +84,18 @@ describe('decide', () => {
     expect(r.request).toBeNull()
     expect(r.proposed).toMatchObject({ request_id: requestId(MODEL, 'ep-1'), decision_id: r.decision.decision_id })
     expect(r.proposed!.reasons.some((x) => x.startsWith('approval:'))).toBe(false)
+  })
+})
+
+describe('decide on a redelivered trigger', () => {
+  it('is not held back by the request its own decision recorded (same decision, same request)', () => {
+    const first = decide(context(), policy())
+    const own = { request_id: first.request!.request_id, episode_id: 'ep-1', decision_id: first.decision.decision_id, requested_at: CP + 6 * H, cost: 150 }
+    const again = decide(context({ history: { retrains: [own], approvals: [] } }), policy())
+    expect(again.decision.decision).toBe('retrain')
+    expect(again.decision.decision_id).toBe(first.decision.decision_id)
+    // A later trigger of the same episode is a different decision: the request exists, hold.
+    const later = decide(context({ history: { retrains: [own], approvals: [] } }, [trigger({ last_seen: CP + 2 * H })]), policy())
+    expect(later.deciding?.reason.code).toBe('already_requested')
   })
 })

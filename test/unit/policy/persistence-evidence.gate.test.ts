@@ -67,6 +67,13 @@ describe('evidence gate', () => {
     expect(unimportant.reason.message).toContain('important features (age)')
   })
 
+  it('the monitor’s drift alert on subject features names the drifted features in its evidence', () => {
+    const features = drift({ subject: 'features', evidence: [{ name: 'age', score: 0.4, detail: 'psi 0.4' }, { name: 'income', score: 0.3, detail: '' }] })
+    const o = evidenceGate(context({}, [features]), policy({ evidence: { important_features: ['age'] } }))
+    expect(o.reason.code).toBe('drift_with_estimated_drop')
+    expect(o.reason.message).toContain('Sustained drift in age, income')
+  })
+
   it('an estimated_performance alert backs the drift even without window estimates', () => {
     const est = trigger({ alert_id: 'a-est', kind: 'estimated_performance', estimated: true, subject: 'accuracy' })
     const flat = degradedWindows().map((w) => ({ ...w, estimated_accuracy: null }))

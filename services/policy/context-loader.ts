@@ -1,0 +1,163 @@
+import type { ClickHouse } from '../shared/clickhouse/client.ts'
+import { lit } from '../shared/clickhouse/sql.ts'
+import type { AlertKind, AlertStatus, MonitorTrigger, Severity } from '../shared/events/types.ts'
+import type { ContextFacts, Deploy, Episode, WindowFacts } from './decision-context.ts'
+import type { PolicyConfig } from './policy-config.ts'
+
+// Reads the facts of one decision from the monitor's tables in four queries. The SQL is kept
+// as written (with its literals) in `queries`, so every number in a decision can be re-checked
+// by an analyst by running the query cited next to it.
+
+const METRICS = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'mae', 'rmse', 'mape'] as const
+
+interface AlertRow {
+  alert_id: string
+  model_id: string
+  model_version: string
+  segment: string
+  kind: string
+  subject: string
+  severity: string
+  status: string
+  window_size_ms: number
+  window_start: number
+  window_end: number
+  observed: number
+  expected: number
+  threshold: number
+  evidence_names: string[]
+  evidence_scores: number[]
+  evidence_details: string[]
+  label_coverage: number | null
+  estimated: number
+  first_seen: number
+  last_seen: number
+  summary: string
+  evidence_query: string
+}
+
+type WindowRow = Omit<WindowFacts, 'metrics'> & Record<(typeof METRICS)[number], number | null>
+
+export interface ContextLoader {
+  load(episode: Episode, policy: PolicyConfig, asOf: number): Promise<ContextFacts>
+}
+
+export function alertFromRow(row: AlertRow): MonitorTrigger {
+  return {
+    alert_id: row.alert_id,
+    model_id: row.model_id,
+    model_version: row.model_version,
+    segment: row.segment,
+    kind: row.kind as AlertKind,
+    subject: row.subject,
+    severity: row.severity as Severity,
+    status: row.status as AlertStatus,
+    window_size_ms: Number(row.window_size_ms),
+    window_start: Number(row.window_start),
+    window_end: Number(row.window_end),
+    observed: row.observed,
+    expected: row.expected,
+    threshold: row.threshold,
+    evidence: row.evidence_names.map((name, i) => ({ name, score: row.evidence_scores[i] ?? 0, detail: row.evidence_details[i] ?? '' })),
+    label_coverage: row.label_coverage,
+    estimated: Boolean(row.estimated),
+    first_seen: Number(row.first_seen),
+    last_seen: Number(row.last_seen),
+    summary: row.summary,
+    evidence_query: row.evidence_query,
+  }
+}
+
+/** Per-window numbers over all model versions: counts summed, labeled metrics weighted by
+ *  labeled predictions, the CBPE estimate and label delays by volume. The inner query renames
+ *  the columns (r_*) because ClickHouse resolves an alias before a column of the same name. */
+function windowsSql(ch: ClickHouse, modelId: string, size: number, from: number, to: number): string {
+  const byVolume = ['label_delay_p50_ms', 'label_delay_p90_ms', 'estimated_accuracy']
+  const mean = (m: string, weight: string): string =>
+    `if(sumIf(${weight}, isNotNull(r_${m})) > 0, sumIf(r_${m} * ${weight}, isNotNull(r_${m})) / sumIf(${weight}, isNotNull(r_${m})), NULL) AS ${m}`
+  return [
+    'SELECT segment, window_start, max(r_window_end) AS window_end, sum(r_volume) AS volume, sum(r_labeled) AS labeled_count,',
+    '  if(sum(r_volume) > 0, sum(r_labeled) / sum(r_volume), 0) AS label_coverage,',
+    `  ${byVolume.map((m) => mean(m, 'r_volume')).join(',\n  ')},`,
+    `  ${METRICS.map((m) => mean(m, 'r_labeled')).join(',\n  ')},`,
+    '  if(countIf(isNotNull(r_business_value)) > 0, sumIf(r_business_value, isNotNull(r_business_value)), NULL) AS business_value',
+    'FROM (',
+    `  SELECT segment, window_start, window_end AS r_window_end, volume AS r_volume, labeled_count AS r_labeled, business_value AS r_business_value,`,
+    `    ${[...byVolume, ...METRICS].map((m) => `${m} AS r_${m}`).join(', ')}`,
+    `  FROM ${ch.table('window_summary')} FINAL`,
+    `  WHERE model_id = ${lit(modelId)} AND window_size_ms = ${size} AND window_start >= ${from} AND window_start <= ${to}`,
+    ')',
+    'GROUP BY segment, window_start',
+    'ORDER BY segment, window_start',
+  ].join('\n')
+}
+
+export function createContextLoader(ch: ClickHouse, options: { labelRateLookbackMs?: number } = {}): ContextLoader {
+  const rateLookback = options.labelRateLookbackMs ?? 86_400_000
+  return {
+    async load(episode, policy, asOf) {
+      const modelId = episode.model_id
+      const size = episode.trigger.window_size_ms
+      const cp = episode.change_point
+      const alertsFrom = cp - policy.root_cause.lookback
+      const queries = {
+        concurrent_alerts: [
+          'SELECT alert_id, model_id, model_version, segment, kind, subject, severity, status, window_size_ms, window_start, window_end,',
+          '  observed, expected, threshold, evidence_names, evidence_scores, evidence_details, label_coverage, estimated,',
+          '  first_seen, last_seen, summary, evidence_query',
+          `FROM ${ch.table('alerts')} FINAL`,
+          `WHERE model_id = ${lit(modelId)} AND first_seen <= ${asOf} AND last_seen + window_size_ms >= ${alertsFrom}`,
+          'ORDER BY first_seen, alert_id',
+        ].join('\n'),
+        windows: windowsSql(ch, modelId, size, cp - policy.reference_period, asOf),
+        deploys: [
+          'SELECT model_version, min(window_start) AS first_seen',
+          `FROM ${ch.table('window_summary')}`,
+          `WHERE model_id = ${lit(modelId)} AND segment = 'all'`,
+          'GROUP BY model_version ORDER BY first_seen',
+        ].join('\n'),
+        // Labels joined per hour by label time over the last day (join health, smallest window).
+        label_rate: [
+          'SELECT sum(labels_joined) AS labels, min(window_start) AS since,',
+          `  if(count() > 0, sum(labels_joined) * 3600000 / greatest(${asOf} - min(window_start), any(window_size_ms)), NULL) AS per_hour`,
+          `FROM ${ch.table('label_health')} FINAL`,
+          `WHERE model_id = ${lit(modelId)} AND window_start >= ${asOf - rateLookback} AND window_start < ${asOf}`,
+          `  AND window_size_ms = (SELECT min(window_size_ms) FROM ${ch.table('label_health')} WHERE model_id = ${lit(modelId)})`,
+        ].join('\n'),
+      }
+      const [alerts, windows, deploys, rate] = await Promise.all([
+        ch.query<AlertRow>(queries.concurrent_alerts),
+        ch.query<WindowRow>(queries.windows),
+        ch.query<{ model_version: string; first_seen: number }>(queries.deploys),
+        ch.query<{ labels: number; per_hour: number | null }>(queries.label_rate),
+      ])
+      return {
+        as_of: asOf,
+        window_size_ms: size,
+        concurrent_alerts: alerts.map(alertFromRow),
+        windows: windows.map(toWindowFacts),
+        label_rate_per_hour: rate[0]?.per_hour ?? null,
+        deploys: deploys.map((d): Deploy => ({ model_version: d.model_version, first_seen: Number(d.first_seen) })),
+        queries,
+      }
+    },
+  }
+}
+
+function toWindowFacts(row: WindowRow): WindowFacts {
+  const metrics: Record<string, number | null> = {}
+  for (const m of METRICS) metrics[m] = row[m] ?? null
+  return {
+    segment: row.segment,
+    window_start: Number(row.window_start),
+    window_end: Number(row.window_end),
+    volume: Number(row.volume),
+    labeled_count: Number(row.labeled_count),
+    label_coverage: Number(row.label_coverage),
+    label_delay_p50_ms: row.label_delay_p50_ms,
+    label_delay_p90_ms: row.label_delay_p90_ms,
+    metrics,
+    estimated_accuracy: row.estimated_accuracy,
+    business_value: row.business_value,
+  }
+}

@@ -1,0 +1,51 @@
+import { ClickHouse } from '../shared/clickhouse/client.ts'
+import { EventCodec } from '../shared/codec/event-codec.ts'
+import { loadEnv } from '../shared/config/env.ts'
+import { loadDriftgateConfig } from '../shared/config/model-config.ts'
+import { createKafka } from '../shared/kafka/kafka-client.ts'
+import { createProducer } from '../shared/kafka/producer.ts'
+import { topicNames } from '../shared/kafka/topics.ts'
+import { createLogger } from '../shared/logging/logger.ts'
+import { loadPolicies } from './policy-config.ts'
+import { createPolicyService } from './policy-service.ts'
+
+// The policy service as a process. Configuration (every model's policy block included) is
+// validated before anything connects; shutdown is one ordered sequence on SIGTERM/SIGINT:
+// API closed, batch in flight finished and committed, producer and ClickHouse closed.
+const env = loadEnv()
+const logger = createLogger('policy', env.LOG_LEVEL)
+const config = loadDriftgateConfig(env.DRIFTGATE_CONFIG)
+const policies = loadPolicies(config)
+const needsApproval = [...policies].filter(([, p]) => p.require_approval).map(([id]) => id)
+if (needsApproval.length > 0 && !env.POLICY_API_TOKEN) {
+  throw new Error(`models ${needsApproval.join(', ')} require approval: set POLICY_API_TOKEN so the approval API can start`)
+}
+
+const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-policy' }, logger)
+const ch = new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD })
+const producer = await createProducer(kafka)
+const service = createPolicyService({
+  kafka,
+  ch,
+  codec: EventCodec.forRegistry(env.SCHEMA_REGISTRY_URL),
+  producer,
+  topics: topicNames(env.TOPIC_PREFIX),
+  policies,
+  logger,
+  groupId: process.env.POLICY_GROUP_ID ?? 'driftgate-policy',
+  api: env.POLICY_API_TOKEN ? { port: env.POLICY_API_PORT, token: env.POLICY_API_TOKEN, host: process.env.POLICY_API_HOST ?? '127.0.0.1' } : undefined,
+})
+await service.start()
+
+let stopping = false
+const shutdown = async (signal: string): Promise<void> => {
+  if (stopping) return
+  stopping = true
+  logger.info({ event: 'policy_stopping', signal }, 'stopping')
+  await service.stop()
+  await producer.close()
+  await ch.close()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

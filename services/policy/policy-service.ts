@@ -1,0 +1,126 @@
+import type { Kafka } from 'kafkajs'
+import type { ClickHouse } from '../shared/clickhouse/client.ts'
+import type { EventCodec } from '../shared/codec/event-codec.ts'
+import { createBatchConsumer, type BatchConsumer } from '../shared/kafka/batch-consumer.ts'
+import type { RecordProducer } from '../shared/kafka/producer.ts'
+import type { TopicNames } from '../shared/kafka/topics.ts'
+import type { Logger } from '../shared/logging/logger.ts'
+import { startApprovalApi, type ApprovalApi } from './approval-api.ts'
+import { createContextLoader, type ContextLoader } from './context-loader.ts'
+import type { PolicyConfig } from './policy-config.ts'
+import { PolicyPipeline } from './policy-pipeline.ts'
+import { PolicyStore } from './policy-store.ts'
+import { RequestEmitter, topicReader, type EmitterFaults } from './request-emitter.ts'
+
+export interface PolicyServiceDeps {
+  kafka: Kafka
+  ch: ClickHouse
+  codec: EventCodec
+  producer: RecordProducer
+  topics: TopicNames
+  /** Validated policy per model_id (loadPolicies). */
+  policies: Map<string, PolicyConfig>
+  logger: Logger
+  groupId?: string
+  /** Approval API; omitted means no API (decisions needing approval then wait). */
+  api?: { port: number; token: string; host?: string }
+  now?: () => number
+  loader?: ContextLoader
+  /** How long a restart may read the retrain-requests topic to find a request it is unsure was sent. */
+  topicCheckTimeoutMs?: number
+  /** Crash points for tests of the exactly-once send; `halted` makes the service act dead. */
+  faults?: EmitterFaults & { halted?(): boolean }
+  maxBatchSize?: number
+  lingerMs?: number
+}
+
+export interface PolicyService {
+  readonly id: string
+  readonly pipeline: PolicyPipeline
+  /** Loads state, sends what a previous run left unsent, then consumes triggers and serves the API. */
+  start(): Promise<void>
+  /** API closed, the batch in flight finished and committed, group left. Idempotent. */
+  stop(): Promise<void>
+  healthcheck(): boolean
+  /** Port the approval API listens on, null without API. */
+  apiPort(): number | null
+}
+
+/** The policy service: one consumer group over the triggers topic (keyed by model_id, so one
+ *  instance sees a model's triggers in order), decisions into ClickHouse, requests to Kafka. */
+export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
+  const store = new PolicyStore(deps.ch)
+  const emitter = new RequestEmitter({
+    store,
+    producer: deps.producer,
+    codec: deps.codec,
+    topic: deps.topics.retrainRequests,
+    logger: deps.logger,
+    findProduced: topicReader(deps.kafka, deps.topics.retrainRequests, deps.topicCheckTimeoutMs),
+    faults: deps.faults,
+    now: deps.now,
+  })
+  const pipeline = new PolicyPipeline({
+    store,
+    loader: deps.loader ?? createContextLoader(deps.ch),
+    emitter,
+    codec: deps.codec,
+    policies: deps.policies,
+    logger: deps.logger,
+    deadLetter: { producer: deps.producer, topic: deps.topics.deadLetter },
+    now: deps.now,
+    halted: deps.faults?.halted,
+  })
+  const consumer: BatchConsumer = createBatchConsumer(
+    deps.kafka,
+    {
+      groupId: deps.groupId ?? 'driftgate-policy',
+      topics: [deps.topics.triggers],
+      handleBatch: (records) => pipeline.handleBatch(records),
+      maxBatchSize: deps.maxBatchSize ?? 500,
+      lingerMs: deps.lingerMs ?? 100,
+    },
+    deps.logger,
+  )
+  let api: ApprovalApi | null = null
+  let ready = false
+  let stopped: Promise<void> | null = null
+  const healthcheck = (): boolean => consumer.healthy() || Date.now() - consumer.lastProgressAt() < 120_000
+
+  return {
+    id: 'policy',
+    pipeline,
+    async start() {
+      await pipeline.init()
+      await consumer.start()
+      if (deps.api) {
+        api = await startApprovalApi({
+          port: deps.api.port,
+          host: deps.api.host,
+          token: deps.api.token,
+          logger: deps.logger,
+          backend: {
+            listPending: () => pipeline.listPending(),
+            act: (id, action, who) => pipeline.act(id, action, who),
+            audit: (record) => store.writeApproval(record),
+            healthy: healthcheck,
+            ready: () => ready,
+            now: deps.now ?? Date.now,
+          },
+        })
+      }
+      ready = true
+      deps.logger.info({ event: 'policy_started', models: [...deps.policies.keys()], api_port: api?.port ?? null }, 'policy service started')
+    },
+    stop() {
+      stopped ??= (async () => {
+        ready = false
+        await api?.close()
+        await consumer.stop()
+      })()
+      return stopped
+    },
+    healthcheck,
+    apiPort: () => api?.port ?? null,
+  }
+}

@@ -1,0 +1,105 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { requestId } from '../../services/policy/decide.ts'
+import { episodeId } from '../../services/policy/episode-tracker.ts'
+import type { PolicyService } from '../../services/policy/policy-service.ts'
+import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
+import { waitFor } from '../support/harness.ts'
+import { CP, H, MODEL, degradedWindows, policy, trigger } from '../unit/policy/fixtures.ts'
+import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
+
+// Human approval over the HTTP API: a retrain that passed every gate waits as a hold; an
+// approval sends the request (once), a rejection holds the episode; every call is audited.
+
+const TOKEN = 'test-token-7f3c'
+let registry: RegistryDouble
+let env: LiveEnv | null = null
+beforeAll(async () => {
+  registry = await startRegistryDouble()
+})
+afterAll(() => registry.close())
+afterEach(async () => {
+  await env?.close()
+  env = null
+})
+
+const perf = (lastSeen: number) => trigger({ alert_id: 'a-perf', last_seen: lastSeen })
+
+/** Every API call one second after the previous one, so the audit has an order. */
+async function call(service: PolicyService, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  if (env) env.clock.t += 1000
+  const res = await fetch(`http://127.0.0.1:${service.apiPort()}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
+
+async function startWithApproval(): Promise<{ e: LiveEnv; service: PolicyService; decisionId: string }> {
+  const e = await liveEnv(registry.url)
+  e.clock.t = CP + 6 * H
+  await e.seed({ windows: degradedWindows(), labelRate: { until: CP + 6 * H, hours: 24, perHour: 300 } })
+  const service = await e.start(policy({ require_approval: true }), { api: { port: 0, token: TOKEN } })
+  await e.send(perf(CP + 2 * H))
+  await e.processed(1)
+  const [row] = await e.rows<{ decision_id: string; decision: string; deciding_code: string; awaiting_approval: number }>(
+    'SELECT decision_id, decision, deciding_code, awaiting_approval FROM {{db}}.policy_decisions FINAL',
+  )
+  expect(row).toMatchObject({ decision: 'hold', deciding_code: 'awaiting_approval', awaiting_approval: 1 })
+  return { e, service, decisionId: row!.decision_id }
+}
+
+describe('approval API', () => {
+  it('lists the pending decision, refuses a bad token, sends the request once on approval, and audits every call', async () => {
+    const { e, service, decisionId } = await startWithApproval()
+    env = e
+    expect(await e.rawRequestCount()).toBe(0)
+    expect((await call(service, 'GET', '/approvals', null)).status).toBe(401)
+    const listed = await call(service, 'GET', '/approvals', TOKEN)
+    expect(listed.status).toBe(200)
+    expect((listed.body.pending as { decision_id: string }[]).map((p) => p.decision_id)).toEqual([decisionId])
+
+    expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, 'wrong-token', {})).status).toBe(401)
+    const approved = await call(service, 'POST', `/approvals/${decisionId}/approve`, TOKEN, { actor: 'alice', comment: 'checked the evidence' })
+    const expectedId = requestId(MODEL, episodeId(MODEL, 'a-perf'))
+    expect(approved).toEqual({ status: 200, body: { status: 'approved', request_id: expectedId } })
+    expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, TOKEN, { actor: 'bob' })).status).toBe(409)
+    expect((await call(service, 'POST', '/approvals/nope/reject', TOKEN, {})).status).toBe(404)
+
+    const [request] = await e.requestsOnTopic(1)
+    expect(request).toMatchObject({ request_id: expectedId, decision_id: decisionId, training_data_from: CP })
+    expect(await e.rows('SELECT approved_by, status FROM {{db}}.retrain_requests FINAL')).toEqual([{ approved_by: 'alice', status: 'produced' }])
+    const audit = await e.rows<{ action: string; result: string; actor: string }>('SELECT action, result, actor FROM {{db}}.policy_approvals ORDER BY at')
+    expect(audit.map((a) => [a.action, a.result, a.actor])).toEqual([
+      ['approve', 'unauthorized', ''],
+      ['approve', 'ok', 'alice'],
+      ['approve', 'not_pending', 'bob'],
+      ['reject', 'not_found', 'token-holder'],
+    ])
+    expect((await call(service, 'GET', '/approvals', TOKEN)).body.pending).toEqual([])
+
+    // A later trigger of the same episode: the request exists, no second one.
+    await e.send(perf(CP + 3 * H))
+    await e.processed(2)
+    const codes = await e.rows<{ deciding_code: string }>('SELECT deciding_code FROM {{db}}.policy_decisions FINAL ORDER BY trigger_last_seen')
+    expect(codes.map((c) => c.deciding_code)).toEqual(['awaiting_approval', 'already_requested'])
+    expect(await e.rawRequestCount()).toBe(1)
+  })
+
+  it('a rejection sends nothing and holds the rest of the episode; the audit survives a restart', async () => {
+    const { e, service, decisionId } = await startWithApproval()
+    env = e
+    const rejected = await call(service, 'POST', `/approvals/${decisionId}/reject`, TOKEN, { actor: 'carol', comment: 'known data issue upstream' })
+    expect(rejected).toEqual({ status: 200, body: { status: 'rejected' } })
+    await service.stop()
+
+    const again = await e.start(policy({ require_approval: true }), { api: { port: 0, token: TOKEN } })
+    await e.send(perf(CP + 3 * H))
+    await e.processed(2)
+    await waitFor(async () => (await e.rows('SELECT 1 FROM {{db}}.policy_decisions FINAL')).length === 2, { what: 'second decision' })
+    const codes = await e.rows<{ deciding_code: string }>('SELECT deciding_code FROM {{db}}.policy_decisions FINAL ORDER BY trigger_last_seen')
+    expect(codes.map((c) => c.deciding_code)).toEqual(['awaiting_approval', 'approval_rejected'])
+    expect((await call(again, 'GET', '/approvals', TOKEN)).body.pending).toEqual([])
+    expect(await e.rawRequestCount()).toBe(0)
+  })
+})

@@ -1,0 +1,114 @@
+import type { Kafka } from 'kafkajs'
+import type { ClickHouse } from '../../../services/shared/clickhouse/client.ts'
+import { EventCodec } from '../../../services/shared/codec/event-codec.ts'
+import type { MonitorTrigger, RetrainRequest } from '../../../services/shared/events/types.ts'
+import { createProducer, type RecordProducer } from '../../../services/shared/kafka/producer.ts'
+import { readTopic } from '../../../services/shared/kafka/read-topic.ts'
+import type { TopicNames } from '../../../services/shared/kafka/topics.ts'
+import { createPolicyService, type PolicyService, type PolicyServiceDeps } from '../../../services/policy/policy-service.ts'
+import type { PolicyConfig } from '../../../services/policy/policy-config.ts'
+import type { WindowFacts } from '../../../services/policy/decision-context.ts'
+import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../../support/harness.ts'
+import { MODEL } from './fixtures.ts'
+import { alertRow, labelHealthRows, windowSummaryRow } from './seed-rows.ts'
+
+// The policy service against the real local Kafka and ClickHouse, for the integration tests
+// (test/integration/policy*.test.ts): a fresh database and topics with random names, the
+// monitor's tables seeded from plain data, triggers produced as Avro, and a clock the test sets.
+
+export interface LiveEnv {
+  id: string
+  ch: ClickHouse
+  kafka: Kafka
+  topics: TopicNames
+  codec: EventCodec
+  clock: { t: number }
+  groupId: string
+  seed(data: { windows?: WindowFacts[]; alerts?: MonitorTrigger[]; labelRate?: { until: number; hours: number; perHour: number } }): Promise<void>
+  send(...triggers: MonitorTrigger[]): Promise<void>
+  start(policy: PolicyConfig, extra?: Partial<PolicyServiceDeps>): Promise<PolicyService>
+  /** Waits until `n` distinct trigger states are recorded and the group committed past them. */
+  processed(n: number): Promise<void>
+  /** Messages on the retrain-requests topic (raw count, duplicates included). */
+  rawRequestCount(): Promise<number>
+  requestsOnTopic(n: number): Promise<RetrainRequest[]>
+  rows<T = Record<string, unknown>>(sql: string): Promise<T[]>
+  close(): Promise<void>
+}
+
+export async function liveEnv(registryUrl: string): Promise<LiveEnv> {
+  const id = uniqueId()
+  const { ch, drop } = await freshClickHouse(id)
+  const { kafka, topics } = await freshTopics(id)
+  const codec = EventCodec.forRegistry(registryUrl)
+  const producer: RecordProducer = await createProducer(kafka)
+  const services: PolicyService[] = []
+  const clock = { t: 0 }
+  const groupId = `policy-${id}`
+  const env: LiveEnv = {
+    id,
+    ch,
+    kafka,
+    topics,
+    codec,
+    clock,
+    groupId,
+    async seed({ windows = [], alerts = [], labelRate }) {
+      await ch.insert('window_summary', windows.map((w) => windowSummaryRow(w, MODEL)))
+      await ch.insert('alerts', alerts.map((a) => alertRow(a)))
+      if (labelRate) await ch.insert('label_health', labelHealthRows(MODEL, labelRate.until, labelRate.hours, labelRate.perHour))
+    },
+    async send(...triggers) {
+      for (const t of triggers) {
+        await producer.send(topics.triggers, [{ key: t.model_id, value: await codec.encode(topics.triggers, 'MonitorTrigger', t) }])
+      }
+    },
+    async start(policy, extra = {}) {
+      const service = createPolicyService({
+        kafka,
+        ch,
+        codec,
+        producer,
+        topics,
+        policies: new Map([[MODEL, policy]]),
+        logger: testLogger('policy'),
+        groupId,
+        now: () => clock.t,
+        topicCheckTimeoutMs: 15_000,
+        lingerMs: 50,
+        ...extra,
+      })
+      services.push(service)
+      await service.start()
+      return service
+    },
+    async processed(n) {
+      await waitFor(async () => Number((await ch.query<{ n: number }>(`SELECT count() AS n FROM ${ch.table('policy_triggers')} FINAL`))[0]?.n) >= n, {
+        what: `${n} triggers handled`,
+        timeoutMs: 60_000,
+      })
+      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.triggers]), { what: 'offsets committed', timeoutMs: 60_000 })
+    },
+    async rawRequestCount() {
+      const admin = kafka.admin()
+      await admin.connect()
+      try {
+        const offsets = await admin.fetchTopicOffsets(topics.retrainRequests)
+        return offsets.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0)
+      } finally {
+        await admin.disconnect()
+      }
+    },
+    async requestsOnTopic(n) {
+      const records = await readTopic(kafka, topics.retrainRequests, { count: n, timeoutMs: 30_000 })
+      return Promise.all(records.map(async (r) => (await codec.decode(r.value, 'RetrainRequest')).event))
+    },
+    rows: (sql) => ch.query(sql.replaceAll('{{db}}', ch.database)),
+    async close() {
+      for (const s of services) await s.stop().catch(() => undefined)
+      await producer.close()
+      await drop()
+    },
+  }
+  return env
+}
