@@ -1,0 +1,25 @@
+// The detectors' public API: pure functions from window metrics to findings, the alert episode
+// fold, and the trigger built from a transition. No I/O here.
+export { parseDetectorConfig, hygieneFor, performanceMetricFor, type DetectorConfig, type HygieneRule, type MuteWindow } from './detector-config.ts'
+export type { DetectorInput, DetectorResult, Finding, JoinHealth, Skip, WindowSnapshot } from './finding.ts'
+export { evaluateWindow, type WindowEvaluationResult } from './evaluate-window.ts'
+export { detectDrift } from './drift.detector.ts'
+export { detectPerformance } from './performance.detector.ts'
+export { detectDataQuality } from './data-quality.detector.ts'
+export { detectAnomalies } from './anomaly.detector.ts'
+export { detectJoinHealth, type JoinHealthResult } from './join-health.detector.ts'
+export {
+  foldEpisodes,
+  resume,
+  initialEpisodeState,
+  exportEpisodeState,
+  importEpisodeState,
+  sequenceFor,
+  identityOf,
+  type EpisodeState,
+  type EpisodeTransition,
+  type EpisodeWindow,
+  type WindowEvaluation,
+} from './alert-episodes.ts'
+export { alertId, identityKey, type AlertIdentity } from './alert-id.ts'
+export { buildTrigger, triggerSummary } from './alert-text.ts'
