@@ -97,8 +97,11 @@ start() {
   install_server
   write_config
   log "starting ClickHouse on $CLICKHOUSE_HOST:$CLICKHOUSE_HTTP_PORT (data: $CH_DIR/data)"
-  (cd "$CH_DIR" && nohup clickhouse-server --config-file="$CH_DIR/config.xml" >"$LOG_FILE" 2>&1 &
-   echo $! > "$PID_FILE")
+  # cd first: `cd … && cmd &` would background a subshell, and $! would be its pid, not the server's.
+  cd "$CH_DIR"
+  nohup clickhouse-server --config-file="$CH_DIR/config.xml" >"$LOG_FILE" 2>&1 &
+  echo $! > "$PID_FILE"
+  cd - >/dev/null
   wait_for "ClickHouse on $CLICKHOUSE_HOST:$CLICKHOUSE_HTTP_PORT" 60 ping_http \
     || { tail -30 "$LOG_FILE" "$CH_DIR/clickhouse-server.err.log" >&2 2>/dev/null; die "ClickHouse did not start in 60 s"; }
 }

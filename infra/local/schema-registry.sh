@@ -16,8 +16,10 @@ start() {
   [ -x "$DRIFTGATE_ROOT/node_modules/.bin/tsx" ] || die "node_modules is missing: run npm ci first"
   mkdir -p "$DIR"
   log "starting the schema registry double on 127.0.0.1:$SCHEMA_REGISTRY_PORT"
-  (cd "$DRIFTGATE_ROOT" && nohup node_modules/.bin/tsx test/support/schema-registry-double.ts "$SCHEMA_REGISTRY_PORT" >"$LOG_FILE" 2>&1 &
-   echo $! > "$PID_FILE")
+  cd "$DRIFTGATE_ROOT"
+  nohup node_modules/.bin/tsx test/support/schema-registry-double.ts "$SCHEMA_REGISTRY_PORT" >"$LOG_FILE" 2>&1 &
+  echo $! > "$PID_FILE"
+  cd - >/dev/null
   wait_for "schema registry on 127.0.0.1:$SCHEMA_REGISTRY_PORT" 30 ping_registry \
     || { tail -20 "$LOG_FILE" >&2; die "the schema registry double did not start"; }
 }

@@ -48,6 +48,10 @@ export class MonitorPipeline {
   // land in their closing range. Bounded; forgetting one costs one extra recomputation.
   private readonly knownClosed = new Set<string>()
   private readonly now: () => number
+  // Records already dead-lettered, so that a batch retried after a ClickHouse failure does not
+  // send them again (bounded; after a crash a replay may still send one twice: the headers carry
+  // the source offset, which identifies it).
+  private readonly deadLettered = new Set<string>()
 
   constructor(private readonly deps: PipelineDeps) {
     this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
@@ -83,9 +87,12 @@ export class MonitorPipeline {
     }
     const decoded = process.hrtime.bigint()
 
-    if (deadLetters.length > 0) {
-      await sendDeadLetters(this.deps.producer, topics.deadLetter, deadLetters, this.now())
-      for (const letter of deadLetters) {
+    const fresh = deadLetters.filter((l) => !this.deadLettered.has(`${l.record.topic}:${l.record.partition}:${l.record.offset}`))
+    if (fresh.length > 0) {
+      await sendDeadLetters(this.deps.producer, topics.deadLetter, fresh, this.now())
+      for (const letter of fresh) {
+        this.deadLettered.add(`${letter.record.topic}:${letter.record.partition}:${letter.record.offset}`)
+        if (this.deadLettered.size > 100_000) this.deadLettered.delete(this.deadLettered.values().next().value as string)
         metrics.deadLetters.inc({ code: letter.code })
         metrics.records.inc({ topic: letter.record.topic, outcome: 'dead_letter' })
         this.deps.logger.warn({ event: 'dead_letter', code: letter.code, reason: letter.reason, topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'record rejected')
@@ -154,13 +161,13 @@ export class MonitorPipeline {
     // Older predictions: one lookup per model per batch.
     for (const [modelId, list] of missing) {
       const ids = [...new Set(list.map((l) => l.event.prediction_id))]
-      const found = await this.deps.ch.query<IndexedPrediction & { prediction_id: string }>(
-        `SELECT prediction_id, any(model_id) AS model_id, any(model_version) AS model_version, any(event_time) AS event_time
+      const found = await this.deps.ch.query<{ prediction_id: string; found_model_id: string; found_version: string; found_time: number }>(
+        `SELECT prediction_id, any(model_id) AS found_model_id, any(model_version) AS found_version, any(event_time) AS found_time
          FROM ${this.deps.ch.table('predictions')}
          WHERE model_id = ${lit(modelId)} AND prediction_id IN (${ids.map(lit).join(', ')})
          GROUP BY prediction_id`,
       )
-      const byId = new Map(found.map((f) => [f.prediction_id, f]))
+      const byId = new Map<string, IndexedPrediction>(found.map((f) => [f.prediction_id, { model_id: f.found_model_id, model_version: f.found_version, event_time: f.found_time }]))
       for (const { event } of list) {
         const prediction = byId.get(event.prediction_id)
         if (prediction) {

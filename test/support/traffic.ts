@@ -33,6 +33,7 @@ export interface TrafficOptions {
   duplicateShare?: number
   earlyLabelShare?: number
   malformed?: number
+  lateShare?: number
 }
 
 /**
@@ -59,8 +60,10 @@ export function generateTraffic(o: TrafficOptions): Emission[] {
       prediction: { predicted_class: score >= 0.5 ? '1' : '0', scores: { '0': 1 - score, '1': score }, value: null },
       segments: { new_entity: rand() < 0.2 ? 'true' : 'false' },
     }
-    // Sent up to 10 minutes after the event (out of order across predictions).
-    const sentAt = eventTime + Math.floor(rand() * 600_000)
+    // Sent up to 10 minutes after the event (out of order across predictions); a few arrive
+    // hours late, after their window has closed.
+    const late = rand() < (o.lateShare ?? 0.01)
+    const sentAt = eventTime + (late ? 3_600_000 + Math.floor(rand() * 7_200_000) : Math.floor(rand() * 600_000))
     out.push({ kind: 'prediction', at: sentAt, event: prediction })
     if (rand() < (o.duplicateShare ?? 0.02)) out.push({ kind: 'prediction', at: sentAt + 1 + Math.floor(rand() * 3_600_000), event: prediction })
     if (rand() < (o.labelShare ?? 0.7)) {

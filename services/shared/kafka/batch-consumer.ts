@@ -100,7 +100,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
         // kicked out, and its partitions would be replayed by another one.
         const until = Date.now() + delay
         while (Date.now() < until) {
-          await Promise.all(batch.heartbeats.map((hb) => hb().catch(() => undefined)))
+          await Promise.all(batch.heartbeats.map((hb) => Promise.resolve().then(hb).catch(() => undefined)))
           await sleep(Math.min(1_000, until - Date.now()))
         }
         delay = Math.min(maxRetryMs, delay * 2) * (0.8 + Math.random() * 0.4)
