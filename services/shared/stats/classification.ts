@@ -1,6 +1,32 @@
-/** Confusion matrix, rows = truth, columns = predicted, in the order of `classes`. Pairs with a
- *  label outside `classes` are left out (they are rejected at ingestion anyway). */
+// Classification metrics from labels and scores. Ratios that are undefined for lack of data
+// (nothing predicted positive, no positives) are reported as 0, like scikit-learn's
+// zero_division=0, so metric records stay plain numbers; functions that need both classes or at
+// least one example return null instead. Paired arrays must have equal lengths (a RangeError
+// otherwise: mismatched arrays are a bug, and pairing them up silently would hide it). Pairs with
+// a non-finite score (NaN, ±Infinity) are skipped, so one bad score cannot turn a metric into NaN.
+
+const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b)
+
+function checkPaired(name: string, a: unknown[], b: unknown[]): void {
+  if (a.length !== b.length) throw new RangeError(`${name}: arrays differ in length (${a.length} vs ${b.length})`)
+}
+
+/** Accuracy, precision, recall and F1, each in [0, 1]. */
+export interface ClassificationMetrics {
+  accuracy: number
+  precision: number
+  recall: number
+  f1: number
+}
+
+/**
+ * Confusion matrix with rows = truth and columns = predicted, both in the order of `classes`
+ * (a k × k matrix of counts, all zeros for no pairs). A pair whose truth or prediction is not in
+ * `classes` is left out entirely: such labels are rejected at ingestion, and a matrix has no
+ * row or column to put them in. If `classes` lists a label twice, its last position is used.
+ */
 export function confusionMatrix(truth: string[], predicted: string[], classes: string[]): number[][] {
+  checkPaired('confusionMatrix', truth, predicted)
   const index = new Map(classes.map((c, i) => [c, i]))
   const matrix = classes.map(() => new Array<number>(classes.length).fill(0))
   for (let i = 0; i < truth.length; i++) {
@@ -11,92 +37,153 @@ export function confusionMatrix(truth: string[], predicted: string[], classes: s
   return matrix
 }
 
-const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b)
-
-/** Accuracy, precision, recall and F1 of the positive class; an undefined ratio (nothing
- *  predicted positive, no positives) counts as 0, as scikit-learn's zero_division=0. */
-export function binaryMetrics(tp: number, fp: number, fn: number, tn: number): { accuracy: number; precision: number; recall: number; f1: number } {
+/**
+ * Accuracy, precision, recall and F1 of the positive class from the four confusion counts
+ * (counts may be fractional, e.g. expected counts). An undefined ratio is 0: precision when
+ * nothing is predicted positive (tp + fp = 0), recall when there are no positives (tp + fn = 0),
+ * F1 when precision + recall = 0, accuracy when all counts are 0.
+ */
+export function binaryMetrics(tp: number, fp: number, fn: number, tn: number): ClassificationMetrics {
   const precision = ratio(tp, tp + fp)
   const recall = ratio(tp, tp + fn)
   return { accuracy: ratio(tp + tn, tp + fp + fn + tn), precision, recall, f1: ratio(2 * precision * recall, precision + recall) }
 }
 
-/** Accuracy and macro-averaged precision, recall and F1 from a confusion matrix. */
-export function multiclassMetrics(confusion: number[][]): { accuracy: number; precision: number; recall: number; f1: number } {
+/**
+ * Accuracy (trace / total) and macro-averaged precision, recall and F1 of a square confusion
+ * matrix (rows truth, columns predicted). Each class's F1 is the harmonic mean of its own
+ * precision and recall, and the macro F1 averages those (scikit-learn's definition).
+ *
+ * The averages run over the classes that occur in the data, as truth or as prediction (row or
+ * column sum > 0), like scikit-learn without an explicit label list: a class absent from a window
+ * says nothing about the model there and would otherwise drag every average down. Within those
+ * classes an undefined ratio counts as 0 (a class predicted but never true has recall 0).
+ * All zeros for an empty or all-zero matrix.
+ */
+export function multiclassMetrics(confusion: number[][]): ClassificationMetrics {
   const k = confusion.length
   let correct = 0
   let n = 0
+  let present = 0
   let p = 0
   let r = 0
   let f = 0
   for (let i = 0; i < k; i++) {
-    const tp = confusion[i]![i]!
-    const rowSum = confusion[i]!.reduce((a, b) => a + b, 0)
-    const colSum = confusion.reduce((s, row) => s + row[i]!, 0)
+    const row = confusion[i]!
+    const tp = row[i] ?? 0
+    const rowSum = row.reduce((a, b) => a + b, 0)
+    const colSum = confusion.reduce((s, other) => s + (other[i] ?? 0), 0)
     correct += tp
     n += rowSum
+    if (rowSum === 0 && colSum === 0) continue
+    present++
     const precision = ratio(tp, colSum)
     const recall = ratio(tp, rowSum)
     p += precision
     r += recall
     f += ratio(2 * precision * recall, precision + recall)
   }
-  return { accuracy: ratio(correct, n), precision: ratio(p, k), recall: ratio(r, k), f1: ratio(f, k) }
+  return { accuracy: ratio(correct, n), precision: ratio(p, present), recall: ratio(r, present), f1: ratio(f, present) }
 }
 
-/** Mean binary cross-entropy; scores clipped to [clip, 1 − clip] so a confident miss is finite. */
+/**
+ * Mean binary cross-entropy −(y ln p + (1 − y) ln(1 − p)) of the positive-class scores p.
+ * The probability given to the actual outcome (p or 1 − p) is clipped to [clip, 1 − clip], so a
+ * confident miss costs −ln(clip) (about 34.5 with the default 1e-15) instead of Infinity; clipping
+ * that probability rather than p keeps a miss at p = 1 as costly as one at p = 0 (1 − (1 − 1e-15)
+ * is not 1e-15 in floating point). Null when no pair has a finite score. Throws a RangeError
+ * unless clip is in (0, 0.5).
+ */
 export function logLoss(truthIsPositive: boolean[], positiveScores: number[], clip = 1e-15): number | null {
-  if (truthIsPositive.length === 0) return null
+  checkPaired('logLoss', truthIsPositive, positiveScores)
+  if (!(clip > 0 && clip < 0.5)) throw new RangeError(`logLoss: clip must be in (0, 0.5), got ${clip}`)
   let sum = 0
+  let n = 0
   for (let i = 0; i < truthIsPositive.length; i++) {
-    const p = Math.min(Math.max(positiveScores[i]!, clip), 1 - clip)
-    sum -= truthIsPositive[i] ? Math.log(p) : Math.log(1 - p)
+    const s = positiveScores[i]!
+    if (!Number.isFinite(s)) continue
+    const p = Math.min(Math.max(truthIsPositive[i] ? s : 1 - s, clip), 1 - clip)
+    sum -= Math.log(p)
+    n++
   }
-  return sum / truthIsPositive.length
+  return n === 0 ? null : sum / n
 }
 
-/** Mean multiclass cross-entropy of the true class's score (clipped at 1e-15). */
-export function multiclassLogLoss(truthIndex: number[], scoreRows: number[][]): number | null {
-  if (truthIndex.length === 0) return null
+/**
+ * Mean multiclass cross-entropy −ln p(true class), with p the true class's score in each row
+ * taken as given (rows are not renormalised) and clipped to [clip, 1] as in `logLoss`. Rows whose
+ * truth index is not a valid column of the row (e.g. −1 for an unknown label), or whose true-class
+ * score is not finite, are skipped, as `confusionMatrix` skips unknown labels. Null when no row
+ * remains.
+ */
+export function multiclassLogLoss(truthIndex: number[], scoreRows: number[][], clip = 1e-15): number | null {
+  checkPaired('multiclassLogLoss', truthIndex, scoreRows)
+  if (!(clip > 0 && clip < 1)) throw new RangeError(`multiclassLogLoss: clip must be in (0, 1), got ${clip}`)
   let sum = 0
-  for (let i = 0; i < truthIndex.length; i++) sum -= Math.log(Math.max(scoreRows[i]![truthIndex[i]!] ?? 0, 1e-15))
-  return sum / truthIndex.length
+  let n = 0
+  for (let i = 0; i < truthIndex.length; i++) {
+    const t = truthIndex[i]!
+    const row = scoreRows[i]!
+    if (!Number.isInteger(t) || t < 0 || t >= row.length) continue
+    const s = row[t]!
+    if (!Number.isFinite(s)) continue
+    sum -= Math.log(Math.min(Math.max(s, clip), 1))
+    n++
+  }
+  return n === 0 ? null : sum / n
 }
 
-/** ROC AUC as the Mann–Whitney U statistic with average ranks for ties: the probability that a
- *  random positive scores above a random negative (ties count one half). Null without both classes. */
+/**
+ * ROC AUC as the normalised Mann–Whitney U statistic: the probability that a random positive
+ * scores higher than a random negative, with ties counting one half. Computed from the rank sum
+ * of the positives, using average ranks for tied scores, in O(n log n). Null when either class is
+ * absent (after skipping non-finite scores): the probability is then undefined.
+ */
 export function rocAuc(truthIsPositive: boolean[], scores: number[]): number | null {
-  const n = scores.length
-  const positives = truthIsPositive.filter(Boolean).length
+  checkPaired('rocAuc', truthIsPositive, scores)
+  const pairs: [number, boolean][] = []
+  for (let i = 0; i < scores.length; i++) if (Number.isFinite(scores[i]!)) pairs.push([scores[i]!, truthIsPositive[i]!])
+  const n = pairs.length
+  const positives = pairs.reduce((s, [, y]) => s + (y ? 1 : 0), 0)
   const negatives = n - positives
   if (positives === 0 || negatives === 0) return null
-  const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0])
+  pairs.sort((a, b) => a[0] - b[0])
   let rankSum = 0
   for (let i = 0; i < n; ) {
     let j = i
-    while (j + 1 < n && order[j + 1]![0] === order[i]![0]) j++
+    while (j + 1 < n && pairs[j + 1]![0] === pairs[i]![0]) j++
     const averageRank = (i + j) / 2 + 1
-    for (let k = i; k <= j; k++) if (truthIsPositive[order[k]![1]]) rankSum += averageRank
+    for (let k = i; k <= j; k++) if (pairs[k]![1]) rankSum += averageRank
     i = j + 1
   }
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives)
 }
 
-/** Expected calibration error: |mean score − positive rate| per equal-width bin on [0, 1],
- *  weighted by the bin's share of predictions (a score of exactly 1 falls in the last bin). */
+/**
+ * Expected calibration error: Σ_b (n_b / n) · |mean score in b − positive rate in b| over `bins`
+ * equal-width bins of [0, 1]. Bin b holds scores in [b/bins, (b+1)/bins); a score of exactly 1
+ * falls in the last bin. Scores outside [0, 1] are clamped into it (scores are probabilities).
+ * Empty bins contribute nothing. In [0, 1]; null when no pair has a finite score. Throws a
+ * RangeError unless bins is a positive integer.
+ */
 export function expectedCalibrationError(truthIsPositive: boolean[], scores: number[], bins = 10): number | null {
-  const n = scores.length
-  if (n === 0) return null
+  checkPaired('expectedCalibrationError', truthIsPositive, scores)
+  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`expectedCalibrationError: bins must be a positive integer, got ${bins}`)
   const sums = new Array<number>(bins).fill(0)
   const hits = new Array<number>(bins).fill(0)
   const counts = new Array<number>(bins).fill(0)
-  for (let i = 0; i < n; i++) {
-    const b = Math.min(bins - 1, Math.max(0, Math.floor(scores[i]! * bins)))
-    sums[b]! += scores[i]!
+  let n = 0
+  for (let i = 0; i < scores.length; i++) {
+    if (!Number.isFinite(scores[i]!)) continue
+    const s = Math.min(1, Math.max(0, scores[i]!))
+    const b = Math.min(bins - 1, Math.floor(s * bins))
+    sums[b]! += s
     hits[b]! += truthIsPositive[i] ? 1 : 0
     counts[b]!++
+    n++
   }
+  if (n === 0) return null
   let ece = 0
-  for (let b = 0; b < bins; b++) if (counts[b]) ece += (counts[b]! / n) * Math.abs(sums[b]! / counts[b]! - hits[b]! / counts[b]!)
+  for (let b = 0; b < bins; b++) if (counts[b]! > 0) ece += (counts[b]! / n) * Math.abs(sums[b]! / counts[b]! - hits[b]! / counts[b]!)
   return ece
 }

@@ -1,3 +1,4 @@
+// The statistics library: pure functions on plain arrays and numbers, no I/O.
 export * from './histogram.ts'
 export * from './drift.ts'
 export * from './gamma.ts'
