@@ -8,6 +8,7 @@ import { createKafka } from '../shared/kafka/kafka-client.ts'
 import { createProducer } from '../shared/kafka/producer.ts'
 import { topicNames } from '../shared/kafka/topics.ts'
 import { createLogger } from '../shared/logging/logger.ts'
+import { createAlertDelivery } from './alerting/index.ts'
 import { createMonitorService } from './monitor-service.ts'
 import { loadRuntimeModels } from './runtime-models.ts'
 
@@ -23,6 +24,7 @@ collectDefaultMetrics({ register: registry })
 const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-monitor' }, logger)
 const ch = new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD })
 const producer = await createProducer(kafka)
+const alerts = createAlertDelivery({ alertmanagerUrl: env.ALERTMANAGER_URL, webhookUrl: env.ALERT_WEBHOOK_URL, webhookToken: env.ALERT_WEBHOOK_TOKEN, logger, registry })
 const service = createMonitorService({
   kafka,
   ch,
@@ -32,6 +34,7 @@ const service = createMonitorService({
   models: loadRuntimeModels(config),
   logger,
   registry,
+  alerts,
   groupId: env.MONITOR_GROUP_ID,
   maxBatchSize: env.MONITOR_BATCH_SIZE,
   lingerMs: env.MONITOR_LINGER_MS,
@@ -50,6 +53,7 @@ const shutdown = async (signal: string): Promise<void> => {
   ready = false
   logger.info({ event: 'monitor_stopping', signal }, 'stopping')
   await service.stop()
+  await alerts.close()
   await producer.close()
   await ch.close()
   await ops.close()

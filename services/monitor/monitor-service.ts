@@ -6,6 +6,9 @@ import { createBatchConsumer, type BatchConsumer } from '../shared/kafka/batch-c
 import type { RecordProducer } from '../shared/kafka/producer.ts'
 import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
+import type { AlertDelivery } from './alerting/index.ts'
+import { AlertPublisher } from './detection/alert-publisher.ts'
+import { DetectionRunner } from './detection/detection-runner.ts'
 import { createMonitorMetrics } from './monitor-metrics.ts'
 import { MonitorPipeline, type PipelineDeps } from './monitor-pipeline.ts'
 import type { RuntimeModel } from './runtime-models.ts'
@@ -28,6 +31,10 @@ export interface MonitorServiceDeps {
   indexPerPartition?: number
   /** How often join health (orphan labels) is recomputed; 0 turns it off. */
   labelHealthIntervalMs?: number
+  /** On-call delivery of alert transitions (Alertmanager, webhook); alerts still go to Kafka and ClickHouse without it. */
+  alerts?: AlertDelivery
+  /** Run the detectors on recomputed windows (default true). */
+  detection?: boolean
   onWindowsComputed?: PipelineDeps['onWindowsComputed']
 }
 
@@ -43,6 +50,20 @@ export interface MonitorService {
 /** The monitor: one consumer group over predictions and labels feeding the pipeline. */
 export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const metrics = createMonitorMetrics(deps.registry)
+  const detection =
+    deps.detection === false
+      ? null
+      : new DetectionRunner({
+          ch: deps.ch,
+          logger: deps.logger,
+          publisher: new AlertPublisher({ ch: deps.ch, codec: deps.codec, producer: deps.producer, triggersTopic: deps.topics.triggers, alerts: deps.alerts, logger: deps.logger }),
+        })
+  // Detection runs inside the batch, before its offsets are committed: a crash re-runs it, and
+  // it derives the same alerts from the same stored windows.
+  const onWindowsComputed: PipelineDeps['onWindowsComputed'] = async (model, computed) => {
+    await detection?.onWindowsComputed(model, computed)
+    await deps.onWindowsComputed?.(model, computed)
+  }
   const pipeline = new MonitorPipeline({
     ch: deps.ch,
     codec: deps.codec,
@@ -53,7 +74,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     metrics,
     logger: deps.logger,
     indexPerPartition: deps.indexPerPartition,
-    onWindowsComputed: deps.onWindowsComputed,
+    onWindowsComputed,
   })
   const consumer: BatchConsumer = createBatchConsumer(
     deps.kafka,

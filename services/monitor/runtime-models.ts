@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import type { DriftgateConfig, ModelConfig } from '../shared/config/model-config.ts'
 import { ConfigError } from '../shared/config/model-config.ts'
 import type { ReferenceProfile } from '../shared/model/reference-profile.ts'
+import { parseDetectorConfig, type DetectorConfig } from './detectors/detector-config.ts'
 
 /** A configured model with its reference profile loaded (or none: windows then have no bins). */
 export interface RuntimeModel {
@@ -12,9 +13,11 @@ export interface RuntimeModel {
   binEdges: Map<string, number[]>
   /** Known categories per categorical feature, from the reference profile. */
   knownCategories: Map<string, Set<string>>
+  /** The model's validated `detectors` block (defaults when absent). */
+  detectors: DetectorConfig
 }
 
-export function buildRuntimeModel(config: ModelConfig, reference: ReferenceProfile | null): RuntimeModel {
+export function buildRuntimeModel(config: ModelConfig, reference: ReferenceProfile | null, configPath = 'detectors'): RuntimeModel {
   const binEdges = new Map<string, number[]>()
   const knownCategories = new Map<string, Set<string>>()
   if (reference) {
@@ -25,7 +28,7 @@ export function buildRuntimeModel(config: ModelConfig, reference: ReferenceProfi
       else knownCategories.set(name, new Set(ref.categories))
     }
   }
-  return { config, reference, binEdges, knownCategories }
+  return { config, reference, binEdges, knownCategories, detectors: parseDetectorConfig(config.detectors, configPath, config) }
 }
 
 export function loadReferenceProfile(path: string): ReferenceProfile {
@@ -38,9 +41,9 @@ export function loadReferenceProfile(path: string): ReferenceProfile {
 
 export function loadRuntimeModels(config: DriftgateConfig): Map<string, RuntimeModel> {
   return new Map(
-    config.models.map((model) => {
+    config.models.map((model, i) => {
       const reference = model.reference_profile ? loadReferenceProfile(resolve(config.baseDir, model.reference_profile)) : null
-      return [model.model_id, buildRuntimeModel(model, reference)]
+      return [model.model_id, buildRuntimeModel(model, reference, `models[${i}].detectors`)]
     }),
   )
 }

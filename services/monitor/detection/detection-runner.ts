@@ -1,0 +1,101 @@
+import type { ClickHouse } from '../../shared/clickhouse/client.ts'
+import { lit } from '../../shared/clickhouse/sql.ts'
+import type { MonitorTrigger } from '../../shared/events/types.ts'
+import type { Logger } from '../../shared/logging/logger.ts'
+import { foldEpisodes, identityOf, initialEpisodeState, sequenceFor, type WindowEvaluation } from '../detectors/alert-episodes.ts'
+import { identityKey, type AlertIdentity } from '../detectors/alert-id.ts'
+import { buildTrigger } from '../detectors/alert-text.ts'
+import { hygieneFor } from '../detectors/detector-config.ts'
+import { evaluateWindow } from '../detectors/evaluate-window.ts'
+import type { Finding } from '../detectors/finding.ts'
+import type { RuntimeModel } from '../runtime-models.ts'
+import type { ComputedWindows } from '../windows/window-store.ts'
+import { AlertPublisher } from './alert-publisher.ts'
+import { historyBefore, loadSeriesHistory } from './window-history.ts'
+
+const DAY = 86_400_000
+
+export interface DetectionDeps {
+  ch: ClickHouse
+  publisher: AlertPublisher
+  logger: Logger
+  /** How far back episodes are folded from (an episode older than this cannot be extended). */
+  episodeLookbackMs?: number
+}
+
+/**
+ * Runs the detectors on every closed window the monitor recomputed, stores each window's
+ * findings, re-derives the alert episodes of the touched series by folding their stored
+ * evaluations in window order, and publishes what differs from the published alert state.
+ * Everything is derived from stored data, so a replay, a restart or a second instance arrives
+ * at the same alerts (same ids), and windows evaluated out of order (late labels) are fine.
+ */
+export class DetectionRunner {
+  constructor(private readonly deps: DetectionDeps) {}
+
+  async onWindowsComputed(model: RuntimeModel, computed: ComputedWindows): Promise<void> {
+    const closed = computed.summaries.filter((s) => s.closed && s.volume > 0)
+    if (closed.length === 0) return
+    const { ch } = this.deps
+    const modelId = model.config.model_id
+    const sizeMs = closed[0]!.key.window_size_ms
+    const starts = closed.map((s) => s.key.window_start)
+    const history = await loadSeriesHistory(ch, modelId, sizeMs, Math.min(...starts), Math.max(...starts), Math.min(...model.config.windows))
+
+    const evaluationRows = []
+    for (const summary of closed) {
+      const key = summary.key
+      const current = { summary, features: computed.features.filter((f) => f.key.window_start === key.window_start && f.key.segment === key.segment && f.key.model_version === key.model_version) }
+      const result = evaluateWindow({
+        model: model.config,
+        config: model.detectors,
+        reference: model.reference,
+        current,
+        history: historyBefore(history, key.segment, key.window_start),
+        version_first_window_start: history.versionStarts.get(key.model_version) ?? null,
+        join_health: history.joinHealth.get(key.window_start) ?? null,
+        join_history: [...history.joinHealth.values()].filter((j) => j.window_start < key.window_start).sort((a, b) => a.window_start - b.window_start),
+      })
+      if (result.suppressed) this.deps.logger.info({ event: 'performance_suppressed', model_id: modelId, window_start: key.window_start, reason: result.suppressed.reason }, 'label-based findings suppressed by join health')
+      evaluationRows.push({ ...key, findings_json: JSON.stringify(result.findings), data_version: computed.versions.get(key.window_start) ?? '0', evaluated_at: Date.now() })
+    }
+    await ch.insert('window_evaluations', evaluationRows)
+    await this.publishEpisodes(model, sizeMs, [...new Set(closed.map((s) => s.key.segment))], Math.max(...starts))
+  }
+
+  private async publishEpisodes(model: RuntimeModel, sizeMs: number, segments: string[], latest: number): Promise<void> {
+    const { ch, publisher } = this.deps
+    const modelId = model.config.model_id
+    const lookback = this.deps.episodeLookbackMs ?? 90 * DAY
+    const rows = await ch.query<{ segment: string; window_start: number; findings_json: string }>(
+      `SELECT segment, window_start, findings_json FROM ${ch.table('window_evaluations')} FINAL
+       WHERE model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs} AND segment IN (${segments.map(lit).join(', ')})
+         AND window_start >= ${latest - lookback}
+       ORDER BY window_start`,
+    )
+    // One evaluation per window and segment, all model versions' findings together.
+    const bySegment = new Map<string, Map<number, Finding[]>>()
+    for (const r of rows) {
+      const windows = bySegment.get(r.segment) ?? new Map<number, Finding[]>()
+      windows.set(r.window_start, [...(windows.get(r.window_start) ?? []), ...(JSON.parse(r.findings_json) as Finding[])])
+      bySegment.set(r.segment, windows)
+    }
+    const published = await publisher.published(modelId, sizeMs)
+    const changed: MonitorTrigger[] = []
+    for (const windows of bySegment.values()) {
+      const evaluations: WindowEvaluation[] = [...windows].map(([window_start, findings]) => ({ window_start, findings })).sort((a, b) => a.window_start - b.window_start)
+      const identities = new Map<string, AlertIdentity>()
+      for (const e of evaluations) for (const f of e.findings) identities.set(identityKey(identityOf(f)), identityOf(f))
+      for (const identity of identities.values()) {
+        const { transitions } = foldEpisodes(initialEpisodeState(identity), sequenceFor(identity, evaluations), hygieneFor(model.detectors, identity.kind))
+        // The latest transition of each episode is its current state.
+        const latestByAlert = new Map(transitions.map((t) => [t.alert_id, t]))
+        for (const transition of latestByAlert.values()) {
+          const trigger = buildTrigger(transition)
+          if (AlertPublisher.differs(trigger, published.get(trigger.alert_id))) changed.push(trigger)
+        }
+      }
+    }
+    await publisher.publish(changed)
+  }
+}
