@@ -15,6 +15,16 @@ import { historyBefore, loadSeriesHistory } from './window-history.ts'
 
 const DAY = 86_400_000
 
+/**
+ * When the version was deployed: its first window, but only if an older version ran before it.
+ * The first version ever seen is where the data starts, not a deploy to check for skew.
+ */
+function deployStart(versionStarts: Map<string, number>, version: string): number | null {
+  const first = versionStarts.get(version)
+  if (first === undefined) return null
+  return [...versionStarts.values()].some((start) => start < first) ? first : null
+}
+
 export interface DetectionDeps {
   ch: ClickHouse
   publisher: AlertPublisher
@@ -52,7 +62,7 @@ export class DetectionRunner {
         reference: model.reference,
         current,
         history: historyBefore(history, key.segment, key.window_start),
-        version_first_window_start: history.versionStarts.get(key.model_version) ?? null,
+        version_first_window_start: deployStart(history.versionStarts, key.model_version),
         join_health: history.joinHealth.get(key.window_start) ?? null,
         join_history: [...history.joinHealth.values()].filter((j) => j.window_start < key.window_start).sort((a, b) => a.window_start - b.window_start),
       })
