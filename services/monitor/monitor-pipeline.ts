@@ -5,6 +5,7 @@ import type { EventCodec } from '../shared/codec/event-codec.ts'
 import type { LabelEvent, PredictionEvent } from '../shared/events/types.ts'
 import { sendDeadLetters, type DeadLetter } from '../shared/kafka/dead-letter.ts'
 import type { RecordProducer } from '../shared/kafka/producer.ts'
+import type { PartitionProgress } from '../shared/kafka/batch-consumer.ts'
 import type { ConsumedRecord } from '../shared/kafka/records.ts'
 import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
@@ -13,7 +14,8 @@ import { PredictionIndex, type IndexedPrediction } from './ingest/prediction-ind
 import { validateLabel, validatePrediction } from './ingest/validate-event.ts'
 import type { MonitorMetrics } from './monitor-metrics.ts'
 import type { RuntimeModel } from './runtime-models.ts'
-import { DirtyWindows, windowStart } from './windows/window-math.ts'
+import type { PartitionWatermark } from './windows/partition-watermark.ts'
+import { DirtyWindows, windowStart, type WindowRef } from './windows/window-math.ts'
 import type { ComputedWindows, WindowStore } from './windows/window-store.ts'
 
 export interface PipelineDeps {
@@ -23,6 +25,8 @@ export interface PipelineDeps {
   topics: TopicNames
   models: Map<string, RuntimeModel>
   windows: WindowStore
+  /** Progress of the predictions partitions (absent: windows close on the data alone). */
+  watermark?: PartitionWatermark
   metrics: MonitorMetrics
   logger: Logger
   /** Called with every recomputation (detectors hook in here). */
@@ -47,6 +51,8 @@ export class MonitorPipeline {
   // Windows known to be closed already: no need to recompute them when later predictions
   // land in their closing range. Bounded; forgetting one costs one extra recomputation.
   private readonly knownClosed = new Set<string>()
+  // Windows held open by a partition not read far enough: retried with every batch (bounded).
+  private readonly blocked = new Map<string, WindowRef>()
   private readonly now: () => number
   // Records already dead-lettered, so that a batch retried after a ClickHouse failure does not
   // send them again (bounded; after a crash a replay may still send one twice: the headers carry
@@ -58,7 +64,7 @@ export class MonitorPipeline {
     this.now = deps.now ?? Date.now
   }
 
-  async handleBatch(records: ConsumedRecord[]): Promise<void> {
+  async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<void> {
     const { metrics, topics } = this.deps
     const started = process.hrtime.bigint()
     const deadLetters: DeadLetter[] = []
@@ -115,6 +121,7 @@ export class MonitorPipeline {
 
     await this.joinLabels(labels)
     const joined = process.hrtime.bigint()
+    await this.deps.watermark?.record(progress)
     await this.recomputeDirty()
     const computed = process.hrtime.bigint()
 
@@ -191,12 +198,21 @@ export class MonitorPipeline {
   }
 
   private async recomputeDirty(): Promise<void> {
+    for (const ref of this.blocked.values()) this.dirty.add(ref)
+    this.blocked.clear()
+    if (this.dirty.size() === 0) return
+    const low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
     for (const refs of this.dirty.drain().values()) {
       const model = this.deps.models.get(refs[0]!.model_id)!
       const sizeMs = refs[0]!.window_size_ms
-      const computed = await this.deps.windows.recompute(model, sizeMs, refs.map((r) => r.window_start))
+      const computed = await this.deps.windows.recompute(model, sizeMs, refs.map((r) => r.window_start), low)
       this.deps.metrics.windowsRecomputed.inc(refs.length)
       for (const start of computed.closedStarts) this.rememberClosed(`${model.config.model_id}|${sizeMs}|${start}`)
+      for (const start of computed.blockedStarts) {
+        const ref = { model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }
+        this.blocked.set(`${ref.model_id}|${sizeMs}|${start}`, ref)
+        if (this.blocked.size > 10_000) this.blocked.delete(this.blocked.keys().next().value as string)
+      }
       await this.deps.onWindowsComputed?.(model, computed)
     }
   }

@@ -13,6 +13,7 @@ import { createMonitorMetrics } from './monitor-metrics.ts'
 import { MonitorPipeline, type PipelineDeps } from './monitor-pipeline.ts'
 import type { RuntimeModel } from './runtime-models.ts'
 import { LabelHealth } from './windows/label-health.ts'
+import { PartitionWatermark } from './windows/partition-watermark.ts'
 import { WindowStore } from './windows/window-store.ts'
 
 export interface MonitorServiceDeps {
@@ -50,6 +51,8 @@ export interface MonitorService {
 /** The monitor: one consumer group over predictions and labels feeding the pipeline. */
 export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const metrics = createMonitorMetrics(deps.registry)
+  const groupId = deps.groupId ?? 'driftgate-monitor'
+  let watermark: PartitionWatermark | undefined
   const detection =
     deps.detection === false
       ? null
@@ -71,6 +74,9 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     topics: deps.topics,
     models: deps.models,
     windows: new WindowStore(deps.ch),
+    get watermark() {
+      return watermark
+    },
     metrics,
     logger: deps.logger,
     indexPerPartition: deps.indexPerPartition,
@@ -79,9 +85,13 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const consumer: BatchConsumer = createBatchConsumer(
     deps.kafka,
     {
-      groupId: deps.groupId ?? 'driftgate-monitor',
+      groupId,
       topics: [deps.topics.predictions, deps.topics.labels],
-      handleBatch: (records) => pipeline.handleBatch(records),
+      handleBatch: (records, progress) => pipeline.handleBatch(records, progress),
+      onPartitionsAssigned: (partitions) => {
+        const mine = partitions.filter((p) => p.topic === deps.topics.predictions).map((p) => p.partition)
+        markIdlePartitions(mine).catch((error: unknown) => deps.logger.warn({ event: 'partition_progress_failed', err: error }, 'could not check assigned partitions for pending records'))
+      },
       onPartitionsRevoked: (partitions) => pipeline.partitionsRevoked(partitions),
       maxBatchSize: deps.maxBatchSize,
       lingerMs: deps.lingerMs,
@@ -89,6 +99,24 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     },
     deps.logger,
   )
+  // A partition with nothing to read (committed offset at its end) must not hold windows open.
+  const markIdlePartitions = async (partitions: number[]): Promise<void> => {
+    if (!watermark || partitions.length === 0) return
+    const admin = deps.kafka.admin()
+    await admin.connect()
+    try {
+      const ends = await admin.fetchTopicOffsets(deps.topics.predictions)
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [deps.topics.predictions] })
+      const idle = partitions.filter((p) => {
+        const end = ends.find((e) => e.partition === p)
+        const at = committed?.partitions.find((c) => c.partition === p)?.offset ?? '-1'
+        return end !== undefined && (end.high === end.low || (at !== '-1' && BigInt(at) >= BigInt(end.high)))
+      })
+      await watermark.markCaughtUp(idle)
+    } finally {
+      await admin.disconnect()
+    }
+  }
   const labelHealth = new LabelHealth(deps.ch)
   const healthEvery = deps.labelHealthIntervalMs ?? 30_000
   let healthTimer: NodeJS.Timeout | null = null
@@ -108,6 +136,10 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     id: 'monitor',
     pipeline,
     async start() {
+      const admin = deps.kafka.admin()
+      await admin.connect()
+      const metadata = await admin.fetchTopicMetadata({ topics: [deps.topics.predictions] }).finally(() => admin.disconnect())
+      watermark = new PartitionWatermark(deps.ch, groupId, deps.topics.predictions, metadata.topics[0]?.partitions.length ?? 0)
       await consumer.start()
       if (healthEvery > 0) healthTimer = setInterval(() => healthRun.then(updateLabelHealth), healthEvery)
     },

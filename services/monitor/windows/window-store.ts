@@ -13,6 +13,8 @@ export interface ComputedWindows {
   versions: Map<number, string>
   /** Window starts found closed (even those without rows of their own). */
   closedStarts: number[]
+  /** Window starts that would be closed but for a partition not read far enough yet. */
+  blockedStarts: number[]
 }
 
 interface PredictionRecord {
@@ -102,7 +104,9 @@ function latestLabels(records: LabelRecord[]): Map<string, LabelRecord> {
 export class WindowStore {
   constructor(private readonly ch: ClickHouse) {}
 
-  async recompute(model: RuntimeModel, sizeMs: number, starts: number[]): Promise<ComputedWindows> {
+  /** `lowWatermark`: record time up to which every predictions partition has been read; a window
+   *  whose close time lies beyond it stays open (a lagging partition may still hold its rows). */
+  async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity): Promise<ComputedWindows> {
     const modelId = model.config.model_id
     const sorted = [...new Set(starts)].sort((a, b) => a - b)
     const spans = ranges(sorted, sizeMs)
@@ -180,8 +184,13 @@ export class WindowStore {
     const summaries: WindowSummary[] = []
     const features: FeatureWindowStats[] = []
     const closedStarts: number[] = []
+    const blockedStarts: number[] = []
     sorted.forEach((start, i) => {
-      const closeTs = Number(closeRow[`n${i}`] ?? 0) > 0 ? Number(closeRow[`t${i}`]) : null
+      let closeTs = Number(closeRow[`n${i}`] ?? 0) > 0 ? Number(closeRow[`t${i}`]) : null
+      if (closeTs !== null && closeTs > lowWatermark) {
+        blockedStarts.push(start)
+        closeTs = null
+      }
       if (closeTs !== null) {
         closedStarts.push(start)
         // The rows that closed the window are part of what this computation saw.
@@ -193,7 +202,7 @@ export class WindowStore {
     })
     const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
     await this.write(summaries, features, versionStrings)
-    return { summaries, features, versions: versionStrings, closedStarts }
+    return { summaries, features, versions: versionStrings, closedStarts, blockedStarts }
   }
 
   private async write(summaries: WindowSummary[], features: FeatureWindowStats[], versions: Map<number, string>): Promise<void> {

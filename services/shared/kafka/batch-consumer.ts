@@ -8,15 +8,27 @@ export interface BatchConsumerOptions {
   topics: string[]
   /** Handles one batch durably. Offsets are committed only after it resolves. A rejection is
    *  treated as a dependency failure: the same batch is retried with backoff, never skipped. */
-  handleBatch(records: ConsumedRecord[]): Promise<void>
+  handleBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<void>
   /** Called after the consumer lost partitions (their work is committed or will be replayed). */
   onPartitionsRevoked?(partitions: { topic: string; partition: number }[]): void
+  /** Called with the whole assignment after every (re)join. */
+  onPartitionsAssigned?(partitions: { topic: string; partition: number }[]): void
   maxBatchSize?: number
   /** How long the first record of a batch may wait for more. */
   lingerMs?: number
   fromBeginning?: boolean
   retry?: { initialMs?: number; maxMs?: number }
   sessionTimeoutMs?: number
+}
+
+/** How far this batch takes a partition, and whether that is the end of what it holds now. */
+export interface PartitionProgress {
+  topic: string
+  partition: number
+  /** Newest record timestamp of the partition in the batch. */
+  maxTimestamp: number
+  /** The batch reaches the partition's high watermark. */
+  caughtUp: boolean
 }
 
 export interface BatchConsumer {
@@ -33,6 +45,7 @@ export interface BatchConsumer {
 
 interface Pending {
   records: ConsumedRecord[]
+  progress: PartitionProgress[]
   waiters: { resolve(): void; reject(error: unknown): void }[]
   heartbeats: (() => Promise<void>)[]
   timer: NodeJS.Timeout | null
@@ -80,6 +93,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     const lost = previous.filter((p) => !current.some((c) => c.topic === p.topic && c.partition === p.partition))
     logger.info({ event: 'partitions_assigned', assigned: current, revoked: lost }, 'consumer group joined')
     if (lost.length > 0) options.onPartitionsRevoked?.(lost)
+    options.onPartitionsAssigned?.(current)
   })
   consumer.on(consumer.events.FETCH, () => {
     if (!pending) progressAt = Date.now()
@@ -90,7 +104,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     let delay = initialRetryMs
     for (let attempt = 1; ; attempt++) {
       try {
-        await options.handleBatch(batch.records)
+        await options.handleBatch(batch.records, batch.progress)
         break
       } catch (error) {
         if (!failing) logger.warn({ event: 'consumer_paused', err: error, records: batch.records.length }, 'batch failed; consumption paused, retrying')
@@ -153,8 +167,14 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
       headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : String(v)])),
     }))
     const done = new Promise<void>((resolve, reject) => {
-      pending ??= { records: [], waiters: [], heartbeats: [], timer: null }
+      pending ??= { records: [], progress: [], waiters: [], heartbeats: [], timer: null }
       pending.records.push(...records)
+      pending.progress.push({
+        topic: batch.topic,
+        partition: batch.partition,
+        maxTimestamp: records.reduce((max, r) => Math.max(max, r.timestamp), 0),
+        caughtUp: BigInt(batch.lastOffset()) + 1n >= BigInt(batch.highWatermark),
+      })
       pending.waiters.push({ resolve, reject })
       pending.heartbeats.push(heartbeat)
       if (pending.records.length >= maxBatchSize) startFlush()
