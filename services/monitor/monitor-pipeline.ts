@@ -64,7 +64,42 @@ export class MonitorPipeline {
     this.now = deps.now ?? Date.now
   }
 
-  async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<void> {
+  // Batches and the periodic retry of held-open windows never run at the same time.
+  private exclusive: Promise<unknown> = Promise.resolve()
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.exclusive.then(work, work)
+    this.exclusive = run.catch(() => undefined)
+    return run
+  }
+
+  handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<void> {
+    return this.serialized(() => this.processBatch(records, progress))
+  }
+
+  /**
+   * Recomputes windows that are still open although the model's data is past their close time:
+   * those held open by a lagging partition (also one read by another instance), and, after a
+   * restart, those left open in ClickHouse. Safe at any time: recomputation is idempotent.
+   */
+  retryOpenWindows(): Promise<void> {
+    return this.serialized(async () => {
+      for (const model of this.deps.models.values()) {
+        for (const size of model.config.windows) {
+          const open = await this.deps.ch.query<{ window_start: number }>(
+            `SELECT window_start FROM ${this.deps.ch.table('window_summary')} FINAL
+             WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${size} AND segment = 'all' AND closed = 0
+               AND window_start + ${size + model.config.allowed_lateness} <= (SELECT max(event_time) FROM ${this.deps.ch.table('predictions')} WHERE model_id = ${lit(model.config.model_id)})
+             GROUP BY window_start`,
+          )
+          for (const { window_start } of open) this.dirty.add({ model_id: model.config.model_id, window_size_ms: size, window_start })
+        }
+      }
+      await this.recomputeDirty()
+    })
+  }
+
+  private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<void> {
     const { metrics, topics } = this.deps
     const started = process.hrtime.bigint()
     const deadLetters: DeadLetter[] = []

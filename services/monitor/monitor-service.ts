@@ -32,6 +32,8 @@ export interface MonitorServiceDeps {
   indexPerPartition?: number
   /** How often join health (orphan labels) is recomputed; 0 turns it off. */
   labelHealthIntervalMs?: number
+  /** How often windows held open by a lagging partition are retried. */
+  openWindowRetryMs?: number
   /** On-call delivery of alert transitions (Alertmanager, webhook); alerts still go to Kafka and ClickHouse without it. */
   alerts?: AlertDelivery
   /** Run the detectors on recomputed windows (default true). */
@@ -121,6 +123,11 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const healthEvery = deps.labelHealthIntervalMs ?? 30_000
   let healthTimer: NodeJS.Timeout | null = null
   let healthRun: Promise<void> = Promise.resolve()
+  let retryTimer: NodeJS.Timeout | null = null
+  let retryRun: Promise<void> = Promise.resolve()
+  const retryOpen = (): void => {
+    retryRun = pipeline.retryOpenWindows().catch((error: unknown) => deps.logger.warn({ event: 'open_window_retry_failed', err: error }, 'retry of open windows failed; next run retries'))
+  }
   const updateLabelHealth = (): void => {
     healthRun = (async () => {
       for (const model of deps.models.values()) {
@@ -140,12 +147,18 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       await admin.connect()
       const metadata = await admin.fetchTopicMetadata({ topics: [deps.topics.predictions] }).finally(() => admin.disconnect())
       watermark = new PartitionWatermark(deps.ch, groupId, deps.topics.predictions, metadata.topics[0]?.partitions.length ?? 0)
+      // Windows a previous run left open although their data had moved on are closed now.
+      await pipeline.retryOpenWindows()
       await consumer.start()
+      retryTimer = setInterval(() => retryRun.then(retryOpen), deps.openWindowRetryMs ?? 5_000)
       if (healthEvery > 0) healthTimer = setInterval(() => healthRun.then(updateLabelHealth), healthEvery)
     },
     async stop() {
       if (healthTimer) clearInterval(healthTimer)
+      if (retryTimer) clearInterval(retryTimer)
       healthTimer = null
+      retryTimer = null
+      await retryRun
       await consumer.stop()
       await healthRun
     },

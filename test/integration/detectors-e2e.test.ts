@@ -12,7 +12,7 @@ import { createAlertDelivery, listAlerts } from '../../services/monitor/alerting
 import { createMonitorService } from '../../services/monitor/monitor-service.ts'
 import { loadRuntimeModels } from '../../services/monitor/runtime-models.ts'
 import { HOUR, plannedTraffic, writeDetectorModelConfig, type HourPlan } from '../support/detector-traffic.ts'
-import { ALERTMANAGER_URL, freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../support/harness.ts'
+import { ALERTMANAGER_URL, freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor, windowsSettled } from '../support/harness.ts'
 import { produceEmissions } from '../support/produce.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 
@@ -37,7 +37,7 @@ async function alerts(ch: ClickHouse, modelId: string): Promise<AlertRow[]> {
 }
 
 /** Runs a monitor (with Alertmanager delivery) over the topics until `until` holds after everything is consumed. */
-async function monitorRun(kafka: Kafka, ch: ClickHouse, topics: TopicNames, configPath: string, groupId: string, steps: { produce: Parameters<typeof produceEmissions>[3]; then?: () => Promise<void> }[]): Promise<void> {
+async function monitorRun(kafka: Kafka, ch: ClickHouse, topics: TopicNames, configPath: string, groupId: string, modelId: string, steps: { produce: Parameters<typeof produceEmissions>[3]; then?: () => Promise<void> }[]): Promise<void> {
   const logger = testLogger('monitor')
   const metrics = new Registry()
   const producer = await createProducer(kafka)
@@ -49,6 +49,7 @@ async function monitorRun(kafka: Kafka, ch: ClickHouse, topics: TopicNames, conf
     for (const step of steps) {
       await produceEmissions(kafka, codec, topics, step.produce)
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 600_000, intervalMs: 500, what: 'the monitor to catch up' })
+      await waitFor(() => windowsSettled(ch, modelId, 300_000), { timeoutMs: 30_000, what: 'windows to settle' })
       await delivery.whenIdle()
       await step.then?.()
     }
@@ -78,7 +79,7 @@ describe('detectors end to end (Kafka, monitor, ClickHouse, Alertmanager)', () =
     const T = start + driftFrom * HOUR
 
     let driftWhileFiring: AlertRow | undefined
-    await monitorRun(kafka, ch, topics, writeDetectorModelConfig(modelId), `g-${id}`, [
+    await monitorRun(kafka, ch, topics, writeDetectorModelConfig(modelId), `g-${id}`, modelId, [
       {
         produce: firstPart,
         then: async () => {
@@ -125,7 +126,7 @@ describe('detectors end to end (Kafka, monitor, ClickHouse, Alertmanager)', () =
     const { ch, drop } = await freshClickHouse(id)
     const start = Math.floor(Date.now() / HOUR) * HOUR - 80 * HOUR
     const traffic = plannedTraffic(2, modelId, start, [...Array.from({ length: 50 }, () => ({ count: 10_000 })), { count: 50 }])
-    await monitorRun(kafka, ch, topics, writeDetectorModelConfig(modelId), `g-${id}`, [{ produce: traffic }])
+    await monitorRun(kafka, ch, topics, writeDetectorModelConfig(modelId), `g-${id}`, modelId, [{ produce: traffic }])
     const closed = await ch.query<{ n: number }>(`SELECT count() AS n FROM ${ch.table('window_summary')} FINAL WHERE model_id = ${lit(modelId)} AND closed = 1 AND volume = 10000`)
     expect(closed[0]!.n).toBe(50)
     const evaluated = await ch.query<{ n: number }>(`SELECT count() AS n FROM ${ch.table('window_evaluations')} FINAL WHERE model_id = ${lit(modelId)}`)
@@ -146,7 +147,7 @@ describe('detectors end to end (Kafka, monitor, ClickHouse, Alertmanager)', () =
     const plan = Array.from({ length: days * 24 }, (_, h) => ({ count: h >= dropAt && h < dropAt + 3 ? Math.round(cycle(h) * 0.3) : cycle(h) }))
     const traffic = plannedTraffic(3, modelId, start, plan)
     let beforeDrop: AlertRow[] = []
-    await monitorRun(kafka, ch, topics, writeDetectorModelConfig(modelId), `g-${id}`, [
+    await monitorRun(kafka, ch, topics, writeDetectorModelConfig(modelId), `g-${id}`, modelId, [
       { produce: traffic.filter((e) => e.at < start + dropAt * HOUR), then: async () => void (beforeDrop = await alerts(ch, modelId)) },
       { produce: traffic.filter((e) => e.at >= start + dropAt * HOUR) },
     ])

@@ -9,7 +9,7 @@ import { readTopic } from '../../services/shared/kafka/read-topic.ts'
 import { createMonitorService } from '../../services/monitor/monitor-service.ts'
 import { loadRuntimeModels } from '../../services/monitor/runtime-models.ts'
 import { expectedWindows } from '../support/expected-windows.ts'
-import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../support/harness.ts'
+import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor, windowsSettled } from '../support/harness.ts'
 import { HOUR, KNOWN_COUNTRIES, X1_EDGES, writeModelConfig } from '../support/monitor-fixture.ts'
 import { produceEmissions } from '../support/produce.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
@@ -41,6 +41,7 @@ describe('monitor: windowed metrics from predictions and delayed labels', () => 
     try {
       await service.start()
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 120_000, what: 'the monitor to consume everything' })
+      await waitFor(() => windowsSettled(ch, modelId, 600_000), { timeoutMs: 30_000, what: 'windows to settle' })
     } finally {
       await service.stop()
       await producer.close()

@@ -10,7 +10,7 @@ import { createProducer } from '../../services/shared/kafka/producer.ts'
 import type { TopicNames } from '../../services/shared/kafka/topics.ts'
 import { createMonitorService } from '../../services/monitor/monitor-service.ts'
 import { loadRuntimeModels } from '../../services/monitor/runtime-models.ts'
-import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../support/harness.ts'
+import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor, windowsSettled } from '../support/harness.ts'
 import { HOUR, writeModelConfig } from '../support/monitor-fixture.ts'
 import { killHard, startMonitorProcess, stopGracefully } from '../support/monitor-process.ts'
 import { produceEmissions } from '../support/produce.ts'
@@ -21,6 +21,8 @@ import { windowSnapshot } from '../support/window-reads.ts'
 // One set of topics with the same traffic; each run reads it with its own consumer group into
 // its own database, and every run must end with the same window metrics as the clean one.
 const PREDICTIONS = 4000
+/** allowed_lateness of the fixture model (monitor-fixture.ts). */
+const LATENESS = 600_000
 
 let registry: RegistryDouble
 let kafka: Kafka
@@ -44,6 +46,7 @@ async function runInProcess(ch: ClickHouse, groupId: string, duringRun?: () => P
     await service.start()
     await duringRun?.()
     await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 180_000, what: `group ${groupId} to catch up` })
+    await waitFor(() => windowsSettled(ch, modelId, LATENESS), { timeoutMs: 30_000, what: 'windows to settle' })
   } finally {
     await service.stop()
     await producer.close()
@@ -85,6 +88,7 @@ describe('monitor: exactly-once results under failure', () => {
     const child = startMonitorProcess(options)
     try {
       await waitFor(() => groupCaughtUp(kafka, options.groupId, [topics.predictions, topics.labels]), { timeoutMs: 180_000, what: 'the restarted monitor to catch up' })
+      await waitFor(() => windowsSettled(ch, modelId, LATENESS), { timeoutMs: 30_000, what: 'windows to settle' })
     } finally {
       await stopGracefully(child)
     }
@@ -100,6 +104,7 @@ describe('monitor: exactly-once results under failure', () => {
     const second = startMonitorProcess(options)
     try {
       await waitFor(() => groupCaughtUp(kafka, options.groupId, [topics.predictions, topics.labels]), { timeoutMs: 180_000, what: 'both monitors to catch up' })
+      await waitFor(() => windowsSettled(ch, modelId, LATENESS), { timeoutMs: 30_000, what: 'windows to settle' })
       const admin = kafka.admin()
       await admin.connect()
       const group = await admin.describeGroups([options.groupId])

@@ -76,3 +76,17 @@ export async function groupCaughtUp(kafka: Kafka, groupId: string, topics: strin
     await admin.disconnect()
   }
 }
+
+/**
+ * True when no window of the model is still open although the model's data has moved past its
+ * close time (the monitor closes such windows on its own shortly after the partitions that held
+ * them open have been read).
+ */
+export async function windowsSettled(ch: ClickHouse, modelId: string, latenessMs: number): Promise<boolean> {
+  const rows = await ch.query<{ n: number }>(
+    `SELECT count() AS n FROM ${ch.table('window_summary')} FINAL
+     WHERE model_id = '${modelId}' AND closed = 0
+       AND window_start + window_size_ms + ${latenessMs} <= (SELECT max(event_time) FROM ${ch.table('predictions')} WHERE model_id = '${modelId}')`,
+  )
+  return rows[0]?.n === 0
+}
