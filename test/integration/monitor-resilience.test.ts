@@ -60,12 +60,14 @@ beforeAll(async () => {
   ;({ kafka, topics, prefix } = await freshTopics(id))
   configPath = writeModelConfig(modelId)
   const start = Math.floor(Date.now() / HOUR) * HOUR - 96 * HOUR
-  await produceEmissions(kafka, EventCodec.forRegistry(registry.url), topics, generateTraffic({ seed: 11, modelId, start, durationMs: 10 * HOUR, count: PREDICTIONS, malformed: 10 }))
+  await produceEmissions(kafka, EventCodec.forRegistry(registry.url), topics, generateTraffic({ seed: 11, modelId, start, durationMs: 10 * HOUR, count: PREDICTIONS, malformed: 10, driftFrom: start + 5 * HOUR }))
   const { ch, drop } = await freshClickHouse(`${id}_clean`)
   cleanups.push(drop)
   await runInProcess(ch, `clean-${id}`)
   clean = await windowSnapshot(ch, modelId)
   expect(clean.summaries.length).toBeGreaterThan(20)
+  // The traffic makes the detectors fire, so alerts are compared too.
+  expect(clean.alerts.length).toBeGreaterThan(0)
 })
 
 afterAll(async () => {
@@ -74,7 +76,7 @@ afterAll(async () => {
 })
 
 describe('monitor: exactly-once results under failure', () => {
-  it('a SIGKILL mid-stream (twice) then a restart gives the same window metrics as the clean run', async () => {
+  it('a SIGKILL mid-stream (twice) then a restart gives the same window metrics and alerts as the clean run', async () => {
     const id = uniqueId()
     const { ch, drop } = await freshClickHouse(`${id}_kill`)
     cleanups.push(drop)
@@ -95,7 +97,7 @@ describe('monitor: exactly-once results under failure', () => {
     expect(await windowSnapshot(ch, modelId)).toEqual(clean)
   })
 
-  it('two monitor processes in one consumer group split the partitions and give the same metrics as one', async () => {
+  it('two monitor processes in one consumer group split the partitions and give the same metrics and alerts as one', async () => {
     const id = uniqueId()
     const { ch, drop } = await freshClickHouse(`${id}_two`)
     cleanups.push(drop)

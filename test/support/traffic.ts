@@ -34,6 +34,8 @@ export interface TrafficOptions {
   earlyLabelShare?: number
   malformed?: number
   lateShare?: number
+  /** From this event time on, x1 is shifted by +1.2 (a drift the detectors should report). */
+  driftFrom?: number
 }
 
 /**
@@ -48,7 +50,7 @@ export function generateTraffic(o: TrafficOptions): Emission[] {
   const countries = ['DE', 'FR', 'US', 'PL']
   for (let i = 0; i < o.count; i++) {
     const eventTime = o.start + Math.floor(rand() * o.durationMs)
-    const x1 = normal(rand)
+    const x1 = normal(rand) + (o.driftFrom !== undefined && eventTime >= o.driftFrom ? 1.2 : 0)
     const score = 1 / (1 + Math.exp(-(1.5 * x1 - 0.2)))
     const prediction: PredictionEvent = {
       prediction_id: `${o.modelId}-${o.seed}-${i}`,

@@ -55,13 +55,16 @@ export async function readFeatureStats(ch: ClickHouse, modelId: string): Promise
 }
 
 /** Everything a run computed, without the columns that say when (for run-to-run comparison). */
-export async function windowSnapshot(ch: ClickHouse, modelId: string): Promise<{ summaries: unknown[]; features: unknown[] }> {
+export async function windowSnapshot(ch: ClickHouse, modelId: string): Promise<{ summaries: unknown[]; features: unknown[]; alerts: unknown[] }> {
   const summaries = await ch.query(
     `SELECT * FROM ${ch.table('window_summary')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY window_size_ms, model_version, segment, window_start`,
   )
   const features = await ch.query(
     `SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY window_size_ms, model_version, segment, feature, window_start`,
   )
+  const alerts = await ch.query(
+    `SELECT alert_id, kind, subject, segment, severity, status, first_seen, last_seen, observed, evidence_names FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY alert_id`,
+  )
   const strip = (rows: Record<string, unknown>[]): unknown[] => rows.map(({ data_version: _v, computed_at: _c, ...rest }) => rest)
-  return { summaries: strip(summaries as Record<string, unknown>[]), features: strip(features as Record<string, unknown>[]) }
+  return { summaries: strip(summaries as Record<string, unknown>[]), features: strip(features as Record<string, unknown>[]), alerts }
 }

@@ -1,0 +1,92 @@
+import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
+import { lit } from '../../services/shared/clickhouse/sql.ts'
+import type { TopicNames } from '../../services/shared/kafka/topics.ts'
+import type { BenchContext } from './bench-context.ts'
+import { GroupProgress, waitCaughtUp, type CatchUp } from './bench-kafka.ts'
+import { cpuBetween, cpuSnapshot, type CpuUse } from './host-cpu.ts'
+import type { BenchMonitor } from './monitor-child.ts'
+import { promValue, type PromSeries } from './prom-text.ts'
+
+export const STEPS = ['decode', 'insert', 'join', 'aggregate'] as const
+
+export interface PipelineRun {
+  processes: number
+  records: number
+  finished: boolean
+  /** From the first monitor's /_ready (group joined) to offsets committed at the end of both topics. */
+  seconds: number
+  events_per_s: number
+  /** Process start to /_ready (tsx load, connections, group join); not in `seconds`. */
+  startup_s: number
+  /** driftgate_batch_seconds sums over the run, all processes together. */
+  steps: Record<(typeof STEPS)[number], { seconds: number; share: number }>
+  batches: number
+  /** Monitor CPU seconds per wall second, all processes together (process_cpu_seconds_total). */
+  monitor_cores: number
+  host: CpuUse
+  labels_joined: { memory: number; clickhouse: number; early: number }
+  windows_recomputed: number
+  checks: { predictions_stored: number; volume_1h: number; labeled_1h: number; windows_1h: number }
+  progress: CatchUp['samples']
+}
+
+const scrapeAll = (monitors: BenchMonitor[]): Promise<PromSeries[][]> => Promise.all(monitors.map((m) => m.metrics()))
+const total = (scrapes: PromSeries[][], name: string, labels: Record<string, string> = {}): number => scrapes.reduce((sum, s) => sum + promValue(s, name, labels), 0)
+
+/** What the monitor wrote, checked against what was produced. */
+async function checks(ch: ClickHouse, modelId: string): Promise<PipelineRun['checks']> {
+  const [stored] = await ch.query<{ n: number }>(`SELECT uniqExact(prediction_id) AS n FROM ${ch.table('predictions')} WHERE model_id = ${lit(modelId)}`)
+  const [windows] = await ch.query<{ volume: number; labeled: number; windows: number }>(
+    `SELECT sum(volume) AS volume, sum(labeled_count) AS labeled, uniqExact(window_start) AS windows FROM ${ch.table('window_summary')} FINAL
+     WHERE model_id = ${lit(modelId)} AND window_size_ms = 3600000 AND segment = 'all'`,
+  )
+  return { predictions_stored: Number(stored?.n ?? 0), volume_1h: Number(windows?.volume ?? 0), labeled_1h: Number(windows?.labeled ?? 0), windows_1h: Number(windows?.windows ?? 0) }
+}
+
+/**
+ * Runs `processes` monitor children in one consumer group over pre-produced topics into their
+ * own database and measures events/s until the group has committed everything. The monitor
+ * commits a batch only after its raw rows, window metrics and detector output are written, so a
+ * caught-up group means every window metric is in ClickHouse.
+ */
+export async function runPipeline(ctx: BenchContext, o: { tag: string; prefix: string; topics: TopicNames; processes: number; expected: number }): Promise<PipelineRun> {
+  const ch = await ctx.database(o.tag)
+  const groupId = `bench-${ctx.runId}-${o.tag}`
+  ctx.track({ groups: [groupId] })
+  const progress = await GroupProgress.open(ctx.kafka)
+  try {
+    const spawned = performance.now()
+    const monitors = await Promise.all(Array.from({ length: o.processes }, (_, i) => ctx.monitor({ tag: `${o.tag}-${i}`, database: ch.database, topicPrefix: o.prefix, groupId })))
+    const readyAt = await Promise.all(monitors.map((m) => m.ready()))
+    const since = Math.min(...readyAt)
+    const before = await scrapeAll(monitors)
+    const cpuBefore = cpuSnapshot()
+    const caught = await waitCaughtUp(progress, { groupId, topics: [o.topics.predictions, o.topics.labels], expected: o.expected, since, timeoutMs: ctx.options.catchUpTimeoutMs, label: o.tag })
+    const cpuAfter = cpuSnapshot()
+    const after = await scrapeAll(monitors)
+    await Promise.all(monitors.map((m) => m.stop()))
+    const stepSeconds = STEPS.map((step) => total(after, 'driftgate_batch_seconds_sum', { step }) - total(before, 'driftgate_batch_seconds_sum', { step }))
+    const stepTotal = stepSeconds.reduce((a, b) => a + b, 0)
+    const delta = (name: string, labels: Record<string, string> = {}): number => total(after, name, labels) - total(before, name, labels)
+    return {
+      processes: o.processes,
+      records: caught.committed,
+      finished: caught.finished,
+      seconds: round(caught.seconds),
+      events_per_s: Math.round(caught.committed / caught.seconds),
+      startup_s: round((since - spawned) / 1000),
+      steps: Object.fromEntries(STEPS.map((step, i) => [step, { seconds: round(stepSeconds[i]!), share: round(stepTotal > 0 ? stepSeconds[i]! / stepTotal : 0) }])) as PipelineRun['steps'],
+      batches: delta('driftgate_batch_seconds_count', { step: 'decode' }),
+      monitor_cores: round(delta('process_cpu_seconds_total') / caught.seconds),
+      host: cpuBetween(cpuBefore, cpuAfter),
+      labels_joined: { memory: delta('driftgate_labels_joined_total', { source: 'memory' }), clickhouse: delta('driftgate_labels_joined_total', { source: 'clickhouse' }), early: delta('driftgate_labels_early_total') },
+      windows_recomputed: delta('driftgate_windows_recomputed_total'),
+      checks: await checks(ch, ctx.modelId),
+      progress: caught.samples,
+    }
+  } finally {
+    await progress.close()
+  }
+}
+
+const round = (x: number): number => Math.round(x * 1000) / 1000

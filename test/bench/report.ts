@@ -1,0 +1,64 @@
+import type { LatencyResult } from './latency.ts'
+import type { MemoryResult } from './memory.ts'
+import type { PipelineRun } from './pipeline-run.ts'
+import type { ThroughputResult } from './throughput.ts'
+
+export interface BenchResults {
+  started_at: string
+  machine: { cores: number; cpu: string; load_average_at_start: number[] }
+  options: { quick: boolean; predictions: number; batchSize: number; lingerMs: number; partitions: number }
+  throughput?: ThroughputResult
+  memory?: MemoryResult
+  latency?: LatencyResult
+  scaling?: { two: PipelineRun }
+  error?: string
+}
+
+const n = (x: number): string => Math.round(x).toLocaleString('en-US')
+const s = (x: number): string => `${x.toFixed(1)} s`
+const pct = (x: number): string => `${Math.round(x * 100)} %`
+const cores = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(2))
+
+function pipelineLine(p: PipelineRun): string {
+  return `${n(p.events_per_s)} events/s (${n(p.records)} events in ${s(p.seconds)}${p.finished ? '' : ', DID NOT FINISH'})`
+}
+
+/** The run as a markdown table (what the README's Performance section quotes). */
+export function markdownReport(r: BenchResults): string {
+  const rows: [string, string][] = []
+  const o = r.options
+  rows.push(['run', `${r.started_at.slice(0, 16).replace('T', ' ')} UTC, ${o.quick ? 'quick' : 'full'}, ${n(o.predictions)} predictions + ${n(o.predictions)} labels, ${o.partitions} partitions, batch ${n(o.batchSize)} / linger ${o.lingerMs} ms`])
+  rows.push(['machine', `${r.machine.cores} cores (${r.machine.cpu}), load average at start ${r.machine.load_average_at_start.join(' ')}`])
+  const t = r.throughput
+  if (t) {
+    const p = t.pipeline
+    rows.push(['produce (bench producer)', `${n(t.produced.predictions.per_s)} predictions/s (${t.produced.predictions.avg_bytes} B avg), ${n(t.produced.labels.per_s)} labels/s`])
+    rows.push(['Avro decode alone (EventCodec, in memory)', `${n(t.decode.predictions_per_s)} predictions/s, ${n(t.decode.labels_per_s)} labels/s (${n(t.decode.sample)} each)`])
+    rows.push(['raw consumption (batch consumer, no-op handler)', `${n(t.raw.events_per_s)} events/s (${n(t.raw.records)} in ${s(t.raw.seconds)})`])
+    rows.push(['**monitor pipeline, 1 process**', `**${pipelineLine(p)}**, startup ${s(p.startup_s)} not counted`])
+    rows.push(['**pipeline / raw consumption**', `**${t.ratio.toFixed(3)}** (aim >= 0.6)`])
+    const steps = Object.entries(p.steps).map(([k, v]) => `${k} ${s(v.seconds)} (${pct(v.share)})`)
+    rows.push(['time per step (driftgate_batch_seconds sums)', `${steps.join(', ')}; ${n(p.batches)} batches`])
+    rows.push(['CPU during the pipeline run (cores)', `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}`])
+    rows.push(['labels joined', `memory ${n(p.labels_joined.memory)}, ClickHouse lookup ${n(p.labels_joined.clickhouse)}, early (before their prediction) ${n(p.labels_joined.early)}; ${n(p.windows_recomputed)} window recomputations`])
+    rows.push(['check: stored / 1h windows', `${n(p.checks.predictions_stored)} predictions, volume ${n(p.checks.volume_1h)}, labeled ${n(p.checks.labeled_1h)} over ${n(p.checks.windows_1h)} windows`])
+  }
+  const m = r.memory
+  if (m) {
+    rows.push(['memory: RSS holding pending predictions', `${m.rss_before_mb} MB -> ${m.rss_after_mb} MB with ${n(m.index_entries)} of ${n(m.predictions)} in the index${m.finished ? '' : ' (DID NOT FINISH)'}`])
+    rows.push(['memory per pending prediction', `${n(m.rss_bytes_per_prediction)} B RSS, ${n(m.heap_bytes_per_prediction)} B heap`])
+  }
+  const l = r.latency
+  if (l) {
+    const lm = l.label_to_metric
+    if (lm) rows.push(['latency label -> window metric', `p50 ${lm.p50_ms} ms, p90 ${lm.p90_ms} ms, p99 ${lm.p99_ms} ms, max ${lm.max_ms} ms (${lm.count} labels in groups of ${lm.group}, ${lm.timeouts} timeouts)`])
+    const ct = l.close_to_trigger
+    rows.push(['latency window close -> trigger', 'not_measured' in ct ? `not measured: ${ct.not_measured}` : `p50 ${ct.p50_ms} ms, p99 ${ct.p99_ms} ms, max ${ct.max_ms} ms (${ct.count} of ${ct.windows} windows, ${ct.timeouts} timeouts)`])
+  }
+  if (r.scaling && t) {
+    const two = r.scaling.two
+    rows.push(['**two monitor processes, one group**', `**${pipelineLine(two)}** = ${(two.events_per_s / t.pipeline.events_per_s).toFixed(2)} x one process; monitors ${cores(two.monitor_cores)} cores, ClickHouse ${cores(two.host.clickhouse_cores)}`])
+  }
+  if (r.error) rows.push(['error', r.error.split('\n')[0]!])
+  return ['| measure | result |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n')
+}
