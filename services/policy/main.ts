@@ -32,8 +32,8 @@ const service = createPolicyService({
   topics: topicNames(env.TOPIC_PREFIX),
   policies,
   logger,
-  groupId: process.env.POLICY_GROUP_ID ?? 'driftgate-policy',
-  api: env.POLICY_API_TOKEN ? { port: env.POLICY_API_PORT, token: env.POLICY_API_TOKEN, host: process.env.POLICY_API_HOST ?? '127.0.0.1' } : undefined,
+  groupId: env.POLICY_GROUP_ID,
+  api: env.POLICY_API_TOKEN ? { port: env.POLICY_API_PORT, token: env.POLICY_API_TOKEN, host: env.POLICY_API_HOST } : undefined,
 })
 await service.start()
 

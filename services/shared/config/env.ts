@@ -21,6 +21,9 @@ const envSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   POLICY_API_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
   POLICY_API_TOKEN: z.string().optional(),
+  /** Interface the approval API listens on (loopback unless exposed on purpose). */
+  POLICY_API_HOST: z.string().default('127.0.0.1'),
+  POLICY_GROUP_ID: z.string().default('driftgate-policy'),
   /** Monitor consumer group, batch size (records) and linger (ms). */
   MONITOR_GROUP_ID: z.string().default('driftgate-monitor'),
   MONITOR_BATCH_SIZE: z.coerce.number().int().min(1).default(10_000),
