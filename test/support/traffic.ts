@@ -1,16 +1,8 @@
+import { mulberry32 } from '../../services/shared/stats/random.ts'
 import type { LabelEvent, PredictionEvent } from '../../services/shared/events/types.ts'
 
-/** Small seeded PRNG (mulberry32) so every run generates the same traffic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded PRNG, so every run generates the same traffic. */
+export const prng = mulberry32
 
 export function normal(rand: () => number, mean = 0, sd = 1): number {
   const u = Math.max(rand(), 1e-12)

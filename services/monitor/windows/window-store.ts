@@ -1,6 +1,7 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { FeatureWindowStats, WindowSummary } from '../../shared/model/window-metrics.ts'
+import type { PredictionRow } from '../ingest/event-rows.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
 import { aggregateWindow, type WindowRow } from './window-aggregate.ts'
 
@@ -17,26 +18,8 @@ export interface ComputedWindows {
   blockedStarts: number[]
 }
 
-interface PredictionRecord {
-  prediction_id: string
-  model_version: string
-  event_time: number
-  numeric_names: string[]
-  numeric_values: (number | null)[]
-  categorical_names: string[]
-  categorical_values: (string | null)[]
-  predicted_class: string | null
-  score: number | null
-  class_names: string[]
-  class_scores: number[]
-  predicted_value: number | null
-  segment_names: string[]
-  segment_values: string[]
-  kafka_partition: number
-  kafka_offset: number
-  kafka_timestamp: number
-  ingested_at: number
-}
+/** The columns of a predictions row the computation reads. */
+type PredictionRecord = Omit<PredictionRow, 'model_id' | 'event_date'>
 
 interface LabelRecord {
   prediction_id: string
