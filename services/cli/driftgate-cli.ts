@@ -7,6 +7,10 @@ import { createKafka } from '../shared/kafka/kafka-client.ts'
 import { topicNames } from '../shared/kafka/topics.ts'
 import { createLogger } from '../shared/logging/logger.ts'
 import { createEventProducer } from '../shared/producer/event-producer.ts'
+import { createContextLoader } from '../policy/context-loader.ts'
+import { loadPolicies } from '../policy/policy-config.ts'
+import { PolicyStore } from '../policy/policy-store.ts'
+import { formatReport, replayPolicy } from '../policy/replay.ts'
 import { produceFile } from './produce-file.ts'
 import { formatTable } from './table.ts'
 
@@ -113,6 +117,22 @@ program
   .argument('<query>', 'SQL (SELECT / SHOW / DESCRIBE)')
   .action(async (query: string) => {
     await withClickHouse(reader, async (ch) => console.log(formatTable(await ch.query<Record<string, unknown>>(query), 80)))
+  })
+
+program
+  .command('replay-policy')
+  .description('dry run: what a policy config would have decided over the stored trigger history (writes nothing)')
+  .option('--config <path>', 'driftgate config whose policy blocks are evaluated (default: DRIFTGATE_CONFIG)')
+  .option('--model <id...>', 'only these models')
+  .option('--source <source>', "'policy' (triggers the policy consumed) or 'monitor' (alert_events)", 'policy')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { config?: string; model?: string[]; source: 'policy' | 'monitor'; json?: boolean }) => {
+    const policies = loadPolicies(loadDriftgateConfig(opts.config ?? env.DRIFTGATE_CONFIG))
+    // The read-only user: a dry run cannot write even by mistake.
+    await withClickHouse(reader, async (ch) => {
+      const report = await replayPolicy({ store: new PolicyStore(ch), loader: createContextLoader(ch), policies, source: opts.source, models: opts.model })
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report))
+    })
   })
 
 program
