@@ -38,6 +38,7 @@ const service = createMonitorService({
   groupId: env.MONITOR_GROUP_ID,
   maxBatchSize: env.MONITOR_BATCH_SIZE,
   lingerMs: env.MONITOR_LINGER_MS,
+  roundDelayMs: env.MONITOR_ROUND_DELAY_MS,
   indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
 })
 let ready = false

@@ -29,6 +29,8 @@ export interface PipelineDeps {
   watermark?: PartitionWatermark
   metrics: MonitorMetrics
   logger: Logger
+  /** How long windows marked by a batch wait for more batches before they are recomputed. */
+  roundDelayMs?: number
   /** Called with every recomputation (detectors hook in here). */
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows): Promise<void>
   indexPerPartition?: number
@@ -64,39 +66,85 @@ export class MonitorPipeline {
     this.now = deps.now ?? Date.now
   }
 
-  // Batches and the periodic retry of held-open windows never run at the same time.
-  private exclusive: Promise<unknown> = Promise.resolve()
+  // Windows are recomputed in rounds, not per batch: a round takes every window marked since the
+  // previous one, so a window touched by ten batches is read back once. A batch's offsets are
+  // committed after the round that covers it (the consumer loop waits for `settled`).
+  private nextRound: { promise: Promise<void>; resolve(): void; reject(error: unknown): void } | null = null
+  private rounds: Promise<void> = Promise.resolve()
+  private closing = false
 
-  private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.exclusive.then(work, work)
-    this.exclusive = run.catch(() => undefined)
-    return run
+  /** Stopping: a round that keeps failing gives up (its batches stay uncommitted and are replayed). */
+  close(): void {
+    this.closing = true
   }
 
-  handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<void> {
-    return this.serialized(() => this.processBatch(records, progress))
+  async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<{ settled: Promise<void> }> {
+    await this.processBatch(records, progress)
+    return { settled: this.scheduleRound() }
+  }
+
+  /** The round that will include every window marked so far (started after `roundDelayMs`). */
+  scheduleRound(): Promise<void> {
+    if (!this.nextRound) {
+      let resolve!: () => void
+      let reject!: (error: unknown) => void
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      // A rejected round is handled by the consumer loop (no commit); keep Node from reporting it twice.
+      promise.catch(() => undefined)
+      const round = { promise, resolve, reject }
+      this.nextRound = round
+      setTimeout(() => {
+        this.rounds = this.rounds.then(() => this.runRound(round))
+      }, this.deps.roundDelayMs ?? 1_000)
+    }
+    return this.nextRound.promise
+  }
+
+  /** Runs a round until it succeeds (ClickHouse down: retried with backoff, commits wait). */
+  private async runRound(round: { resolve(): void; reject(error: unknown): void }): Promise<void> {
+    // Windows marked from now on belong to the next round.
+    if (this.nextRound === round) this.nextRound = null
+    const refs = this.takeDirty()
+    let delay = 250
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.recompute(refs)
+        round.resolve()
+        return
+      } catch (error) {
+        if (this.closing && attempt >= 3) {
+          for (const ref of refs) this.dirty.add(ref)
+          round.reject(error)
+          return
+        }
+        this.deps.logger.warn({ event: 'window_round_failed', err: error, windows: refs.length }, 'window recomputation failed; retrying')
+        await new Promise((r) => setTimeout(r, delay))
+        delay = Math.min(10_000, delay * 2)
+      }
+    }
   }
 
   /**
-   * Recomputes windows that are still open although the model's data is past their close time:
-   * those held open by a lagging partition (also one read by another instance), and, after a
-   * restart, those left open in ClickHouse. Safe at any time: recomputation is idempotent.
+   * Marks windows that are still open although the model's data is past their close time: those
+   * held open by a lagging partition (also one read by another instance), and, after a restart,
+   * those left open in ClickHouse. Resolves when they were recomputed (idempotent, safe anytime).
    */
-  retryOpenWindows(): Promise<void> {
-    return this.serialized(async () => {
-      for (const model of this.deps.models.values()) {
-        for (const size of model.config.windows) {
-          const open = await this.deps.ch.query<{ window_start: number }>(
-            `SELECT window_start FROM ${this.deps.ch.table('window_summary')} FINAL
-             WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${size} AND segment = 'all' AND closed = 0
-               AND window_start + ${size + model.config.allowed_lateness} <= (SELECT max(event_time) FROM ${this.deps.ch.table('predictions')} WHERE model_id = ${lit(model.config.model_id)})
-             GROUP BY window_start`,
-          )
-          for (const { window_start } of open) this.dirty.add({ model_id: model.config.model_id, window_size_ms: size, window_start })
-        }
+  async retryOpenWindows(): Promise<void> {
+    for (const model of this.deps.models.values()) {
+      for (const size of model.config.windows) {
+        const open = await this.deps.ch.query<{ window_start: number }>(
+          `SELECT window_start FROM ${this.deps.ch.table('window_summary')} FINAL
+           WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${size} AND segment = 'all' AND closed = 0
+             AND window_start + ${size + model.config.allowed_lateness} <= (SELECT max(event_time) FROM ${this.deps.ch.table('predictions')} WHERE model_id = ${lit(model.config.model_id)})
+           GROUP BY window_start`,
+        )
+        for (const { window_start } of open) this.dirty.add({ model_id: model.config.model_id, window_size_ms: size, window_start })
       }
-      await this.recomputeDirty()
-    })
+    }
+    await this.scheduleRound()
   }
 
   private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<void> {
@@ -157,15 +205,12 @@ export class MonitorPipeline {
     await this.joinLabels(labels)
     const joined = process.hrtime.bigint()
     await this.deps.watermark?.record(progress)
-    await this.recomputeDirty()
-    const computed = process.hrtime.bigint()
 
     metrics.indexSize.set(this.index.size())
     const seconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9
     metrics.batchSeconds.observe({ step: 'decode' }, seconds(started, decoded))
     metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
     metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
-    metrics.batchSeconds.observe({ step: 'aggregate' }, seconds(joined, computed))
   }
 
   /** A revoked partition's join state is dropped; ClickHouse is the durable side of the join. */
@@ -232,24 +277,37 @@ export class MonitorPipeline {
     this.dirty.mark(prediction.model_id, model.config.windows, prediction.event_time)
   }
 
-  private async recomputeDirty(): Promise<void> {
+  /** All windows marked so far (and those held open), taken out of the dirty set. */
+  private takeDirty(): WindowRef[] {
     for (const ref of this.blocked.values()) this.dirty.add(ref)
     this.blocked.clear()
-    if (this.dirty.size() === 0) return
+    return [...this.dirty.drain().values()].flat()
+  }
+
+  private async recompute(refs: WindowRef[]): Promise<void> {
+    if (refs.length === 0) return
+    const started = process.hrtime.bigint()
+    const groups = new Map<string, WindowRef[]>()
+    for (const ref of refs) {
+      const key = `${ref.model_id}|${ref.window_size_ms}`
+      groups.set(key, [...(groups.get(key) ?? []), ref])
+    }
     const low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
-    for (const refs of this.dirty.drain().values()) {
-      const model = this.deps.models.get(refs[0]!.model_id)!
-      const sizeMs = refs[0]!.window_size_ms
-      const computed = await this.deps.windows.recompute(model, sizeMs, refs.map((r) => r.window_start), low)
-      this.deps.metrics.windowsRecomputed.inc(refs.length)
+    for (const group of groups.values()) {
+      const model = this.deps.models.get(group[0]!.model_id)!
+      const sizeMs = group[0]!.window_size_ms
+      const computed = await this.deps.windows.recompute(model, sizeMs, group.map((r) => r.window_start), low)
+      this.deps.metrics.windowsRecomputed.inc(group.length)
       for (const start of computed.closedStarts) this.rememberClosed(`${model.config.model_id}|${sizeMs}|${start}`)
+      await this.deps.onWindowsComputed?.(model, computed)
+      // Held open by a partition not read far enough: retried in the next round.
       for (const start of computed.blockedStarts) {
         const ref = { model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }
         this.blocked.set(`${ref.model_id}|${sizeMs}|${start}`, ref)
         if (this.blocked.size > 10_000) this.blocked.delete(this.blocked.keys().next().value as string)
       }
-      await this.deps.onWindowsComputed?.(model, computed)
     }
+    this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started) / 1e9)
   }
 
   private rememberClosed(key: string): void {

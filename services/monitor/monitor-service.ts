@@ -34,6 +34,8 @@ export interface MonitorServiceDeps {
   labelHealthIntervalMs?: number
   /** How often windows held open by a lagging partition are retried. */
   openWindowRetryMs?: number
+  /** How long marked windows wait for more batches before a recomputation round. */
+  roundDelayMs?: number
   /** On-call delivery of alert transitions (Alertmanager, webhook); alerts still go to Kafka and ClickHouse without it. */
   alerts?: AlertDelivery
   /** Run the detectors on recomputed windows (default true). */
@@ -82,6 +84,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     metrics,
     logger: deps.logger,
     indexPerPartition: deps.indexPerPartition,
+    roundDelayMs: deps.roundDelayMs,
     onWindowsComputed,
   })
   const consumer: BatchConsumer = createBatchConsumer(
@@ -154,6 +157,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       if (healthEvery > 0) healthTimer = setInterval(() => healthRun.then(updateLabelHealth), healthEvery)
     },
     async stop() {
+      pipeline.close()
       if (healthTimer) clearInterval(healthTimer)
       if (retryTimer) clearInterval(retryTimer)
       healthTimer = null

@@ -24,7 +24,8 @@ export interface OpenEpisode {
   alert_id: string
   /** Start of the episode's first window with a finding. */
   first_seen: number
-  /** End of the latest window with a finding. */
+  /** Start of the latest window with a finding (the MonitorTrigger contract: consumers add
+   *  window_size_ms for its end and count firing windows as (last_seen - first_seen) / size + 1). */
   last_seen: number
   windows_with_finding: number
   clean_streak: number
@@ -112,7 +113,7 @@ export function foldEpisodes(state: EpisodeState, windows: EpisodeWindow[], rule
     const open = s.open
     if (open) {
       if (w.finding) {
-        open.last_seen = end
+        open.last_seen = w.window_start
         open.windows_with_finding++
         open.clean_streak = 0
         open.finding = w.finding
@@ -136,7 +137,7 @@ export function foldEpisodes(state: EpisodeState, windows: EpisodeWindow[], rule
       const episode: OpenEpisode = {
         alert_id: alertId(s.identity, first),
         first_seen: first,
-        last_seen: end,
+        last_seen: w.window_start,
         windows_with_finding: hits.length,
         clean_streak: 0,
         peak_severity: w.finding.severity,

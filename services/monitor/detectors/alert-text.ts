@@ -28,7 +28,7 @@ export function triggerSummary(t: EpisodeTransition): string {
   if (t.status === 'resolved') {
     return (
       `RESOLVED ${headline(t)}: clean for ${t.clean_windows} windows up to ${formatTime(t.window_end)}; ` +
-      `episode ${formatTime(t.first_seen)} to ${formatTime(t.last_seen)}, ${t.windows_with_finding} windows with a finding, peak ${t.peak_severity}. ` +
+      `episode ${formatTime(t.first_seen)} to ${formatTime(t.last_seen + t.identity.window_size_ms)}, ${t.windows_with_finding} windows with a finding, peak ${t.peak_severity}. ` +
       `Last: ${f.summary}`
     )
   }

@@ -6,9 +6,13 @@ import type { ConsumedRecord } from './records.ts'
 export interface BatchConsumerOptions {
   groupId: string
   topics: string[]
-  /** Handles one batch durably. Offsets are committed only after it resolves. A rejection is
-   *  treated as a dependency failure: the same batch is retried with backoff, never skipped. */
-  handleBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<void>
+  /** Handles one batch. Offsets are committed only after it resolves and, when it returns
+   *  `settled`, after that resolves too (work the handler finishes later, for several batches at
+   *  once). A rejection is treated as a dependency failure: the same batch is retried with
+   *  backoff, never skipped. */
+  handleBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<void | { settled: Promise<void> }>
+  /** Batches whose work is not settled yet before fetching waits (default 20). */
+  maxUnsettledBatches?: number
   /** Called after the consumer lost partitions (their work is committed or will be replayed). */
   onPartitionsRevoked?(partitions: { topic: string; partition: number }[]): void
   /** Called with the whole assignment after every (re)join. */
@@ -84,6 +88,10 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
   let stopped: Promise<void> | null = null
   let failing = false
   let progressAt = Date.now()
+  // Commits in batch order, each after its batch's work settled.
+  let commits: Promise<void> = Promise.resolve()
+  const unsettled: Promise<void>[] = []
+  const maxUnsettled = options.maxUnsettledBatches ?? 20
 
   type Assigned = { topic: string; partition: number }[]
 
@@ -102,9 +110,11 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
   const flush = async (batch: Pending): Promise<void> => {
     if (batch.timer) clearTimeout(batch.timer)
     let delay = initialRetryMs
+    let settled: Promise<void> = Promise.resolve()
     for (let attempt = 1; ; attempt++) {
       try {
-        await options.handleBatch(batch.records, batch.progress)
+        const result = await options.handleBatch(batch.records, batch.progress)
+        if (result) settled = result.settled
         break
       } catch (error) {
         if (!failing) logger.warn({ event: 'consumer_paused', err: error, records: batch.records.length }, 'batch failed; consumption paused, retrying')
@@ -122,11 +132,18 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     }
     if (failing) logger.info({ event: 'consumer_resumed' }, 'batch handled after retries; consumption resumed')
     failing = false
-    await commit(batch.records)
+    // Only the offsets are kept until the commit, not the records.
+    const offsets = nextOffsets(batch.records)
+    const done = commits.then(() => settled).then(() => commit(offsets))
+    commits = done.catch(() => undefined)
+    unsettled.push(done)
+    void done.finally(() => unsettled.splice(unsettled.indexOf(done), 1))
+    // Backpressure: with too much work unsettled, stop fetching until the oldest settles.
+    while (unsettled.length > maxUnsettled) await unsettled[0]
     progressAt = Date.now()
   }
 
-  const commit = async (records: ConsumedRecord[]): Promise<void> => {
+  const nextOffsets = (records: ConsumedRecord[]): { topic: string; partition: number; offset: string }[] => {
     const next = new Map<string, { topic: string; partition: number; offset: string }>()
     for (const r of records) {
       const key = `${r.topic}:${r.partition}`
@@ -134,8 +151,12 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
       const seen = next.get(key)
       if (!seen || BigInt(seen.offset) < BigInt(offset)) next.set(key, { topic: r.topic, partition: r.partition, offset })
     }
+    return [...next.values()]
+  }
+
+  const commit = async (offsets: { topic: string; partition: number; offset: string }[]): Promise<void> => {
     try {
-      await consumer.commitOffsets([...next.values()])
+      await consumer.commitOffsets(offsets)
     } catch (error) {
       // A rebalance took the partitions away between write and commit. The writes are
       // idempotent, so the new owner replaying these records changes nothing.
@@ -203,6 +224,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
         stopping = true
         startFlush()
         await flushing.catch(() => undefined)
+        await commits.catch(() => undefined)
         await consumer.disconnect()
         logger.info({ event: 'consumer_stopped', group: options.groupId }, 'consumer stopped')
       })()
