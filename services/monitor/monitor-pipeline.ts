@@ -188,13 +188,16 @@ export class MonitorPipeline {
       }
     }
 
+    // Windows this batch touches are handed to the next round only after its rows are stored:
+    // a round that ran between marking and inserting would compute them without those rows.
+    const touched = new DirtyWindows()
     const ingestedAt = this.now()
     const predictionRows: PredictionRow[] = []
     for (const { event, record } of predictions) {
       const model = this.deps.models.get(event.model_id)!
       predictionRows.push(predictionRow(event, model, record, ingestedAt))
       this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
-      this.markPrediction(model, event.event_time)
+      this.markPrediction(model, event.event_time, touched)
     }
     const labelRows: LabelRow[] = labels.map(({ event, record }) => labelRow(event, record, ingestedAt))
     await Promise.all([this.deps.ch.insert('predictions', predictionRows), this.deps.ch.insert('labels', labelRows)])
@@ -202,9 +205,10 @@ export class MonitorPipeline {
     metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelRows.length)
     const inserted = process.hrtime.bigint()
 
-    await this.joinLabels(labels)
+    await this.joinLabels(labels, touched)
     const joined = process.hrtime.bigint()
     await this.deps.watermark?.record(progress)
+    for (const refs of touched.drain().values()) for (const ref of refs) this.dirty.add(ref)
 
     metrics.indexSize.set(this.index.size())
     const seconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9
@@ -218,19 +222,19 @@ export class MonitorPipeline {
     for (const p of partitions) if (p.topic === this.deps.topics.predictions) this.index.dropPartition(p.partition)
   }
 
-  private markPrediction(model: RuntimeModel, eventTime: number): void {
+  private markPrediction(model: RuntimeModel, eventTime: number, touched: DirtyWindows): void {
     const sizes = model.config.windows
-    this.dirty.mark(model.config.model_id, sizes, eventTime)
+    touched.mark(model.config.model_id, sizes, eventTime)
     // The window whose closing range [end + lateness, end + lateness + size) holds this
     // prediction may close now.
     for (const size of sizes) {
       const closing = windowStart(eventTime - model.config.allowed_lateness, size) - size
       const key = `${model.config.model_id}|${size}|${closing}`
-      if (!this.knownClosed.has(key)) this.dirty.add({ model_id: model.config.model_id, window_size_ms: size, window_start: closing })
+      if (!this.knownClosed.has(key)) touched.add({ model_id: model.config.model_id, window_size_ms: size, window_start: closing })
     }
   }
 
-  private async joinLabels(labels: Accepted<LabelEvent>[]): Promise<void> {
+  private async joinLabels(labels: Accepted<LabelEvent>[], touched: DirtyWindows): Promise<void> {
     const { metrics } = this.deps
     const missing = new Map<string, Accepted<LabelEvent>[]>()
     for (const accepted of labels) {
@@ -238,7 +242,7 @@ export class MonitorPipeline {
       const hit = this.index.get(record.partition, event.prediction_id)
       if (hit) {
         metrics.labelsJoined.inc({ source: 'memory' })
-        this.markLabel(hit, event)
+        this.markLabel(hit, event, touched)
       } else {
         const list = missing.get(event.model_id) ?? []
         list.push(accepted)
@@ -259,7 +263,7 @@ export class MonitorPipeline {
         const prediction = byId.get(event.prediction_id)
         if (prediction) {
           metrics.labelsJoined.inc({ source: 'clickhouse' })
-          this.markLabel(prediction, event)
+          this.markLabel(prediction, event, touched)
         } else {
           // Stored already; when the prediction arrives its window is recomputed and joins it.
           metrics.labelsEarly.inc()
@@ -268,13 +272,13 @@ export class MonitorPipeline {
     }
   }
 
-  private markLabel(prediction: IndexedPrediction, label: LabelEvent): void {
+  private markLabel(prediction: IndexedPrediction, label: LabelEvent, touched: DirtyWindows): void {
     const model = this.deps.models.get(prediction.model_id)
     if (!model) return
     const delay = label.label_time - prediction.event_time
     this.deps.metrics.labelLag.observe(Math.max(0, delay) / 1000)
     if (delay > model.config.label_horizon) return
-    this.dirty.mark(prediction.model_id, model.config.windows, prediction.event_time)
+    touched.mark(prediction.model_id, model.config.windows, prediction.event_time)
   }
 
   /** All windows marked so far (and those held open), taken out of the dirty set. */

@@ -98,11 +98,16 @@ export class DetectionRunner {
       for (const e of evaluations) for (const f of e.findings) identities.set(identityKey(identityOf(f)), identityOf(f))
       for (const identity of identities.values()) {
         const { transitions } = foldEpisodes(initialEpisodeState(identity), sequenceFor(identity, evaluations), hygieneFor(model.detectors, identity.kind))
-        // The latest transition of each episode is its current state.
-        const latestByAlert = new Map(transitions.map((t) => [t.alert_id, t]))
-        for (const transition of latestByAlert.values()) {
-          const trigger = buildTrigger(transition)
-          if (AlertPublisher.differs(trigger, published.get(trigger.alert_id))) changed.push(trigger)
+        // The latest transition of each episode is its current state. An episode never published
+        // yet is announced with its first (firing) transition as well, so that one that fired and
+        // resolved between two evaluations still fires once and resolves once.
+        const byAlert = new Map<string, typeof transitions>()
+        for (const t of transitions) byAlert.set(t.alert_id, [...(byAlert.get(t.alert_id) ?? []), t])
+        for (const [alertId, episode] of byAlert) {
+          const latest = buildTrigger(episode[episode.length - 1]!)
+          const known = published.get(alertId)
+          if (!known && episode.length > 1) changed.push(buildTrigger(episode[0]!))
+          if (AlertPublisher.differs(latest, known)) changed.push(latest)
         }
       }
     }

@@ -31,8 +31,8 @@ export class LabelHealth {
     const newest = await this.ch.query<{ t: number }>(`SELECT max(label_time) AS t FROM ${this.ch.table('labels')} WHERE model_id = ${lit(modelId)}`)
     const since = Math.floor(((newest[0]?.t ?? 0) - lookbackMs) / size) * size
     const labels = await this.ch.query<{ prediction_id: string; label_time: number; first_seen: number; found: number }>(
-      `SELECT prediction_id, label_time, first_seen, found FROM (
-         SELECT prediction_id, max(label_time) AS label_time, min(ingested_at) AS first_seen
+      `SELECT prediction_id, latest_label_time AS label_time, first_seen, found FROM (
+         SELECT prediction_id, max(label_time) AS latest_label_time, min(ingested_at) AS first_seen
          FROM ${this.ch.table('labels')} WHERE model_id = ${lit(modelId)} AND label_time >= ${since} GROUP BY prediction_id
        ) ANY LEFT JOIN (
          SELECT DISTINCT prediction_id, toUInt8(1) AS found FROM ${this.ch.table('predictions')} WHERE model_id = ${lit(modelId)}
