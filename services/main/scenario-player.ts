@@ -3,27 +3,37 @@ import type { ScenarioEvent } from './scenario.ts'
 import { HOUR } from './scenario.ts'
 
 export interface PlayOptions {
-  /** Simulated hours per real second (0: as fast as the producer goes). */
+  /** Simulated hours per real second (0: as fast as the producer and `beforeHour` allow). */
   hoursPerSecond: number
-  onHour?(simulatedTime: number, produced: { predictions: number; labels: number }): void
+  /** Awaited before each simulated hour is sent: where the caller waits for a lagging consumer. */
+  beforeHour?(hourStart: number): Promise<void>
+  /** Called after each simulated hour was acknowledged by Kafka. */
+  onHour?(hourStart: number, produced: { predictions: number; labels: number }): void
   signal?: AbortSignal
 }
 
 /**
  * Produces scenario events in Kafka-time order, one simulated hour at a time, each record
  * stamped with its simulated time (so windows, lateness and label delays follow the scenario,
- * not the wall clock).
+ * not the wall clock). The pace is a ceiling: an hour is never sent before its due time, and
+ * later than that when `beforeHour` makes it wait.
  */
 export async function playScenario(events: ScenarioEvent[], producer: EventProducer, options: PlayOptions): Promise<{ predictions: number; labels: number }> {
   const produced = { predictions: 0, labels: 0 }
   let i = 0
-  const started = Date.now()
+  let started = Date.now()
   const firstHour = events.length ? Math.floor(events[0]!.at / HOUR) * HOUR : 0
   while (i < events.length && !options.signal?.aborted) {
-    const hourEnd = Math.floor(events[i]!.at / HOUR) * HOUR + HOUR
+    const hourStart = Math.floor(events[i]!.at / HOUR) * HOUR
+    const waitedFrom = Date.now()
+    await options.beforeHour?.(hourStart)
+    // Time spent waiting for the consumer shifts the schedule instead of being made up in a burst.
+    const waited = Date.now() - waitedFrom
+    if (waited > 50) started += waited
+    if (options.signal?.aborted) break
     const predictions: ScenarioEvent[] = []
     const labels: ScenarioEvent[] = []
-    while (i < events.length && events[i]!.at < hourEnd) {
+    while (i < events.length && events[i]!.at < hourStart + HOUR) {
       const e = events[i++]!
       if (e.prediction) predictions.push(e)
       else labels.push(e)
@@ -33,9 +43,9 @@ export async function playScenario(events: ScenarioEvent[], producer: EventProdu
     if (labels.length) await producer.sendLabels(labels.map((e) => e.label!), { timestamps: labels.map((e) => e.at) })
     produced.predictions += predictions.length
     produced.labels += labels.length
-    options.onHour?.(hourEnd - HOUR, produced)
+    options.onHour?.(hourStart, produced)
     if (options.hoursPerSecond > 0) {
-      const due = started + ((hourEnd - firstHour) / HOUR / options.hoursPerSecond) * 1000
+      const due = started + ((hourStart + HOUR - firstHour) / HOUR / options.hoursPerSecond) * 1000
       const wait = due - Date.now()
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
     }

@@ -2,11 +2,15 @@ import type { MonitorTrigger } from '../shared/events/types.ts'
 import { sha256 } from './decide.ts'
 import type { Episode } from './decision-context.ts'
 
-// Groups a model's alerts into episodes: an episode opens with the first firing alert while
-// none is open and closes when every alert in it has resolved. Drift, a performance drop and
+// Groups a model's alerts into episodes: one episode per change. Drift, a performance drop and
 // an estimated drop of the same change are one episode, decided together, with at most one
-// retrain request. Triggers of a model arrive in order (keyed by model_id), so the grouping is
-// a deterministic fold over the trigger history: the live service and replay get the same ids.
+// retrain request. An alert joins the open episode whose change point is nearest to its first
+// window, when that is within the model's episode window (policy.episode_window); otherwise it
+// opens a new episode, so a long-running alert (a cold-start segment that always differs from
+// the reference) does not absorb every later, unrelated change of the model. An episode closes
+// when every alert in it has resolved. Triggers of a model arrive in order (keyed by model_id),
+// so the grouping is a deterministic fold over the trigger history: the live service and replay
+// get the same ids.
 
 export interface EpisodeState {
   episode_id: string
@@ -55,25 +59,64 @@ export function toEpisode(state: EpisodeState, trigger: MonitorTrigger): Episode
   }
 }
 
+export interface EpisodeTrackerOptions {
+  /** How far (ms) an alert's first window may lie from an open episode's change point for the
+   *  alert to join it. Infinity (the default): any open episode of the model. */
+  episodeWindow?(modelId: string): number
+}
+
 export class EpisodeTracker {
-  private readonly open = new Map<string, EpisodeState>()
+  /** Open episodes per model, oldest first. */
+  private readonly open = new Map<string, EpisodeState[]>()
   /** alert_id -> episode_id of every alert seen, so late states find their (closed) episode. */
   private readonly alertIndex = new Map<string, EpisodeState>()
   private readonly byId = new Map<string, EpisodeState>()
+  private readonly episodeWindow: (modelId: string) => number
 
-  constructor(states: EpisodeState[] = []) {
-    for (const s of states) this.restore(s)
+  constructor(states: EpisodeState[] = [], options: EpisodeTrackerOptions = {}) {
+    this.episodeWindow = options.episodeWindow ?? (() => Number.POSITIVE_INFINITY)
+    for (const s of [...states].sort((a, b) => a.opened_at - b.opened_at)) this.restore(s)
   }
 
   private restore(state: EpisodeState): void {
     const copy = structuredClone(state)
-    if (copy.status === 'open') this.open.set(copy.model_id, copy)
+    if (copy.status === 'open') this.markOpen(copy)
     this.byId.set(copy.episode_id, copy)
     for (const id of Object.keys(copy.alerts)) this.alertIndex.set(id, copy)
   }
 
+  private markOpen(state: EpisodeState): void {
+    const list = this.open.get(state.model_id) ?? []
+    if (!list.includes(state)) list.push(state)
+    this.open.set(state.model_id, list)
+  }
+
+  private markClosed(state: EpisodeState): void {
+    const list = (this.open.get(state.model_id) ?? []).filter((e) => e !== state)
+    if (list.length > 0) this.open.set(state.model_id, list)
+    else this.open.delete(state.model_id)
+  }
+
+  /** The most recently opened open episode of a model. */
   openEpisode(modelId: string): EpisodeState | undefined {
-    return this.open.get(modelId)
+    return this.open.get(modelId)?.at(-1)
+  }
+
+  openEpisodes(modelId: string): EpisodeState[] {
+    return [...(this.open.get(modelId) ?? [])]
+  }
+
+  /** The open episode an alert starting at `firstSeen` belongs to: the nearest change point within the window. */
+  private match(modelId: string, firstSeen: number): EpisodeState | undefined {
+    const window = this.episodeWindow(modelId)
+    let best: EpisodeState | undefined
+    for (const e of this.open.get(modelId) ?? []) {
+      const distance = Math.abs(firstSeen - e.change_point)
+      if (distance > window) continue
+      // Later episodes win ties: the list is oldest first.
+      if (!best || distance <= Math.abs(firstSeen - best.change_point)) best = e
+    }
+    return best
   }
 
   get(episodeId: string): EpisodeState | undefined {
@@ -97,12 +140,12 @@ export class EpisodeTracker {
       // An alert keeps its episode even after that episode closed (a late update of it).
       return this.update(known, trigger, at)
     }
-    let state = this.open.get(trigger.model_id)
+    let state = this.match(trigger.model_id, trigger.first_seen)
     // After a retrain request, alerts of another model version are about the new model.
     if (state && state.request_id && trigger.model_version !== state.model_version && trigger.status === 'firing') {
       state.status = 'closed'
       state.updated_at = at
-      this.open.delete(trigger.model_id)
+      this.markClosed(state)
       state = undefined
     }
     if (!state) {
@@ -118,7 +161,7 @@ export class EpisodeTracker {
         request_id: null,
         updated_at: at,
       }
-      this.open.set(trigger.model_id, state)
+      this.markOpen(state)
       this.byId.set(state.episode_id, state)
     }
     return this.update(state, trigger, at)
@@ -129,15 +172,15 @@ export class EpisodeTracker {
     this.alertIndex.set(trigger.alert_id, state)
     state.change_point = Math.min(...Object.values(state.alerts).map((a) => a.first_seen))
     state.updated_at = Math.max(state.updated_at, at)
-    // A closed episode whose alert fires again is open again, unless another one took its place.
-    if (state.status === 'closed' && trigger.status === 'firing' && !this.open.has(state.model_id)) {
+    // A closed episode whose alert fires again is open again (its change is back).
+    if (state.status === 'closed' && trigger.status === 'firing') {
       state.status = 'open'
-      this.open.set(state.model_id, state)
+      this.markOpen(state)
     }
     const allResolved = Object.values(state.alerts).every((a) => a.status === 'resolved')
     if (allResolved && state.status === 'open') {
       state.status = 'closed'
-      if (this.open.get(state.model_id) === state) this.open.delete(state.model_id)
+      this.markClosed(state)
     }
     return { kind: 'applied', episode: toEpisode(state, trigger), state: structuredClone(state) }
   }

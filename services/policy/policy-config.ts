@@ -49,6 +49,10 @@ export const policyConfigSchema = z
     policy_version: z.string().min(1).default('1'),
     /** Retrain decisions wait for a human over the approval API. */
     require_approval: z.boolean().default(false),
+    /** Alerts whose first window lies within this of an open episode's change point are the same
+     *  change and join that episode; a later onset opens an episode of its own, even while an
+     *  older alert (e.g. of a cold-start segment) keeps firing. */
+    episode_window: durationMs.prefault('1d'),
     /** Consecutive firing windows before a shift counts as sustained (a 1-window spike is noise). */
     persistence_windows: z.number().int().min(1).default(3),
     /** Labeled share a window needs before its performance numbers are trusted. */

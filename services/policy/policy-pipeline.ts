@@ -48,7 +48,9 @@ export interface Handled {
  * written: when a write fails, the next attempt reloads it from ClickHouse first.
  */
 export class PolicyPipeline {
-  private tracker = new EpisodeTracker()
+  /** Episodes group alerts by onset, within each model's policy.episode_window. */
+  private readonly episodeWindow = (model: string): number => this.deps.policies.get(model)?.episode_window ?? Number.POSITIVE_INFINITY
+  private tracker = new EpisodeTracker([], { episodeWindow: this.episodeWindow })
   private processed = new Set<string>()
   private approvals: ApprovalAction[] = []
   private pending = new Map<string, PendingApproval>()
@@ -81,7 +83,7 @@ export class PolicyPipeline {
 
   private async reload(): Promise<void> {
     const state = await this.deps.store.load()
-    this.tracker = new EpisodeTracker(state.episodes)
+    this.tracker = new EpisodeTracker(state.episodes, { episodeWindow: this.episodeWindow })
     this.processed = state.processed
     this.approvals = state.approvals
     this.pending = new Map(state.pending.map((p) => [p.decision_id, p]))

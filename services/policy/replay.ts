@@ -63,7 +63,7 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   // People's approvals are part of the history (by episode; episode ids are deterministic).
   const approvals: ApprovalAction[] = (await options.store.load()).approvals.map(({ decision_id, episode_id, action, at }) => ({ decision_id, episode_id, action, at }))
 
-  const tracker = new EpisodeTracker()
+  const tracker = new EpisodeTracker([], { episodeWindow: (model) => options.policies.get(model)?.episode_window ?? Number.POSITIVE_INFINITY })
   const retrains = new Map<string, PastRequest[]>()
   const proposals = new Map<string, RetrainRequest>()
   const seen = new Set<string>()

@@ -16,7 +16,6 @@ export interface BenchContext {
   logger: Logger
   options: BenchOptions
   runId: string
-  clickhouseUrl: string
   configPath: string
   modelId: string
   triggerModelId: string
@@ -24,7 +23,7 @@ export interface BenchContext {
   /** A fresh migrated database `bench_<run>_<tag>`, dropped at the end. */
   database(tag: string): Promise<ClickHouse>
   /** A monitor child process, stopped at the end if the phase did not stop it. */
-  monitor(o: Omit<BenchMonitorOptions, 'configPath' | 'registryUrl' | 'logFile' | 'batchSize' | 'lingerMs'> & { tag: string; batchSize?: number; lingerMs?: number }): Promise<BenchMonitor>
+  monitor(o: Omit<BenchMonitorOptions, 'configPath' | 'registryUrl' | 'clickhouseUrl' | 'logFile' | 'batchSize' | 'lingerMs'> & { tag: string; batchSize?: number; lingerMs?: number }): Promise<BenchMonitor>
   /** Topics and consumer groups to delete at the end. */
   track(what: { topics?: string[]; groups?: string[] }): void
   cleanup(): Promise<string[]>
@@ -42,7 +41,7 @@ export function createBenchContext(base: Omit<BenchContext, 'database' | 'monito
     ...rest,
     logDir,
     async database(tag) {
-      const ch = new ClickHouse({ url: base.clickhouseUrl, database: `bench_${base.runId}_${tag}` })
+      const ch = new ClickHouse({ url: base.options.clickhouseUrl, database: `bench_${base.runId}_${tag}` })
       databases.push(ch)
       await migrate(ch)
       return ch
@@ -55,6 +54,7 @@ export function createBenchContext(base: Omit<BenchContext, 'database' | 'monito
         ...options,
         configPath: base.configPath,
         registryUrl: base.options.registryUrl,
+        clickhouseUrl: base.options.monitorClickhouseUrl,
         logFile: join(logDir, `monitor-${tag}.log`),
         nodeFlags: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
       })

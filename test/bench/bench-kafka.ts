@@ -101,6 +101,8 @@ export async function rawConsume(
 
 export interface CatchUp {
   finished: boolean
+  /** Nothing was committed for stallMs: the monitor is stuck (its log says why). */
+  stalled: boolean
   /** From `since` to the poll that saw the group caught up (or to the timeout). */
   seconds: number
   committed: number
@@ -114,13 +116,19 @@ export interface CatchUp {
  */
 export async function waitCaughtUp(
   progress: GroupProgress,
-  o: { groupId: string; topics: string[]; expected: number; since: number; timeoutMs: number; intervalMs?: number; label?: string },
+  o: { groupId: string; topics: string[]; expected: number; since: number; timeoutMs: number; stallMs?: number; intervalMs?: number; label?: string },
 ): Promise<CatchUp> {
   const samples: CatchUp['samples'] = []
   let lastLog = 0
+  let lastCommitted = -1
+  let movedAt = performance.now()
   for (;;) {
     const { committed, end } = await progress.of(o.groupId, o.topics)
     const t = (performance.now() - o.since) / 1000
+    if (committed !== lastCommitted) {
+      lastCommitted = committed
+      movedAt = performance.now()
+    }
     if (samples.length === 0 || t - samples[samples.length - 1]!.t >= 5) samples.push({ t: Math.round(t * 10) / 10, committed })
     if (o.label && t - lastLog >= 15) {
       lastLog = t
@@ -128,9 +136,10 @@ export async function waitCaughtUp(
     }
     if (end >= o.expected && committed >= end) {
       samples.push({ t: Math.round(t * 10) / 10, committed })
-      return { finished: true, seconds: t, committed, samples }
+      return { finished: true, stalled: false, seconds: t, committed, samples }
     }
-    if (t * 1000 > o.timeoutMs) return { finished: false, seconds: t, committed, samples }
+    const stalled = performance.now() - movedAt > (o.stallMs ?? 300_000)
+    if (stalled || t * 1000 > o.timeoutMs) return { finished: false, stalled, seconds: t, committed, samples }
     await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? 250))
   }
 }

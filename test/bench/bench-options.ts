@@ -19,7 +19,7 @@ export interface BenchOptions {
   /** Window closes timed from the closing prediction to the trigger. */
   triggerWindows: number
   partitions: number
-  /** Monitor settings (MONITOR_BATCH_SIZE / MONITOR_LINGER_MS); the service defaults unless set. */
+  /** Monitor settings (MONITOR_BATCH_SIZE / MONITOR_LINGER_MS), the service defaults unless set. */
   batchSize: number
   lingerMs: number
   /** Longest wait for a monitor to catch up before the run is reported as unfinished. */
@@ -27,6 +27,15 @@ export interface BenchOptions {
   /** Leave topics and databases in place (to inspect them). */
   keep: boolean
   registryUrl: string
+  clickhouseUrl: string
+  /**
+   * CLICKHOUSE_URL given to the monitor children. By default it raises max_query_size to 64 MiB
+   * (a client setting in the URL, no code change): the monitor looks up every label it does not
+   * hold in memory with one `prediction_id IN (...)` list per batch, and a backlog batch holds
+   * tens of thousands of them, longer than ClickHouse's default 256 KiB; the monitor then
+   * retries that batch forever. BENCH_MONITOR_CLICKHOUSE_URL=http://127.0.0.1:8123 reproduces it.
+   */
+  monitorClickhouseUrl: string
 }
 
 const int = (value: string | undefined, fallback: number): number => {
@@ -44,21 +53,24 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
   if (unknown.length > 0) throw new Error(`unknown phase(s) ${unknown.join(', ')}; use ${ALL_PHASES.join(', ')}`)
   // Sizes: the quick run must finish in under two minutes on a 2-core machine with everything
   // (Kafka, ClickHouse, monitor children) sharing the cores.
-  const predictions = int(env.BENCH_PREDICTIONS, quick ? 20_000 : 1_000_000)
+  const clickhouseUrl = env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123'
+  const predictions = int(env.BENCH_PREDICTIONS, quick ? 10_000 : 1_000_000)
   return {
     quick,
     phases: phases as Phase[],
     predictions,
     memoryPredictions: int(env.BENCH_MEMORY_PREDICTIONS, predictions),
-    latencyHistory: int(env.BENCH_LATENCY_HISTORY, quick ? 5_000 : 20_000),
-    latencyLabels: int(env.BENCH_LATENCY_LABELS, quick ? 60 : 300),
-    latencyGroup: Math.max(1, int(env.BENCH_LATENCY_GROUP, 5)),
-    triggerWindows: int(env.BENCH_TRIGGER_WINDOWS, quick ? 4 : 20),
+    latencyHistory: int(env.BENCH_LATENCY_HISTORY, quick ? 2_000 : 20_000),
+    latencyLabels: int(env.BENCH_LATENCY_LABELS, quick ? 40 : 300),
+    latencyGroup: Math.max(1, int(env.BENCH_LATENCY_GROUP, quick ? 8 : 5)),
+    triggerWindows: int(env.BENCH_TRIGGER_WINDOWS, quick ? 3 : 20),
     partitions: Math.max(1, int(env.BENCH_PARTITIONS, 6)),
     batchSize: Math.max(1, int(env.BENCH_BATCH_SIZE, 10_000)),
     lingerMs: int(env.BENCH_LINGER_MS, 200),
     catchUpTimeoutMs: int(env.BENCH_TIMEOUT_MIN, quick ? 3 : 60) * 60_000,
     keep: argv.includes('--keep'),
     registryUrl: env.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${env.SCHEMA_REGISTRY_PORT ?? 8081}`,
+    clickhouseUrl,
+    monitorClickhouseUrl: env.BENCH_MONITOR_CLICKHOUSE_URL ?? `${clickhouseUrl.replace(/\/$/, '')}/?ch_max_query_size=67108864`,
   }
 }

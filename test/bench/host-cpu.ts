@@ -78,14 +78,16 @@ export interface CpuUse {
 
 export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   const wall = (b.at - a.at) / 1000
-  const rate = (x: number | null, y: number | null): number | null => (x === null || y === null || wall <= 0 ? null : round((y - x) / wall))
+  // A restarted server has a new pid and starts counting from zero: no figure for it.
+  const restarted = a.pids !== b.pids
+  const rate = (x: number | null, y: number | null): number | null => (x === null || y === null || wall <= 0 || restarted ? null : round((y - x) / wall))
   return {
     wall_s: round(wall),
     clickhouse_cores: rate(a.clickhouse, b.clickhouse),
     kafka_cores: rate(a.kafka, b.kafka),
     machine_busy_share: round(b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0),
     cores: cpus().length,
-    server_restarted: a.pids !== b.pids,
+    server_restarted: restarted,
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { parsePromText, type PromSeries } from './prom-text.ts'
 
@@ -9,6 +9,7 @@ export interface BenchMonitorOptions {
   topicPrefix: string
   groupId: string
   registryUrl: string
+  clickhouseUrl: string
   batchSize: number
   lingerMs: number
   indexPerPartition?: number
@@ -23,6 +24,9 @@ export interface BenchMonitorOptions {
 export interface BenchMonitor {
   readonly pid: number
   readonly port: number
+  readonly logFile: string
+  /** The message of the last batch failure the monitor logged (why it is stuck), if any. */
+  lastBatchError(): string | null
   /** Resolves when /_ready answers 200 (the consumer has joined its group); returns that time. */
   ready(timeoutMs?: number): Promise<number>
   metrics(): Promise<PromSeries[]>
@@ -57,6 +61,7 @@ export async function startBenchMonitor(o: BenchMonitorOptions): Promise<BenchMo
   const env: Record<string, string | undefined> = {
     ...process.env,
     DRIFTGATE_CONFIG: o.configPath,
+    CLICKHOUSE_URL: o.clickhouseUrl,
     CLICKHOUSE_DATABASE: o.database,
     TOPIC_PREFIX: o.topicPrefix,
     MONITOR_GROUP_ID: o.groupId,
@@ -79,6 +84,17 @@ export async function startBenchMonitor(o: BenchMonitorOptions): Promise<BenchMo
   return {
     pid: child.pid!,
     port,
+    logFile: o.logFile,
+    lastBatchError() {
+      const lines = readFileSync(o.logFile, 'utf8').split('\n').filter((l) => l.includes('"consumer_paused"'))
+      const last = lines[lines.length - 1]
+      if (!last) return null
+      try {
+        return String((JSON.parse(last) as { err?: { message?: string } }).err?.message ?? last).slice(0, 300)
+      } catch {
+        return last.slice(0, 300)
+      }
+    },
     async ready(timeoutMs = 90_000) {
       const deadline = Date.now() + timeoutMs
       for (;;) {

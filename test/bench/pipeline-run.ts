@@ -7,19 +7,24 @@ import { cpuBetween, cpuSnapshot, type CpuUse } from './host-cpu.ts'
 import type { BenchMonitor } from './monitor-child.ts'
 import { promValue, type PromSeries } from './prom-text.ts'
 
-export const STEPS = ['decode', 'insert', 'join', 'aggregate'] as const
+/** The steps the monitor reports in driftgate_batch_seconds{step}; others it adds later are reported too. */
+export const STEPS = ['decode', 'insert', 'join', 'aggregate']
 
 export interface PipelineRun {
   processes: number
   records: number
   finished: boolean
+  /** Why the run did not finish, from the monitor's log (a batch failing over and over). */
+  stalled: string | null
   /** From the first monitor's /_ready (group joined) to offsets committed at the end of both topics. */
   seconds: number
   events_per_s: number
   /** Process start to /_ready (tsx load, connections, group join); not in `seconds`. */
   startup_s: number
-  /** driftgate_batch_seconds sums over the run, all processes together. */
-  steps: Record<(typeof STEPS)[number], { seconds: number; share: number }>
+  /** driftgate_batch_seconds sums over the run, all processes together; share of their total. */
+  steps: Record<string, { seconds: number; share: number }>
+  /** Wall time (times processes) not inside a measured step: fetch, linger, commit, timers. */
+  outside_steps_s: number
   batches: number
   /** Monitor CPU seconds per wall second, all processes together (process_cpu_seconds_total). */
   monitor_cores: number
@@ -32,6 +37,18 @@ export interface PipelineRun {
 
 const scrapeAll = (monitors: BenchMonitor[]): Promise<PromSeries[][]> => Promise.all(monitors.map((m) => m.metrics()))
 const total = (scrapes: PromSeries[][], name: string, labels: Record<string, string> = {}): number => scrapes.reduce((sum, s) => sum + promValue(s, name, labels), 0)
+
+/** Retries a read for a minute: other test runs on the machine stop ClickHouse for a while. */
+async function patiently<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read()
+    } catch (error) {
+      if (attempt >= 30) throw error
+      await new Promise((resolve) => setTimeout(resolve, 2_000))
+    }
+  }
+}
 
 /** What the monitor wrote, checked against what was produced. */
 async function checks(ch: ClickHouse, modelId: string): Promise<PipelineRun['checks']> {
@@ -64,24 +81,29 @@ export async function runPipeline(ctx: BenchContext, o: { tag: string; prefix: s
     const caught = await waitCaughtUp(progress, { groupId, topics: [o.topics.predictions, o.topics.labels], expected: o.expected, since, timeoutMs: ctx.options.catchUpTimeoutMs, label: o.tag })
     const cpuAfter = cpuSnapshot()
     const after = await scrapeAll(monitors)
+    const stalled = caught.finished ? null : monitors.map((m) => m.lastBatchError()).find((e) => e !== null) ?? (caught.stalled ? 'no progress, no batch error logged' : 'timed out')
     await Promise.all(monitors.map((m) => m.stop()))
-    const stepSeconds = STEPS.map((step) => total(after, 'driftgate_batch_seconds_sum', { step }) - total(before, 'driftgate_batch_seconds_sum', { step }))
+    const reported = after.flat().filter((x) => x.name === 'driftgate_batch_seconds_sum').map((x) => x.labels.step ?? '')
+    const steps = [...STEPS, ...new Set(reported.filter((step) => !STEPS.includes(step)))]
+    const stepSeconds = steps.map((step) => total(after, 'driftgate_batch_seconds_sum', { step }) - total(before, 'driftgate_batch_seconds_sum', { step }))
     const stepTotal = stepSeconds.reduce((a, b) => a + b, 0)
     const delta = (name: string, labels: Record<string, string> = {}): number => total(after, name, labels) - total(before, name, labels)
     return {
       processes: o.processes,
       records: caught.committed,
       finished: caught.finished,
+      stalled,
       seconds: round(caught.seconds),
       events_per_s: Math.round(caught.committed / caught.seconds),
       startup_s: round((since - spawned) / 1000),
-      steps: Object.fromEntries(STEPS.map((step, i) => [step, { seconds: round(stepSeconds[i]!), share: round(stepTotal > 0 ? stepSeconds[i]! / stepTotal : 0) }])) as PipelineRun['steps'],
+      steps: Object.fromEntries(steps.map((step, i) => [step, { seconds: round(stepSeconds[i]!), share: round(stepTotal > 0 ? stepSeconds[i]! / stepTotal : 0) }])),
+      outside_steps_s: round(Math.max(0, caught.seconds * o.processes - stepTotal)),
       batches: delta('driftgate_batch_seconds_count', { step: 'decode' }),
       monitor_cores: round(delta('process_cpu_seconds_total') / caught.seconds),
       host: cpuBetween(cpuBefore, cpuAfter),
       labels_joined: { memory: delta('driftgate_labels_joined_total', { source: 'memory' }), clickhouse: delta('driftgate_labels_joined_total', { source: 'clickhouse' }), early: delta('driftgate_labels_early_total') },
       windows_recomputed: delta('driftgate_windows_recomputed_total'),
-      checks: await checks(ch, ctx.modelId),
+      checks: await patiently(() => checks(ch, ctx.modelId)),
       progress: caught.samples,
     }
   } finally {

@@ -12,6 +12,8 @@ export interface BenchResults {
   latency?: LatencyResult
   scaling?: { two: PipelineRun }
   error?: string
+  phase_seconds?: Record<string, number>
+  total_seconds?: number
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US')
@@ -20,7 +22,8 @@ const pct = (x: number): string => `${Math.round(x * 100)} %`
 const cores = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(2))
 
 function pipelineLine(p: PipelineRun): string {
-  return `${n(p.events_per_s)} events/s (${n(p.records)} events in ${s(p.seconds)}${p.finished ? '' : ', DID NOT FINISH'})`
+  const notes = [p.finished ? '' : `, DID NOT FINISH: ${p.stalled ?? ''}`, p.host.server_restarted ? ', Kafka or ClickHouse restarted during the run' : ''].join('')
+  return `${n(p.events_per_s)} events/s (${n(p.records)} events in ${s(p.seconds)}${notes})`
 }
 
 /** The run as a markdown table (what the README's Performance section quotes). */
@@ -38,7 +41,7 @@ export function markdownReport(r: BenchResults): string {
     rows.push(['**monitor pipeline, 1 process**', `**${pipelineLine(p)}**, startup ${s(p.startup_s)} not counted`])
     rows.push(['**pipeline / raw consumption**', `**${t.ratio.toFixed(3)}** (aim >= 0.6)`])
     const steps = Object.entries(p.steps).map(([k, v]) => `${k} ${s(v.seconds)} (${pct(v.share)})`)
-    rows.push(['time per step (driftgate_batch_seconds sums)', `${steps.join(', ')}; ${n(p.batches)} batches`])
+    rows.push(['time per step (driftgate_batch_seconds sums)', `${steps.join(', ')}; ${n(p.batches)} batches; outside the steps (fetch, linger, commit, timers) ${s(p.outside_steps_s)}`])
     rows.push(['CPU during the pipeline run (cores)', `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}`])
     rows.push(['labels joined', `memory ${n(p.labels_joined.memory)}, ClickHouse lookup ${n(p.labels_joined.clickhouse)}, early (before their prediction) ${n(p.labels_joined.early)}; ${n(p.windows_recomputed)} window recomputations`])
     rows.push(['check: stored / 1h windows', `${n(p.checks.predictions_stored)} predictions, volume ${n(p.checks.volume_1h)}, labeled ${n(p.checks.labeled_1h)} over ${n(p.checks.windows_1h)} windows`])
@@ -59,6 +62,7 @@ export function markdownReport(r: BenchResults): string {
     const two = r.scaling.two
     rows.push(['**two monitor processes, one group**', `**${pipelineLine(two)}** = ${(two.events_per_s / t.pipeline.events_per_s).toFixed(2)} x one process; monitors ${cores(two.monitor_cores)} cores, ClickHouse ${cores(two.host.clickhouse_cores)}`])
   }
+  if (r.phase_seconds) rows.push(['bench wall time', `${Object.entries(r.phase_seconds).map(([k, v]) => `${k} ${s(v)}`).join(', ')}; total ${s(r.total_seconds ?? 0)}`])
   if (r.error) rows.push(['error', r.error.split('\n')[0]!])
   return ['| measure | result |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n')
 }

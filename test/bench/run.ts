@@ -33,16 +33,15 @@ const ctx = createBenchContext({
   logger,
   options,
   runId,
-  clickhouseUrl: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123',
   configPath: writeBenchConfig(modelId, `${modelId}-trig`),
   modelId,
   triggerModelId: `${modelId}-trig`,
   resultsDir,
 })
 
-const gitHead = (): string => {
+const git = (...args: string[]): string => {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim()
+    return execFileSync('git', args).toString().trim()
   } catch {
     return 'unknown'
   }
@@ -50,7 +49,9 @@ const gitHead = (): string => {
 
 const results: Record<string, unknown> = {
   started_at: startedAt.toISOString(),
-  git_head: gitHead(),
+  git_head: git('rev-parse', '--short', 'HEAD'),
+  // The monitor runs from the working tree: uncommitted changes under services/ are measured too.
+  services_uncommitted: git('status', '--porcelain', '--', 'services').split('\n').filter(Boolean),
   machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, load_average_at_start: loadavg().map((l) => Math.round(l * 100) / 100) },
   options: { ...options, registryUrl: undefined },
 }
@@ -62,25 +63,38 @@ const stopSignal = (): void => {
 process.once('SIGINT', stopSignal)
 process.once('SIGTERM', stopSignal)
 try {
-  await waitForInfra(kafka, { clickhouseUrl: ctx.clickhouseUrl, registryUrl: options.registryUrl, timeoutMs: 120_000 })
+  await waitForInfra(kafka, { clickhouseUrl: options.clickhouseUrl, registryUrl: options.registryUrl, timeoutMs: 120_000 })
   console.log(`bench ${runId}: ${options.quick ? 'quick' : 'full'} run, ${options.predictions} predictions + ${options.predictions} labels, phases ${options.phases.join(', ')}; logs in ${ctx.logDir}`)
+  const phaseSeconds: Record<string, number> = {}
+  results.phase_seconds = phaseSeconds
+  const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const started = performance.now()
+    try {
+      return await run()
+    } finally {
+      phaseSeconds[name] = Math.round((performance.now() - started) / 100) / 10
+    }
+  }
   let produced: Awaited<ReturnType<typeof runThroughput>>['produced'] | null = null
   if (options.phases.includes('throughput') || options.phases.includes('scaling')) {
-    const t = await runThroughput(ctx)
+    const t = await timed('throughput', () => runThroughput(ctx))
     results.throughput = t.result
     produced = t.produced
   }
-  if (options.phases.includes('memory')) results.memory = await runMemory(ctx)
-  if (options.phases.includes('latency')) results.latency = await runLatency(ctx)
-  if (options.phases.includes('scaling') && produced) {
+  if (options.phases.includes('memory')) results.memory = await timed('memory', () => runMemory(ctx))
+  if (options.phases.includes('latency')) results.latency = await timed('latency', () => runLatency(ctx))
+  const topicsForScaling = produced
+  if (options.phases.includes('scaling') && topicsForScaling) {
     console.log('scaling: two monitor processes in one group')
-    results.scaling = { two: await runPipeline(ctx, { tag: 'two', prefix: produced.prefix, topics: produced.topics, processes: 2, expected: produced.records }) }
+    const two = await timed('scaling', () => runPipeline(ctx, { tag: 'two', prefix: topicsForScaling.prefix, topics: topicsForScaling.topics, processes: 2, expected: topicsForScaling.records }))
+    results.scaling = { two }
   }
 } catch (error) {
   failed = error
   results.error = error instanceof Error ? error.stack ?? error.message : String(error)
 } finally {
   results.finished_at = new Date().toISOString()
+  results.total_seconds = Math.round((Date.now() - startedAt.getTime()) / 1000)
   results.load_average_at_end = loadavg().map((l) => Math.round(l * 100) / 100)
   results.cleanup_problems = await ctx.cleanup()
 }

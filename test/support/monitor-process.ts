@@ -22,6 +22,8 @@ export function startMonitorProcess(o: MonitorProcessOptions): ChildProcess {
       MONITOR_BATCH_SIZE: String(o.batchSize ?? 200),
       MONITOR_LINGER_MS: '20',
       METRICS_PORT: '0',
+      // Join health judges orphans against the wall clock; runs compared with each other leave it out.
+      MONITOR_LABEL_HEALTH_MS: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],

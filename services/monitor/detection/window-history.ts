@@ -38,27 +38,25 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
   const snapshots = new Map<string, WindowSnapshot>()
   for (const r of summaries) snapshots.set(snapshotKey(r.model_version, r.segment, r.window_start), { summary: summaryFromRecord(r), features: [] })
   for (const r of features) snapshots.get(snapshotKey(r.model_version, r.segment, r.window_start))?.features.push(featureFromRecord(r))
+  // Join counters per window: duplicates and volume from the windows themselves (derived from
+  // stored rows, so every run agrees), label arrivals and orphans from label_health (a periodic,
+  // clock-dependent job: orphans are labels still unmatched `orphan_after` after arrival).
   const joinHealth = new Map<number, JoinHealth>()
-  for (const l of labels) {
-    // Predictions and duplicates of the window, over all versions (the rollup segment).
-    let predictions = 0
-    let duplicates = 0
+  if (sizeMs === joinSizeMs) {
     for (const s of summaries) {
-      if (s.window_start === l.window_start && s.segment === ALL_SEGMENTS) {
-        predictions += s.volume
-        duplicates += s.duplicate_count
-      }
+      if (s.segment !== ALL_SEGMENTS) continue
+      const j = joinHealth.get(s.window_start) ?? { model_id: modelId, window_size_ms: sizeMs, window_start: s.window_start, labels_received: 0, labels_joined: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 }
+      j.predictions += s.volume
+      j.duplicate_predictions += s.duplicate_count
+      joinHealth.set(s.window_start, j)
     }
-    joinHealth.set(l.window_start, {
-      model_id: modelId,
-      window_size_ms: sizeMs,
-      window_start: l.window_start,
-      labels_received: l.labels_received,
-      labels_joined: l.labels_joined,
-      orphan_labels: l.labels_orphaned,
-      duplicate_predictions: duplicates,
-      predictions,
-    })
+    for (const l of labels) {
+      const j = joinHealth.get(l.window_start) ?? { model_id: modelId, window_size_ms: sizeMs, window_start: l.window_start, labels_received: 0, labels_joined: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 }
+      j.labels_received = l.labels_received
+      j.labels_joined = l.labels_joined
+      j.orphan_labels = l.labels_orphaned
+      joinHealth.set(l.window_start, j)
+    }
   }
   return { snapshots, versionStarts: new Map(versions.map((v) => [v.model_version, v.first_start])), joinHealth }
 }

@@ -30,6 +30,8 @@ const envSchema = z.object({
   MONITOR_LINGER_MS: z.coerce.number().int().min(0).default(200),
   /** How long windows touched by a batch wait for more batches before they are recomputed. */
   MONITOR_ROUND_DELAY_MS: z.coerce.number().int().min(0).default(1_000),
+  /** How often join health (orphan labels) is recomputed, ms; 0 turns it off. */
+  MONITOR_LABEL_HEALTH_MS: z.coerce.number().int().min(0).default(30_000),
   /** Predictions kept in memory per partition for the label join. */
   MONITOR_INDEX_PER_PARTITION: z.coerce.number().int().min(1).default(100_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { EpisodeTracker, episodeId } from '../../../services/policy/episode-tracker.ts'
-import { CP, H, MODEL, trigger } from './fixtures.ts'
+import { CP, DAY, H, MODEL, trigger } from './fixtures.ts'
 
 describe('episode tracker', () => {
   it('groups a model’s overlapping alerts into one episode with the earliest first_seen as change point', () => {
@@ -49,5 +49,36 @@ describe('episode tracker', () => {
     const b = t.apply(trigger({ alert_id: 'v2-drift', model_version: 'v2', kind: 'drift' }), 3)
     expect(b.kind === 'applied' && b.episode.episode_id).not.toBe(a.episode.episode_id)
     expect(t.get(a.episode.episode_id)?.status).toBe('closed')
+  })
+
+  it('a later change opens its own episode while a long-running alert keeps the first one open (episode window)', () => {
+    const t = new EpisodeTracker([], { episodeWindow: () => DAY })
+    // A cold-start segment alert that never resolves...
+    const cold = t.apply(trigger({ alert_id: 'cold', kind: 'drift', segment: 'new_entity=true', first_seen: CP, last_seen: CP + 20 * DAY }), 1)
+    // ...a performance alert starting 9 days later is another change: a new episode, its own change point.
+    const perf = t.apply(trigger({ alert_id: 'perf', first_seen: CP + 9 * DAY, last_seen: CP + 9 * DAY + 2 * H }), 2)
+    // ...and drift of the same onset (within a day) joins the performance episode, not the cold-start one.
+    const drift = t.apply(trigger({ alert_id: 'drift', kind: 'drift', first_seen: CP + 9 * DAY - 6 * H, last_seen: CP + 9 * DAY + 2 * H }), 3)
+    if (cold.kind !== 'applied' || perf.kind !== 'applied' || drift.kind !== 'applied') throw new Error('expected applied')
+    expect(perf.episode.episode_id).toBe(episodeId(MODEL, 'perf'))
+    expect(perf.episode.change_point).toBe(CP + 9 * DAY)
+    expect(drift.episode.episode_id).toBe(episodeId(MODEL, 'perf'))
+    expect(drift.episode.change_point).toBe(CP + 9 * DAY - 6 * H)
+    expect(t.openEpisodes(MODEL).map((e) => e.episode_id)).toEqual([episodeId(MODEL, 'cold'), episodeId(MODEL, 'perf')])
+    // Resolving the later episode's alerts closes it alone; the state survives a restart.
+    t.apply(trigger({ alert_id: 'perf', status: 'resolved', first_seen: CP + 9 * DAY, last_seen: CP + 9 * DAY + 3 * H }), 4)
+    const last = t.apply(trigger({ alert_id: 'drift', kind: 'drift', status: 'resolved', first_seen: CP + 9 * DAY - 6 * H, last_seen: CP + 9 * DAY + 3 * H }), 5)
+    if (last.kind !== 'applied') throw new Error('expected applied')
+    expect(last.state.status).toBe('closed')
+    const restarted = new EpisodeTracker([cold.state, last.state], { episodeWindow: () => DAY })
+    expect(restarted.openEpisodes(MODEL).map((e) => e.episode_id)).toEqual([episodeId(MODEL, 'cold')])
+  })
+
+  it('without an episode window every alert joins the open episode (one change at a time)', () => {
+    const t = new EpisodeTracker()
+    const a = t.apply(trigger({ alert_id: 'cold', first_seen: CP, last_seen: CP + 20 * DAY }), 1)
+    const b = t.apply(trigger({ alert_id: 'perf', first_seen: CP + 9 * DAY, last_seen: CP + 9 * DAY }), 2)
+    if (a.kind !== 'applied' || b.kind !== 'applied') throw new Error('expected applied')
+    expect(b.episode.episode_id).toBe(a.episode.episode_id)
   })
 })

@@ -1,0 +1,172 @@
+import type { Admin, Kafka } from 'kafkajs'
+import type { ClickHouse } from '../shared/clickhouse/client.ts'
+import { lit } from '../shared/clickhouse/sql.ts'
+import type { MonitorTrigger } from '../shared/events/types.ts'
+
+// What the main job shows while it plays: a status line (simulated time, events produced,
+// consumer lag) and, above it, one line per alert that fires or resolves and per policy decision
+// that differs from the previous one of its episode. Both come from ClickHouse, where the monitor
+// and the policy service record them (alert_events, policy_decisions), read every second.
+
+export const simTime = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ')
+
+/** Writes lines above a status line that is redrawn in place on a terminal (and printed now and then otherwise). */
+export class Terminal {
+  private statusText = ''
+  private lastPlain = 0
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    private readonly quiet = false,
+  ) {}
+
+  line(text: string): void {
+    if (this.quiet) return
+    if (this.out.isTTY && this.statusText) this.out.write(`\r\x1b[2K${text}\n${this.statusText}`)
+    else this.out.write(`${text}\n`)
+  }
+
+  status(text: string): void {
+    if (this.quiet) return
+    this.statusText = text
+    if (this.out.isTTY) this.out.write(`\r\x1b[2K${text}`)
+    else if (Date.now() - this.lastPlain > 15_000) {
+      this.lastPlain = Date.now()
+      this.out.write(`${text}\n`)
+    }
+  }
+
+  /** Ends the status line (before the summary). */
+  done(): void {
+    if (this.out.isTTY && this.statusText && !this.quiet) this.out.write('\n')
+    this.statusText = ''
+  }
+}
+
+/** Consumer-group lag (records behind the committed offsets), on one admin connection for the run. */
+export class LagProbe {
+  private readonly admin: Admin
+  private connected: Promise<void> | null = null
+
+  constructor(kafka: Kafka) {
+    this.admin = kafka.admin()
+  }
+
+  /** Records the group has not committed yet over the topics; null when it cannot be told. */
+  async lag(groupId: string, topics: string[]): Promise<number | null> {
+    try {
+      this.connected ??= this.admin.connect()
+      await this.connected
+      let lag = 0
+      for (const topic of topics) {
+        const [ends, [committed]] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.admin.fetchOffsets({ groupId, topics: [topic] })])
+        for (const end of ends) {
+          const c = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1'
+          lag += Number(BigInt(end.high) - (c === '-1' ? BigInt(end.low) : BigInt(c)))
+        }
+      }
+      return lag
+    } catch {
+      return null
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.connected) await this.admin.disconnect()
+  }
+}
+
+interface DecisionRow {
+  episode_id: string
+  decision: string
+  deciding_gate: string
+  deciding_code: string
+  reason_gates: string[]
+  reason_messages: string[]
+  trigger_alert_id: string
+  decided_at: number
+  request_id: string
+  version: number
+}
+
+const short = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
+
+export function alertLine(t: MonitorTrigger): string {
+  const what = `${t.kind}/${t.subject}`.padEnd(30)
+  const where = `[${t.segment}]`.padEnd(19)
+  if (t.status === 'resolved') return `  ${simTime(t.last_seen + t.window_size_ms)}  RESOLVED  ${what} ${where} episode ${simTime(t.first_seen)} .. ${simTime(t.last_seen + t.window_size_ms)}`
+  const evidence = t.evidence.slice(0, 3).map((e) => e.name).join(', ')
+  const coverage = t.label_coverage === null ? '' : `, label coverage ${Math.round(t.label_coverage * 100)}%`
+  const fmt = (x: number): string => String(Number(x.toPrecision(3)))
+  return `  ${simTime(t.window_end)}  ALERT     ${what} ${where} ${t.severity.padEnd(8)} ${fmt(t.observed)} vs ${fmt(t.expected)}${coverage}${evidence ? `  (${evidence})` : ''}  since ${simTime(t.first_seen)}`
+}
+
+/** Tails the monitor's alert transitions and the policy's decisions for one model. */
+export class LiveFeed {
+  private readonly seenTransitions = new Set<string>()
+  private readonly firedAlerts = new Set<string>()
+  private readonly alertNames = new Map<string, string>()
+  private readonly lastByEpisode = new Map<string, string>()
+  private readonly repeats = new Map<string, number>()
+  private lastEmitted = 0
+  private lastVersion = 0
+  alerts = 0
+  decisions = 0
+
+  constructor(
+    private readonly ch: ClickHouse,
+    private readonly modelId: string,
+    private readonly print: (line: string) => void,
+  ) {}
+
+  async poll(): Promise<void> {
+    await this.pollAlerts()
+    await this.pollDecisions()
+  }
+
+  private async pollAlerts(): Promise<void> {
+    const rows = await this.ch.query<{ trigger_json: string; emitted_at: number }>(
+      `SELECT trigger_json, emitted_at FROM ${this.ch.table('alert_events')}
+       WHERE model_id = ${lit(this.modelId)} AND emitted_at >= ${Math.max(0, this.lastEmitted - 10_000)} ORDER BY emitted_at, last_seen`,
+    )
+    for (const row of rows) {
+      this.lastEmitted = Math.max(this.lastEmitted, Number(row.emitted_at))
+      const t = JSON.parse(row.trigger_json) as MonitorTrigger
+      const key = `${t.alert_id}|${t.status}|${t.last_seen}`
+      if (this.seenTransitions.has(key)) continue
+      this.seenTransitions.add(key)
+      this.alertNames.set(t.alert_id, `${t.kind}/${t.subject} [${t.segment}]`)
+      // Updates of a firing alert (one more window with the finding) are not printed.
+      if (t.status === 'firing' && this.firedAlerts.has(t.alert_id)) continue
+      if (t.status === 'firing') this.firedAlerts.add(t.alert_id)
+      this.alerts++
+      this.print(alertLine(t))
+    }
+  }
+
+  private async pollDecisions(): Promise<void> {
+    const rows = await this.ch.query<DecisionRow>(
+      `SELECT episode_id, decision, deciding_gate, deciding_code, reason_gates, reason_messages, trigger_alert_id, decided_at, request_id, version
+       FROM ${this.ch.table('policy_decisions')} WHERE model_id = ${lit(this.modelId)} AND version > ${this.lastVersion} ORDER BY version`,
+    )
+    for (const d of rows) {
+      this.lastVersion = Math.max(this.lastVersion, Number(d.version))
+      this.decisions++
+      // One line per change of an episode's answer; repeats are counted on the next line.
+      const answer = `${d.decision}|${d.deciding_code}|${d.request_id ? 'request' : ''}`
+      if (this.lastByEpisode.get(d.episode_id) === answer) {
+        this.repeats.set(d.episode_id, (this.repeats.get(d.episode_id) ?? 0) + 1)
+        continue
+      }
+      this.lastByEpisode.set(d.episode_id, answer)
+      const repeated = this.repeats.get(d.episode_id) ?? 0
+      this.repeats.set(d.episode_id, 0)
+      const gate = d.deciding_gate ? `${d.deciding_gate}/${d.deciding_code}` : 'every gate passed'
+      const message = d.deciding_gate ? (d.reason_messages[d.reason_gates.indexOf(d.deciding_gate)] ?? '') : ''
+      const about = this.alertNames.get(d.trigger_alert_id) ?? d.trigger_alert_id.slice(0, 8)
+      const request = d.request_id ? `  RETRAIN REQUEST ${d.request_id.slice(0, 12)}` : ''
+      this.print(
+        `  ${simTime(Number(d.decided_at))}  DECISION  ${d.decision.toUpperCase().padEnd(11)} ${gate}  episode ${d.episode_id.slice(0, 8)} on ${about}${repeated ? ` (same answer ${repeated}x before)` : ''}${request}${message ? `\n                      ${short(message, 220)}` : ''}`,
+      )
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Kafka } from 'kafkajs'
+import { parseDocument } from 'yaml'
+import type { ClickHouse } from '../shared/clickhouse/client.ts'
+import { lit } from '../shared/clickhouse/sql.ts'
+import type { ModelConfig } from '../shared/config/model-config.ts'
+import { buildReferenceProfile } from '../monitor/reference/build-reference.ts'
+import type { Scenario } from './scenario.ts'
+
+// What the main job does before it plays: forget the demo model's previous run, and write the
+// configuration the services run with (the committed example plus the reference profile built
+// from the scenario's training week).
+
+/**
+ * Deletes every row of one model from every driftgate table that has a model_id column, and
+ * waits until the deletions are done. ClickHouse 18.16 runs ALTER ... DELETE as an asynchronous
+ * mutation; starting the monitor before they finish would let them delete its fresh rows too.
+ * Tables are found in system.columns, so a table added by a later migration is reset as well.
+ */
+export async function resetModelData(ch: ClickHouse, modelId: string, timeoutMs = 120_000): Promise<string[]> {
+  const tables = await ch.query<{ table: string }>(
+    `SELECT DISTINCT c.table AS table FROM system.columns AS c
+     WHERE c.database = ${lit(ch.database)} AND c.name = 'model_id'
+       AND c.table IN (SELECT name FROM system.tables WHERE database = ${lit(ch.database)} AND engine LIKE '%MergeTree')
+     ORDER BY table`,
+  )
+  const names = tables.map((t) => t.table)
+  for (const table of names) await ch.command(`ALTER TABLE ${ch.table(table)} DELETE WHERE model_id = ${lit(modelId)}`)
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const [pending] = await ch.query<{ n: number }>(`SELECT count() AS n FROM system.mutations WHERE database = ${lit(ch.database)} AND is_done = 0`)
+    if (Number(pending?.n ?? 0) === 0) return names
+    if (Date.now() > deadline) throw new Error(`ClickHouse mutations deleting ${modelId} did not finish in ${timeoutMs / 1000} s (see system.mutations)`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/**
+ * Moves a consumer group to the end of its topics, so that what earlier (possibly interrupted)
+ * runs left unconsumed is not replayed into this one: the scenario's ids repeat from run to run
+ * and would count as duplicate predictions. Fails when the group has live members.
+ */
+export async function skipToEnd(kafka: Kafka, groupId: string, topics: string[]): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    for (const topic of topics) {
+      try {
+        // Explicit offsets: admin.resetOffsets(latest) commits -1, which a consumer reads as "no
+        // offset" and, subscribed from the beginning, replays the whole topic.
+        const ends = await admin.fetchTopicOffsets(topic)
+        await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) })
+      } catch (error) {
+        throw new Error(`cannot move consumer group ${groupId} to the end of ${topic} (${(error as Error).message}); is another monitor or policy process running with that group?`)
+      }
+    }
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** End offsets per partition (to tell this run's records from earlier runs' on a shared topic). */
+export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]))
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+export interface ScenarioConfigFiles {
+  configPath: string
+  referencePath: string
+}
+
+/**
+ * Builds the reference profile from the scenario's training week and writes it with the
+ * effective config: the template (comments kept) with the model's reference_profile pointing
+ * at the profile, both in `outDir`.
+ */
+export function writeScenarioConfig(templatePath: string, outDir: string, model: ModelConfig, scenario: Scenario, seed: number): ScenarioConfigFiles {
+  mkdirSync(outDir, { recursive: true })
+  const referenceName = `${model.model_id}.reference.json`
+  const profile = buildReferenceProfile(model, scenario.baseline.predictions, scenario.baseline.labels, {
+    source: `training-baseline:scenario seed ${seed}, ${scenario.baseline.predictions.length} predictions of the first week`,
+    now: scenario.start,
+  })
+  const referencePath = join(outDir, referenceName)
+  writeFileSync(referencePath, `${JSON.stringify(profile, null, 1)}\n`)
+  const doc = parseDocument(readFileSync(templatePath, 'utf8'))
+  const models = doc.getIn(['models']) as { items: unknown[] } | undefined
+  const index = (doc.toJS() as { models: { model_id: string }[] }).models.findIndex((m) => m.model_id === model.model_id)
+  if (!models || index < 0) throw new Error(`${templatePath} has no model ${model.model_id}`)
+  doc.setIn(['models', index, 'reference_profile'], referenceName)
+  doc.commentBefore = `Written by the main job from ${resolve(templatePath)}; reference profile from the scenario's training week.\n${doc.commentBefore ?? ''}`
+  const configPath = join(outDir, 'driftgate.yaml')
+  writeFileSync(configPath, doc.toString())
+  return { configPath, referencePath }
+}
