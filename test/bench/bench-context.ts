@@ -7,6 +7,7 @@ import type { EventCodec } from '../../services/shared/codec/event-codec.ts'
 import type { Logger } from '../../services/shared/logging/logger.ts'
 import type { BenchOptions } from './bench-options.ts'
 import { deleteKafkaObjects } from './bench-kafka.ts'
+import { patiently } from './infra-check.ts'
 import { startBenchMonitor, type BenchMonitor, type BenchMonitorOptions } from './monitor-child.ts'
 
 /** What every phase gets: clients, options, the generated config, and a record of what to clean up. */
@@ -70,7 +71,7 @@ export function createBenchContext(base: Omit<BenchContext, 'database' | 'monito
       await Promise.all(monitors.map((m) => m.stop().catch((e: Error) => problems.push(`monitor ${m.pid}: ${e.message}`))))
       if (base.options.keep) return problems
       for (const ch of databases) {
-        await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`).catch((e: Error) => problems.push(`database ${ch.database}: ${e.message}`))
+        await patiently(() => ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)).catch((e: Error) => problems.push(`database ${ch.database}: ${e.message}`))
         await ch.close().catch(() => undefined)
       }
       problems.push(...(await deleteKafkaObjects(base.kafka, [...topics], [...groups]).catch((e: Error) => [`kafka: ${e.message}`])))

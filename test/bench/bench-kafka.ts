@@ -50,7 +50,13 @@ export async function deleteKafkaObjects(kafka: Kafka, topics: string[], groups:
   const admin = kafka.admin()
   await admin.connect()
   try {
-    if (groups.length > 0) await admin.deleteGroups(groups).catch((e: Error) => problems.push(`groups: ${e.message}`))
+    // One at a time: kafkajs rejects the whole call when one group fails (e.g. never joined).
+    for (const group of groups) {
+      await admin.deleteGroups([group]).catch((e: Error & { groups?: { errorCode: number; error?: { type?: string } }[] }) => {
+        const type = e.groups?.[0]?.error?.type
+        if (type !== 'GROUP_ID_NOT_FOUND') problems.push(`group ${group}: ${type ?? e.message}`)
+      })
+    }
     if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 }).catch((e: Error) => problems.push(`topics: ${e.message}`))
   } finally {
     await admin.disconnect()

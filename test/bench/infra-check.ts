@@ -41,3 +41,15 @@ export async function waitForInfra(kafka: Kafka, o: { clickhouseUrl: string; reg
     }
   }
 }
+
+/** Retries a call for a minute: other test runs on the machine stop ClickHouse for a while. */
+export async function patiently<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call()
+    } catch (error) {
+      if (attempt >= 30) throw error
+      await new Promise((resolve) => setTimeout(resolve, 2_000))
+    }
+  }
+}

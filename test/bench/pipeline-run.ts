@@ -3,6 +3,7 @@ import { lit } from '../../services/shared/clickhouse/sql.ts'
 import type { TopicNames } from '../../services/shared/kafka/topics.ts'
 import type { BenchContext } from './bench-context.ts'
 import { GroupProgress, waitCaughtUp, type CatchUp } from './bench-kafka.ts'
+import { patiently } from './infra-check.ts'
 import { cpuBetween, cpuSnapshot, type CpuUse } from './host-cpu.ts'
 import type { BenchMonitor } from './monitor-child.ts'
 import { promValue, type PromSeries } from './prom-text.ts'
@@ -37,18 +38,6 @@ export interface PipelineRun {
 
 const scrapeAll = (monitors: BenchMonitor[]): Promise<PromSeries[][]> => Promise.all(monitors.map((m) => m.metrics()))
 const total = (scrapes: PromSeries[][], name: string, labels: Record<string, string> = {}): number => scrapes.reduce((sum, s) => sum + promValue(s, name, labels), 0)
-
-/** Retries a read for a minute: other test runs on the machine stop ClickHouse for a while. */
-async function patiently<T>(read: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await read()
-    } catch (error) {
-      if (attempt >= 30) throw error
-      await new Promise((resolve) => setTimeout(resolve, 2_000))
-    }
-  }
-}
 
 /** What the monitor wrote, checked against what was produced. */
 async function checks(ch: ClickHouse, modelId: string): Promise<PipelineRun['checks']> {

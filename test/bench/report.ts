@@ -36,7 +36,7 @@ export function markdownReport(r: BenchResults): string {
   if (t) {
     const p = t.pipeline
     rows.push(['produce (bench producer)', `${n(t.produced.predictions.per_s)} predictions/s (${t.produced.predictions.avg_bytes} B avg), ${n(t.produced.labels.per_s)} labels/s`])
-    rows.push(['Avro decode alone (EventCodec, in memory)', `${n(t.decode.predictions_per_s)} predictions/s, ${n(t.decode.labels_per_s)} labels/s (${n(t.decode.sample)} each)`])
+    rows.push(['Avro decode alone (EventCodec, in memory)', `${n(t.decode.predictions_per_s)} predictions/s, ${n(t.decode.labels_per_s)} labels/s (${n(t.decode.sample)} each); avsc without the shape checks ${n(t.decode.avro_only_predictions_per_s)} predictions/s`])
     rows.push(['raw consumption (batch consumer, no-op handler)', `${n(t.raw.events_per_s)} events/s (${n(t.raw.records)} in ${s(t.raw.seconds)})`])
     rows.push(['**monitor pipeline, 1 process**', `**${pipelineLine(p)}**, startup ${s(p.startup_s)} not counted`])
     rows.push(['**pipeline / raw consumption**', `**${t.ratio.toFixed(3)}** (aim >= 0.6)`])

@@ -53,7 +53,7 @@ const results: Record<string, unknown> = {
   // The monitor runs from the working tree: uncommitted changes under services/ are measured too.
   services_uncommitted: git('status', '--porcelain', '--', 'services').split('\n').filter(Boolean),
   machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, load_average_at_start: loadavg().map((l) => Math.round(l * 100) / 100) },
-  options: { ...options, registryUrl: undefined },
+  options,
 }
 let failed: unknown = null
 const stopSignal = (): void => {
