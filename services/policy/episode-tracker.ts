@@ -106,15 +106,24 @@ export class EpisodeTracker {
     return [...(this.open.get(modelId) ?? [])]
   }
 
-  /** The open episode an alert starting at `firstSeen` belongs to: the nearest change point within the window. */
+  /**
+   * The episode an alert starting at `firstSeen` belongs to: the one whose change point is nearest,
+   * within the window. With a window, closed episodes count too: alerts of one change that fired
+   * and resolved before the next one arrived (a burst of late evaluations) stay one episode.
+   * Without one (Infinity), only the open episode, as before.
+   */
   private match(modelId: string, firstSeen: number): EpisodeState | undefined {
     const window = this.episodeWindow(modelId)
+    const open = this.open.get(modelId) ?? []
+    const candidates = Number.isFinite(window) ? [...this.byId.values()].filter((e) => e.model_id === modelId) : open
+    // Nearest change point first; on a tie an open episode, then the most recently opened.
+    const rank = (e: EpisodeState): [number, number, number] => [Math.abs(firstSeen - e.change_point), open.includes(e) ? 0 : 1, -e.opened_at]
     let best: EpisodeState | undefined
-    for (const e of this.open.get(modelId) ?? []) {
-      const distance = Math.abs(firstSeen - e.change_point)
-      if (distance > window) continue
-      // Later episodes win ties: the list is oldest first.
-      if (!best || distance <= Math.abs(firstSeen - best.change_point)) best = e
+    for (const e of candidates) {
+      if (Math.abs(firstSeen - e.change_point) > window) continue
+      const [d, o, t] = rank(e)
+      const b = best && rank(best)
+      if (!b || d < b[0] || (d === b[0] && (o < b[1] || (o === b[1] && t <= b[2])))) best = e
     }
     return best
   }

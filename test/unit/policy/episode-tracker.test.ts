@@ -81,4 +81,18 @@ describe('episode tracker', () => {
     if (a.kind !== 'applied' || b.kind !== 'applied') throw new Error('expected applied')
     expect(b.episode.episode_id).toBe(a.episode.episode_id)
   })
+
+  it('alerts of one onset that fire and resolve one after the other stay one episode (a closed episode within the window is reopened)', () => {
+    const t = new EpisodeTracker([], { episodeWindow: () => DAY })
+    const a = t.apply(trigger({ alert_id: 'nulls', kind: 'data_quality', subject: 'null_rate', first_seen: CP, last_seen: CP + H }), 1)
+    t.apply(trigger({ alert_id: 'nulls', kind: 'data_quality', subject: 'null_rate', status: 'resolved', first_seen: CP, last_seen: CP + H }), 2)
+    expect(t.openEpisodes(MODEL)).toEqual([])
+    const b = t.apply(trigger({ alert_id: 'drift', kind: 'drift', first_seen: CP, last_seen: CP + H }), 3)
+    if (a.kind !== 'applied' || b.kind !== 'applied') throw new Error('expected applied')
+    expect(b.episode.episode_id).toBe(a.episode.episode_id)
+    expect(b.state.status).toBe('open')
+    // A change two days later is another episode.
+    const c = t.apply(trigger({ alert_id: 'perf', first_seen: CP + 2 * DAY, last_seen: CP + 2 * DAY + H }), 4)
+    expect(c.kind === 'applied' && c.episode.episode_id).toBe(episodeId(MODEL, 'perf'))
+  })
 })
