@@ -1,13 +1,17 @@
 import type { MonitorTrigger } from '../shared/events/types.ts'
 import { sha256 } from './decide.ts'
 import type { Episode } from './decision-context.ts'
+import type { PolicyConfig } from './policy-config.ts'
 
 // Groups a model's alerts into episodes: one episode per change. Drift, a performance drop and
 // an estimated drop of the same change are one episode, decided together, with at most one
 // retrain request. An alert joins the open episode whose change point is nearest to its first
 // window, when that is within the model's episode window (policy.episode_window); otherwise it
-// opens a new episode, so a long-running alert (a cold-start segment that always differs from
-// the reference) does not absorb every later, unrelated change of the model. An episode closes
+// opens a new episode, so a long-running alert does not absorb every later, unrelated change of
+// the model. Alerts on cold-start segments (policy.segments.cold_start) form episodes of their
+// own: such a segment differs from the population reference by nature and fires for weeks, and
+// inside a model-wide episode its persistence would make a one-day event look sustained and a
+// confined shift look global. An episode closes
 // when every alert in it has resolved. Triggers of a model arrive in order (keyed by model_id),
 // so the grouping is a deterministic fold over the trigger history: the live service and replay
 // get the same ids.
@@ -63,6 +67,16 @@ export interface EpisodeTrackerOptions {
   /** How far (ms) an alert's first window may lie from an open episode's change point for the
    *  alert to join it. Infinity (the default): any open episode of the model. */
   episodeWindow?(modelId: string): number
+  /** Alerts join only episodes of their own scope (default: one scope per model). */
+  scope?(trigger: MonitorTrigger): string
+}
+
+/** The tracker options of a set of model policies: their episode window and cold-start segments. */
+export function episodeOptions(policies: Map<string, Pick<PolicyConfig, 'episode_window' | 'segments'>>): EpisodeTrackerOptions {
+  return {
+    episodeWindow: (model) => policies.get(model)?.episode_window ?? Number.POSITIVE_INFINITY,
+    scope: (t) => (policies.get(t.model_id)?.segments.cold_start.includes(t.segment) ? `cold_start:${t.segment}` : 'model'),
+  }
 }
 
 export class EpisodeTracker {
@@ -72,9 +86,11 @@ export class EpisodeTracker {
   private readonly alertIndex = new Map<string, EpisodeState>()
   private readonly byId = new Map<string, EpisodeState>()
   private readonly episodeWindow: (modelId: string) => number
+  private readonly scope: (trigger: MonitorTrigger) => string
 
   constructor(states: EpisodeState[] = [], options: EpisodeTrackerOptions = {}) {
     this.episodeWindow = options.episodeWindow ?? (() => Number.POSITIVE_INFINITY)
+    this.scope = options.scope ?? (() => '')
     for (const s of [...states].sort((a, b) => a.opened_at - b.opened_at)) this.restore(s)
   }
 
@@ -110,12 +126,19 @@ export class EpisodeTracker {
    * The episode an alert starting at `firstSeen` belongs to: the one whose change point is nearest,
    * within the window. With a window, closed episodes count too: alerts of one change that fired
    * and resolved before the next one arrived (a burst of late evaluations) stay one episode.
-   * Without one (Infinity), only the open episode, as before.
+   * Without one (Infinity), only the open episode, as before. Only episodes of the alert's scope
+   * (see EpisodeTrackerOptions.scope) are candidates.
    */
-  private match(modelId: string, firstSeen: number): EpisodeState | undefined {
+  private match(trigger: MonitorTrigger): EpisodeState | undefined {
+    const { model_id: modelId, first_seen: firstSeen } = trigger
     const window = this.episodeWindow(modelId)
-    const open = this.open.get(modelId) ?? []
-    const candidates = Number.isFinite(window) ? [...this.byId.values()].filter((e) => e.model_id === modelId) : open
+    const scope = this.scope(trigger)
+    const sameScope = (e: EpisodeState): boolean => {
+      const first = Object.values(e.alerts)[0]
+      return !first || this.scope(first) === scope
+    }
+    const open = (this.open.get(modelId) ?? []).filter(sameScope)
+    const candidates = Number.isFinite(window) ? [...this.byId.values()].filter((e) => e.model_id === modelId && sameScope(e)) : open
     // Nearest change point first; on a tie an open episode, then the most recently opened.
     const rank = (e: EpisodeState): [number, number, number] => [Math.abs(firstSeen - e.change_point), open.includes(e) ? 0 : 1, -e.opened_at]
     let best: EpisodeState | undefined
@@ -149,7 +172,7 @@ export class EpisodeTracker {
       // An alert keeps its episode even after that episode closed (a late update of it).
       return this.update(known, trigger, at)
     }
-    let state = this.match(trigger.model_id, trigger.first_seen)
+    let state = this.match(trigger)
     // After a retrain request, alerts of another model version are about the new model.
     if (state && state.request_id && trigger.model_version !== state.model_version && trigger.status === 'firing') {
       state.status = 'closed'

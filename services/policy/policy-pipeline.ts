@@ -9,7 +9,7 @@ import type { Logger } from '../shared/logging/logger.ts'
 import type { ContextLoader } from './context-loader.ts'
 import { decide, retrainCost } from './decide.ts'
 import type { ApprovalAction, PolicyHistory } from './decision-context.ts'
-import { EpisodeTracker, type EpisodeState } from './episode-tracker.ts'
+import { EpisodeTracker, episodeOptions, type EpisodeState, type EpisodeTrackerOptions } from './episode-tracker.ts'
 import { checkTrigger } from './trigger-shape.ts'
 import { policyFingerprint, type PolicyConfig } from './policy-config.ts'
 import { triggerKey, type ApprovalRecord, type PendingApproval, type PolicyStore, type StoredDecision, type StoredRequest, type TriggerRecord } from './policy-store.ts'
@@ -48,9 +48,9 @@ export interface Handled {
  * written: when a write fails, the next attempt reloads it from ClickHouse first.
  */
 export class PolicyPipeline {
-  /** Episodes group alerts by onset, within each model's policy.episode_window. */
-  private readonly episodeWindow = (model: string): number => this.deps.policies.get(model)?.episode_window ?? Number.POSITIVE_INFINITY
-  private tracker = new EpisodeTracker([], { episodeWindow: this.episodeWindow })
+  /** Episodes group alerts by onset (policy.episode_window) and scope (cold-start segments apart). */
+  private readonly trackerOptions: EpisodeTrackerOptions
+  private tracker: EpisodeTracker
   private processed = new Set<string>()
   private approvals: ApprovalAction[] = []
   private pending = new Map<string, PendingApproval>()
@@ -63,6 +63,8 @@ export class PolicyPipeline {
 
   constructor(private readonly deps: PolicyPipelineDeps) {
     this.now = deps.now ?? Date.now
+    this.trackerOptions = episodeOptions(deps.policies)
+    this.tracker = new EpisodeTracker([], this.trackerOptions)
   }
 
   private note(handled: Handled): void {
@@ -83,7 +85,7 @@ export class PolicyPipeline {
 
   private async reload(): Promise<void> {
     const state = await this.deps.store.load()
-    this.tracker = new EpisodeTracker(state.episodes, { episodeWindow: this.episodeWindow })
+    this.tracker = new EpisodeTracker(state.episodes, this.trackerOptions)
     this.processed = state.processed
     this.approvals = state.approvals
     this.pending = new Map(state.pending.map((p) => [p.decision_id, p]))

@@ -2,7 +2,7 @@ import type { MonitorTrigger, RetrainRequest } from '../shared/events/types.ts'
 import type { ContextLoader } from './context-loader.ts'
 import { decide, retrainCost } from './decide.ts'
 import type { ApprovalAction, ContextFacts, PastRequest } from './decision-context.ts'
-import { EpisodeTracker } from './episode-tracker.ts'
+import { EpisodeTracker, episodeOptions } from './episode-tracker.ts'
 import type { PolicyConfig } from './policy-config.ts'
 import { triggerKey, type PolicyStore } from './policy-store.ts'
 
@@ -63,7 +63,7 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   // People's approvals are part of the history (by episode; episode ids are deterministic).
   const approvals: ApprovalAction[] = (await options.store.load()).approvals.map(({ decision_id, episode_id, action, at }) => ({ decision_id, episode_id, action, at }))
 
-  const tracker = new EpisodeTracker([], { episodeWindow: (model) => options.policies.get(model)?.episode_window ?? Number.POSITIVE_INFINITY })
+  const tracker = new EpisodeTracker([], episodeOptions(options.policies))
   const retrains = new Map<string, PastRequest[]>()
   const proposals = new Map<string, RetrainRequest>()
   const seen = new Set<string>()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { EpisodeTracker, episodeId } from '../../../services/policy/episode-tracker.ts'
+import { EpisodeTracker, episodeId, episodeOptions } from '../../../services/policy/episode-tracker.ts'
+import { parsePolicyConfig } from '../../../services/policy/policy-config.ts'
 import { CP, DAY, H, MODEL, trigger } from './fixtures.ts'
 
 describe('episode tracker', () => {
@@ -94,5 +95,18 @@ describe('episode tracker', () => {
     // A change two days later is another episode.
     const c = t.apply(trigger({ alert_id: 'perf', first_seen: CP + 2 * DAY, last_seen: CP + 2 * DAY + H }), 4)
     expect(c.kind === 'applied' && c.episode.episode_id).toBe(episodeId(MODEL, 'perf'))
+  })
+
+  it('alerts on a cold-start segment form episodes of their own, even when they start with a model-wide change', () => {
+    const t = new EpisodeTracker([], episodeOptions(new Map([[MODEL, parsePolicyConfig({ segments: { cold_start: ['new_entity=true'] } })]])))
+    // A one-day event shows as drift on the whole traffic and on the new-user segment, which then keeps drifting.
+    const all = t.apply(trigger({ alert_id: 'event-all', kind: 'drift', first_seen: CP, last_seen: CP + 3 * H }), 1)
+    const cold = t.apply(trigger({ alert_id: 'event-new', kind: 'drift', segment: 'new_entity=true', first_seen: CP, last_seen: CP + 9 * DAY }), 2)
+    const other = t.apply(trigger({ alert_id: 'event-old', kind: 'drift', segment: 'new_entity=false', first_seen: CP, last_seen: CP + 3 * H }), 3)
+    if (all.kind !== 'applied' || cold.kind !== 'applied' || other.kind !== 'applied') throw new Error('expected applied')
+    expect(cold.episode.episode_id).toBe(episodeId(MODEL, 'event-new'))
+    expect(cold.episode.alerts.map((a) => a.alert_id)).toEqual(['event-new'])
+    expect(other.episode.episode_id).toBe(all.episode.episode_id)
+    expect(all.episode.episode_id).not.toBe(cold.episode.episode_id)
   })
 })
