@@ -90,14 +90,16 @@ interface DecisionRow {
 
 const short = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
-export function alertLine(t: MonitorTrigger): string {
+/** One line per alert transition; `now` is the simulated time it is seen at, the windows say what it is about. */
+export function alertLine(t: MonitorTrigger, now: number): string {
   const what = `${t.kind}/${t.subject}`.padEnd(30)
   const where = `[${t.segment}]`.padEnd(19)
-  if (t.status === 'resolved') return `  ${simTime(t.last_seen + t.window_size_ms)}  RESOLVED  ${what} ${where} episode ${simTime(t.first_seen)} .. ${simTime(t.last_seen + t.window_size_ms)}`
+  const windows = `windows ${simTime(t.first_seen)} .. ${simTime(t.last_seen + t.window_size_ms)}`
+  if (t.status === 'resolved') return `  ${simTime(now)}  RESOLVED  ${what} ${where} ${windows}`
   const evidence = t.evidence.slice(0, 3).map((e) => e.name).join(', ')
   const coverage = t.label_coverage === null ? '' : `, label coverage ${Math.round(t.label_coverage * 100)}%`
   const fmt = (x: number): string => String(Number(x.toPrecision(3)))
-  return `  ${simTime(t.window_end)}  ALERT     ${what} ${where} ${t.severity.padEnd(8)} ${fmt(t.observed)} vs ${fmt(t.expected)}${coverage}${evidence ? `  (${evidence})` : ''}  since ${simTime(t.first_seen)}`
+  return `  ${simTime(now)}  ALERT     ${what} ${where} ${t.severity.padEnd(8)} ${fmt(t.observed)} vs ${fmt(t.expected)}${coverage}${evidence ? ` (${evidence})` : ''}  ${windows}`
 }
 
 /** Tails the monitor's alert transitions and the policy's decisions for one model. */
@@ -116,6 +118,8 @@ export class LiveFeed {
     private readonly ch: ClickHouse,
     private readonly modelId: string,
     private readonly print: (line: string) => void,
+    /** Simulated time now (alert lines are stamped with it). */
+    private readonly now: () => number,
   ) {}
 
   async poll(): Promise<void> {
@@ -126,7 +130,7 @@ export class LiveFeed {
   private async pollAlerts(): Promise<void> {
     const rows = await this.ch.query<{ trigger_json: string; emitted_at: number }>(
       `SELECT trigger_json, emitted_at FROM ${this.ch.table('alert_events')}
-       WHERE model_id = ${lit(this.modelId)} AND emitted_at >= ${Math.max(0, this.lastEmitted - 10_000)} ORDER BY emitted_at, last_seen`,
+       WHERE model_id = ${lit(this.modelId)} AND emitted_at >= ${Math.max(0, this.lastEmitted - 10_000)} ORDER BY emitted_at, last_seen, status`,
     )
     for (const row of rows) {
       this.lastEmitted = Math.max(this.lastEmitted, Number(row.emitted_at))
@@ -139,7 +143,7 @@ export class LiveFeed {
       if (t.status === 'firing' && this.firedAlerts.has(t.alert_id)) continue
       if (t.status === 'firing') this.firedAlerts.add(t.alert_id)
       this.alerts++
-      this.print(alertLine(t))
+      this.print(alertLine(t, this.now()))
     }
   }
 
@@ -165,7 +169,7 @@ export class LiveFeed {
       const about = this.alertNames.get(d.trigger_alert_id) ?? d.trigger_alert_id.slice(0, 8)
       const request = d.request_id ? `  RETRAIN REQUEST ${d.request_id.slice(0, 12)}` : ''
       this.print(
-        `  ${simTime(Number(d.decided_at))}  DECISION  ${d.decision.toUpperCase().padEnd(11)} ${gate}  episode ${d.episode_id.slice(0, 8)} on ${about}${repeated ? ` (same answer ${repeated}x before)` : ''}${request}${message ? `\n                      ${short(message, 220)}` : ''}`,
+        `  ${simTime(Number(d.decided_at))}  DECISION  ${d.decision.toUpperCase().padEnd(11)} ${gate}  episode ${d.episode_id.slice(0, 8)} on ${about}${repeated ? ` (previous answer repeated ${repeated}x)` : ''}${request}${message ? `\n                      ${short(message, 220)}` : ''}`,
       )
     }
   }

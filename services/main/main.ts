@@ -27,11 +27,14 @@ const program = new Command()
 
 const opts = program.opts<{ days: number; speed: number; peakPerHour: number; seed: number; keep?: boolean; quiet?: boolean; config: string; out: string }>()
 const abort = new AbortController()
-let interrupts = 0
+let interruptedAt = 0
 process.on('SIGINT', () => {
-  // First Ctrl-C: stop playing and shut the services down in order; a second one: leave now.
-  if (++interrupts > 1) process.exit(130)
-  process.stderr.write('\nSIGINT: stopping (press Ctrl-C again to exit at once)\n')
+  // First Ctrl-C: stop playing and shut the services down in order. npm and tsx may pass the same
+  // Ctrl-C on once more, so only another one a few seconds later means "leave now".
+  if (interruptedAt && Date.now() - interruptedAt > 3_000) process.exit(130)
+  if (interruptedAt) return
+  interruptedAt = Date.now()
+  process.stderr.write('\nSIGINT: stopping in order (Ctrl-C again after a few seconds exits at once)\n')
   abort.abort()
 })
 process.on('SIGTERM', () => abort.abort())

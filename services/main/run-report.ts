@@ -92,7 +92,7 @@ function tally(decisions: DecisionRecord[]): string {
   return [...by].map(([k, n]) => `${n}x ${k}`).join(', ')
 }
 
-export function formatSummary(records: RunRecords, checks: OutcomeCheck[], c: CheckContext, stats: RunStats): string[] {
+export function formatSummary(records: RunRecords, checks: OutcomeCheck[], c: CheckContext, stats: RunStats, interrupted = false): string[] {
   const out: string[] = []
   const rate = Math.round(((stats.predictions + stats.labels) / stats.wallMs) * 1000)
   out.push('', '== Summary ==')
@@ -142,6 +142,10 @@ export function formatSummary(records: RunRecords, checks: OutcomeCheck[], c: Ch
   out.push('', `Retrain requests: ${records.requests.length} in ClickHouse, ${records.requestMessages.length} messages on the retrain-requests topic`)
   for (const r of records.requests) out.push(`  ${r.request_id.slice(0, 12)}  episode ${r.episode_id.slice(0, 8)}  requested ${simTime(r.requested_at)}  training data ${simTime(r.training_data_from)} .. ${simTime(r.training_data_to)}  ${r.status}`)
 
+  if (interrupted) {
+    out.push('', 'Interrupted before the end of the scenario: expected outcomes not judged.')
+    return out
+  }
   out.push('', 'Expected outcomes')
   for (const check of checks) out.push(`  ${check.ok ? 'PASS' : 'FAIL'}  ${check.phase}: ${check.expectation}`, `        ${check.detail}`)
   const failed = checks.filter((x) => !x.ok)

@@ -135,7 +135,8 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
       // Simulated days pass in seconds: refresh join health more often than the default 30 s.
       labelHealthIntervalMs: 10_000,
     })
-    // The policy's clock is the simulated one: label-maturity estimates, cooldowns and decision
+    // The policy's clock is simulated time (the hour the player has reached; the monitor trails it
+    // by at most the backlog allowed below): label-maturity estimates, cooldowns and decision
     // times are about the scenario's days, not the minutes the run takes.
     let clock = scenario.start
     const policy = createPolicyService({ kafka, ch, codec, producer, topics, policies, logger, groupId: policyGroup, now: () => clock })
@@ -149,7 +150,7 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
     const probe = new LagProbe(kafka)
     closers.push(() => probe.close())
     const monitorLag = (): Promise<number | null> => probe.lag(env.MONITOR_GROUP_ID, [topics.predictions, topics.labels])
-    const feed = new LiveFeed(ch, SCENARIO_MODEL, say)
+    const feed = new LiveFeed(ch, SCENARIO_MODEL, say, () => clock)
     const produced = { predictions: 0, labels: 0 }
     let lag: number | null = null
     let policyLag: number | null = null
@@ -176,9 +177,9 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
       await ticker
     })
 
-    // A small backlog keeps the partitions in step: the monitor closes a window once any
-    // partition is past it, and a partition far behind would leave it judged on part of its rows.
-    const maxLag = o.maxLag ?? 2_000
+    // The monitor recomputes windows in rounds over whatever arrived meanwhile: a backlog of about
+    // a simulated day keeps rounds large (fast) while decisions stay close to the data.
+    const maxLag = o.maxLag ?? 8_000
     const result = await playScenario(scenario.events, await createEventProducer({ brokers: env.KAFKA_BROKERS, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL, topicPrefix: env.TOPIC_PREFIX, logger }).then((p) => {
       closers.push(() => p.close())
       return p
@@ -188,7 +189,12 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
       // Backpressure: the monitor must not fall far behind, or simulated time (and the policy's
       // clock) would run ahead of what it has seen.
       beforeHour: async () => {
-        while (!o.signal?.aborted && ((lag = await monitorLag()) ?? 0) > maxLag) await sleep(50)
+        // The ticker's reading (at most a second or two old) lets the player go; when it says
+        // the monitor is behind, wait on fresh readings.
+        while (!o.signal?.aborted && (lag ?? 0) > maxLag) {
+          await sleep(100)
+          lag = await monitorLag()
+        }
       },
       onHour: (hourStart, p) => {
         clock = hourStart + 3_600_000
@@ -212,8 +218,8 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
     await closeAllExcept(closers, 1)
     const records = await loadRunRecords(ch, kafka, SCENARIO_MODEL, topics.retrainRequests, requestsFrom)
     const checks = checkOutcomes(records, context)
-    const stats: RunStats = { wallMs: Date.now() - started, predictions: result.predictions, labels: result.labels, start: scenario.start, end: scenario.end, catchUpMs }
-    for (const line of formatSummary(records, checks, context, stats)) (o.out ?? process.stdout).write(`${line}\n`)
+    const stats: RunStats = { wallMs: Date.now() - started, predictions: result.predictions, labels: result.labels, start: scenario.start, end: interrupted ? clock : scenario.end, catchUpMs }
+    for (const line of formatSummary(records, checks, context, stats, interrupted)) (o.out ?? process.stdout).write(`${line}\n`)
     return { ok: !interrupted && checks.every((c) => c.ok), interrupted, checks, records, stats, configPath: files.configPath, logPath }
   } finally {
     await closeAll()

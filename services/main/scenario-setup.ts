@@ -41,10 +41,13 @@ export async function resetModelData(ch: ClickHouse, modelId: string, timeoutMs 
  * runs left unconsumed is not replayed into this one: the scenario's ids repeat from run to run
  * and would count as duplicate predictions. Fails when the group has live members.
  */
-export async function skipToEnd(kafka: Kafka, groupId: string, topics: string[]): Promise<void> {
+export async function skipToEnd(kafka: Kafka, groupId: string, topics: string[], waitMs = 45_000): Promise<void> {
   const admin = kafka.admin()
   await admin.connect()
   try {
+    // A member of a run that just stopped may still be leaving the group: give it a moment.
+    const deadline = Date.now() + waitMs
+    while ((await admin.describeGroups([groupId])).groups[0]?.members.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000))
     for (const topic of topics) {
       try {
         // Explicit offsets: admin.resetOffsets(latest) commits -1, which a consumer reads as "no

@@ -7,8 +7,8 @@ import type { LabelEvent, PredictionEvent } from '../shared/events/types.ts'
 //   baseline        normal traffic; its first week is the training baseline (reference profile)
 //   upstream_break  the income feed breaks for 12 hours: income arrives null and debt_ratio,
 //                   which the feature pipeline derives from it, falls back to 0 (investigate)
-//   new_users       the lender opens to applicants without a credit history (cold start); they
-//                   grow to a third of the traffic and default more than the model thinks (hold,
+//   new_users       the lender opens to applicants it has no history with (cold start); they grow
+//                   to a fifth of the traffic and default more than the model thinks (hold,
 //                   segment hint)
 //   black_friday    three times the volume, larger online purchases that default more often (hold,
 //                   known event)
@@ -82,7 +82,7 @@ export function scenarioPhases(days: number): ScenarioPhase[] {
   return [
     { name: 'baseline', from: d(0), to: d(14), description: 'normal traffic with a daily cycle; the first week is the training baseline' },
     { name: 'upstream_break', from: d(10), to: d(10) + 12 * HOUR, description: 'the income feed breaks for 12 hours: income null, debt_ratio (derived from it) falls back to 0' },
-    { name: 'new_users', from: d(14), to: d(42), description: 'applicants without credit history (cold start) grow from 10% to 35% of traffic and default more than the model thinks' },
+    { name: 'new_users', from: d(14), to: d(42), description: 'applicants new to the lender (cold start) grow from 5% to 20% of traffic and default more than the model thinks' },
     { name: 'black_friday', from: BLACK_FRIDAY, to: BLACK_FRIDAY + DAY, description: 'Black Friday: three times the volume, larger online purchases that default more often' },
     { name: 'concept_drift', from: d(30), to: d(42), description: 'the same applicants now default more often (a changed economy): visible only through labels' },
   ]
@@ -120,7 +120,7 @@ export function generateScenario(o: ScenarioOptions): Scenario {
     const bf = within(blackFriday, hour)
     if (bf) rate *= 3
     const count = Math.round(rate * (0.9 + 0.2 * rand()))
-    const newShare = hour < newUsers.from ? 0 : 0.1 + 0.25 * Math.min(1, (hour - newUsers.from) / (newUsers.to - newUsers.from))
+    const newShare = hour < newUsers.from ? 0 : 0.05 + 0.15 * Math.min(1, (hour - newUsers.from) / (newUsers.to - newUsers.from))
     for (let i = 0; i < count; i++) {
       const t = hour + Math.floor(rand() * HOUR)
       const isNew = rand() < newShare
@@ -156,11 +156,11 @@ export function generateScenario(o: ScenarioOptions): Scenario {
         segments: { new_entity: isNew ? 'true' : 'false' },
       }
       events.push({ at: t + Math.floor(rand() * 2_000), prediction })
-      // The label is whether the first instalment was paid: known when it falls due, about four
-      // days later (whatever the outcome, so early labels are not biased towards defaults); 5%
-      // are never reported.
+      // The label is whether the first instalment was paid: known when it falls due, two to
+      // three days later (whatever the outcome, so early labels are not biased towards
+      // defaults); 5% are never reported.
       if (rand() < 0.95) {
-        const delay = Math.max(60_000, Math.floor(4 * DAY * Math.exp(0.45 * gauss())))
+        const delay = Math.max(60_000, Math.floor(2.5 * DAY * Math.exp(0.45 * gauss())))
         const label: LabelEvent = { prediction_id: id, model_id: SCENARIO_MODEL, label_time: t + delay, label_class: defaulted ? 'default' : 'repaid', label_value: null }
         if (label.label_time < end) events.push({ at: label.label_time, label })
         if (t < baselineEnd) baseline.labels.push(label)
