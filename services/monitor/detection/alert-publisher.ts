@@ -13,6 +13,36 @@ interface PublishedAlert {
   severity: string
 }
 
+/** An `alerts` row for a trigger (the alert's state as of that transition). */
+export function alertRow(t: MonitorTrigger, version: string | number): Record<string, unknown> {
+  return {
+    alert_id: t.alert_id,
+    model_id: t.model_id,
+    model_version: t.model_version,
+    segment: t.segment,
+    kind: t.kind,
+    subject: t.subject,
+    severity: t.severity,
+    status: t.status,
+    window_size_ms: t.window_size_ms,
+    window_start: t.window_start,
+    window_end: t.window_end,
+    observed: t.observed,
+    expected: t.expected,
+    threshold: t.threshold,
+    evidence_names: t.evidence.map((e) => e.name),
+    evidence_scores: t.evidence.map((e) => e.score),
+    evidence_details: t.evidence.map((e) => e.detail),
+    label_coverage: t.label_coverage,
+    estimated: t.estimated ? 1 : 0,
+    first_seen: t.first_seen,
+    last_seen: t.last_seen,
+    summary: t.summary,
+    evidence_query: t.evidence_query,
+    version,
+  }
+}
+
 /** Orders an alert's states: a later last_seen wins, and at the same last_seen resolved wins. */
 const alertVersion = (t: MonitorTrigger): string => (BigInt(t.last_seen) * 4n + (t.status === 'resolved' ? 2n : 1n)).toString()
 
@@ -47,35 +77,7 @@ export class AlertPublisher {
     for (const t of triggers) records.push({ key: t.model_id, value: await codec.encode(triggersTopic, 'MonitorTrigger', t) })
     await producer.send(triggersTopic, records)
     const now = Date.now()
-    await ch.insert(
-      'alerts',
-      triggers.map((t) => ({
-        alert_id: t.alert_id,
-        model_id: t.model_id,
-        model_version: t.model_version,
-        segment: t.segment,
-        kind: t.kind,
-        subject: t.subject,
-        severity: t.severity,
-        status: t.status,
-        window_size_ms: t.window_size_ms,
-        window_start: t.window_start,
-        window_end: t.window_end,
-        observed: t.observed,
-        expected: t.expected,
-        threshold: t.threshold,
-        evidence_names: t.evidence.map((e) => e.name),
-        evidence_scores: t.evidence.map((e) => e.score),
-        evidence_details: t.evidence.map((e) => e.detail),
-        label_coverage: t.label_coverage,
-        estimated: t.estimated ? 1 : 0,
-        first_seen: t.first_seen,
-        last_seen: t.last_seen,
-        summary: t.summary,
-        evidence_query: t.evidence_query,
-        version: alertVersion(t),
-      })),
-    )
+    await ch.insert('alerts', triggers.map((t) => alertRow(t, alertVersion(t))))
     await ch.insert(
       'alert_events',
       triggers.map((t) => ({ alert_id: t.alert_id, model_id: t.model_id, kind: t.kind, status: t.status, last_seen: t.last_seen, trigger_json: JSON.stringify(t), emitted_at: now })),

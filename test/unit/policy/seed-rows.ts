@@ -1,3 +1,4 @@
+import { alertRow as monitorAlertRow } from '../../../services/monitor/detection/alert-publisher.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
 import type { WindowFacts } from '../../../services/policy/decision-context.ts'
 
@@ -43,33 +44,9 @@ export function windowSummaryRow(w: WindowFacts, modelId: string, version = 'v1'
   }
 }
 
+/** The monitor's own `alerts` row for a trigger. */
 export function alertRow(t: MonitorTrigger, version = 1): Record<string, unknown> {
-  return {
-    alert_id: t.alert_id,
-    model_id: t.model_id,
-    model_version: t.model_version,
-    segment: t.segment,
-    kind: t.kind,
-    subject: t.subject,
-    severity: t.severity,
-    status: t.status,
-    window_size_ms: t.window_size_ms,
-    window_start: t.window_start,
-    window_end: t.window_end,
-    observed: t.observed,
-    expected: t.expected,
-    threshold: t.threshold,
-    evidence_names: t.evidence.map((e) => e.name),
-    evidence_scores: t.evidence.map((e) => e.score),
-    evidence_details: t.evidence.map((e) => e.detail),
-    label_coverage: t.label_coverage,
-    estimated: t.estimated ? 1 : 0,
-    first_seen: t.first_seen,
-    last_seen: t.last_seen,
-    summary: t.summary,
-    evidence_query: t.evidence_query,
-    version,
-  }
+  return monitorAlertRow(t, version)
 }
 
 /** Labels joined per window by label time: `perHour` for `hours` windows before `until`. */
