@@ -14,6 +14,8 @@ export class PartitionWatermark {
     private readonly topic: string,
     private readonly partitions: number,
     private readonly now: () => number = Date.now,
+    /** How long a partition must have had nothing new before it stops holding windows open. */
+    private readonly idleMs = 10_000,
   ) {}
 
   async record(progress: PartitionProgress[]): Promise<void> {
@@ -36,12 +38,16 @@ export class PartitionWatermark {
   }
 
   async low(): Promise<number> {
-    const rows = await this.ch.query<{ partition: number; max_timestamp: number; caught_up: number }>(
-      `SELECT partition, argMax(max_timestamp, updated_at) AS max_timestamp, argMax(caught_up, updated_at) AS caught_up
+    const rows = await this.ch.query<{ partition: number; max_timestamp: number; caught_up: number; last_update: number }>(
+      `SELECT partition, argMax(max_timestamp, updated_at) AS max_timestamp, argMax(caught_up, updated_at) AS caught_up, max(updated_at) AS last_update
        FROM ${this.ch.table('partition_progress')}
        WHERE consumer_group = ${lit(this.group)} AND topic = ${lit(this.topic)} GROUP BY partition`,
     )
     if (rows.length < this.partitions) return -Infinity
-    return Math.min(...rows.map((r) => (r.caught_up ? Infinity : r.max_timestamp)))
+    // Being at the end of a partition for a moment says nothing while producers still write to it
+    // (its next records may belong to windows other partitions have already passed): only a
+    // partition idle for idleMs stops holding windows open.
+    const now = this.now()
+    return Math.min(...rows.map((r) => (r.caught_up && now - r.last_update >= this.idleMs ? Infinity : r.max_timestamp)))
   }
 }
