@@ -25,7 +25,7 @@ export interface BenchMonitor {
   readonly pid: number
   readonly port: number
   readonly logFile: string
-  /** The message of the last batch failure the monitor logged (why it is stuck), if any. */
+  /** The last batch or window-round failure the monitor logged (why it is stuck), if any. */
   lastBatchError(): string | null
   /** Resolves when /_ready answers 200 (the consumer has joined its group); returns that time. */
   ready(timeoutMs?: number): Promise<number>
@@ -35,6 +35,9 @@ export interface BenchMonitor {
   /** SIGTERM (finish the batch, commit, leave the group), SIGKILL after 30 s. */
   stop(): Promise<void>
 }
+
+/** Log events of work the monitor retries until it succeeds (nothing is committed meanwhile). */
+const FAILURE_EVENTS = ['consumer_paused', 'window_round_failed']
 
 /** A free TCP port on 127.0.0.1 for the child's ops server (the bench reads /metrics there). */
 export async function freePort(): Promise<number> {
@@ -86,11 +89,12 @@ export async function startBenchMonitor(o: BenchMonitorOptions): Promise<BenchMo
     port,
     logFile: o.logFile,
     lastBatchError() {
-      const lines = readFileSync(o.logFile, 'utf8').split('\n').filter((l) => l.includes('"consumer_paused"'))
+      const lines = readFileSync(o.logFile, 'utf8').split('\n').filter((l) => FAILURE_EVENTS.some((e) => l.includes(`"event":"${e}"`)))
       const last = lines[lines.length - 1]
       if (!last) return null
       try {
-        return String((JSON.parse(last) as { err?: { message?: string } }).err?.message ?? last).slice(0, 300)
+        const entry = JSON.parse(last) as { event?: string; err?: { message?: string } }
+        return `${entry.event}: ${entry.err?.message ?? last}`.slice(0, 300)
       } catch {
         return last.slice(0, 300)
       }

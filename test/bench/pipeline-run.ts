@@ -32,6 +32,8 @@ export interface PipelineRun {
   host: CpuUse
   labels_joined: { memory: number; clickhouse: number; early: number }
   windows_recomputed: number
+  /** Longest event-loop delay over the run (prom-client resets it at every scrape), per process. */
+  eventloop_lag_max_s: number[]
   checks: { predictions_stored: number; volume_1h: number; labeled_1h: number; windows_1h: number }
   progress: CatchUp['samples']
 }
@@ -92,6 +94,7 @@ export async function runPipeline(ctx: BenchContext, o: { tag: string; prefix: s
       host: cpuBetween(cpuBefore, cpuAfter),
       labels_joined: { memory: delta('driftgate_labels_joined_total', { source: 'memory' }), clickhouse: delta('driftgate_labels_joined_total', { source: 'clickhouse' }), early: delta('driftgate_labels_early_total') },
       windows_recomputed: delta('driftgate_windows_recomputed_total'),
+      eventloop_lag_max_s: after.map((m) => round(promValue(m, 'nodejs_eventloop_lag_max_seconds'))),
       checks: await patiently(() => checks(ch, ctx.modelId)),
       progress: caught.samples,
     }

@@ -42,7 +42,7 @@ export function markdownReport(r: BenchResults): string {
     rows.push(['**pipeline / raw consumption**', `**${t.ratio.toFixed(3)}** (aim >= 0.6)`])
     const steps = Object.entries(p.steps).map(([k, v]) => `${k} ${s(v.seconds)} (${pct(v.share)})`)
     rows.push(['time per step (driftgate_batch_seconds sums)', `${steps.join(', ')}; ${n(p.batches)} batches; outside the steps (fetch, linger, commit, timers) ${s(p.outside_steps_s)}`])
-    rows.push(['CPU during the pipeline run (cores)', `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}`])
+    rows.push(['CPU during the pipeline run (cores)', `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}; longest event-loop block in the monitor ${s(Math.max(0, ...p.eventloop_lag_max_s))}`])
     rows.push(['labels joined', `memory ${n(p.labels_joined.memory)}, ClickHouse lookup ${n(p.labels_joined.clickhouse)}, early (before their prediction) ${n(p.labels_joined.early)}; ${n(p.windows_recomputed)} window recomputations`])
     rows.push(['check: stored / 1h windows', `${n(p.checks.predictions_stored)} predictions, volume ${n(p.checks.volume_1h)}, labeled ${n(p.checks.labeled_1h)} over ${n(p.checks.windows_1h)} windows`])
   }
