@@ -33,7 +33,9 @@ export function rootCauseGate(context: DecisionContext, policy: PolicyConfig): G
     } else if (rules.blocking_kinds.includes(alert.kind)) {
       const code = alert.kind === 'data_quality' || alert.kind === 'join_health' ? `concurrent_${alert.kind}_alert` : 'concurrent_alert'
       findings.push({ code, rank: RANK[code as keyof typeof RANK] ?? RANK.concurrent_alert, text: `${describeAlert(alert)} (${span})` })
-    } else if (alert.kind === 'anomaly' && rules.anomaly_subjects.includes(alert.subject)) {
+    } else if (alert.kind === 'anomaly' && rules.anomaly_subjects.includes(alert.subject) && !(alert.subject === 'volume' && policy.segments.cold_start.includes(alert.segment))) {
+      // A volume anomaly of a cold-start segment is that segment growing or shrinking (a launch,
+      // a campaign), not traffic lost or duplicated: the segment gate deals with it.
       const code = alert.subject === 'volume' ? 'volume_anomaly' : 'concurrent_alert'
       findings.push({ code, rank: RANK[code], text: `${describeAlert(alert)} (${span})` })
     }

@@ -55,4 +55,11 @@ describe('root cause gate', () => {
     // Outside the configured post-deploy window it is not suspicious.
     expect(rootCauseGate(context({ deploys }), policy({ root_cause: { post_deploy_window: '1h' } })).verdict).toBe('pass')
   })
+
+  it('a volume anomaly of a cold-start segment (the segment growing) is no root cause; on the whole traffic it is', () => {
+    const growing = trigger({ alert_id: 'a-vol-new', kind: 'anomaly', subject: 'volume', segment: 'new_entity=true', observed: 66, expected: 34 })
+    const rules = policy({ segments: { cold_start: ['new_entity=true'] } })
+    expect(rootCauseGate(context({ concurrent_alerts: [growing] }), rules).verdict).toBe('pass')
+    expect(rootCauseGate(context({ concurrent_alerts: [{ ...growing, segment: 'all' }] }), rules).reason.code).toBe('volume_anomaly')
+  })
 })
