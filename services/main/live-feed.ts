@@ -42,6 +42,34 @@ export class Terminal {
   }
 }
 
+/** Simulated time against wall-clock time, recorded as the player goes, to stamp events published in between. */
+export class SimulatedClock {
+  private readonly marks: { wall: number; sim: number }[] = []
+
+  constructor(private current: number) {}
+
+  get now(): number {
+    return this.current
+  }
+
+  advance(sim: number): void {
+    this.current = sim
+    this.marks.push({ wall: Date.now(), sim })
+  }
+
+  /** Simulated time at wall-clock `wallMs`: the latest mark at or before it. */
+  at(wallMs: number): number {
+    let lo = 0
+    let hi = this.marks.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.marks[mid]!.wall <= wallMs) lo = mid + 1
+      else hi = mid
+    }
+    return lo > 0 ? this.marks[lo - 1]!.sim : (this.marks[0]?.sim ?? this.current)
+  }
+}
+
 /** Consumer-group lag (records behind the committed offsets), on one admin connection for the run. */
 export class LagProbe {
   private readonly admin: Admin
@@ -106,6 +134,7 @@ export function alertLine(t: MonitorTrigger, now: number): string {
 export class LiveFeed {
   private readonly seenTransitions = new Set<string>()
   private readonly firedAlerts = new Set<string>()
+  private readonly resolvedAlerts = new Set<string>()
   private readonly alertNames = new Map<string, string>()
   private readonly lastByEpisode = new Map<string, string>()
   private readonly repeats = new Map<string, number>()
@@ -118,8 +147,8 @@ export class LiveFeed {
     private readonly ch: ClickHouse,
     private readonly modelId: string,
     private readonly print: (line: string) => void,
-    /** Simulated time now (alert lines are stamped with it). */
-    private readonly now: () => number,
+    /** Simulated time at a wall-clock time (alert lines are stamped with the time they were published). */
+    private readonly simAt: (wallMs: number) => number,
   ) {}
 
   async poll(): Promise<void> {
@@ -139,11 +168,13 @@ export class LiveFeed {
       if (this.seenTransitions.has(key)) continue
       this.seenTransitions.add(key)
       this.alertNames.set(t.alert_id, `${t.kind}/${t.subject} [${t.segment}]`)
-      // Updates of a firing alert (one more window with the finding) are not printed.
-      if (t.status === 'firing' && this.firedAlerts.has(t.alert_id)) continue
-      if (t.status === 'firing') this.firedAlerts.add(t.alert_id)
+      // Updates of a firing alert (one more window with the finding) and later restatements of a
+      // resolution (re-evaluated windows move its last window) are not printed.
+      const seen = t.status === 'firing' ? this.firedAlerts : this.resolvedAlerts
+      if (seen.has(t.alert_id)) continue
+      seen.add(t.alert_id)
       this.alerts++
-      this.print(alertLine(t, this.now()))
+      this.print(alertLine(t, this.simAt(Number(row.emitted_at))))
     }
   }
 

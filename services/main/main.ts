@@ -15,7 +15,7 @@ const number = (name: string, min: number) => (value: string): number => {
 const program = new Command()
   .name('npm start --')
   .description('Plays a simulated production scenario for the credit-default model through driftgate and checks the outcomes.')
-  .option('--days <n>', 'simulated days (phases scale with it)', number('--days', 14), 42)
+  .option('--days <n>', 'simulated days (phases scale with it; at least 28 keep Black Friday and the concept drift apart)', number('--days', 28), 42)
   .option('--speed <hours>', 'simulated hours per real second (0: as fast as the monitor keeps up)', number('--speed', 0), 0)
   .option('--peak-per-hour <n>', 'predictions per hour at the daily peak', number('--peak-per-hour', 50), 300)
   .option('--seed <n>', 'scenario seed', number('--seed', 0), 1)

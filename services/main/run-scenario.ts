@@ -16,7 +16,7 @@ import { createMonitorService } from '../monitor/monitor-service.ts'
 import { loadRuntimeModels } from '../monitor/runtime-models.ts'
 import { loadPolicies } from '../policy/policy-config.ts'
 import { createPolicyService } from '../policy/policy-service.ts'
-import { LagProbe, LiveFeed, simTime, Terminal } from './live-feed.ts'
+import { LagProbe, LiveFeed, SimulatedClock, simTime, Terminal } from './live-feed.ts'
 import { checkOutcomes, type CheckContext, type OutcomeCheck, type RunRecords } from './outcome-checks.ts'
 import { formatSummary, loadRunRecords, type RunStats } from './run-report.ts'
 import { DAY, generateScenario, SCENARIO_MODEL } from './scenario.ts'
@@ -133,13 +133,13 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
       lingerMs: env.MONITOR_LINGER_MS,
       indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
       // Simulated days pass in seconds: refresh join health more often than the default 30 s.
-      labelHealthIntervalMs: 10_000,
+      labelHealthIntervalMs: 20_000,
     })
     // The policy's clock is simulated time (the hour the player has reached; the monitor trails it
     // by at most the backlog allowed below): label-maturity estimates, cooldowns and decision
     // times are about the scenario's days, not the minutes the run takes.
-    let clock = scenario.start
-    const policy = createPolicyService({ kafka, ch, codec, producer, topics, policies, logger, groupId: policyGroup, now: () => clock })
+    const clock = new SimulatedClock(scenario.start)
+    const policy = createPolicyService({ kafka, ch, codec, producer, topics, policies, logger, groupId: policyGroup, now: () => clock.now })
     await monitor.start()
     closers.push(() => monitor.stop())
     await policy.start()
@@ -150,13 +150,13 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
     const probe = new LagProbe(kafka)
     closers.push(() => probe.close())
     const monitorLag = (): Promise<number | null> => probe.lag(env.MONITOR_GROUP_ID, [topics.predictions, topics.labels])
-    const feed = new LiveFeed(ch, SCENARIO_MODEL, say, () => clock)
+    const feed = new LiveFeed(ch, SCENARIO_MODEL, say, (wall) => clock.at(wall))
     const produced = { predictions: 0, labels: 0 }
     let lag: number | null = null
     let policyLag: number | null = null
     const status = (): void =>
       term.status(
-        `  sim ${simTime(clock)}  day ${Math.min(o.days, Math.floor((clock - scenario.start) / DAY) + 1)}/${o.days}  produced ${(produced.predictions + produced.labels).toLocaleString('en')}  monitor lag ${lag ?? '?'}  policy lag ${policyLag ?? '?'}  alerts ${feed.alerts}  decisions ${feed.decisions}  ${Math.round((Date.now() - started) / 1000)}s`,
+        `  sim ${simTime(clock.now)}  day ${Math.min(o.days, Math.floor((clock.now - scenario.start) / DAY) + 1)}/${o.days}  produced ${(produced.predictions + produced.labels).toLocaleString('en')}  monitor lag ${lag ?? '?'}  policy lag ${policyLag ?? '?'}  alerts ${feed.alerts}  decisions ${feed.decisions}  ${Math.round((Date.now() - started) / 1000)}s`,
       )
     let ticking = true
     const ticker = (async () => {
@@ -180,10 +180,10 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
     // The monitor recomputes windows in rounds over whatever arrived meanwhile: a backlog of about
     // a simulated day keeps rounds large (fast) while decisions stay close to the data.
     const maxLag = o.maxLag ?? 8_000
-    const result = await playScenario(scenario.events, await createEventProducer({ brokers: env.KAFKA_BROKERS, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL, topicPrefix: env.TOPIC_PREFIX, logger }).then((p) => {
-      closers.push(() => p.close())
-      return p
-    }), {
+    // Events go out through the same helper service owners use (validated, Avro, keyed by prediction_id).
+    const events = await createEventProducer({ brokers: env.KAFKA_BROKERS, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL, topicPrefix: env.TOPIC_PREFIX, logger })
+    closers.push(() => events.close())
+    const result = await playScenario(scenario.events, events, {
       hoursPerSecond: o.speed,
       signal: o.signal,
       // Backpressure: the monitor must not fall far behind, or simulated time (and the policy's
@@ -197,7 +197,7 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
         }
       },
       onHour: (hourStart, p) => {
-        clock = hourStart + 3_600_000
+        clock.advance(hourStart + 3_600_000)
         Object.assign(produced, p)
       },
     })
@@ -210,15 +210,17 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
       await sleep(500)
     }
     const catchUpMs = Date.now() - playedAt
-    await alerts.whenIdle()
+    // On-call delivery gets a few seconds to drain (an unreachable Alertmanager must not hold the run).
+    await Promise.race([alerts.whenIdle(), sleep(10_000)])
     await feed.poll()
     term.done()
     const interrupted = o.signal?.aborted ?? false
     if (interrupted) say('Interrupted: stopping the services in order (finishing the batch in flight); summary of what was recorded so far.')
+    else if (Date.now() >= deadline) say('The monitor or the policy did not catch up within 10 minutes: the summary shows what they recorded so far.')
     await closeAllExcept(closers, 1)
     const records = await loadRunRecords(ch, kafka, SCENARIO_MODEL, topics.retrainRequests, requestsFrom)
     const checks = checkOutcomes(records, context)
-    const stats: RunStats = { wallMs: Date.now() - started, predictions: result.predictions, labels: result.labels, start: scenario.start, end: interrupted ? clock : scenario.end, catchUpMs }
+    const stats: RunStats = { wallMs: Date.now() - started, predictions: result.predictions, labels: result.labels, start: scenario.start, end: interrupted ? clock.now : scenario.end, catchUpMs }
     for (const line of formatSummary(records, checks, context, stats, interrupted)) (o.out ?? process.stdout).write(`${line}\n`)
     return { ok: !interrupted && checks.every((c) => c.ok), interrupted, checks, records, stats, configPath: files.configPath, logPath }
   } finally {
