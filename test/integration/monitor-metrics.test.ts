@@ -10,7 +10,7 @@ import { createMonitorService } from '../../services/monitor/monitor-service.ts'
 import { loadRuntimeModels } from '../../services/monitor/runtime-models.ts'
 import { expectedWindows } from '../support/expected-windows.ts'
 import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor, windowsSettled } from '../support/harness.ts'
-import { HOUR, KNOWN_COUNTRIES, X1_EDGES, writeModelConfig } from '../support/monitor-fixture.ts'
+import { COSTS, HOUR, KNOWN_COUNTRIES, X1_EDGES, writeModelConfig } from '../support/monitor-fixture.ts'
 import { produceEmissions } from '../support/produce.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { generateTraffic } from '../support/traffic.ts'
@@ -47,7 +47,7 @@ describe('monitor: windowed metrics from predictions and delayed labels', () => 
       await producer.close()
     }
 
-    const expected = expectedWindows(emissions, { sizes: [HOUR, 6 * HOUR], latenessMs: 600_000, horizonMs: 30 * 24 * HOUR, x1Edges: X1_EDGES, knownCountries: KNOWN_COUNTRIES, segments: ['new_entity'] })
+    const expected = expectedWindows(emissions, { sizes: [HOUR, 6 * HOUR], latenessMs: 600_000, horizonMs: 30 * 24 * HOUR, x1Edges: X1_EDGES, knownCountries: KNOWN_COUNTRIES, segments: ['new_entity'], costs: COSTS })
     const summaries = await readWindowSummaries(ch, modelId)
     const features = await readFeatureStats(ch, modelId)
     expect(summaries.size).toBe(expected.size)
@@ -63,10 +63,15 @@ describe('monitor: windowed metrics from predictions and delayed labels', () => 
         labeled: want.labeled_count,
         closed: want.closed,
       })
-      for (const metric of ['accuracy', 'precision', 'recall', 'roc_auc', 'log_loss'] as const) {
+      for (const metric of ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'calibration_error', 'estimated_accuracy'] as const) {
         if (want[metric] === null) expect(got![metric], `${key} ${metric}`).toBeNull()
         else expect(got![metric], `${key} ${metric}`).toBeCloseTo(want[metric]!, 9)
       }
+      for (const [metric, column] of [['delay_p50', 'label_delay_p50_ms'], ['delay_p90', 'label_delay_p90_ms'], ['delay_p99', 'label_delay_p99_ms']] as const) {
+        if (want[metric] === null) expect(got![column], `${key} ${metric}`).toBeNull()
+        else expect(got![column], `${key} ${metric}`).toBeCloseTo(want[metric]!, 6)
+      }
+      expect(got!.business_value, `${key} business value`).toBe(want.business_value)
       expect(got!.label_coverage).toBeCloseTo(want.labeled_count / want.volume, 12)
       if (want.labeled_count > 0) labeledWindows++
 

@@ -18,6 +18,15 @@ export interface ExpectedWindow {
   recall: number | null
   roc_auc: number | null
   log_loss: number | null
+  f1: number | null
+  calibration_error: number | null
+  /** CBPE accuracy from every prediction's score (labels not needed). */
+  estimated_accuracy: number | null
+  business_value: number
+  /** Label delay quantiles, linear interpolation between order statistics. */
+  delay_p50: number | null
+  delay_p90: number | null
+  delay_p99: number | null
   closed: boolean
   x1: { count: number; nulls: number; mean: number; min: number; max: number; std: number; histogram: number[] }
   x3_nulls: number
@@ -27,7 +36,15 @@ export interface ExpectedWindow {
 
 export function expectedWindows(
   emissions: Emission[],
-  options: { sizes: number[]; latenessMs: number; horizonMs: number; x1Edges: number[]; knownCountries: string[]; segments: string[] },
+  options: {
+    sizes: number[]
+    latenessMs: number
+    horizonMs: number
+    x1Edges: number[]
+    knownCountries: string[]
+    segments: string[]
+    costs: { true_positive: number; false_positive: number; false_negative: number; true_negative: number }
+  },
 ): Map<string, ExpectedWindow> {
   // First arrival of each prediction; every further copy is a duplicate.
   const first = new Map<string, { event: PredictionEvent; at: number; copies: number }>()
@@ -65,6 +82,9 @@ export function expectedWindows(
       let tp = 0, fp = 0, fn = 0, tn = 0, labeled = 0, logSum = 0
       const pos: number[] = []
       const neg: number[] = []
+      const delays: number[] = []
+      const scored: { s: number; actual: boolean }[] = []
+      let expTp = 0, expFp = 0, expFn = 0, expTn = 0
       const x1: number[] = []
       let x1Nulls = 0, x3Nulls = 0
       const country: Record<string, number> = {}
@@ -75,9 +95,18 @@ export function expectedWindows(
         if (m.event.numeric_features.x3 === null) x3Nulls++
         const c = m.event.categorical_features.country
         if (c) country[c] = (country[c] ?? 0) + 1
+        const score = m.event.prediction.scores['1']!
+        if (score >= 0.5) {
+          expTp += score
+          expFp += 1 - score
+        } else {
+          expFn += score
+          expTn += 1 - score
+        }
         const l = latestLabel.get(m.event.prediction_id)
         if (!l || l.event.label_time - m.event.event_time > options.horizonMs) continue
         labeled++
+        delays.push(l.event.label_time - m.event.event_time)
         const actual = l.event.label_class === '1'
         const said = m.event.prediction.predicted_class === '1'
         if (actual && said) tp++
@@ -86,12 +115,31 @@ export function expectedWindows(
         else tn++
         const s = m.event.prediction.scores['1']!
         ;(actual ? pos : neg).push(s)
+        scored.push({ s, actual })
         const clipped = Math.min(Math.max(s, 1e-15), 1 - 1e-15)
         logSum += actual ? -Math.log(clipped) : -Math.log(1 - clipped)
       }
       let pairs = 0
       for (const a of pos) for (const b of neg) pairs += a > b ? 1 : a === b ? 0.5 : 0
       const mean = x1.reduce((s, v) => s + v, 0) / x1.length
+      delays.sort((a, b) => a - b)
+      const quantile = (p: number): number | null => {
+        if (delays.length === 0) return null
+        const h = (delays.length - 1) * p
+        const lo = Math.floor(h)
+        return lo + 1 < delays.length ? delays[lo]! + (h - lo) * (delays[lo + 1]! - delays[lo]!) : delays[lo]!
+      }
+      // Calibration error over ten equal-width score bins.
+      let ece = 0
+      for (let b = 0; b < 10; b++) {
+        const inBin = scored.filter(({ s }) => Math.min(9, Math.floor(s * 10)) === b)
+        if (inBin.length === 0) continue
+        const meanScore = inBin.reduce((t, x) => t + x.s, 0) / inBin.length
+        const rate = inBin.filter((x) => x.actual).length / inBin.length
+        ece += (inBin.length / scored.length) * Math.abs(meanScore - rate)
+      }
+      const precision = tp + fp ? tp / (tp + fp) : 0
+      const recall = tp + fn ? tp / (tp + fn) : 0
       const histogram = new Array(options.x1Edges.length + 1).fill(0) as number[]
       for (const v of x1) {
         let i = 0
@@ -112,6 +160,13 @@ export function expectedWindows(
         recall: labeled ? (tp + fn ? tp / (tp + fn) : 0) : null,
         roc_auc: pos.length && neg.length ? pairs / (pos.length * neg.length) : null,
         log_loss: labeled ? logSum / labeled : null,
+        f1: labeled ? (precision + recall ? (2 * precision * recall) / (precision + recall) : 0) : null,
+        calibration_error: scored.length ? ece : null,
+        estimated_accuracy: g.members.length ? (expTp + expTn) / (expTp + expFp + expFn + expTn) : null,
+        business_value: tp * options.costs.true_positive + fp * options.costs.false_positive + fn * options.costs.false_negative + tn * options.costs.true_negative,
+        delay_p50: quantile(0.5),
+        delay_p90: quantile(0.9),
+        delay_p99: quantile(0.99),
         closed: closeTs !== null,
         x1: {
           count: x1.length,

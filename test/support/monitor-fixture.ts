@@ -6,6 +6,8 @@ import type { ReferenceProfile } from '../../services/shared/model/reference-pro
 export const X1_EDGES = [-1.5, -0.5, 0, 0.5, 1.5]
 export const KNOWN_COUNTRIES = ['DE', 'FR', 'US', 'PL']
 export const HOUR = 3_600_000
+/** The fixture model's cost matrix (business value per outcome). */
+export const COSTS = { true_positive: 50, false_positive: -5, false_negative: -100, true_negative: 0 }
 
 /** Writes a driftgate config and reference profile for the generated credit model; returns the config path. */
 export function writeModelConfig(modelId: string, extra = ''): string {
@@ -36,7 +38,7 @@ export function writeModelConfig(modelId: string, extra = ''): string {
     segments: [new_entity]
     allowed_lateness: 10m
     label_horizon: 30d
-    cost_matrix: { true_positive: 50, false_positive: -5, false_negative: -100, true_negative: 0 }
+    cost_matrix: { true_positive: ${COSTS.true_positive}, false_positive: ${COSTS.false_positive}, false_negative: ${COSTS.false_negative}, true_negative: ${COSTS.true_negative} }
 ${extra}`,
   )
   return path

@@ -17,6 +17,10 @@ export interface SummaryRow {
   f1: number | null
   roc_auc: number | null
   log_loss: number | null
+  calibration_error: number | null
+  label_delay_p50_ms: number | null
+  label_delay_p90_ms: number | null
+  label_delay_p99_ms: number | null
   business_value: number | null
   estimated_accuracy: number | null
   closed: number

@@ -1,254 +1,216 @@
 import type { ModelConfig } from '../../shared/config/model-config.ts'
 import {
-  ALL_SEGMENTS,
   PREDICTION_CLASS,
   PREDICTION_SCORE,
   PREDICTION_VALUE,
-  type CategoricalStats,
   type ClassificationPerformance,
   type FeatureWindowStats,
-  type NumericStats,
   type WindowKey,
   type WindowSummary,
 } from '../../shared/model/window-metrics.ts'
-import {
-  binaryMetrics,
-  bucketIndex,
-  confusionMatrix,
-  estimateBinaryPerformance,
-  expectedCalibrationError,
-  logLoss,
-  multiclassLogLoss,
-  multiclassMetrics,
-  quantiles,
-  regressionMetrics,
-  rocAuc,
-} from '../../shared/stats/index.ts'
+import { binaryMetrics, emptyMoments, mergeMoments, momentsStd, multiclassMetrics, type Moments } from '../../shared/stats/index.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
 
-/** One deduplicated prediction of a window with its current label (if any, within the horizon). */
-export interface WindowRow {
-  prediction_id: string
+// Turns the rows of the aggregate queries (window-sql.ts) into window metrics. Pure: the same
+// rows always give the same numbers, which is what makes recomputing a window after a replay
+// safe. Ratios whose denominator is zero follow the shared stats functions (null or 0).
+
+interface GroupKey {
+  window_start: number
   model_version: string
-  event_time: number
-  numeric: Record<string, number | null>
-  categorical: Record<string, string | null>
-  predicted_class: string | null
-  score: number | null
-  class_scores: Record<string, number>
-  predicted_value: number | null
-  segments: Record<string, string>
-  kafka_timestamp: number
-  /** Extra copies of this prediction_id seen at other Kafka offsets. */
-  duplicates: number
-  label: { label_class: string | null; label_value: number | null; label_time: number } | null
+  segment: string
 }
 
-export interface WindowAggregate {
-  summaries: WindowSummary[]
-  features: FeatureWindowStats[]
+/** One row of summarySql: the fields of the model's task are present, the others absent. */
+export interface SummaryAggregateRow extends GroupKey {
+  volume: number
+  late_count: number
+  duplicate_count: number
+  labeled_count: number
+  newest_ingested: number
+  rows_read: number
+  delay_p50: number | null
+  delay_p90: number | null
+  delay_p99: number | null
+  cls_n?: number
+  confusion?: number[][]
+  scored_n?: number
+  log_loss_sum?: number
+  auc_u_with_ties?: number
+  auc_u_below?: number
+  auc_positives?: number
+  ece_counts?: number[]
+  ece_sums?: number[]
+  ece_hits?: number[]
+  value_tp?: number
+  value_fp?: number
+  value_fn?: number
+  value_tn?: number
+  value_right?: number
+  cbpe_n?: number
+  cbpe_tp?: number
+  cbpe_fp?: number
+  cbpe_fn?: number
+  cbpe_tn?: number
+  reg_n?: number
+  reg_abs?: number
+  reg_sq?: number
+  reg_bias?: number
+  reg_pct?: number
+  reg_pct_n?: number
 }
 
-/** Segment keys a prediction belongs to: the rollup plus one per configured attribute. */
-export function segmentsOf(row: WindowRow, config: ModelConfig): string[] {
-  const keys = [ALL_SEGMENTS]
-  for (const attribute of config.segments) {
-    const value = row.segments[attribute]
-    if (value !== undefined) keys.push(`${attribute}=${value}`)
-  }
-  return keys
+/** One row of numericFeaturesSql: one histogram bucket of one feature in one group. */
+export interface NumericAggregateRow extends GroupKey {
+  feature: string
+  bucket: number
+  count: number
+  nulls: number
+  min: number | null
+  max: number | null
+  mean: number | null
+  m2: number | null
 }
 
-class NumericAccumulator {
-  private values: number[] = []
-  nulls = 0
-  constructor(private readonly edges: number[]) {}
-  add(value: number | null | undefined): void {
-    if (value === undefined) return
-    if (value === null) this.nulls++
-    else this.values.push(value)
-  }
-  result(): NumericStats {
-    const n = this.values.length
-    const histogram = new Array<number>(this.edges.length ? this.edges.length + 1 : 0).fill(0)
-    if (this.edges.length) for (const v of this.values) histogram[bucketIndex(this.edges, v)]!++
-    if (n === 0) return { count: 0, nulls: this.nulls, min: null, max: null, mean: null, std: null, bin_edges: this.edges, histogram }
-    let sum = 0
-    let min = Infinity
-    let max = -Infinity
-    for (const v of this.values) {
-      sum += v
-      if (v < min) min = v
-      if (v > max) max = v
-    }
-    const mean = sum / n
-    let squares = 0
-    for (const v of this.values) squares += (v - mean) ** 2
-    return { count: n, nulls: this.nulls, min, max, mean, std: Math.sqrt(squares / n), bin_edges: this.edges, histogram }
-  }
+/** One row of categoricalFeaturesSql: one value (null: missing) of one feature in one group. */
+export interface CategoricalAggregateRow extends GroupKey {
+  feature: string
+  value: string | null
+  count: number
 }
 
-class CategoricalAccumulator {
-  private readonly counts = new Map<string, number>()
-  nulls = 0
-  constructor(private readonly known: Set<string> | undefined) {}
-  add(value: string | null | undefined): void {
-    if (value === undefined) return
-    if (value === null) this.nulls++
-    else this.counts.set(value, (this.counts.get(value) ?? 0) + 1)
-  }
-  result(): CategoricalStats {
-    const categories = [...this.counts.keys()].sort()
-    const counts = categories.map((c) => this.counts.get(c)!)
-    const unseen = this.known ? categories.reduce((sum, c, i) => sum + (this.known!.has(c) ? 0 : counts[i]!), 0) : 0
-    return { count: counts.reduce((a, b) => a + b, 0), nulls: this.nulls, categories, counts, unseen }
-  }
-}
+const groupId = (g: GroupKey): string => `${g.window_start}\u0000${g.model_version}\u0000${g.segment}`
 
-function classification(rows: WindowRow[], model: RuntimeModel): ClassificationPerformance | null {
-  const config = model.config
-  const labeled = rows.filter((r) => r.label?.label_class != null && r.predicted_class !== null)
-  if (labeled.length === 0) return null
+function classification(row: SummaryAggregateRow, config: ModelConfig): ClassificationPerformance | null {
+  if (!row.cls_n) return null
   const classes = config.classes ?? []
-  const truth = labeled.map((r) => r.label!.label_class!)
-  const predicted = labeled.map((r) => r.predicted_class!)
-  const confusion = confusionMatrix(truth, predicted, classes)
-  if (config.task === 'binary_classification') {
-    const p = classes.indexOf(config.positive_class!)
-    const n = p === 0 ? 1 : 0
-    const tp = confusion[p]![p]!
-    const fn = confusion[p]![n]!
-    const fp = confusion[n]![p]!
-    const tn = confusion[n]![n]!
-    const withScore = labeled.filter((r) => r.score !== null)
-    const isPositive = withScore.map((r) => r.label!.label_class === config.positive_class)
-    const scores = withScore.map((r) => r.score!)
-    return {
-      ...binaryMetrics(tp, fp, fn, tn),
-      log_loss: logLoss(isPositive, scores),
-      roc_auc: rocAuc(isPositive, scores),
-      calibration_error: expectedCalibrationError(isPositive, scores),
-      classes,
-      confusion,
+  const confusion = row.confusion ?? []
+  const logLoss = row.scored_n ? row.log_loss_sum! / row.scored_n : null
+  if (config.task !== 'binary_classification') return { ...multiclassMetrics(confusion), log_loss: logLoss, roc_auc: null, calibration_error: null, classes, confusion }
+  const p = classes.indexOf(config.positive_class!)
+  const n = p === 0 ? 1 : 0
+  const positives = row.auc_positives ?? 0
+  const negatives = (row.scored_n ?? 0) - positives
+  // U = Σ over positives of (negatives below + ½ negatives tied) = mean of the two sums.
+  const auc = positives > 0 && negatives > 0 ? (row.auc_u_with_ties! + row.auc_u_below!) / 2 / (positives * negatives) : null
+  let ece: number | null = null
+  if (row.scored_n) {
+    ece = 0
+    for (let b = 0; b < row.ece_counts!.length; b++) {
+      const count = row.ece_counts![b]!
+      if (count > 0) ece += (count / row.scored_n) * Math.abs(row.ece_sums![b]! / count - row.ece_hits![b]! / count)
     }
   }
-  const withScores = labeled.filter((r) => classes.every((c) => r.class_scores[c] !== undefined))
   return {
-    ...multiclassMetrics(confusion),
-    log_loss: multiclassLogLoss(
-      withScores.map((r) => classes.indexOf(r.label!.label_class!)),
-      withScores.map((r) => classes.map((c) => r.class_scores[c]!)),
-    ),
-    roc_auc: null,
-    calibration_error: null,
+    ...binaryMetrics(confusion[p]![p]!, confusion[n]![p]!, confusion[p]![n]!, confusion[n]![n]!),
+    log_loss: logLoss,
+    roc_auc: auc,
+    calibration_error: ece,
     classes,
     confusion,
   }
 }
 
-function businessValue(rows: WindowRow[], config: ModelConfig): number | null {
+function businessValue(row: SummaryAggregateRow, config: ModelConfig): number | null {
   const costs = config.cost_matrix
   if (!costs) return null
-  let value = 0
-  for (const r of rows) {
-    if (!r.label) continue
-    if (config.task === 'regression') {
-      if (r.label.label_value !== null && r.predicted_value !== null) value -= costs.per_unit_abs_error * Math.abs(r.predicted_value - r.label.label_value)
-    } else if (config.task === 'binary_classification') {
-      const actual = r.label.label_class === config.positive_class
-      const said = r.predicted_class === config.positive_class
-      value += actual ? (said ? costs.true_positive : costs.false_negative) : said ? costs.false_positive : costs.true_negative
-    } else {
-      // Multiclass: a right class is valued as a true positive, a wrong one as a false positive.
-      value += r.label.label_class === r.predicted_class ? costs.true_positive : costs.false_positive
-    }
+  if (config.task === 'regression') return row.reg_n ? -costs.per_unit_abs_error * row.reg_abs! : 0
+  if (config.task === 'binary_classification') {
+    return row.value_tp! * costs.true_positive + row.value_fp! * costs.false_positive + row.value_fn! * costs.false_negative + row.value_tn! * costs.true_negative
   }
-  return value
+  // Multiclass: a right class is valued as a true positive, a wrong one as a false positive.
+  return row.value_right! * costs.true_positive + (row.labeled_count - row.value_right!) * costs.false_positive
 }
 
-function summarize(key: WindowKey, rows: WindowRow[], model: RuntimeModel, closeTs: number | null): WindowSummary {
+export function summaryFromAggregate(model: RuntimeModel, sizeMs: number, row: SummaryAggregateRow, closed: boolean): WindowSummary {
   const config = model.config
-  const labeled = rows.filter((r) => r.label !== null)
-  const delays = labeled.map((r) => r.label!.label_time - r.event_time)
-  const [p50, p90, p99] = delays.length ? quantiles(delays, [0.5, 0.9, 0.99]) : [null, null, null]
-  const regression =
-    config.task === 'regression'
-      ? regressionMetrics(
-          labeled.filter((r) => r.label!.label_value !== null && r.predicted_value !== null).map((r) => r.label!.label_value!),
-          labeled.filter((r) => r.label!.label_value !== null && r.predicted_value !== null).map((r) => r.predicted_value!),
-        )
-      : null
-  const scored = rows.filter((r) => r.score !== null).map((r) => r.score!)
+  const key: WindowKey = { model_id: config.model_id, model_version: row.model_version, segment: row.segment, window_size_ms: sizeMs, window_start: row.window_start }
+  const estimated = config.task === 'binary_classification' && row.cbpe_n ? binaryMetrics(row.cbpe_tp!, row.cbpe_fp!, row.cbpe_fn!, row.cbpe_tn!).accuracy : null
   return {
     key,
-    volume: rows.length,
-    late_count: closeTs === null ? 0 : rows.filter((r) => r.kafka_timestamp > closeTs).length,
-    duplicate_count: rows.reduce((sum, r) => sum + r.duplicates, 0),
-    labeled_count: labeled.length,
-    label_coverage: rows.length ? labeled.length / rows.length : 0,
-    label_delay_p50_ms: p50 ?? null,
-    label_delay_p90_ms: p90 ?? null,
-    label_delay_p99_ms: p99 ?? null,
-    classification: config.task === 'regression' ? null : classification(rows, model),
-    regression,
-    estimated_accuracy: config.task === 'binary_classification' && scored.length ? (estimateBinaryPerformance(scored)?.accuracy ?? null) : null,
-    business_value: businessValue(rows, config),
-    closed: closeTs !== null,
+    volume: row.volume,
+    late_count: closed ? row.late_count : 0,
+    duplicate_count: row.duplicate_count,
+    labeled_count: row.labeled_count,
+    label_coverage: row.volume ? row.labeled_count / row.volume : 0,
+    label_delay_p50_ms: row.delay_p50,
+    label_delay_p90_ms: row.delay_p90,
+    label_delay_p99_ms: row.delay_p99,
+    classification: config.task === 'regression' ? null : classification(row, config),
+    regression:
+      config.task === 'regression' && row.reg_n
+        ? { mae: row.reg_abs! / row.reg_n, rmse: Math.sqrt(row.reg_sq! / row.reg_n), mape: row.reg_pct_n ? row.reg_pct! / row.reg_pct_n : null, bias: row.reg_bias! / row.reg_n }
+        : null,
+    estimated_accuracy: estimated,
+    business_value: businessValue(row, config),
+    closed,
   }
 }
 
-function profile(key: WindowKey, rows: WindowRow[], model: RuntimeModel): FeatureWindowStats[] {
-  const config = model.config
-  const out: FeatureWindowStats[] = []
-  const numeric = (feature: string, pick: (r: WindowRow) => number | null | undefined): void => {
-    const acc = new NumericAccumulator(model.binEdges.get(feature) ?? [])
-    for (const r of rows) acc.add(pick(r))
-    out.push({ key, feature, numeric: acc.result(), categorical: null })
-  }
-  const categorical = (feature: string, pick: (r: WindowRow) => string | null | undefined): void => {
-    const acc = new CategoricalAccumulator(model.knownCategories.get(feature))
-    for (const r of rows) acc.add(pick(r))
-    out.push({ key, feature, numeric: null, categorical: acc.result() })
-  }
-  for (const f of config.features.numeric) numeric(f, (r) => r.numeric[f])
-  for (const f of config.features.categorical) categorical(f, (r) => r.categorical[f])
-  if (config.task === 'regression') numeric(PREDICTION_VALUE, (r) => r.predicted_value)
-  else {
-    numeric(PREDICTION_SCORE, (r) => r.score)
-    categorical(PREDICTION_CLASS, (r) => r.predicted_class)
-  }
-  return out
+/** The features a window profiles: the model's own and the pseudo-features of its prediction. */
+function profiledFeatures(config: ModelConfig): { numeric: string[]; categorical: string[] } {
+  return config.task === 'regression'
+    ? { numeric: [...config.features.numeric, PREDICTION_VALUE], categorical: [...config.features.categorical] }
+    : { numeric: [...config.features.numeric, PREDICTION_SCORE], categorical: [...config.features.categorical, PREDICTION_CLASS] }
 }
 
 /**
- * Computes the metrics of one window (all its model versions and segments) from its
- * deduplicated rows. Pure: the same rows always give the same numbers, which is what makes
- * recomputing a window after a replay safe.
+ * Feature statistics of every group that has a summary: each profiled feature once, with zero
+ * counts when no row of the group carries it. Numeric moments are merged over the histogram
+ * buckets (Chan et al.), so one scan gives both.
  */
-export function aggregateWindow(
-  model: RuntimeModel,
-  windowSizeMs: number,
-  windowStartMs: number,
-  rows: WindowRow[],
-  closeTs: number | null,
-): WindowAggregate {
-  const groups = new Map<string, { key: WindowKey; rows: WindowRow[] }>()
-  for (const row of rows) {
-    for (const segment of segmentsOf(row, model.config)) {
-      const id = `${row.model_version}\u0000${segment}`
-      let group = groups.get(id)
-      if (!group) {
-        group = { key: { model_id: model.config.model_id, model_version: row.model_version, segment, window_size_ms: windowSizeMs, window_start: windowStartMs }, rows: [] }
-        groups.set(id, group)
+export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[], numericRows: NumericAggregateRow[], categoricalRows: CategoricalAggregateRow[]): FeatureWindowStats[] {
+  const { numeric, categorical } = profiledFeatures(model.config)
+  const numericBy = new Map<string, NumericAggregateRow[]>()
+  for (const r of numericRows) {
+    const id = `${groupId(r)}\u0000${r.feature}`
+    numericBy.set(id, [...(numericBy.get(id) ?? []), r])
+  }
+  const categoricalBy = new Map<string, CategoricalAggregateRow[]>()
+  for (const r of categoricalRows) {
+    const id = `${groupId(r)}\u0000${r.feature}`
+    categoricalBy.set(id, [...(categoricalBy.get(id) ?? []), r])
+  }
+  const out: FeatureWindowStats[] = []
+  for (const key of groups) {
+    const id = groupId(key)
+    for (const feature of numeric) {
+      const edges = model.binEdges.get(feature) ?? []
+      const histogram = new Array<number>(edges.length ? edges.length + 1 : 0).fill(0)
+      let moments: Moments = emptyMoments()
+      let nulls = 0
+      for (const r of numericBy.get(`${id}\u0000${feature}`) ?? []) {
+        nulls += r.nulls
+        if (r.count === 0) continue
+        if (histogram.length) histogram[r.bucket]! += r.count
+        moments = mergeMoments(moments, { count: r.count, mean: r.mean!, m2: r.m2 ?? 0, min: r.min!, max: r.max! })
       }
-      group.rows.push(row)
+      const n = moments.count
+      out.push({
+        key,
+        feature,
+        categorical: null,
+        numeric: { count: n, nulls, min: n ? moments.min : null, max: n ? moments.max : null, mean: n ? moments.mean : null, std: momentsStd(moments), bin_edges: edges, histogram },
+      })
+    }
+    for (const feature of categorical) {
+      const known = model.knownCategories.get(feature)
+      const rows = (categoricalBy.get(`${id}\u0000${feature}`) ?? []).filter((r) => r.value !== null).sort((a, b) => (a.value! < b.value! ? -1 : a.value! > b.value! ? 1 : 0))
+      const nulls = (categoricalBy.get(`${id}\u0000${feature}`) ?? []).filter((r) => r.value === null).reduce((s, r) => s + r.count, 0)
+      const counts = rows.map((r) => r.count)
+      out.push({
+        key,
+        feature,
+        numeric: null,
+        categorical: {
+          count: counts.reduce((a, b) => a + b, 0),
+          nulls,
+          categories: rows.map((r) => r.value!),
+          counts,
+          unseen: known ? rows.reduce((s, r) => s + (known.has(r.value!) ? 0 : r.count), 0) : 0,
+        },
+      })
     }
   }
-  const summaries: WindowSummary[] = []
-  const features: FeatureWindowStats[] = []
-  for (const { key, rows: groupRows } of groups.values()) {
-    summaries.push(summarize(key, groupRows, model, closeTs))
-    features.push(...profile(key, groupRows, model))
-  }
-  return { summaries, features }
+  return out
 }

@@ -1,9 +1,10 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { FeatureWindowStats, WindowSummary } from '../../shared/model/window-metrics.ts'
-import type { PredictionRow } from '../ingest/event-rows.ts'
+import { ALL_SEGMENTS } from '../../shared/model/window-metrics.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
-import { aggregateWindow, type WindowRow } from './window-aggregate.ts'
+import { featuresFromAggregates, summaryFromAggregate, type CategoricalAggregateRow, type NumericAggregateRow, type SummaryAggregateRow } from './window-aggregate.ts'
+import { categoricalFeaturesSql, numericFeaturesSql, summarySql, type WindowScope } from './window-sql.ts'
 
 export interface ComputedWindows {
   summaries: WindowSummary[]
@@ -18,22 +19,6 @@ export interface ComputedWindows {
   blockedStarts: number[]
 }
 
-/** The columns of a predictions row the computation reads. */
-type PredictionRecord = Omit<PredictionRow, 'model_id' | 'event_date'>
-
-interface LabelRecord {
-  prediction_id: string
-  label_class: string | null
-  label_value: number | null
-  label_time: number
-  kafka_timestamp: number
-  kafka_partition: number
-  kafka_offset: number
-  ingested_at: number
-}
-
-const zip = <V>(names: string[], values: V[]): Record<string, V> => Object.fromEntries(names.map((n, i) => [n, values[i] as V]))
-
 /** Merges sorted window starts into contiguous [from, to) ranges of event time. */
 function ranges(starts: number[], size: number): [number, number][] {
   const out: [number, number][] = []
@@ -45,44 +30,11 @@ function ranges(starts: number[], size: number): [number, number][] {
   return out
 }
 
-/** First arrival per prediction_id (by Kafka timestamp, then partition and offset); counts the rest. */
-function firstArrivals(records: PredictionRecord[]): Map<string, { record: PredictionRecord; duplicates: number }> {
-  const byId = new Map<string, { record: PredictionRecord; duplicates: number }>()
-  for (const r of records) {
-    const seen = byId.get(r.prediction_id)
-    if (!seen) byId.set(r.prediction_id, { record: r, duplicates: 0 })
-    else {
-      seen.duplicates++
-      const a = r
-      const b = seen.record
-      if (a.kafka_timestamp < b.kafka_timestamp || (a.kafka_timestamp === b.kafka_timestamp && (a.kafka_partition < b.kafka_partition || (a.kafka_partition === b.kafka_partition && a.kafka_offset < b.kafka_offset)))) {
-        seen.record = r
-      }
-    }
-  }
-  return byId
-}
-
-/** Latest label per prediction_id: by label_time, then by arrival (a correction wins). */
-function latestLabels(records: LabelRecord[]): Map<string, LabelRecord> {
-  const byId = new Map<string, LabelRecord>()
-  for (const r of records) {
-    const seen = byId.get(r.prediction_id)
-    if (
-      !seen ||
-      r.label_time > seen.label_time ||
-      (r.label_time === seen.label_time && (r.kafka_timestamp > seen.kafka_timestamp || (r.kafka_timestamp === seen.kafka_timestamp && r.kafka_offset > seen.kafka_offset)))
-    ) {
-      byId.set(r.prediction_id, r)
-    }
-  }
-  return byId
-}
-
 /**
- * Reads windows' raw events from ClickHouse (deduplicated), computes their metrics and writes
- * them: one query for predictions, one for their labels, one for the windows' close times, and
- * one insert per metrics table, for any number of windows of one model and size.
+ * Recomputes windows from their deduplicated raw events and writes their metrics. The rows are
+ * aggregated inside ClickHouse (window-sql.ts): four queries (close times, summaries, numeric and
+ * categorical features) and one insert per metrics table, for any number of windows of one model
+ * and size; what comes back is a few rows per window, not the window's events.
  */
 export class WindowStore {
   constructor(private readonly ch: ClickHouse) {}
@@ -92,43 +44,27 @@ export class WindowStore {
   async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity): Promise<ComputedWindows> {
     const modelId = model.config.model_id
     const sorted = [...new Set(starts)].sort((a, b) => a - b)
-    const spans = ranges(sorted, sizeMs)
-    const inRanges = spans.map(([from, to]) => `(event_time >= ${from} AND event_time < ${to})`).join(' OR ')
-    const where = `model_id = ${lit(modelId)} AND (${inRanges})`
+    const scope: WindowScope = { predictions: this.ch.table('predictions'), labels: this.ch.table('labels'), model: model.config, sizeMs, spans: ranges(sorted, sizeMs) }
     const lateness = model.config.allowed_lateness
-    const horizon = model.config.label_horizon
 
-    const [predictions, labels, closes] = await Promise.all([
-      this.ch.query<PredictionRecord>(
-        `SELECT prediction_id, model_version, event_time, numeric_names, numeric_values, categorical_names, categorical_values,
-                predicted_class, score, class_names, class_scores, predicted_value, segment_names, segment_values,
-                kafka_partition, kafka_offset, kafka_timestamp, ingested_at
-         FROM ${this.ch.table('predictions')} FINAL WHERE ${where}`,
-      ),
-      this.ch.query<LabelRecord>(
-        `SELECT prediction_id, label_class, label_value, label_time, kafka_timestamp, kafka_partition, kafka_offset, ingested_at
-         FROM ${this.ch.table('labels')} FINAL
-         WHERE model_id = ${lit(modelId)} AND prediction_id IN (SELECT prediction_id FROM ${this.ch.table('predictions')} WHERE ${where})`,
-      ),
-      // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
-      // allowed_lateness after its end (looking one window ahead). Derived from stored data
-      // only, so a replay or a second instance finds the same close time.
-      this.ch.query<Record<string, number>>(
-        `SELECT ${sorted
-          .map((s, i) => {
-            const from = s + sizeMs + lateness
-            const range = `event_time >= ${from} AND event_time < ${from + sizeMs}`
-            return `countIf(${range}) AS n${i}, minIf(kafka_timestamp, ${range}) AS t${i}, maxIf(ingested_at, ${range}) AS v${i}`
-          })
-          .join(', ')}
-         FROM ${this.ch.table('predictions')}
-         WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}`,
-      ),
-    ])
-
-    const labelById = latestLabels(labels)
-    const labelVersion = new Map<string, number>()
-    for (const l of labels) labelVersion.set(l.prediction_id, Math.max(labelVersion.get(l.prediction_id) ?? 0, l.ingested_at))
+    // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
+    // allowed_lateness after its end (looking one window ahead). Derived from stored data only,
+    // so a replay or a second instance finds the same close time.
+    const closes = await this.ch.query<Record<string, number>>(
+      `SELECT ${sorted
+        .map((s, i) => {
+          const from = s + sizeMs + lateness
+          const range = `event_time >= ${from} AND event_time < ${from + sizeMs}`
+          return `countIf(${range}) AS n${i}, minIf(kafka_timestamp, ${range}) AS t${i}, maxIf(ingested_at, ${range}) AS v${i}`
+        })
+        .join(', ')}
+       FROM ${this.ch.table('predictions')}
+       WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}`,
+    )
+    const closeRow = closes[0] ?? {}
+    const closeTimes = new Map<number, number>()
+    const closedStarts: number[] = []
+    const blockedStarts: number[] = []
     // A window's version: the newest ingested_at among the rows it was computed from, then the
     // number of those rows. Two computations that read the same newest row but not the same
     // rows (an insert became visible in between) still differ, and the one that saw more wins.
@@ -139,50 +75,37 @@ export class WindowStore {
       v.newest = Math.max(v.newest, newest)
       v.rows += rows
     }
-    const labelCount = new Map<string, number>()
-    for (const l of labels) labelCount.set(l.prediction_id, (labelCount.get(l.prediction_id) ?? 0) + 1)
-    for (const p of predictions) bump(Math.floor(p.event_time / sizeMs) * sizeMs, Math.max(p.ingested_at, labelVersion.get(p.prediction_id) ?? 0), 1 + (labelCount.get(p.prediction_id) ?? 0))
-    const rowsByWindow = new Map<number, WindowRow[]>(sorted.map((s) => [s, []]))
-    for (const { record: p, duplicates } of firstArrivals(predictions).values()) {
-      const label = labelById.get(p.prediction_id)
-      const inHorizon = label !== undefined && label.label_time - p.event_time <= horizon
-      rowsByWindow.get(Math.floor(p.event_time / sizeMs) * sizeMs)?.push({
-        prediction_id: p.prediction_id,
-        model_version: p.model_version,
-        event_time: p.event_time,
-        numeric: zip(p.numeric_names, p.numeric_values),
-        categorical: zip(p.categorical_names, p.categorical_values),
-        predicted_class: p.predicted_class,
-        score: p.score,
-        class_scores: zip(p.class_names, p.class_scores),
-        predicted_value: p.predicted_value,
-        segments: zip(p.segment_names, p.segment_values),
-        kafka_timestamp: p.kafka_timestamp,
-        duplicates,
-        label: inHorizon ? { label_class: label.label_class, label_value: label.label_value, label_time: label.label_time } : null,
-      })
-    }
-
-    const closeRow = closes[0] ?? {}
-    const summaries: WindowSummary[] = []
-    const features: FeatureWindowStats[] = []
-    const closedStarts: number[] = []
-    const blockedStarts: number[] = []
     sorted.forEach((start, i) => {
-      let closeTs = Number(closeRow[`n${i}`] ?? 0) > 0 ? Number(closeRow[`t${i}`]) : null
-      if (closeTs !== null && closeTs > lowWatermark) {
+      if (Number(closeRow[`n${i}`] ?? 0) === 0) return
+      const closeTs = Number(closeRow[`t${i}`])
+      if (closeTs > lowWatermark) {
         blockedStarts.push(start)
-        closeTs = null
+        return
       }
-      if (closeTs !== null) {
-        closedStarts.push(start)
-        // The rows that closed the window are part of what this computation saw.
-        bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`n${i}`]))
-      }
-      const result = aggregateWindow(model, sizeMs, start, rowsByWindow.get(start)!, closeTs)
-      summaries.push(...result.summaries)
-      features.push(...result.features)
+      closeTimes.set(start, closeTs)
+      closedStarts.push(start)
+      // The rows that closed the window are part of what this computation saw.
+      bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`n${i}`]))
     })
+
+    const categoricalSql = categoricalFeaturesSql(scope)
+    const [summaryRows, numericRows, categoricalRows] = await Promise.all([
+      this.ch.query<SummaryAggregateRow>(summarySql(scope, closeTimes)),
+      this.ch.query<NumericAggregateRow>(numericFeaturesSql(scope, model.binEdges)),
+      categoricalSql ? this.ch.query<CategoricalAggregateRow>(categoricalSql) : Promise.resolve([]),
+    ])
+    const summaries = summaryRows
+      .filter((r) => versions.has(r.window_start))
+      .map((r) => summaryFromAggregate(model, sizeMs, r, closeTimes.has(r.window_start)))
+      .sort((a, b) => a.key.window_start - b.key.window_start || (a.key.model_version < b.key.model_version ? -1 : a.key.model_version > b.key.model_version ? 1 : 0) || (a.key.segment < b.key.segment ? -1 : a.key.segment > b.key.segment ? 1 : 0))
+    // Each prediction is in the rollup segment exactly once: its rows give the window's version.
+    for (const r of summaryRows) if (r.segment === ALL_SEGMENTS) bump(r.window_start, r.newest_ingested, r.rows_read)
+    const features = featuresFromAggregates(
+      model,
+      summaries.map((s) => s.key),
+      numericRows,
+      categoricalRows,
+    )
     const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
     await this.write(summaries, features, versionStrings)
     return { summaries, features, versions: versionStrings, closedStarts, blockedStarts }
