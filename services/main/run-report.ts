@@ -32,9 +32,8 @@ export async function loadRunRecords(ch: ClickHouse, kafka: Kafka, modelId: stri
   const admin = kafka.admin()
   await admin.connect()
   const ends = await admin.fetchTopicOffsets(requestsTopic).finally(() => admin.disconnect())
-  const total = ends.reduce((s, p) => s + Number(BigInt(p.high) - BigInt(p.low)), 0)
   const fresh = ends.reduce((s, p) => s + Number(BigInt(p.high) - (since.get(p.partition) ?? 0n)), 0)
-  const messages = fresh > 0 ? await readTopic(kafka, requestsTopic, { count: total, timeoutMs: 15_000 }) : []
+  const messages = fresh > 0 ? await readTopic(kafka, requestsTopic, { toEnd: true, timeoutMs: 15_000 }) : []
   return {
     alerts: alerts.map((a) => ({ ...a, first_seen: Number(a.first_seen), last_seen: Number(a.last_seen), window_size_ms: Number(a.window_size_ms), estimated: Boolean(a.estimated) })),
     episodes: episodes.map(

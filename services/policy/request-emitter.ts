@@ -39,11 +39,11 @@ export interface RequestEmitterDeps {
   now?: () => number
 }
 
-/** Reads the (low-volume) retrain-requests topic for up to `timeoutMs` and returns the ids found. */
+/** Reads the (low-volume) retrain-requests topic to its end (at most `timeoutMs`) and returns the ids found. */
 export function topicReader(kafka: Kafka, topic: string, timeoutMs = 10_000): (ids: string[]) => Promise<Set<string>> {
   return async (ids) => {
     const wanted = new Set(ids)
-    const records = await readTopic(kafka, topic, { count: Number.MAX_SAFE_INTEGER, timeoutMs })
+    const records = await readTopic(kafka, topic, { toEnd: true, timeoutMs })
     return new Set(records.map((r) => r.headers[REQUEST_ID_HEADER] ?? '').filter((id) => wanted.has(id)))
   }
 }

@@ -106,7 +106,7 @@ describe('detectors end to end (Kafka, monitor, ClickHouse, Alertmanager)', () =
     ])
 
     // Fired once and resolved once: one alert id per episode on the triggers topic, one resolution each.
-    const triggers = await readTopic(kafka, topics.triggers, { count: 1_000, timeoutMs: 5_000 })
+    const triggers = await readTopic(kafka, topics.triggers, { toEnd: true, timeoutMs: 5_000 })
     const codec = EventCodec.forRegistry(registry.url)
     const decoded = await Promise.all(triggers.map(async (r) => (await codec.decode(r.value, 'MonitorTrigger')).event))
     for (const alert of [...drift, ...quality]) {

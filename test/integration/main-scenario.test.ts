@@ -117,7 +117,7 @@ describe('the main job (npm start), shortened', () => {
     expect(requests[0]!.status).toBe('produced')
     expect(inPhase(Number(requests[0]!.training_data_from), 'concept_drift'), report).toBe(true)
     const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: `test-${id}` }, testLogger('kafka'))
-    const messages = await readTopic(kafka, topicNames(env.TOPIC_PREFIX).retrainRequests, { count: 10, timeoutMs: 5_000 })
+    const messages = await readTopic(kafka, topicNames(env.TOPIC_PREFIX).retrainRequests, { toEnd: true, timeoutMs: 5_000 })
     expect(messages).toHaveLength(1)
     const sent = (await EventCodec.forRegistry(env.SCHEMA_REGISTRY_URL).decode(messages[0]!.value, 'RetrainRequest')).event
     expect(sent.request_id).toBe(requests[0]!.request_id)
