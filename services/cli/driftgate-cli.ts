@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { ClickHouse } from '../shared/clickhouse/client.ts'
 import { lit } from '../shared/clickhouse/sql.ts'
+import { EventCodec } from '../shared/codec/event-codec.ts'
 import { loadEnv, type Env } from '../shared/config/env.ts'
 import { loadDriftgateConfig } from '../shared/config/model-config.ts'
 import { createKafka } from '../shared/kafka/kafka-client.ts'
@@ -11,6 +12,7 @@ import { createContextLoader } from '../policy/context-loader.ts'
 import { loadPolicies } from '../policy/policy-config.ts'
 import { PolicyStore } from '../policy/policy-store.ts'
 import { formatReport, replayPolicy } from '../policy/replay.ts'
+import { deadLettersCommand, formatDeadLetters, listDeadLetters, modelIdReader } from './dead-letters.ts'
 import { produceFile } from './produce-file.ts'
 import { formatTable } from './table.ts'
 
@@ -52,7 +54,7 @@ async function consumerLag(groupId: string, topics: string[]): Promise<number | 
 }
 
 const program = new Command()
-program.name('driftgate').description('Model monitoring and retraining gate: status, alerts, decisions, SQL, replay, produce.')
+program.name('driftgate').description('Model monitoring and retraining gate: status, alerts, decisions, SQL, replay, produce, dead letters.')
 
 program
   .command('status')
@@ -151,6 +153,18 @@ program
       await producer.close()
     }
   })
+
+program.addCommand(
+  deadLettersCommand(async (opts) => {
+    const topics = topicNames(env.TOPIC_PREFIX)
+    const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-cli' }, createLogger('cli', 'error'))
+    // Avro values are decoded through the registry only to tell their model_id.
+    const modelIdOf = modelIdReader(EventCodec.forRegistry(env.SCHEMA_REGISTRY_URL), topics.labels)
+    const list = await listDeadLetters(kafka, topics.deadLetter, opts, modelIdOf)
+    if (!list.complete) console.error(`driftgate: ${topics.deadLetter} not read to its end within ${opts.timeoutMs / 1000} s (--timeout): newer records may be missing`)
+    console.log(formatDeadLetters(list, opts, topics.deadLetter))
+  }),
+)
 
 export { program, writer }
 
