@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs'
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
 import { lit } from '../shared/clickhouse/sql.ts'
 import { readTopic } from '../shared/kafka/read-topic.ts'
+import type { ConsumedRecord } from '../shared/kafka/records.ts'
 import { REQUEST_ID_HEADER } from '../policy/request-emitter.ts'
 import { simTime } from './live-feed.ts'
 import type { AlertRecord, CheckContext, DecisionRecord, EpisodeRecord, OutcomeCheck, RequestRecord, RunRecords } from './outcome-checks.ts'
@@ -11,17 +12,25 @@ import type { ScenarioPhase } from './scenario.ts'
 // the latest state of each row) and from the retrain-requests topic, and the summary printed
 // from it.
 
+/** The rows a run left in ClickHouse, as queried (64-bit numbers may come back as strings). */
+export interface StoredRunRows {
+  alerts: (Omit<AlertRecord, 'estimated'> & { estimated: number })[]
+  episodes: { episode_id: string; change_point: number; status: string; request_id: string; alerts_json: string }[]
+  decisions: { decision_id: string; episode_id: string; decision: string; deciding_gate: string; deciding_code: string; reason_gates: string[]; reason_verdicts: string[]; reason_codes: string[]; reason_messages: string[]; trigger_alert_id: string; decided_at: number; request_id: string }[]
+  requests: RequestRecord[]
+}
+
 export async function loadRunRecords(ch: ClickHouse, kafka: Kafka, modelId: string, requestsTopic: string, since: Map<number, bigint>): Promise<RunRecords> {
   const model = lit(modelId)
   const [alerts, episodes, decisions, requests] = await Promise.all([
-    ch.query<Omit<AlertRecord, 'estimated'> & { estimated: number }>(
+    ch.query<StoredRunRows['alerts'][number]>(
       `SELECT alert_id, kind, subject, segment, severity, status, first_seen, last_seen, window_size_ms, observed, expected, label_coverage, estimated, evidence_names
        FROM ${ch.table('alerts')} FINAL WHERE model_id = ${model} ORDER BY first_seen, kind, segment`,
     ),
-    ch.query<{ episode_id: string; change_point: number; status: string; request_id: string; alerts_json: string }>(
+    ch.query<StoredRunRows['episodes'][number]>(
       `SELECT episode_id, change_point, status, request_id, alerts_json FROM ${ch.table('policy_episodes')} FINAL WHERE model_id = ${model} ORDER BY change_point`,
     ),
-    ch.query<{ decision_id: string; episode_id: string; decision: string; deciding_gate: string; deciding_code: string; reason_gates: string[]; reason_verdicts: string[]; reason_codes: string[]; reason_messages: string[]; trigger_alert_id: string; decided_at: number; request_id: string }>(
+    ch.query<StoredRunRows['decisions'][number]>(
       `SELECT decision_id, episode_id, decision, deciding_gate, deciding_code, reason_gates, reason_verdicts, reason_codes, reason_messages, trigger_alert_id, decided_at, request_id
        FROM ${ch.table('policy_decisions')} FINAL WHERE model_id = ${model} ORDER BY decided_at, version`,
     ),
@@ -34,12 +43,20 @@ export async function loadRunRecords(ch: ClickHouse, kafka: Kafka, modelId: stri
   const ends = await admin.fetchTopicOffsets(requestsTopic).finally(() => admin.disconnect())
   const fresh = ends.reduce((s, p) => s + Number(BigInt(p.high) - (since.get(p.partition) ?? 0n)), 0)
   const messages = fresh > 0 ? await readTopic(kafka, requestsTopic, { toEnd: true, timeoutMs: 15_000 }) : []
+  return runRecordsFrom({ alerts, episodes, decisions, requests }, messages, modelId, since)
+}
+
+/**
+ * The run's records from the stored rows and the retrain-requests topic: only messages of this
+ * model at or after `since` (the topic's end offsets when the run started) are this run's.
+ */
+export function runRecordsFrom(rows: StoredRunRows, messages: ConsumedRecord[], modelId: string, since: Map<number, bigint>): RunRecords {
   return {
-    alerts: alerts.map((a) => ({ ...a, first_seen: Number(a.first_seen), last_seen: Number(a.last_seen), window_size_ms: Number(a.window_size_ms), estimated: Boolean(a.estimated) })),
-    episodes: episodes.map(
+    alerts: rows.alerts.map((a) => ({ ...a, first_seen: Number(a.first_seen), last_seen: Number(a.last_seen), window_size_ms: Number(a.window_size_ms), estimated: Boolean(a.estimated) })),
+    episodes: rows.episodes.map(
       (e): EpisodeRecord => ({ episode_id: e.episode_id, change_point: Number(e.change_point), status: e.status, request_id: e.request_id, alert_ids: Object.keys(JSON.parse(e.alerts_json) as Record<string, unknown>) }),
     ),
-    decisions: decisions.map(
+    decisions: rows.decisions.map(
       (d): DecisionRecord => ({
         decision_id: d.decision_id,
         episode_id: d.episode_id,
@@ -52,7 +69,7 @@ export async function loadRunRecords(ch: ClickHouse, kafka: Kafka, modelId: stri
         request_id: d.request_id,
       }),
     ),
-    requests: requests.map((r) => ({ ...r, requested_at: Number(r.requested_at), training_data_from: Number(r.training_data_from), training_data_to: Number(r.training_data_to) })),
+    requests: rows.requests.map((r) => ({ ...r, requested_at: Number(r.requested_at), training_data_from: Number(r.training_data_from), training_data_to: Number(r.training_data_to) })),
     requestMessages: messages
       .filter((m) => BigInt(m.offset) >= (since.get(m.partition) ?? 0n) && m.key?.toString('utf8') === modelId)
       .map((m) => m.headers[REQUEST_ID_HEADER] ?? ''),

@@ -98,7 +98,7 @@ export function writeScenarioConfig(templatePath: string, outDir: string, model:
   const index = (doc.toJS() as { models: { model_id: string }[] }).models.findIndex((m) => m.model_id === model.model_id)
   if (!models || index < 0) throw new Error(`${templatePath} has no model ${model.model_id}`)
   doc.setIn(['models', index, 'reference_profile'], referenceName)
-  doc.commentBefore = `Written by the main job from ${resolve(templatePath)}; reference profile from the scenario's training week.\n${doc.commentBefore ?? ''}`
+  doc.commentBefore = ` Written by the main job from ${resolve(templatePath)}; reference profile from the scenario's training week.\n${doc.commentBefore ?? ''}`
   const configPath = join(outDir, 'driftgate.yaml')
   writeFileSync(configPath, doc.toString())
   return { configPath, referencePath }
