@@ -24,6 +24,12 @@ export interface SummaryRow {
   business_value: number | null
   estimated_accuracy: number | null
   closed: number
+  classes: string[]
+  confusion: number[][]
+  mae: number | null
+  rmse: number | null
+  mape: number | null
+  bias: number | null
 }
 
 export interface FeatureRow {
@@ -32,12 +38,14 @@ export interface FeatureRow {
   window_size_ms: number
   window_start: number
   feature: string
+  kind: string
   count: number
   nulls: number
   min: number | null
   max: number | null
   mean: number | null
   std: number | null
+  bin_edges: number[]
   histogram: number[]
   categories: string[]
   category_counts: number[]
