@@ -370,7 +370,7 @@ function checkFeatures(features: Map<string, FeatureRow>, want: ExpectedTaskWind
 }
 
 let ch: ClickHouse
-let drop: () => Promise<void>
+let drop: (() => Promise<void>) | undefined
 let topics: Topics
 const models = new Map<string, RuntimeModel>()
 const closed = new Map<string, number[]>()
@@ -421,7 +421,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await drop()
+  await drop?.()
 })
 
 async function checkModel(modelId: string): Promise<Map<string, ExpectedTaskWindow>> {
