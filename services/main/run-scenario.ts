@@ -132,8 +132,11 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
       maxBatchSize: env.MONITOR_BATCH_SIZE,
       lingerMs: env.MONITOR_LINGER_MS,
       indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
-      // Simulated days pass in seconds: refresh join health more often than the default 30 s.
+      // Simulated days pass in seconds: refresh join health more often than the default 30 s,
+      // and recompute touched windows in every round (a 10 s refresh would be hours of
+      // simulated time: labels would reach the metrics, and the policy, too late).
       labelHealthIntervalMs: 20_000,
+      refreshMs: 0,
     })
     // The policy's clock is simulated time (the hour the player has reached; the monitor trails it
     // by at most the backlog allowed below): label-maturity estimates, cooldowns and decision

@@ -16,6 +16,7 @@ import type { MonitorMetrics } from './monitor-metrics.ts'
 import type { RuntimeModel } from './runtime-models.ts'
 import type { PartitionWatermark } from './windows/partition-watermark.ts'
 import { DirtyWindows, windowStart, type WindowRef } from './windows/window-math.ts'
+import { WindowSchedule } from './windows/window-schedule.ts'
 import type { ComputedWindows, WindowStore } from './windows/window-store.ts'
 
 export interface PipelineDeps {
@@ -31,11 +32,19 @@ export interface PipelineDeps {
   logger: Logger
   /** How long windows marked by a batch wait for more batches before they are recomputed. */
   roundDelayMs?: number
+  /** Shortest time between two recomputations of a window that cannot close now (default 10 s;
+   *  windows longer than a day: a 1/1440 of their size). 0: every round. */
+  refreshMs?: number
   /** Called with every recomputation (detectors hook in here). */
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows): Promise<void>
   indexPerPartition?: number
   now?: () => number
 }
+
+/** Prediction ids per join lookup query (ids are at most a few dozen bytes each). */
+const LOOKUP_CHUNK = 2_000
+/** Windows per recomputation query set: bounds query size and what one round holds in memory. */
+const WINDOWS_PER_RECOMPUTE = 48
 
 interface Accepted<T> {
   event: T
@@ -49,12 +58,10 @@ interface Accepted<T> {
  */
 export class MonitorPipeline {
   readonly index: PredictionIndex
-  private readonly dirty = new DirtyWindows()
+  private readonly schedule: WindowSchedule
   // Windows known to be closed already: no need to recompute them when later predictions
   // land in their closing range. Bounded; forgetting one costs one extra recomputation.
   private readonly knownClosed = new Set<string>()
-  // Windows held open by a partition not read far enough: retried with every batch (bounded).
-  private readonly blocked = new Map<string, WindowRef>()
   private readonly now: () => number
   // Records already dead-lettered, so that a batch retried after a ClickHouse failure does not
   // send them again (bounded; after a crash a replay may still send one twice: the headers carry
@@ -64,63 +71,67 @@ export class MonitorPipeline {
   constructor(private readonly deps: PipelineDeps) {
     this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
     this.now = deps.now ?? Date.now
+    const refresh = deps.refreshMs ?? 10_000
+    this.schedule = new WindowSchedule((size) => (refresh === 0 ? 0 : Math.max(refresh, size / 1440)))
   }
 
-  // Windows are recomputed in rounds, not per batch: a round takes every window marked since the
-  // previous one, so a window touched by ten batches is read back once. A batch's offsets are
-  // committed after the round that covers it (the consumer loop waits for `settled`).
-  private nextRound: { promise: Promise<void>; resolve(): void; reject(error: unknown): void } | null = null
+  // Windows are recomputed in rounds, not per batch: a round takes every window marked since
+  // the previous one that is due (window-schedule.ts), so a window touched by ten batches is
+  // read back once. A batch's offsets are committed once every window it marked was recomputed
+  // after its rows were stored (the consumer loop waits for `settled`).
   private rounds: Promise<void> = Promise.resolve()
+  private roundTimer: { at: number; timer: NodeJS.Timeout } | null = null
   private closing = false
+  private lastBatchAt = 0
 
-  /** Stopping: a round that keeps failing gives up (its batches stay uncommitted and are replayed). */
+  /** Stopping: every marked window is due now, and a round that keeps failing gives up (its
+   *  batches stay uncommitted and are replayed). */
   close(): void {
     this.closing = true
+    this.requestRound(0)
   }
 
   async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<{ settled: Promise<void> }> {
-    await this.processBatch(records, progress)
-    return { settled: this.scheduleRound() }
+    const touched = await this.processBatch(records, progress)
+    this.lastBatchAt = this.now()
+    const marks = touched.drainEntries().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
+    if (marks.length > 0) this.requestRound(this.closing ? 0 : (this.deps.roundDelayMs ?? 1_000))
+    return { settled: Promise.all(marks).then(() => undefined) }
   }
 
-  /** The round that will include every window marked so far (started after `roundDelayMs`). */
-  scheduleRound(): Promise<void> {
-    if (!this.nextRound) {
-      let resolve!: () => void
-      let reject!: (error: unknown) => void
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res
-        reject = rej
-      })
-      // A rejected round is handled by the consumer loop (no commit); keep Node from reporting it twice.
-      promise.catch(() => undefined)
-      const round = { promise, resolve, reject }
-      this.nextRound = round
-      setTimeout(() => {
-        this.rounds = this.rounds.then(() => this.runRound(round))
-      }, this.deps.roundDelayMs ?? 1_000)
-    }
-    return this.nextRound.promise
+  /** Runs a round in `delayMs` unless one is due sooner. */
+  private requestRound(delayMs: number): void {
+    const at = this.now() + delayMs
+    if (this.roundTimer && this.roundTimer.at <= at) return
+    if (this.roundTimer) clearTimeout(this.roundTimer.timer)
+    const timer = setTimeout(() => {
+      this.roundTimer = null
+      this.rounds = this.rounds.then(() => this.runRound())
+    }, delayMs)
+    this.roundTimer = { at, timer }
   }
 
-  /** Runs a round until it succeeds (ClickHouse down: retried with backoff, commits wait). */
-  private async runRound(round: { resolve(): void; reject(error: unknown): void }): Promise<void> {
-    // Windows marked from now on belong to the next round.
-    if (this.nextRound === round) this.nextRound = null
-    const refs = this.takeDirty()
+  /** Recomputes the windows due now, retrying until it succeeds (ClickHouse down: commits wait). */
+  private async runRound(): Promise<void> {
+    // The refresh interval saves work while batches keep coming; once they stop (caught up, or
+    // stopping), every marked window is brought up to date.
+    const idle = this.now() - this.lastBatchAt >= (this.deps.roundDelayMs ?? 1_000)
+    const { due, nextDueAt } = this.schedule.take(this.closing || idle)
+    if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
+    if (due.length === 0) return
     let delay = 250
     for (let attempt = 1; ; attempt++) {
+      const startedAt = this.now()
       try {
-        await this.recompute(refs)
-        round.resolve()
+        await this.recompute(due.map((d) => d.ref))
+        this.schedule.computed(due, startedAt)
         return
       } catch (error) {
         if (this.closing && attempt >= 3) {
-          for (const ref of refs) this.dirty.add(ref)
-          round.reject(error)
+          for (const d of due) d.reject(error)
           return
         }
-        this.deps.logger.warn({ event: 'window_round_failed', err: error, windows: refs.length }, 'window recomputation failed; retrying')
+        this.deps.logger.warn({ event: 'window_round_failed', err: error, windows: due.length }, 'window recomputation failed; retrying')
         await new Promise((r) => setTimeout(r, delay))
         delay = Math.min(10_000, delay * 2)
       }
@@ -133,6 +144,7 @@ export class MonitorPipeline {
    * those left open in ClickHouse. Resolves when they were recomputed (idempotent, safe anytime).
    */
   async retryOpenWindows(): Promise<void> {
+    const marks: Promise<void>[] = []
     for (const model of this.deps.models.values()) {
       for (const size of model.config.windows) {
         const open = await this.deps.ch.query<{ window_start: number }>(
@@ -141,13 +153,15 @@ export class MonitorPipeline {
              AND window_start + ${size + model.config.allowed_lateness} <= (SELECT max(event_time) FROM ${this.deps.ch.table('predictions')} WHERE model_id = ${lit(model.config.model_id)})
            GROUP BY window_start`,
         )
-        for (const { window_start } of open) this.dirty.add({ model_id: model.config.model_id, window_size_ms: size, window_start })
+        for (const { window_start } of open) marks.push(this.schedule.mark({ model_id: model.config.model_id, window_size_ms: size, window_start }, true))
       }
     }
-    await this.scheduleRound()
+    if (marks.length === 0) return
+    this.requestRound(0)
+    await Promise.all(marks)
   }
 
-  private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<void> {
+  private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<DirtyWindows> {
     const { metrics, topics } = this.deps
     const started = process.hrtime.bigint()
     const deadLetters: DeadLetter[] = []
@@ -208,13 +222,13 @@ export class MonitorPipeline {
     await this.joinLabels(labels, touched)
     const joined = process.hrtime.bigint()
     await this.deps.watermark?.record(progress)
-    for (const refs of touched.drain().values()) for (const ref of refs) this.dirty.add(ref)
 
     metrics.indexSize.set(this.index.size())
     const seconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9
     metrics.batchSeconds.observe({ step: 'decode' }, seconds(started, decoded))
     metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
     metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
+    return touched
   }
 
   /** A revoked partition's join state is dropped; ClickHouse is the durable side of the join. */
@@ -230,7 +244,7 @@ export class MonitorPipeline {
     for (const size of sizes) {
       const closing = windowStart(eventTime - model.config.allowed_lateness, size) - size
       const key = `${model.config.model_id}|${size}|${closing}`
-      if (!this.knownClosed.has(key)) touched.add({ model_id: model.config.model_id, window_size_ms: size, window_start: closing })
+      if (!this.knownClosed.has(key)) touched.add({ model_id: model.config.model_id, window_size_ms: size, window_start: closing }, true)
     }
   }
 
@@ -249,16 +263,20 @@ export class MonitorPipeline {
         missing.set(event.model_id, list)
       }
     }
-    // Older predictions: one lookup per model per batch.
+    // Older predictions: looked up per model, in chunks that keep each query well below
+    // ClickHouse's max_query_size (256 KiB by default; a backlog batch holds tens of thousands).
     for (const [modelId, list] of missing) {
       const ids = [...new Set(list.map((l) => l.event.prediction_id))]
-      const found = await this.deps.ch.query<{ prediction_id: string; found_model_id: string; found_version: string; found_time: number }>(
-        `SELECT prediction_id, any(model_id) AS found_model_id, any(model_version) AS found_version, any(event_time) AS found_time
-         FROM ${this.deps.ch.table('predictions')}
-         WHERE model_id = ${lit(modelId)} AND prediction_id IN (${ids.map(lit).join(', ')})
-         GROUP BY prediction_id`,
-      )
-      const byId = new Map<string, IndexedPrediction>(found.map((f) => [f.prediction_id, { model_id: f.found_model_id, model_version: f.found_version, event_time: f.found_time }]))
+      const byId = new Map<string, IndexedPrediction>()
+      for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+        const found = await this.deps.ch.query<{ prediction_id: string; found_model_id: string; found_version: string; found_time: number }>(
+          `SELECT prediction_id, any(model_id) AS found_model_id, any(model_version) AS found_version, any(event_time) AS found_time
+           FROM ${this.deps.ch.table('predictions')}
+           WHERE model_id = ${lit(modelId)} AND prediction_id IN (${ids.slice(i, i + LOOKUP_CHUNK).map(lit).join(', ')})
+           GROUP BY prediction_id`,
+        )
+        for (const f of found) byId.set(f.prediction_id, { model_id: f.found_model_id, model_version: f.found_version, event_time: f.found_time })
+      }
       for (const { event } of list) {
         const prediction = byId.get(event.prediction_id)
         if (prediction) {
@@ -281,13 +299,6 @@ export class MonitorPipeline {
     touched.mark(prediction.model_id, model.config.windows, prediction.event_time)
   }
 
-  /** All windows marked so far (and those held open), taken out of the dirty set. */
-  private takeDirty(): WindowRef[] {
-    for (const ref of this.blocked.values()) this.dirty.add(ref)
-    this.blocked.clear()
-    return [...this.dirty.drain().values()].flat()
-  }
-
   private async recompute(refs: WindowRef[]): Promise<void> {
     if (refs.length === 0) return
     const started = process.hrtime.bigint()
@@ -297,21 +308,24 @@ export class MonitorPipeline {
       groups.set(key, [...(groups.get(key) ?? []), ref])
     }
     const low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
-    for (const group of groups.values()) {
+    let detecting = 0n
+    const chunks = [...groups.values()].flatMap((group) => Array.from({ length: Math.ceil(group.length / WINDOWS_PER_RECOMPUTE) }, (_, i) => group.slice(i * WINDOWS_PER_RECOMPUTE, (i + 1) * WINDOWS_PER_RECOMPUTE)))
+    for (const group of chunks) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms
       const computed = await this.deps.windows.recompute(model, sizeMs, group.map((r) => r.window_start), low)
       this.deps.metrics.windowsRecomputed.inc(group.length)
       for (const start of computed.closedStarts) this.rememberClosed(`${model.config.model_id}|${sizeMs}|${start}`)
+      const detectStarted = process.hrtime.bigint()
       await this.deps.onWindowsComputed?.(model, computed)
-      // Held open by a partition not read far enough: retried in the next round.
-      for (const start of computed.blockedStarts) {
-        const ref = { model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }
-        this.blocked.set(`${ref.model_id}|${sizeMs}|${start}`, ref)
-        if (this.blocked.size > 10_000) this.blocked.delete(this.blocked.keys().next().value as string)
-      }
+      detecting += process.hrtime.bigint() - detectStarted
+      // Held open by a partition not read far enough: retried in the next round (nobody waits
+      // on it: the batches that marked it are covered by this computation).
+      for (const start of computed.blockedStarts) void this.schedule.mark({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }, true)
+      if (computed.blockedStarts.length > 0) this.requestRound(this.deps.roundDelayMs ?? 1_000)
     }
-    this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started) / 1e9)
+    this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)
+    this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)
   }
 
   private rememberClosed(key: string): void {

@@ -36,6 +36,8 @@ export interface MonitorServiceDeps {
   openWindowRetryMs?: number
   /** How long marked windows wait for more batches before a recomputation round. */
   roundDelayMs?: number
+  /** Shortest time between two recomputations of a window that cannot close now (PipelineDeps). */
+  refreshMs?: number
   /** On-call delivery of alert transitions (Alertmanager, webhook); alerts still go to Kafka and ClickHouse without it. */
   alerts?: AlertDelivery
   /** Run the detectors on recomputed windows (default true). */
@@ -85,6 +87,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     logger: deps.logger,
     indexPerPartition: deps.indexPerPartition,
     roundDelayMs: deps.roundDelayMs,
+    refreshMs: deps.refreshMs,
     onWindowsComputed,
   })
   const consumer: BatchConsumer = createBatchConsumer(
@@ -101,6 +104,9 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       maxBatchSize: deps.maxBatchSize,
       lingerMs: deps.lingerMs,
       retry: deps.retry,
+      // A batch settles when the windows it touched were recomputed, which for the open window
+      // can take a refresh interval; an unsettled batch holds only its offsets.
+      maxUnsettledBatches: 1_000,
     },
     deps.logger,
   )

@@ -9,7 +9,7 @@ import type { BenchMonitor } from './monitor-child.ts'
 import { promValue, type PromSeries } from './prom-text.ts'
 
 /** The steps the monitor reports in driftgate_batch_seconds{step}; others it adds later are reported too. */
-export const STEPS = ['decode', 'insert', 'join', 'aggregate']
+export const STEPS = ['decode', 'insert', 'join', 'aggregate', 'detect']
 
 export interface PipelineRun {
   processes: number

@@ -1,8 +1,5 @@
 import type { ModelConfig } from '../../shared/config/model-config.ts'
 import {
-  PREDICTION_CLASS,
-  PREDICTION_SCORE,
-  PREDICTION_VALUE,
   type ClassificationPerformance,
   type FeatureWindowStats,
   type WindowKey,
@@ -10,6 +7,7 @@ import {
 } from '../../shared/model/window-metrics.ts'
 import { binaryMetrics, emptyMoments, mergeMoments, momentsStd, multiclassMetrics, type Moments } from '../../shared/stats/index.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
+import { profiledFeatures } from './window-sql.ts'
 
 // Turns the rows of the aggregate queries (window-sql.ts) into window metrics. Pure: the same
 // rows always give the same numbers, which is what makes recomputing a window after a replay
@@ -27,8 +25,6 @@ export interface SummaryAggregateRow extends GroupKey {
   late_count: number
   duplicate_count: number
   labeled_count: number
-  newest_ingested: number
-  rows_read: number
   delay_p50: number | null
   delay_p90: number | null
   delay_p99: number | null
@@ -60,23 +56,19 @@ export interface SummaryAggregateRow extends GroupKey {
   reg_pct_n?: number
 }
 
-/** One row of numericFeaturesSql: one histogram bucket of one feature in one group. */
-export interface NumericAggregateRow extends GroupKey {
+/** One row of featuresSql: a histogram bucket of a numeric feature (kind 0) or one value of a
+ *  categorical feature (kind 1; category null: missing), in one group. */
+export interface FeatureAggregateRow extends GroupKey {
   feature: string
+  kind: number
   bucket: number
-  count: number
-  nulls: number
-  min: number | null
-  max: number | null
-  mean: number | null
+  category: string | null
+  n_rows: number
+  n_values: number
+  min_value: number | null
+  max_value: number | null
+  mean_value: number | null
   m2: number | null
-}
-
-/** One row of categoricalFeaturesSql: one value (null: missing) of one feature in one group. */
-export interface CategoricalAggregateRow extends GroupKey {
-  feature: string
-  value: string | null
-  count: number
 }
 
 const groupId = (g: GroupKey): string => `${g.window_start}\u0000${g.model_version}\u0000${g.segment}`
@@ -147,29 +139,19 @@ export function summaryFromAggregate(model: RuntimeModel, sizeMs: number, row: S
   }
 }
 
-/** The features a window profiles: the model's own and the pseudo-features of its prediction. */
-function profiledFeatures(config: ModelConfig): { numeric: string[]; categorical: string[] } {
-  return config.task === 'regression'
-    ? { numeric: [...config.features.numeric, PREDICTION_VALUE], categorical: [...config.features.categorical] }
-    : { numeric: [...config.features.numeric, PREDICTION_SCORE], categorical: [...config.features.categorical, PREDICTION_CLASS] }
-}
-
 /**
  * Feature statistics of every group that has a summary: each profiled feature once, with zero
  * counts when no row of the group carries it. Numeric moments are merged over the histogram
  * buckets (Chan et al.), so one scan gives both.
  */
-export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[], numericRows: NumericAggregateRow[], categoricalRows: CategoricalAggregateRow[]): FeatureWindowStats[] {
+export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[], rows: FeatureAggregateRow[]): FeatureWindowStats[] {
   const { numeric, categorical } = profiledFeatures(model.config)
-  const numericBy = new Map<string, NumericAggregateRow[]>()
-  for (const r of numericRows) {
-    const id = `${groupId(r)}\u0000${r.feature}`
-    numericBy.set(id, [...(numericBy.get(id) ?? []), r])
-  }
-  const categoricalBy = new Map<string, CategoricalAggregateRow[]>()
-  for (const r of categoricalRows) {
-    const id = `${groupId(r)}\u0000${r.feature}`
-    categoricalBy.set(id, [...(categoricalBy.get(id) ?? []), r])
+  const byFeature = new Map<string, FeatureAggregateRow[]>()
+  for (const r of rows) {
+    const id = `${groupId(r)}\u0000${r.kind}\u0000${r.feature}`
+    const list = byFeature.get(id)
+    if (list) list.push(r)
+    else byFeature.set(id, [r])
   }
   const out: FeatureWindowStats[] = []
   for (const key of groups) {
@@ -179,11 +161,11 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
       const histogram = new Array<number>(edges.length ? edges.length + 1 : 0).fill(0)
       let moments: Moments = emptyMoments()
       let nulls = 0
-      for (const r of numericBy.get(`${id}\u0000${feature}`) ?? []) {
-        nulls += r.nulls
-        if (r.count === 0) continue
-        if (histogram.length) histogram[r.bucket]! += r.count
-        moments = mergeMoments(moments, { count: r.count, mean: r.mean!, m2: r.m2 ?? 0, min: r.min!, max: r.max! })
+      for (const r of byFeature.get(`${id}\u00000\u0000${feature}`) ?? []) {
+        nulls += r.n_rows - r.n_values
+        if (r.n_values === 0) continue
+        if (histogram.length) histogram[r.bucket]! += r.n_values
+        moments = mergeMoments(moments, { count: r.n_values, mean: r.mean_value!, m2: r.m2 ?? 0, min: r.min_value!, max: r.max_value! })
       }
       const n = moments.count
       out.push({
@@ -195,19 +177,19 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
     }
     for (const feature of categorical) {
       const known = model.knownCategories.get(feature)
-      const rows = (categoricalBy.get(`${id}\u0000${feature}`) ?? []).filter((r) => r.value !== null).sort((a, b) => (a.value! < b.value! ? -1 : a.value! > b.value! ? 1 : 0))
-      const nulls = (categoricalBy.get(`${id}\u0000${feature}`) ?? []).filter((r) => r.value === null).reduce((s, r) => s + r.count, 0)
-      const counts = rows.map((r) => r.count)
+      const all = byFeature.get(`${id}\u00001\u0000${feature}`) ?? []
+      const present = all.filter((r) => r.category !== null).sort((a, b) => (a.category! < b.category! ? -1 : a.category! > b.category! ? 1 : 0))
+      const counts = present.map((r) => r.n_rows)
       out.push({
         key,
         feature,
         numeric: null,
         categorical: {
           count: counts.reduce((a, b) => a + b, 0),
-          nulls,
-          categories: rows.map((r) => r.value!),
+          nulls: all.filter((r) => r.category === null).reduce((s, r) => s + r.n_rows, 0),
+          categories: present.map((r) => r.category!),
           counts,
-          unseen: known ? rows.reduce((s, r) => s + (known.has(r.value!) ? 0 : r.count), 0) : 0,
+          unseen: known ? present.reduce((s, r) => s + (known.has(r.category!) ? 0 : r.n_rows), 0) : 0,
         },
       })
     }

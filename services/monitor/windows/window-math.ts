@@ -12,26 +12,29 @@ export interface WindowRef {
 
 export const windowRefKey = (w: WindowRef): string => `${w.model_id}|${w.window_size_ms}|${w.window_start}`
 
-/** Set of windows that received data since they were last computed, bounded by the caller's flush. */
+/** The windows one batch touched, each once, with whether it may close now (urgent). */
 export class DirtyWindows {
-  private readonly refs = new Map<string, WindowRef>()
+  private readonly refs = new Map<string, { ref: WindowRef; urgent: boolean }>()
 
   mark(modelId: string, sizes: number[], eventTime: number): void {
     for (const size of sizes) this.add({ model_id: modelId, window_size_ms: size, window_start: windowStart(eventTime, size) })
   }
 
-  add(ref: WindowRef): void {
-    this.refs.set(windowRefKey(ref), ref)
+  add(ref: WindowRef, urgent = false): void {
+    const key = windowRefKey(ref)
+    const seen = this.refs.get(key)
+    if (seen) seen.urgent ||= urgent
+    else this.refs.set(key, { ref, urgent })
   }
 
   size(): number {
     return this.refs.size
   }
 
-  /** Takes all refs, grouped by model and window size. */
+  /** Takes all refs, grouped by model and window size, sorted by start. */
   drain(): Map<string, WindowRef[]> {
     const groups = new Map<string, WindowRef[]>()
-    for (const ref of this.refs.values()) {
+    for (const { ref } of this.refs.values()) {
       const key = `${ref.model_id}|${ref.window_size_ms}`
       const list = groups.get(key) ?? []
       list.push(ref)
@@ -40,5 +43,12 @@ export class DirtyWindows {
     this.refs.clear()
     for (const list of groups.values()) list.sort((a, b) => a.window_start - b.window_start)
     return groups
+  }
+
+  /** Takes all refs with their urgency. */
+  drainEntries(): { ref: WindowRef; urgent: boolean }[] {
+    const entries = [...this.refs.values()]
+    this.refs.clear()
+    return entries
   }
 }

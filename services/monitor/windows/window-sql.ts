@@ -5,9 +5,11 @@ import { ALL_SEGMENTS, PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } fr
 // The SQL that aggregates windows inside ClickHouse (18.16 and current: no window functions, no
 // CTE subqueries, one ARRAY JOIN per SELECT). Every query reads the deduplicated raw rows of the
 // windows being recomputed, so its result is a function of what is stored, whatever was replayed:
-//   - FINAL collapses redelivered records (same partition and offset);
 //   - GROUP BY prediction_id keeps the first arrival (smallest Kafka timestamp, then partition,
-//     then offset) and counts the copies, as genuine duplicates are counted, not profiled;
+//     then offset) and counts the copies at distinct offsets: genuine duplicates are counted, not
+//     profiled, and a redelivered record (same partition and offset, not yet merged away by the
+//     ReplacingMergeTree) is the same row twice, so it changes nothing. No FINAL is needed,
+//     which lets ClickHouse read the parts in parallel;
 //   - the latest label per prediction_id (by label time, then arrival) is its truth.
 // Results are small (one row per window × version × segment, or per feature and bucket) and
 // turned into metrics by window-aggregate.ts.
@@ -30,6 +32,12 @@ export const ECE_BINS = 10
 /** Scores are probabilities: clipped as `logLoss` clips them (shared/stats/classification.ts). */
 const CLIP = 1e-15
 
+/** A Float64 literal (a constant for the parser, not a function call to analyse). */
+function floatLiteral(x: number): string {
+  const text = lit(x)
+  return /[.eE]/.test(text) ? text : `${text}.0`
+}
+
 function rangeCondition(scope: WindowScope): string {
   const spans = scope.spans.map(([from, to]) => `(event_time >= ${from} AND event_time < ${to})`).join(' OR ')
   return `model_id = ${lit(scope.model.model_id)} AND (${spans})`
@@ -39,25 +47,49 @@ function rangeCondition(scope: WindowScope): string {
 function segmentKeys(model: ModelConfig): string {
   if (model.segments.length === 0) return lit([ALL_SEGMENTS])
   const keys = model.segments.map((a) => `if(has(segment_names, ${lit(a)}), concat(${lit(`${a}=`)}, segment_values[indexOf(segment_names, ${lit(a)})]), '')`)
-  return `arrayConcat(${lit([ALL_SEGMENTS])}, arrayFilter(s -> s != '', [${keys.join(', ')}]))`
+  return `arrayConcat(${lit([ALL_SEGMENTS])}, arrayFilter(key -> key != '', [${keys.join(', ')}]))`
 }
 
 /**
- * First arrival per prediction_id in the scope, with the given columns, plus `copies` (rows at
- * distinct offsets) and `p_ingested` (newest ingested_at among them). The chosen row's columns
- * travel as one tuple so that a NULL in it is kept (aggregates skip NULL arguments).
+ * The first arrival of each prediction_id in the scope (its raw row), with `copies` (rows at
+ * distinct offsets). Duplicates are rare, so
+ * they are found on the small key columns first and only their later copies are dropped; the
+ * feature arrays are never copied through an aggregate. `final`: the scope holds redelivered
+ * records not yet merged away (`windowInputsSql`), which FINAL collapses; without them it is not
+ * needed, and reading without it lets ClickHouse read the parts in parallel.
  */
-function firstArrivals(scope: WindowScope, columns: string[]): string {
-  return `SELECT prediction_id, ${columns.map((c, i) => `first.${i + 1} AS ${c}`).join(', ')}, copies, p_ingested
-    FROM (
-      SELECT prediction_id,
-             argMin((${columns.join(', ')}), (kafka_timestamp, kafka_partition, kafka_offset)) AS first,
-             count() AS copies,
-             max(ingested_at) AS p_ingested
-      FROM ${scope.predictions} FINAL
-      WHERE ${rangeCondition(scope)}
+function firstArrivals(scope: WindowScope, columns: string[], final: boolean, derived: string[] = []): string {
+  const range = rangeCondition(scope)
+  return `SELECT prediction_id, ${[...columns, ...derived].join(', ')}, if(dup_copies = 0, toUInt64(1), dup_copies) AS copies
+    FROM ${scope.predictions} ${final ? 'FINAL' : ''}
+    ANY LEFT JOIN (
+      SELECT prediction_id, arraySort(groupUniqArray((kafka_timestamp, kafka_partition, kafka_offset))) AS keys,
+             toUInt64(length(keys)) AS dup_copies, keys[1].2 AS first_partition, keys[1].3 AS first_offset
+      FROM ${scope.predictions}
+      WHERE ${range} AND prediction_id IN (SELECT prediction_id FROM ${scope.predictions} WHERE ${range} GROUP BY prediction_id HAVING count() > 1)
       GROUP BY prediction_id
-    )`
+    ) USING prediction_id
+    WHERE (${range}) AND (dup_copies <= 1 OR (kafka_partition = first_partition AND kafka_offset = first_offset))`
+}
+
+/**
+ * Per window, what a computation is about to read: the newest ingested_at and the number of
+ * distinct stored records (predictions and their labels), which make the window's version, and
+ * the predictions stored twice (a redelivery not merged away yet: the computation then reads with
+ * FINAL). Run before the aggregates, so a version never claims rows the aggregates did not see;
+ * rows inserted in between mark the window again and a later computation (with a version at
+ * least as high, inserted later) replaces this one.
+ */
+export function windowInputsSql(scope: WindowScope): string {
+  const { sizeMs } = scope
+  const predictions = `SELECT intDiv(event_time, ${sizeMs}) * ${sizeMs} AS window_start, max(ingested_at) AS newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS records, count() - records AS replayed
+    FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY window_start`
+  const labels = `SELECT window_start, max(ingested_at) AS label_newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS label_records
+    FROM ${scope.labels}
+    ANY INNER JOIN (SELECT prediction_id, any(intDiv(event_time, ${sizeMs}) * ${sizeMs}) AS window_start FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY prediction_id) USING prediction_id
+    WHERE model_id = ${lit(scope.model.model_id)}
+    GROUP BY window_start`
+  return `SELECT window_start, newest, records, replayed, label_newest, label_records FROM (${predictions}) ANY LEFT JOIN (${labels}) USING window_start`
 }
 
 const PREDICTION_COLUMNS = ['event_time', 'model_version', 'kafka_timestamp', 'score', 'predicted_class', 'predicted_value', 'class_names', 'class_scores', 'segment_names', 'segment_values']
@@ -67,17 +99,16 @@ const PREDICTION_COLUMNS = ['event_time', 'model_version', 'kafka_timestamp', 's
  * volume, late, duplicates, label coverage and delays, and the performance sums and arrays.
  * `closeTimes`: per window start, the Kafka timestamp it closed at (absent: open, nothing late).
  */
-export function summarySql(scope: WindowScope, closeTimes: Map<number, number>): string {
+export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, final: boolean): string {
   const { model, sizeMs } = scope
   const starts = [...closeTimes.keys()]
   const close = starts.length ? `transform(w, [${starts.map((s) => `toUInt64(${s})`).join(', ')}], [${starts.map((s) => `toUInt64(${closeTimes.get(s)!})`).join(', ')}], toUInt64(18446744073709551615))` : 'toUInt64(18446744073709551615)'
+  const performance = performanceColumns(model)
   const columns: Column[] = [
     ['count()', 'volume'],
     [`countIf(kafka_timestamp > ${close})`, 'late_count'],
     ['sum(copies - 1)', 'duplicate_count'],
     ['countIf(labeled)', 'labeled_count'],
-    ['max(greatest(p_ingested, l_ingested))', 'newest_ingested'],
-    ['sum(copies + label_rows)', 'rows_read'],
     // Label delays of the labeled rows, sorted, for exact quantiles (R type 7).
     ['arraySort(groupArrayIf(toFloat64(toInt64(label_time) - toInt64(event_time)), labeled))', 'delays', HIDDEN],
     ...quantileColumns('delays', [
@@ -85,32 +116,41 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>):
       ['delay_p90', 0.9],
       ['delay_p99', 0.99],
     ]),
-    ...performanceColumns(model),
+    ...performance.aggregates,
   ]
-  // The outer SELECT leaves out the helper arrays (they can hold a row per prediction).
-  return `SELECT window_start, model_version, segment, ${columns.filter((c) => !c[2]).map((c) => c[1]).join(', ')}
-  FROM (
-  SELECT w AS window_start, model_version, segment, ${columns.map(([expr, alias]) => `${expr} AS ${alias}`).join(',\n    ')}
+  return `SELECT w AS window_start, model_version, segment, ${inlineHidden(columns).join(',\n    ')}
   FROM (
     SELECT *, intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w, arrayJoin(${segmentKeys(model)}) AS segment,
-           has_label AND toInt64(label_time) - toInt64(event_time) <= ${model.label_horizon} AS labeled
-    FROM (${firstArrivals(scope, PREDICTION_COLUMNS)})
+           has_label AND toInt64(label_time) - toInt64(event_time) <= ${model.label_horizon} AS labeled,
+           ${performance.rowColumns.join(',\n           ')}
+    FROM (${firstArrivals(scope, PREDICTION_COLUMNS, final)})
     ANY LEFT JOIN (
-      SELECT prediction_id, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time,
-             toUInt8(1) AS has_label, label_rows, l_ingested
+      SELECT prediction_id, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label
       FROM (
-        SELECT prediction_id,
-               argMax((label_class, label_value, label_time), (label_time, kafka_timestamp, kafka_offset, kafka_partition)) AS latest,
-               count() AS label_rows,
-               max(ingested_at) AS l_ingested
-        FROM ${scope.labels} FINAL
+        SELECT prediction_id, argMax((label_class, label_value, label_time), (label_time, kafka_timestamp, kafka_offset, kafka_partition)) AS latest
+        FROM ${scope.labels}
         WHERE model_id = ${lit(model.model_id)} AND prediction_id IN (SELECT prediction_id FROM ${scope.predictions} WHERE ${rangeCondition(scope)})
         GROUP BY prediction_id
       )
     ) USING prediction_id
   )
-  GROUP BY window_start, model_version, segment
-  )`
+  GROUP BY window_start, model_version, segment`
+}
+
+/**
+ * `expr AS alias` for the visible columns, with each hidden helper written out where it is used
+ * instead of being selected (helpers can hold a row per prediction; ClickHouse computes an
+ * expression that occurs several times once).
+ */
+function inlineHidden(columns: Column[]): string[] {
+  const hidden: [RegExp, string][] = []
+  const out: string[] = []
+  for (const [expr, alias, isHidden] of columns) {
+    const text = hidden.reduce((t, [pattern, body]) => t.replace(pattern, body), expr)
+    if (isHidden) hidden.push([new RegExp(`\\b${alias}\\b`, 'g'), `(${text})`])
+    else out.push(`${text} AS ${alias}`)
+  }
+  return out
 }
 
 /** Linear interpolation between order statistics of a sorted array (R type 7, numpy's default). */
@@ -123,118 +163,136 @@ function quantileColumns(sorted: string, levels: [string, number][]): Column[] {
   })
 }
 
-function performanceColumns(model: ModelConfig): Column[] {
+/**
+ * Per-row helper columns (computed once per row, before the aggregates, so the aggregate
+ * expressions stay short) and the aggregates of the model's task.
+ */
+function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggregates: Column[] } {
   if (model.task === 'regression') {
-    const r = 'labeled AND isNotNull(label_value) AND isNotNull(predicted_value)'
-    const e = '(assumeNotNull(predicted_value) - assumeNotNull(label_value))'
-    return [
-      [`countIf(${r})`, 'reg_n'],
-      [`sumIf(abs(${e}), ${r})`, 'reg_abs'],
-      [`sumIf(${e} * ${e}, ${r})`, 'reg_sq'],
-      [`sumIf(${e}, ${r})`, 'reg_bias'],
-      [`sumIf(abs(${e} / assumeNotNull(label_value)), ${r} AND label_value != 0)`, 'reg_pct'],
-      [`countIf(${r} AND label_value != 0)`, 'reg_pct_n'],
-    ]
+    return {
+      rowColumns: [
+        'labeled AND isNotNull(label_value) AND isNotNull(predicted_value) AS reg',
+        'assumeNotNull(predicted_value) - assumeNotNull(label_value) AS err',
+        'ifNull(label_value != 0, 0) AS nonzero_truth',
+      ],
+      aggregates: [
+        ['countIf(reg)', 'reg_n'],
+        ['sumIf(abs(err), reg)', 'reg_abs'],
+        ['sumIf(err * err, reg)', 'reg_sq'],
+        ['sumIf(err, reg)', 'reg_bias'],
+        ['sumIf(abs(err / assumeNotNull(label_value)), reg AND nonzero_truth)', 'reg_pct'],
+        ['countIf(reg AND nonzero_truth)', 'reg_pct_n'],
+      ],
+    }
   }
   const classes = model.classes ?? []
-  // Labeled rows with a true and a predicted class (confusionMatrix skips classes not listed).
-  const c = 'labeled AND isNotNull(label_class) AND isNotNull(predicted_class)'
-  const cell = (t: string, p: string): string => `countIf(${c} AND ifNull(label_class = ${lit(t)}, 0) AND ifNull(predicted_class = ${lit(p)}, 0))`
-  const matrix = `[${classes.map((t) => `[${classes.map((p) => cell(t, p)).join(', ')}]`).join(', ')}]`
-  const out: Column[] = [
-    [`countIf(${c})`, 'cls_n'],
+  const rowColumns = [
+    // Labeled rows with a true and a predicted class; classes outside the configured list are
+    // skipped by the confusion matrix (index 0), as confusionMatrix skips them.
+    'labeled AND isNotNull(label_class) AND isNotNull(predicted_class) AS classified',
+    `indexOf(${lit(classes)}, ifNull(label_class, '')) AS truth_index`,
+    `indexOf(${lit(classes)}, ifNull(predicted_class, '')) AS said_index`,
+  ]
+  const matrix = `[${classes.map((_, t) => `[${classes.map((_, p) => `countIf(classified AND truth_index = ${t + 1} AND said_index = ${p + 1})`).join(', ')}]`).join(', ')}]`
+  const aggregates: Column[] = [
+    ['countIf(classified)', 'cls_n'],
     [matrix, 'confusion'],
   ]
   if (model.task === 'binary_classification') {
     const pos = lit(model.positive_class!)
-    const cs = `${c} AND isNotNull(score)`
-    const isPos = `toUInt8(ifNull(label_class = ${pos}, 0))`
-    const s = 'assumeNotNull(score)'
-    const clipped = `least(greatest(${s}, 0), 1)`
-    const bin = `least(${ECE_BINS - 1}, toUInt32(floor(${clipped} * ${ECE_BINS})))`
-    const bins = Array.from({ length: ECE_BINS }, (_, b) => b)
-    const said = `ifNull(predicted_class = ${pos}, 0)`
-    out.push(
-      [`countIf(${cs})`, 'scored_n'],
-      [`sumIf(-log(least(greatest(if(${isPos} = 1, ${s}, 1 - ${s}), ${CLIP}), 1 - ${CLIP})), ${cs})`, 'log_loss_sum'],
+    rowColumns.push(
+      'classified AND isNotNull(score) AS scored',
+      `toUInt8(ifNull(label_class = ${pos}, 0)) AS positive`,
+      `toUInt8(ifNull(predicted_class = ${pos}, 0)) AS said_positive`,
+      'ifNull(score, 0) AS score_value',
+      'least(greatest(score_value, 0), 1) AS clipped',
+      `-log(least(greatest(if(positive = 1, score_value, 1 - score_value), ${CLIP}), 1 - ${CLIP})) AS loss`,
+    )
+    aggregates.push(
+      ['countIf(scored)', 'scored_n'],
+      ['sumIf(loss, scored)', 'log_loss_sum'],
       // ROC AUC as Mann–Whitney U with ties counting one half: sorted by score with negatives
       // first among ties, the negatives up to a positive are those below it plus those tied with
       // it; with positives first, only those below. U is the mean of the two sums.
-      [`arraySort(groupArrayIf((${s}, ${isPos}), ${cs}))`, 'auc_pairs', HIDDEN],
-      [`arraySum(arrayMap((x, n) -> x.2 * n, auc_pairs, arrayCumSum(arrayMap(x -> 1 - x.2, auc_pairs))))`, 'auc_u_with_ties'],
-      [`arraySort(x -> (x.1, 1 - x.2), auc_pairs)`, 'auc_pairs_positive_first', HIDDEN],
-      [`arraySum(arrayMap((x, n) -> x.2 * n, auc_pairs_positive_first, arrayCumSum(arrayMap(x -> 1 - x.2, auc_pairs_positive_first))))`, 'auc_u_below'],
-      [`countIf(${cs} AND ${isPos} = 1)`, 'auc_positives'],
-      [`[${bins.map((b) => `countIf(${cs} AND ${bin} = ${b})`).join(', ')}]`, 'ece_counts'],
-      [`[${bins.map((b) => `sumIf(${clipped}, ${cs} AND ${bin} = ${b})`).join(', ')}]`, 'ece_sums'],
-      [`[${bins.map((b) => `countIf(${cs} AND ${bin} = ${b} AND ${isPos} = 1)`).join(', ')}]`, 'ece_hits'],
+      ['arraySort(groupArrayIf((score_value, positive), scored))', 'auc_pairs', HIDDEN],
+      ['arraySum(arrayMap((x, n) -> x.2 * n, auc_pairs, arrayCumSum(arrayMap(x -> 1 - x.2, auc_pairs))))', 'auc_u_with_ties'],
+      ['arraySort(x -> (x.1, 1 - x.2), auc_pairs)', 'auc_pairs_positive_first', HIDDEN],
+      ['arraySum(arrayMap((x, n) -> x.2 * n, auc_pairs_positive_first, arrayCumSum(arrayMap(x -> 1 - x.2, auc_pairs_positive_first))))', 'auc_u_below'],
+      ['countIf(scored AND positive = 1)', 'auc_positives'],
+      // Calibration bins from the same pairs: (bin, clipped score, outcome) per scored row.
+      [`arrayMap(x -> (least(${ECE_BINS - 1}, toUInt32(floor(least(greatest(x.1, 0), 1) * ${ECE_BINS}))), least(greatest(x.1, 0), 1), x.2), auc_pairs)`, 'ece_rows', HIDDEN],
+      [`arrayMap(b -> arrayCount(x -> x.1 = b, ece_rows), range(${ECE_BINS}))`, 'ece_counts'],
+      [`arrayMap(b -> arraySum(arrayMap(x -> if(x.1 = b, x.2, 0), ece_rows)), range(${ECE_BINS}))`, 'ece_sums'],
+      [`arrayMap(b -> arrayCount(x -> x.1 = b AND x.3 = 1, ece_rows), range(${ECE_BINS}))`, 'ece_hits'],
       // Business value counts: every labeled row, a missing class counting as negative.
-      [`countIf(labeled AND ${isPos} = 1 AND ${said})`, 'value_tp'],
-      [`countIf(labeled AND ${isPos} = 0 AND ${said})`, 'value_fp'],
-      [`countIf(labeled AND ${isPos} = 1 AND NOT ${said})`, 'value_fn'],
-      [`countIf(labeled AND ${isPos} = 0 AND NOT ${said})`, 'value_tn'],
+      ['countIf(labeled AND positive = 1 AND said_positive = 1)', 'value_tp'],
+      ['countIf(labeled AND positive = 0 AND said_positive = 1)', 'value_fp'],
+      ['countIf(labeled AND positive = 1 AND said_positive = 0)', 'value_fn'],
+      ['countIf(labeled AND positive = 0 AND said_positive = 0)', 'value_tn'],
       // CBPE: expected confusion from the (clipped) scores of every scored row.
-      [`countIf(isNotNull(score))`, 'cbpe_n'],
-      [`sumIf(${clipped}, isNotNull(score) AND ${s} >= 0.5)`, 'cbpe_tp'],
-      [`sumIf(1 - ${clipped}, isNotNull(score) AND ${s} >= 0.5)`, 'cbpe_fp'],
-      [`sumIf(${clipped}, isNotNull(score) AND ${s} < 0.5)`, 'cbpe_fn'],
-      [`sumIf(1 - ${clipped}, isNotNull(score) AND ${s} < 0.5)`, 'cbpe_tn'],
+      ['countIf(isNotNull(score))', 'cbpe_n'],
+      ['sumIf(clipped, isNotNull(score) AND score_value >= 0.5)', 'cbpe_tp'],
+      ['sumIf(1 - clipped, isNotNull(score) AND score_value >= 0.5)', 'cbpe_fp'],
+      ['sumIf(clipped, isNotNull(score) AND score_value < 0.5)', 'cbpe_fn'],
+      ['sumIf(1 - clipped, isNotNull(score) AND score_value < 0.5)', 'cbpe_tn'],
     )
   } else {
-    const cls = lit(classes)
-    const scored = `${c} AND arrayAll(k -> has(class_names, k), ${cls}) AND has(${cls}, assumeNotNull(label_class))`
-    out.push(
-      [`countIf(${scored})`, 'scored_n'],
-      [`sumIf(-log(least(greatest(class_scores[indexOf(class_names, assumeNotNull(label_class))], ${CLIP}), 1)), ${scored})`, 'log_loss_sum'],
-      [`countIf(labeled AND (ifNull(label_class = predicted_class, 0) OR (isNull(label_class) AND isNull(predicted_class))))`, 'value_right'],
+    rowColumns.push(
+      `classified AND arrayAll(k -> has(class_names, k), ${lit(classes)}) AND truth_index > 0 AS scored`,
+      `-log(least(greatest(class_scores[indexOf(class_names, ifNull(label_class, ''))], ${CLIP}), 1)) AS loss`,
+    )
+    aggregates.push(
+      ['countIf(scored)', 'scored_n'],
+      ['sumIf(loss, scored)', 'log_loss_sum'],
+      ['countIf(labeled AND (ifNull(label_class = predicted_class, 0) OR (isNull(label_class) AND isNull(predicted_class))))', 'value_right'],
     )
   }
-  return out
+  return { rowColumns, aggregates }
 }
 
-/** The model's numeric features and the profiled prediction number, as SQL array expressions. */
-function numericArrays(model: ModelConfig): { names: string; values: string; features: string[] } {
-  const pseudo = model.task === 'regression' ? [PREDICTION_VALUE, 'predicted_value'] : [PREDICTION_SCORE, 'score']
-  return { names: `arrayConcat(numeric_names, ${lit([pseudo[0]!])})`, values: `arrayConcat(numeric_values, [${pseudo[1]}])`, features: [...model.features.numeric, pseudo[0]!] }
+/** The features a window profiles: the model's own and the pseudo-features of its prediction. */
+export function profiledFeatures(model: ModelConfig): { numeric: string[]; categorical: string[] } {
+  return model.task === 'regression'
+    ? { numeric: [...model.features.numeric, PREDICTION_VALUE], categorical: [...model.features.categorical] }
+    : { numeric: [...model.features.numeric, PREDICTION_SCORE], categorical: [...model.features.categorical, PREDICTION_CLASS] }
 }
 
 /**
- * Numeric features per window × version × segment × feature × histogram bucket: count, nulls,
- * min, max, mean and the sum of squared deviations (merged over buckets into the feature's
- * moments). Buckets are the reference bins: bucket i holds values in [e(i−1), e(i)).
+ * Feature statistics per window × version × segment × feature, in one scan for numeric and
+ * categorical features (the prediction profiled as pseudo-features):
+ *   - numeric (kind 0): per histogram bucket of the reference bins (bucket i holds values in
+ *     [e(i−1), e(i))), count, nulls, min, max, mean and the sum of squared deviations, merged
+ *     over buckets into the feature's moments;
+ *   - categorical (kind 1): per value (NULL: missing), its count.
+ * A row that does not carry a feature does not count for it.
  */
-export function numericFeaturesSql(scope: WindowScope, binEdges: Map<string, number[]>): string {
+export function featuresSql(scope: WindowScope, binEdges: Map<string, number[]>, final: boolean): string {
   const { model, sizeMs } = scope
-  const { names, values, features } = numericArrays(model)
-  const branches = features.filter((f) => (binEdges.get(f) ?? []).length > 0).map((f) => `fname = ${lit(f)}, arrayCount(e -> assumeNotNull(fval) >= e, ${lit(binEdges.get(f)!)})`)
-  const bucket = branches.length ? `if(isNull(fval), 0, multiIf(${branches.join(', ')}, 0))` : '0'
-  return `SELECT w AS window_start, model_version, segment, fname AS feature, ${bucket} AS bucket,
-         count(fval) AS count, countIf(isNull(fval)) AS nulls, min(fval) AS min, max(fval) AS max,
-         avg(fval) AS mean, varPop(fval) * count(fval) AS m2
-  FROM (
-    SELECT intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w, model_version, arrayJoin(${segmentKeys(model)}) AS segment,
-           ${names} AS names, ${values} AS vals
-    FROM (${firstArrivals(scope, ['event_time', 'model_version', 'score', 'predicted_value', 'numeric_names', 'numeric_values', 'segment_names', 'segment_values'])})
-  )
-  ARRAY JOIN names AS fname, vals AS fval
-  WHERE fname IN (${features.map(lit).join(', ')})
-  GROUP BY window_start, model_version, segment, feature, bucket`
-}
-
-/** Categorical features (and the predicted class) per window × version × segment × value. */
-export function categoricalFeaturesSql(scope: WindowScope): string {
-  const { model, sizeMs } = scope
-  const features = model.task === 'regression' ? [...model.features.categorical] : [...model.features.categorical, PREDICTION_CLASS]
-  if (features.length === 0) return ''
-  const pseudo = model.task === 'regression'
-  return `SELECT w AS window_start, model_version, segment, cname AS feature, cval AS value, count() AS count
-  FROM (
-    SELECT intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w, model_version, arrayJoin(${segmentKeys(model)}) AS segment,
-           ${pseudo ? 'categorical_names' : `arrayConcat(categorical_names, ${lit([PREDICTION_CLASS])})`} AS names,
-           ${pseudo ? 'categorical_values' : 'arrayConcat(categorical_values, [predicted_class])'} AS vals
-    FROM (${firstArrivals(scope, ['event_time', 'model_version', 'predicted_class', 'categorical_names', 'categorical_values', 'segment_names', 'segment_values'])})
-  )
-  ARRAY JOIN names AS cname, vals AS cval
-  WHERE cname IN (${features.map(lit).join(', ')})
-  GROUP BY window_start, model_version, segment, feature, value`
+  const { numeric, categorical } = profiledFeatures(model)
+  const regression = model.task === 'regression'
+  const numNames = `arrayConcat(numeric_names, ${lit([regression ? PREDICTION_VALUE : PREDICTION_SCORE])})`
+  const numValues = `arrayConcat(numeric_values, [${regression ? 'predicted_value' : 'score'}])`
+  const catNames = regression ? 'categorical_names' : `arrayConcat(categorical_names, ${lit([PREDICTION_CLASS])})`
+  const catValues = regression ? 'categorical_values' : 'arrayConcat(categorical_values, [predicted_class])'
+  // Bucket = number of reference edges ≤ value. The edges are one constant array of arrays
+  // indexed by feature (a multiIf over features would evaluate every branch for every row).
+  const binned = numeric.filter((f) => (binEdges.get(f) ?? []).length > 0)
+  const bucket = binned.length
+    ? `if(kind = 1 OR isNull(fnum) OR indexOf(${lit(binned)}, fname) = 0, 0, arrayCount(e -> assumeNotNull(fnum) >= e, [${binned.map((f) => `[${binEdges.get(f)!.map(floatLiteral).join(', ')}]`).join(', ')}][indexOf(${lit(binned)}, fname)]))`
+    : '0'
+  const wanted = [numeric.length ? `(kind = 0 AND fname IN (${numeric.map(lit).join(', ')}))` : '', categorical.length ? `(kind = 1 AND fname IN (${categorical.map(lit).join(', ')}))` : ''].filter(Boolean).join(' OR ')
+  const derived = [
+    `intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w`,
+    `arrayJoin(${segmentKeys(model)}) AS segment`,
+    `arrayConcat(${numNames}, ${catNames}) AS names`,
+    `arrayConcat(arrayMap(x -> toUInt8(0), ${numNames}), arrayMap(x -> toUInt8(1), ${catNames})) AS kinds`,
+    `arrayConcat(${numValues}, arrayMap(x -> CAST(NULL AS Nullable(Float64)), ${catNames})) AS nums`,
+    `arrayConcat(arrayMap(x -> CAST(NULL AS Nullable(String)), ${numNames}), ${catValues}) AS strs`,
+  ]
+  return `SELECT w AS window_start, model_version, segment, fname AS feature, kind, ${bucket} AS bucket, if(kind = 0, NULL, fstr) AS category,
+         count() AS n_rows, count(fnum) AS n_values, min(fnum) AS min_value, max(fnum) AS max_value, avg(fnum) AS mean_value, varPop(fnum) * count(fnum) AS m2
+  FROM (${firstArrivals(scope, ['event_time', 'model_version', 'score', 'predicted_value', 'predicted_class', 'numeric_names', 'numeric_values', 'categorical_names', 'categorical_values', 'segment_names', 'segment_values'], final, derived)})
+  ARRAY JOIN names AS fname, kinds AS kind, nums AS fnum, strs AS fstr
+  WHERE ${wanted || '0'}
+  GROUP BY window_start, model_version, segment, feature, kind, bucket, category`
 }

@@ -1,10 +1,9 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { FeatureWindowStats, WindowSummary } from '../../shared/model/window-metrics.ts'
-import { ALL_SEGMENTS } from '../../shared/model/window-metrics.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
-import { featuresFromAggregates, summaryFromAggregate, type CategoricalAggregateRow, type NumericAggregateRow, type SummaryAggregateRow } from './window-aggregate.ts'
-import { categoricalFeaturesSql, numericFeaturesSql, summarySql, type WindowScope } from './window-sql.ts'
+import { featuresFromAggregates, summaryFromAggregate, type FeatureAggregateRow, type SummaryAggregateRow } from './window-aggregate.ts'
+import { featuresSql, summarySql, windowInputsSql, type WindowScope } from './window-sql.ts'
 
 export interface ComputedWindows {
   summaries: WindowSummary[]
@@ -17,6 +16,16 @@ export interface ComputedWindows {
   closedStarts: number[]
   /** Window starts that would be closed but for a partition not read far enough yet. */
   blockedStarts: number[]
+}
+
+/** What windowInputsSql returns per window with rows. */
+interface WindowInputs {
+  window_start: number
+  newest: number
+  records: number
+  replayed: number
+  label_newest: number | null
+  label_records: number | null
 }
 
 /** Merges sorted window starts into contiguous [from, to) ranges of event time. */
@@ -32,9 +41,9 @@ function ranges(starts: number[], size: number): [number, number][] {
 
 /**
  * Recomputes windows from their deduplicated raw events and writes their metrics. The rows are
- * aggregated inside ClickHouse (window-sql.ts): four queries (close times, summaries, numeric and
- * categorical features) and one insert per metrics table, for any number of windows of one model
- * and size; what comes back is a few rows per window, not the window's events.
+ * aggregated inside ClickHouse (window-sql.ts): close times and a redelivery check, then summaries and features
+ * and one insert per metrics table, for any number of windows of one model and size; what comes
+ * back is a few rows per window, not the window's events.
  */
 export class WindowStore {
   constructor(private readonly ch: ClickHouse) {}
@@ -50,17 +59,22 @@ export class WindowStore {
     // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
     // allowed_lateness after its end (looking one window ahead). Derived from stored data only,
     // so a replay or a second instance finds the same close time.
-    const closes = await this.ch.query<Record<string, number>>(
-      `SELECT ${sorted
-        .map((s, i) => {
-          const from = s + sizeMs + lateness
-          const range = `event_time >= ${from} AND event_time < ${from + sizeMs}`
-          return `countIf(${range}) AS n${i}, minIf(kafka_timestamp, ${range}) AS t${i}, maxIf(ingested_at, ${range}) AS v${i}`
-        })
-        .join(', ')}
-       FROM ${this.ch.table('predictions')}
-       WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}`,
-    )
+    const [closes, inputs] = await Promise.all([
+      this.ch.query<Record<string, number>>(
+        `SELECT ${sorted
+          .map((s, i) => {
+            const from = s + sizeMs + lateness
+            const range = `event_time >= ${from} AND event_time < ${from + sizeMs}`
+            return `countIf(${range}) AS n${i}, uniqExactIf(prediction_id, kafka_partition, kafka_offset, ${range}) AS u${i}, minIf(kafka_timestamp, ${range}) AS t${i}, maxIf(ingested_at, ${range}) AS v${i}`
+          })
+          .join(', ')}
+         FROM ${this.ch.table('predictions')}
+         WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}`,
+      ),
+      this.ch.query<WindowInputs>(windowInputsSql(scope)),
+    ])
+    // Redelivered records not merged away yet: read with FINAL, which collapses them.
+    const final = inputs.some((i) => i.replayed > 0)
     const closeRow = closes[0] ?? {}
     const closeTimes = new Map<number, number>()
     const closedStarts: number[] = []
@@ -85,26 +99,22 @@ export class WindowStore {
       closeTimes.set(start, closeTs)
       closedStarts.push(start)
       // The rows that closed the window are part of what this computation saw.
-      bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`n${i}`]))
+      bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`u${i}`]))
     })
 
-    const categoricalSql = categoricalFeaturesSql(scope)
-    const [summaryRows, numericRows, categoricalRows] = await Promise.all([
-      this.ch.query<SummaryAggregateRow>(summarySql(scope, closeTimes)),
-      this.ch.query<NumericAggregateRow>(numericFeaturesSql(scope, model.binEdges)),
-      categoricalSql ? this.ch.query<CategoricalAggregateRow>(categoricalSql) : Promise.resolve([]),
+    const [summaryRows, featureRows] = await Promise.all([
+      this.ch.query<SummaryAggregateRow>(summarySql(scope, closeTimes, final)),
+      this.ch.query<FeatureAggregateRow>(featuresSql(scope, model.binEdges, final)),
     ])
     const summaries = summaryRows
       .filter((r) => versions.has(r.window_start))
       .map((r) => summaryFromAggregate(model, sizeMs, r, closeTimes.has(r.window_start)))
       .sort((a, b) => a.key.window_start - b.key.window_start || (a.key.model_version < b.key.model_version ? -1 : a.key.model_version > b.key.model_version ? 1 : 0) || (a.key.segment < b.key.segment ? -1 : a.key.segment > b.key.segment ? 1 : 0))
-    // Each prediction is in the rollup segment exactly once: its rows give the window's version.
-    for (const r of summaryRows) if (r.segment === ALL_SEGMENTS) bump(r.window_start, r.newest_ingested, r.rows_read)
+    for (const i of inputs) bump(i.window_start, Math.max(i.newest, i.label_newest ?? 0), i.records + (i.label_records ?? 0))
     const features = featuresFromAggregates(
       model,
       summaries.map((s) => s.key),
-      numericRows,
-      categoricalRows,
+      featureRows,
     )
     const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
     await this.write(summaries, features, versionStrings)

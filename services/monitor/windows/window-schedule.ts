@@ -1,0 +1,94 @@
+import { windowRefKey, type WindowRef } from './window-math.ts'
+
+/** A window waiting to be recomputed, and the promise the batches that marked it wait on. */
+export interface PendingWindow {
+  ref: WindowRef
+  /** Recompute in the next round whatever its refresh interval (it may close now). */
+  urgent: boolean
+  /** When the first mark of this entry was made. */
+  markedAt: number
+  /** Resolves once a computation that started after every mark of this entry succeeded. */
+  done: Promise<void>
+  resolve(): void
+  reject(error: unknown): void
+}
+
+/**
+ * Which marked windows a round recomputes, and who waits for them.
+ *
+ * A window touched again and again (the open window every batch writes into, an old window
+ * still receiving labels) is recomputed at most once per refresh interval; a window that may
+ * close now is recomputed in the next round. The
+ * batches that marked a window wait for the computation that covers their marks: the consumer
+ * commits their offsets only then, so a crash before it replays them and nothing is lost.
+ * Bounded: one entry per marked window (windows are bounded by the accepted event-time span) and
+ * a bounded memory of when each window was last computed (forgetting one delays its refresh by
+ * at most one interval).
+ */
+export class WindowSchedule {
+  private readonly pending = new Map<string, PendingWindow>()
+  private readonly lastComputed = new Map<string, number>()
+
+  constructor(
+    /** Shortest time between two recomputations of a window of this size that is not urgent. */
+    private readonly refreshMs: (sizeMs: number) => number,
+    private readonly now: () => number = Date.now,
+    private readonly memory = 10_000,
+  ) {}
+
+  /** Marks a window; the promise resolves when a computation covering this mark succeeded. */
+  mark(ref: WindowRef, urgent: boolean): Promise<void> {
+    const key = windowRefKey(ref)
+    let entry = this.pending.get(key)
+    if (!entry) {
+      let resolve!: () => void
+      let reject!: (error: unknown) => void
+      const done = new Promise<void>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      // Rejections are handled by whoever waits (the consumer loop); unwatched ones are fine.
+      done.catch(() => undefined)
+      entry = { ref, urgent, markedAt: this.now(), done, resolve, reject }
+      this.pending.set(key, entry)
+    } else entry.urgent ||= urgent
+    return entry.done
+  }
+
+  size(): number {
+    return this.pending.size
+  }
+
+  /**
+   * Takes the windows due now out of the schedule (`all`: every marked window: when stopping, or
+   * when no batch came for a while),
+   * and says when the earliest of the others becomes due.
+   */
+  take(all = false): { due: PendingWindow[]; nextDueAt: number | null } {
+    const now = this.now()
+    const due: PendingWindow[] = []
+    let nextDueAt: number | null = null
+    for (const [key, entry] of this.pending) {
+      const last = this.lastComputed.get(key)
+      // A window this process has not computed yet waits a refresh interval from its first mark:
+      // while a backlog is read, most windows then close (urgent) before that, and are computed once.
+      const dueAt = entry.urgent ? now : (last ?? entry.markedAt) + this.refreshMs(entry.ref.window_size_ms)
+      if (all || dueAt <= now) {
+        due.push(entry)
+        this.pending.delete(key)
+      } else if (nextDueAt === null || dueAt < nextDueAt) nextDueAt = dueAt
+    }
+    return { due, nextDueAt }
+  }
+
+  /** The windows were recomputed by a computation that started at `startedAt`. */
+  computed(entries: PendingWindow[], startedAt: number): void {
+    for (const entry of entries) {
+      const key = windowRefKey(entry.ref)
+      this.lastComputed.delete(key)
+      this.lastComputed.set(key, startedAt)
+      if (this.lastComputed.size > this.memory) this.lastComputed.delete(this.lastComputed.keys().next().value as string)
+      entry.resolve()
+    }
+  }
+}

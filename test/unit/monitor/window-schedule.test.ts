@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest'
+import { WindowSchedule } from '../../../services/monitor/windows/window-schedule.ts'
+
+const HOUR = 3_600_000
+const ref = (start: number, size = HOUR) => ({ model_id: 'm', window_size_ms: size, window_start: start })
+
+function clock(start = 1_000_000) {
+  const c = { t: start, now: () => c.t }
+  return c
+}
+
+const state = async (p: Promise<void>): Promise<'resolved' | 'rejected' | 'pending'> => {
+  let s: 'resolved' | 'rejected' | 'pending' = 'pending'
+  p.then(
+    () => (s = 'resolved'),
+    () => (s = 'rejected'),
+  )
+  await new Promise((r) => setTimeout(r, 0))
+  return s
+}
+
+describe('WindowSchedule', () => {
+  it('takes a window a refresh interval after its first mark, then at most once per interval', async () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 10_000, c.now)
+    const first = schedule.mark(ref(0), false)
+    let taken = schedule.take()
+    expect(taken.due).toEqual([])
+    expect(taken.nextDueAt).toBe(1_000_000 + 10_000)
+    c.t += 4_000
+    void schedule.mark(ref(0), false)
+    expect(schedule.take().nextDueAt).toBe(1_000_000 + 10_000)
+    c.t = 1_000_000 + 10_000
+    taken = schedule.take()
+    expect(taken.due.map((d) => d.ref.window_start)).toEqual([0])
+    schedule.computed(taken.due, c.t)
+    expect(await state(first)).toBe('resolved')
+
+    // Marked again 3 s later: not due until 10 s after the computation started.
+    const computedAt = c.t
+    c.t += 3_000
+    const second = schedule.mark(ref(0), false)
+    taken = schedule.take()
+    expect(taken.due).toEqual([])
+    expect(taken.nextDueAt).toBe(computedAt + 10_000)
+    expect(await state(second)).toBe('pending')
+    c.t = computedAt + 10_000
+    taken = schedule.take()
+    expect(taken.due).toHaveLength(1)
+    schedule.computed(taken.due, c.t)
+    expect(await state(second)).toBe('resolved')
+  })
+
+  it('takes an urgent window (it may close now) whatever its refresh interval', () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 60_000, c.now)
+    void schedule.mark(ref(0), true)
+    schedule.computed(schedule.take().due, c.t)
+    c.t += 1_000
+    void schedule.mark(ref(0), false)
+    expect(schedule.take().due).toEqual([])
+    void schedule.mark(ref(0), true)
+    expect(schedule.take().due.map((d) => d.urgent)).toEqual([true])
+  })
+
+  it('keeps marks made during a computation for a later one', async () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 5_000, c.now)
+    const before = schedule.mark(ref(0), true)
+    const running = schedule.take().due
+    // A batch stored after the computation took the window: not covered by it.
+    const during = schedule.mark(ref(0), false)
+    schedule.computed(running, c.t)
+    expect(await state(before)).toBe('resolved')
+    expect(await state(during)).toBe('pending')
+    expect(schedule.size()).toBe(1)
+    c.t += 5_000
+    schedule.computed(schedule.take().due, c.t)
+    expect(await state(during)).toBe('resolved')
+  })
+
+  it('takes everything when stopping, and a failed computation rejects its waiters', async () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 60_000, c.now)
+    void schedule.mark(ref(0), true)
+    void schedule.mark(ref(HOUR), true)
+    schedule.computed(schedule.take().due, c.t)
+    const a = schedule.mark(ref(0), false)
+    const b = schedule.mark(ref(HOUR), false)
+    expect(schedule.take().due).toEqual([])
+    const all = schedule.take(true).due
+    expect(all.map((d) => d.ref.window_start).sort((x, y) => x - y)).toEqual([0, HOUR])
+    for (const d of all) d.reject(new Error('ClickHouse down'))
+    expect(await state(a)).toBe('rejected')
+    expect(await state(b)).toBe('rejected')
+  })
+
+  it('uses the refresh interval of each window size', () => {
+    const c = clock()
+    const schedule = new WindowSchedule((size) => (size > HOUR ? 60_000 : 10_000), c.now)
+    void schedule.mark(ref(0), true)
+    void schedule.mark(ref(0, 24 * HOUR), true)
+    schedule.computed(schedule.take().due, c.t)
+    c.t += 10_000
+    void schedule.mark(ref(0), false)
+    void schedule.mark(ref(0, 24 * HOUR), false)
+    const taken = schedule.take()
+    expect(taken.due.map((d) => d.ref.window_size_ms)).toEqual([HOUR])
+    expect(taken.nextDueAt).toBe(1_000_000 + 60_000)
+  })
+
+  it('refreshes a window quiet for longer than its interval at the next round', () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 60_000, c.now)
+    void schedule.mark(ref(0), true)
+    schedule.computed(schedule.take().due, c.t)
+    c.t += 61_000
+    void schedule.mark(ref(0), false)
+    expect(schedule.take().due.map((d) => d.ref.window_start)).toEqual([0])
+  })
+
+  it('forgets the oldest computation times beyond its memory (then waits an interval from the mark)', () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 60_000, c.now, 2)
+    for (const start of [0, HOUR, 2 * HOUR]) void schedule.mark(ref(start), true)
+    schedule.computed(schedule.take().due, c.t)
+    c.t += 30_000
+    for (const start of [0, HOUR, 2 * HOUR]) void schedule.mark(ref(start), false)
+    const taken = schedule.take()
+    expect(taken.due).toEqual([])
+    // Windows HOUR and 2·HOUR are remembered (due 60 s after their computation); 0 was forgotten.
+    expect(taken.nextDueAt).toBe(1_000_000 + 60_000)
+    c.t = 1_000_000 + 60_000
+    expect(schedule.take().due.map((d) => d.ref.window_start).sort((a, b) => a - b)).toEqual([HOUR, 2 * HOUR])
+    c.t = 1_000_000 + 30_000 + 60_000
+    expect(schedule.take().due.map((d) => d.ref.window_start)).toEqual([0])
+  })
+})
