@@ -186,14 +186,14 @@ function traffic(
  * The cases the random traffic may miss, on chosen predictions of window 1 (and 0): copies of a
  * prediction with other content that arrive first by Kafka time, by partition on a timestamp
  * tie, or lose by offset; a copy read after the window closed; a prediction whose first arrival
- * is late; labels corrected in and out of arrival order and on a label-time tie; labels at and
- * just beyond the horizon.
+ * is late; labels corrected in and out of arrival order, on a label-time tie and after the
+ * horizon; labels at and just beyond the horizon.
  */
 function edgeCases(topics: Topics, rand: () => number, generated: Generated[], alter: (p: PredictionEvent, k: number) => PredictionEvent, truths: [Pick<LabelEvent, 'label_class' | 'label_value'>, Pick<LabelEvent, 'label_class' | 'label_value'>]): void {
   const inWindow = (h: number): Generated[] =>
     generated.filter((g) => g.prediction.event.event_time >= STARTS[h]! && g.prediction.event.event_time < STARTS[h]! + HOUR && g.prediction.timestamp < STARTS[h]! + HOUR + 5 * MINUTE && g.labels.length === 0)
-  const [a, c, d, e, f, g, k] = inWindow(1)
-  const [b] = inWindow(1).slice(7).filter((x) => x.prediction.partition > 0)
+  const [a, c, d, e, f, g, k, h] = inWindow(1)
+  const [b] = inWindow(1).slice(8).filter((x) => x.prediction.partition > 0)
   const [s] = inWindow(0)
   const p = (x: Generated | undefined): Stored<PredictionEvent> => x!.prediction
   // A copy on another partition, read a second earlier: its content is what counts.
@@ -223,6 +223,9 @@ function edgeCases(topics: Topics, rand: () => number, generated: Generated[], a
   // Two labels with the same label time: the one read later wins.
   addLabel(topics, rand, p(g).event, truths[1], 30 * MINUTE, p(g).event.event_time + 31 * MINUTE)
   addLabel(topics, rand, p(g).event, truths[0], 30 * MINUTE, p(g).event.event_time + 45 * MINUTE)
+  // A correction after the horizon is not counted: the label within it stays the truth.
+  addLabel(topics, rand, p(h).event, truths[0], 2 * HOUR)
+  addLabel(topics, rand, p(h).event, truths[1], HORIZON + HOUR)
   // Exactly at the horizon counts; a millisecond beyond does not.
   addLabel(topics, rand, p(k).event, truths[0], HORIZON)
   addLabel(topics, rand, p(s).event, truths[0], HORIZON + 1)

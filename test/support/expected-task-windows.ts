@@ -172,15 +172,15 @@ export function expectedTaskWindows(spec: TaskModelSpec, predictions: StoredEven
   // All copies of each prediction; the first by (timestamp, partition, offset) is the one used.
   const copiesById = new Map<string, StoredEvent<PredictionEvent>[]>()
   for (const r of preds) copiesById.set(r.event.prediction_id, [...(copiesById.get(r.event.prediction_id) ?? []), r])
-  // The label with the latest label time (then the latest arrival) is the truth; the prediction
-  // counts as labeled if that label is within the horizon.
+  // The label with the latest label time (then the latest arrival) within the label horizon of
+  // the prediction is the truth; later labels are not counted.
   const labelsById = new Map<string, StoredEvent<LabelEvent>[]>()
   for (const r of labs) labelsById.set(r.event.prediction_id, [...(labelsById.get(r.event.prediction_id) ?? []), r])
 
   const members: Member[] = []
   for (const copies of copiesById.values()) {
     const first = [...copies].sort((a, b) => a.timestamp - b.timestamp || a.partition - b.partition || a.offset - b.offset)[0]!
-    const candidates = labelsById.get(first.event.prediction_id) ?? []
+    const candidates = (labelsById.get(first.event.prediction_id) ?? []).filter((l) => l.event.label_time - first.event.event_time <= spec.horizonMs)
     const latest = [...candidates].sort((a, b) => b.event.label_time - a.event.label_time || b.timestamp - a.timestamp || b.offset - a.offset || b.partition - a.partition)[0]
     members.push({ event: first.event, timestamp: first.timestamp, copies: copies.length - 1, label: latest ? latest.event : null })
   }
@@ -203,7 +203,7 @@ export function expectedTaskWindows(spec: TaskModelSpec, predictions: StoredEven
     }
     for (const [key, group] of groups) {
       const [version, segment] = key.split('|') as [string, string]
-      const labeled = group.filter((m) => m.label !== null && m.label.label_time - m.event.event_time <= spec.horizonMs)
+      const labeled = group.filter((m) => m.label !== null)
       const delays = labeled.map((m) => m.label!.label_time - m.event.event_time).sort((a, b) => a - b)
       const w: ExpectedTaskWindow = {
         model_version: version,

@@ -10,7 +10,10 @@ import { ALL_SEGMENTS, PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } fr
 //     profiled, and a redelivered record (same partition and offset, not yet merged away by the
 //     ReplacingMergeTree) is the same row twice, so it changes nothing. No FINAL is needed,
 //     which lets ClickHouse read the parts in parallel;
-//   - the latest label per prediction_id (by label time, then arrival) is its truth.
+//   - the latest label per prediction_id (by label time, then arrival) among those at most
+//     label_horizon after the prediction is its truth: a label after the horizon is not counted,
+//     not even as a correction of an earlier one (the monitor does not recompute a window for
+//     such a label, so counting it would make the numbers depend on when it was last computed).
 // Results are small (one row per window × version × segment, or per feature and bucket) and
 // turned into metrics by window-aggregate.ts.
 
@@ -121,17 +124,17 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
   return `SELECT w AS window_start, model_version, segment, ${inlineHidden(columns).join(',\n    ')}
   FROM (
     SELECT *, intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w, arrayJoin(${segmentKeys(model)}) AS segment,
-           has_label AND toInt64(label_time) - toInt64(event_time) <= ${model.label_horizon} AS labeled,
+           arrayFilter(l -> toInt64(l.1) - toInt64(event_time) <= ${model.label_horizon}, label_candidates) AS in_horizon,
+           length(in_horizon) > 0 AS labeled,
+           tupleElement(in_horizon[1], 1) AS label_time, tupleElement(in_horizon[1], 5) AS label_class, tupleElement(in_horizon[1], 6) AS label_value,
            ${performance.rowColumns.join(',\n           ')}
     FROM (${firstArrivals(scope, PREDICTION_COLUMNS, final)})
     ANY LEFT JOIN (
-      SELECT prediction_id, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label
-      FROM (
-        SELECT prediction_id, argMax((label_class, label_value, label_time), (label_time, kafka_timestamp, kafka_offset, kafka_partition)) AS latest
-        FROM ${scope.labels}
-        WHERE model_id = ${lit(model.model_id)} AND prediction_id IN (SELECT prediction_id FROM ${scope.predictions} WHERE ${rangeCondition(scope)})
-        GROUP BY prediction_id
-      )
+      SELECT prediction_id,
+             arrayReverseSort(l -> (l.1, l.2, l.3, l.4), groupArray((label_time, kafka_timestamp, kafka_offset, kafka_partition, label_class, label_value))) AS label_candidates
+      FROM ${scope.labels}
+      WHERE model_id = ${lit(model.model_id)} AND prediction_id IN (SELECT prediction_id FROM ${scope.predictions} WHERE ${rangeCondition(scope)})
+      GROUP BY prediction_id
     ) USING prediction_id
   )
   GROUP BY window_start, model_version, segment`
