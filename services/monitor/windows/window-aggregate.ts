@@ -161,7 +161,9 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
       const histogram = new Array<number>(edges.length ? edges.length + 1 : 0).fill(0)
       let moments: Moments = emptyMoments()
       let nulls = 0
-      for (const r of byFeature.get(`${id}\u00000\u0000${feature}`) ?? []) {
+      // Merged in bucket order: the same rows always give the same bits.
+      const buckets = (byFeature.get(`${id}\u00000\u0000${feature}`) ?? []).sort((a, b) => a.bucket - b.bucket)
+      for (const r of buckets) {
         nulls += r.n_rows - r.n_values
         if (r.n_values === 0) continue
         if (histogram.length) histogram[r.bucket]! += r.n_values

@@ -15,7 +15,9 @@ import { ALL_SEGMENTS, PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } fr
 //     not even as a correction of an earlier one (the monitor does not recompute a window for
 //     such a label, so counting it would make the numbers depend on when it was last computed).
 // Results are small (one row per window × version × segment, or per feature and bucket) and
-// turned into metrics by window-aggregate.ts.
+// turned into metrics by window-aggregate.ts. Every float is summed over a sorted array, so it
+// is bit for bit the same whatever parts and threads ClickHouse reads the rows in: a replayed or
+// concurrently computed window stores exactly the numbers of a clean run.
 
 /** Which tables and rows: one model, one window size, the windows' event-time spans. */
 export interface WindowScope {
@@ -34,6 +36,17 @@ const HIDDEN = true
 export const ECE_BINS = 10
 /** Scores are probabilities: clipped as `logLoss` clips them (shared/stats/classification.ts). */
 const CLIP = 1e-15
+
+/**
+ * Mean and sum of squared deviations of a sorted array, two-pass. Sums of floats depend on the
+ * order they are added in; ClickHouse's sum/avg add in whatever order its threads and the
+ * table's parts give, so a replay (other parts) could differ in the last bit. Summing a sorted
+ * array makes every float a function of the stored values only.
+ */
+function sortedMoments(sorted: string): string {
+  return `if(length(${sorted}) = 0, NULL, arraySum(${sorted}) / length(${sorted})) AS mean_value,
+         arraySum(arrayMap(x -> (x - ifNull(mean_value, 0)) * (x - ifNull(mean_value, 0)), ${sorted})) AS m2`
+}
 
 /** A Float64 literal (a constant for the parser, not a function call to analyse). */
 function floatLiteral(x: number): string {
@@ -180,10 +193,11 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
       ],
       aggregates: [
         ['countIf(reg)', 'reg_n'],
-        ['sumIf(abs(err), reg)', 'reg_abs'],
-        ['sumIf(err * err, reg)', 'reg_sq'],
-        ['sumIf(err, reg)', 'reg_bias'],
-        ['sumIf(abs(err / assumeNotNull(label_value)), reg AND nonzero_truth)', 'reg_pct'],
+        ['arraySort(groupArrayIf(err, reg))', 'errors', HIDDEN],
+        ['arraySum(arrayMap(x -> abs(x), errors))', 'reg_abs'],
+        ['arraySum(arrayMap(x -> x * x, errors))', 'reg_sq'],
+        ['arraySum(errors)', 'reg_bias'],
+        ['arraySum(arraySort(groupArrayIf(abs(err / assumeNotNull(label_value)), reg AND nonzero_truth)))', 'reg_pct'],
         ['countIf(reg AND nonzero_truth)', 'reg_pct_n'],
       ],
     }
@@ -213,7 +227,7 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
     )
     aggregates.push(
       ['countIf(scored)', 'scored_n'],
-      ['sumIf(loss, scored)', 'log_loss_sum'],
+      ['arraySum(arraySort(groupArrayIf(loss, scored)))', 'log_loss_sum'],
       // ROC AUC as Mann–Whitney U with ties counting one half: sorted by score with negatives
       // first among ties, the negatives up to a positive are those below it plus those tied with
       // it; with positives first, only those below. U is the mean of the two sums.
@@ -234,10 +248,12 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
       ['countIf(labeled AND positive = 0 AND said_positive = 0)', 'value_tn'],
       // CBPE: expected confusion from the (clipped) scores of every scored row.
       ['countIf(isNotNull(score))', 'cbpe_n'],
-      ['sumIf(clipped, isNotNull(score) AND score_value >= 0.5)', 'cbpe_tp'],
-      ['sumIf(1 - clipped, isNotNull(score) AND score_value >= 0.5)', 'cbpe_fp'],
-      ['sumIf(clipped, isNotNull(score) AND score_value < 0.5)', 'cbpe_fn'],
-      ['sumIf(1 - clipped, isNotNull(score) AND score_value < 0.5)', 'cbpe_tn'],
+      // (A raw score is ≥ 0.5 exactly when its clipped value is.)
+      ['arraySort(groupArrayIf(clipped, isNotNull(score)))', 'cbpe_scores', HIDDEN],
+      ['arraySum(arrayFilter(x -> x >= 0.5, cbpe_scores))', 'cbpe_tp'],
+      ['arraySum(arrayMap(x -> 1 - x, arrayFilter(x -> x >= 0.5, cbpe_scores)))', 'cbpe_fp'],
+      ['arraySum(arrayFilter(x -> x < 0.5, cbpe_scores))', 'cbpe_fn'],
+      ['arraySum(arrayMap(x -> 1 - x, arrayFilter(x -> x < 0.5, cbpe_scores)))', 'cbpe_tn'],
     )
   } else {
     rowColumns.push(
@@ -246,7 +262,7 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
     )
     aggregates.push(
       ['countIf(scored)', 'scored_n'],
-      ['sumIf(loss, scored)', 'log_loss_sum'],
+      ['arraySum(arraySort(groupArrayIf(loss, scored)))', 'log_loss_sum'],
       ['countIf(labeled AND (ifNull(label_class = predicted_class, 0) OR (isNull(label_class) AND isNull(predicted_class))))', 'value_right'],
     )
   }
@@ -293,7 +309,8 @@ export function featuresSql(scope: WindowScope, binEdges: Map<string, number[]>,
     `arrayConcat(arrayMap(x -> CAST(NULL AS Nullable(String)), ${numNames}), ${catValues}) AS strs`,
   ]
   return `SELECT w AS window_start, model_version, segment, fname AS feature, kind, ${bucket} AS bucket, if(kind = 0, NULL, fstr) AS category,
-         count() AS n_rows, count(fnum) AS n_values, min(fnum) AS min_value, max(fnum) AS max_value, avg(fnum) AS mean_value, varPop(fnum) * count(fnum) AS m2
+         count() AS n_rows, count(fnum) AS n_values, min(fnum) AS min_value, max(fnum) AS max_value,
+         ${sortedMoments('arraySort(groupArray(fnum))')}
   FROM (${firstArrivals(scope, ['event_time', 'model_version', 'score', 'predicted_value', 'predicted_class', 'numeric_names', 'numeric_values', 'categorical_names', 'categorical_values', 'segment_names', 'segment_values'], final, derived)})
   ARRAY JOIN names AS fname, kinds AS kind, nums AS fnum, strs AS fstr
   WHERE ${wanted || '0'}
