@@ -17,8 +17,9 @@ import { runbookFor } from './runbook.ts'
 //   minutes would end a still-open episode. The TTL (default 24 hours, at least 4 windows) outlasts
 //   the gap between two transitions, and still lets an alert whose resolution never arrived (the
 //   delivery queue is in memory and lost in a crash) clear itself.
-// - A resolved alert is sent with endsAt = last_seen (end of the last window with a finding),
-//   clamped to [startsAt, now] so that Alertmanager always sees it as ended.
+// - A resolved alert is sent with endsAt = the end of the last window with a finding, that is
+//   last_seen + window_size_ms (last_seen is that window's start), clamped to [startsAt, now] so
+//   that Alertmanager always sees it as ended.
 //
 // In Alertmanager 0.25 a resolved alert disappears from GET /api/v2/alerts at once (whatever the
 // active/silenced/inhibited filters); receivers with send_resolved get the resolution.
@@ -113,7 +114,7 @@ export function toAlertmanagerAlert(trigger: MonitorTrigger, options: MappingOpt
   const { now } = options
   const startsAt = Math.min(trigger.first_seen, now)
   const ttl = Math.max(options.firingTtlMs ?? DEFAULT_FIRING_TTL_MS, TTL_WINDOWS * trigger.window_size_ms)
-  const endsAt = trigger.status === 'resolved' ? Math.max(startsAt, Math.min(trigger.last_seen, now)) : now + ttl
+  const endsAt = trigger.status === 'resolved' ? Math.max(startsAt, Math.min(trigger.last_seen + trigger.window_size_ms, now)) : now + ttl
   const alert: AlertmanagerAlert = {
     labels: alertLabels(trigger),
     annotations: alertAnnotations(trigger),

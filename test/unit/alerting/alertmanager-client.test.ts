@@ -71,9 +71,15 @@ describe('trigger -> Alertmanager alert', () => {
     expect(alert.annotations.window).toContain('(1d window)')
   })
 
-  it('ends a resolved alert at last_seen, never after now nor before startsAt', () => {
+  it('ends a resolved alert at the end of its last window with a finding, never after now nor before startsAt', () => {
+    // last_seen is the start of that window: 13:00 with 1h windows ends at 14:00, with 30-minute windows at 13:30.
     const resolved = toAlertmanagerAlert(trigger({ status: 'resolved', last_seen: T0 + 3 * HOUR }), { now: NOW })
-    expect(resolved.endsAt).toBe(new Date(T0 + 3 * HOUR).toISOString())
+    expect(resolved.endsAt).toBe('2024-03-04T14:00:00.000Z')
+    const halfHour = toAlertmanagerAlert(trigger({ status: 'resolved', window_size_ms: HOUR / 2, last_seen: T0 + 3 * HOUR }), { now: NOW })
+    expect(halfHour.endsAt).toBe('2024-03-04T13:30:00.000Z')
+    // A last window that has not ended yet by our clock: ended now.
+    const stillOpen = toAlertmanagerAlert(trigger({ status: 'resolved', last_seen: NOW - HOUR / 2 }), { now: NOW })
+    expect(stillOpen.endsAt).toBe(new Date(NOW).toISOString())
     const aheadOfUs = toAlertmanagerAlert(trigger({ status: 'resolved', last_seen: NOW + HOUR }), { now: NOW })
     expect(aheadOfUs.endsAt).toBe(new Date(NOW).toISOString())
     const startedInTheFuture = toAlertmanagerAlert(trigger({ status: 'resolved', first_seen: NOW + HOUR, last_seen: NOW + 2 * HOUR }), { now: NOW })
