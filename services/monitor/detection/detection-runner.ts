@@ -2,12 +2,21 @@ import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { MonitorTrigger } from '../../shared/events/types.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
-import { foldEpisodes, identityOf, initialEpisodeState, sequenceFor, type WindowEvaluation } from '../detectors/alert-episodes.ts'
+import {
+  combineVersions,
+  decodeEvaluation,
+  encodeEvaluation,
+  foldEpisodes,
+  identityOf,
+  initialEpisodeState,
+  sequenceFor,
+  type StoredEvaluation,
+  type WindowEvaluation,
+} from '../detectors/alert-episodes.ts'
 import { identityKey, type AlertIdentity } from '../detectors/alert-id.ts'
 import { buildTrigger } from '../detectors/alert-text.ts'
 import { hygieneFor } from '../detectors/detector-config.ts'
 import { evaluateWindow } from '../detectors/evaluate-window.ts'
-import type { Finding } from '../detectors/finding.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
 import type { ComputedWindows } from '../windows/window-store.ts'
 import { AlertPublisher } from './alert-publisher.ts'
@@ -35,10 +44,11 @@ export interface DetectionDeps {
 
 /**
  * Runs the detectors on every closed window the monitor recomputed, stores each window's
- * findings, re-derives the alert episodes of the touched series by folding their stored
- * evaluations in window order, and publishes what differs from the published alert state.
- * Everything is derived from stored data, so a replay, a restart or a second instance arrives
- * at the same alerts (same ids), and windows evaluated out of order (late labels) are fine.
+ * findings (and what could not be judged), re-derives the alert episodes of the touched series
+ * by folding their stored evaluations in window order, and publishes what differs from the
+ * published alert state. Everything is derived from stored data, so a replay, a restart or a
+ * second instance arrives at the same alerts (same ids), and windows evaluated out of order
+ * (late labels) are fine.
  */
 export class DetectionRunner {
   constructor(private readonly deps: DetectionDeps) {}
@@ -67,7 +77,7 @@ export class DetectionRunner {
         join_history: [...history.joinHealth.values()].filter((j) => j.window_start < key.window_start).sort((a, b) => a.window_start - b.window_start),
       })
       if (result.suppressed) this.deps.logger.info({ event: 'performance_suppressed', model_id: modelId, window_start: key.window_start, reason: result.suppressed.reason }, 'label-based findings suppressed by join health')
-      evaluationRows.push({ ...key, findings_json: JSON.stringify(result.findings), data_version: computed.versions.get(key.window_start) ?? '0', evaluated_at: Date.now() })
+      evaluationRows.push({ ...key, findings_json: encodeEvaluation({ findings: result.findings, not_judged: result.not_judged }), data_version: computed.versions.get(key.window_start) ?? '0', evaluated_at: Date.now() })
     }
     await ch.insert('window_evaluations', evaluationRows)
     await this.publishEpisodes(model, sizeMs, [...new Set(closed.map((s) => s.key.segment))], Math.max(...starts))
@@ -83,17 +93,18 @@ export class DetectionRunner {
          AND window_start >= ${latest - lookback}
        ORDER BY window_start`,
     )
-    // One evaluation per window and segment, all model versions' findings together.
-    const bySegment = new Map<string, Map<number, Finding[]>>()
+    // One evaluation per window and segment: all model versions' findings together, and as not
+    // judged what no version could judge.
+    const bySegment = new Map<string, Map<number, StoredEvaluation[]>>()
     for (const r of rows) {
-      const windows = bySegment.get(r.segment) ?? new Map<number, Finding[]>()
-      windows.set(r.window_start, [...(windows.get(r.window_start) ?? []), ...(JSON.parse(r.findings_json) as Finding[])])
+      const windows = bySegment.get(r.segment) ?? new Map<number, StoredEvaluation[]>()
+      windows.set(r.window_start, [...(windows.get(r.window_start) ?? []), decodeEvaluation(r.findings_json)])
       bySegment.set(r.segment, windows)
     }
     const published = await publisher.published(modelId, sizeMs)
     const changed: MonitorTrigger[] = []
     for (const windows of bySegment.values()) {
-      const evaluations: WindowEvaluation[] = [...windows].map(([window_start, findings]) => ({ window_start, findings })).sort((a, b) => a.window_start - b.window_start)
+      const evaluations: WindowEvaluation[] = [...windows].map(([windowStart, stored]) => combineVersions(windowStart, stored)).sort((a, b) => a.window_start - b.window_start)
       const identities = new Map<string, AlertIdentity>()
       for (const e of evaluations) for (const f of e.findings) identities.set(identityKey(identityOf(f)), identityOf(f))
       for (const identity of identities.values()) {

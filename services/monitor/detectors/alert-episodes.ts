@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { Severity } from '../../shared/events/types.ts'
 import { alertId, type AlertIdentity } from './alert-id.ts'
 import type { HygieneRule, MuteWindow } from './detector-config.ts'
-import { worseSeverity, type Finding } from './finding.ts'
+import { worseSeverity, type Finding, type NotJudged } from './finding.ts'
 
 // Alert hygiene as a pure fold over the ordered per-window evaluations of one alert identity:
 // - an episode fires when n of the last m judged windows have a finding (the current one included);
@@ -10,14 +10,19 @@ import { worseSeverity, type Finding } from './finding.ts'
 // - it resolves after k consecutive windows without a finding; a new episode then needs a fresh
 //   n of m;
 // - windows inside a mute window (for the identity's kind) are skipped: neither a finding nor
-//   clean, no transition, so muting neither fires, nor resolves, nor splits an episode.
+//   clean, no transition, so muting neither fires, nor resolves, nor splits an episode;
+// - so are windows the detector could not judge for the identity (too few labels for a
+//   performance check, too little volume): they neither extend an episode nor count towards
+//   its resolution, nor towards n of m.
 // The state is plain JSON. Windows at or before the last folded one are ignored, so replaying an
 // overlap is harmless, and resume(state, rest) equals the fold over the whole sequence.
 
 export interface EpisodeWindow {
   window_start: number
-  /** The identity's finding in this window; null when the window was evaluated and clean. */
+  /** The identity's finding in this window; null when the window was evaluated and clean (or not judged). */
   finding: Finding | null
+  /** True when the window could not be judged for the identity: without a finding, it is skipped. */
+  not_judged?: boolean
 }
 
 export interface OpenEpisode {
@@ -93,6 +98,7 @@ export function foldEpisodes(state: EpisodeState, windows: EpisodeWindow[], rule
     if (s.last_window_start !== null && w.window_start <= s.last_window_start) continue
     s.last_window_start = w.window_start
     if (isMuted(rule.mute, s.identity, w.window_start)) continue
+    if (!w.finding && w.not_judged) continue
     const end = w.window_start + size
     const emit = (status: TransitionStatus, open: OpenEpisode): void => {
       transitions.push({
@@ -193,13 +199,48 @@ export function importEpisodeState(json: string): EpisodeState {
 export interface WindowEvaluation {
   window_start: number
   findings: Finding[]
+  /** Identities (kind and subject, in this model, segment and window size) not judged in the window. */
+  not_judged?: NotJudged[]
+}
+
+/** What the evaluation of one window of one model version stores (window_evaluations.findings_json). */
+export interface StoredEvaluation {
+  findings: Finding[]
+  not_judged: NotJudged[]
+}
+
+/** findings_json as written: {"findings": [...], "not_judged": [{"kind", "subject", "reason"}, ...]}. */
+export function encodeEvaluation(evaluation: StoredEvaluation): string {
+  return JSON.stringify({ findings: evaluation.findings, not_judged: evaluation.not_judged })
+}
+
+/**
+ * Reads findings_json. Rows written before not_judged was stored hold a bare array of findings:
+ * they read as every identity judged, which is what they meant.
+ */
+export function decodeEvaluation(json: string): StoredEvaluation {
+  const parsed = JSON.parse(json) as Finding[] | Partial<StoredEvaluation>
+  if (Array.isArray(parsed)) return { findings: parsed, not_judged: [] }
+  return { findings: parsed.findings ?? [], not_judged: parsed.not_judged ?? [] }
+}
+
+const judgedKey = (n: Pick<NotJudged, 'kind' | 'subject'>): string => JSON.stringify([n.kind, n.subject])
+
+/**
+ * One window's evaluation from the stored evaluations of its model versions (one each): all their
+ * findings, and as not judged only the identities that no version judged.
+ */
+export function combineVersions(windowStart: number, stored: StoredEvaluation[]): WindowEvaluation {
+  const notJudged = (stored[0]?.not_judged ?? []).filter((n) => stored.every((s) => s.not_judged.some((m) => judgedKey(m) === judgedKey(n))))
+  return { window_start: windowStart, findings: stored.flatMap((s) => s.findings), not_judged: notJudged }
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 }
 
 /**
  * One identity's window sequence from whole-window evaluations: its finding per window (the worst
- * when several model versions found it in the same window), null for a window without one.
+ * when several model versions found it in the same window), null for a window without one, marked
+ * not_judged when the window's evaluation says the identity could not be judged.
  */
 export function sequenceFor(identity: AlertIdentity, evaluations: WindowEvaluation[]): EpisodeWindow[] {
   return evaluations.map((e) => {
@@ -207,7 +248,9 @@ export function sequenceFor(identity: AlertIdentity, evaluations: WindowEvaluati
       (f) => f.kind === identity.kind && f.subject === identity.subject && f.key.segment === identity.segment && f.key.model_id === identity.model_id && f.key.window_size_ms === identity.window_size_ms,
     )
     mine.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.key.model_version < b.key.model_version ? 1 : a.key.model_version > b.key.model_version ? -1 : 0))
-    return { window_start: e.window_start, finding: mine[0] ?? null }
+    const finding = mine[0] ?? null
+    if (!finding && (e.not_judged ?? []).some((n) => n.kind === identity.kind && n.subject === identity.subject)) return { window_start: e.window_start, finding, not_judged: true }
+    return { window_start: e.window_start, finding }
   })
 }
 

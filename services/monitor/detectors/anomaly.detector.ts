@@ -3,7 +3,7 @@ import { PREDICTION_SCORE, PREDICTION_VALUE, type WindowKey } from '../../shared
 import { robustZScore, scaledMad, seasonalBaseline } from '../../shared/stats/index.ts'
 import { performanceMetricFor, type AnomalySeries, type DetectorConfig } from './detector-config.ts'
 import { featureStatsQuery, nullRateQuery, summaryQuery } from './evidence-sql.ts'
-import { fmt, pct, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type Skip, type WindowSnapshot } from './finding.ts'
+import { fmt, pct, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip, type WindowSnapshot } from './finding.ts'
 import { immatureReason } from './performance.detector.ts'
 import { runbookHint } from './runbook.ts'
 
@@ -122,33 +122,49 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
   const a = config.anomaly
   const findings: Finding[] = []
   const skipped: Skip[] = []
+  const notJudged: NotJudged[] = []
   if (!a.enabled) return { findings, skipped }
   const key = current.summary.key
   const at = key.window_start
   const lookback = Math.ceil((3 * a.seasonal_period) / key.window_size_ms)
+  // Series that could not be judged in this window (no value, or no baseline), with why.
+  const unjudged = new Map<string, string>()
   const judge = (subject: string, extract: Extract, rate: boolean): SeriesJudgement | null => {
     const value = extract(current)
-    if (value === null || !Number.isFinite(value)) return null
+    if (value === null || !Number.isFinite(value)) {
+      unjudged.set(subject, 'no value in this window')
+      return null
+    }
     const baseline = baselineAt(config, points(history, at, extract), at)
     if (!baseline) {
-      skipped.push({ detector: 'anomaly', subject, reason: `fewer than ${a.min_history_samples} earlier windows at the same hour-of-week or hour-of-day` })
+      const reason = `fewer than ${a.min_history_samples} earlier windows at the same hour-of-week or hour-of-day`
+      skipped.push({ detector: 'anomaly', subject, reason })
+      unjudged.set(subject, reason)
       return null
     }
     return judgeValue(config, value, baseline, rate)
+  }
+  /** The alert subject was not judged when none of its series was. */
+  const reportUnjudged = (subject: string, series: string[]): void => {
+    const reasons = series.map((s) => unjudged.get(s))
+    if (reasons.length > 0 && reasons.every((r) => r !== undefined)) notJudged.push({ kind: 'anomaly', subject, reason: reasons[0]! })
   }
   const wanted = (s: AnomalySeries): boolean => a.series.includes(s)
 
   if (wanted('volume')) {
     const j = judge('volume', (w) => w.summary.volume, false)
+    reportUnjudged('volume', ['volume'])
     if (j) findings.push(seriesFinding(key, 'volume', j, false, `prediction volume ${j.change < 0 ? 'drop' : 'surge'}: ${describe(j, false)}`, summaryQuery(key, ['volume', 'late_count', 'duplicate_count'], lookback, true), null))
   }
 
   if (wanted('null_rate')) {
     const judged: { feature: string; j: SeriesJudgement }[] = []
-    for (const feature of [...model.features.numeric, ...model.features.categorical]) {
+    const features = [...model.features.numeric, ...model.features.categorical]
+    for (const feature of features) {
       const j = judge(`null_rate:${feature}`, nullRate(feature), true)
       if (j) judged.push({ feature, j })
     }
+    reportUnjudged('null_rate', features.map((f) => `null_rate:${f}`))
     judged.sort((x, y) => Math.abs(y.j.change) - Math.abs(x.j.change) || (x.feature < y.feature ? -1 : 1))
     const top = judged[0]
     if (top) {
@@ -163,6 +179,7 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
     const feature = model.task === 'regression' ? PREDICTION_VALUE : PREDICTION_SCORE
     const extract: Extract = (w) => w.features.find((f) => f.feature === feature)?.numeric?.mean ?? null
     const j = judge('prediction_mean', extract, false)
+    reportUnjudged('prediction_mean', ['prediction_mean'])
     if (j) findings.push(seriesFinding(key, 'prediction_mean', j, false, `mean prediction shifted: ${describe(j, false)}`, featureStatsQuery(key, [feature], ['count', 'nulls', 'mean', 'std'], lookback), null))
   }
 
@@ -176,7 +193,8 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
       return c ? c[metric] : null
     }
     const j = judge(`performance:${metric}`, extract, metric !== 'mae' && metric !== 'rmse')
+    reportUnjudged(`performance:${metric}`, [`performance:${metric}`])
     if (j) findings.push(seriesFinding(key, `performance:${metric}`, j, metric !== 'mae' && metric !== 'rmse', `${metric} anomaly: ${describe(j, false)}`, summaryQuery(key, ['labeled_count', 'label_coverage', metric], lookback), current.summary.label_coverage))
   }
-  return { findings, skipped }
+  return { findings, skipped, not_judged: notJudged }
 }

@@ -5,7 +5,7 @@ import type { NumericStats, WindowKey } from '../../shared/model/window-metrics.
 import type { Levels } from './detector-config.ts'
 import { describeDrift, measureDrift, rankDrifted, referencePairs } from './drift.detector.ts'
 import { featureStatsQuery, nullRateQuery } from './evidence-sql.ts'
-import { fmt, pct, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type Skip } from './finding.ts'
+import { fmt, pct, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip } from './finding.ts'
 import { runbookHint } from './runbook.ts'
 
 // Data quality of the model's input features, one finding per check (subject) listing the
@@ -110,6 +110,7 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
   const dq = config.data_quality
   const findings: Finding[] = []
   const skipped: Skip[] = []
+  const notJudged: NotJudged[] = []
   if (!dq.enabled) return { findings, skipped }
   const volume = current.summary.volume
   const stats = new Map(current.features.map((f) => [f.feature, f]))
@@ -130,10 +131,18 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     if (missing.length) findings.push(checkFinding(key, 'missing_feature', 'missing_features', 'features not sent', missing, featureStatsQuery(key, missing.map((m) => m.feature), ['kind', 'count', 'nulls'], 24)))
   }
 
-  if (volume < config.min_volume) {
-    skipped.push({ detector: 'data_quality', subject: 'features', reason: `window volume ${volume} < min_volume ${config.min_volume}` })
-    return { findings, skipped }
+  // The checks below that cannot run in this window: their subjects were not judged. Skew is
+  // only checked while the version is recent; after that its windows count as clean.
+  const versionStart = versionFirstWindow(input)
+  const checksSkew = versionStart !== null && key.window_start - versionStart < dq.skew_window
+  const unjudged = (subjects: string[], reason: string): DetectorResult => {
+    skipped.push({ detector: 'data_quality', subject: 'features', reason })
+    for (const subject of subjects) notJudged.push({ kind: 'data_quality', subject, reason })
+    return { findings, skipped, not_judged: notJudged }
   }
+  const referenceChecks = ['null_rate', 'out_of_range', 'unseen_categories', ...(checksSkew ? ['training_serving_skew'] : [])]
+
+  if (volume < config.min_volume) return unjudged([...(dq.stuck.enabled ? ['stuck'] : []), ...referenceChecks], `window volume ${volume} < min_volume ${config.min_volume}`)
 
   // Stuck: a constant numeric feature with volume (needs no reference).
   if (dq.stuck.enabled) {
@@ -147,10 +156,7 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     if (stuck.length) findings.push(checkFinding(key, 'stuck', 'std', 'stuck values', stuck, featureStatsQuery(key, stuck.map((s) => s.feature), ['count', 'min', 'max', 'std'], 24)))
   }
 
-  if (!reference) {
-    skipped.push({ detector: 'data_quality', subject: 'features', reason: 'no reference profile: null rate, range, unseen categories and skew not checked' })
-    return { findings, skipped }
-  }
+  if (!reference) return unjudged(referenceChecks, 'no reference profile: null rate, range, unseen categories and skew not checked')
 
   const nulls: Item[] = []
   for (const feature of [...numeric, ...categorical]) {
@@ -187,8 +193,7 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
   }
   if (unseen.length) findings.push(checkFinding(key, 'unseen_categories', 'unseen_category_share', 'unseen categories', unseen, featureStatsQuery(key, unseen.map((u) => u.feature), ['count', 'categories', 'category_counts', 'unseen'], 24)))
 
-  const versionStart = versionFirstWindow(input)
-  if (versionStart !== null && key.window_start - versionStart < dq.skew_window) {
+  if (checksSkew) {
     const ranked = rankDrifted(config, measureDrift(config, referencePairs(reference, current.features, false)).drifts)
     const skew = ranked.map<Item>((d) => ({ feature: d.feature, value: d.effect, expected: 0, severity: d.severity ?? 'warning', threshold: 1, detail: describeDrift(d) }))
     if (skew.length)
@@ -196,5 +201,5 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
         checkFinding(key, 'training_serving_skew', 'drift_effect', `training-serving skew (${key.model_version} since ${new Date(versionStart).toISOString()})`, skew, featureStatsQuery(key, skew.map((s) => s.feature), ['count', 'nulls', 'mean', 'std', 'bin_edges', 'histogram', 'categories', 'category_counts'], 24)),
       )
   }
-  return { findings, skipped }
+  return { findings, skipped, not_judged: notJudged }
 }

@@ -12,7 +12,7 @@ import {
 import { alignCategories, chiSquaredTest, jensenShannonDistance, ksStatisticFromHistograms, psi } from '../../shared/stats/index.ts'
 import { driftLevels, importanceOf, isIgnored, type DetectorConfig, type Levels } from './detector-config.ts'
 import { featureStatsQuery } from './evidence-sql.ts'
-import { fmt, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type Skip, type WindowSnapshot } from './finding.ts'
+import { fmt, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip, type WindowSnapshot } from './finding.ts'
 import { runbookHint } from './runbook.ts'
 
 // Drift: per feature, effect sizes of the window's distribution against a baseline (the reference
@@ -226,33 +226,53 @@ function previousWindow(input: DetectorInput): WindowSnapshot | null {
   return k.window_start === key.window_start - key.window_size_ms && k.model_version === key.model_version ? prev : null
 }
 
-/** Feature drift ('drift', subject 'features') and prediction drift ('prediction_drift', subject 'prediction'). */
+/**
+ * Feature drift ('drift', subject 'features') and prediction drift ('prediction_drift', subject
+ * 'prediction'), against the reference and, with compare_trailing, against the previous window
+ * (subjects with '_vs_previous'). A subject that cannot be judged in the window (volume below
+ * min_volume, no baseline, no comparable feature) is reported in not_judged.
+ */
 export function detectDrift(input: DetectorInput): DetectorResult {
   const { config, current } = input
   const key = current.summary.key
   const findings: Finding[] = []
   const skipped: Skip[] = []
+  const notJudged: NotJudged[] = []
   if (!config.drift.enabled) return { findings, skipped }
+  const unjudged = (baseline: 'reference' | 'previous window', reason: string): void => {
+    const suffix = baseline === 'reference' ? '' : '_vs_previous'
+    notJudged.push({ kind: 'drift', subject: `features${suffix}`, reason }, { kind: 'prediction_drift', subject: `prediction${suffix}`, reason })
+  }
   if (current.summary.volume < config.min_volume) {
-    skipped.push({ detector: 'drift', subject: 'features', reason: `window volume ${current.summary.volume} < min_volume ${config.min_volume}` })
-    return { findings, skipped }
+    const reason = `window volume ${current.summary.volume} < min_volume ${config.min_volume}`
+    skipped.push({ detector: 'drift', subject: 'features', reason })
+    unjudged('reference', reason)
+    if (config.drift.compare_trailing) unjudged('previous window', reason)
+    return { findings, skipped, not_judged: notJudged }
   }
   const baselines: { name: 'reference' | 'previous window'; pairs: (prediction: boolean) => Pair[] }[] = []
   if (input.reference) baselines.push({ name: 'reference', pairs: (p) => referencePairs(input.reference!, current.features, p) })
-  else skipped.push({ detector: 'drift', subject: 'features', reason: 'no reference profile' })
+  else {
+    skipped.push({ detector: 'drift', subject: 'features', reason: 'no reference profile' })
+    unjudged('reference', 'no reference profile')
+  }
   if (config.drift.compare_trailing) {
     const prev = previousWindow(input)
     if (prev) baselines.push({ name: 'previous window', pairs: (p) => trailingPairs(prev.features, current.features, p) })
-    else skipped.push({ detector: 'drift', subject: 'features_vs_previous', reason: 'previous window of this version is not in the history' })
+    else {
+      skipped.push({ detector: 'drift', subject: 'features_vs_previous', reason: 'previous window of this version is not in the history' })
+      unjudged('previous window', 'previous window of this version is not in the history')
+    }
   }
   for (const baseline of baselines) {
     for (const prediction of [false, true]) {
-      const { drifts, skipped: notJudged } = measureDrift(config, baseline.pairs(prediction))
+      const { drifts, skipped: notMeasured } = measureDrift(config, baseline.pairs(prediction))
       const subject = (prediction ? 'prediction' : 'features') + (baseline.name === 'reference' ? '' : '_vs_previous')
-      if (notJudged.length) skipped.push({ detector: 'drift', subject, reason: `not judged: ${notJudged.join(', ')}` })
+      if (notMeasured.length) skipped.push({ detector: 'drift', subject, reason: `not judged: ${notMeasured.join(', ')}` })
+      if (drifts.length === 0) notJudged.push({ kind: prediction ? 'prediction_drift' : 'drift', subject, reason: notMeasured.length ? `not judged: ${notMeasured.join(', ')}` : `no feature comparable with the ${baseline.name}` })
       const ranked = rankDrifted(config, drifts)
       if (ranked.length) findings.push(driftFinding(key, config, prediction, baseline.name, drifts.length, ranked))
     }
   }
-  return { findings, skipped }
+  return { findings, skipped, not_judged: notJudged }
 }

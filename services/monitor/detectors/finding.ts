@@ -69,9 +69,23 @@ export interface Skip {
   reason: string
 }
 
+/**
+ * An alert identity (kind and subject, in the window's model, segment and window size) that a
+ * detector could not judge in the window: no finding, but not a clean window either (too few
+ * labels, too little volume, no baseline). Stored with the window's evaluation; the episode fold
+ * skips such a window for that identity, so it neither extends nor resolves an episode.
+ */
+export interface NotJudged {
+  kind: AlertKind
+  subject: string
+  reason: string
+}
+
 export interface DetectorResult {
   findings: Finding[]
   skipped: Skip[]
+  /** Identities this detector could not judge in the window (absent: it judged all it checks). */
+  not_judged?: NotJudged[]
 }
 
 export function severityOf(value: number, levels: Levels): Severity | null {

@@ -1,7 +1,7 @@
 // The detectors' public API: pure functions from window metrics to findings, the alert episode
 // fold, and the trigger built from a transition. No I/O here.
 export { parseDetectorConfig, hygieneFor, performanceMetricFor, type DetectorConfig, type HygieneRule, type MuteWindow } from './detector-config.ts'
-export type { DetectorInput, DetectorResult, Finding, JoinHealth, Skip, WindowSnapshot } from './finding.ts'
+export type { DetectorInput, DetectorResult, Finding, JoinHealth, NotJudged, Skip, WindowSnapshot } from './finding.ts'
 export { evaluateWindow, type WindowEvaluationResult } from './evaluate-window.ts'
 export { detectDrift } from './drift.detector.ts'
 export { detectPerformance } from './performance.detector.ts'
@@ -16,10 +16,14 @@ export {
   importEpisodeState,
   sequenceFor,
   identityOf,
+  encodeEvaluation,
+  decodeEvaluation,
+  combineVersions,
   type EpisodeState,
   type EpisodeTransition,
   type EpisodeWindow,
   type WindowEvaluation,
+  type StoredEvaluation,
 } from './alert-episodes.ts'
 export { alertId, identityKey, type AlertIdentity } from './alert-id.ts'
 export { buildTrigger, triggerSummary } from './alert-text.ts'

@@ -2,7 +2,7 @@ import type { WindowKey } from '../../shared/model/window-metrics.ts'
 import { median } from '../../shared/stats/index.ts'
 import type { DetectorConfig, Levels } from './detector-config.ts'
 import { labelHealthQuery } from './evidence-sql.ts'
-import { pct, severityOf, type DetectorResult, type Finding, type JoinHealth, type Skip } from './finding.ts'
+import { pct, severityOf, type DetectorResult, type Finding, type JoinHealth, type NotJudged, type Skip } from './finding.ts'
 import { runbookHint } from './runbook.ts'
 
 // Join health: are labels finding their predictions? A falling join rate or a surge of orphan
@@ -48,11 +48,16 @@ function finding(key: WindowKey, subject: string, measure: string, observed: num
 export function detectJoinHealth(config: DetectorConfig, key: WindowKey, current: JoinHealth | null | undefined, history: JoinHealth[] = []): JoinHealthResult {
   const jh = config.join_health
   const skipped: Skip[] = []
-  const none = (reason: string | null): JoinHealthResult => ({ findings: [], skipped, suppress_performance: false, suppress_reason: reason })
-  if (!jh.enabled) return none(null)
+  const notJudged: NotJudged[] = []
+  const unjudged = (subjects: string[], reason: string): void => {
+    for (const subject of subjects) notJudged.push({ kind: 'join_health', subject, reason })
+  }
+  if (!jh.enabled) return { findings: [], skipped, suppress_performance: false, suppress_reason: null }
   if (!current) {
-    skipped.push({ detector: 'join_health', subject: 'labels', reason: 'no join-health counters for this window' })
-    return none(null)
+    const reason = 'no join-health counters for this window'
+    skipped.push({ detector: 'join_health', subject: 'labels', reason })
+    unjudged(['duplicate_predictions', 'join_rate', 'orphan_labels'], reason)
+    return { findings: [], skipped, not_judged: notJudged, suppress_performance: false, suppress_reason: null }
   }
   const findings: Finding[] = []
   const query = labelHealthQuery(current.model_id, current.window_size_ms, current.window_start, jh.baseline_windows)
@@ -62,13 +67,17 @@ export function detectJoinHealth(config: DetectorConfig, key: WindowKey, current
   if (dup) findings.push(dup)
 
   if (current.labels_received < jh.min_labels) {
-    skipped.push({ detector: 'join_health', subject: 'join_rate', reason: `${current.labels_received} labels < min_labels ${jh.min_labels}` })
+    const reason = `${current.labels_received} labels < min_labels ${jh.min_labels}`
+    skipped.push({ detector: 'join_health', subject: 'join_rate', reason })
+    unjudged(['join_rate', 'orphan_labels'], reason)
   } else {
     const base = history
       .filter((h) => h.window_start < current.window_start && h.window_size_ms === w && h.labels_received >= jh.min_labels)
       .slice(-jh.baseline_windows)
     if (base.length === 0) {
-      skipped.push({ detector: 'join_health', subject: 'join_rate', reason: 'no trailing windows with enough labels for a baseline' })
+      const reason = 'no trailing windows with enough labels for a baseline'
+      skipped.push({ detector: 'join_health', subject: 'join_rate', reason })
+      unjudged(['join_rate', 'orphan_labels'], reason)
     } else {
       const jr = joinRate(current)
       const jrBase = median(base.map(joinRate))
@@ -87,6 +96,7 @@ export function detectJoinHealth(config: DetectorConfig, key: WindowKey, current
   return {
     findings,
     skipped,
+    not_judged: notJudged,
     suppress_performance: findings.length > 0,
     suppress_reason: findings.length ? `join health: ${findings.map((f) => f.subject).join(', ')}` : null,
   }

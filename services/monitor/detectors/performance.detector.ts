@@ -3,7 +3,7 @@ import type { WindowSummary } from '../../shared/model/window-metrics.ts'
 import { proportionDifferenceInterval, wilsonInterval } from '../../shared/stats/index.ts'
 import { performanceMetricFor, type DetectorConfig, type Levels, type PerformanceMetric } from './detector-config.ts'
 import { summaryQuery } from './evidence-sql.ts'
-import { fmt, pct, severityOf, type DetectorInput, type DetectorResult, type Finding, type Skip } from './finding.ts'
+import { fmt, pct, severityOf, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip } from './finding.ts'
 import { runbookHint } from './runbook.ts'
 
 // Performance against the reference, from mature windows only (label coverage and labeled count
@@ -156,47 +156,52 @@ export function immatureReason(summary: WindowSummary, config: DetectorConfig): 
   return null
 }
 
-function estimate(input: DetectorInput, skipped: Skip[]): Finding[] {
+function estimate(input: DetectorInput, skipped: Skip[], notJudged: NotJudged[]): Finding[] {
   const s = input.current.summary
   const { config, model } = input
   if (model.task !== 'binary_classification' || !config.performance.estimate_without_labels) return []
+  const unjudged = (reason: string): Finding[] => {
+    skipped.push({ detector: 'performance', subject: 'estimated_accuracy', reason })
+    notJudged.push({ kind: 'estimated_performance', subject: 'accuracy', reason })
+    return []
+  }
   const reference = input.reference?.performance.accuracy
-  if (reference === undefined) {
-    skipped.push({ detector: 'performance', subject: 'estimated_accuracy', reason: 'reference has no accuracy' })
-    return []
-  }
-  if (s.estimated_accuracy === null || s.volume < config.min_volume) {
-    skipped.push({ detector: 'performance', subject: 'estimated_accuracy', reason: `no estimate (volume ${s.volume}, min_volume ${config.min_volume})` })
-    return []
-  }
+  if (reference === undefined) return unjudged('reference has no accuracy')
+  if (s.estimated_accuracy === null || s.volume < config.min_volume) return unjudged(`no estimate (volume ${s.volume}, min_volume ${config.min_volume})`)
   const own = wilsonInterval(s.estimated_accuracy * s.volume, s.volume, config.performance.z)
-  if (!own) return []
+  if (!own) return unjudged('no interval for the estimate')
   const j: Judged = { observed: s.estimated_accuracy, low: own.low, high: own.high, worseLow: reference - own.high, worseEstimate: reference - s.estimated_accuracy, n: s.volume, note: 'Wilson on the estimate' }
   const severity = severityOf(j.worseLow, config.performance.max_drop)
   return severity ? [finding(input, 'accuracy', reference, j, severity, true)] : []
 }
 
-/** Measured performance of a mature window ('performance'), or the CBPE estimate of an immature one ('estimated_performance'). */
+/**
+ * Measured performance of a mature window ('performance'), or the CBPE estimate of an immature one
+ * ('estimated_performance'). A window this cannot judge (immature, no reference figure, no
+ * interval) is reported in not_judged, so that it counts neither as a finding nor as a clean
+ * window for the alert. A mature window is not estimated: it counts as clean for
+ * 'estimated_performance', which is how an estimated alert hands over to the measured one.
+ */
 export function detectPerformance(input: DetectorInput): DetectorResult {
   const { config, current } = input
   const skipped: Skip[] = []
+  const notJudged: NotJudged[] = []
   if (!config.performance.enabled) return { findings: [], skipped }
   const metric = performanceMetricFor(input.model, config)
+  const unjudged = (reason: string): DetectorResult => {
+    skipped.push({ detector: 'performance', subject: metric, reason })
+    notJudged.push({ kind: 'performance', subject: metric, reason })
+    return { findings: [], skipped, not_judged: notJudged }
+  }
   const immature = immatureReason(current.summary, config)
   if (immature) {
-    skipped.push({ detector: 'performance', subject: metric, reason: immature })
-    return { findings: estimate(input, skipped), skipped }
+    unjudged(immature)
+    return { findings: estimate(input, skipped, notJudged), skipped, not_judged: notJudged }
   }
   const reference = input.reference?.performance[metric]
-  if (reference === undefined) {
-    skipped.push({ detector: 'performance', subject: metric, reason: `reference has no ${metric}` })
-    return { findings: [], skipped }
-  }
+  if (reference === undefined) return unjudged(`reference has no ${metric}`)
   const j = judge(input, metric, reference)
-  if (typeof j === 'string') {
-    skipped.push({ detector: 'performance', subject: metric, reason: j })
-    return { findings: [], skipped }
-  }
+  if (typeof j === 'string') return unjudged(j)
   const severity = severityOf(j.worseLow, levelsOf(config, metric))
-  return { findings: severity ? [finding(input, metric, reference, j, severity, false)] : [], skipped }
+  return { findings: severity ? [finding(input, metric, reference, j, severity, false)] : [], skipped, not_judged: notJudged }
 }

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
+  combineVersions,
+  decodeEvaluation,
+  encodeEvaluation,
   exportEpisodeState,
   foldEpisodes,
   importEpisodeState,
@@ -38,9 +41,12 @@ function finding(start: number, severity: Severity = 'warning', observed = 0.3):
   }
 }
 
-/** Windows from a pattern: 'x' a window with a finding, '.' a clean one, one hour apart from T0. */
+/** Windows from a pattern: 'x' a window with a finding, '.' a clean one, '?' one not judged, one hour apart from T0. */
 function windows(pattern: string, from = T0): EpisodeWindow[] {
-  return [...pattern].map((c, i) => ({ window_start: from + i * HOUR, finding: c === 'x' ? finding(from + i * HOUR) : null }))
+  return [...pattern].map((c, i) => {
+    const w: EpisodeWindow = { window_start: from + i * HOUR, finding: c === 'x' ? finding(from + i * HOUR) : null }
+    return c === '?' ? { ...w, not_judged: true } : w
+  })
 }
 
 const fold = (ws: EpisodeWindow[], r: HygieneRule = rule) => foldEpisodes(initialEpisodeState(identity), ws, r)
@@ -114,6 +120,64 @@ describe('alert episodes', () => {
     const again = resume(head.state, seq.slice(3), rule)
     expect([...head.transitions, ...again.transitions]).toEqual(full.transitions)
     expect(again.state).toEqual(full.state)
+  })
+
+  it('windows that could not be judged neither extend an episode nor count towards its resolution', () => {
+    // Fires at window 1; windows 2, 3, 5 and 6 were not judged; the clean windows 4, 7 and 8 are
+    // the three (k) that resolve it, at window 8. Counting the unjudged ones as clean would have
+    // resolved it at window 3.
+    const { transitions, state } = fold(windows('xx??.??..x'))
+    expect(statuses(transitions)).toEqual(['firing@1', 'resolved@8'])
+    expect(transitions[1]).toMatchObject({ clean_windows: 3, windows_with_finding: 2, first_seen: T0, last_seen: T0 + HOUR, window_end: T0 + 9 * HOUR })
+    expect(state.last_window_start).toBe(T0 + 9 * HOUR)
+    // While open, a stretch of unjudged windows of any length keeps the episode open, with no transition.
+    const long = fold(windows('xx' + '?'.repeat(20) + 'x'))
+    expect(statuses(long.transitions)).toEqual(['firing@1', 'updated@22'])
+    expect(new Set(long.transitions.map((t) => t.alert_id)).size).toBe(1)
+  })
+
+  it('n of m counts judged windows only, and a finding counts even where the window is marked not judged', () => {
+    // 2 of the last 2 judged windows: windows 0 and 3 (1 and 2 not judged).
+    const { transitions } = fold(windows('x??x'), { ...rule, n: 2, m: 2 })
+    expect(statuses(transitions)).toEqual(['firing@3'])
+    expect(transitions[0]!.first_seen).toBe(T0)
+    // Unjudged windows do not push an earlier finding out of the last m either way: '.x' then '?' x3 then 'x'.
+    expect(statuses(fold(windows('.x???x'), { ...rule, n: 2, m: 3 }).transitions)).toEqual(['firing@5'])
+    const marked = windows('xx').map((w) => ({ ...w, not_judged: true }))
+    expect(statuses(fold(marked).transitions)).toEqual(['firing@1'])
+  })
+
+  it('resume equals the full fold with unjudged windows at every split point', () => {
+    const seq = windows('.x?x??.?..x?x.??.?...xx')
+    const full = fold(seq)
+    expect(statuses(full.transitions)).toEqual(['firing@3', 'resolved@9', 'firing@12', 'resolved@18', 'firing@22'])
+    for (let split = 0; split <= seq.length; split++) {
+      const head = fold(seq.slice(0, split))
+      const tail = resume(importEpisodeState(exportEpisodeState(head.state)), seq.slice(split), rule)
+      expect([...head.transitions, ...tail.transitions]).toEqual(full.transitions)
+    }
+  })
+
+  it('reads stored evaluations old and new, and a window is not judged only when no model version judged the identity', () => {
+    const f = finding(T0)
+    // Rows written before not_judged existed: a bare array of findings, every identity judged.
+    expect(decodeEvaluation(JSON.stringify([f]))).toEqual({ findings: [f], not_judged: [] })
+    expect(decodeEvaluation('[]')).toEqual({ findings: [], not_judged: [] })
+    const unjudged = { kind: 'drift' as const, subject: 'features', reason: 'window volume 150 < min_volume 200' }
+    const stored = { findings: [], not_judged: [unjudged] }
+    expect(JSON.parse(encodeEvaluation(stored))).toEqual({ findings: [], not_judged: [unjudged] })
+    expect(decodeEvaluation(encodeEvaluation(stored))).toEqual(stored)
+
+    const clean = { findings: [], not_judged: [] }
+    const w0 = combineVersions(T0, [stored]) // one version, not judged
+    const w1 = combineVersions(T0 + HOUR, [stored, clean]) // v1 not judged, v2 judged it clean
+    const w2 = combineVersions(T0 + 2 * HOUR, [stored, { findings: [finding(T0 + 2 * HOUR)], not_judged: [] }]) // v2 found it
+    const w3 = combineVersions(T0 + 3 * HOUR, [stored, stored])
+    const w4 = combineVersions(T0 + 4 * HOUR, [decodeEvaluation('[]')]) // an old row: clean
+    const seq = sequenceFor(identity, [w0, w1, w2, w3, w4])
+    expect(seq.map((w) => (w.finding ? 'x' : w.not_judged ? '?' : '.'))).toEqual(['?', '.', 'x', '?', '.'])
+    // Only the identity that was not judged: another subject in the same windows is clean.
+    expect(sequenceFor({ ...identity, subject: 'features_vs_previous' }, [w0, w3]).map((w) => w.not_judged ?? false)).toEqual([false, false])
   })
 
   it('rejects a corrupt exported state with the field named', () => {

@@ -87,6 +87,7 @@ describe('anomaly detector', () => {
     const result = detectAnomalies(input(model, config, null, volumeWindow(prng(6), T0 + 2 * HOUR, 0.3), history(7, T0, 2)))
     expect(result.findings).toEqual([])
     expect(result.skipped.map((s) => s.subject)).toEqual(['volume'])
+    expect(result.not_judged).toEqual([{ kind: 'anomaly', subject: 'volume', reason: 'fewer than 3 earlier windows at the same hour-of-week or hour-of-day' }])
   })
 
   it('a null-rate jump of a feature is an anomaly listing that feature', () => {

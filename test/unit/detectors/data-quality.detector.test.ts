@@ -101,6 +101,15 @@ describe('data-quality detector', () => {
     expect(f.evidence_query).toContain("feature IN ('age')")
   })
 
+  it('a window below the minimum volume judges only missing features; the other checks are reported not judged', () => {
+    const result = detectDataQuality(input(model, detectorConfig(), reference, window(4, T0, 150, { ageNulls: 0.3 })))
+    expect(result.findings).toEqual([])
+    const reason = 'window volume 150 < min_volume 200'
+    // No version history proves a recent deploy, so training-serving skew is not among them.
+    expect(result.not_judged).toEqual(['stuck', 'null_rate', 'out_of_range', 'unseen_categories'].map((subject) => ({ kind: 'data_quality', subject, reason })))
+    expect(detectDataQuality(input(model, detectorConfig(), reference, window(4, T0, 5000))).not_judged).toEqual([])
+  })
+
   it('a stuck feature (constant value with volume) gives a stuck finding', () => {
     const { findings } = detectDataQuality(input(model, detectorConfig(), reference, window(3, T0, 5000, { incomeConstant: 0 })))
     expect(findings.map((f) => f.subject)).toEqual(['stuck'])

@@ -182,6 +182,13 @@ describe('drift detector', () => {
     const result = detectDrift(input(model, detectorConfig(), reference, window(13, T0, 150, { shifts: { x1: 3 } })))
     expect(result.findings).toEqual([])
     expect(result.skipped[0]!.reason).toMatch(/volume 150 < min_volume 200/)
+    // Not judged is not clean: the alert fold skips the window for these identities.
+    const reason = 'window volume 150 < min_volume 200'
+    expect(result.not_judged).toEqual([
+      { kind: 'drift', subject: 'features', reason },
+      { kind: 'prediction_drift', subject: 'prediction', reason },
+    ])
+    expect(detectDrift(input(model, detectorConfig(), reference, window(13, T0, 10_000))).not_judged?.filter((n) => n.kind === 'drift')).toEqual([])
   })
 
   it('compares with the previous window when asked', () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { combineVersions, decodeEvaluation, encodeEvaluation, foldEpisodes, initialEpisodeState, sequenceFor } from '../../../services/monitor/detectors/alert-episodes.ts'
+import { hygieneFor } from '../../../services/monitor/detectors/detector-config.ts'
 import { evaluateWindow } from '../../../services/monitor/detectors/evaluate-window.ts'
 import type { JoinHealth, WindowSnapshot } from '../../../services/monitor/detectors/finding.ts'
 import { detectPerformance, hanleyMcNeilSe } from '../../../services/monitor/detectors/performance.detector.ts'
@@ -28,9 +30,9 @@ function classification(seed: number, labeled: number, accuracy: number): Classi
   return { accuracy: correct / labeled, precision, recall, f1: (2 * precision * recall) / (precision + recall), log_loss: null, roc_auc: null, calibration_error: null, classes: ['0', '1'], confusion: m }
 }
 
-function window(volume: number, labeled: number, c: ClassificationPerformance | null, estimated: number | null = null): WindowSnapshot {
+function window(volume: number, labeled: number, c: ClassificationPerformance | null, estimated: number | null = null, start = T0): WindowSnapshot {
   return {
-    summary: summary(windowKey(T0), { volume, labeled_count: labeled, label_coverage: labeled / volume, classification: c, estimated_accuracy: estimated }),
+    summary: summary(windowKey(start), { volume, labeled_count: labeled, label_coverage: labeled / volume, classification: c, estimated_accuracy: estimated }),
     features: [],
   }
 }
@@ -51,6 +53,55 @@ describe('performance detector', () => {
     const result = detectPerformance(input(model, config, reference, window(10_000, 2_000, classification(1, 2_000, 0.7))))
     expect(result.findings.filter((f) => f.kind === 'performance')).toEqual([])
     expect(result.skipped[0]).toEqual({ detector: 'performance', subject: 'accuracy', reason: 'immature: label coverage 20% < 50%' })
+    // Not a clean window either: the accuracy was not judged. The CBPE estimate was (none given here: no estimate
+    // in the window, so that is not judged either).
+    expect(result.not_judged).toEqual([
+      { kind: 'performance', subject: 'accuracy', reason: 'immature: label coverage 20% < 50%' },
+      { kind: 'estimated_performance', subject: 'accuracy', reason: 'no estimate (volume 10000, min_volume 200)' },
+    ])
+    const estimated = detectPerformance(input(model, config, reference, window(10_000, 2_000, classification(1, 2_000, 0.7), 0.89)))
+    expect(estimated.not_judged).toEqual([{ kind: 'performance', subject: 'accuracy', reason: 'immature: label coverage 20% < 50%' }])
+    // A mature window judges the accuracy (no drop here) and leaves nothing unjudged.
+    expect(detectPerformance(input(model, config, reference, window(5_000, 4_000, classification(4, 4_000, 0.9)))).not_judged).toEqual([])
+  })
+
+  it('immature windows neither extend nor resolve a performance alert: it resolves after k mature clean windows', () => {
+    // Stored and read back as the monitor does: evaluateWindow -> findings_json -> fold.
+    const plan: ['bad' | 'immature' | 'fine', number][] = [
+      ['bad', 2],
+      ['bad', 3],
+      ['immature', 11],
+      ['immature', 12],
+      ['immature', 13],
+      ['fine', 14],
+      ['immature', 15],
+      ['fine', 16],
+      ['fine', 17],
+    ]
+    const evaluations = plan.map(([kind, seed], i) => {
+      const start = T0 + i * HOUR
+      const w =
+        kind === 'bad'
+          ? window(5_000, 4_000, classification(seed, 4_000, 0.8), null, start)
+          : kind === 'fine'
+            ? window(5_000, 4_000, classification(seed, 4_000, 0.9), null, start)
+            : window(10_000, 500, classification(seed, 500, 0.7), 0.89, start)
+      const result = evaluateWindow(input(model, config, reference, w))
+      return combineVersions(start, [decodeEvaluation(encodeEvaluation({ findings: result.findings, not_judged: result.not_judged }))])
+    })
+    const identity = { model_id: 'churn', kind: 'performance' as const, subject: 'accuracy', segment: 'all', window_size_ms: HOUR }
+    const seq = sequenceFor(identity, evaluations)
+    expect(seq.map((w) => (w.finding ? 'x' : w.not_judged ? '?' : '.')).join('')).toBe('xx???.?..')
+    const rule = hygieneFor(config, 'performance')
+    expect([rule.n, rule.m, rule.k]).toEqual([2, 3, 3])
+    const { transitions } = foldEpisodes(initialEpisodeState(identity), seq, rule)
+    // Fires at window 1; the three clean windows are 5, 7 and 8, so it resolves at 8 (not at window 4,
+    // as it would if immature windows counted as clean), its last finding still window 1.
+    expect(transitions.map((t) => [t.status, (t.window_start - T0) / HOUR])).toEqual([
+      ['firing', 1],
+      ['resolved', 8],
+    ])
+    expect(transitions[1]).toMatchObject({ first_seen: T0, last_seen: T0 + HOUR, clean_windows: 3 })
   })
 
   it('a mature window with a real drop gives a finding whose interval matches an independent Newcombe computation', () => {
@@ -138,5 +189,8 @@ describe('performance detector', () => {
     ])
     expect(result.suppressed!.findings.map((f) => f.kind)).toEqual(['performance'])
     expect(result.suppressed!.reason).toBe('join health: join_rate, orphan_labels')
+    // Dropped, the performance finding does not make the window clean: accuracy was not judged.
+    expect(result.not_judged.filter((n) => n.kind === 'performance')).toEqual([{ kind: 'performance', subject: 'accuracy', reason: 'join health: join_rate, orphan_labels' }])
+    expect(clean.not_judged.filter((n) => n.kind === 'performance')).toEqual([])
   })
 })
