@@ -14,7 +14,7 @@ import {
   type WindowEvaluation,
 } from '../detectors/alert-episodes.ts'
 import { identityKey, type AlertIdentity } from '../detectors/alert-id.ts'
-import { buildTrigger } from '../detectors/alert-text.ts'
+import { buildTrigger, withdrawnTrigger } from '../detectors/alert-text.ts'
 import { hygieneFor } from '../detectors/detector-config.ts'
 import { evaluateWindow } from '../detectors/evaluate-window.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
@@ -46,9 +46,10 @@ export interface DetectionDeps {
  * Runs the detectors on every closed window the monitor recomputed, stores each window's
  * findings (and what could not be judged), re-derives the alert episodes of the touched series
  * by folding their stored evaluations in window order, and publishes what differs from the
- * published alert state. Everything is derived from stored data, so a replay, a restart or a
- * second instance arrives at the same alerts (same ids), and windows evaluated out of order
- * (late labels) are fine.
+ * published alert state, including the resolution of published firing alerts the fold no longer
+ * finds (withdrawn). Everything is derived from stored data, so a replay, a restart or a second
+ * instance arrives at the same alerts (same ids), and windows evaluated out of order (late
+ * labels) are fine.
  */
 export class DetectionRunner {
   constructor(private readonly deps: DetectionDeps) {}
@@ -86,11 +87,15 @@ export class DetectionRunner {
   private async publishEpisodes(model: RuntimeModel, sizeMs: number, segments: string[], latest: number): Promise<void> {
     const { ch, publisher } = this.deps
     const modelId = model.config.model_id
-    const lookback = this.deps.episodeLookbackMs ?? 90 * DAY
+    const from = latest - (this.deps.episodeLookbackMs ?? 90 * DAY)
+    // The published state is read before the evaluations: an alert published by another instance
+    // was stored after its evaluations, so every alert read here has its windows in what is read
+    // next, and none is taken for withdrawn because its evaluations were not visible yet.
+    const published = await publisher.published(modelId, sizeMs)
     const rows = await ch.query<{ segment: string; window_start: number; findings_json: string }>(
       `SELECT segment, window_start, findings_json FROM ${ch.table('window_evaluations')} FINAL
        WHERE model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs} AND segment IN (${segments.map(lit).join(', ')})
-         AND window_start >= ${latest - lookback}
+         AND window_start >= ${from}
        ORDER BY window_start`,
     )
     // One evaluation per window and segment: all model versions' findings together, and as not
@@ -101,12 +106,14 @@ export class DetectionRunner {
       windows.set(r.window_start, [...(windows.get(r.window_start) ?? []), decodeEvaluation(r.findings_json)])
       bySegment.set(r.segment, windows)
     }
-    const published = await publisher.published(modelId, sizeMs)
     const changed: MonitorTrigger[] = []
-    for (const windows of bySegment.values()) {
+    const withdrawn: string[] = []
+    for (const [segment, windows] of bySegment) {
       const evaluations: WindowEvaluation[] = [...windows].map(([windowStart, stored]) => combineVersions(windowStart, stored)).sort((a, b) => a.window_start - b.window_start)
       const identities = new Map<string, AlertIdentity>()
       for (const e of evaluations) for (const f of e.findings) identities.set(identityKey(identityOf(f)), identityOf(f))
+      /** The current state of every alert the fold derives in this segment. */
+      const derived = new Map<string, MonitorTrigger>()
       for (const identity of identities.values()) {
         const { transitions } = foldEpisodes(initialEpisodeState(identity), sequenceFor(identity, evaluations), hygieneFor(model.detectors, identity.kind))
         // The latest transition of each episode is its current state. An episode never published
@@ -117,10 +124,29 @@ export class DetectionRunner {
         for (const [alertId, episode] of byAlert) {
           const latest = buildTrigger(episode[episode.length - 1]!)
           const known = published.get(alertId)
+          derived.set(alertId, latest)
+          // A state older than the published one (re-evaluation took its latest findings away)
+          // cannot replace it: sending it would repeat on every evaluation. A firing alert left
+          // that way without an open episode is withdrawn below.
+          if (known && AlertPublisher.outranks(known, latest)) continue
           if (!known && episode.length > 1) changed.push(buildTrigger(episode[0]!))
           if (AlertPublisher.differs(latest, known)) changed.push(latest)
         }
       }
+      // Published firing alerts of this segment that the fold no longer has open, and does not
+      // resolve itself: re-evaluated windows no longer give their episode. Alerts that started
+      // before the folded range are left alone (their episode cannot be re-derived from it).
+      for (const known of published.values()) {
+        if (known.segment !== segment || known.status !== 'firing' || known.first_seen < from) continue
+        const now = derived.get(known.alert_id)
+        if (now && (now.status === 'firing' || !AlertPublisher.outranks(known, now))) continue
+        withdrawn.push(known.alert_id)
+      }
+    }
+    for (const t of await publisher.publishedTriggers(modelId, withdrawn)) {
+      if (t.status !== 'firing') continue
+      const resolution = withdrawnTrigger(t)
+      if (AlertPublisher.differs(resolution, published.get(t.alert_id))) changed.push(resolution)
     }
     await publisher.publish(changed)
   }

@@ -12,10 +12,14 @@ export function formatTime(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)}Z`
 }
 
+type Described = Pick<MonitorTrigger, 'model_id' | 'model_version' | 'segment' | 'kind' | 'subject' | 'window_size_ms'>
+
+function describe(a: Described): string {
+  return `${a.kind}/${a.subject} on ${a.model_id} ${a.model_version}, segment ${a.segment}, ${formatDuration(a.window_size_ms)} windows`
+}
+
 function headline(t: EpisodeTransition): string {
-  const f = t.finding
-  const where = `${t.identity.model_id} ${f.key.model_version}, segment ${t.identity.segment}, ${formatDuration(t.identity.window_size_ms)} windows`
-  return `${t.identity.kind}/${t.identity.subject} on ${where}`
+  return describe({ ...t.identity, model_version: t.finding.key.model_version })
 }
 
 function howBad(t: EpisodeTransition): string {
@@ -63,5 +67,25 @@ export function buildTrigger(t: EpisodeTransition): MonitorTrigger {
     last_seen: t.last_seen,
     summary: triggerSummary(t),
     evidence_query: f.evidence_query,
+  }
+}
+
+/**
+ * The resolution of a published firing alert that the episode fold no longer finds: its windows
+ * were evaluated again (late labels or late predictions changed their metrics) and no longer
+ * give this episode (no finding, or findings that make another episode with another id). Built
+ * from the alert's published state only, so every instance and every replay sends the same
+ * resolution: same id, last_seen and severity (and so the same Alertmanager labels, which
+ * resolves the very alert that was sent), window and numbers as last published, and a summary
+ * that says why it ended.
+ */
+export function withdrawnTrigger(published: MonitorTrigger): MonitorTrigger {
+  const episodeEnd = published.last_seen + published.window_size_ms
+  return {
+    ...published,
+    status: 'resolved',
+    summary:
+      `RESOLVED ${describe(published)}: withdrawn, re-evaluation of its windows no longer finds it ` +
+      `(late data, e.g. labels, changed them since it fired); it had fired for the windows from ${formatTime(published.first_seen)} to ${formatTime(episodeEnd)}.`,
   }
 }

@@ -26,4 +26,4 @@ export {
   type StoredEvaluation,
 } from './alert-episodes.ts'
 export { alertId, identityKey, type AlertIdentity } from './alert-id.ts'
-export { buildTrigger, triggerSummary } from './alert-text.ts'
+export { buildTrigger, triggerSummary, withdrawnTrigger } from './alert-text.ts'
