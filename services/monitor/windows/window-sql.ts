@@ -137,17 +137,21 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
   return `SELECT w AS window_start, model_version, segment, ${inlineHidden(columns).join(',\n    ')}
   FROM (
     SELECT *, intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w, arrayJoin(${segmentKeys(model)}) AS segment,
-           arrayFilter(l -> toInt64(l.1) - toInt64(event_time) <= ${model.label_horizon}, label_candidates) AS in_horizon,
-           length(in_horizon) > 0 AS labeled,
-           tupleElement(in_horizon[1], 1) AS label_time, tupleElement(in_horizon[1], 5) AS label_class, tupleElement(in_horizon[1], 6) AS label_value,
+           has_label AS labeled,
            ${performance.rowColumns.join(',\n           ')}
     FROM (${firstArrivals(scope, PREDICTION_COLUMNS, final)})
     ANY LEFT JOIN (
-      SELECT prediction_id,
-             arrayReverseSort(l -> (l.1, l.2, l.3, l.4), groupArray((label_time, kafka_timestamp, kafka_offset, kafka_partition, label_class, label_value))) AS label_candidates
-      FROM ${scope.labels}
-      WHERE model_id = ${lit(model.model_id)} AND prediction_id IN (SELECT prediction_id FROM ${scope.predictions} WHERE ${rangeCondition(scope)})
-      GROUP BY prediction_id
+      SELECT prediction_id, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label
+      FROM (
+        SELECT prediction_id, argMax((label_class, label_value, label_time), (label_time, kafka_timestamp, kafka_offset, kafka_partition)) AS latest
+        FROM ${scope.labels}
+        ANY INNER JOIN (
+          SELECT prediction_id, argMin(event_time, (kafka_timestamp, kafka_partition, kafka_offset)) AS prediction_time
+          FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY prediction_id
+        ) USING prediction_id
+        WHERE model_id = ${lit(model.model_id)} AND toInt64(label_time) - toInt64(prediction_time) <= ${model.label_horizon}
+        GROUP BY prediction_id
+      )
     ) USING prediction_id
   )
   GROUP BY window_start, model_version, segment`
