@@ -22,7 +22,7 @@ const registry = new Registry()
 collectDefaultMetrics({ register: registry })
 
 const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-monitor' }, logger)
-const ch = new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD })
+const ch = new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD, requestTimeoutMs: env.MONITOR_CLICKHOUSE_TIMEOUT_MS })
 const producer = await createProducer(kafka)
 const alerts = createAlertDelivery({ alertmanagerUrl: env.ALERTMANAGER_URL, webhookUrl: env.ALERT_WEBHOOK_URL, webhookToken: env.ALERT_WEBHOOK_TOKEN, logger, registry })
 const service = createMonitorService({

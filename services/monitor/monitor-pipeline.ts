@@ -43,8 +43,10 @@ export interface PipelineDeps {
 
 /** Prediction ids per join lookup query (ids are at most a few dozen bytes each). */
 const LOOKUP_CHUNK = 2_000
-/** Windows per recomputation query set: bounds query size and what one round holds in memory. */
+/** Windows per recomputation (one query set): at most 48, spanning at most a day of event time,
+ *  so one query's work is bounded (a group of day-long windows would read days of events). */
 const WINDOWS_PER_RECOMPUTE = 48
+const SPAN_PER_RECOMPUTE_MS = 86_400_000
 
 interface Accepted<T> {
   event: T
@@ -309,7 +311,10 @@ export class MonitorPipeline {
     }
     const low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
     let detecting = 0n
-    const chunks = [...groups.values()].flatMap((group) => Array.from({ length: Math.ceil(group.length / WINDOWS_PER_RECOMPUTE) }, (_, i) => group.slice(i * WINDOWS_PER_RECOMPUTE, (i + 1) * WINDOWS_PER_RECOMPUTE)))
+    const chunks = [...groups.values()].flatMap((group) => {
+      const per = Math.max(1, Math.min(WINDOWS_PER_RECOMPUTE, Math.floor(SPAN_PER_RECOMPUTE_MS / group[0]!.window_size_ms)))
+      return Array.from({ length: Math.ceil(group.length / per) }, (_, i) => group.slice(i * per, (i + 1) * per))
+    })
     for (const group of chunks) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms

@@ -34,6 +34,9 @@ const envSchema = z.object({
    *  window, old windows receiving labels), ms; windows longer than a day wait 1/1440 of their
    *  size. 0 recomputes in every round. Offsets wait for it, so a crash loses nothing. */
   MONITOR_REFRESH_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Longest a ClickHouse request of the monitor may take, ms (a day-long window of a busy model
+   *  is aggregated in one query). */
+  MONITOR_CLICKHOUSE_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(300_000),
   /** How often join health (orphan labels) is recomputed, ms; 0 turns it off. */
   MONITOR_LABEL_HEALTH_MS: z.coerce.number().int().min(0).default(30_000),
   /** Predictions kept in memory per partition for the label join. */
