@@ -5,6 +5,7 @@ import { EventCodec } from '../shared/codec/event-codec.ts'
 import { loadEnv, type Env } from '../shared/config/env.ts'
 import { loadDriftgateConfig } from '../shared/config/model-config.ts'
 import { createKafka } from '../shared/kafka/kafka-client.ts'
+import { consumerLag } from '../shared/kafka/consumer-lag.ts'
 import { topicNames } from '../shared/kafka/topics.ts'
 import { createLogger } from '../shared/logging/logger.ts'
 import { createEventProducer } from '../shared/producer/event-producer.ts'
@@ -31,21 +32,12 @@ async function withClickHouse<T>(make: () => ClickHouse, use: (ch: ClickHouse) =
 
 const iso = (ms: number | null | undefined): string => (ms ? new Date(Number(ms)).toISOString().replace('.000Z', 'Z') : '')
 
-async function consumerLag(groupId: string, topics: string[]): Promise<number | null> {
+async function groupLag(groupId: string, topics: string[]): Promise<number | null> {
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-cli' }, createLogger('cli', 'error'))
   const admin = kafka.admin()
   await admin.connect()
   try {
-    let lag = 0
-    for (const topic of topics) {
-      const ends = await admin.fetchTopicOffsets(topic)
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
-      for (const end of ends) {
-        const c = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1'
-        lag += Number(BigInt(end.high) - (c === '-1' ? BigInt(end.low) : BigInt(c)))
-      }
-    }
-    return lag
+    return await consumerLag(admin, groupId, topics)
   } catch {
     return null
   } finally {
@@ -62,7 +54,7 @@ program
   .action(async () => {
     const config = loadDriftgateConfig(env.DRIFTGATE_CONFIG)
     const topics = topicNames(env.TOPIC_PREFIX)
-    const lag = await consumerLag(env.MONITOR_GROUP_ID, [topics.predictions, topics.labels])
+    const lag = await groupLag(env.MONITOR_GROUP_ID, [topics.predictions, topics.labels])
     console.log(`monitor consumer group ${env.MONITOR_GROUP_ID}: lag ${lag ?? 'unknown'} records`)
     await withClickHouse(reader, async (ch) => {
       for (const model of config.models) {

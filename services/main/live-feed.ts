@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs'
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
 import { lit } from '../shared/clickhouse/sql.ts'
+import { consumerLag } from '../shared/kafka/consumer-lag.ts'
 import type { MonitorTrigger } from '../shared/events/types.ts'
 
 // What the main job shows while it plays: a status line (simulated time, events produced,
@@ -84,15 +85,7 @@ export class LagProbe {
     try {
       this.connected ??= this.admin.connect()
       await this.connected
-      let lag = 0
-      for (const topic of topics) {
-        const [ends, [committed]] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.admin.fetchOffsets({ groupId, topics: [topic] })])
-        for (const end of ends) {
-          const c = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1'
-          lag += Number(BigInt(end.high) - (c === '-1' ? BigInt(end.low) : BigInt(c)))
-        }
-      }
-      return lag
+      return await consumerLag(this.admin, groupId, topics)
     } catch {
       return null
     }

@@ -1,6 +1,6 @@
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
 import { lit } from '../shared/clickhouse/sql.ts'
-import type { AlertKind, AlertStatus, MonitorTrigger, Severity } from '../shared/events/types.ts'
+import { triggerFromRow, type AlertRecord } from '../shared/model/alert-record.ts'
 import type { ContextFacts, Deploy, Episode, WindowFacts } from './decision-context.ts'
 import type { PolicyConfig } from './policy-config.ts'
 
@@ -10,62 +10,10 @@ import type { PolicyConfig } from './policy-config.ts'
 
 const METRICS = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'mae', 'rmse', 'mape'] as const
 
-interface AlertRow {
-  alert_id: string
-  model_id: string
-  model_version: string
-  segment: string
-  kind: string
-  subject: string
-  severity: string
-  status: string
-  window_size_ms: number
-  window_start: number
-  window_end: number
-  observed: number
-  expected: number
-  threshold: number
-  evidence_names: string[]
-  evidence_scores: number[]
-  evidence_details: string[]
-  label_coverage: number | null
-  estimated: number
-  first_seen: number
-  last_seen: number
-  summary: string
-  evidence_query: string
-}
-
 type WindowRow = Omit<WindowFacts, 'metrics'> & Record<(typeof METRICS)[number], number | null>
 
 export interface ContextLoader {
   load(episode: Episode, policy: PolicyConfig, asOf: number): Promise<ContextFacts>
-}
-
-export function alertFromRow(row: AlertRow): MonitorTrigger {
-  return {
-    alert_id: row.alert_id,
-    model_id: row.model_id,
-    model_version: row.model_version,
-    segment: row.segment,
-    kind: row.kind as AlertKind,
-    subject: row.subject,
-    severity: row.severity as Severity,
-    status: row.status as AlertStatus,
-    window_size_ms: Number(row.window_size_ms),
-    window_start: Number(row.window_start),
-    window_end: Number(row.window_end),
-    observed: row.observed,
-    expected: row.expected,
-    threshold: row.threshold,
-    evidence: row.evidence_names.map((name, i) => ({ name, score: row.evidence_scores[i] ?? 0, detail: row.evidence_details[i] ?? '' })),
-    label_coverage: row.label_coverage,
-    estimated: Boolean(row.estimated),
-    first_seen: Number(row.first_seen),
-    last_seen: Number(row.last_seen),
-    summary: row.summary,
-    evidence_query: row.evidence_query,
-  }
 }
 
 /** Per-window numbers over all model versions: counts summed, labeled metrics weighted by
@@ -126,7 +74,7 @@ export function createContextLoader(ch: ClickHouse, options: { labelRateLookback
         ].join('\n'),
       }
       const [alerts, windows, deploys, rate] = await Promise.all([
-        ch.query<AlertRow>(queries.concurrent_alerts),
+        ch.query<AlertRecord>(queries.concurrent_alerts),
         ch.query<WindowRow>(queries.windows),
         ch.query<{ model_version: string; first_seen: number }>(queries.deploys),
         ch.query<{ labels: number; per_hour: number | null }>(queries.label_rate),
@@ -134,7 +82,7 @@ export function createContextLoader(ch: ClickHouse, options: { labelRateLookback
       return {
         as_of: asOf,
         window_size_ms: size,
-        concurrent_alerts: alerts.map(alertFromRow),
+        concurrent_alerts: alerts.map(triggerFromRow),
         windows: windows.map(toWindowFacts),
         label_rate_per_hour: rate[0]?.per_hour ?? null,
         deploys: deploys.map((d): Deploy => ({ model_version: d.model_version, first_seen: Number(d.first_seen) })),
