@@ -15,7 +15,7 @@ import { validateLabel, validatePrediction } from './ingest/validate-event.ts'
 import type { MonitorMetrics } from './monitor-metrics.ts'
 import type { RuntimeModel } from './runtime-models.ts'
 import type { PartitionWatermark } from './windows/partition-watermark.ts'
-import { DirtyWindows, windowStart, type WindowRef } from './windows/window-math.ts'
+import { DirtyWindows, groupWindows, windowStart, type WindowRef } from './windows/window-math.ts'
 import { WindowSchedule } from './windows/window-schedule.ts'
 import type { ComputedWindows, WindowStore } from './windows/window-store.ts'
 
@@ -73,6 +73,7 @@ export class MonitorPipeline {
   constructor(private readonly deps: PipelineDeps) {
     this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
     this.now = deps.now ?? Date.now
+    this.roundDelayMs = deps.roundDelayMs ?? 1_000
     const refresh = deps.refreshMs ?? 10_000
     this.schedule = new WindowSchedule((size) => (refresh === 0 ? 0 : Math.max(refresh, size / 1440)))
   }
@@ -85,6 +86,7 @@ export class MonitorPipeline {
   private roundTimer: { at: number; timer: NodeJS.Timeout } | null = null
   private closing = false
   private lastBatchAt = 0
+  private readonly roundDelayMs: number
 
   /** Stopping: every marked window is due now, and a round that keeps failing gives up (its
    *  batches stay uncommitted and are replayed). */
@@ -96,8 +98,8 @@ export class MonitorPipeline {
   async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<{ settled: Promise<void> }> {
     const touched = await this.processBatch(records, progress)
     this.lastBatchAt = this.now()
-    const marks = touched.drainEntries().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
-    if (marks.length > 0) this.requestRound(this.closing ? 0 : (this.deps.roundDelayMs ?? 1_000))
+    const marks = touched.drain().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
+    if (marks.length > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
     return { settled: Promise.all(marks).then(() => undefined) }
   }
 
@@ -117,7 +119,7 @@ export class MonitorPipeline {
   private async runRound(): Promise<void> {
     // The refresh interval saves work while batches keep coming; once they stop (caught up, or
     // stopping), every marked window is brought up to date.
-    const idle = this.now() - this.lastBatchAt >= (this.deps.roundDelayMs ?? 1_000)
+    const idle = this.now() - this.lastBatchAt >= this.roundDelayMs
     const { due, nextDueAt } = this.schedule.take(this.closing || idle)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     if (due.length === 0) return
@@ -304,11 +306,7 @@ export class MonitorPipeline {
   private async recompute(refs: WindowRef[]): Promise<void> {
     if (refs.length === 0) return
     const started = process.hrtime.bigint()
-    const groups = new Map<string, WindowRef[]>()
-    for (const ref of refs) {
-      const key = `${ref.model_id}|${ref.window_size_ms}`
-      groups.set(key, [...(groups.get(key) ?? []), ref])
-    }
+    const groups = groupWindows(refs)
     const low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
     let detecting = 0n
     const chunks = [...groups.values()].flatMap((group) => {
@@ -327,7 +325,7 @@ export class MonitorPipeline {
       // Held open by a partition not read far enough: retried in the next round (nobody waits
       // on it: the batches that marked it are covered by this computation).
       for (const start of computed.blockedStarts) void this.schedule.mark({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }, true)
-      if (computed.blockedStarts.length > 0) this.requestRound(this.deps.roundDelayMs ?? 1_000)
+      if (computed.blockedStarts.length > 0) this.requestRound(this.roundDelayMs)
     }
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)
     this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)

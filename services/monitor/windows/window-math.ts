@@ -12,6 +12,19 @@ export interface WindowRef {
 
 export const windowRefKey = (w: WindowRef): string => `${w.model_id}|${w.window_size_ms}|${w.window_start}`
 
+/** Windows grouped by model and window size, each group sorted by start. */
+export function groupWindows(refs: Iterable<WindowRef>): Map<string, WindowRef[]> {
+  const groups = new Map<string, WindowRef[]>()
+  for (const ref of refs) {
+    const key = `${ref.model_id}|${ref.window_size_ms}`
+    const list = groups.get(key)
+    if (list) list.push(ref)
+    else groups.set(key, [ref])
+  }
+  for (const list of groups.values()) list.sort((a, b) => a.window_start - b.window_start)
+  return groups
+}
+
 /** The windows one batch touched, each once, with whether it may close now (urgent). */
 export class DirtyWindows {
   private readonly refs = new Map<string, { ref: WindowRef; urgent: boolean }>()
@@ -27,26 +40,8 @@ export class DirtyWindows {
     else this.refs.set(key, { ref, urgent })
   }
 
-  size(): number {
-    return this.refs.size
-  }
-
-  /** Takes all refs, grouped by model and window size, sorted by start. */
-  drain(): Map<string, WindowRef[]> {
-    const groups = new Map<string, WindowRef[]>()
-    for (const { ref } of this.refs.values()) {
-      const key = `${ref.model_id}|${ref.window_size_ms}`
-      const list = groups.get(key) ?? []
-      list.push(ref)
-      groups.set(key, list)
-    }
-    this.refs.clear()
-    for (const list of groups.values()) list.sort((a, b) => a.window_start - b.window_start)
-    return groups
-  }
-
   /** Takes all refs with their urgency. */
-  drainEntries(): { ref: WindowRef; urgent: boolean }[] {
+  drain(): { ref: WindowRef; urgent: boolean }[] {
     const entries = [...this.refs.values()]
     this.refs.clear()
     return entries

@@ -5,11 +5,10 @@ import { ALL_SEGMENTS, PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } fr
 // The SQL that aggregates windows inside ClickHouse (18.16 and current: no window functions, no
 // CTE subqueries, one ARRAY JOIN per SELECT). Every query reads the deduplicated raw rows of the
 // windows being recomputed, so its result is a function of what is stored, whatever was replayed:
-//   - GROUP BY prediction_id keeps the first arrival (smallest Kafka timestamp, then partition,
-//     then offset) and counts the copies at distinct offsets: genuine duplicates are counted, not
-//     profiled, and a redelivered record (same partition and offset, not yet merged away by the
-//     ReplacingMergeTree) is the same row twice, so it changes nothing. No FINAL is needed,
-//     which lets ClickHouse read the parts in parallel;
+//   - each prediction_id counts once, as its first arrival (smallest Kafka timestamp, then
+//     partition, then offset); copies at other offsets are genuine duplicates, counted, not
+//     profiled (firstArrivals). A redelivered record (same partition and offset) not yet merged
+//     away by the ReplacingMergeTree is collapsed with FINAL, used only when the windows hold one;
 //   - the latest label per prediction_id (by label time, then arrival) among those at most
 //     label_horizon after the prediction is its truth: a label after the horizon is not counted,
 //     not even as a correction of an earlier one (the monitor does not recompute a window for
@@ -33,7 +32,7 @@ export interface WindowScope {
 type Column = [expr: string, alias: string, hidden?: boolean]
 const HIDDEN = true
 
-export const ECE_BINS = 10
+const ECE_BINS = 10
 /** Scores are probabilities: clipped as `logLoss` clips them (shared/stats/classification.ts). */
 const CLIP = 1e-15
 
@@ -68,9 +67,8 @@ function segmentKeys(model: ModelConfig): string {
 
 /**
  * The first arrival of each prediction_id in the scope (its raw row), with `copies` (rows at
- * distinct offsets). Duplicates are rare, so
- * they are found on the small key columns first and only their later copies are dropped; the
- * feature arrays are never copied through an aggregate. `final`: the scope holds redelivered
+ * distinct offsets). Duplicates are rare, so they are found on the small key columns first and
+ * only their later copies are dropped; the feature arrays are never copied through an aggregate. `final`: the scope holds redelivered
  * records not yet merged away (`windowInputsSql`), which FINAL collapses; without them it is not
  * needed, and reading without it lets ClickHouse read the parts in parallel.
  */

@@ -41,9 +41,9 @@ function ranges(starts: number[], size: number): [number, number][] {
 
 /**
  * Recomputes windows from their deduplicated raw events and writes their metrics. The rows are
- * aggregated inside ClickHouse (window-sql.ts): close times and a redelivery check, then summaries and features
- * and one insert per metrics table, for any number of windows of one model and size; what comes
- * back is a few rows per window, not the window's events.
+ * aggregated inside ClickHouse (window-sql.ts): close times and the windows' inputs (version,
+ * redeliveries), then summaries and features, and one insert per metrics table, for any number
+ * of windows of one model and size; what comes back is a few rows per window, not its events.
  */
 export class WindowStore {
   constructor(private readonly ch: ClickHouse) {}
@@ -101,6 +101,7 @@ export class WindowStore {
       // The rows that closed the window are part of what this computation saw.
       bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`u${i}`]))
     })
+    for (const i of inputs) bump(i.window_start, Math.max(i.newest, i.label_newest ?? 0), i.records + (i.label_records ?? 0))
 
     const [summaryRows, featureRows] = await Promise.all([
       this.ch.query<SummaryAggregateRow>(summarySql(scope, closeTimes, final)),
@@ -110,7 +111,6 @@ export class WindowStore {
       .filter((r) => versions.has(r.window_start))
       .map((r) => summaryFromAggregate(model, sizeMs, r, closeTimes.has(r.window_start)))
       .sort((a, b) => a.key.window_start - b.key.window_start || (a.key.model_version < b.key.model_version ? -1 : a.key.model_version > b.key.model_version ? 1 : 0) || (a.key.segment < b.key.segment ? -1 : a.key.segment > b.key.segment ? 1 : 0))
-    for (const i of inputs) bump(i.window_start, Math.max(i.newest, i.label_newest ?? 0), i.records + (i.label_records ?? 0))
     const features = featuresFromAggregates(
       model,
       summaries.map((s) => s.key),

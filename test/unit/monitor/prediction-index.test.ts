@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PredictionIndex } from '../../../services/monitor/ingest/prediction-index.ts'
-import { DirtyWindows, windowStart } from '../../../services/monitor/windows/window-math.ts'
+import { DirtyWindows, groupWindows, windowStart } from '../../../services/monitor/windows/window-math.ts'
 
 const at = (event_time: number) => ({ model_id: 'm', model_version: 'v', event_time })
 
@@ -36,9 +36,9 @@ describe('windows', () => {
     dirty.mark('m', [60_000, 3_600_000], 3_700_000)
     dirty.mark('m', [60_000, 3_600_000], 3_650_000)
     dirty.mark('m', [60_000, 3_600_000], 3_720_000)
-    const groups = dirty.drain()
+    const groups = groupWindows(dirty.drain().map((e) => e.ref))
     expect(groups.get('m|60000')!.map((r) => r.window_start)).toEqual([3_600_000, 3_660_000, 3_720_000])
     expect(groups.get('m|3600000')!.map((r) => r.window_start)).toEqual([3_600_000])
-    expect(dirty.size()).toBe(0)
+    expect(dirty.drain()).toHaveLength(0)
   })
 })
