@@ -284,7 +284,7 @@ function writeConfig(): { path: string; dir: string } {
       categorical: [device]
     reference_profile: multiclass.json
     windows: [1h]
-    segments: [tier]
+    segments: [tier, shard]
     allowed_lateness: 10m
     label_horizon: 1d
     cost_matrix: { true_positive: ${MC_COSTS.true_positive}, false_positive: ${MC_COSTS.false_positive} }

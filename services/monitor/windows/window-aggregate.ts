@@ -1,5 +1,6 @@
 import type { ModelConfig } from '../../shared/config/model-config.ts'
 import {
+  ALL_SEGMENTS,
   type ClassificationPerformance,
   type FeatureWindowStats,
   type WindowKey,
@@ -57,8 +58,13 @@ export interface SummaryAggregateRow extends GroupKey {
 }
 
 /** One row of featuresSql: a histogram bucket of a numeric feature (kind 0) or one value of a
- *  categorical feature (kind 1; category null: missing), in one group. */
-export interface FeatureAggregateRow extends GroupKey {
+ *  categorical feature (kind 1; category null: missing), for the predictions of one window and
+ *  version with the same segment attributes (`segment_keys`: 'attribute=value' per configured
+ *  attribute, '' where they lack it). */
+export interface FeatureAggregateRow {
+  window_start: number
+  model_version: string
+  segment_keys: string[]
   feature: string
   kind: number
   bucket: number
@@ -141,17 +147,21 @@ export function summaryFromAggregate(model: RuntimeModel, sizeMs: number, row: S
 
 /**
  * Feature statistics of every group that has a summary: each profiled feature once, with zero
- * counts when no row of the group carries it. Numeric moments are merged over the histogram
- * buckets (Chan et al.), so one scan gives both.
+ * counts when no row of the group carries it. A segment's statistics merge the rows of every
+ * attribute combination it contains (the rollup: all of them). Numeric moments are merged over
+ * the histogram buckets and those combinations (Chan et al.), so one scan gives both.
  */
 export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[], rows: FeatureAggregateRow[]): FeatureWindowStats[] {
   const { numeric, categorical } = profiledFeatures(model.config)
-  const byFeature = new Map<string, FeatureAggregateRow[]>()
-  for (const r of rows) {
-    const id = `${groupId(r)}\u0000${r.kind}\u0000${r.feature}`
-    const list = byFeature.get(id)
-    if (list) list.push(r)
-    else byFeature.set(id, [r])
+  const byFeature = new Map<string, { row: FeatureAggregateRow; order: string }[]>()
+  for (const row of rows) {
+    const order = row.segment_keys.join('\u0000')
+    for (const segment of [ALL_SEGMENTS, ...row.segment_keys.filter((k) => k !== '')]) {
+      const id = `${groupId({ ...row, segment })}\u0000${row.kind}\u0000${row.feature}`
+      const list = byFeature.get(id)
+      if (list) list.push({ row, order })
+      else byFeature.set(id, [{ row, order }])
+    }
   }
   const out: FeatureWindowStats[] = []
   for (const key of groups) {
@@ -161,9 +171,9 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
       const histogram = new Array<number>(edges.length ? edges.length + 1 : 0).fill(0)
       let moments: Moments = emptyMoments()
       let nulls = 0
-      // Merged in bucket order: the same rows always give the same bits.
-      const buckets = (byFeature.get(`${id}\u00000\u0000${feature}`) ?? []).sort((a, b) => a.bucket - b.bucket)
-      for (const r of buckets) {
+      // Merged in bucket order, then attribute order: the same rows always give the same bits.
+      const parts = (byFeature.get(`${id}\u00000\u0000${feature}`) ?? []).sort((a, b) => a.row.bucket - b.row.bucket || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
+      for (const { row: r } of parts) {
         nulls += r.n_rows - r.n_values
         if (r.n_values === 0) continue
         if (histogram.length) histogram[r.bucket]! += r.n_values
@@ -179,19 +189,24 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
     }
     for (const feature of categorical) {
       const known = model.knownCategories.get(feature)
-      const all = byFeature.get(`${id}\u00001\u0000${feature}`) ?? []
-      const present = all.filter((r) => r.category !== null).sort((a, b) => (a.category! < b.category! ? -1 : a.category! > b.category! ? 1 : 0))
-      const counts = present.map((r) => r.n_rows)
+      let nulls = 0
+      const byCategory = new Map<string, number>()
+      for (const { row: r } of byFeature.get(`${id}\u00001\u0000${feature}`) ?? []) {
+        if (r.category === null) nulls += r.n_rows
+        else byCategory.set(r.category, (byCategory.get(r.category) ?? 0) + r.n_rows)
+      }
+      const categories = [...byCategory.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      const counts = categories.map((c) => byCategory.get(c)!)
       out.push({
         key,
         feature,
         numeric: null,
         categorical: {
           count: counts.reduce((a, b) => a + b, 0),
-          nulls: all.filter((r) => r.category === null).reduce((s, r) => s + r.n_rows, 0),
-          categories: present.map((r) => r.category!),
+          nulls,
+          categories,
           counts,
-          unseen: known ? present.reduce((s, r) => s + (known.has(r.category!) ? 0 : r.n_rows), 0) : 0,
+          unseen: known ? categories.reduce((s, c, i) => s + (known.has(c) ? 0 : counts[i]!), 0) : 0,
         },
       })
     }

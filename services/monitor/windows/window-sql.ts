@@ -58,24 +58,33 @@ function rangeCondition(scope: WindowScope): string {
   return `model_id = ${lit(scope.model.model_id)} AND (${spans})`
 }
 
+/** 'attribute=value' per configured segment attribute, '' where the row does not have it. */
+function attributeKeys(model: ModelConfig): string {
+  const keys = model.segments.map((a) => `if(has(segment_names, ${lit(a)}), concat(${lit(`${a}=`)}, segment_values[indexOf(segment_names, ${lit(a)})]), '')`)
+  return `[${keys.join(', ')}]`
+}
+
 /** Segment keys of a row: the rollup plus 'attribute=value' per configured attribute it has. */
 function segmentKeys(model: ModelConfig): string {
   if (model.segments.length === 0) return lit([ALL_SEGMENTS])
-  const keys = model.segments.map((a) => `if(has(segment_names, ${lit(a)}), concat(${lit(`${a}=`)}, segment_values[indexOf(segment_names, ${lit(a)})]), '')`)
-  return `arrayConcat(${lit([ALL_SEGMENTS])}, arrayFilter(key -> key != '', [${keys.join(', ')}]))`
+  return `arrayConcat(${lit([ALL_SEGMENTS])}, arrayFilter(key -> key != '', ${attributeKeys(model)}))`
 }
 
 /**
  * The first arrival of each prediction_id in the scope (its raw row), with `copies` (rows at
- * distinct offsets). Duplicates are rare, so they are found on the small key columns first and
- * only their later copies are dropped; the feature arrays are never copied through an aggregate. `final`: the scope holds redelivered
- * records not yet merged away (`windowInputsSql`), which FINAL collapses; without them it is not
- * needed, and reading without it lets ClickHouse read the parts in parallel.
+ * distinct offsets). `read.duplicates`: the scope holds a prediction_id at more than one offset
+ * (`windowInputsSql`); only then are they looked for, on the small key columns first, and only
+ * their later copies dropped (the feature arrays are never copied through an aggregate).
+ * `read.final`: the scope holds redelivered records not yet merged away, which FINAL collapses;
+ * without them it is not needed, and reading without it lets ClickHouse read the parts in
+ * parallel. Both are decided on the stored rows, so the result is the same either way.
  */
-function firstArrivals(scope: WindowScope, columns: string[], final: boolean, derived: string[] = []): string {
+function firstArrivals(scope: WindowScope, columns: string[], read: ReadMode, derived: string[] = []): string {
   const range = rangeCondition(scope)
+  const table = `${scope.predictions} ${read.final ? 'FINAL' : ''}`
+  if (!read.duplicates) return `SELECT prediction_id, ${[...columns, ...derived].join(', ')}, toUInt64(1) AS copies FROM ${table} WHERE ${range}`
   return `SELECT prediction_id, ${[...columns, ...derived].join(', ')}, if(dup_copies = 0, toUInt64(1), dup_copies) AS copies
-    FROM ${scope.predictions} ${final ? 'FINAL' : ''}
+    FROM ${table}
     ANY LEFT JOIN (
       SELECT prediction_id, arraySort(groupUniqArray((kafka_timestamp, kafka_partition, kafka_offset))) AS keys,
              toUInt64(length(keys)) AS dup_copies, keys[1].2 AS first_partition, keys[1].3 AS first_offset
@@ -84,6 +93,12 @@ function firstArrivals(scope: WindowScope, columns: string[], final: boolean, de
       GROUP BY prediction_id
     ) USING prediction_id
     WHERE (${range}) AND (dup_copies <= 1 OR (kafka_partition = first_partition AND kafka_offset = first_offset))`
+}
+
+/** How the scope's predictions must be read (see firstArrivals). */
+export interface ReadMode {
+  final: boolean
+  duplicates: boolean
 }
 
 /**
@@ -103,7 +118,10 @@ export function windowInputsSql(scope: WindowScope): string {
     ANY INNER JOIN (SELECT prediction_id, any(intDiv(event_time, ${sizeMs}) * ${sizeMs}) AS window_start FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY prediction_id) USING prediction_id
     WHERE model_id = ${lit(scope.model.model_id)}
     GROUP BY window_start`
-  return `SELECT window_start, newest, records, replayed, label_newest, label_records FROM (${predictions}) ANY LEFT JOIN (${labels}) USING window_start`
+  // Distinct ids in the whole scope (a constant column): fewer than the records summed over the
+  // windows means some prediction_id is stored at more than one offset.
+  const ids = `(SELECT uniqExact(prediction_id) FROM ${scope.predictions} WHERE ${rangeCondition(scope)})`
+  return `SELECT window_start, newest, records, replayed, label_newest, label_records, ${ids} AS scope_ids FROM (${predictions}) ANY LEFT JOIN (${labels}) USING window_start`
 }
 
 const PREDICTION_COLUMNS = ['event_time', 'model_version', 'kafka_timestamp', 'score', 'predicted_class', 'predicted_value', 'class_names', 'class_scores', 'segment_names', 'segment_values']
@@ -113,7 +131,7 @@ const PREDICTION_COLUMNS = ['event_time', 'model_version', 'kafka_timestamp', 's
  * volume, late, duplicates, label coverage and delays, and the performance sums and arrays.
  * `closeTimes`: per window start, the Kafka timestamp it closed at (absent: open, nothing late).
  */
-export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, final: boolean): string {
+export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, read: ReadMode): string {
   const { model, sizeMs } = scope
   const starts = [...closeTimes.keys()]
   const close = starts.length ? `transform(w, [${starts.map((s) => `toUInt64(${s})`).join(', ')}], [${starts.map((s) => `toUInt64(${closeTimes.get(s)!})`).join(', ')}], toUInt64(18446744073709551615))` : 'toUInt64(18446744073709551615)'
@@ -137,7 +155,7 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
     SELECT *, intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w, arrayJoin(${segmentKeys(model)}) AS segment,
            has_label AS labeled,
            ${performance.rowColumns.join(',\n           ')}
-    FROM (${firstArrivals(scope, PREDICTION_COLUMNS, final)})
+    FROM (${firstArrivals(scope, PREDICTION_COLUMNS, read)})
     ANY LEFT JOIN (
       SELECT prediction_id, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label
       FROM (
@@ -279,15 +297,19 @@ export function profiledFeatures(model: ModelConfig): { numeric: string[]; categ
 }
 
 /**
- * Feature statistics per window × version × segment × feature, in one scan for numeric and
- * categorical features (the prediction profiled as pseudo-features):
+ * Feature statistics per window × version × segment attributes × feature, in one scan for numeric
+ * and categorical features (the prediction profiled as pseudo-features):
  *   - numeric (kind 0): per histogram bucket of the reference bins (bucket i holds values in
  *     [e(i−1), e(i))), count, nulls, min, max, mean and the sum of squared deviations, merged
  *     over buckets into the feature's moments;
  *   - categorical (kind 1): per value (NULL: missing), its count.
+ * Rows are grouped by all of a prediction's configured segment attributes at once
+ * (`segment_keys`, '' for an attribute it lacks), not once per segment: the rollup and each
+ * 'attribute=value' segment are merged from these groups in window-aggregate.ts, which reads
+ * every feature value once instead of once per segment it belongs to.
  * A row that does not carry a feature does not count for it.
  */
-export function featuresSql(scope: WindowScope, binEdges: Map<string, number[]>, final: boolean): string {
+export function featuresSql(scope: WindowScope, binEdges: Map<string, number[]>, read: ReadMode): string {
   const { model, sizeMs } = scope
   const { numeric, categorical } = profiledFeatures(model)
   const regression = model.task === 'regression'
@@ -304,17 +326,17 @@ export function featuresSql(scope: WindowScope, binEdges: Map<string, number[]>,
   const wanted = [numeric.length ? `(kind = 0 AND fname IN (${numeric.map(lit).join(', ')}))` : '', categorical.length ? `(kind = 1 AND fname IN (${categorical.map(lit).join(', ')}))` : ''].filter(Boolean).join(' OR ')
   const derived = [
     `intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w`,
-    `arrayJoin(${segmentKeys(model)}) AS segment`,
+    `${model.segments.length ? attributeKeys(model) : 'CAST([] AS Array(String))'} AS attributes`,
     `arrayConcat(${numNames}, ${catNames}) AS names`,
     `arrayConcat(arrayMap(x -> toUInt8(0), ${numNames}), arrayMap(x -> toUInt8(1), ${catNames})) AS kinds`,
     `arrayConcat(${numValues}, arrayMap(x -> CAST(NULL AS Nullable(Float64)), ${catNames})) AS nums`,
     `arrayConcat(arrayMap(x -> CAST(NULL AS Nullable(String)), ${numNames}), ${catValues}) AS strs`,
   ]
-  return `SELECT w AS window_start, model_version, segment, fname AS feature, kind, ${bucket} AS bucket, if(kind = 0, NULL, fstr) AS category,
+  return `SELECT w AS window_start, model_version, attributes AS segment_keys, fname AS feature, kind, ${bucket} AS bucket, if(kind = 0, NULL, fstr) AS category,
          count() AS n_rows, count(fnum) AS n_values, min(fnum) AS min_value, max(fnum) AS max_value,
          ${sortedMoments('arraySort(groupArray(fnum))')}
-  FROM (${firstArrivals(scope, ['event_time', 'model_version', 'score', 'predicted_value', 'predicted_class', 'numeric_names', 'numeric_values', 'categorical_names', 'categorical_values', 'segment_names', 'segment_values'], final, derived)})
+  FROM (${firstArrivals(scope, ['event_time', 'model_version', 'score', 'predicted_value', 'predicted_class', 'numeric_names', 'numeric_values', 'categorical_names', 'categorical_values', 'segment_names', 'segment_values'], read, derived)})
   ARRAY JOIN names AS fname, kinds AS kind, nums AS fnum, strs AS fstr
   WHERE ${wanted || '0'}
-  GROUP BY window_start, model_version, segment, feature, kind, bucket, category`
+  GROUP BY window_start, model_version, segment_keys, feature, kind, bucket, category`
 }

@@ -3,7 +3,7 @@ import { lit } from '../../shared/clickhouse/sql.ts'
 import type { FeatureWindowStats, WindowSummary } from '../../shared/model/window-metrics.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
 import { featuresFromAggregates, summaryFromAggregate, type FeatureAggregateRow, type SummaryAggregateRow } from './window-aggregate.ts'
-import { featuresSql, summarySql, windowInputsSql, type WindowScope } from './window-sql.ts'
+import { featuresSql, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
 
 export interface ComputedWindows {
   summaries: WindowSummary[]
@@ -26,6 +26,8 @@ interface WindowInputs {
   replayed: number
   label_newest: number | null
   label_records: number | null
+  /** Distinct prediction ids in the whole scope (the same on every row). */
+  scope_ids: number
 }
 
 /** Merges sorted window starts into contiguous [from, to) ranges of event time. */
@@ -73,8 +75,12 @@ export class WindowStore {
       ),
       this.ch.query<WindowInputs>(windowInputsSql(scope)),
     ])
-    // Redelivered records not merged away yet: read with FINAL, which collapses them.
-    const final = inputs.some((i) => i.replayed > 0)
+    // Redelivered records not merged away yet: read with FINAL, which collapses them. A
+    // prediction_id at two offsets: looked for and counted as a duplicate (window-sql.ts).
+    const read: ReadMode = {
+      final: inputs.some((i) => i.replayed > 0),
+      duplicates: inputs.length > 0 && Number(inputs[0]!.scope_ids) < inputs.reduce((sum, i) => sum + Number(i.records), 0),
+    }
     const closeRow = closes[0] ?? {}
     const closeTimes = new Map<number, number>()
     const closedStarts: number[] = []
@@ -104,8 +110,8 @@ export class WindowStore {
     for (const i of inputs) bump(i.window_start, Math.max(i.newest, i.label_newest ?? 0), i.records + (i.label_records ?? 0))
 
     const [summaryRows, featureRows] = await Promise.all([
-      this.ch.query<SummaryAggregateRow>(summarySql(scope, closeTimes, final)),
-      this.ch.query<FeatureAggregateRow>(featuresSql(scope, model.binEdges, final)),
+      this.ch.query<SummaryAggregateRow>(summarySql(scope, closeTimes, read)),
+      this.ch.query<FeatureAggregateRow>(featuresSql(scope, model.binEdges, read)),
     ])
     const summaries = summaryRows
       .filter((r) => versions.has(r.window_start))
