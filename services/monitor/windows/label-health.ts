@@ -15,7 +15,9 @@ export interface LabelHealthRow {
  * Join health by label time: labels received, joined to their prediction, and orphaned (no
  * prediction `orphan_after` after the label arrived). Derived from the stored tables, so any
  * instance can run it at any time; orphans are recorded in orphan_labels and marked resolved
- * when their prediction turns up after all.
+ * when their prediction turns up after all. Everything is counted and written inside ClickHouse:
+ * what comes back is a row per window, whatever the number of labels (a broken feed can orphan
+ * millions), and predictions are read only for the ids of the labels being checked.
  */
 export class LabelHealth {
   constructor(
@@ -24,48 +26,47 @@ export class LabelHealth {
   ) {}
 
   async update(model: RuntimeModel, lookbackMs = 7 * 86_400_000): Promise<LabelHealthRow[]> {
-    const modelId = model.config.model_id
+    const { ch } = this
+    const modelId = lit(model.config.model_id)
     const size = Math.min(...model.config.windows)
     const now = this.now()
     const cutoff = now - model.config.orphan_after
-    const newest = await this.ch.query<{ t: number }>(`SELECT max(label_time) AS t FROM ${this.ch.table('labels')} WHERE model_id = ${lit(modelId)}`)
+    const newest = await ch.query<{ t: number }>(`SELECT max(label_time) AS t FROM ${ch.table('labels')} WHERE model_id = ${modelId}`)
     const since = Math.floor(((newest[0]?.t ?? 0) - lookbackMs) / size) * size
-    const labels = await this.ch.query<{ prediction_id: string; label_time: number; first_seen: number; found: number }>(
-      `SELECT prediction_id, latest_label_time AS label_time, first_seen, found FROM (
+    const recent = `model_id = ${modelId} AND label_time >= ${since}`
+    // Each labeled prediction once, at its latest label time, and whether its prediction is stored.
+    const checked = `SELECT prediction_id, latest_label_time, first_seen, found FROM (
          SELECT prediction_id, max(label_time) AS latest_label_time, min(ingested_at) AS first_seen
-         FROM ${this.ch.table('labels')} WHERE model_id = ${lit(modelId)} AND label_time >= ${since} GROUP BY prediction_id
+         FROM ${ch.table('labels')} WHERE ${recent} GROUP BY prediction_id
        ) ANY LEFT JOIN (
-         SELECT DISTINCT prediction_id, toUInt8(1) AS found FROM ${this.ch.table('predictions')} WHERE model_id = ${lit(modelId)}
-       ) USING prediction_id`,
+         SELECT DISTINCT prediction_id, toUInt8(1) AS found FROM ${ch.table('predictions')}
+         WHERE model_id = ${modelId} AND prediction_id IN (SELECT prediction_id FROM ${ch.table('labels')} WHERE ${recent})
+       ) USING prediction_id`
+    const rows = await ch.query<LabelHealthRow>(
+      `SELECT ${modelId} AS model_id, toUInt64(${size}) AS window_size_ms, intDiv(latest_label_time, ${size}) * ${size} AS window_start,
+              count() AS labels_received, countIf(found = 1) AS labels_joined, countIf(found = 0 AND first_seen < ${cutoff}) AS labels_orphaned
+       FROM (${checked})
+       GROUP BY window_start ORDER BY window_start`,
     )
-    const byWindow = new Map<number, LabelHealthRow>()
-    const orphans: { prediction_id: string; label_time: number; first_seen: number }[] = []
-    const joinedIds = new Set<string>()
-    for (const l of labels) {
-      const start = Math.floor(l.label_time / size) * size
-      const row = byWindow.get(start) ?? { model_id: modelId, window_size_ms: size, window_start: start, labels_received: 0, labels_joined: 0, labels_orphaned: 0 }
-      row.labels_received++
-      if (l.found) {
-        row.labels_joined++
-        joinedIds.add(l.prediction_id)
-      } else if (l.first_seen < cutoff) {
-        row.labels_orphaned++
-        orphans.push(l)
-      }
-      byWindow.set(start, row)
-    }
-    const open = await this.ch.query<{ prediction_id: string; label_time: number; first_seen: number }>(
-      `SELECT prediction_id, label_time, first_seen FROM ${this.ch.table('orphan_labels')} FINAL WHERE model_id = ${lit(modelId)} AND resolved = 0`,
+    // An orphan's latest state (argMax, not FINAL: a filter on `resolved` may run before FINAL
+    // collapses the versions).
+    const openOrphans = `SELECT prediction_id FROM ${ch.table('orphan_labels')} WHERE model_id = ${modelId} GROUP BY prediction_id HAVING argMax(resolved, version) = 0`
+    await ch.command(
+      `INSERT INTO ${ch.table('orphan_labels')} (model_id, prediction_id, label_time, first_seen, resolved, version)
+       SELECT ${modelId}, prediction_id, latest_label_time, first_seen, 0, ${now} FROM (${checked})
+       WHERE found = 0 AND first_seen < ${cutoff} AND prediction_id NOT IN (${openOrphans})`,
     )
-    const resolved = open.filter((o) => joinedIds.has(o.prediction_id))
-    const known = new Set(open.map((o) => o.prediction_id))
-    await this.ch.insert('orphan_labels', [
-      ...orphans.filter((o) => !known.has(o.prediction_id)).map((o) => ({ model_id: modelId, prediction_id: o.prediction_id, label_time: o.label_time, first_seen: o.first_seen, resolved: 0, version: now })),
-      ...resolved.map((o) => ({ model_id: modelId, prediction_id: o.prediction_id, label_time: o.label_time, first_seen: o.first_seen, resolved: 1, version: now })),
-    ])
-    const rows = [...byWindow.values()].sort((a, b) => a.window_start - b.window_start)
+    // Open orphans whose prediction is stored now, however old they are.
+    await ch.command(
+      `INSERT INTO ${ch.table('orphan_labels')} (model_id, prediction_id, label_time, first_seen, resolved, version)
+       SELECT model_id, prediction_id, argMax(label_time, version), argMax(first_seen, version), 1, ${now}
+       FROM ${ch.table('orphan_labels')}
+       WHERE model_id = ${modelId} AND prediction_id IN (${openOrphans})
+         AND prediction_id IN (SELECT prediction_id FROM ${ch.table('predictions')} WHERE model_id = ${modelId} AND prediction_id IN (${openOrphans}))
+       GROUP BY model_id, prediction_id`,
+    )
     // Orphan counts depend on the clock, so the latest computation is the truth.
-    await this.ch.insert('label_health', rows.map((r) => ({ ...r, data_version: now })))
+    await ch.insert('label_health', rows.map((r) => ({ ...r, data_version: now })))
     return rows
   }
 }

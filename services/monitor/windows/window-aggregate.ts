@@ -157,7 +157,7 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
   for (const row of rows) {
     const order = row.segment_keys.join('\u0000')
     for (const segment of [ALL_SEGMENTS, ...row.segment_keys.filter((k) => k !== '')]) {
-      const id = `${groupId({ ...row, segment })}\u0000${row.kind}\u0000${row.feature}`
+      const id = `${row.window_start}\u0000${row.model_version}\u0000${segment}\u0000${row.kind}\u0000${row.feature}`
       const list = byFeature.get(id)
       if (list) list.push({ row, order })
       else byFeature.set(id, [{ row, order }])
