@@ -15,7 +15,7 @@ import { validateLabel, validatePrediction } from './ingest/validate-event.ts'
 import type { MonitorMetrics } from './monitor-metrics.ts'
 import type { RuntimeModel } from './runtime-models.ts'
 import type { PartitionWatermark } from './windows/partition-watermark.ts'
-import { DirtyWindows, groupWindows, windowStart, type WindowRef } from './windows/window-math.ts'
+import { DirtyWindows, groupWindows, windowRefKey, windowStart, type WindowRef } from './windows/window-math.ts'
 import { WindowSchedule } from './windows/window-schedule.ts'
 import type { ComputedWindows, WindowStore } from './windows/window-store.ts'
 
@@ -69,6 +69,12 @@ export class MonitorPipeline {
   // send them again (bounded; after a crash a replay may still send one twice: the headers carry
   // the source offset, which identifies it).
   private readonly deadLettered = new Set<string>()
+  // Windows found closable but held open by a predictions partition not read far enough, with
+  // the Kafka timestamp they close at. They are recomputed (and closed) once the low watermark
+  // reaches it, not in every round until then: a day-long window held open by one lagging
+  // partition would otherwise be read again with every batch. Their own new rows still mark them
+  // as usual. Bounded; forgetting one only makes it be retried as before.
+  private readonly blocked = new Map<string, { ref: WindowRef; closeAt: number }>()
 
   constructor(private readonly deps: PipelineDeps) {
     this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
@@ -119,6 +125,7 @@ export class MonitorPipeline {
   private async runRound(): Promise<void> {
     // The refresh interval saves work while batches keep coming; once they stop (caught up, or
     // stopping), every marked window is brought up to date.
+    await this.releaseBlocked()
     const idle = this.now() - this.lastBatchAt >= this.roundDelayMs
     const { due, nextDueAt } = this.schedule.take(this.closing || idle)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
@@ -142,6 +149,24 @@ export class MonitorPipeline {
     }
   }
 
+  /** Marks the held-open windows the low watermark has now passed as due; while some are still
+   *  held, checks again after a round delay. */
+  private async releaseBlocked(): Promise<void> {
+    if (this.blocked.size === 0) return
+    let low: number
+    try {
+      low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
+    } catch {
+      low = -Infinity // ClickHouse unreachable: the round's own retries deal with it
+    }
+    for (const [key, { ref, closeAt }] of this.blocked) {
+      if (closeAt > low) continue
+      this.blocked.delete(key)
+      void this.schedule.mark(ref, true)
+    }
+    if (this.blocked.size > 0) this.requestRound(this.roundDelayMs)
+  }
+
   /**
    * Marks windows that are still open although the model's data is past their close time: those
    * held open by a lagging partition (also one read by another instance), and, after a restart,
@@ -157,7 +182,11 @@ export class MonitorPipeline {
              AND window_start + ${size + model.config.allowed_lateness} <= (SELECT max(event_time) FROM ${this.deps.ch.table('predictions')} WHERE model_id = ${lit(model.config.model_id)})
            GROUP BY window_start`,
         )
-        for (const { window_start } of open) marks.push(this.schedule.mark({ model_id: model.config.model_id, window_size_ms: size, window_start }, true))
+        for (const { window_start } of open) {
+          const ref = { model_id: model.config.model_id, window_size_ms: size, window_start }
+          // Held open by a lagging partition: released by the watermark (releaseBlocked).
+          if (!this.blocked.has(windowRefKey(ref))) marks.push(this.schedule.mark(ref, true))
+        }
       }
     }
     if (marks.length === 0) return
@@ -248,7 +277,7 @@ export class MonitorPipeline {
     for (const size of sizes) {
       const closing = windowStart(eventTime - model.config.allowed_lateness, size) - size
       const key = `${model.config.model_id}|${size}|${closing}`
-      if (!this.knownClosed.has(key)) touched.add({ model_id: model.config.model_id, window_size_ms: size, window_start: closing }, true)
+      if (!this.knownClosed.has(key) && !this.blocked.has(key)) touched.add({ model_id: model.config.model_id, window_size_ms: size, window_start: closing }, true)
     }
   }
 
@@ -322,10 +351,15 @@ export class MonitorPipeline {
       const detectStarted = process.hrtime.bigint()
       await this.deps.onWindowsComputed?.(model, computed)
       detecting += process.hrtime.bigint() - detectStarted
-      // Held open by a partition not read far enough: retried in the next round (nobody waits
-      // on it: the batches that marked it are covered by this computation).
-      for (const start of computed.blockedStarts) void this.schedule.mark({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }, true)
-      if (computed.blockedStarts.length > 0) this.requestRound(this.roundDelayMs)
+      // Held open by a partition not read far enough: recomputed once the watermark passes its
+      // close time (nobody waits on it: the batches that marked it are covered by this computation).
+      for (const { start, closeAt } of computed.blocked) {
+        const ref = { model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }
+        this.blocked.delete(windowRefKey(ref))
+        this.blocked.set(windowRefKey(ref), { ref, closeAt })
+        if (this.blocked.size > 10_000) this.blocked.delete(this.blocked.keys().next().value as string)
+      }
+      if (computed.blocked.length > 0) this.requestRound(this.roundDelayMs)
     }
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)
     this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)

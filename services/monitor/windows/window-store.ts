@@ -14,8 +14,9 @@ export interface ComputedWindows {
   versions: Map<number, string>
   /** Window starts found closed (even those without rows of their own). */
   closedStarts: number[]
-  /** Window starts that would be closed but for a partition not read far enough yet. */
-  blockedStarts: number[]
+  /** Windows that would be closed but for a partition not read far enough yet, with the Kafka
+   *  timestamp they close at (the low watermark must reach it). */
+  blocked: { start: number; closeAt: number }[]
 }
 
 /** What windowInputsSql returns per window with rows. */
@@ -84,7 +85,7 @@ export class WindowStore {
     const closeRow = closes[0] ?? {}
     const closeTimes = new Map<number, number>()
     const closedStarts: number[] = []
-    const blockedStarts: number[] = []
+    const blocked: { start: number; closeAt: number }[] = []
     // A window's version: the newest ingested_at among the rows it was computed from, then the
     // number of those rows. Two computations that read the same newest row but not the same
     // rows (an insert became visible in between) still differ, and the one that saw more wins.
@@ -99,7 +100,7 @@ export class WindowStore {
       if (Number(closeRow[`n${i}`] ?? 0) === 0) return
       const closeTs = Number(closeRow[`t${i}`])
       if (closeTs > lowWatermark) {
-        blockedStarts.push(start)
+        blocked.push({ start, closeAt: closeTs })
         return
       }
       closeTimes.set(start, closeTs)
@@ -124,7 +125,7 @@ export class WindowStore {
     )
     const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
     await this.write(summaries, features, versionStrings)
-    return { summaries, features, versions: versionStrings, closedStarts, blockedStarts }
+    return { summaries, features, versions: versionStrings, closedStarts, blocked }
   }
 
   private async write(summaries: WindowSummary[], features: FeatureWindowStats[], versions: Map<number, string>): Promise<void> {

@@ -104,7 +104,7 @@ function computed(starts: number[], version: string): ComputedWindows {
     features: [],
     versions: new Map(starts.map((s) => [s, version])),
     closedStarts: starts,
-    blockedStarts: [],
+    blocked: [],
   }
 }
 
