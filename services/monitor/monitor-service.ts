@@ -148,6 +148,18 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       }
     })()
   }
+  // Join health recounts the labels of the lookback in ClickHouse: with millions of them that
+  // takes seconds, so the next run waits at least ten times as long as the last one took (it
+  // then costs at most a tenth of ClickHouse's time).
+  const scheduleLabelHealth = (delayMs: number): void => {
+    healthTimer = setTimeout(() => {
+      const started = Date.now()
+      updateLabelHealth()
+      void healthRun.then(() => {
+        if (healthTimer !== null) scheduleLabelHealth(Math.max(healthEvery, 10 * (Date.now() - started)))
+      })
+    }, delayMs)
+  }
   return {
     id: 'monitor',
     pipeline,
@@ -160,11 +172,11 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       await pipeline.retryOpenWindows()
       await consumer.start()
       retryTimer = setInterval(() => retryRun.then(retryOpen), deps.openWindowRetryMs ?? 5_000)
-      if (healthEvery > 0) healthTimer = setInterval(() => healthRun.then(updateLabelHealth), healthEvery)
+      if (healthEvery > 0) scheduleLabelHealth(healthEvery)
     },
     async stop() {
       pipeline.close()
-      if (healthTimer) clearInterval(healthTimer)
+      if (healthTimer) clearTimeout(healthTimer)
       if (retryTimer) clearInterval(retryTimer)
       healthTimer = null
       retryTimer = null

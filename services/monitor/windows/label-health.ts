@@ -51,11 +51,14 @@ export class LabelHealth {
     // An orphan's latest state (argMax, not FINAL: a filter on `resolved` may run before FINAL
     // collapses the versions).
     const openOrphans = `SELECT prediction_id FROM ${ch.table('orphan_labels')} WHERE model_id = ${modelId} GROUP BY prediction_id HAVING argMax(resolved, version) = 0`
-    await ch.command(
-      `INSERT INTO ${ch.table('orphan_labels')} (model_id, prediction_id, label_time, first_seen, resolved, version)
-       SELECT ${modelId}, prediction_id, latest_label_time, first_seen, 0, ${now} FROM (${checked})
-       WHERE found = 0 AND first_seen < ${cutoff} AND prediction_id NOT IN (${openOrphans})`,
-    )
+    // (Reads the labels again: only when the counts above found orphans.)
+    if (rows.some((r) => r.labels_orphaned > 0)) {
+      await ch.command(
+        `INSERT INTO ${ch.table('orphan_labels')} (model_id, prediction_id, label_time, first_seen, resolved, version)
+         SELECT ${modelId}, prediction_id, latest_label_time, first_seen, 0, ${now} FROM (${checked})
+         WHERE found = 0 AND first_seen < ${cutoff} AND prediction_id NOT IN (${openOrphans})`,
+      )
+    }
     // Open orphans whose prediction is stored now, however old they are.
     await ch.command(
       `INSERT INTO ${ch.table('orphan_labels')} (model_id, prediction_id, label_time, first_seen, resolved, version)

@@ -1,5 +1,8 @@
 import { windowRefKey, type WindowRef } from './window-math.ts'
 
+/** A window that is not urgent waits at least this many times as long as its last computation took. */
+const REFRESH_PER_COMPUTE = 10
+
 /** A window waiting to be recomputed, and the promise the batches that marked it wait on. */
 export interface PendingWindow {
   ref: WindowRef
@@ -17,8 +20,10 @@ export interface PendingWindow {
  * Which marked windows a round recomputes, and who waits for them.
  *
  * A window touched again and again (the open window every batch writes into, an old window
- * still receiving labels) is recomputed at most once per refresh interval; a window that may
- * close now is recomputed in the next round. The
+ * still receiving labels) is recomputed at most once per refresh interval, and at most once per
+ * ten times as long as its last computation took (while a backlog is read a round can take many
+ * seconds: refreshing open windows then would take most of the time, and most of them close
+ * soon anyway); a window that may close now is recomputed in the next round. The
  * batches that marked a window wait for the computation that covers their marks: the consumer
  * commits their offsets only then, so a crash before it replays them and nothing is lost.
  * Bounded: one entry per marked window (windows are bounded by the accepted event-time span) and
@@ -27,7 +32,8 @@ export interface PendingWindow {
  */
 export class WindowSchedule {
   private readonly pending = new Map<string, PendingWindow>()
-  private readonly lastComputed = new Map<string, number>()
+  /** Per window: when its last computation started and how long it took. */
+  private readonly lastComputed = new Map<string, { at: number; took: number }>()
 
   constructor(
     /** Shortest time between two recomputations of a window of this size that is not urgent. */
@@ -72,7 +78,8 @@ export class WindowSchedule {
       const last = this.lastComputed.get(key)
       // A window this process has not computed yet waits a refresh interval from its first mark:
       // while a backlog is read, most windows then close (urgent) before that, and are computed once.
-      const dueAt = entry.urgent ? now : (last ?? entry.markedAt) + this.refreshMs(entry.ref.window_size_ms)
+      const refresh = Math.max(this.refreshMs(entry.ref.window_size_ms), REFRESH_PER_COMPUTE * (last?.took ?? 0))
+      const dueAt = entry.urgent ? now : (last?.at ?? entry.markedAt) + refresh
       if (all || dueAt <= now) {
         due.push(entry)
         this.pending.delete(key)
@@ -81,12 +88,13 @@ export class WindowSchedule {
     return { due, nextDueAt }
   }
 
-  /** The windows were recomputed by a computation that started at `startedAt`. */
+  /** The windows were recomputed by a computation that started at `startedAt` (and ended now). */
   computed(entries: PendingWindow[], startedAt: number): void {
+    const took = Math.max(0, this.now() - startedAt)
     for (const entry of entries) {
       const key = windowRefKey(entry.ref)
       this.lastComputed.delete(key)
-      this.lastComputed.set(key, startedAt)
+      this.lastComputed.set(key, { at: startedAt, took })
       if (this.lastComputed.size > this.memory) this.lastComputed.delete(this.lastComputed.keys().next().value as string)
       entry.resolve()
     }

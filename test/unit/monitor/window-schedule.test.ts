@@ -51,6 +51,33 @@ describe('WindowSchedule', () => {
     expect(await state(second)).toBe('resolved')
   })
 
+  it('waits ten times as long as the last computation took when that is longer than the refresh interval', () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 10_000, c.now)
+    void schedule.mark(ref(0), true)
+    const startedAt = c.t
+    const taken = schedule.take()
+    c.t += 4_000 // the computation took 4 s
+    schedule.computed(taken.due, startedAt)
+    void schedule.mark(ref(0), false)
+    expect(schedule.take().nextDueAt).toBe(startedAt + 40_000)
+    c.t = startedAt + 39_999
+    expect(schedule.take().due).toEqual([])
+    c.t = startedAt + 40_000
+    expect(schedule.take().due).toHaveLength(1)
+
+    // A quick computation: the refresh interval again.
+    void schedule.mark(ref(HOUR), true)
+    const quick = schedule.take()
+    c.t += 200
+    schedule.computed(quick.due, c.t - 200)
+    void schedule.mark(ref(HOUR), false)
+    expect(schedule.take().nextDueAt).toBe(c.t - 200 + 10_000)
+    // Urgent marks are taken at once whatever the last computation took.
+    void schedule.mark(ref(0), true)
+    expect(schedule.take().due.map((d) => d.ref.window_start)).toEqual([0])
+  })
+
   it('takes an urgent window (it may close now) whatever its refresh interval', () => {
     const c = clock()
     const schedule = new WindowSchedule(() => 60_000, c.now)
