@@ -10,6 +10,7 @@ import type { ConsumedRecord } from '../shared/kafka/records.ts'
 import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
 import { labelRow, predictionRow, type LabelRow, type PredictionRow } from './ingest/event-rows.ts'
+import { LOOKUP_MAX_QUERY_SIZE, lookupChunks } from './ingest/lookup-chunks.ts'
 import { PredictionIndex, type IndexedPrediction } from './ingest/prediction-index.ts'
 import { validateLabel, validatePrediction } from './ingest/validate-event.ts'
 import type { MonitorMetrics } from './monitor-metrics.ts'
@@ -41,8 +42,6 @@ export interface PipelineDeps {
   now?: () => number
 }
 
-/** Prediction ids per join lookup query (ids are at most a few dozen bytes each). */
-const LOOKUP_CHUNK = 2_000
 /** Windows per recomputation (one query set): at most 48, spanning at most a day of event time,
  *  so one query's work is bounded (a group of day-long windows would read days of events). */
 const WINDOWS_PER_RECOMPUTE = 48
@@ -92,6 +91,7 @@ export class MonitorPipeline {
   private roundTimer: { at: number; timer: NodeJS.Timeout } | null = null
   private closing = false
   private lastBatchAt = 0
+  private batchesInFlight = 0
   private readonly roundDelayMs: number
 
   /** Stopping: every marked window is due now, and a round that keeps failing gives up (its
@@ -102,8 +102,14 @@ export class MonitorPipeline {
   }
 
   async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<{ settled: Promise<void> }> {
-    const touched = await this.processBatch(records, progress)
-    this.lastBatchAt = this.now()
+    this.batchesInFlight++
+    let touched: DirtyWindows
+    try {
+      touched = await this.processBatch(records, progress)
+    } finally {
+      this.batchesInFlight--
+      this.lastBatchAt = this.now()
+    }
     const marks = touched.drain().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
     if (marks.length > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
     return { settled: Promise.all(marks).then(() => undefined) }
@@ -126,7 +132,9 @@ export class MonitorPipeline {
     // The refresh interval saves work while batches keep coming; once they stop (caught up, or
     // stopping), every marked window is brought up to date.
     await this.releaseBlocked()
-    const idle = this.now() - this.lastBatchAt >= this.roundDelayMs
+    // Idle: no batch being stored (one slowed down by a busy ClickHouse is not idleness) and
+    // none for a round delay.
+    const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
     const { due, nextDueAt } = this.schedule.take(this.closing || idle)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     if (due.length === 0) return
@@ -296,17 +304,16 @@ export class MonitorPipeline {
         missing.set(event.model_id, list)
       }
     }
-    // Older predictions: looked up per model, in chunks that keep each query well below
-    // ClickHouse's max_query_size (256 KiB by default; a backlog batch holds tens of thousands).
+    // Older predictions: looked up per model, in chunks (a backlog batch holds tens of thousands).
     for (const [modelId, list] of missing) {
-      const ids = [...new Set(list.map((l) => l.event.prediction_id))]
       const byId = new Map<string, IndexedPrediction>()
-      for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      for (const chunk of lookupChunks(new Set(list.map((l) => l.event.prediction_id)))) {
         const found = await this.deps.ch.query<{ prediction_id: string; found_model_id: string; found_version: string; found_time: number }>(
           `SELECT prediction_id, any(model_id) AS found_model_id, any(model_version) AS found_version, any(event_time) AS found_time
            FROM ${this.deps.ch.table('predictions')}
-           WHERE model_id = ${lit(modelId)} AND prediction_id IN (${ids.slice(i, i + LOOKUP_CHUNK).map(lit).join(', ')})
+           WHERE model_id = ${lit(modelId)} AND prediction_id IN (${chunk.join(', ')})
            GROUP BY prediction_id`,
+          { max_query_size: LOOKUP_MAX_QUERY_SIZE },
         )
         for (const f of found) byId.set(f.prediction_id, { model_id: f.found_model_id, model_version: f.found_version, event_time: f.found_time })
       }

@@ -36,8 +36,9 @@ export class ClickHouse {
     return `${this.database}.${ident(name)}`
   }
 
-  async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-    const result = await this.client.query({ query: sql, format: 'JSONEachRow' })
+  /** `settings`: ClickHouse settings for this query only (e.g. a larger max_query_size). */
+  async query<T = Record<string, unknown>>(sql: string, settings?: Record<string, number>): Promise<T[]> {
+    const result = await this.client.query({ query: sql, format: 'JSONEachRow', ...(settings ? { clickhouse_settings: settings } : {}) })
     return result.json<T>()
   }
 
