@@ -111,6 +111,7 @@ export class MonitorPipeline {
       this.lastBatchAt = this.now()
     }
     const marks = touched.drain().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
+    this.deps.metrics.windowsPending.set(this.schedule.size())
     if (marks.length > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
     return { settled: Promise.all(marks).then(() => undefined) }
   }
@@ -136,6 +137,7 @@ export class MonitorPipeline {
     // none for a round delay.
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
     const { due, nextDueAt } = this.schedule.take(this.closing || idle)
+    this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     if (due.length === 0) return
     let delay = 250
@@ -144,13 +146,16 @@ export class MonitorPipeline {
       try {
         await this.recompute(due.map((d) => d.ref))
         this.schedule.computed(due, startedAt)
+        this.deps.metrics.windowsPending.set(this.schedule.size())
+        this.deps.metrics.windowsHeldOpen.set(this.blocked.size)
         return
       } catch (error) {
         if (this.closing && attempt >= 3) {
           for (const d of due) d.reject(error)
           return
         }
-        this.deps.logger.warn({ event: 'window_round_failed', err: error, windows: due.length }, 'window recomputation failed; retrying')
+        this.deps.metrics.roundFailures.inc()
+        this.deps.logger.warn({ event: 'window_round_failed', err: error, windows: due.length, attempt }, 'window recomputation failed; retrying')
         await new Promise((r) => setTimeout(r, delay))
         delay = Math.min(10_000, delay * 2)
       }

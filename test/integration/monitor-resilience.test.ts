@@ -39,10 +39,10 @@ async function storedPredictions(ch: ClickHouse): Promise<number> {
   return rows[0]?.n ?? 0
 }
 
-async function runInProcess(ch: ClickHouse, groupId: string, duringRun?: () => Promise<void>): Promise<void> {
+async function runInProcess(ch: ClickHouse, groupId: string, duringRun?: () => Promise<void>, metricsRegistry = new Registry()): Promise<void> {
   const config = loadDriftgateConfig(configPath)
   const producer = await createProducer(kafka)
-  const service = createMonitorService({ kafka, ch, codec: EventCodec.forRegistry(registry.url), producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: new Registry(), groupId, maxBatchSize: 150, lingerMs: 20, retry: { initialMs: 200, maxMs: 2_000 }, labelHealthIntervalMs: 0 })
+  const service = createMonitorService({ kafka, ch, codec: EventCodec.forRegistry(registry.url), producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metricsRegistry, groupId, maxBatchSize: 150, lingerMs: 20, retry: { initialMs: 200, maxMs: 2_000 }, labelHealthIntervalMs: 0 })
   try {
     await service.start()
     await duringRun?.()
@@ -123,6 +123,7 @@ describe('monitor: exactly-once results under failure', () => {
     const id = uniqueId()
     const { ch, drop } = await freshClickHouse(`${id}_outage`)
     cleanups.push(drop)
+    const metrics = new Registry()
     await runInProcess(ch, `outage-${id}`, async () => {
       await waitFor(async () => (await storedPredictions(ch)) >= PREDICTIONS * 0.2, { timeoutMs: 120_000, intervalMs: 50, what: '20% of predictions stored' })
       execFileSync('bash', ['infra/local/clickhouse.sh', 'stop'], { stdio: 'inherit' })
@@ -130,7 +131,11 @@ describe('monitor: exactly-once results under failure', () => {
       await new Promise((resolve) => setTimeout(resolve, 20_000))
       execFileSync('bash', ['infra/local/clickhouse.sh', 'start'], { stdio: 'inherit' })
       expect(Date.now() - down).toBeGreaterThanOrEqual(20_000)
-    })
+    }, metrics)
     expect(await windowSnapshot(ch, modelId)).toEqual(clean)
+    // The outage shows in the metrics on-call watches, and nothing is left waiting.
+    const value = async (name: string): Promise<number> => (await metrics.getSingleMetric(name)!.get()).values[0]?.value ?? 0
+    expect(await value('driftgate_window_round_failures_total')).toBeGreaterThan(0)
+    expect(await value('driftgate_windows_pending')).toBe(0)
   }, 300_000)
 })
