@@ -475,4 +475,44 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
     expect(topics.predictions.records.some((r) => r.event.model_id === MC_ID && r.event.prediction.predicted_class === null && expectedPredictedClass(r.event) !== null)).toBe(true)
     expect(all.some((w) => w.numeric[PSEUDO.score]!.nulls > 0)).toBe(true)
   })
+
+  it("gives a window a higher version whenever its numbers read more records, and the same one when nothing they read changed", async () => {
+    const own = await freshClickHouse()
+    try {
+      const model = models.get(MC_ID)!
+      const size = model.config.windows[0]!
+      const start = STARTS[0]! - 48 * HOUR
+      const store = new WindowStore(own.ch)
+      const at = (offset: number, timestamp: number): ConsumedRecord => ({ topic: 'x', partition: 0, offset: String(offset), key: null, value: null, timestamp, headers: {} })
+      const prediction = multiclassPrediction(prng(5), 'version-1', start + MINUTE)
+      const label = (labelClass: string, labelTime: number): LabelEvent => ({ prediction_id: 'version-1', model_id: MC_ID, label_time: labelTime, label_class: labelClass, label_value: null })
+      const compute = async (): Promise<{ version: bigint; labeled: number }> => {
+        const computed = await store.recompute(model, size, [start])
+        const labeled = computed.summaries.filter((s) => s.key.segment === 'all').reduce((n, s) => n + s.labeled_count, 0)
+        return { version: BigInt(computed.versions.get(start)!), labeled }
+      }
+
+      await own.ch.insert('predictions', [predictionRow(prediction, model, at(1, start + 2 * MINUTE), 5_000)])
+      const v1 = await compute()
+      expect(v1.labeled).toBe(0)
+      // A label stored with an older ingested_at than the prediction: one more record read.
+      await own.ch.insert('labels', [labelRow(label('low', start + 30 * MINUTE), at(1, start + 31 * MINUTE), 4_000)])
+      const v2 = await compute()
+      expect(v2.labeled).toBe(1)
+      expect(v2.version).toBeGreaterThan(v1.version)
+      // A correction ingested later.
+      await own.ch.insert('labels', [labelRow(label('mid', start + 40 * MINUTE), at(2, start + 41 * MINUTE), 6_000)])
+      const v3 = await compute()
+      expect(v3.version).toBeGreaterThan(v2.version)
+      // A label after the horizon changes no number, and so not the version either.
+      await own.ch.insert('labels', [labelRow(label('high', prediction.event_time + HORIZON + MINUTE), at(3, start + HORIZON), 7_000)])
+      const v4 = await compute()
+      expect(v4).toEqual(v3)
+      // The same prediction at another offset (a duplicate): read, so a higher version.
+      await own.ch.insert('predictions', [predictionRow(prediction, model, at(9, start + 3 * MINUTE), 4_500)])
+      expect((await compute()).version).toBeGreaterThan(v4.version)
+    } finally {
+      await own.drop()
+    }
+  })
 })

@@ -26,6 +26,9 @@ export interface SummaryAggregateRow extends GroupKey {
   late_count: number
   duplicate_count: number
   labeled_count: number
+  /** Newest ingested_at and number of distinct records of the labels read (0 without labels). */
+  label_newest: number
+  label_records: number
   delay_p50: number | null
   delay_p90: number | null
   delay_p99: number | null

@@ -102,26 +102,20 @@ export interface ReadMode {
 }
 
 /**
- * Per window, what a computation is about to read: the newest ingested_at and the number of
- * distinct stored records (predictions and their labels), which make the window's version, and
- * the predictions stored twice (a redelivery not merged away yet: the computation then reads with
- * FINAL). Run before the aggregates, so a version never claims rows the aggregates did not see;
- * rows inserted in between mark the window again and a later computation (with a version at
- * least as high, inserted later) replaces this one.
+ * Per window, the predictions a computation is about to read: the newest ingested_at and the
+ * number of distinct stored records, which make the window's version (with its labels', counted
+ * by summarySql from the same read as the numbers), the predictions stored twice (a redelivery
+ * not merged away yet: the computation then reads with FINAL), and the distinct ids in the whole
+ * scope (fewer than the records: some prediction_id is stored at more than one offset). Run
+ * before the aggregates, so a version never claims rows the aggregates did not see; rows
+ * inserted in between mark the window again and a later computation (with a version at least as
+ * high, inserted later) replaces this one.
  */
 export function windowInputsSql(scope: WindowScope): string {
   const { sizeMs } = scope
-  const predictions = `SELECT intDiv(event_time, ${sizeMs}) * ${sizeMs} AS window_start, max(ingested_at) AS newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS records, count() - records AS replayed
-    FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY window_start`
-  const labels = `SELECT window_start, max(ingested_at) AS label_newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS label_records
-    FROM ${scope.labels}
-    ANY INNER JOIN (SELECT prediction_id, any(intDiv(event_time, ${sizeMs}) * ${sizeMs}) AS window_start FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY prediction_id) USING prediction_id
-    WHERE model_id = ${lit(scope.model.model_id)}
-    GROUP BY window_start`
-  // Distinct ids in the whole scope (a constant column): fewer than the records summed over the
-  // windows means some prediction_id is stored at more than one offset.
   const ids = `(SELECT uniqExact(prediction_id) FROM ${scope.predictions} WHERE ${rangeCondition(scope)})`
-  return `SELECT window_start, newest, records, replayed, label_newest, label_records, ${ids} AS scope_ids FROM (${predictions}) ANY LEFT JOIN (${labels}) USING window_start`
+  return `SELECT intDiv(event_time, ${sizeMs}) * ${sizeMs} AS window_start, max(ingested_at) AS newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS records, count() - records AS replayed, ${ids} AS scope_ids
+    FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY window_start`
 }
 
 const PREDICTION_COLUMNS = ['event_time', 'model_version', 'kafka_timestamp', 'score', 'predicted_class', 'predicted_value', 'class_names', 'class_scores', 'segment_names', 'segment_values']
@@ -141,6 +135,10 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
     [`countIf(kafka_timestamp > ${close})`, 'late_count'],
     ['sum(copies - 1)', 'duplicate_count'],
     ['countIf(labeled)', 'labeled_count'],
+    // The labels this read saw (those within the horizon: the others change no number), for the
+    // window's version: the newest ingested_at and the number of distinct label records.
+    ['max(label_ingested)', 'label_newest'],
+    ['sum(label_records)', 'label_records'],
     // Label delays of the labeled rows, sorted, for exact quantiles (R type 7).
     ['arraySort(groupArrayIf(toFloat64(toInt64(label_time) - toInt64(event_time)), labeled))', 'delays', HIDDEN],
     ...quantileColumns('delays', [
@@ -157,9 +155,10 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
            ${performance.rowColumns.join(',\n           ')}
     FROM (${firstArrivals(scope, PREDICTION_COLUMNS, read)})
     ANY LEFT JOIN (
-      SELECT prediction_id, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label
+      SELECT prediction_id, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label, label_ingested, label_records
       FROM (
-        SELECT prediction_id, argMax((label_class, label_value, label_time), (label_time, kafka_timestamp, kafka_offset, kafka_partition)) AS latest
+        SELECT prediction_id, argMax((label_class, label_value, label_time), (label_time, kafka_timestamp, kafka_offset, kafka_partition)) AS latest,
+               max(ingested_at) AS label_ingested, uniqExact(kafka_partition, kafka_offset) AS label_records
         FROM ${scope.labels}
         ANY INNER JOIN (
           SELECT prediction_id, argMin(event_time, (kafka_timestamp, kafka_partition, kafka_offset)) AS prediction_time

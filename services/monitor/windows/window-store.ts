@@ -1,6 +1,6 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
-import type { FeatureWindowStats, WindowSummary } from '../../shared/model/window-metrics.ts'
+import { ALL_SEGMENTS, type FeatureWindowStats, type WindowSummary } from '../../shared/model/window-metrics.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
 import { featuresFromAggregates, summaryFromAggregate, type FeatureAggregateRow, type SummaryAggregateRow } from './window-aggregate.ts'
 import { featuresSql, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
@@ -25,8 +25,6 @@ interface WindowInputs {
   newest: number
   records: number
   replayed: number
-  label_newest: number | null
-  label_records: number | null
   /** Distinct prediction ids in the whole scope (the same on every row). */
   scope_ids: number
 }
@@ -108,12 +106,14 @@ export class WindowStore {
       // The rows that closed the window are part of what this computation saw.
       bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`u${i}`]))
     })
-    for (const i of inputs) bump(i.window_start, Math.max(i.newest, i.label_newest ?? 0), i.records + (i.label_records ?? 0))
+    for (const i of inputs) bump(i.window_start, i.newest, i.records)
 
     const [summaryRows, featureRows] = await Promise.all([
       this.ch.query<SummaryAggregateRow>(summarySql(scope, closeTimes, read)),
       this.ch.query<FeatureAggregateRow>(featuresSql(scope, model.binEdges, read)),
     ])
+    // The labels read with the numbers (counted once per window: on its rollup rows).
+    for (const r of summaryRows) if (r.segment === ALL_SEGMENTS) bump(r.window_start, r.label_newest, r.label_records)
     const summaries = summaryRows
       .filter((r) => versions.has(r.window_start))
       .map((r) => summaryFromAggregate(model, sizeMs, r, closeTimes.has(r.window_start)))
