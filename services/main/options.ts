@@ -3,13 +3,20 @@ import { Command, InvalidArgumentError } from 'commander'
 // The main job's command line (`npm start -- --days 28 ...`), apart from main.ts so that it can
 // be parsed without starting a run.
 
-export interface MainOptions {
+/** What a scenario plays (shared by the command line and runScenario). */
+export interface ScenarioShape {
   days: number
+  /** Simulated hours per real second; 0 plays as fast as the monitor keeps up. */
   speed: number
   peakPerHour: number
   seed: number
+  /** Keep the model's earlier rows in ClickHouse instead of deleting them first. */
   keep?: boolean
+  /** Only the summary, no progress or live lines. */
   quiet?: boolean
+}
+
+export interface MainOptions extends ScenarioShape {
   config: string
   out: string
 }

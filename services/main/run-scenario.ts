@@ -18,23 +18,15 @@ import { loadPolicies } from '../policy/policy-config.ts'
 import { createPolicyService } from '../policy/policy-service.ts'
 import { LagProbe, LiveFeed, SimulatedClock, simTime, Terminal } from './live-feed.ts'
 import { checkOutcomes, type CheckContext, type OutcomeCheck, type RunRecords } from './outcome-checks.ts'
+import type { ScenarioShape } from './options.ts'
 import { formatSummary, loadRunRecords, type RunStats } from './run-report.ts'
 import { DAY, generateScenario, SCENARIO_MODEL } from './scenario.ts'
 import { playScenario } from './scenario-player.ts'
 import { endOffsets, resetModelData, skipToEnd, writeScenarioConfig } from './scenario-setup.ts'
 
-export interface ScenarioRunOptions {
+export interface ScenarioRunOptions extends ScenarioShape {
   /** Connections, database, topic prefix and group ids (loadEnv()). */
   env: Env
-  days: number
-  /** Simulated hours per real second; 0 plays as fast as the monitor keeps up. */
-  speed: number
-  peakPerHour: number
-  seed: number
-  /** Keep the model's earlier rows in ClickHouse instead of deleting them first. */
-  keep?: boolean
-  /** Only the summary, no progress or live lines. */
-  quiet?: boolean
   /** The example config the effective one is written from. */
   templatePath?: string
   /** Where the effective config, reference profile and log go. */
