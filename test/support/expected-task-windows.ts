@@ -1,4 +1,6 @@
 import type { LabelEvent, PredictionEvent } from '../../services/shared/events/types.ts'
+import type { NumericStats } from '../../services/shared/model/window-metrics.ts'
+import type { ExpectedWindowCounts } from './expected-windows.ts'
 
 // Expected window metrics of a regression or multiclass model, computed by brute force from the
 // records as they were stored (Kafka partition, offset and timestamp included), without the
@@ -30,16 +32,8 @@ export interface TaskModelSpec {
   costs: { true_positive: number; false_positive: number; per_unit_abs_error: number }
 }
 
-export interface ExpectedNumeric {
-  count: number
-  nulls: number
-  min: number | null
-  max: number | null
-  mean: number | null
-  std: number | null
-  bin_edges: number[]
-  histogram: number[]
-}
+/** A numeric feature's expected statistics: the stored shape, computed here independently. */
+export type ExpectedNumeric = NumericStats
 
 export interface ExpectedCategorical {
   count: number
@@ -48,15 +42,7 @@ export interface ExpectedCategorical {
   unseen: number
 }
 
-export interface ExpectedTaskWindow {
-  model_version: string
-  segment: string
-  window_size_ms: number
-  window_start: number
-  volume: number
-  duplicate_count: number
-  late_count: number
-  labeled_count: number
+export interface ExpectedTaskWindow extends ExpectedWindowCounts {
   label_coverage: number
   closed: boolean
   delay_p50: number | null

@@ -4,7 +4,8 @@ import type { Emission } from './traffic.ts'
 // Expected window metrics computed straight from the generated emissions, written without the
 // monitor's code (brute force where possible), to check what the monitor stored in ClickHouse.
 
-export interface ExpectedWindow {
+/** The key and counts every expected window has, whatever the model's task. */
+export interface ExpectedWindowCounts {
   model_version: string
   segment: string
   window_size_ms: number
@@ -13,6 +14,9 @@ export interface ExpectedWindow {
   duplicate_count: number
   late_count: number
   labeled_count: number
+}
+
+export interface ExpectedWindow extends ExpectedWindowCounts {
   accuracy: number | null
   precision: number | null
   recall: number | null

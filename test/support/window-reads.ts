@@ -1,56 +1,10 @@
 import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
+import type { FeatureRecord, SummaryRecord } from '../../services/monitor/windows/window-rows.ts'
 
-export interface SummaryRow {
-  model_version: string
-  segment: string
-  window_size_ms: number
-  window_start: number
-  volume: number
-  late_count: number
-  duplicate_count: number
-  labeled_count: number
-  label_coverage: number
-  accuracy: number | null
-  precision: number | null
-  recall: number | null
-  f1: number | null
-  roc_auc: number | null
-  log_loss: number | null
-  calibration_error: number | null
-  label_delay_p50_ms: number | null
-  label_delay_p90_ms: number | null
-  label_delay_p99_ms: number | null
-  business_value: number | null
-  estimated_accuracy: number | null
-  closed: number
-  classes: string[]
-  confusion: number[][]
-  mae: number | null
-  rmse: number | null
-  mape: number | null
-  bias: number | null
-}
-
-export interface FeatureRow {
-  model_version: string
-  segment: string
-  window_size_ms: number
-  window_start: number
-  feature: string
-  kind: string
-  count: number
-  nulls: number
-  min: number | null
-  max: number | null
-  mean: number | null
-  std: number | null
-  bin_edges: number[]
-  histogram: number[]
-  categories: string[]
-  category_counts: number[]
-  unseen: number
-}
+/** Rows as the analysts' tables hold them (the monitor's own read-back shapes). */
+export type SummaryRow = SummaryRecord
+export type FeatureRow = FeatureRecord
 
 const keyOf = (r: { model_version: string; segment: string; window_size_ms: number; window_start: number }): string => `${r.model_version}|${r.segment}|${r.window_size_ms}|${r.window_start}`
 
