@@ -11,6 +11,7 @@ import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
 import { labelRow, predictionRow, type LabelRow, type PredictionRow } from './ingest/event-rows.ts'
 import { LOOKUP_MAX_QUERY_SIZE, lookupChunks } from './ingest/lookup-chunks.ts'
+import { BoundedMap } from '../shared/collections/bounded-map.ts'
 import { PredictionIndex, type IndexedPrediction } from './ingest/prediction-index.ts'
 import { validateLabel, validatePrediction } from './ingest/validate-event.ts'
 import type { MonitorMetrics } from './monitor-metrics.ts'
@@ -62,18 +63,18 @@ export class MonitorPipeline {
   private readonly schedule: WindowSchedule
   // Windows known to be closed already: no need to recompute them when later predictions
   // land in their closing range. Bounded; forgetting one costs one extra recomputation.
-  private readonly knownClosed = new Set<string>()
+  private readonly knownClosed = new BoundedMap<string, true>(10_000)
   private readonly now: () => number
   // Records already dead-lettered, so that a batch retried after a ClickHouse failure does not
   // send them again (bounded; after a crash a replay may still send one twice: the headers carry
   // the source offset, which identifies it).
-  private readonly deadLettered = new Set<string>()
+  private readonly deadLettered = new BoundedMap<string, true>(100_000)
   // Windows found closable but held open by a predictions partition not read far enough, with
   // the Kafka timestamp they close at. They are recomputed (and closed) once the low watermark
   // reaches it, not in every round until then: a day-long window held open by one lagging
   // partition would otherwise be read again with every batch. Their own new rows still mark them
   // as usual. Bounded; forgetting one only makes it be retried as before.
-  private readonly blocked = new Map<string, { ref: WindowRef; closeAt: number }>()
+  private readonly blocked = new BoundedMap<string, { ref: WindowRef; closeAt: number }>(10_000)
 
   constructor(private readonly deps: PipelineDeps) {
     this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
@@ -240,8 +241,7 @@ export class MonitorPipeline {
     if (fresh.length > 0) {
       await sendDeadLetters(this.deps.producer, topics.deadLetter, fresh, this.now())
       for (const letter of fresh) {
-        this.deadLettered.add(`${letter.record.topic}:${letter.record.partition}:${letter.record.offset}`)
-        if (this.deadLettered.size > 100_000) this.deadLettered.delete(this.deadLettered.values().next().value as string)
+        this.deadLettered.set(`${letter.record.topic}:${letter.record.partition}:${letter.record.offset}`, true)
         metrics.deadLetters.inc({ code: letter.code })
         metrics.records.inc({ topic: letter.record.topic, outcome: 'dead_letter' })
         this.deps.logger.warn({ event: 'dead_letter', code: letter.code, reason: letter.reason, topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'record rejected')
@@ -289,8 +289,9 @@ export class MonitorPipeline {
     // prediction may close now.
     for (const size of sizes) {
       const closing = windowStart(eventTime - model.config.allowed_lateness, size) - size
-      const key = `${model.config.model_id}|${size}|${closing}`
-      if (!this.knownClosed.has(key) && !this.blocked.has(key)) touched.add({ model_id: model.config.model_id, window_size_ms: size, window_start: closing }, true)
+      const ref = { model_id: model.config.model_id, window_size_ms: size, window_start: closing }
+      const key = windowRefKey(ref)
+      if (!this.knownClosed.has(key) && !this.blocked.has(key)) touched.add(ref, true)
     }
   }
 
@@ -359,7 +360,7 @@ export class MonitorPipeline {
       const sizeMs = group[0]!.window_size_ms
       const computed = await this.deps.windows.recompute(model, sizeMs, group.map((r) => r.window_start), low)
       this.deps.metrics.windowsRecomputed.inc(group.length)
-      for (const start of computed.closedStarts) this.rememberClosed(`${model.config.model_id}|${sizeMs}|${start}`)
+      for (const start of computed.closedStarts) this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)
       const detectStarted = process.hrtime.bigint()
       await this.deps.onWindowsComputed?.(model, computed)
       detecting += process.hrtime.bigint() - detectStarted
@@ -367,18 +368,11 @@ export class MonitorPipeline {
       // close time (nobody waits on it: the batches that marked it are covered by this computation).
       for (const { start, closeAt } of computed.blocked) {
         const ref = { model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }
-        this.blocked.delete(windowRefKey(ref))
         this.blocked.set(windowRefKey(ref), { ref, closeAt })
-        if (this.blocked.size > 10_000) this.blocked.delete(this.blocked.keys().next().value as string)
       }
       if (computed.blocked.length > 0) this.requestRound(this.roundDelayMs)
     }
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)
     this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)
-  }
-
-  private rememberClosed(key: string): void {
-    this.knownClosed.add(key)
-    if (this.knownClosed.size > 10_000) this.knownClosed.delete(this.knownClosed.values().next().value as string)
   }
 }

@@ -1,3 +1,4 @@
+import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import { windowRefKey, type WindowRef } from './window-math.ts'
 
 /** A window that is not urgent waits at least this many times as long as its last computation took. */
@@ -33,14 +34,16 @@ export interface PendingWindow {
 export class WindowSchedule {
   private readonly pending = new Map<string, PendingWindow>()
   /** Per window: when its last computation started and how long it took. */
-  private readonly lastComputed = new Map<string, { at: number; took: number }>()
+  private readonly lastComputed: BoundedMap<string, { at: number; took: number }>
 
   constructor(
     /** Shortest time between two recomputations of a window of this size that is not urgent. */
     private readonly refreshMs: (sizeMs: number) => number,
     private readonly now: () => number = Date.now,
-    private readonly memory = 10_000,
-  ) {}
+    memory = 10_000,
+  ) {
+    this.lastComputed = new BoundedMap(memory)
+  }
 
   /** Marks a window; the promise resolves when a computation covering this mark succeeded. */
   mark(ref: WindowRef, urgent: boolean): Promise<void> {
@@ -93,9 +96,7 @@ export class WindowSchedule {
     const took = Math.max(0, this.now() - startedAt)
     for (const entry of entries) {
       const key = windowRefKey(entry.ref)
-      this.lastComputed.delete(key)
       this.lastComputed.set(key, { at: startedAt, took })
-      if (this.lastComputed.size > this.memory) this.lastComputed.delete(this.lastComputed.keys().next().value as string)
       entry.resolve()
     }
   }
