@@ -7,9 +7,10 @@ import { loadDriftgateConfig } from '../../services/shared/config/model-config.t
 import type { LabelEvent, PredictionEvent } from '../../services/shared/events/types.ts'
 import type { ConsumedRecord } from '../../services/shared/kafka/records.ts'
 import type { ReferenceProfile } from '../../services/shared/model/reference-profile.ts'
+import type { FeatureWindowStats } from '../../services/shared/model/window-metrics.ts'
 import { labelRow, predictionRow } from '../../services/monitor/ingest/event-rows.ts'
 import { buildRuntimeModel, loadReferenceProfile, type RuntimeModel } from '../../services/monitor/runtime-models.ts'
-import { WindowStore } from '../../services/monitor/windows/window-store.ts'
+import { WindowStore, type ComputedWindows } from '../../services/monitor/windows/window-store.ts'
 import { expectedTaskWindows, expectedPredictedClass, PSEUDO, type ExpectedTaskWindow, type StoredEvent, type TaskModelSpec } from '../support/expected-task-windows.ts'
 import { freshClickHouse } from '../support/harness.ts'
 import { normal, prng } from '../support/traffic.ts'
@@ -486,20 +487,32 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       const at = (offset: number, timestamp: number): ConsumedRecord => ({ topic: 'x', partition: 0, offset: String(offset), key: null, value: null, timestamp, headers: {} })
       const prediction = multiclassPrediction(prng(5), 'version-1', start + MINUTE)
       const label = (labelClass: string, labelTime: number): LabelEvent => ({ prediction_id: 'version-1', model_id: MC_ID, label_time: labelTime, label_class: labelClass, label_value: null })
-      const compute = async (): Promise<{ version: bigint; labeled: number }> => {
-        const computed = await store.recompute(model, size, [start])
+      let last: ComputedWindows | null = null
+      const compute = async (on = store): Promise<{ version: bigint; labeled: number }> => {
+        const computed = await on.recompute(model, size, [start])
+        last = computed
         const labeled = computed.summaries.filter((s) => s.key.segment === 'all').reduce((n, s) => n + s.labeled_count, 0)
         return { version: BigInt(computed.versions.get(start)!), labeled }
       }
+      // Feature statistics are recomputed only when the window's predictions changed; otherwise
+      // the stored ones are handed on, the same as computed.
+      const features = (): { reused: number[]; features: FeatureWindowStats[] } => ({ reused: last!.featuresReused, features: last!.features })
 
       await own.ch.insert('predictions', [predictionRow(prediction, model, at(1, start + 2 * MINUTE), 5_000)])
       const v1 = await compute()
       expect(v1.labeled).toBe(0)
+      const computedFirst = features()
+      expect(computedFirst.reused).toEqual([])
+      expect(computedFirst.features.length).toBeGreaterThan(0)
       // A label stored with an older ingested_at than the prediction: one more record read.
       await own.ch.insert('labels', [labelRow(label('low', start + 30 * MINUTE), at(1, start + 31 * MINUTE), 4_000)])
       const v2 = await compute()
       expect(v2.labeled).toBe(1)
       expect(v2.version).toBeGreaterThan(v1.version)
+      expect(features()).toEqual({ reused: [start], features: computedFirst.features })
+      // Another store (a restart) does not know what was written: it computes them again.
+      await compute(new WindowStore(own.ch))
+      expect(features()).toEqual({ reused: [], features: computedFirst.features })
       // A correction ingested later.
       await own.ch.insert('labels', [labelRow(label('mid', start + 40 * MINUTE), at(2, start + 41 * MINUTE), 6_000)])
       const v3 = await compute()
@@ -511,6 +524,14 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       // The same prediction at another offset (a duplicate): read, so a higher version.
       await own.ch.insert('predictions', [predictionRow(prediction, model, at(9, start + 3 * MINUTE), 4_500)])
       expect((await compute()).version).toBeGreaterThan(v4.version)
+      expect(features().reused).toEqual([])
+      // A second prediction in the window: statistics over both.
+      await own.ch.insert('predictions', [predictionRow(multiclassPrediction(prng(6), 'version-2', start + 2 * MINUTE), model, at(10, start + 4 * MINUTE), 8_000)])
+      await compute()
+      expect(features().reused).toEqual([])
+      const first = features().features.find((f) => f.numeric)!.feature
+      const rollups = features().features.filter((f) => f.key.segment === 'all' && f.feature === first)
+      expect(rollups.reduce((n, f) => n + f.numeric!.count + f.numeric!.nulls, 0)).toBe(2)
     } finally {
       await own.drop()
     }

@@ -295,47 +295,81 @@ export function profiledFeatures(model: ModelConfig): { numeric: string[]; categ
     : { numeric: [...model.features.numeric, PREDICTION_SCORE], categorical: [...model.features.categorical, PREDICTION_CLASS] }
 }
 
+/** The columns and derived values every feature query reads from the scope's first arrivals. */
+function featureInputs(scope: WindowScope, names: string, values: string): { columns: string[]; derived: string[] } {
+  const { model, sizeMs } = scope
+  return {
+    columns: ['event_time', 'model_version', 'score', 'predicted_value', 'predicted_class', 'numeric_names', 'numeric_values', 'categorical_names', 'categorical_values', 'segment_names', 'segment_values'],
+    derived: [`intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w`, `${model.segments.length ? attributeKeys(model) : 'CAST([] AS Array(String))'} AS attributes`, `${names} AS names`, `${values} AS vals`],
+  }
+}
+
 /**
- * Feature statistics per window × version × segment attributes × feature, in one scan for numeric
- * and categorical features (the prediction profiled as pseudo-features):
- *   - numeric (kind 0): per histogram bucket of the reference bins (bucket i holds values in
- *     [e(i−1), e(i))), count, nulls, min, max, mean and the sum of squared deviations, merged
- *     over buckets into the feature's moments;
- *   - categorical (kind 1): per value (NULL: missing), its count.
+ * The histogram bucket of a value on its feature's reference bins: the number of edges ≤ value
+ * (bucket i holds values in [e(i−1), e(i))). Written as a sum of comparisons, one per edge
+ * position, each against a constant array indexed by the feature, padded with +inf where a
+ * feature has fewer edges (values are finite: the codec rejects the others). A lambda over a
+ * per-feature array of edges did the same with a copy of that array per value, and made the
+ * numeric statistics half again as expensive.
+ */
+function bucketExpr(numeric: string[], binEdges: Map<string, number[]>, value: string, featureIndex: string): string {
+  const edges = numeric.map((f) => binEdges.get(f) ?? [])
+  const width = Math.max(0, ...edges.map((e) => e.length))
+  if (width === 0) return '0'
+  const terms = Array.from({ length: width }, (_, c) => `(${value} >= [${edges.map((e) => (c < e.length ? floatLiteral(e[c]!) : 'inf')).join(', ')}][${featureIndex}])`)
+  return terms.join(' + ')
+}
+
+/**
+ * Numeric feature statistics per window × version × segment attributes × feature × histogram
+ * bucket of the reference bins: count, nulls, min, max, mean and the sum of squared deviations,
+ * merged over buckets into the feature's moments (window-aggregate.ts). The prediction is
+ * profiled as a pseudo-feature (its score, or its value for a regression).
  * Rows are grouped by all of a prediction's configured segment attributes at once
  * (`segment_keys`, '' for an attribute it lacks), not once per segment: the rollup and each
  * 'attribute=value' segment are merged from these groups in window-aggregate.ts, which reads
  * every feature value once instead of once per segment it belongs to.
- * A row that does not carry a feature does not count for it.
+ * A row that does not carry a feature does not count for it (a NULL value does: as a null).
  */
-export function featuresSql(scope: WindowScope, binEdges: Map<string, number[]>, read: ReadMode): string {
-  const { model, sizeMs } = scope
-  const { numeric, categorical } = profiledFeatures(model)
+export function numericFeaturesSql(scope: WindowScope, binEdges: Map<string, number[]>, read: ReadMode): string {
+  const { model } = scope
+  const { numeric } = profiledFeatures(model)
   const regression = model.task === 'regression'
-  const numNames = `arrayConcat(numeric_names, ${lit([regression ? PREDICTION_VALUE : PREDICTION_SCORE])})`
-  const numValues = `arrayConcat(numeric_values, [${regression ? 'predicted_value' : 'score'}])`
-  const catNames = regression ? 'categorical_names' : `arrayConcat(categorical_names, ${lit([PREDICTION_CLASS])})`
-  const catValues = regression ? 'categorical_values' : 'arrayConcat(categorical_values, [predicted_class])'
-  // Bucket = number of reference edges ≤ value. The edges are one constant array of arrays
-  // indexed by feature (a multiIf over features would evaluate every branch for every row).
-  const binned = numeric.filter((f) => (binEdges.get(f) ?? []).length > 0)
-  const bucket = binned.length
-    ? `if(kind = 1 OR isNull(fnum) OR indexOf(${lit(binned)}, fname) = 0, 0, arrayCount(e -> assumeNotNull(fnum) >= e, [${binned.map((f) => `[${binEdges.get(f)!.map(floatLiteral).join(', ')}]`).join(', ')}][indexOf(${lit(binned)}, fname)]))`
-    : '0'
-  const wanted = [numeric.length ? `(kind = 0 AND fname IN (${numeric.map(lit).join(', ')}))` : '', categorical.length ? `(kind = 1 AND fname IN (${categorical.map(lit).join(', ')}))` : ''].filter(Boolean).join(' OR ')
-  const derived = [
-    `intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w`,
-    `${model.segments.length ? attributeKeys(model) : 'CAST([] AS Array(String))'} AS attributes`,
-    `arrayConcat(${numNames}, ${catNames}) AS names`,
-    `arrayConcat(arrayMap(x -> toUInt8(0), ${numNames}), arrayMap(x -> toUInt8(1), ${catNames})) AS kinds`,
-    `arrayConcat(${numValues}, arrayMap(x -> CAST(NULL AS Nullable(Float64)), ${catNames})) AS nums`,
-    `arrayConcat(arrayMap(x -> CAST(NULL AS Nullable(String)), ${numNames}), ${catValues}) AS strs`,
-  ]
-  return `SELECT w AS window_start, model_version, attributes AS segment_keys, fname AS feature, kind, ${bucket} AS bucket, if(kind = 0, NULL, fstr) AS category,
+  const { columns, derived } = featureInputs(
+    scope,
+    `arrayConcat(numeric_names, ${lit([regression ? PREDICTION_VALUE : PREDICTION_SCORE])})`,
+    `arrayConcat(numeric_values, [${regression ? 'predicted_value' : 'score'}])`,
+  )
+  // Grouped by the feature's position in the model's list (a number hashes faster than a name).
+  return `SELECT w AS window_start, model_version, attributes AS segment_keys, ${lit(numeric)}[feature_index] AS feature, toUInt8(0) AS kind,
+         if(isNull(fnum), 0, ${bucketExpr(numeric, binEdges, 'assumeNotNull(fnum)', 'feature_index')}) AS bucket, CAST(NULL AS Nullable(String)) AS category,
          count() AS n_rows, count(fnum) AS n_values, min(fnum) AS min_value, max(fnum) AS max_value,
          ${sortedMoments('arraySort(groupArray(fnum))')}
-  FROM (${firstArrivals(scope, ['event_time', 'model_version', 'score', 'predicted_value', 'predicted_class', 'numeric_names', 'numeric_values', 'categorical_names', 'categorical_values', 'segment_names', 'segment_values'], read, derived)})
-  ARRAY JOIN names AS fname, kinds AS kind, nums AS fnum, strs AS fstr
-  WHERE ${wanted || '0'}
-  GROUP BY window_start, model_version, segment_keys, feature, kind, bucket, category`
+  FROM (${firstArrivals(scope, columns, read, derived)})
+  ARRAY JOIN names AS fname, vals AS fnum
+  WHERE (indexOf(${lit(numeric)}, fname) AS feature_index) > 0
+  GROUP BY window_start, model_version, segment_keys, feature_index, bucket`
+}
+
+/**
+ * Categorical feature statistics per window × version × segment attributes × feature × value
+ * (NULL: missing): its count. The predicted class is profiled as a pseudo-feature. Grouped by
+ * segment attributes as numericFeaturesSql is.
+ */
+export function categoricalFeaturesSql(scope: WindowScope, read: ReadMode): string {
+  const { model } = scope
+  const { categorical } = profiledFeatures(model)
+  const regression = model.task === 'regression'
+  const { columns, derived } = featureInputs(
+    scope,
+    regression ? 'categorical_names' : `arrayConcat(categorical_names, ${lit([PREDICTION_CLASS])})`,
+    regression ? 'categorical_values' : 'arrayConcat(categorical_values, [predicted_class])',
+  )
+  return `SELECT w AS window_start, model_version, attributes AS segment_keys, fname AS feature, toUInt8(1) AS kind, toUInt8(0) AS bucket, fstr AS category,
+         count() AS n_rows, count(fstr) AS n_values, CAST(NULL AS Nullable(Float64)) AS min_value, CAST(NULL AS Nullable(Float64)) AS max_value,
+         CAST(NULL AS Nullable(Float64)) AS mean_value, CAST(NULL AS Nullable(Float64)) AS m2
+  FROM (${firstArrivals(scope, columns, read, derived)})
+  ARRAY JOIN names AS fname, vals AS fstr
+  WHERE fname IN (${categorical.length ? categorical.map(lit).join(', ') : "''"})
+  GROUP BY window_start, model_version, segment_keys, feature, category`
 }

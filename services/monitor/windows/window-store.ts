@@ -1,9 +1,12 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
-import { ALL_SEGMENTS, type FeatureWindowStats, type WindowSummary } from '../../shared/model/window-metrics.ts'
+import { ALL_SEGMENTS, type FeatureWindowStats, type WindowKey, type WindowSummary } from '../../shared/model/window-metrics.ts'
+import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
+import { windowRefKey } from './window-math.ts'
+import { featureFromRecord, type FeatureRecord } from './window-rows.ts'
 import { featuresFromAggregates, summaryFromAggregate, type FeatureAggregateRow, type SummaryAggregateRow } from './window-aggregate.ts'
-import { featuresSql, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
+import { categoricalFeaturesSql, numericFeaturesSql, profiledFeatures, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
 
 export interface ComputedWindows {
   summaries: WindowSummary[]
@@ -12,6 +15,10 @@ export interface ComputedWindows {
    *  computation that saw more data has a higher version and wins under FINAL, whatever order
    *  concurrent writers finish in. */
   versions: Map<number, string>
+  /** Window starts whose feature statistics were not recomputed: the predictions they come from
+   *  had not changed since this store last wrote them (only labels or the close did), so the
+   *  stored statistics are current, and `features` holds those. */
+  featuresReused: number[]
   /** Window starts found closed (even those without rows of their own). */
   closedStarts: number[]
   /** Windows that would be closed but for a partition not read far enough yet, with the Kafka
@@ -47,6 +54,13 @@ function ranges(starts: number[], size: number): [number, number][] {
  * of windows of one model and size; what comes back is a few rows per window, not its events.
  */
 export class WindowStore {
+  // Per window, the predictions (newest ingested_at and records) its feature statistics were
+  // last written from by this store. Feature statistics depend on the predictions only: a window
+  // recomputed for its labels or its close keeps them, which saves the larger half of the work
+  // for the windows that labels keep touching. Bounded; a forgotten or changed entry only
+  // recomputes them.
+  private readonly featuresFrom = new BoundedMap<string, string>(10_000)
+
   constructor(private readonly ch: ClickHouse) {}
 
   /** `lowWatermark`: record time up to which every predictions partition has been read; a window
@@ -108,9 +122,16 @@ export class WindowStore {
     })
     for (const i of inputs) bump(i.window_start, i.newest, i.records)
 
-    const [summaryRows, featureRows] = await Promise.all([
+    const featureKey = (start: number): string => windowRefKey({ model_id: modelId, window_size_ms: sizeMs, window_start: start })
+    const predictionsRead = new Map(inputs.map((i) => [Number(i.window_start), `${i.newest}/${i.records}`]))
+    const withRows = sorted.filter((s) => predictionsRead.has(s))
+    const featureStarts = withRows.filter((s) => this.featuresFrom.get(featureKey(s)) !== predictionsRead.get(s))
+    const featuresReused = withRows.filter((s) => !featureStarts.includes(s))
+    const featureScope: WindowScope = { ...scope, spans: ranges(featureStarts, sizeMs) }
+    const [summaryRows, numericRows, categoricalRows] = await Promise.all([
       this.ch.query<SummaryAggregateRow>(summarySql(scope, closeTimes, read)),
-      this.ch.query<FeatureAggregateRow>(featuresSql(scope, model.binEdges, read)),
+      featureStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(featureScope, model.binEdges, read)) : [],
+      featureStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0 ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read)) : [],
     ])
     // The labels read with the numbers (counted once per window: on its rollup rows).
     for (const r of summaryRows) if (r.segment === ALL_SEGMENTS) bump(r.window_start, r.label_newest, r.label_records)
@@ -120,12 +141,27 @@ export class WindowStore {
       .sort((a, b) => a.key.window_start - b.key.window_start || (a.key.model_version < b.key.model_version ? -1 : a.key.model_version > b.key.model_version ? 1 : 0) || (a.key.segment < b.key.segment ? -1 : a.key.segment > b.key.segment ? 1 : 0))
     const features = featuresFromAggregates(
       model,
-      summaries.map((s) => s.key),
-      featureRows,
+      summaries.map((s) => s.key).filter((k) => featureStarts.includes(k.window_start)),
+      [...numericRows, ...categoricalRows],
     )
+    const stored = await this.storedFeatures(model, sizeMs, summaries.map((s) => s.key).filter((k) => featuresReused.includes(k.window_start)))
     const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
     await this.write(summaries, features, versionStrings)
-    return { summaries, features, versions: versionStrings, closedStarts, blocked }
+    for (const start of featureStarts) this.featuresFrom.set(featureKey(start), predictionsRead.get(start)!)
+    return { summaries, features: [...features, ...stored], featuresReused, versions: versionStrings, closedStarts, blocked }
+  }
+
+  /** The stored feature statistics of these windows, in the order featuresFromAggregates gives. */
+  private async storedFeatures(model: RuntimeModel, sizeMs: number, keys: WindowKey[]): Promise<FeatureWindowStats[]> {
+    if (keys.length === 0) return []
+    const rows = await this.ch.query<FeatureRecord>(
+      `SELECT * FROM ${this.ch.table('window_feature_stats')} FINAL
+       WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${sizeMs} AND window_start IN (${[...new Set(keys.map((k) => k.window_start))].join(', ')})`,
+    )
+    const id = (version: string, segment: string, start: number, feature: string): string => `${version}\u0000${segment}\u0000${start}\u0000${feature}`
+    const byId = new Map(rows.map((r) => [id(r.model_version, r.segment, Number(r.window_start), r.feature), featureFromRecord(r)]))
+    const { numeric, categorical } = profiledFeatures(model.config)
+    return keys.flatMap((k) => [...numeric, ...categorical].flatMap((f) => byId.get(id(k.model_version, k.segment, k.window_start, f)) ?? []))
   }
 
   private async write(summaries: WindowSummary[], features: FeatureWindowStats[], versions: Map<number, string>): Promise<void> {

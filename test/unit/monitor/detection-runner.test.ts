@@ -102,6 +102,7 @@ function computed(starts: number[], version: string): ComputedWindows {
   return {
     summaries: starts.map((s) => summary(windowKey(s), { volume: 1000 })),
     features: [],
+    featuresReused: [],
     versions: new Map(starts.map((s) => [s, version])),
     closedStarts: starts,
     blocked: [],
