@@ -118,7 +118,11 @@ export function windowInputsSql(scope: WindowScope): string {
     FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY window_start`
 }
 
-const PREDICTION_COLUMNS = ['event_time', 'model_version', 'kafka_timestamp', 'score', 'predicted_class', 'predicted_value', 'class_names', 'class_scores', 'segment_names', 'segment_values']
+/** The prediction columns the summary of a model's task reads (the others are not read at all). */
+function predictionColumns(model: ModelConfig): string[] {
+  const task = model.task === 'regression' ? ['predicted_value'] : model.task === 'binary_classification' ? ['score', 'predicted_class'] : ['predicted_class', 'class_names', 'class_scores']
+  return ['event_time', 'model_version', 'kafka_timestamp', ...task, 'segment_names', 'segment_values']
+}
 
 /**
  * One row per window × model version × segment with every summary number that needs the rows:
@@ -153,7 +157,7 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
     SELECT *, intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w, arrayJoin(${segmentKeys(model)}) AS segment,
            has_label AS labeled,
            ${performance.rowColumns.join(',\n           ')}
-    FROM (${firstArrivals(scope, PREDICTION_COLUMNS, read)})
+    FROM (${firstArrivals(scope, predictionColumns(model), read)})
     ANY LEFT JOIN (
       SELECT prediction_id, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label, label_ingested, label_records
       FROM (
