@@ -47,6 +47,8 @@ export interface PipelineDeps {
  *  so one query's work is bounded (a group of day-long windows would read days of events). */
 const WINDOWS_PER_RECOMPUTE = 48
 const SPAN_PER_RECOMPUTE_MS = 86_400_000
+/** Reading a backlog: the newest record of the last batch is older than this (by the wall clock). */
+const BACKLOG_BEHIND_MS = 5 * 60_000
 
 interface Accepted<T> {
   event: T
@@ -92,6 +94,8 @@ export class MonitorPipeline {
   private roundTimer: { at: number; timer: NodeJS.Timeout } | null = null
   private closing = false
   private lastBatchAt = 0
+  /** The newest record timestamp of the last batch (0: none yet). */
+  private lastBatchNewest = 0
   private batchesInFlight = 0
   private readonly roundDelayMs: number
 
@@ -111,6 +115,7 @@ export class MonitorPipeline {
       this.batchesInFlight--
       this.lastBatchAt = this.now()
     }
+    this.lastBatchNewest = records.reduce((newest, r) => Math.max(newest, r.timestamp), 0)
     const marks = touched.drain().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
     this.deps.metrics.windowsPending.set(this.schedule.size())
     if (marks.length > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
@@ -137,9 +142,17 @@ export class MonitorPipeline {
     // Idle: no batch being stored (one slowed down by a busy ClickHouse is not idleness) and
     // none for a round delay.
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
-    const { due, nextDueAt } = this.schedule.take(this.closing || idle)
+    // Reading a backlog (the last batch's records are all minutes old or more): windows are
+    // computed when they may close, and everything else once the backlog is read (idle) or read
+    // up to the minute. Refreshing windows that the backlog will close moments later (or old
+    // ones its labels touch) took the larger part of ClickHouse while catching up, and slowed
+    // the catching up. Their batches' offsets wait for it (the consumer keeps fetching).
+    const backlog = this.lastBatchNewest > 0 && this.now() - this.lastBatchNewest > BACKLOG_BEHIND_MS
+    const { due, nextDueAt } = this.schedule.take(this.closing || idle, !backlog)
     this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
+    // Windows left waiting for the backlog to be read: look again after a round delay.
+    else if (backlog && this.schedule.size() > 0) this.requestRound(this.roundDelayMs)
     if (due.length === 0) return
     let delay = 250
     for (let attempt = 1; ; attempt++) {

@@ -70,14 +70,17 @@ export class WindowSchedule {
 
   /**
    * Takes the windows due now out of the schedule (`all`: every marked window: when stopping, or
-   * when no batch came for a while),
-   * and says when the earliest of the others becomes due.
+   * when no batch came for a while), and says when the earliest of the others becomes due.
+   * `refreshOpen` false: only urgent windows are due (a backlog is being read; see
+   * MonitorPipeline), the others wait, with no due time, for a call with `all` or with
+   * `refreshOpen` again.
    */
-  take(all = false): { due: PendingWindow[]; nextDueAt: number | null } {
+  take(all = false, refreshOpen = true): { due: PendingWindow[]; nextDueAt: number | null } {
     const now = this.now()
     const due: PendingWindow[] = []
     let nextDueAt: number | null = null
     for (const [key, entry] of this.pending) {
+      if (!all && !refreshOpen && !entry.urgent) continue
       const last = this.lastComputed.get(key)
       // A window this process has not computed yet waits a refresh interval from its first mark:
       // while a backlog is read, most windows then close (urgent) before that, and are computed once.

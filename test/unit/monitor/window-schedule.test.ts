@@ -51,6 +51,32 @@ describe('WindowSchedule', () => {
     expect(await state(second)).toBe('resolved')
   })
 
+  it('while a backlog is read, takes only the windows that may close; the others wait for the end of it', async () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 10_000, c.now)
+    const open = schedule.mark(ref(0), false)
+    const closing = schedule.mark(ref(HOUR), true)
+    c.t += 60_000 // long past the open window's refresh interval
+    let taken = schedule.take(false, false)
+    expect(taken.due.map((d) => d.ref.window_start)).toEqual([HOUR])
+    expect(taken.nextDueAt).toBeNull()
+    schedule.computed(taken.due, c.t)
+    expect(await state(closing)).toBe('resolved')
+    expect(await state(open)).toBe('pending')
+    expect(schedule.size()).toBe(1)
+    // Marked urgent later (it may close now): taken.
+    void schedule.mark(ref(0), true)
+    expect(schedule.take(false, false).due.map((d) => d.ref.window_start)).toEqual([0])
+    // Caught up (or idle: `all`): the refresh interval applies again.
+    void schedule.mark(ref(2 * HOUR), false)
+    expect(schedule.take(false, false).due).toEqual([])
+    c.t += 10_000
+    taken = schedule.take(false, true)
+    expect(taken.due.map((d) => d.ref.window_start)).toEqual([2 * HOUR])
+    void schedule.mark(ref(3 * HOUR), false)
+    expect(schedule.take(true, false).due.map((d) => d.ref.window_start)).toEqual([3 * HOUR])
+  })
+
   it('waits ten times as long as the last computation took when that is longer than the refresh interval', () => {
     const c = clock()
     const schedule = new WindowSchedule(() => 10_000, c.now)
