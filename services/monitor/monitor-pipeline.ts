@@ -149,6 +149,9 @@ export class MonitorPipeline {
     // the catching up. Their batches' offsets wait for it (the consumer keeps fetching).
     const backlog = this.lastBatchNewest > 0 && this.now() - this.lastBatchNewest > BACKLOG_BEHIND_MS
     const { due, nextDueAt } = this.schedule.take(this.closing || idle, !backlog)
+    // Likewise a window the backlog's lagging partition holds open is not computed now but once
+    // the partition passes its close time (releaseBlocked); its batches wait for that.
+    const deferBlocked = backlog && !this.closing && !idle
     this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     // Windows left waiting for the backlog to be read: look again after a round delay.
@@ -158,8 +161,15 @@ export class MonitorPipeline {
     for (let attempt = 1; ; attempt++) {
       const startedAt = this.now()
       try {
-        await this.recompute(due.map((d) => d.ref))
-        this.schedule.computed(due, startedAt)
+        const deferred = await this.recompute(
+          due.map((d) => d.ref),
+          deferBlocked,
+        )
+        this.schedule.requeue(due.filter((d) => deferred.has(windowRefKey(d.ref))))
+        this.schedule.computed(
+          due.filter((d) => !deferred.has(windowRefKey(d.ref))),
+          startedAt,
+        )
         this.deps.metrics.windowsPending.set(this.schedule.size())
         this.deps.metrics.windowsHeldOpen.set(this.blocked.size)
         return
@@ -358,8 +368,10 @@ export class MonitorPipeline {
     touched.mark(prediction.model_id, model.config.windows, prediction.event_time)
   }
 
-  private async recompute(refs: WindowRef[]): Promise<void> {
-    if (refs.length === 0) return
+  /** Recomputes the windows; returns the keys of those deferred (held open, not computed). */
+  private async recompute(refs: WindowRef[], deferBlocked = false): Promise<Set<string>> {
+    const deferred = new Set<string>()
+    if (refs.length === 0) return deferred
     const started = process.hrtime.bigint()
     const groups = groupWindows(refs)
     const low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
@@ -371,14 +383,16 @@ export class MonitorPipeline {
     for (const group of chunks) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms
-      const computed = await this.deps.windows.recompute(model, sizeMs, group.map((r) => r.window_start), low)
-      this.deps.metrics.windowsRecomputed.inc(group.length)
+      const computed = await this.deps.windows.recompute(model, sizeMs, group.map((r) => r.window_start), low, deferBlocked)
+      for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
+      this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length)
       for (const start of computed.closedStarts) this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)
       const detectStarted = process.hrtime.bigint()
       await this.deps.onWindowsComputed?.(model, computed)
       detecting += process.hrtime.bigint() - detectStarted
       // Held open by a partition not read far enough: recomputed once the watermark passes its
-      // close time (nobody waits on it: the batches that marked it are covered by this computation).
+      // close time. The batches that marked it are covered by this computation, or, when it was
+      // deferred, wait for that one (runRound puts it back in the schedule).
       for (const { start, closeAt } of computed.blocked) {
         const ref = { model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }
         this.blocked.set(windowRefKey(ref), { ref, closeAt })
@@ -387,5 +401,6 @@ export class MonitorPipeline {
     }
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)
     this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)
+    return deferred
   }
 }

@@ -94,6 +94,22 @@ export class WindowSchedule {
     return { due, nextDueAt }
   }
 
+  /**
+   * Puts taken windows back, not computed: whoever waits on them keeps waiting, for the
+   * computation that covers a later take (merged with a mark made meanwhile).
+   */
+  requeue(entries: PendingWindow[]): void {
+    for (const entry of entries) {
+      const key = windowRefKey(entry.ref)
+      const newer = this.pending.get(key)
+      if (!newer) {
+        this.pending.set(key, { ...entry, urgent: false })
+        continue
+      }
+      newer.done.then(entry.resolve, entry.reject)
+    }
+  }
+
   /** The windows were recomputed by a computation that started at `startedAt` (and ended now). */
   computed(entries: PendingWindow[], startedAt: number): void {
     const took = Math.max(0, this.now() - startedAt)

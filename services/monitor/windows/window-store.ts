@@ -15,6 +15,8 @@ export interface ComputedWindows {
    *  computation that saw more data has a higher version and wins under FINAL, whatever order
    *  concurrent writers finish in. */
   versions: Map<number, string>
+  /** Held-open windows not computed at all (`deferBlocked`): nothing of them was written. */
+  deferred: number[]
   /** Window starts whose feature statistics were not recomputed: the predictions they come from
    *  had not changed since this store last wrote them (only labels or the close did), so the
    *  stored statistics are current, and `features` holds those. */
@@ -64,8 +66,10 @@ export class WindowStore {
   constructor(private readonly ch: ClickHouse) {}
 
   /** `lowWatermark`: record time up to which every predictions partition has been read; a window
-   *  whose close time lies beyond it stays open (a lagging partition may still hold its rows). */
-  async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity): Promise<ComputedWindows> {
+   *  whose close time lies beyond it stays open (a lagging partition may still hold its rows).
+   *  `deferBlocked`: such a window is not computed now but only reported (it is computed once
+   *  the watermark passes its close time). */
+  async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity, deferBlocked = false): Promise<ComputedWindows> {
     const modelId = model.config.model_id
     const sorted = [...new Set(starts)].sort((a, b) => a - b)
     const scope: WindowScope = { predictions: this.ch.table('predictions'), labels: this.ch.table('labels'), model: model.config, sizeMs, spans: ranges(sorted, sizeMs) }
@@ -121,15 +125,20 @@ export class WindowStore {
       bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`u${i}`]))
     })
     for (const i of inputs) bump(i.window_start, i.newest, i.records)
+    const deferred = deferBlocked ? blocked.map((b) => b.start) : []
+    for (const start of deferred) versions.delete(start)
+    const computing = sorted.filter((s) => versions.has(s))
+    if (computing.length === 0) return { summaries: [], features: [], featuresReused: [], deferred, versions: new Map(), closedStarts, blocked }
+    const summaryScope: WindowScope = deferred.length > 0 ? { ...scope, spans: ranges(computing, sizeMs) } : scope
 
     const featureKey = (start: number): string => windowRefKey({ model_id: modelId, window_size_ms: sizeMs, window_start: start })
     const predictionsRead = new Map(inputs.map((i) => [Number(i.window_start), `${i.newest}/${i.records}`]))
-    const withRows = sorted.filter((s) => predictionsRead.has(s))
+    const withRows = computing.filter((s) => predictionsRead.has(s))
     const featureStarts = withRows.filter((s) => this.featuresFrom.get(featureKey(s)) !== predictionsRead.get(s))
     const featuresReused = withRows.filter((s) => !featureStarts.includes(s))
     const featureScope: WindowScope = { ...scope, spans: ranges(featureStarts, sizeMs) }
     const [summaryRows, numericRows, categoricalRows] = await Promise.all([
-      this.ch.query<SummaryAggregateRow>(summarySql(scope, closeTimes, read)),
+      this.ch.query<SummaryAggregateRow>(summarySql(summaryScope, closeTimes, read)),
       featureStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(featureScope, model.binEdges, read)) : [],
       featureStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0 ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read)) : [],
     ])
@@ -148,7 +157,7 @@ export class WindowStore {
     const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
     await this.write(summaries, features, versionStrings)
     for (const start of featureStarts) this.featuresFrom.set(featureKey(start), predictionsRead.get(start)!)
-    return { summaries, features: [...features, ...stored], featuresReused, versions: versionStrings, closedStarts, blocked }
+    return { summaries, features: [...features, ...stored], featuresReused, deferred, versions: versionStrings, closedStarts, blocked }
   }
 
   /** The stored feature statistics of these windows, in the order featuresFromAggregates gives. */

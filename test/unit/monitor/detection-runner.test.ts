@@ -103,6 +103,7 @@ function computed(starts: number[], version: string): ComputedWindows {
     summaries: starts.map((s) => summary(windowKey(s), { volume: 1000 })),
     features: [],
     featuresReused: [],
+    deferred: [],
     versions: new Map(starts.map((s) => [s, version])),
     closedStarts: starts,
     blocked: [],

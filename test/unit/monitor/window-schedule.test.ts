@@ -77,6 +77,28 @@ describe('WindowSchedule', () => {
     expect(schedule.take(true, false).due.map((d) => d.ref.window_start)).toEqual([3 * HOUR])
   })
 
+  it('puts back a window taken but not computed: its batches keep waiting, also when it was marked again meanwhile', async () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 10_000, c.now)
+    const first = schedule.mark(ref(0), true)
+    let taken = schedule.take()
+    schedule.requeue(taken.due)
+    expect(await state(first)).toBe('pending')
+    expect(schedule.size()).toBe(1)
+    // Put back as not urgent: due with the next urgent mark (its release), or with `all`.
+    expect(schedule.take(false, false).due).toEqual([])
+    void schedule.mark(ref(0), true)
+    taken = schedule.take(false, false)
+    expect(taken.due).toHaveLength(1)
+    // Taken again, and marked again before being put back: one entry, both resolved with it.
+    const second = schedule.mark(ref(0), false)
+    schedule.requeue(taken.due)
+    expect(schedule.size()).toBe(1)
+    taken = schedule.take(true)
+    schedule.computed(taken.due, c.t)
+    expect([await state(first), await state(second)]).toEqual(['resolved', 'resolved'])
+  })
+
   it('waits ten times as long as the last computation took when that is longer than the refresh interval', () => {
     const c = clock()
     const schedule = new WindowSchedule(() => 10_000, c.now)
