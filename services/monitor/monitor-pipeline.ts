@@ -18,7 +18,7 @@ import type { MonitorMetrics } from './monitor-metrics.ts'
 import type { RuntimeModel } from './runtime-models.ts'
 import type { PartitionWatermark } from './windows/partition-watermark.ts'
 import { DirtyWindows, groupWindows, windowRefKey, windowStart, type WindowRef } from './windows/window-math.ts'
-import { WindowSchedule } from './windows/window-schedule.ts'
+import { BACKLOG_REFRESH_MS, WindowSchedule } from './windows/window-schedule.ts'
 import type { ComputedWindows, WindowStore } from './windows/window-store.ts'
 
 export interface PipelineDeps {
@@ -143,19 +143,17 @@ export class MonitorPipeline {
     // none for a round delay.
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
     // Reading a backlog (the last batch's records are all minutes old or more): windows are
-    // computed when they may close, and everything else once the backlog is read (idle) or read
-    // up to the minute. Refreshing windows that the backlog will close moments later (or old
-    // ones its labels touch) took the larger part of ClickHouse while catching up, and slowed
-    // the catching up. Their batches' offsets wait for it (the consumer keeps fetching).
-    const backlog = this.lastBatchNewest > 0 && this.now() - this.lastBatchNewest > BACKLOG_BEHIND_MS
-    const { due, nextDueAt } = this.schedule.take(this.closing || idle, !backlog)
-    // Likewise a window the backlog's lagging partition holds open is not computed now but once
-    // the partition passes its close time (releaseBlocked); its batches wait for that.
-    const deferBlocked = backlog && !this.closing && !idle
+    // computed when they may close, and the others at most once a minute (BACKLOG_REFRESH_MS),
+    // not at the refresh interval. Refreshing windows that the backlog will close moments later
+    // (or old ones its labels touch) took the larger part of ClickHouse while catching up, and
+    // slowed the catching up. Their batches' offsets wait that long (the consumer keeps fetching).
+    const backlog = !this.closing && !idle && this.lastBatchNewest > 0 && this.now() - this.lastBatchNewest > BACKLOG_BEHIND_MS
+    const { due, nextDueAt } = this.schedule.take(this.closing || idle, backlog)
+    // Likewise a window a lagging partition holds open is not computed now but once the
+    // partition passes its close time (releaseBlocked), unless its batches waited a minute.
+    const deferrable = new Set(backlog ? due.filter((d) => d.urgent && this.now() - d.markedAt < BACKLOG_REFRESH_MS).map((d) => windowRefKey(d.ref)) : [])
     this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
-    // Windows left waiting for the backlog to be read: look again after a round delay.
-    else if (backlog && this.schedule.size() > 0) this.requestRound(this.roundDelayMs)
     if (due.length === 0) return
     let delay = 250
     for (let attempt = 1; ; attempt++) {
@@ -163,7 +161,7 @@ export class MonitorPipeline {
       try {
         const deferred = await this.recompute(
           due.map((d) => d.ref),
-          deferBlocked,
+          deferrable,
         )
         this.schedule.requeue(due.filter((d) => deferred.has(windowRefKey(d.ref))))
         this.schedule.computed(
@@ -368,8 +366,9 @@ export class MonitorPipeline {
     touched.mark(prediction.model_id, model.config.windows, prediction.event_time)
   }
 
-  /** Recomputes the windows; returns the keys of those deferred (held open, not computed). */
-  private async recompute(refs: WindowRef[], deferBlocked = false): Promise<Set<string>> {
+  /** Recomputes the windows; returns the keys of those deferred (held open, not computed; only
+   *  those in `deferrable` may be). */
+  private async recompute(refs: WindowRef[], deferrable = new Set<string>()): Promise<Set<string>> {
     const deferred = new Set<string>()
     if (refs.length === 0) return deferred
     const started = process.hrtime.bigint()
@@ -383,7 +382,13 @@ export class MonitorPipeline {
     for (const group of chunks) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms
-      const computed = await this.deps.windows.recompute(model, sizeMs, group.map((r) => r.window_start), low, deferBlocked)
+      const computed = await this.deps.windows.recompute(
+        model,
+        sizeMs,
+        group.map((r) => r.window_start),
+        low,
+        new Set(group.filter((r) => deferrable.has(windowRefKey(r))).map((r) => r.window_start)),
+      )
       for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
       this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length)
       for (const start of computed.closedStarts) this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)

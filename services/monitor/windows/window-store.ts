@@ -15,7 +15,7 @@ export interface ComputedWindows {
    *  computation that saw more data has a higher version and wins under FINAL, whatever order
    *  concurrent writers finish in. */
   versions: Map<number, string>
-  /** Held-open windows not computed at all (`deferBlocked`): nothing of them was written. */
+  /** Held-open windows not computed at all (`deferrable`): nothing of them was written. */
   deferred: number[]
   /** Window starts whose feature statistics were not recomputed: the predictions they come from
    *  had not changed since this store last wrote them (only labels or the close did), so the
@@ -67,9 +67,9 @@ export class WindowStore {
 
   /** `lowWatermark`: record time up to which every predictions partition has been read; a window
    *  whose close time lies beyond it stays open (a lagging partition may still hold its rows).
-   *  `deferBlocked`: such a window is not computed now but only reported (it is computed once
+   *  Such a window among `deferrable` is not computed now but only reported (it is computed once
    *  the watermark passes its close time). */
-  async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity, deferBlocked = false): Promise<ComputedWindows> {
+  async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity, deferrable = new Set<number>()): Promise<ComputedWindows> {
     const modelId = model.config.model_id
     const sorted = [...new Set(starts)].sort((a, b) => a - b)
     const scope: WindowScope = { predictions: this.ch.table('predictions'), labels: this.ch.table('labels'), model: model.config, sizeMs, spans: ranges(sorted, sizeMs) }
@@ -125,7 +125,7 @@ export class WindowStore {
       bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`u${i}`]))
     })
     for (const i of inputs) bump(i.window_start, i.newest, i.records)
-    const deferred = deferBlocked ? blocked.map((b) => b.start) : []
+    const deferred = blocked.map((b) => b.start).filter((start) => deferrable.has(start))
     for (const start of deferred) versions.delete(start)
     const computing = sorted.filter((s) => versions.has(s))
     if (computing.length === 0) return { summaries: [], features: [], featuresReused: [], deferred, versions: new Map(), closedStarts, blocked }

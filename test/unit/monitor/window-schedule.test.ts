@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { WindowSchedule } from '../../../services/monitor/windows/window-schedule.ts'
+import { BACKLOG_REFRESH_MS, WindowSchedule } from '../../../services/monitor/windows/window-schedule.ts'
 
 const HOUR = 3_600_000
 const ref = (start: number, size = HOUR) => ({ model_id: 'm', window_size_ms: size, window_start: start })
@@ -51,30 +51,33 @@ describe('WindowSchedule', () => {
     expect(await state(second)).toBe('resolved')
   })
 
-  it('while a backlog is read, takes only the windows that may close; the others wait for the end of it', async () => {
+  it('while a backlog is read, takes the windows that may close at once and the others only after a minute', async () => {
     const c = clock()
     const schedule = new WindowSchedule(() => 10_000, c.now)
+    const markedAt = c.t
     const open = schedule.mark(ref(0), false)
     const closing = schedule.mark(ref(HOUR), true)
-    c.t += 60_000 // long past the open window's refresh interval
-    let taken = schedule.take(false, false)
+    c.t += 30_000 // past the refresh interval, not past a minute
+    let taken = schedule.take(false, true)
     expect(taken.due.map((d) => d.ref.window_start)).toEqual([HOUR])
-    expect(taken.nextDueAt).toBeNull()
+    expect(taken.nextDueAt).toBe(markedAt + BACKLOG_REFRESH_MS)
     schedule.computed(taken.due, c.t)
     expect(await state(closing)).toBe('resolved')
     expect(await state(open)).toBe('pending')
-    expect(schedule.size()).toBe(1)
-    // Marked urgent later (it may close now): taken.
-    void schedule.mark(ref(0), true)
+    // Caught up: the refresh interval applies again.
     expect(schedule.take(false, false).due.map((d) => d.ref.window_start)).toEqual([0])
-    // Caught up (or idle: `all`): the refresh interval applies again.
-    void schedule.mark(ref(2 * HOUR), false)
-    expect(schedule.take(false, false).due).toEqual([])
-    c.t += 10_000
+    // Still reading the backlog a minute after the mark: taken (its batches wait no longer).
+    const later = schedule.mark(ref(2 * HOUR), false)
+    c.t += BACKLOG_REFRESH_MS - 1
+    expect(schedule.take(false, true).due).toEqual([])
+    c.t += 1
     taken = schedule.take(false, true)
     expect(taken.due.map((d) => d.ref.window_start)).toEqual([2 * HOUR])
+    schedule.computed(taken.due, c.t)
+    expect(await state(later)).toBe('resolved')
+    // `all` (idle or stopping) takes everything.
     void schedule.mark(ref(3 * HOUR), false)
-    expect(schedule.take(true, false).due.map((d) => d.ref.window_start)).toEqual([3 * HOUR])
+    expect(schedule.take(true, true).due.map((d) => d.ref.window_start)).toEqual([3 * HOUR])
   })
 
   it('puts back a window taken but not computed: its batches keep waiting, also when it was marked again meanwhile', async () => {
@@ -85,10 +88,10 @@ describe('WindowSchedule', () => {
     schedule.requeue(taken.due)
     expect(await state(first)).toBe('pending')
     expect(schedule.size()).toBe(1)
-    // Put back as not urgent: due with the next urgent mark (its release), or with `all`.
-    expect(schedule.take(false, false).due).toEqual([])
+    // Put back as not urgent: due with the next urgent mark (its release), or as any other.
+    expect(schedule.take(false, true).due).toEqual([])
     void schedule.mark(ref(0), true)
-    taken = schedule.take(false, false)
+    taken = schedule.take(false, true)
     expect(taken.due).toHaveLength(1)
     // Taken again, and marked again before being put back: one entry, both resolved with it.
     const second = schedule.mark(ref(0), false)
