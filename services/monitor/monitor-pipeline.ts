@@ -47,8 +47,6 @@ export interface PipelineDeps {
  *  so one query's work is bounded (a group of day-long windows would read days of events). */
 const WINDOWS_PER_RECOMPUTE = 48
 const SPAN_PER_RECOMPUTE_MS = 86_400_000
-/** Reading a backlog: the newest record of the last batch is older than this (by the wall clock). */
-const BACKLOG_BEHIND_MS = 5 * 60_000
 
 interface Accepted<T> {
   event: T
@@ -94,8 +92,8 @@ export class MonitorPipeline {
   private roundTimer: { at: number; timer: NodeJS.Timeout } | null = null
   private closing = false
   private lastBatchAt = 0
-  /** The newest record timestamp of the last batch (0: none yet). */
-  private lastBatchNewest = 0
+  /** The last batch stopped short of the end of some partition: a backlog is being read. */
+  private lastBatchBehind = false
   private batchesInFlight = 0
   private readonly roundDelayMs: number
 
@@ -115,7 +113,7 @@ export class MonitorPipeline {
       this.batchesInFlight--
       this.lastBatchAt = this.now()
     }
-    this.lastBatchNewest = records.reduce((newest, r) => Math.max(newest, r.timestamp), 0)
+    this.lastBatchBehind = progress.some((p) => !p.caughtUp)
     const marks = touched.drain().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
     this.deps.metrics.windowsPending.set(this.schedule.size())
     if (marks.length > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
@@ -142,12 +140,12 @@ export class MonitorPipeline {
     // Idle: no batch being stored (one slowed down by a busy ClickHouse is not idleness) and
     // none for a round delay.
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
-    // Reading a backlog (the last batch's records are all minutes old or more): windows are
+    // Reading a backlog (the last batch did not reach the end of every partition): windows are
     // computed when they may close, and the others at most once a minute (BACKLOG_REFRESH_MS),
     // not at the refresh interval. Refreshing windows that the backlog will close moments later
     // (or old ones its labels touch) took the larger part of ClickHouse while catching up, and
     // slowed the catching up. Their batches' offsets wait that long (the consumer keeps fetching).
-    const backlog = !this.closing && !idle && this.lastBatchNewest > 0 && this.now() - this.lastBatchNewest > BACKLOG_BEHIND_MS
+    const backlog = !this.closing && !idle && this.lastBatchBehind
     const { due, nextDueAt } = this.schedule.take(this.closing || idle, backlog)
     // Likewise a window a lagging partition holds open is not computed now but once the
     // partition passes its close time (releaseBlocked), unless its batches waited a minute.
