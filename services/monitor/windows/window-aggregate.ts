@@ -60,10 +60,10 @@ export interface SummaryAggregateRow extends GroupKey {
   reg_pct_n?: number
 }
 
-/** One row of featuresSql: a histogram bucket of a numeric feature (kind 0) or one value of a
- *  categorical feature (kind 1; category null: missing), for the predictions of one window and
- *  version with the same segment attributes (`segment_keys`: 'attribute=value' per configured
- *  attribute, '' where they lack it). */
+/** One row of numericFeaturesSql (a histogram bucket of a numeric feature, kind 0) or of
+ *  categoricalFeaturesSql (one value of a categorical feature, kind 1; category null: missing),
+ *  for the predictions of one window and version with the same segment attributes
+ *  (`segment_keys`: 'attribute=value' per configured attribute, '' where they lack it). */
 export interface FeatureAggregateRow {
   window_start: number
   model_version: string
