@@ -47,10 +47,6 @@ export interface PipelineDeps {
  *  so one query's work is bounded (a group of day-long windows would read days of events). */
 const WINDOWS_PER_RECOMPUTE = 48
 const SPAN_PER_RECOMPUTE_MS = 86_400_000
-/** A backlog is being read while more than this many batches of records wait after the last
- *  one. A consumer that stays about a batch behind live traffic is not reading a backlog: its
- *  windows are refreshed as usual (and the offsets it commits do not trail by a minute). */
-const BACKLOG_BATCHES = 10
 
 interface Accepted<T> {
   event: T
@@ -96,7 +92,7 @@ export class MonitorPipeline {
   private roundTimer: { at: number; timer: NodeJS.Timeout } | null = null
   private closing = false
   private lastBatchAt = 0
-  /** More than BACKLOG_BATCHES batches of records were left to read after the last batch. */
+  /** The last batch stopped short of the end of some partition: a backlog is being read. */
   private lastBatchBehind = false
   private batchesInFlight = 0
   private readonly roundDelayMs: number
@@ -117,7 +113,7 @@ export class MonitorPipeline {
       this.batchesInFlight--
       this.lastBatchAt = this.now()
     }
-    this.lastBatchBehind = progress.reduce((n, p) => n + p.behind, 0) > BACKLOG_BATCHES * Math.max(1, records.length)
+    this.lastBatchBehind = progress.some((p) => !p.caughtUp)
     const marks = touched.drain().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
     this.deps.metrics.windowsPending.set(this.schedule.size())
     if (marks.length > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
@@ -144,7 +140,7 @@ export class MonitorPipeline {
     // Idle: no batch being stored (one slowed down by a busy ClickHouse is not idleness) and
     // none for a round delay.
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
-    // Reading a backlog (more than BACKLOG_BATCHES batches' worth left to read): windows are
+    // Reading a backlog (the last batch did not reach the end of every partition): windows are
     // computed when they may close, and the others at most once a minute (BACKLOG_REFRESH_MS),
     // not at the refresh interval. Refreshing windows that the backlog will close moments later
     // (or old ones its labels touch) took the larger part of ClickHouse while catching up, and

@@ -34,7 +34,7 @@ export class PartitionWatermark {
 
   /** Partitions found to have nothing to read (at assignment): they hold no window back. */
   async markCaughtUp(partitions: number[]): Promise<void> {
-    await this.record(partitions.map((partition) => ({ topic: this.topic, partition, maxTimestamp: 0, caughtUp: true, behind: 0 })))
+    await this.record(partitions.map((partition) => ({ topic: this.topic, partition, maxTimestamp: 0, caughtUp: true })))
   }
 
   async low(): Promise<number> {

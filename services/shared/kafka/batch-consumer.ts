@@ -33,8 +33,6 @@ export interface PartitionProgress {
   maxTimestamp: number
   /** The batch reaches the partition's high watermark. */
   caughtUp: boolean
-  /** Records of the partition after the batch (up to the high watermark when it was fetched). */
-  behind: number
 }
 
 export interface BatchConsumer {
@@ -197,7 +195,6 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
         partition: batch.partition,
         maxTimestamp: records.reduce((max, r) => Math.max(max, r.timestamp), 0),
         caughtUp: BigInt(batch.lastOffset()) + 1n >= BigInt(batch.highWatermark),
-        behind: Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)),
       })
       pending.waiters.push({ resolve, reject })
       pending.heartbeats.push(heartbeat)
