@@ -299,11 +299,13 @@ export function profiledFeatures(model: ModelConfig): { numeric: string[]; categ
     : { numeric: [...model.features.numeric, PREDICTION_SCORE], categorical: [...model.features.categorical, PREDICTION_CLASS] }
 }
 
-/** The columns and derived values every feature query reads from the scope's first arrivals. */
-function featureInputs(scope: WindowScope, names: string, values: string): { columns: string[]; derived: string[] } {
+/** What a feature query reads from the scope's first arrivals: the columns it names (its own
+ *  feature arrays and prediction column, besides the window and segment columns every one needs)
+ *  and the derived values, with the feature names and values to ARRAY JOIN. */
+function featureInputs(scope: WindowScope, own: string[], names: string, values: string): { columns: string[]; derived: string[] } {
   const { model, sizeMs } = scope
   return {
-    columns: ['event_time', 'model_version', 'score', 'predicted_value', 'predicted_class', 'numeric_names', 'numeric_values', 'categorical_names', 'categorical_values', 'segment_names', 'segment_values'],
+    columns: ['event_time', 'model_version', ...own, 'segment_names', 'segment_values'],
     derived: [`intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w`, `${model.segments.length ? attributeKeys(model) : 'CAST([] AS Array(String))'} AS attributes`, `${names} AS names`, `${values} AS vals`],
   }
 }
@@ -341,6 +343,7 @@ export function numericFeaturesSql(scope: WindowScope, binEdges: Map<string, num
   const regression = model.task === 'regression'
   const { columns, derived } = featureInputs(
     scope,
+    ['numeric_names', 'numeric_values', regression ? 'predicted_value' : 'score'],
     `arrayConcat(numeric_names, ${lit([regression ? PREDICTION_VALUE : PREDICTION_SCORE])})`,
     `arrayConcat(numeric_values, [${regression ? 'predicted_value' : 'score'}])`,
   )
@@ -366,6 +369,7 @@ export function categoricalFeaturesSql(scope: WindowScope, read: ReadMode): stri
   const regression = model.task === 'regression'
   const { columns, derived } = featureInputs(
     scope,
+    regression ? ['categorical_names', 'categorical_values'] : ['categorical_names', 'categorical_values', 'predicted_class'],
     regression ? 'categorical_names' : `arrayConcat(categorical_names, ${lit([PREDICTION_CLASS])})`,
     regression ? 'categorical_values' : 'arrayConcat(categorical_values, [predicted_class])',
   )
