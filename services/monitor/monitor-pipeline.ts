@@ -329,13 +329,14 @@ export class MonitorPipeline {
         missing.set(event.model_id, list)
       }
     }
-    // Older predictions: looked up per model, in chunks (a backlog batch holds tens of thousands).
+    // Older predictions: looked up per model, in chunks (a backlog batch holds tens of thousands),
+    // in prediction_keys (sorted by id; predictions is sorted by event time).
     for (const [modelId, list] of missing) {
       const byId = new Map<string, IndexedPrediction>()
       for (const chunk of lookupChunks(new Set(list.map((l) => l.event.prediction_id)))) {
         const found = await this.deps.ch.query<{ prediction_id: string; found_model_id: string; found_version: string; found_time: number }>(
           `SELECT prediction_id, any(model_id) AS found_model_id, any(model_version) AS found_version, any(event_time) AS found_time
-           FROM ${this.deps.ch.table('predictions')}
+           FROM ${this.deps.ch.table('prediction_keys')}
            WHERE model_id = ${lit(modelId)} AND prediction_id IN (${chunk.join(', ')})
            GROUP BY prediction_id`,
           { max_query_size: LOOKUP_MAX_QUERY_SIZE },

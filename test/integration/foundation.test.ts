@@ -2,16 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DecodeError } from '../../services/shared/codec/decode-error.ts'
 import { EventCodec } from '../../services/shared/codec/event-codec.ts'
 import type { PredictionEvent } from '../../services/shared/events/types.ts'
-import { loadMigrations } from '../../services/shared/clickhouse/migrate.ts'
-import { migrate } from '../../services/shared/clickhouse/migrate.ts'
-import { DEFAULT_MIGRATIONS_DIR } from '../../services/shared/clickhouse/migrate.ts'
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ClickHouse } from '../../services/shared/clickhouse/client.ts'
+import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate } from '../../services/shared/clickhouse/migrate.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
 import { createBatchConsumer } from '../../services/shared/kafka/batch-consumer.ts'
 import { createProducer } from '../../services/shared/kafka/producer.ts'
 import type { ConsumedRecord } from '../../services/shared/kafka/records.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { samplePrediction } from '../support/events.ts'
-import { freshClickHouse, freshTopics, testLogger, uniqueId, waitFor } from '../support/harness.ts'
+import { CLICKHOUSE_URL, freshClickHouse, freshTopics, testLogger, uniqueId, waitFor } from '../support/harness.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {
@@ -112,6 +114,75 @@ describe('ClickHouse migrations and client', () => {
       expect(read).toEqual([row])
     } finally {
       await drop()
+    }
+  })
+
+  it('rebuilds a predictions table of the first layout sorted by event time, keeping its rows, also after an interrupted run; prediction_keys gets the old rows and every new one', async () => {
+    const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: `t_${uniqueId()}` })
+    const firstLayout = mkdtempSync(join(tmpdir(), 'migrations-'))
+    const prediction = (id: string, eventTime: number, offset: number): Record<string, unknown> => ({
+      prediction_id: id,
+      model_id: 'm',
+      model_version: 'v1',
+      event_time: eventTime,
+      event_date: new Date(eventTime).toISOString().slice(0, 10),
+      numeric_names: ['a'],
+      numeric_values: [offset / 4],
+      categorical_names: [],
+      categorical_values: [],
+      predicted_class: '1',
+      score: 0.5,
+      class_names: [],
+      class_scores: [],
+      predicted_value: null,
+      segment_names: [],
+      segment_values: [],
+      kafka_partition: 0,
+      kafka_offset: offset,
+      kafka_timestamp: eventTime + 5,
+      ingested_at: eventTime + 9,
+    })
+    try {
+      for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^01[0-3]\d_.*\.sql$/.test(f))) copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(firstLayout, file))
+      await migrate(ch, firstLayout)
+      // Sorted by id, c < b < a; by event time, a < b < c.
+      const stored = [prediction('c', 1_764_000_300_000, 0), prediction('b', 1_764_000_200_000, 1), prediction('a', 1_764_000_100_000, 2)]
+      await ch.insert('predictions', stored)
+      const oldLayout = await ch.query<{ statement: string }>(`SHOW CREATE TABLE ${ch.table('predictions')}`)
+      expect(Object.values(oldLayout[0]!)[0]).toMatch(/ORDER BY \(model_id, prediction_id, /)
+
+      // Interrupted after the rename, before the old table was dropped: run again from the top.
+      const rebuild = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === '0140_predictions_by_event_time')!
+      const renameAt = rebuild.statements.findIndex((s) => s.startsWith('RENAME TABLE'))
+      for (const statement of rebuild.statements.slice(0, renameAt + 1)) await ch.command(statement)
+      const result = await migrate(ch)
+      expect(result.applied).toEqual(expect.arrayContaining(['0140_predictions_by_event_time', '0141_prediction_keys']))
+
+      const layout = await ch.query<{ statement: string }>(`SHOW CREATE TABLE ${ch.table('predictions')}`)
+      expect(Object.values(layout[0]!)[0]).toMatch(/ORDER BY \(model_id, event_time, prediction_id, kafka_partition, kafka_offset\)/)
+      const tables = await ch.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = ${lit(ch.database)} AND name LIKE 'predictions%' ORDER BY name`)
+      expect(tables.map((t) => t.name)).toEqual(['predictions'])
+      // Copied more than once by the interrupted run: FINAL collapses the copies to the rows stored.
+      const rows = await ch.query<Record<string, unknown>>(`SELECT * FROM ${ch.table('predictions')} FINAL ORDER BY event_time`)
+      expect(rows).toEqual([stored[2], stored[1], stored[0]])
+      // Read in storage order: by event time.
+      const order = await ch.query<{ prediction_id: string }>(`SELECT prediction_id FROM ${ch.table('predictions')} FINAL`)
+      expect(order.map((r) => r.prediction_id)).toEqual(['a', 'b', 'c'])
+
+      await ch.insert('predictions', [prediction('d', 1_764_000_050_000, 3)])
+      const keys = await ch.query<{ prediction_id: string; model_version: string; event_time: number; kafka_offset: number }>(
+        `SELECT prediction_id, model_version, event_time, kafka_offset FROM ${ch.table('prediction_keys')} FINAL ORDER BY prediction_id`,
+      )
+      expect(keys).toEqual([
+        { prediction_id: 'a', model_version: 'v1', event_time: 1_764_000_100_000, kafka_offset: 2 },
+        { prediction_id: 'b', model_version: 'v1', event_time: 1_764_000_200_000, kafka_offset: 1 },
+        { prediction_id: 'c', model_version: 'v1', event_time: 1_764_000_300_000, kafka_offset: 0 },
+        { prediction_id: 'd', model_version: 'v1', event_time: 1_764_000_050_000, kafka_offset: 3 },
+      ])
+    } finally {
+      rmSync(firstLayout, { recursive: true, force: true })
+      await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)
+      await ch.close()
     }
   })
 

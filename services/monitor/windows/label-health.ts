@@ -39,7 +39,7 @@ export class LabelHealth {
          SELECT prediction_id, max(label_time) AS latest_label_time, min(ingested_at) AS first_seen
          FROM ${ch.table('labels')} WHERE ${recent} GROUP BY prediction_id
        ) ANY LEFT JOIN (
-         SELECT DISTINCT prediction_id, toUInt8(1) AS found FROM ${ch.table('predictions')}
+         SELECT DISTINCT prediction_id, toUInt8(1) AS found FROM ${ch.table('prediction_keys')}
          WHERE model_id = ${modelId} AND prediction_id IN (SELECT prediction_id FROM ${ch.table('labels')} WHERE ${recent})
        ) USING prediction_id`
     const rows = await ch.query<LabelHealthRow>(
@@ -65,7 +65,7 @@ export class LabelHealth {
        SELECT model_id, prediction_id, argMax(label_time, version), argMax(first_seen, version), 1, ${now}
        FROM ${ch.table('orphan_labels')}
        WHERE model_id = ${modelId} AND prediction_id IN (${openOrphans})
-         AND prediction_id IN (SELECT prediction_id FROM ${ch.table('predictions')} WHERE model_id = ${modelId} AND prediction_id IN (${openOrphans}))
+         AND prediction_id IN (SELECT prediction_id FROM ${ch.table('prediction_keys')} WHERE model_id = ${modelId} AND prediction_id IN (${openOrphans}))
        GROUP BY model_id, prediction_id`,
     )
     // Orphan counts depend on the clock, so the latest computation is the truth.
