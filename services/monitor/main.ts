@@ -40,6 +40,7 @@ const service = createMonitorService({
   lingerMs: env.MONITOR_LINGER_MS,
   roundDelayMs: env.MONITOR_ROUND_DELAY_MS,
   refreshMs: env.MONITOR_REFRESH_MS,
+  backlogRefreshMs: env.MONITOR_BACKLOG_REFRESH_MS,
   labelHealthIntervalMs: env.MONITOR_LABEL_HEALTH_MS,
   indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
 })

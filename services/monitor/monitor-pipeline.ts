@@ -37,6 +37,9 @@ export interface PipelineDeps {
   /** Shortest time between two recomputations of a window that cannot close now (default 10 s;
    *  windows longer than a day: a 1/1440 of their size). 0: every round. */
   refreshMs?: number
+  /** Shortest time between two recomputations of such a window while a backlog is read (default
+   *  BACKLOG_REFRESH_MS, a minute). 0: no backlog rule, the refresh interval always applies. */
+  backlogRefreshMs?: number
   /** Called with every recomputation (detectors hook in here). */
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows): Promise<void>
   indexPerPartition?: number
@@ -80,6 +83,7 @@ export class MonitorPipeline {
     this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
     this.now = deps.now ?? Date.now
     this.roundDelayMs = deps.roundDelayMs ?? 1_000
+    this.backlogRefreshMs = deps.backlogRefreshMs ?? BACKLOG_REFRESH_MS
     const refresh = deps.refreshMs ?? 10_000
     this.schedule = new WindowSchedule((size) => (refresh === 0 ? 0 : Math.max(refresh, size / 1440)))
   }
@@ -96,6 +100,7 @@ export class MonitorPipeline {
   private lastBatchBehind = false
   private batchesInFlight = 0
   private readonly roundDelayMs: number
+  private readonly backlogRefreshMs: number
 
   /** Stopping: every marked window is due now, and a round that keeps failing gives up (its
    *  batches stay uncommitted and are replayed). */
@@ -141,15 +146,15 @@ export class MonitorPipeline {
     // none for a round delay.
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
     // Reading a backlog (the last batch did not reach the end of every partition): windows are
-    // computed when they may close, and the others at most once a minute (BACKLOG_REFRESH_MS),
+    // computed when they may close, and the others at most once a minute (backlogRefreshMs),
     // not at the refresh interval. Refreshing windows that the backlog will close moments later
     // (or old ones its labels touch) took the larger part of ClickHouse while catching up, and
     // slowed the catching up. Their batches' offsets wait that long (the consumer keeps fetching).
-    const backlog = !this.closing && !idle && this.lastBatchBehind
-    const { due, nextDueAt } = this.schedule.take(this.closing || idle, backlog)
+    const backlog = !this.closing && !idle && this.lastBatchBehind && this.backlogRefreshMs > 0
+    const { due, nextDueAt } = this.schedule.take(this.closing || idle, backlog ? this.backlogRefreshMs : 0)
     // Likewise a window a lagging partition holds open is not computed now but once the
     // partition passes its close time (releaseBlocked), unless its batches waited a minute.
-    const deferrable = new Set(backlog ? due.filter((d) => d.urgent && this.now() - d.markedAt < BACKLOG_REFRESH_MS).map((d) => windowRefKey(d.ref)) : [])
+    const deferrable = new Set(backlog ? due.filter((d) => d.urgent && this.now() - d.markedAt < this.backlogRefreshMs).map((d) => windowRefKey(d.ref)) : [])
     this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     if (due.length === 0) return

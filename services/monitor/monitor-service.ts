@@ -38,6 +38,8 @@ export interface MonitorServiceDeps {
   roundDelayMs?: number
   /** Shortest time between two recomputations of a window that cannot close now (PipelineDeps). */
   refreshMs?: number
+  /** The same while a backlog is read (PipelineDeps). */
+  backlogRefreshMs?: number
   /** On-call delivery of alert transitions (Alertmanager, webhook); alerts still go to Kafka and ClickHouse without it. */
   alerts?: AlertDelivery
   /** Run the detectors on recomputed windows (default true). */
@@ -88,6 +90,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     indexPerPartition: deps.indexPerPartition,
     roundDelayMs: deps.roundDelayMs,
     refreshMs: deps.refreshMs,
+    backlogRefreshMs: deps.backlogRefreshMs,
     onWindowsComputed,
   })
   const consumer: BatchConsumer = createBatchConsumer(

@@ -3,7 +3,7 @@ import { windowRefKey, type WindowRef } from './window-math.ts'
 
 /** A window that is not urgent waits at least this many times as long as its last computation took. */
 const REFRESH_PER_COMPUTE = 10
-/** While a backlog is read, a window that is not urgent waits at least this long (see take). */
+/** While a backlog is read, a window that is not urgent waits at least this long by default (see take). */
 export const BACKLOG_REFRESH_MS = 60_000
 
 /** A window waiting to be recomputed, and the promise the batches that marked it wait on. */
@@ -73,10 +73,11 @@ export class WindowSchedule {
   /**
    * Takes the windows due now out of the schedule (`all`: every marked window: when stopping, or
    * when no batch came for a while), and says when the earliest of the others becomes due.
-   * `backlog`: a backlog is being read (see MonitorPipeline): a window that is not urgent waits at
-   * least BACKLOG_REFRESH_MS; most are marked urgent (may close) before that and computed once.
+   * `backlogRefreshMs`: while a backlog is read (see MonitorPipeline), a window that is not urgent
+   * waits at least this long (0: no backlog); most are marked urgent (may close) before that and
+   * computed once.
    */
-  take(all = false, backlog = false): { due: PendingWindow[]; nextDueAt: number | null } {
+  take(all = false, backlogRefreshMs = 0): { due: PendingWindow[]; nextDueAt: number | null } {
     const now = this.now()
     const due: PendingWindow[] = []
     let nextDueAt: number | null = null
@@ -84,7 +85,7 @@ export class WindowSchedule {
       const last = this.lastComputed.get(key)
       // A window this process has not computed yet waits a refresh interval from its first mark:
       // while a backlog is read, most windows then close (urgent) before that, and are computed once.
-      const refresh = Math.max(this.refreshMs(entry.ref.window_size_ms), REFRESH_PER_COMPUTE * (last?.took ?? 0), backlog ? BACKLOG_REFRESH_MS : 0)
+      const refresh = Math.max(this.refreshMs(entry.ref.window_size_ms), REFRESH_PER_COMPUTE * (last?.took ?? 0), backlogRefreshMs)
       const dueAt = entry.urgent ? now : (last?.at ?? entry.markedAt) + refresh
       if (all || dueAt <= now) {
         due.push(entry)

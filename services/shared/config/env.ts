@@ -34,6 +34,10 @@ const envSchema = z.object({
    *  window, old windows receiving labels), ms; windows longer than a day wait 1/1440 of their
    *  size. 0 recomputes in every round. Offsets wait for it, so a crash loses nothing. */
   MONITOR_REFRESH_MS: z.coerce.number().int().min(0).default(10_000),
+  /** The same while a backlog is read (a batch stopped short of the end of a partition), ms: most
+   *  windows then close soon and are computed once; committed offsets trail by up to this long.
+   *  0: no backlog rule (MONITOR_REFRESH_MS applies). */
+  MONITOR_BACKLOG_REFRESH_MS: z.coerce.number().int().min(0).default(60_000),
   /** Longest a ClickHouse request of the monitor may take, ms (a day-long window of a busy model
    *  is aggregated in one query). */
   MONITOR_CLICKHOUSE_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(300_000),

@@ -58,26 +58,26 @@ describe('WindowSchedule', () => {
     const open = schedule.mark(ref(0), false)
     const closing = schedule.mark(ref(HOUR), true)
     c.t += 30_000 // past the refresh interval, not past a minute
-    let taken = schedule.take(false, true)
+    let taken = schedule.take(false, BACKLOG_REFRESH_MS)
     expect(taken.due.map((d) => d.ref.window_start)).toEqual([HOUR])
     expect(taken.nextDueAt).toBe(markedAt + BACKLOG_REFRESH_MS)
     schedule.computed(taken.due, c.t)
     expect(await state(closing)).toBe('resolved')
     expect(await state(open)).toBe('pending')
     // Caught up: the refresh interval applies again.
-    expect(schedule.take(false, false).due.map((d) => d.ref.window_start)).toEqual([0])
+    expect(schedule.take(false, 0).due.map((d) => d.ref.window_start)).toEqual([0])
     // Still reading the backlog a minute after the mark: taken (its batches wait no longer).
     const later = schedule.mark(ref(2 * HOUR), false)
     c.t += BACKLOG_REFRESH_MS - 1
-    expect(schedule.take(false, true).due).toEqual([])
+    expect(schedule.take(false, BACKLOG_REFRESH_MS).due).toEqual([])
     c.t += 1
-    taken = schedule.take(false, true)
+    taken = schedule.take(false, BACKLOG_REFRESH_MS)
     expect(taken.due.map((d) => d.ref.window_start)).toEqual([2 * HOUR])
     schedule.computed(taken.due, c.t)
     expect(await state(later)).toBe('resolved')
     // `all` (idle or stopping) takes everything.
     void schedule.mark(ref(3 * HOUR), false)
-    expect(schedule.take(true, true).due.map((d) => d.ref.window_start)).toEqual([3 * HOUR])
+    expect(schedule.take(true, BACKLOG_REFRESH_MS).due.map((d) => d.ref.window_start)).toEqual([3 * HOUR])
   })
 
   it('puts back a window taken but not computed: its batches keep waiting, also when it was marked again meanwhile', async () => {
@@ -89,9 +89,9 @@ describe('WindowSchedule', () => {
     expect(await state(first)).toBe('pending')
     expect(schedule.size()).toBe(1)
     // Put back as not urgent: due with the next urgent mark (its release), or as any other.
-    expect(schedule.take(false, true).due).toEqual([])
+    expect(schedule.take(false, BACKLOG_REFRESH_MS).due).toEqual([])
     void schedule.mark(ref(0), true)
-    taken = schedule.take(false, true)
+    taken = schedule.take(false, BACKLOG_REFRESH_MS)
     expect(taken.due).toHaveLength(1)
     // Taken again, and marked again before being put back: one entry, both resolved with it.
     const second = schedule.mark(ref(0), false)
