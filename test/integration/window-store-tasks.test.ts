@@ -195,7 +195,7 @@ function edgeCases(topics: Topics, rand: () => number, generated: Generated[], a
     generated.filter((g) => g.prediction.event.event_time >= STARTS[h]! && g.prediction.event.event_time < STARTS[h]! + HOUR && g.prediction.timestamp < STARTS[h]! + HOUR + 5 * MINUTE && g.labels.length === 0)
   const [a, c, d, e, f, g, k, h] = inWindow(1)
   const [b] = inWindow(1).slice(8).filter((x) => x.prediction.partition > 0)
-  const [s] = inWindow(0)
+  const [s, x] = inWindow(0)
   const p = (x: Generated | undefined): Stored<PredictionEvent> => x!.prediction
   // A copy on another partition, read a second earlier: its content is what counts.
   topics.predictions.append(alter(p(a).event, 1), (p(a).partition + 1) % PARTITIONS, p(a).timestamp - 1000)
@@ -227,6 +227,11 @@ function edgeCases(topics: Topics, rand: () => number, generated: Generated[], a
   // A correction after the horizon is not counted: the label within it stays the truth.
   addLabel(topics, rand, p(h).event, truths[0], 2 * HOUR)
   addLabel(topics, rand, p(h).event, truths[1], HORIZON + HOUR)
+  // A copy sent later with an event time two hours on, in window 2 (computed together with
+  // window 0): each window counts the copy it holds. Its label is past the horizon of the
+  // original and within that of the copy, so only window 2 counts it as labeled.
+  const moved = topics.predictions.append({ ...alter(p(x).event, 6), event_time: STARTS[2]! + 20 * MINUTE }, 3, STARTS[2]! + 21 * MINUTE)
+  addLabel(topics, rand, p(x).event, truths[1], HORIZON + HOUR, moved.event.event_time + HORIZON - MINUTE)
   // Exactly at the horizon counts; a millisecond beyond does not.
   addLabel(topics, rand, p(k).event, truths[0], HORIZON)
   addLabel(topics, rand, p(s).event, truths[0], HORIZON + 1)

@@ -155,9 +155,13 @@ export function expectedTaskWindows(spec: TaskModelSpec, predictions: StoredEven
   const preds = distinct(predictions, (e) => e.model_id)
   const labs = distinct(labels, (e) => e.model_id)
 
-  // All copies of each prediction; the first by (timestamp, partition, offset) is the one used.
+  // All copies of each prediction in each window; the first by (timestamp, partition, offset) is
+  // the one used there.
   const copiesById = new Map<string, StoredEvent<PredictionEvent>[]>()
-  for (const r of preds) copiesById.set(r.event.prediction_id, [...(copiesById.get(r.event.prediction_id) ?? []), r])
+  for (const r of preds) {
+    const key = `${r.event.event_time - (r.event.event_time % sizeMs)}|${r.event.prediction_id}`
+    copiesById.set(key, [...(copiesById.get(key) ?? []), r])
+  }
   // The label with the latest label time (then the latest arrival) within the label horizon of
   // the prediction is the truth; later labels are not counted.
   const labelsById = new Map<string, StoredEvent<LabelEvent>[]>()

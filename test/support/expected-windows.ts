@@ -50,21 +50,25 @@ export function expectedWindows(
     costs: { true_positive: number; false_positive: number; false_negative: number; true_negative: number }
   },
 ): Map<string, ExpectedWindow> {
-  // First arrival of each prediction; every further copy is a duplicate.
-  const first = new Map<string, { event: PredictionEvent; at: number; copies: number }>()
+  const predictions: { event: PredictionEvent; at: number }[] = []
   const latestLabel = new Map<string, { event: LabelEvent; at: number }>()
   for (const e of emissions) {
-    if (e.kind === 'prediction') {
-      const seen = first.get(e.event.prediction_id)
-      if (seen) seen.copies++
-      else first.set(e.event.prediction_id, { event: e.event, at: e.at, copies: 0 })
-    } else if (e.kind === 'label') {
+    if (e.kind === 'prediction') predictions.push({ event: e.event, at: e.at })
+    else if (e.kind === 'label') {
       const seen = latestLabel.get(e.event.prediction_id)
       if (!seen || e.event.label_time > seen.event.label_time || (e.event.label_time === seen.event.label_time && e.at >= seen.at)) latestLabel.set(e.event.prediction_id, { event: e.event, at: e.at })
     }
   }
   const out = new Map<string, ExpectedWindow>()
   for (const size of options.sizes) {
+    // First arrival of each prediction in each window; every further copy there is a duplicate.
+    const first = new Map<string, { event: PredictionEvent; at: number; copies: number }>()
+    for (const p of predictions) {
+      const key = `${p.event.event_time - (p.event.event_time % size)}|${p.event.prediction_id}`
+      const seen = first.get(key)
+      if (seen) seen.copies++
+      else first.set(key, { ...p, copies: 0 })
+    }
     const groups = new Map<string, { version: string; segment: string; start: number; members: { event: PredictionEvent; at: number; copies: number }[] }>()
     for (const p of first.values()) {
       const start = p.event.event_time - (p.event.event_time % size)
@@ -80,7 +84,7 @@ export function expectedWindows(
       // Close time: first Kafka arrival among predictions stamped in [end + lateness, end + lateness + size).
       const from = g.start + size + options.latenessMs
       let closeTs: number | null = null
-      for (const p of first.values()) {
+      for (const p of predictions) {
         if (p.event.event_time >= from && p.event.event_time < from + size && (closeTs === null || p.at < closeTs)) closeTs = p.at
       }
       let tp = 0, fp = 0, fn = 0, tn = 0, labeled = 0, logSum = 0

@@ -5,12 +5,15 @@ import { ALL_SEGMENTS, PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } fr
 // The SQL that aggregates windows inside ClickHouse (18.16 and current: no window functions, no
 // CTE subqueries, one ARRAY JOIN per SELECT). Every query reads the deduplicated raw rows of the
 // windows being recomputed, so its result is a function of what is stored, whatever was replayed:
-//   - each prediction_id counts once, as its first arrival (smallest Kafka timestamp, then
-//     partition, then offset); copies at other offsets are genuine duplicates, counted, not
-//     profiled (firstArrivals). A redelivered record (same partition and offset) not yet merged
-//     away by the ReplacingMergeTree is collapsed with FINAL, used only when the windows hold one;
+//   - each prediction_id counts once per window, as its first arrival in the window (smallest
+//     Kafka timestamp, then partition, then offset); copies at other offsets are genuine
+//     duplicates, counted, not profiled (firstArrivals). A copy sent with an event time in another
+//     window counts in that window: each window is judged on its own rows, so its numbers do not
+//     depend on which other windows are computed with it. A redelivered record (same partition
+//     and offset) not yet merged away by the ReplacingMergeTree is collapsed with FINAL, used only
+//     when the windows hold one;
 //   - the latest label per prediction_id (by label time, then arrival) among those at most
-//     label_horizon after the prediction is its truth: a label after the horizon is not counted,
+//     label_horizon after the prediction (its first arrival in the window) is its truth: a label after the horizon is not counted,
 //     not even as a correction of an earlier one (the monitor does not recompute a window for
 //     such a label, so counting it would make the numbers depend on when it was last computed).
 // Results are small (one row per window × version × segment, or per feature and bucket) and
@@ -70,29 +73,37 @@ function segmentKeys(model: ModelConfig): string {
   return `arrayConcat(${lit([ALL_SEGMENTS])}, arrayFilter(key -> key != '', ${attributeKeys(model)}))`
 }
 
+/** The window of a row (its start), by event time. */
+function windowOf(scope: WindowScope): string {
+  return `intDiv(event_time, ${scope.sizeMs}) * ${scope.sizeMs}`
+}
+
 /**
- * The first arrival of each prediction_id in the scope (its raw row), with `copies` (rows at
- * distinct offsets). `read.duplicates`: the scope holds a prediction_id at more than one offset
- * (`windowInputsSql`); only then are they looked for, on the small key columns first, and only
- * their later copies dropped (the feature arrays are never copied through an aggregate).
- * `read.final`: the scope holds redelivered records not yet merged away, which FINAL collapses;
- * without them it is not needed, and reading without it lets ClickHouse read the parts in
- * parallel. Both are decided on the stored rows, so the result is the same either way.
+ * The first arrival of each prediction_id in each window of the scope (its raw row), with
+ * `copies` (rows at distinct offsets in that window) and the window `w`. `read.duplicates`: some
+ * window holds a prediction_id at more than one offset (`windowInputsSql`); only then are they
+ * looked for, on the small key columns first, and only their later copies dropped (the feature
+ * arrays are never copied through an aggregate). `read.final`: the scope holds redelivered
+ * records not yet merged away, which FINAL collapses; without them it is not needed, and reading
+ * without it lets ClickHouse read the parts in parallel. Both are decided on the stored rows, so
+ * the result is the same either way.
  */
 function firstArrivals(scope: WindowScope, columns: string[], read: ReadMode, derived: string[] = []): string {
   const range = rangeCondition(scope)
   const table = `${scope.predictions} ${read.final ? 'FINAL' : ''}`
-  if (!read.duplicates) return `SELECT prediction_id, ${[...columns, ...derived].join(', ')}, toUInt64(1) AS copies FROM ${table} WHERE ${range}`
-  return `SELECT prediction_id, ${[...columns, ...derived].join(', ')}, if(dup_copies = 0, toUInt64(1), dup_copies) AS copies
-    FROM ${table}
+  const selected = [...columns, `${windowOf(scope)} AS w`, ...derived].join(', ')
+  if (!read.duplicates) return `SELECT prediction_id, ${selected}, toUInt64(1) AS copies FROM ${table} WHERE ${range}`
+  const keys = [...new Set([...columns, 'event_time', 'kafka_partition', 'kafka_offset'])].join(', ')
+  return `SELECT prediction_id, ${selected}, if(dup_copies = 0, toUInt64(1), dup_copies) AS copies
+    FROM (SELECT prediction_id, ${keys}, ${windowOf(scope)} AS dup_w FROM ${table} WHERE ${range})
     ANY LEFT JOIN (
-      SELECT prediction_id, arraySort(groupUniqArray((kafka_timestamp, kafka_partition, kafka_offset))) AS keys,
+      SELECT prediction_id, ${windowOf(scope)} AS dup_w, arraySort(groupUniqArray((kafka_timestamp, kafka_partition, kafka_offset))) AS keys,
              toUInt64(length(keys)) AS dup_copies, keys[1].2 AS first_partition, keys[1].3 AS first_offset
       FROM ${scope.predictions}
-      WHERE ${range} AND prediction_id IN (SELECT prediction_id FROM ${scope.predictions} WHERE ${range} GROUP BY prediction_id HAVING count() > 1)
-      GROUP BY prediction_id
-    ) USING prediction_id
-    WHERE (${range}) AND (dup_copies <= 1 OR (kafka_partition = first_partition AND kafka_offset = first_offset))`
+      WHERE ${range} AND prediction_id IN (SELECT prediction_id FROM ${scope.predictions} WHERE ${range} GROUP BY prediction_id, ${windowOf(scope)} HAVING count() > 1)
+      GROUP BY prediction_id, dup_w
+    ) USING (prediction_id, dup_w)
+    WHERE dup_copies <= 1 OR (kafka_partition = first_partition AND kafka_offset = first_offset)`
 }
 
 /** How the scope's predictions must be read (see firstArrivals). */
@@ -105,16 +116,14 @@ export interface ReadMode {
  * Per window, the predictions a computation is about to read: the newest ingested_at and the
  * number of distinct stored records, which make the window's version (with its labels', counted
  * by summarySql from the same read as the numbers), the predictions stored twice (a redelivery
- * not merged away yet: the computation then reads with FINAL), and the distinct ids in the whole
- * scope (fewer than the records: some prediction_id is stored at more than one offset). Run
+ * not merged away yet: the computation then reads with FINAL), and the distinct ids (fewer than
+ * the records: some prediction_id is stored at more than one offset in the window). Run
  * before the aggregates, so a version never claims rows the aggregates did not see; rows
  * inserted in between mark the window again and a later computation (with a version at least as
  * high, inserted later) replaces this one.
  */
 export function windowInputsSql(scope: WindowScope): string {
-  const { sizeMs } = scope
-  const ids = `(SELECT uniqExact(prediction_id) FROM ${scope.predictions} WHERE ${rangeCondition(scope)})`
-  return `SELECT intDiv(event_time, ${sizeMs}) * ${sizeMs} AS window_start, max(ingested_at) AS newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS records, count() - records AS replayed, ${ids} AS scope_ids
+  return `SELECT ${windowOf(scope)} AS window_start, max(ingested_at) AS newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS records, count() - records AS replayed, uniqExact(prediction_id) AS ids
     FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY window_start`
 }
 
@@ -130,7 +139,7 @@ function predictionColumns(model: ModelConfig): string[] {
  * `closeTimes`: per window start, the Kafka timestamp it closed at (absent: open, nothing late).
  */
 export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, read: ReadMode): string {
-  const { model, sizeMs } = scope
+  const { model } = scope
   const starts = [...closeTimes.keys()]
   const close = starts.length ? `transform(w, [${starts.map((s) => `toUInt64(${s})`).join(', ')}], [${starts.map((s) => `toUInt64(${closeTimes.get(s)!})`).join(', ')}], toUInt64(18446744073709551615))` : 'toUInt64(18446744073709551615)'
   const performance = performanceColumns(model)
@@ -154,24 +163,24 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
   ]
   return `SELECT w AS window_start, model_version, segment, ${inlineHidden(columns).join(',\n    ')}
   FROM (
-    SELECT *, intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w, arrayJoin(${segmentKeys(model)}) AS segment,
+    SELECT *, arrayJoin(${segmentKeys(model)}) AS segment,
            has_label AS labeled,
            ${performance.rowColumns.join(',\n           ')}
     FROM (${firstArrivals(scope, predictionColumns(model), read)})
     ANY LEFT JOIN (
-      SELECT prediction_id, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label, label_ingested, label_records
+      SELECT prediction_id, w, latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label, label_ingested, label_records
       FROM (
-        SELECT prediction_id, argMax((label_class, label_value, label_time), (label_time, kafka_timestamp, kafka_offset, kafka_partition)) AS latest,
+        SELECT prediction_id, w, argMax((label_class, label_value, label_time), (label_time, kafka_timestamp, kafka_offset, kafka_partition)) AS latest,
                max(ingested_at) AS label_ingested, uniqExact(kafka_partition, kafka_offset) AS label_records
         FROM ${scope.labels}
-        ANY INNER JOIN (
-          SELECT prediction_id, argMin(event_time, (kafka_timestamp, kafka_partition, kafka_offset)) AS prediction_time
-          FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY prediction_id
+        ALL INNER JOIN (
+          SELECT prediction_id, ${windowOf(scope)} AS w, argMin(event_time, (kafka_timestamp, kafka_partition, kafka_offset)) AS prediction_time
+          FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY prediction_id, w
         ) USING prediction_id
         WHERE model_id = ${lit(model.model_id)} AND toInt64(label_time) - toInt64(prediction_time) <= ${model.label_horizon}
-        GROUP BY prediction_id
+        GROUP BY prediction_id, w
       )
-    ) USING prediction_id
+    ) USING (prediction_id, w)
   )
   GROUP BY window_start, model_version, segment`
 }
@@ -303,10 +312,10 @@ export function profiledFeatures(model: ModelConfig): { numeric: string[]; categ
  *  feature arrays and prediction column, besides the window and segment columns every one needs)
  *  and the derived values, with the feature names and values to ARRAY JOIN. */
 function featureInputs(scope: WindowScope, own: string[], names: string, values: string): { columns: string[]; derived: string[] } {
-  const { model, sizeMs } = scope
+  const { model } = scope
   return {
     columns: ['event_time', 'model_version', ...own, 'segment_names', 'segment_values'],
-    derived: [`intDiv(event_time, ${sizeMs}) * ${sizeMs} AS w`, `${model.segments.length ? attributeKeys(model) : 'CAST([] AS Array(String))'} AS attributes`, `${names} AS names`, `${values} AS vals`],
+    derived: [`${model.segments.length ? attributeKeys(model) : 'CAST([] AS Array(String))'} AS attributes`, `${names} AS names`, `${values} AS vals`],
   }
 }
 

@@ -34,8 +34,8 @@ interface WindowInputs {
   newest: number
   records: number
   replayed: number
-  /** Distinct prediction ids in the whole scope (the same on every row). */
-  scope_ids: number
+  /** Distinct prediction ids in the window. */
+  ids: number
 }
 
 /** Merges sorted window starts into contiguous [from, to) ranges of event time. */
@@ -96,7 +96,7 @@ export class WindowStore {
     // prediction_id at two offsets: looked for and counted as a duplicate (window-sql.ts).
     const read: ReadMode = {
       final: inputs.some((i) => i.replayed > 0),
-      duplicates: inputs.length > 0 && Number(inputs[0]!.scope_ids) < inputs.reduce((sum, i) => sum + Number(i.records), 0),
+      duplicates: inputs.some((i) => Number(i.ids) < Number(i.records)),
     }
     const closeRow = closes[0] ?? {}
     const closeTimes = new Map<number, number>()
