@@ -1,3 +1,4 @@
+import { RECORDS_PER_YIELD, yieldToEventLoop } from '../shared/async/yield-to-event-loop.ts'
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
 import { lit } from '../shared/clickhouse/sql.ts'
 import { DecodeError } from '../shared/codec/decode-error.ts'
@@ -239,7 +240,10 @@ export class MonitorPipeline {
     const predictions: Accepted<PredictionEvent>[] = []
     const labels: Accepted<LabelEvent>[] = []
 
-    for (const record of records) {
+    // A batch of ten thousand records takes about a second to decode and turn into rows: the
+    // loops below let the event loop run every few hundred records meanwhile.
+    for (const [i, record] of records.entries()) {
+      if (i > 0 && i % RECORDS_PER_YIELD === 0) await yieldToEventLoop()
       const isPrediction = record.topic === topics.predictions
       try {
         if (isPrediction) {
@@ -277,7 +281,8 @@ export class MonitorPipeline {
     const touched = new DirtyWindows()
     const ingestedAt = this.now()
     const predictionRows: PredictionRow[] = []
-    for (const { event, record } of predictions) {
+    for (const [i, { event, record }] of predictions.entries()) {
+      if (i > 0 && i % RECORDS_PER_YIELD === 0) await yieldToEventLoop()
       const model = this.deps.models.get(event.model_id)!
       predictionRows.push(predictionRow(event, model, record, ingestedAt))
       this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })

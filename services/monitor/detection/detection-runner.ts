@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from '../../shared/async/yield-to-event-loop.ts'
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { MonitorTrigger } from '../../shared/events/types.ts'
@@ -65,6 +66,8 @@ export class DetectionRunner {
 
     const evaluationRows = []
     for (const summary of closed) {
+      // One window's detectors take milliseconds; many closed at once took over a second.
+      await yieldToEventLoop()
       const key = summary.key
       const current = { summary, features: computed.features.filter((f) => f.key.window_start === key.window_start && f.key.segment === key.segment && f.key.model_version === key.model_version) }
       const result = evaluateWindow({
