@@ -13,9 +13,10 @@ import { ALL_SEGMENTS, PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } fr
 //     and offset) not yet merged away by the ReplacingMergeTree is collapsed with FINAL, used only
 //     when the windows hold one;
 //   - the latest label per prediction_id (by label time, then arrival) among those at most
-//     label_horizon after the prediction (its first arrival in the window) is its truth: a label after the horizon is not counted,
-//     not even as a correction of an earlier one (the monitor does not recompute a window for
-//     such a label, so counting it would make the numbers depend on when it was last computed).
+//     label_horizon after the prediction (its first arrival in the window) is its truth: a label
+//     after the horizon is not counted, not even as a correction of an earlier one (the monitor
+//     does not recompute a window for such a label, so counting it would make the numbers depend
+//     on when it was last computed).
 // Results are small (one row per window × version × segment, or per feature and bucket) and
 // turned into metrics by window-aggregate.ts. Every float is summed over a sorted array, so it
 // is bit for bit the same whatever parts and threads ClickHouse reads the rows in: a replayed or
