@@ -12,7 +12,7 @@ import { createMonitorService } from '../../services/monitor/monitor-service.ts'
 import { loadRuntimeModels } from '../../services/monitor/runtime-models.ts'
 import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor, windowsSettled } from '../support/harness.ts'
 import { HOUR, writeModelConfig } from '../support/monitor-fixture.ts'
-import { killHard, startMonitorProcess, stopGracefully } from '../support/monitor-process.ts'
+import { killHard, monitorProcessesOfGroup, startMonitorProcess, stopGracefully } from '../support/monitor-process.ts'
 import { produceEmissions } from '../support/produce.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { generateTraffic } from '../support/traffic.ts'
@@ -86,6 +86,8 @@ describe('monitor: exactly-once results under failure', () => {
       const child = startMonitorProcess(options)
       await waitFor(async () => (await storedPredictions(ch)) >= PREDICTIONS * share, { timeoutMs: 120_000, intervalMs: 50, what: `${share * 100}% of predictions stored` })
       await killHard(child)
+      // Nothing of the killed monitor runs on (it would go on storing and committing).
+      expect(monitorProcessesOfGroup(options.groupId)).toEqual([])
     }
     expect(await storedPredictions(ch)).toBeLessThan(PREDICTIONS)
     const child = startMonitorProcess(options)
@@ -116,6 +118,7 @@ describe('monitor: exactly-once results under failure', () => {
     } finally {
       await Promise.all([stopGracefully(first), stopGracefully(second)])
     }
+    expect(monitorProcessesOfGroup(options.groupId)).toEqual([])
     expect(await windowSnapshot(ch, modelId)).toEqual(clean)
   })
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 
 export interface MonitorProcessOptions {
   configPath: string
@@ -9,9 +10,13 @@ export interface MonitorProcessOptions {
   batchSize?: number
 }
 
-/** Starts the monitor as its own process (services/monitor/main.ts), as in production. */
+/**
+ * Starts the monitor as its own process (services/monitor/main.ts), as in production. Node itself
+ * with tsx as a loader, not the tsx command: that one runs the code in a child process of its own,
+ * so a SIGKILL sent to it would leave the monitor running.
+ */
 export function startMonitorProcess(o: MonitorProcessOptions): ChildProcess {
-  const child = spawn('node_modules/.bin/tsx', ['services/monitor/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/monitor/main.ts'], {
     env: {
       ...process.env,
       DRIFTGATE_CONFIG: o.configPath,
@@ -45,4 +50,21 @@ export async function killHard(child: ChildProcess): Promise<void> {
 export async function stopGracefully(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM')
   await exited(child)
+}
+
+/** Pids of the live processes whose environment has MONITOR_GROUP_ID=`groupId` (Linux /proc;
+ *  elsewhere an empty list). */
+export function monitorProcessesOfGroup(groupId: string): number[] {
+  if (!existsSync('/proc')) return []
+  const wanted = `MONITOR_GROUP_ID=${groupId}`
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(wanted)
+      } catch {
+        return false // gone meanwhile, or not ours to read
+      }
+    })
+    .map(Number)
 }

@@ -28,8 +28,12 @@ export async function windowSnapshot(ch: ClickHouse, modelId: string): Promise<{
   const features = await ch.query(
     `SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY window_size_ms, model_version, segment, feature, window_start`,
   )
+  // An alert's row is its state as sent with its latest transition: `observed` is the value of
+  // that moment, and a window re-evaluated afterwards (a late record) changes the value but sends
+  // nothing, as long as status, severity and window stay. Runs compared here differ in when that
+  // happens, so they are compared on the transitions only.
   const alerts = await ch.query(
-    `SELECT alert_id, kind, subject, segment, severity, status, first_seen, last_seen, observed, evidence_names FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY alert_id`,
+    `SELECT alert_id, kind, subject, segment, severity, status, first_seen, last_seen, evidence_names FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY alert_id`,
   )
   const strip = (rows: Record<string, unknown>[]): unknown[] => rows.map(({ data_version: _v, computed_at: _c, ...rest }) => rest)
   return { summaries: strip(summaries as Record<string, unknown>[]), features: strip(features as Record<string, unknown>[]), alerts }
