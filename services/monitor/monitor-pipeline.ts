@@ -78,8 +78,7 @@ export class MonitorPipeline {
   // reaches it, not in every round until then: a day-long window held open by one lagging
   // partition would otherwise be read again with every batch. Their own new rows still mark them
   // as usual. Bounded; forgetting one only makes it be retried as before.
-  // `stale`: its batches were let go without a computation while a backlog was read (runRound).
-  private readonly blocked = new BoundedMap<string, { ref: WindowRef; closeAt: number; stale?: boolean }>(10_000)
+  private readonly blocked = new BoundedMap<string, { ref: WindowRef; closeAt: number }>(10_000)
 
   constructor(private readonly deps: PipelineDeps) {
     this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
@@ -153,22 +152,10 @@ export class MonitorPipeline {
     // (or old ones its labels touch) took the larger part of ClickHouse while catching up, and
     // slowed the catching up. Their batches' offsets wait that long (the consumer keeps fetching).
     const backlog = !this.closing && !idle && this.lastBatchBehind && this.backlogRefreshMs > 0
-    // Out of the backlog (or stopping): windows whose batches were let go uncomputed (below) are
-    // computed now, held open or not, so none stays behind its rows for as long as a partition lags.
-    if (!backlog) {
-      for (const [, entry] of this.blocked) {
-        if (!entry.stale) continue
-        entry.stale = false
-        void this.schedule.mark(entry.ref, true)
-      }
-    }
     const { due, nextDueAt } = this.schedule.take(this.closing || idle, backlog ? this.backlogRefreshMs : 0)
     // Likewise a window a lagging partition holds open is not computed now but once the
-    // partition passes its close time (releaseBlocked), unless its batches waited a minute and
-    // it has no stored numbers yet (see below).
-    const deferrable = new Set(
-      backlog ? due.filter((d) => d.urgent && (this.now() - d.markedAt < this.backlogRefreshMs || this.schedule.computedBefore(d.ref))).map((d) => windowRefKey(d.ref)) : [],
-    )
+    // partition passes its close time (releaseBlocked), unless its batches waited a minute.
+    const deferrable = new Set(backlog ? due.filter((d) => d.urgent && this.now() - d.markedAt < this.backlogRefreshMs).map((d) => windowRefKey(d.ref)) : [])
     this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     if (due.length === 0) return
@@ -180,19 +167,7 @@ export class MonitorPipeline {
           due.map((d) => d.ref),
           deferrable,
         )
-        // A deferred window this process computed before is stored as open although past its
-        // close time: it is computed once the partition passes that time (releaseBlocked), at the
-        // end of the backlog (above), or, after a crash, by retryOpenWindows, which finds such
-        // windows. Its batches need not wait for it: computing it early only to let their
-        // offsets be committed was a second computation of most day windows while catching up.
-        // The others keep their batches waiting (put back in the schedule).
-        const letGo = due.filter((d) => deferred.has(windowRefKey(d.ref)) && this.schedule.computedBefore(d.ref))
-        for (const d of letGo) {
-          const entry = this.blocked.get(windowRefKey(d.ref))
-          if (entry) entry.stale = true
-        }
-        this.schedule.release(letGo)
-        this.schedule.requeue(due.filter((d) => deferred.has(windowRefKey(d.ref)) && !letGo.includes(d)))
+        this.schedule.requeue(due.filter((d) => deferred.has(windowRefKey(d.ref))))
         this.schedule.computed(
           due.filter((d) => !deferred.has(windowRefKey(d.ref))),
           startedAt,

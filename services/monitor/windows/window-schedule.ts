@@ -111,17 +111,6 @@ export class WindowSchedule {
     }
   }
 
-  /** Whether this process computed the window before (so its numbers are stored, as open or closed). */
-  computedBefore(ref: WindowRef): boolean {
-    return this.lastComputed.has(windowRefKey(ref))
-  }
-
-  /** Lets whoever waits on taken windows go without a computation: for windows that a later one
-   *  is certain to cover, also after a crash (see MonitorPipeline.runRound). */
-  release(entries: PendingWindow[]): void {
-    for (const entry of entries) entry.resolve()
-  }
-
   /** The windows were recomputed by a computation that started at `startedAt` (and ended now). */
   computed(entries: PendingWindow[], startedAt: number): void {
     const took = Math.max(0, this.now() - startedAt)

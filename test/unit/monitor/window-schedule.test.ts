@@ -213,25 +213,4 @@ describe('WindowSchedule', () => {
     c.t = 1_000_000 + 30_000 + 60_000
     expect(schedule.take().due.map((d) => d.ref.window_start)).toEqual([0])
   })
-  it('lets the batches waiting on a taken window go without recording a computation, and tells which windows it computed before', async () => {
-    const c = clock()
-    const schedule = new WindowSchedule(() => 10_000, c.now)
-    const computedOnce = schedule.mark(ref(0), true)
-    let taken = schedule.take()
-    schedule.computed(taken.due, c.t)
-    expect(await state(computedOnce)).toBe('resolved')
-    expect(schedule.computedBefore(ref(0))).toBe(true)
-    expect(schedule.computedBefore(ref(HOUR))).toBe(false)
-
-    const waiting = schedule.mark(ref(0), true)
-    c.t += 1_000
-    taken = schedule.take()
-    expect(taken.due.map((d) => d.ref.window_start)).toEqual([0])
-    schedule.release(taken.due)
-    expect(await state(waiting)).toBe('resolved')
-    expect(schedule.size()).toBe(0)
-    // Not a computation: a window marked again now waits the refresh interval from the one before.
-    void schedule.mark(ref(0), false)
-    expect(schedule.take().nextDueAt).toBe(1_000_000 + 10_000)
-  })
 })
