@@ -117,7 +117,7 @@ describe('ClickHouse migrations and client', () => {
     }
   })
 
-  it('rebuilds a predictions table of the first layout sorted by event time, keeping its rows, also after an interrupted run; prediction_keys gets the old rows and every new one', async () => {
+  it('rebuilds a predictions table of the first layout sorted by event time, keeping its rows, also after an interrupted run (and a column added but not recorded); prediction_keys gets the old rows and every new one', async () => {
     const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: `t_${uniqueId()}` })
     const firstLayout = mkdtempSync(join(tmpdir(), 'migrations-'))
     const prediction = (id: string, eventTime: number, offset: number): Record<string, unknown> => ({
@@ -155,8 +155,13 @@ describe('ClickHouse migrations and client', () => {
       const rebuild = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === '0140_predictions_by_event_time')!
       const renameAt = rebuild.statements.findIndex((s) => s.startsWith('RENAME TABLE'))
       for (const statement of rebuild.statements.slice(0, renameAt + 1)) await ch.command(statement)
+      // Likewise a column added but not recorded (no ADD COLUMN IF NOT EXISTS on 18.16).
+      const pending = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === '0150_label_health_pending')!
+      for (const statement of pending.statements) await ch.command(statement)
       const result = await migrate(ch)
-      expect(result.applied).toEqual(expect.arrayContaining(['0140_predictions_by_event_time', '0141_prediction_keys']))
+      expect(result.applied).toEqual(expect.arrayContaining(['0140_predictions_by_event_time', '0141_prediction_keys', '0150_label_health_pending']))
+      await ch.insert('label_health', [{ model_id: 'm', window_size_ms: 1, window_start: 2, labels_received: 3, labels_joined: 1, labels_orphaned: 0, data_version: 4 }])
+      expect(await ch.query(`SELECT labels_received, labels_pending FROM ${ch.table('label_health')}`)).toEqual([{ labels_received: 3, labels_pending: 0 }])
 
       const layout = await ch.query<{ statement: string }>(`SHOW CREATE TABLE ${ch.table('predictions')}`)
       expect(Object.values(layout[0]!)[0]).toMatch(/ORDER BY \(model_id, event_time, prediction_id, kafka_partition, kafka_offset\)/)

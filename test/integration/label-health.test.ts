@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import type { RuntimeModel } from '../../services/monitor/runtime-models.ts'
 import { LabelHealth, type LabelHealthRow } from '../../services/monitor/windows/label-health.ts'
+import { labelHealthQuery } from '../../services/monitor/detectors/evidence-sql.ts'
 import { freshClickHouse } from '../support/harness.ts'
 import { prng } from '../support/traffic.ts'
 
@@ -10,9 +11,10 @@ const DAY = 24 * HOUR
 const MODEL = 'label-health-model'
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0)
 const ORPHAN_AFTER = HOUR
+const JOIN_GRACE = 5 * 60_000
 const LOOKBACK = 7 * DAY
 // LabelHealth reads only these fields of the model.
-const model = { config: { model_id: MODEL, windows: [HOUR, DAY], orphan_after: ORPHAN_AFTER } } as unknown as RuntimeModel
+const model = { config: { model_id: MODEL, windows: [HOUR, DAY], orphan_after: ORPHAN_AFTER, join_grace: JOIN_GRACE } } as unknown as RuntimeModel
 
 interface Label {
   id: string
@@ -54,10 +56,11 @@ function expected(labels: Label[], predicted: Set<string>, now: number): LabelHe
   const windows = new Map<number, LabelHealthRow>()
   for (const [id, { latest, firstSeen }] of byId) {
     const start = Math.floor(latest / HOUR) * HOUR
-    const row = windows.get(start) ?? { model_id: MODEL, window_size_ms: HOUR, window_start: start, labels_received: 0, labels_joined: 0, labels_orphaned: 0 }
+    const row = windows.get(start) ?? { model_id: MODEL, window_size_ms: HOUR, window_start: start, labels_received: 0, labels_joined: 0, labels_orphaned: 0, labels_pending: 0 }
     row.labels_received++
     if (predicted.has(id)) row.labels_joined++
     else if (firstSeen < now - ORPHAN_AFTER) row.labels_orphaned++
+    else if (firstSeen >= now - JOIN_GRACE) row.labels_pending++
     windows.set(start, row)
   }
   return [...windows.values()].sort((a, b) => a.window_start - b.window_start)
@@ -71,7 +74,7 @@ async function orphanState(): Promise<Map<string, { resolved: number; versions: 
 }
 
 describe('label join health', () => {
-  it('counts received, joined and orphaned labels per window, records orphans once and resolves them when their prediction arrives', async () => {
+  it('counts received, joined, pending and orphaned labels per window, records orphans once and resolves them when their prediction arrives', async () => {
     const rand = prng(11)
     const labels: Label[] = []
     const predicted = new Set<string>()
@@ -83,6 +86,14 @@ describe('label join health', () => {
       // Corrections: a second label for some, in another window.
       if (rand() < 0.1) labels.push({ id, labelTime: labelTime + Math.floor(rand() * DAY), ingestedAt: Math.min(NOW, labelTime + DAY) })
       if (rand() < 0.8) predicted.add(id)
+    }
+    // Labels that arrived in the last two join_grace periods: unjoined ones of the last period
+    // are pending.
+    for (let i = 0; i < 400; i++) {
+      const id = `fresh${i}`
+      const ingestedAt = NOW - Math.floor(rand() * 2 * JOIN_GRACE)
+      labels.push({ id, labelTime: ingestedAt - Math.floor(rand() * 60_000), ingestedAt })
+      if (rand() < 0.5) predicted.add(id)
     }
     // An orphan recorded long ago, outside the lookback, whose prediction is stored now.
     await db.ch.insert('orphan_labels', [{ model_id: MODEL, prediction_id: 'ancient', label_time: NOW - 60 * DAY, first_seen: NOW - 60 * DAY, resolved: 0, version: NOW - 59 * DAY }])
@@ -96,12 +107,19 @@ describe('label join health', () => {
     const orphaned = want.reduce((s, r) => s + r.labels_orphaned, 0)
     expect(orphaned).toBeGreaterThan(100)
     expect(want.reduce((s, r) => s + r.labels_joined, 0)).toBeGreaterThan(1_000)
+    expect(want.reduce((s, r) => s + r.labels_pending, 0)).toBeGreaterThan(50)
 
     // Stored rows are the returned ones.
     const stored = await db.ch.query<LabelHealthRow>(
-      `SELECT model_id, window_size_ms, window_start, labels_received, labels_joined, labels_orphaned FROM ${db.ch.table('label_health')} FINAL WHERE model_id = '${MODEL}' ORDER BY window_start`,
+      `SELECT model_id, window_size_ms, window_start, labels_received, labels_joined, labels_orphaned, labels_pending FROM ${db.ch.table('label_health')} FINAL WHERE model_id = '${MODEL}' ORDER BY window_start`,
     )
     expect(stored).toEqual(want)
+    // The evidence query an alert carries runs here and gives the join rate the detector judges.
+    const last = want[want.length - 1]!
+    const evidence = await db.ch.query<{ window_start: number; join_rate: number | null }>(labelHealthQuery(MODEL, HOUR, last.window_start, 10_000, db.ch.database))
+    expect(evidence.map((r) => [r.window_start, r.join_rate])).toEqual(
+      want.map((r) => [r.window_start, r.labels_received === r.labels_pending ? null : r.labels_joined / (r.labels_received - r.labels_pending)]),
+    )
 
     let orphans = await orphanState()
     expect(orphans.get('ancient')).toEqual({ resolved: 1, versions: 2 })

@@ -29,8 +29,8 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
     ch.query<FeatureRecord>(`SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE ${where} AND window_start >= ${from - 4 * DAY} AND window_start <= ${to}`),
     ch.query<{ model_version: string; first_start: number }>(`SELECT model_version, min(window_start) AS first_start FROM ${ch.table('window_summary')} WHERE ${where} GROUP BY model_version`),
     sizeMs === joinSizeMs
-      ? ch.query<{ window_start: number; labels_received: number; labels_joined: number; labels_orphaned: number }>(
-          `SELECT window_start, labels_received, labels_joined, labels_orphaned FROM ${ch.table('label_health')} FINAL
+      ? ch.query<{ window_start: number; labels_received: number; labels_joined: number; labels_orphaned: number; labels_pending: number }>(
+          `SELECT window_start, labels_received, labels_joined, labels_orphaned, labels_pending FROM ${ch.table('label_health')} FINAL
            WHERE model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs} AND window_start >= ${from - 28 * DAY} AND window_start <= ${to}`,
         )
       : Promise.resolve([]),
@@ -45,16 +45,17 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
   if (sizeMs === joinSizeMs) {
     for (const s of summaries) {
       if (s.segment !== ALL_SEGMENTS) continue
-      const j = joinHealth.get(s.window_start) ?? { model_id: modelId, window_size_ms: sizeMs, window_start: s.window_start, labels_received: 0, labels_joined: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 }
+      const j = joinHealth.get(s.window_start) ?? { model_id: modelId, window_size_ms: sizeMs, window_start: s.window_start, labels_received: 0, labels_joined: 0, labels_pending: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 }
       j.predictions += s.volume
       j.duplicate_predictions += s.duplicate_count
       joinHealth.set(s.window_start, j)
     }
     for (const l of labels) {
-      const j = joinHealth.get(l.window_start) ?? { model_id: modelId, window_size_ms: sizeMs, window_start: l.window_start, labels_received: 0, labels_joined: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 }
+      const j = joinHealth.get(l.window_start) ?? { model_id: modelId, window_size_ms: sizeMs, window_start: l.window_start, labels_received: 0, labels_joined: 0, labels_pending: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 }
       j.labels_received = l.labels_received
       j.labels_joined = l.labels_joined
       j.orphan_labels = l.labels_orphaned
+      j.labels_pending = l.labels_pending
       joinHealth.set(l.window_start, j)
     }
   }

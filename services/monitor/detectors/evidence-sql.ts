@@ -56,8 +56,8 @@ export function summaryQuery(key: WindowKey, columns: string[], windowsBack: num
 export function labelHealthQuery(modelId: string, windowSizeMs: number, windowStart: number, windowsBack: number, database = EVIDENCE_DATABASE): string {
   const from = Math.max(0, windowStart - windowsBack * windowSizeMs)
   return (
-    `SELECT window_start, labels_received, labels_joined, labels_orphaned,` +
-    ` if(labels_received = 0, 0, labels_joined / labels_received) AS join_rate` +
+    `SELECT window_start, labels_received, labels_joined, labels_pending, labels_orphaned,` +
+    ` if(labels_received - labels_pending = 0, NULL, labels_joined / (labels_received - labels_pending)) AS join_rate` +
     ` FROM ${ident(database)}.label_health FINAL` +
     ` WHERE model_id = ${lit(modelId)} AND window_size_ms = ${lit(windowSizeMs)}` +
     ` AND window_start >= ${lit(from)} AND window_start <= ${lit(windowStart)}` +

@@ -17,6 +17,8 @@ export interface JoinHealth {
   window_start: number
   labels_received: number
   labels_joined: number
+  /** Not joined yet but first seen less than join_grace ago: left out of the join rate. */
+  labels_pending: number
   /** Labels stored as orphans (no prediction found after the configured wait). */
   orphan_labels: number
   /** Extra copies of prediction ids seen in the window. */

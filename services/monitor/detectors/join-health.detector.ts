@@ -7,7 +7,10 @@ import { runbookHint } from './runbook.ts'
 
 // Join health: are labels finding their predictions? A falling join rate or a surge of orphan
 // labels (against the median of the trailing windows) and duplicate prediction ids each give a
-// finding. Any of them makes the window's measured performance untrustworthy (labels joined to
+// finding. The join rate leaves out labels still within join_grace of their arrival: a label
+// read before its prediction (the predictions consumer lagging, a label sent seconds after its
+// prediction) has not failed to join, and counting it made a lagging topic look like a broken
+// label feed. Any of them makes the window's measured performance untrustworthy (labels joined to
 // the wrong or to no prediction), so performance findings of that window are suppressed.
 
 export interface JoinHealthResult extends DetectorResult {
@@ -16,7 +19,9 @@ export interface JoinHealthResult extends DetectorResult {
   suppress_reason: string | null
 }
 
-const joinRate = (j: JoinHealth): number => j.labels_joined / j.labels_received
+/** Labels the join rate judges: the pending ones (too fresh to have failed) are left out. */
+const judged = (j: JoinHealth): number => j.labels_received - j.labels_pending
+const joinRate = (j: JoinHealth): number => j.labels_joined / judged(j)
 const orphanRate = (j: JoinHealth): number => j.orphan_labels / j.labels_received
 
 function finding(key: WindowKey, subject: string, measure: string, observed: number, expected: number, levels: Levels, summary: string, detail: string, query: string): Finding | null {
@@ -66,13 +71,14 @@ export function detectJoinHealth(config: DetectorConfig, key: WindowKey, current
   const dup = finding(key, 'duplicate_predictions', 'duplicate_share', dupShare, 0, jh.duplicate_share, `${pct(dupShare)} of predictions sent more than once (${current.duplicate_predictions} extra copies of ${current.predictions})`, `${current.duplicate_predictions} duplicates / ${current.predictions} predictions`, query)
   if (dup) findings.push(dup)
 
-  if (current.labels_received < jh.min_labels) {
-    const reason = `${current.labels_received} labels < min_labels ${jh.min_labels}`
+  if (judged(current) < jh.min_labels) {
+    const pending = current.labels_pending > 0 ? ` (${current.labels_pending} more pending: not joined yet, first seen less than join_grace ago)` : ''
+    const reason = `${judged(current)} labels < min_labels ${jh.min_labels}${pending}`
     skipped.push({ detector: 'join_health', subject: 'join_rate', reason })
     unjudged(['join_rate', 'orphan_labels'], reason)
   } else {
     const base = history
-      .filter((h) => h.window_start < current.window_start && h.window_size_ms === w && h.labels_received >= jh.min_labels)
+      .filter((h) => h.window_start < current.window_start && h.window_size_ms === w && judged(h) >= jh.min_labels)
       .slice(-jh.baseline_windows)
     if (base.length === 0) {
       const reason = 'no trailing windows with enough labels for a baseline'
@@ -84,7 +90,7 @@ export function detectJoinHealth(config: DetectorConfig, key: WindowKey, current
       const or = orphanRate(current)
       const orBase = median(base.map(orphanRate))
       if (jrBase !== null) {
-        const f = finding(key, 'join_rate', 'join_rate', jr, jrBase, jh.join_rate_drop, `label join rate ${pct(jr)} vs ${pct(jrBase)} over the last ${base.length} windows`, `${current.labels_joined} of ${current.labels_received} labels joined`, query)
+        const f = finding(key, 'join_rate', 'join_rate', jr, jrBase, jh.join_rate_drop, `label join rate ${pct(jr)} vs ${pct(jrBase)} over the last ${base.length} windows`, `${current.labels_joined} of ${judged(current)} labels joined${current.labels_pending > 0 ? ` (${current.labels_pending} pending)` : ''}`, query)
         if (f) findings.push(f)
       }
       if (orBase !== null) {

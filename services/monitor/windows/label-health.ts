@@ -9,11 +9,14 @@ export interface LabelHealthRow {
   labels_received: number
   labels_joined: number
   labels_orphaned: number
+  /** Not joined yet and first seen less than join_grace ago: not judged yet. */
+  labels_pending: number
 }
 
 /**
- * Join health by label time: labels received, joined to their prediction, and orphaned (no
- * prediction `orphan_after` after the label arrived). Derived from the stored tables, so any
+ * Join health by label time: labels received, joined to their prediction, pending (not joined
+ * but first seen less than `join_grace` ago, so not judged yet) and orphaned (no prediction
+ * `orphan_after` after the label arrived). Derived from the stored tables, so any
  * instance can run it at any time; orphans are recorded in orphan_labels and marked resolved
  * when their prediction turns up after all. Everything is counted and written inside ClickHouse:
  * what comes back is a row per window, whatever the number of labels (a broken feed can orphan
@@ -31,6 +34,7 @@ export class LabelHealth {
     const size = Math.min(...model.config.windows)
     const now = this.now()
     const cutoff = now - model.config.orphan_after
+    const graceCutoff = now - model.config.join_grace
     const newest = await ch.query<{ t: number }>(`SELECT max(label_time) AS t FROM ${ch.table('labels')} WHERE model_id = ${modelId}`)
     const since = Math.floor(((newest[0]?.t ?? 0) - lookbackMs) / size) * size
     const recent = `model_id = ${modelId} AND label_time >= ${since}`
@@ -44,7 +48,8 @@ export class LabelHealth {
        ) USING prediction_id`
     const rows = await ch.query<LabelHealthRow>(
       `SELECT ${modelId} AS model_id, toUInt64(${size}) AS window_size_ms, intDiv(latest_label_time, ${size}) * ${size} AS window_start,
-              count() AS labels_received, countIf(found = 1) AS labels_joined, countIf(found = 0 AND first_seen < ${cutoff}) AS labels_orphaned
+              count() AS labels_received, countIf(found = 1) AS labels_joined, countIf(found = 0 AND first_seen < ${cutoff}) AS labels_orphaned,
+              countIf(found = 0 AND first_seen >= ${graceCutoff}) AS labels_pending
        FROM (${checked})
        GROUP BY window_start ORDER BY window_start`,
     )

@@ -37,8 +37,9 @@ export interface MigrationResult {
 /**
  * Applies the migrations not yet recorded in schema_migrations, in order. Each statement is
  * written to be idempotent (IF NOT EXISTS), so a crash between a statement and the record is
- * repaired by running again. A recorded migration whose file changed is an error: migrations
- * are append-only.
+ * repaired by running again; an ADD COLUMN (which has no IF NOT EXISTS on ClickHouse 18.16) is
+ * skipped when its column is already there. A recorded migration whose file changed is an
+ * error: migrations are append-only.
  */
 export async function migrate(ch: ClickHouse, dir = DEFAULT_MIGRATIONS_DIR): Promise<MigrationResult> {
   await ch.command(`CREATE DATABASE IF NOT EXISTS ${ch.database}`)
@@ -60,11 +61,19 @@ export async function migrate(ch: ClickHouse, dir = DEFAULT_MIGRATIONS_DIR): Pro
       result.skipped.push(migration.name)
       continue
     }
-    for (const statement of migration.statements) await ch.command(statement)
+    for (const statement of migration.statements) if (!(await columnAlreadyAdded(ch, statement))) await ch.command(statement)
     await ch.command(
       `INSERT INTO ${ch.table('schema_migrations')} (name, checksum, applied_at) VALUES (${lit(migration.name)}, ${lit(migration.checksum)}, now())`,
     )
     result.applied.push(migration.name)
   }
   return result
+}
+
+/** `ALTER TABLE db.table ADD COLUMN name ...` whose column the table already has. */
+async function columnAlreadyAdded(ch: ClickHouse, statement: string): Promise<boolean> {
+  const m = /^ALTER\s+TABLE\s+([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\s+ADD\s+COLUMN\s+([A-Za-z0-9_]+)\s/i.exec(statement)
+  if (!m) return false
+  const rows = await ch.query(`SELECT name FROM system.columns WHERE database = ${lit(m[1]!)} AND table = ${lit(m[2]!)} AND name = ${lit(m[3]!)}`)
+  return rows.length > 0
 }

@@ -41,6 +41,10 @@ export const modelConfigSchema = z
     label_horizon: durationMs.prefault('30d'),
     /** A label whose prediction has not arrived this long after the label is an orphan. */
     orphan_after: durationMs.prefault('1h'),
+    /** A label whose prediction is not stored yet counts against the join rate only this long
+     *  after it arrived; before that it is pending (its prediction may be behind it on a lagging
+     *  predictions topic, or sent within seconds of it). At most orphan_after. */
+    join_grace: durationMs.prefault('5m'),
     /** Predictions may not be further in the future than this (clock skew allowance). */
     max_future_skew: durationMs.prefault('5m'),
     cost_matrix: costMatrix.optional(),
@@ -54,6 +58,9 @@ export const modelConfigSchema = z
     }
     if (model.task !== 'regression' && (!model.classes || model.classes.length < 2)) {
       ctx.addIssue({ code: 'custom', path: ['classes'], message: 'list at least two classes for a classification model' })
+    }
+    if (model.join_grace > model.orphan_after) {
+      ctx.addIssue({ code: 'custom', path: ['join_grace'], message: `join_grace (${model.join_grace} ms) must not exceed orphan_after (${model.orphan_after} ms)` })
     }
     const names = [...model.features.numeric, ...model.features.categorical]
     const dup = names.find((name, i) => names.indexOf(name) !== i)

@@ -176,7 +176,7 @@ describe('performance detector', () => {
 
   it('a join-health finding in the window suppresses its performance findings, and says so', () => {
     const w = window(5_000, 4_000, classification(2, 4_000, 0.8))
-    const healthy = (start: number): JoinHealth => ({ model_id: 'churn', window_size_ms: HOUR, window_start: start, labels_received: 1000, labels_joined: 980, orphan_labels: 5, duplicate_predictions: 0, predictions: 5000 })
+    const healthy = (start: number): JoinHealth => ({ model_id: 'churn', window_size_ms: HOUR, window_start: start, labels_received: 1000, labels_joined: 980, labels_pending: 0, orphan_labels: 5, duplicate_predictions: 0, predictions: 5000 })
     const joinHistory = Array.from({ length: 24 }, (_, h) => healthy(T0 - (24 - h) * HOUR))
     const clean = evaluateWindow(input(model, config, reference, w, [], { join_health: healthy(T0), join_history: joinHistory }))
     expect(clean.findings.map((f) => f.kind)).toEqual(['performance'])

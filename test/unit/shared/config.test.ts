@@ -56,6 +56,13 @@ describe('model config', () => {
     expect(() => parseDriftgateConfig({ models: [model, model] }, '/tmp')).toThrow(/models\[1\]\.model_id: duplicate model_id 'm'/)
   })
 
+  it('refuses a join grace longer than the wait for orphans', () => {
+    expect(parseDriftgateConfig({ models: [model] }, '/tmp').models[0]!.join_grace).toBe(5 * 60_000)
+    expect(() => parseDriftgateConfig({ models: [{ ...model, orphan_after: '10m', join_grace: '15m' }] }, '/tmp')).toThrow(
+      /models\[0\]\.join_grace: join_grace \(900000 ms\) must not exceed orphan_after \(600000 ms\)/,
+    )
+  })
+
   it('requires the positive class and the classes of a classifier', () => {
     expect(() => parseDriftgateConfig({ models: [{ ...model, positive_class: undefined, classes: undefined }] }, '/tmp')).toThrow(
       /models\[0\]\.positive_class: required for binary_classification[\s\S]*models\[0\]\.classes: list at least two classes/,
