@@ -11,6 +11,7 @@ import type { FeatureWindowStats } from '../../services/shared/model/window-metr
 import { labelRow, predictionRow } from '../../services/monitor/ingest/event-rows.ts'
 import { buildRuntimeModel, loadReferenceProfile, type RuntimeModel } from '../../services/monitor/runtime-models.ts'
 import { WindowStore, type ComputedWindows } from '../../services/monitor/windows/window-store.ts'
+import { labelsPastHorizonSql, summarySql, type WindowScope } from '../../services/monitor/windows/window-sql.ts'
 import { expectedTaskWindows, expectedPredictedClass, PSEUDO, type ExpectedTaskWindow, type StoredEvent, type TaskModelSpec } from '../support/expected-task-windows.ts'
 import { freshClickHouse } from '../support/harness.ts'
 import { normal, prng } from '../support/traffic.ts'
@@ -480,6 +481,31 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
     expect(all.some((w) => w.confusion.length && CLASSES.some((_, i) => w.confusion[i]!.every((n) => n === 0) && w.confusion.every((row) => row[i] === 0)))).toBe(true)
     expect(topics.predictions.records.some((r) => r.event.model_id === MC_ID && r.event.prediction.predicted_class === null && expectedPredictedClass(r.event) !== null)).toBe(true)
     expect(all.some((w) => w.numeric[PSEUDO.score]!.nulls > 0)).toBe(true)
+  })
+
+  it('labels read per prediction id (no label past the horizon) give the numbers of the per-window join', async () => {
+    for (const model of models.values()) {
+      const scope = (horizon: number): WindowScope => ({
+        predictions: ch.table('predictions'),
+        labels: ch.table('labels'),
+        model: { ...model.config, label_horizon: horizon },
+        sizeMs: HOUR,
+        spans: [[STARTS[0]!, STARTS[HOURS - 1]! + HOUR]],
+      })
+      const past = async (horizon: number): Promise<number> => Number((await ch.query<{ past: number }>(labelsPastHorizonSql(scope(horizon))))[0]!.past)
+      // The traffic has labels past the one-day horizon (the join is used), none past a year.
+      expect(await past(HORIZON)).toBeGreaterThan(0)
+      expect(await past(365 * DAY)).toBe(0)
+      // With a year's horizon both ways are valid: they must agree on every number.
+      const closes = new Map(STARTS.map((s) => [s, s + 2 * HOUR]))
+      const rows = async (labelsWithinHorizon: boolean): Promise<unknown[]> => {
+        const out = await ch.query<Record<string, unknown>>(summarySql(scope(365 * DAY), closes, { final: true, duplicates: true, labelsWithinHorizon }))
+        return out.map((r) => JSON.stringify(r)).sort()
+      }
+      const byId = await rows(true)
+      expect(byId.length).toBeGreaterThan(HOURS)
+      expect(byId).toEqual(await rows(false))
+    }
   })
 
   it("gives a window a higher version whenever its numbers read more records, and the same one when nothing they read changed", async () => {

@@ -6,7 +6,7 @@ import type { RuntimeModel } from '../runtime-models.ts'
 import { windowRefKey } from './window-math.ts'
 import { featureFromRecord, type FeatureRecord } from './window-rows.ts'
 import { featuresFromAggregates, summaryFromAggregate, type FeatureAggregateRow, type SummaryAggregateRow } from './window-aggregate.ts'
-import { categoricalFeaturesSql, numericFeaturesSql, profiledFeatures, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
+import { categoricalFeaturesSql, labelsPastHorizonSql, numericFeaturesSql, profiledFeatures, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
 
 export interface ComputedWindows {
   summaries: WindowSummary[]
@@ -78,7 +78,7 @@ export class WindowStore {
     // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
     // allowed_lateness after its end (looking one window ahead). Derived from stored data only,
     // so a replay or a second instance finds the same close time.
-    const [closes, inputs] = await Promise.all([
+    const [closes, inputs, pastHorizon] = await Promise.all([
       this.ch.query<Record<string, number>>(
         `SELECT ${sorted
           .map((s, i) => {
@@ -91,12 +91,15 @@ export class WindowStore {
          WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}`,
       ),
       this.ch.query<WindowInputs>(windowInputsSql(scope)),
+      this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)),
     ])
     // Redelivered records not merged away yet: read with FINAL, which collapses them. A
-    // prediction_id at two offsets: looked for and counted as a duplicate (window-sql.ts).
+    // prediction_id at two offsets: looked for and counted as a duplicate. No label past the
+    // horizon of the first window: labels read per prediction id (window-sql.ts).
     const read: ReadMode = {
       final: inputs.some((i) => i.replayed > 0),
       duplicates: inputs.some((i) => Number(i.ids) < Number(i.records)),
+      labelsWithinHorizon: Number(pastHorizon[0]?.past ?? 0) === 0,
     }
     const closeRow = closes[0] ?? {}
     const closeTimes = new Map<number, number>()
