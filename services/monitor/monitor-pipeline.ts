@@ -10,7 +10,7 @@ import type { PartitionProgress } from '../shared/kafka/batch-consumer.ts'
 import type { ConsumedRecord } from '../shared/kafka/records.ts'
 import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
-import { labelRow, predictionRow, type LabelRow, type PredictionRow } from './ingest/event-rows.ts'
+import { isoDate, labelRow, predictionRow, type LabelRow, type PredictionRow } from './ingest/event-rows.ts'
 import { LOOKUP_MAX_QUERY_SIZE, lookupChunks } from './ingest/lookup-chunks.ts'
 import { BoundedMap } from '../shared/collections/bounded-map.ts'
 import { PredictionIndex, type IndexedPrediction } from './ingest/prediction-index.ts'
@@ -340,14 +340,21 @@ export class MonitorPipeline {
       }
     }
     // Older predictions: looked up per model, in chunks (a backlog batch holds tens of thousands),
-    // in prediction_keys (sorted by id; predictions is sorted by event time).
+    // in prediction_keys (sorted by id; predictions is sorted by event time). Only the weeks that
+    // can hold a prediction within the label horizon of these labels are read (an older one
+    // would not be counted, see markLabel): a set of random ids matches nearly every granule of
+    // every week it is tested against, so without this a lookup read the keys of the whole
+    // retention.
     for (const [modelId, list] of missing) {
       const byId = new Map<string, IndexedPrediction>()
+      const horizon = this.deps.models.get(modelId)?.config.label_horizon ?? Infinity
+      const earliestLabel = list.reduce((min, l) => Math.min(min, l.event.label_time), Infinity)
+      const since = Number.isFinite(earliestLabel - horizon) ? ` AND event_date >= ${lit(isoDate(Math.max(0, earliestLabel - horizon)))}` : ''
       for (const chunk of lookupChunks(new Set(list.map((l) => l.event.prediction_id)))) {
         const found = await this.deps.ch.query<{ prediction_id: string; found_model_id: string; found_version: string; found_time: number }>(
           `SELECT prediction_id, any(model_id) AS found_model_id, any(model_version) AS found_version, any(event_time) AS found_time
            FROM ${this.deps.ch.table('prediction_keys')}
-           WHERE model_id = ${lit(modelId)} AND prediction_id IN (${chunk.join(', ')})
+           WHERE model_id = ${lit(modelId)}${since} AND prediction_id IN (${chunk.join(', ')})
            GROUP BY prediction_id`,
           { max_query_size: LOOKUP_MAX_QUERY_SIZE },
         )

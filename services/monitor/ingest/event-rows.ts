@@ -39,7 +39,8 @@ export interface LabelRow {
   ingested_at: number
 }
 
-const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+/** The UTC date of a time in ms, as the event_date / label_date columns hold it. */
+export const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
 
 /** The model's score: the positive class's score for a binary classifier, else the top score. */
 export function positiveScore(event: PredictionEvent, model: RuntimeModel): number | null {
