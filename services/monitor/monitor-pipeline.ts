@@ -347,14 +347,15 @@ export class MonitorPipeline {
     // retention.
     for (const [modelId, list] of missing) {
       const byId = new Map<string, IndexedPrediction>()
-      const horizon = this.deps.models.get(modelId)?.config.label_horizon ?? Infinity
+      // (Labels of models not configured went to the dead-letter topic: this one is configured.)
+      const horizon = this.deps.models.get(modelId)!.config.label_horizon
       const earliestLabel = list.reduce((min, l) => Math.min(min, l.event.label_time), Infinity)
-      const since = Number.isFinite(earliestLabel - horizon) ? ` AND event_date >= ${lit(isoDate(Math.max(0, earliestLabel - horizon)))}` : ''
+      const since = lit(isoDate(Math.max(0, earliestLabel - horizon)))
       for (const chunk of lookupChunks(new Set(list.map((l) => l.event.prediction_id)))) {
         const found = await this.deps.ch.query<{ prediction_id: string; found_model_id: string; found_version: string; found_time: number }>(
           `SELECT prediction_id, any(model_id) AS found_model_id, any(model_version) AS found_version, any(event_time) AS found_time
            FROM ${this.deps.ch.table('prediction_keys')}
-           WHERE model_id = ${lit(modelId)}${since} AND prediction_id IN (${chunk.join(', ')})
+           WHERE model_id = ${lit(modelId)} AND event_date >= ${since} AND prediction_id IN (${chunk.join(', ')})
            GROUP BY prediction_id`,
           { max_query_size: LOOKUP_MAX_QUERY_SIZE },
         )

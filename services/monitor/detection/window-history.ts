@@ -42,16 +42,17 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
   // stored rows, so every run agrees), label arrivals and orphans from label_health (a periodic,
   // clock-dependent job: orphans are labels still unmatched `orphan_after` after arrival).
   const joinHealth = new Map<number, JoinHealth>()
+  const noJoins = (windowStart: number): JoinHealth => ({ model_id: modelId, window_size_ms: sizeMs, window_start: windowStart, labels_received: 0, labels_joined: 0, labels_pending: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 })
   if (sizeMs === joinSizeMs) {
     for (const s of summaries) {
       if (s.segment !== ALL_SEGMENTS) continue
-      const j = joinHealth.get(s.window_start) ?? { model_id: modelId, window_size_ms: sizeMs, window_start: s.window_start, labels_received: 0, labels_joined: 0, labels_pending: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 }
+      const j = joinHealth.get(s.window_start) ?? noJoins(s.window_start)
       j.predictions += s.volume
       j.duplicate_predictions += s.duplicate_count
       joinHealth.set(s.window_start, j)
     }
     for (const l of labels) {
-      const j = joinHealth.get(l.window_start) ?? { model_id: modelId, window_size_ms: sizeMs, window_start: l.window_start, labels_received: 0, labels_joined: 0, labels_pending: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 }
+      const j = joinHealth.get(l.window_start) ?? noJoins(l.window_start)
       j.labels_received = l.labels_received
       j.labels_joined = l.labels_joined
       j.orphan_labels = l.labels_orphaned
