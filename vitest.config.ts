@@ -1,7 +1,13 @@
 import { defineConfig } from 'vitest/config'
+import { CHDB_ENGINE_MAJOR, CHDB_FRONT_PORT } from './test/support/chdb-port.ts'
 
-// Two projects: unit tests are pure (no servers); integration tests talk to the real local Kafka,
-// ClickHouse and Alertmanager started by infra/local/up.sh, so they run one file at a time.
+/** Integration files whose subject is ClickHouse SQL: they run on both engines. The others test
+ *  Kafka timing, process crashes (the server stopped) or the whole scenario, and run once. */
+const CLICKHOUSE_FACING = ['foundation', 'window-store-tasks', 'label-health', 'label-lookup', 'monitor-metrics', 'detectors-e2e', 'alertmanager', 'dead-letters-cli', 'policy', 'policy-approval', 'policy-restart'].map((f) => `test/integration/${f}.test.ts`)
+
+// Unit tests are pure (no servers); integration tests talk to the real local Kafka, ClickHouse
+// (Debian's 18.16 server) and Alertmanager started by infra/local/up.sh, so they run one file at a
+// time; integration-current runs the ClickHouse-facing ones again on the current engine (chDB).
 export default defineConfig({
   test: {
     // Integration files share one broker and server; running files one at a time keeps them independent.
@@ -22,6 +28,18 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           globalSetup: ['test/support/integration-setup.ts'],
+          env: { CLICKHOUSE_VERSION_PREFIX: process.env.CLICKHOUSE_VERSION_PREFIX ?? '18.16.' },
+        },
+      },
+      {
+        test: {
+          name: 'integration-current',
+          include: CLICKHOUSE_FACING,
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          globalSetup: ['test/support/integration-setup.ts', 'test/support/chdb-setup.ts'],
+          env: { CLICKHOUSE_URL: `http://127.0.0.1:${CHDB_FRONT_PORT}`, CLICKHOUSE_VERSION_PREFIX: CHDB_ENGINE_MAJOR },
         },
       },
     ],

@@ -76,6 +76,17 @@ describe('events through the real Kafka broker', () => {
 })
 
 describe('ClickHouse migrations and client', () => {
+  it('talks to the engine its test project names (Debian 18.16 server or the current engine)', async () => {
+    const { ch, drop } = await freshClickHouse()
+    try {
+      const [row] = await ch.query<{ v: string }>('SELECT version() AS v')
+      expect(row!.v.startsWith(process.env.CLICKHOUSE_VERSION_PREFIX ?? ''), row!.v).toBe(true)
+      expect(process.env.CLICKHOUSE_VERSION_PREFIX, 'the project names its engine').toBeTruthy()
+    } finally {
+      await drop()
+    }
+  })
+
   it('applies every migration once; a second run changes nothing; a row written is read back', async () => {
     const { ch, drop } = await freshClickHouse()
     try {

@@ -42,10 +42,10 @@ export class LabelHealth {
     const checked = `SELECT prediction_id, latest_label_time, first_seen, found FROM (
          SELECT prediction_id, max(label_time) AS latest_label_time, min(ingested_at) AS first_seen
          FROM ${ch.table('labels')} WHERE ${recent} GROUP BY prediction_id
-       ) ANY LEFT JOIN (
+       ) AS received ANY LEFT JOIN (
          SELECT DISTINCT prediction_id, toUInt8(1) AS found FROM ${ch.table('prediction_keys')}
          WHERE model_id = ${modelId} AND prediction_id IN (SELECT prediction_id FROM ${ch.table('labels')} WHERE ${recent})
-       ) USING prediction_id`
+       ) AS stored USING prediction_id`
     const rows = await ch.query<LabelHealthRow>(
       `SELECT ${modelId} AS model_id, toUInt64(${size}) AS window_size_ms, intDiv(latest_label_time, ${size}) * ${size} AS window_start,
               count() AS labels_received, countIf(found = 1) AS labels_joined, countIf(found = 0 AND first_seen < ${cutoff}) AS labels_orphaned,

@@ -4,7 +4,7 @@ import { ALL_SEGMENTS, PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } fr
 import { isoDate } from '../ingest/event-rows.ts'
 
 // The SQL that aggregates windows inside ClickHouse (18.16 and current: no window functions, no
-// CTE subqueries, one ARRAY JOIN per SELECT). Every query reads the deduplicated raw rows of the
+// CTE subqueries, one ARRAY JOIN per SELECT, an alias on every joined subquery). Every query reads the deduplicated raw rows of the
 // windows being recomputed, so its result is a function of what is stored, whatever was replayed:
 //   - each prediction_id counts once per window, as its first arrival in the window (smallest
 //     Kafka timestamp, then partition, then offset); copies at other offsets are genuine
@@ -97,14 +97,14 @@ function firstArrivals(scope: WindowScope, columns: string[], read: ReadMode, de
   if (!read.duplicates) return `SELECT prediction_id, ${selected}, toUInt64(1) AS copies FROM ${table} WHERE ${range}`
   const keys = [...new Set([...columns, 'event_time', 'kafka_partition', 'kafka_offset'])].join(', ')
   return `SELECT prediction_id, ${selected}, if(dup_copies = 0, toUInt64(1), dup_copies) AS copies
-    FROM (SELECT prediction_id, ${keys}, ${windowOf(scope)} AS dup_w FROM ${table} WHERE ${range})
+    FROM (SELECT prediction_id, ${keys}, ${windowOf(scope)} AS dup_w FROM ${table} WHERE ${range}) AS stored
     ANY LEFT JOIN (
       SELECT prediction_id, ${windowOf(scope)} AS dup_w, arraySort(groupUniqArray((kafka_timestamp, kafka_partition, kafka_offset))) AS keys,
              toUInt64(length(keys)) AS dup_copies, keys[1].2 AS first_partition, keys[1].3 AS first_offset
       FROM ${scope.predictions}
       WHERE ${range} AND prediction_id IN (SELECT prediction_id FROM ${scope.predictions} WHERE ${range} GROUP BY prediction_id, ${windowOf(scope)} HAVING count() > 1)
       GROUP BY prediction_id, dup_w
-    ) USING (prediction_id, dup_w)
+    ) AS dup USING (prediction_id, dup_w)
     WHERE dup_copies <= 1 OR (kafka_partition = first_partition AND kafka_offset = first_offset)`
 }
 
@@ -180,8 +180,8 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
     SELECT *, arrayJoin(${segmentKeys(model)}) AS segment,
            has_label AS labeled,
            ${performance.rowColumns.join(',\n           ')}
-    FROM (${firstArrivals(scope, predictionColumns(model), read)})
-    ANY LEFT JOIN (${labelsSql(scope, read)}) USING ${read.labelsWithinHorizon ? 'prediction_id' : '(prediction_id, w)'}
+    FROM (${firstArrivals(scope, predictionColumns(model), read)}) AS arrivals
+    ANY LEFT JOIN (${labelsSql(scope, read)}) AS truth USING ${read.labelsWithinHorizon ? 'prediction_id' : '(prediction_id, w)'}
   )
   GROUP BY window_start, model_version, segment`
 }
@@ -221,7 +221,7 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
       FROM (
         SELECT prediction_id, w, ${latest}
         FROM ${scope.labels}
-        ALL INNER JOIN (${predictionTimes}) USING prediction_id
+        ALL INNER JOIN (${predictionTimes}) AS times USING prediction_id
         WHERE model_id = ${lit(model.model_id)} AND toInt64(label_time) - toInt64(prediction_time) <= ${model.label_horizon}
         GROUP BY prediction_id, w
       )`
