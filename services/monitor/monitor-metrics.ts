@@ -5,6 +5,7 @@ export function createMonitorMetrics(registry: Registry) {
   return {
     records: new Counter({ name: 'driftgate_records_total', help: 'Records consumed, by topic and outcome (stored, dead_letter).', labelNames: ['topic', 'outcome'], registers: [registry] }),
     deadLetters: new Counter({ name: 'driftgate_dead_letters_total', help: 'Records sent to the dead-letter topic, by reason code.', labelNames: ['code'], registers: [registry] }),
+    deadLettersUnsent: new Counter({ name: 'driftgate_dead_letters_unsent_total', help: 'Rejected records the dead-letter topic refused (logged with their origin, offsets committed), by reason code.', labelNames: ['code'], registers: [registry] }),
     labelsJoined: new Counter({ name: 'driftgate_labels_joined_total', help: 'Labels whose prediction was found, by where (memory, clickhouse).', labelNames: ['source'], registers: [registry] }),
     labelsEarly: new Counter({ name: 'driftgate_labels_early_total', help: 'Labels whose prediction was not found when they arrived: not stored yet (joined when it arrives, orphaned after the wait) or, looked up in ClickHouse, older than the label horizon (never counted).', registers: [registry] }),
     labelLag: new Histogram({ name: 'driftgate_label_delay_seconds', help: 'Label time minus prediction time, for joined labels.', buckets: [60, 600, 3600, 21600, 86400, 604800, 2592000, 31536000], registers: [registry] }),

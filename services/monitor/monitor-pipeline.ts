@@ -2,9 +2,10 @@ import { RECORDS_PER_YIELD, yieldToEventLoop } from '../shared/async/yield-to-ev
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
 import { lit } from '../shared/clickhouse/sql.ts'
 import { DecodeError } from '../shared/codec/decode-error.ts'
+import { InfrastructureError, isInfrastructureError } from '../shared/errors/infrastructure-error.ts'
 import type { EventCodec } from '../shared/codec/event-codec.ts'
 import type { LabelEvent, PredictionEvent } from '../shared/events/types.ts'
-import { sendDeadLetters, type DeadLetter } from '../shared/kafka/dead-letter.ts'
+import { capReason, sendDeadLetters, type DeadLetter } from '../shared/kafka/dead-letter.ts'
 import type { RecordProducer } from '../shared/kafka/producer.ts'
 import type { PartitionProgress } from '../shared/kafka/batch-consumer.ts'
 import type { ConsumedRecord } from '../shared/kafka/records.ts'
@@ -259,22 +260,13 @@ export class MonitorPipeline {
         }
       } catch (error) {
         // Anything but a DecodeError (registry unreachable) fails the batch: it is retried.
-        if (!(error instanceof DecodeError)) throw error
+        if (!(error instanceof DecodeError)) throw new InfrastructureError(`decoding needs the schema registry: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
         deadLetters.push({ record, step: 'decode', code: error.code, reason: error.message })
       }
     }
     const decoded = process.hrtime.bigint()
 
-    const fresh = deadLetters.filter((l) => !this.deadLettered.has(`${l.record.topic}:${l.record.partition}:${l.record.offset}`))
-    if (fresh.length > 0) {
-      await sendDeadLetters(this.deps.producer, topics.deadLetter, fresh, this.now())
-      for (const letter of fresh) {
-        this.deadLettered.set(`${letter.record.topic}:${letter.record.partition}:${letter.record.offset}`, true)
-        metrics.deadLetters.inc({ code: letter.code })
-        metrics.records.inc({ topic: letter.record.topic, outcome: 'dead_letter' })
-        this.deps.logger.warn({ event: 'dead_letter', code: letter.code, reason: letter.reason, topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'record rejected')
-      }
-    }
+    await this.deadLetter(deadLetters)
 
     // Windows this batch touches are handed to the next round only after its rows are stored:
     // a round that ran between marking and inserting would compute them without those rows.
@@ -304,6 +296,40 @@ export class MonitorPipeline {
     metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
     metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
     return touched
+  }
+
+  /** Sends the letters not sent before (a batch retried after a failure has sent some already). */
+  private async deadLetter(letters: DeadLetter[]): Promise<void> {
+    const { metrics } = this.deps
+    const fresh = letters.filter((l) => !this.deadLettered.has(`${l.record.topic}:${l.record.partition}:${l.record.offset}`))
+    if (fresh.length === 0) return
+    const { unsent } = await sendDeadLetters(this.deps.producer, this.deps.topics.deadLetter, fresh, this.now())
+    for (const { letter, error } of unsent) {
+      metrics.deadLettersUnsent.inc({ code: letter.code })
+      this.deps.logger.error({ event: 'dead_letter_unsent', code: letter.code, reason: capReason(letter.reason), error: capReason(error), topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'the dead-letter topic refused a rejected record; it is skipped')
+    }
+    for (const letter of fresh) {
+      this.deadLettered.set(`${letter.record.topic}:${letter.record.partition}:${letter.record.offset}`, true)
+      metrics.deadLetters.inc({ code: letter.code })
+      metrics.records.inc({ topic: letter.record.topic, outcome: 'dead_letter' })
+      this.deps.logger.warn({ event: 'dead_letter', code: letter.code, reason: capReason(letter.reason), topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'record rejected')
+    }
+  }
+
+  /**
+   * Whether a failed batch may be failing because of its records, so the consumer loop looks for
+   * the record (isolate-failure.ts): not when the error says a dependency failed, nor while
+   * ClickHouse does not answer a ping (an outage must never dead-letter good records).
+   */
+  async mayBeRecords(error: unknown): Promise<boolean> {
+    if (isInfrastructureError(error)) return false
+    return this.deps.ch.ping().catch(() => false)
+  }
+
+  /** Dead-letters a record found to make its batch fail on its own (see mayBeRecords). */
+  async rejectRecord(record: ConsumedRecord, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error)
+    await this.deadLetter([{ record, step: 'process', code: 'processing_failed', reason: `storing or joining this record failed while ClickHouse answered: ${message}` }])
   }
 
   /** A revoked partition's join state is dropped; ClickHouse is the durable side of the join. */

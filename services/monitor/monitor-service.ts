@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client'
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
 import type { EventCodec } from '../shared/codec/event-codec.ts'
 import { createBatchConsumer, type BatchConsumer } from '../shared/kafka/batch-consumer.ts'
+import { registerStallGauge } from '../shared/kafka/stall-gauge.ts'
 import type { RecordProducer } from '../shared/kafka/producer.ts'
 import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
@@ -29,6 +30,9 @@ export interface MonitorServiceDeps {
   maxBatchSize?: number
   lingerMs?: number
   retry?: { initialMs?: number; maxMs?: number }
+  /** Unhealthy once a partition with lag has not committed for this long (default 2 minutes). */
+  stallMs?: number
+  stallCheckMs?: number
   indexPerPartition?: number
   /** How often join health (orphan labels) is recomputed; 0 turns it off. */
   labelHealthIntervalMs?: number
@@ -99,6 +103,9 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       groupId,
       topics: [deps.topics.predictions, deps.topics.labels],
       handleBatch: (records, progress) => pipeline.handleBatch(records, progress),
+      isolate: { mayBeRecords: (error) => pipeline.mayBeRecords(error), reject: (record, error) => pipeline.rejectRecord(record, error) },
+      stallMs: deps.stallMs,
+      stallCheckMs: deps.stallCheckMs,
       onPartitionsAssigned: (partitions) => {
         const mine = partitions.filter((p) => p.topic === deps.topics.predictions).map((p) => p.partition)
         markIdlePartitions(mine).catch((error: unknown) => deps.logger.warn({ event: 'partition_progress_failed', err: error }, 'could not check assigned partitions for pending records'))
@@ -113,6 +120,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     },
     deps.logger,
   )
+  registerStallGauge(deps.registry, () => consumer.stalls())
   // A partition with nothing to read (committed offset at its end) must not hold windows open.
   const markIdlePartitions = async (partitions: number[]): Promise<void> => {
     if (!watermark || partitions.length === 0) return
@@ -187,8 +195,6 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       await consumer.stop()
       await healthRun
     },
-    // Unhealthy while a batch keeps failing for more than two minutes (ClickHouse down), or
-    // when no progress was made for ten minutes.
-    healthcheck: () => consumer.healthy() || Date.now() - consumer.lastProgressAt() < 120_000,
+    healthcheck: () => consumer.healthy(),
   }
 }

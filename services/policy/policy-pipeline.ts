@@ -192,7 +192,8 @@ export class PolicyPipeline {
 
     if (letters.length > 0) {
       if (!this.deps.deadLetter) throw new Error(`${letters.length} undecodable triggers and no dead-letter topic configured`)
-      await sendDeadLetters(this.deps.deadLetter.producer, this.deps.deadLetter.topic, letters, this.now())
+      const { unsent } = await sendDeadLetters(this.deps.deadLetter.producer, this.deps.deadLetter.topic, letters, this.now())
+      for (const { letter, error } of unsent) this.deps.logger.error({ event: 'dead_letter_unsent', code: letter.code, error, partition: letter.record.partition, offset: letter.record.offset }, 'the dead-letter topic refused an undecodable trigger; it is skipped')
       this.deps.logger.warn({ event: 'triggers_dead_lettered', count: letters.length, codes: letters.map((l) => l.code) }, 'undecodable triggers sent to the dead-letter topic')
     }
     await this.deps.store.writeBatch({ requests, decisions, episodes: [...episodes.values()], triggers })

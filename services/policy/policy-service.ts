@@ -1,7 +1,9 @@
 import type { Kafka } from 'kafkajs'
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
 import type { EventCodec } from '../shared/codec/event-codec.ts'
+import type { Registry } from 'prom-client'
 import { createBatchConsumer, type BatchConsumer } from '../shared/kafka/batch-consumer.ts'
+import { registerStallGauge } from '../shared/kafka/stall-gauge.ts'
 import type { RecordProducer } from '../shared/kafka/producer.ts'
 import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
@@ -32,6 +34,11 @@ export interface PolicyServiceDeps {
   faults?: EmitterFaults & { halted?(): boolean }
   maxBatchSize?: number
   lingerMs?: number
+  /** Where the consumer's stall gauge is registered (none: not exported). */
+  registry?: Registry
+  /** Unhealthy once a triggers partition with lag has not committed for this long (default 2 minutes). */
+  stallMs?: number
+  stallCheckMs?: number
 }
 
 export interface PolicyService {
@@ -79,13 +86,16 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
       handleBatch: (records) => pipeline.handleBatch(records),
       maxBatchSize: deps.maxBatchSize ?? 500,
       lingerMs: deps.lingerMs ?? 100,
+      stallMs: deps.stallMs,
+      stallCheckMs: deps.stallCheckMs,
     },
     deps.logger,
   )
+  if (deps.registry) registerStallGauge(deps.registry, () => consumer.stalls())
   let api: ApprovalApi | null = null
   let ready = false
   let stopped: Promise<void> | null = null
-  const healthcheck = (): boolean => consumer.healthy() || Date.now() - consumer.lastProgressAt() < 120_000
+  const healthcheck = (): boolean => consumer.healthy()
 
   return {
     id: 'policy',

@@ -1,16 +1,30 @@
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs'
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs'
 import type { Logger } from '../logging/logger.ts'
 import { CoPartitionedAssigner } from './co-partition-assigner.ts'
+import { handleIsolating } from './isolate-failure.ts'
 import type { ConsumedRecord } from './records.ts'
+import { StallWatch, type PartitionOffsets, type Stall } from './stall-watch.ts'
+
+/** How long a partition with lag may go without its committed offset moving before the
+ *  consumer is unhealthy (the services' CONSUMER_STALL_MS default). */
+export const DEFAULT_STALL_MS = 120_000
 
 export interface BatchConsumerOptions {
   groupId: string
   topics: string[]
   /** Handles one batch. Offsets are committed only after it resolves and, when it returns
    *  `settled`, after that resolves too (work the handler finishes later, for several batches at
-   *  once). A rejection is treated as a dependency failure: the same batch is retried with
-   *  backoff, never skipped. */
+   *  once). A rejection is retried with backoff, never skipped, unless `isolate` finds the
+   *  record that causes it. */
   handleBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<void | { settled: Promise<void> }>
+  /** Finding the record that makes a batch fail (see isolate-failure.ts): `mayBeRecords` says
+   *  whether a failure can be the records' fault, `reject` dead-letters the one found; its
+   *  offset is then committed with the rest of the batch. Without it every failure is retried. */
+  isolate?: { mayBeRecords(error: unknown): Promise<boolean>; reject(record: ConsumedRecord, error: unknown): Promise<void> }
+  /** Unhealthy once a partition with lag has not committed for this long (DEFAULT_STALL_MS). */
+  stallMs?: number
+  /** How often the group's committed offsets are compared with the partitions' ends. */
+  stallCheckMs?: number
   /** Batches whose work is not settled yet before fetching waits (default 20). */
   maxUnsettledBatches?: number
   /** Called after the consumer lost partitions (their work is committed or will be replayed). */
@@ -41,10 +55,10 @@ export interface BatchConsumer {
   stop(): Promise<void>
   /** Partitions currently assigned to this member. */
   assignment(): { topic: string; partition: number }[]
-  /** False while a batch keeps failing (the consumer is paused on it). */
+  /** False once some assigned partition is stuck (StallWatch), or progress could not be checked. */
   healthy(): boolean
-  /** Time of the last completed batch or idle fetch (for a stalled-loop health check). */
-  lastProgressAt(): number
+  /** Per assigned partition, how long it has been stuck (0: moving or nothing to read). */
+  stalls(): Stall[]
 }
 
 interface Pending {
@@ -87,7 +101,10 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
   let started = false
   let stopped: Promise<void> | null = null
   let failing = false
-  let progressAt = Date.now()
+  const stallMs = options.stallMs ?? DEFAULT_STALL_MS
+  const watch = new StallWatch(stallMs)
+  let stallTimer: NodeJS.Timeout | null = null
+  let admin: Admin | null = null
   // Commits in batch order, each after its batch's work settled.
   let commits: Promise<void> = Promise.resolve()
   const unsettled: Promise<void>[] = []
@@ -103,9 +120,49 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     if (lost.length > 0) options.onPartitionsRevoked?.(lost)
     options.onPartitionsAssigned?.(current)
   })
-  consumer.on(consumer.events.FETCH, () => {
-    if (!pending) progressAt = Date.now()
-  })
+
+  const checkProgress = async (): Promise<void> => {
+    if (!admin) return
+    const offsets: PartitionOffsets[] = []
+    for (const topic of options.topics) {
+      const mine = current.filter((p) => p.topic === topic)
+      if (mine.length === 0) continue
+      const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: options.groupId, topics: [topic] })])
+      for (const { partition } of mine) {
+        const end = ends.find((e) => e.partition === partition)
+        if (!end) continue
+        const at = committed?.partitions.find((c) => c.partition === partition)?.offset ?? '-1'
+        offsets.push({ topic, partition, committed: BigInt(at), low: BigInt(end.low), high: BigInt(end.high) })
+      }
+    }
+    watch.observe(offsets)
+    const stuck = watch.stalls().filter((p) => p.seconds * 1000 >= stallMs)
+    if (stuck.length > 0) logger.warn({ event: 'consumer_stalled', partitions: stuck }, 'partitions with lag have not committed for longer than the stall limit')
+  }
+
+  /** The slice of the batch's progress that `part` (some of its records) covers. */
+  const progressOf = (part: ConsumedRecord[], batch: Pending): PartitionProgress[] => {
+    const last = new Map<string, bigint>()
+    for (const r of batch.records) last.set(`${r.topic}:${r.partition}`, BigInt(r.offset))
+    return batch.progress.flatMap((p) => {
+      const mine = part.filter((r) => r.topic === p.topic && r.partition === p.partition)
+      if (mine.length === 0) return []
+      const reachesEnd = mine.some((r) => BigInt(r.offset) === last.get(`${r.topic}:${r.partition}`))
+      return [{ ...p, maxTimestamp: mine.reduce((max, r) => Math.max(max, r.timestamp), 0), caughtUp: p.caughtUp && reachesEnd }]
+    })
+  }
+
+  const handle = async (batch: Pending): Promise<{ settled: Promise<void> }> => {
+    const settledOf = (result: void | { settled: Promise<void> }): Promise<void> => (result ? result.settled : Promise.resolve())
+    if (!options.isolate) return { settled: settledOf(await options.handleBatch(batch.records, batch.progress)) }
+    const { results, rejected } = await handleIsolating(batch.records, {
+      handle: (part) => options.handleBatch(part, part.length === batch.records.length ? batch.progress : progressOf(part, batch)),
+      mayBeRecords: options.isolate.mayBeRecords,
+      reject: options.isolate.reject,
+    })
+    if (rejected.length > 0) logger.warn({ event: 'records_isolated', records: rejected.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset })) }, 'records that made the batch fail were dead-lettered; the rest of the batch went on')
+    return { settled: Promise.all(results.map(settledOf)).then(() => undefined) }
+  }
 
   const flush = async (batch: Pending): Promise<void> => {
     if (batch.timer) clearTimeout(batch.timer)
@@ -113,8 +170,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     let settled: Promise<void> = Promise.resolve()
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await options.handleBatch(batch.records, batch.progress)
-        if (result) settled = result.settled
+        settled = (await handle(batch)).settled
         break
       } catch (error) {
         if (!failing) logger.warn({ event: 'consumer_paused', err: error, records: batch.records.length }, 'batch failed; consumption paused, retrying')
@@ -140,7 +196,6 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     void done.finally(() => unsettled.splice(unsettled.indexOf(done), 1))
     // Backpressure: with too much work unsettled, stop fetching until the oldest settles.
     while (unsettled.length > maxUnsettled) await unsettled[0]
-    progressAt = Date.now()
   }
 
   const nextOffsets = (records: ConsumedRecord[]): { topic: string; partition: number; offset: string }[] => {
@@ -210,6 +265,18 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     async start() {
       if (started) return
       started = true
+      admin = kafka.admin()
+      await admin.connect()
+      const check = (): void => {
+        stallTimer = setTimeout(() => {
+          checkProgress()
+            .catch((error: unknown) => logger.warn({ event: 'progress_check_failed', err: error }, 'could not compare committed offsets with the partitions; health turns red if this lasts'))
+            .finally(() => {
+              if (stallTimer) check()
+            })
+        }, options.stallCheckMs ?? Math.min(10_000, stallMs / 4))
+      }
+      check()
       await consumer.connect()
       for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true })
       await consumer.run({
@@ -226,12 +293,15 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
         await flushing.catch(() => undefined)
         await commits.catch(() => undefined)
         await consumer.disconnect()
+        if (stallTimer) clearTimeout(stallTimer)
+        stallTimer = null
+        await admin?.disconnect()
         logger.info({ event: 'consumer_stopped', group: options.groupId }, 'consumer stopped')
       })()
       return stopped
     },
     assignment: () => current,
-    healthy: () => !failing,
-    lastProgressAt: () => progressAt,
+    healthy: () => watch.healthy(),
+    stalls: () => watch.stalls(),
   }
 }

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs'
 import type { Logger } from '../logging/logger.ts'
+import { registerCodecs } from './codecs.ts'
 
 // kafkajs is no longer actively maintained: this folder is the only place that imports it, so a
 // switch to another client touches services/shared/kafka/ alone.
@@ -20,6 +21,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 const IGNORED = ['KafkaJS v2.0.0 switched default partitioner', 'Limiting retries for the idempotent producer']
 
 export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
+  registerCodecs()
   const config: KafkaConfig = {
     clientId: settings.clientId,
     brokers: settings.brokers,

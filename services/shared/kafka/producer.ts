@@ -7,7 +7,13 @@ export interface RecordProducer {
   close(): Promise<void>
 }
 
-export async function createProducer(kafka: Kafka): Promise<RecordProducer> {
+/** Codecs the producer can compress with (consumers read all of them, see codecs.ts). */
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+
+const COMPRESSION: Record<Compression, CompressionTypes> = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD }
+
+export async function createProducer(kafka: Kafka, options: { compression?: Compression } = {}): Promise<RecordProducer> {
+  const compression = COMPRESSION[options.compression ?? 'none']
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   return {
@@ -16,7 +22,7 @@ export async function createProducer(kafka: Kafka): Promise<RecordProducer> {
       await producer.send({
         topic,
         acks: -1,
-        compression: CompressionTypes.None,
+        compression,
         messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp === undefined ? undefined : String(r.timestamp) })),
       })
     },
