@@ -28,7 +28,7 @@ const alerts = createAlertDelivery({ alertmanagerUrl: env.ALERTMANAGER_URL, webh
 const service = createMonitorService({
   kafka,
   ch,
-  codec: EventCodec.forRegistry(env.SCHEMA_REGISTRY_URL),
+  codec: EventCodec.forRegistry(env.SCHEMA_REGISTRY_URL, { maxRecordBytes: env.MONITOR_MAX_RECORD_BYTES }),
   producer,
   topics: topicNames(env.TOPIC_PREFIX),
   models: loadRuntimeModels(config),
@@ -43,6 +43,7 @@ const service = createMonitorService({
   backlogRefreshMs: env.MONITOR_BACKLOG_REFRESH_MS,
   labelHealthIntervalMs: env.MONITOR_LABEL_HEALTH_MS,
   indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
+  stallMs: env.CONSUMER_STALL_MS,
 })
 let ready = false
 const ops = await startOpsServer({ port: env.METRICS_PORT, registry, healthy: () => service.healthcheck(), ready: () => ready })

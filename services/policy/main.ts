@@ -1,4 +1,6 @@
+import { Registry, collectDefaultMetrics } from 'prom-client'
 import { ClickHouse } from '../shared/clickhouse/client.ts'
+import { startOpsServer } from '../shared/http/ops-server.ts'
 import { EventCodec } from '../shared/codec/event-codec.ts'
 import { loadEnv } from '../shared/config/env.ts'
 import { loadDriftgateConfig } from '../shared/config/model-config.ts'
@@ -24,6 +26,8 @@ if (needsApproval.length > 0 && !env.POLICY_API_TOKEN) {
 const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-policy' }, logger)
 const ch = new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD })
 const producer = await createProducer(kafka)
+const registry = new Registry()
+collectDefaultMetrics({ register: registry })
 const service = createPolicyService({
   kafka,
   ch,
@@ -33,17 +37,24 @@ const service = createPolicyService({
   policies,
   logger,
   groupId: env.POLICY_GROUP_ID,
+  stallMs: env.CONSUMER_STALL_MS,
+  registry,
   api: env.POLICY_API_TOKEN ? { port: env.POLICY_API_PORT, token: env.POLICY_API_TOKEN, host: env.POLICY_API_HOST } : undefined,
 })
+let ready = false
+const ops = await startOpsServer({ port: env.POLICY_METRICS_PORT, registry, healthy: () => service.healthcheck(), ready: () => ready })
 await service.start()
+ready = true
 
 let stopping = false
 const shutdown = async (signal: string): Promise<void> => {
   if (stopping) return
   stopping = true
   logger.info({ event: 'policy_stopping', signal }, 'stopping')
+  ready = false
   await service.stop()
   await producer.close()
+  await ops.close()
   await ch.close()
   process.exit(0)
 }

@@ -1,6 +1,8 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
 import avro from 'avsc'
 import type { LabelEvent, MonitorTrigger, PolicyDecision, PredictionEvent, RetrainRequest } from '../events/types.ts'
+import { InfrastructureError } from '../errors/infrastructure-error.ts'
+import { checkAvroBounds } from './avro-bounds.ts'
 import { DecodeError } from './decode-error.ts'
 import { checkLabel, checkPrediction } from './event-shape.ts'
 import { schemaText, valueSubject, type RecordName } from './schemas.ts'
@@ -35,12 +37,18 @@ export interface Decoded<T> {
 export class EventCodec {
   private readonly ids = new Map<string, number>()
   // Bounded by the number of schema versions in the registry times the record names.
-  private readonly readers = new Map<string, { type: avro.Type; resolver: avro.Resolver | undefined }>()
+  private readonly readers = new Map<string, { writer: avro.Type; type: avro.Type; resolver: avro.Resolver | undefined }>()
+  // Ids the registry said it does not know, until when that answer is trusted: a flood of
+  // records with made-up ids must not become a flood of registry requests.
+  private readonly unknownIds = new Map<number, number>()
 
-  constructor(private readonly registry: SchemaRegistry) {}
+  constructor(
+    private readonly registry: SchemaRegistry,
+    private readonly options: { maxRecordBytes?: number; unknownIdTtlMs?: number; now?: () => number } = {},
+  ) {}
 
-  static forRegistry(url: string): EventCodec {
-    return new EventCodec(new SchemaRegistry({ host: url }, { [SchemaType.AVRO]: {} }))
+  static forRegistry(url: string, options: EventCodec['options'] = {}): EventCodec {
+    return new EventCodec(new SchemaRegistry({ host: url }, { [SchemaType.AVRO]: {} }), options)
   }
 
   /** Registers (or finds) the record's schema under `<topic>-value` and remembers its id. */
@@ -73,6 +81,8 @@ export class EventCodec {
 
   private async decodeChecked<T>(value: Buffer | null, name: RecordName, check: (raw: unknown) => T): Promise<Decoded<T>> {
     if (!value || value.length === 0) throw new DecodeError('empty_message', 'message has no value')
+    const maxBytes = this.options.maxRecordBytes ?? MAX_RECORD_BYTES
+    if (value.length > maxBytes) throw new DecodeError('record_too_large', `record value is ${value.length} bytes, more than the ${maxBytes} accepted`)
     if (value[0] === MAGIC_BYTE) {
       const { raw, schemaId } = await this.decodeAvro(value, name)
       return { event: check(raw), format: 'avro', schemaId }
@@ -97,6 +107,11 @@ export class EventCodec {
     const schemaId = value.readInt32BE(1)
     const reader = await this.readerFor(schemaId, name)
     try {
+      checkAvroBounds(reader.writer, value.subarray(5))
+    } catch (error) {
+      throw new DecodeError('malformed_avro', `Avro payload for schema ${schemaId} does not fit its bytes: ${(error as Error).message}`)
+    }
+    try {
       return { raw: reader.type.fromBuffer(value.subarray(5), reader.resolver), schemaId }
     } catch (error) {
       throw new DecodeError('malformed_avro', `Avro payload for schema ${schemaId} is malformed: ${(error as Error).message}`)
@@ -104,18 +119,25 @@ export class EventCodec {
   }
 
   /** Reader type and resolver for one writer schema id, built once (building them per record is costly). */
-  private async readerFor(schemaId: number, name: RecordName): Promise<{ type: avro.Type; resolver: avro.Resolver | undefined }> {
+  private async readerFor(schemaId: number, name: RecordName): Promise<{ writer: avro.Type; type: avro.Type; resolver: avro.Resolver | undefined }> {
     const cacheKey = `${schemaId}:${name}`
     const cached = this.readers.get(cacheKey)
     if (cached) return cached
+    const now = this.options.now ?? Date.now
+    const unknownUntil = this.unknownIds.get(schemaId)
+    if (unknownUntil !== undefined && unknownUntil > now()) throw new DecodeError('unknown_schema_id', `schema id ${schemaId} is not in the registry`)
     let writer: avro.Type
     try {
       writer = (await this.registry.getSchema(schemaId)) as unknown as avro.Type
     } catch (error) {
       const status = (error as { status?: number }).status
-      if (status === 404) throw new DecodeError('unknown_schema_id', `schema id ${schemaId} is not in the registry`)
+      if (status === 404) {
+        if (this.unknownIds.size >= 10_000) this.unknownIds.clear()
+        this.unknownIds.set(schemaId, now() + (this.options.unknownIdTtlMs ?? 60_000))
+        throw new DecodeError('unknown_schema_id', `schema id ${schemaId} is not in the registry`)
+      }
       // The registry being unreachable is not the record's fault: the caller retries.
-      throw error
+      throw new InfrastructureError(`schema registry lookup of id ${schemaId} failed: ${(error as Error).message}`, { cause: error })
     }
     const type = readerType(name)
     let resolver: avro.Resolver | undefined
@@ -126,11 +148,14 @@ export class EventCodec {
         throw new DecodeError('incompatible_schema', `writer schema ${schemaId} cannot be read as ${name}: ${(error as Error).message}`)
       }
     }
-    const entry = { type, resolver }
+    const entry = { writer, type, resolver }
     this.readers.set(cacheKey, entry)
     return entry
   }
 }
+
+/** Largest record value decoded (bigger ones are dead-lettered as record_too_large). */
+export const MAX_RECORD_BYTES = 1024 * 1024
 
 const readerTypes = new Map<RecordName, avro.Type>()
 

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { LabelEvent, PredictionEvent } from '../events/types.ts'
 import { formatIssues } from '../config/model-config.ts'
 import { DecodeError } from './decode-error.ts'
+import { checkLabelLimits, checkPredictionLimits } from './event-limits.ts'
 
 // Structural checks of an event, whether it came as Avro or JSON: the same rules as the Avro
 // schema plus what Avro cannot say (finite numbers, non-empty ids). Semantic checks that need the
@@ -99,7 +100,7 @@ export function checkPrediction(value: unknown): PredictionEvent {
   if (event.prediction.predicted_class === null && event.prediction.value === null && Object.keys(event.prediction.scores).length === 0) {
     throw new DecodeError('invalid_event', 'prediction: has neither predicted_class, scores nor value')
   }
-  return event
+  return checkPredictionLimits(event)
 }
 
 export function checkLabel(value: unknown): LabelEvent {
@@ -107,5 +108,5 @@ export function checkLabel(value: unknown): LabelEvent {
   if (event.label_class === null && event.label_value === null) {
     throw new DecodeError('invalid_event', 'label: has neither label_class nor label_value')
   }
-  return event
+  return checkLabelLimits(event)
 }

@@ -19,6 +19,8 @@ const envSchema = z.object({
   ALERT_WEBHOOK_URL: z.url().optional(),
   ALERT_WEBHOOK_TOKEN: z.string().optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** The policy service's /metrics, /_health and /_ready (the monitor's are on METRICS_PORT). */
+  POLICY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   POLICY_API_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
   POLICY_API_TOKEN: z.string().optional(),
   /** Interface the approval API listens on (loopback unless exposed on purpose). */
@@ -45,6 +47,10 @@ const envSchema = z.object({
   MONITOR_LABEL_HEALTH_MS: z.coerce.number().int().min(0).default(30_000),
   /** Predictions kept in memory per partition for the label join. */
   MONITOR_INDEX_PER_PARTITION: z.coerce.number().int().min(1).default(100_000),
+  /** Largest record value the monitor decodes, bytes; larger ones are dead-lettered (record_too_large). */
+  MONITOR_MAX_RECORD_BYTES: z.coerce.number().int().min(1_024).default(1024 * 1024),
+  /** A consumer (monitor or policy) is unhealthy once a partition with lag has not committed for this long, ms. */
+  CONSUMER_STALL_MS: z.coerce.number().int().min(1_000).default(120_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 
