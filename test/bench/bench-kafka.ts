@@ -39,6 +39,13 @@ export class GroupProgress {
     return { committed, end }
   }
 
+  /** Records in the topics (log-end offsets summed; the bench never deletes records). */
+  async endOf(topics: string[]): Promise<number> {
+    let end = 0
+    for (const topic of topics) for (const e of await this.admin.fetchTopicOffsets(topic)) end += Number(e.high)
+    return end
+  }
+
   close(): Promise<void> {
     return this.admin.disconnect()
   }

@@ -1,8 +1,8 @@
 // What a bench run measures and how big it is: from the command line (`--quick`, `--phases=`,
 // `--keep`) and the environment (BENCH_*). Parsed once by run.ts and passed to every phase.
 
-export type Phase = 'throughput' | 'memory' | 'latency' | 'scaling'
-export const ALL_PHASES: Phase[] = ['throughput', 'memory', 'latency', 'scaling']
+export type Phase = 'throughput' | 'hostile' | 'memory' | 'latency' | 'scaling'
+export const ALL_PHASES: Phase[] = ['throughput', 'hostile', 'memory', 'latency', 'scaling']
 
 export interface BenchOptions {
   quick: boolean

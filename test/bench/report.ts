@@ -1,3 +1,4 @@
+import type { HostileResult } from './hostile.ts'
 import type { LatencyResult } from './latency.ts'
 import type { MemoryResult } from './memory.ts'
 import type { PipelineRun } from './pipeline-run.ts'
@@ -8,6 +9,7 @@ export interface BenchResults {
   machine: { cores: number; cpu: string; load_average_at_start: number[] }
   options: { quick: boolean; predictions: number; batchSize: number; lingerMs: number; partitions: number }
   throughput?: ThroughputResult
+  hostile?: HostileResult
   memory?: MemoryResult
   latency?: LatencyResult
   scaling?: { two: PipelineRun }
@@ -45,6 +47,12 @@ export function markdownReport(r: BenchResults): string {
     rows.push(['CPU during the pipeline run (cores)', `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}; longest event-loop block in the monitor ${s(Math.max(0, ...p.eventloop_lag_max_s))}`])
     rows.push(['labels joined', `memory ${n(p.labels_joined.memory)}, ClickHouse lookup ${n(p.labels_joined.clickhouse)}, early (before their prediction) ${n(p.labels_joined.early)}; ${n(p.windows_recomputed)} window recomputations`])
     rows.push(['check: stored / 1h windows', `${n(p.checks.predictions_stored)} predictions, volume ${n(p.checks.volume_1h)}, labeled ${n(p.checks.labeled_1h)} over ${n(p.checks.windows_1h)} windows`])
+  }
+  const h = r.hostile
+  if (h) {
+    const hostile = h.hostile.predictions + h.hostile.labels
+    rows.push(['**pipeline with 1 % hostile records**', `**${pipelineLine(h.pipeline)}**${h.ratio_to_clean === null ? '' : ` = **${h.ratio_to_clean.toFixed(3)}** x the clean run (aim >= 0.9)`}`])
+    rows.push(['check: hostile records', `${n(hostile)} produced (${h.hostile.kinds.length} kinds), ${n(h.dead_letters)} dead letters; ${n(h.pipeline.checks.predictions_stored)} predictions stored, labeled ${n(h.pipeline.checks.labeled_1h)}`])
   }
   const m = r.memory
   if (m) {

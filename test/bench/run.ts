@@ -14,8 +14,9 @@ import { runMemory } from './memory.ts'
 import { markdownReport, type BenchResults } from './report.ts'
 import { runPipeline } from './pipeline-run.ts'
 import { runThroughput } from './throughput.ts'
+import { runHostile } from './hostile.ts'
 
-// `npm run bench [-- --quick] [-- --phases=throughput,memory,latency,scaling] [-- --keep]`:
+// `npm run bench [-- --quick] [-- --phases=throughput,hostile,memory,latency,scaling] [-- --keep]`:
 // measures the monitor on the local Kafka and ClickHouse (bash infra/local/up.sh) and writes
 // bench-results/<ISO time>.json plus a markdown table on stdout. See README.md, Performance.
 
@@ -80,6 +81,10 @@ try {
     const t = await timed('throughput', () => runThroughput(ctx))
     results.throughput = t.result
     produced = t.produced
+  }
+  if (options.phases.includes('hostile')) {
+    const clean = (results.throughput as Awaited<ReturnType<typeof runThroughput>>['result'] | undefined)?.pipeline ?? null
+    results.hostile = await timed('hostile', () => runHostile(ctx, clean))
   }
   if (options.phases.includes('memory')) results.memory = await timed('memory', () => runMemory(ctx))
   if (options.phases.includes('latency')) results.latency = await timed('latency', () => runLatency(ctx))
