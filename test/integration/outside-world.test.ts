@@ -126,4 +126,38 @@ describe('the outside world: records from librdkafka with every codec, hostile r
       await drop()
     }
   })
+
+  it('joins every label produced with librdkafka\'s default partitioner (CRC32) to its prediction produced with murmur2, through ClickHouse', async () => {
+    const id = uniqueId()
+    const modelId = `ow-p-${id}`
+    const { kafka, topics } = await freshTopics(id)
+    const { ch, drop } = await freshClickHouse(id)
+    const codec = EventCodec.forRegistry(registry.url)
+    const { predictions, labels } = events(modelId, 600, Date.now())
+    const producer = await createProducer(kafka)
+    await producer.send(topics.predictions, await Promise.all(predictions.map(async (e) => ({ key: e.prediction_id, value: await codec.encode(topics.predictions, 'PredictionEvent', e) }))))
+    const metrics = new Registry()
+    const groupId = `monitor-${id}`
+    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId))), logger: testLogger('monitor'), registry: metrics, groupId, detection: false })
+    let elsewhere = 0
+    try {
+      await service.start()
+      // Predictions first: every label then finds its prediction stored (in memory when on its partition).
+      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions]), { timeoutMs: 60_000, what: 'the predictions to be stored' })
+      await kcatProduce({ topic: topics.labels, records: await Promise.all(labels.map(async (e) => ({ key: e.prediction_id, value: await codec.encode(topics.labels, 'LabelEvent', e) }))), partitioner: 'consistent_random' })
+      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 60_000, what: 'the labels to be joined' })
+      const placed = new Map((await scanTopic(kafka, topics.predictions, { toEnd: true, timeoutMs: 30_000 })).records.map((r) => [r.key!.toString(), r.partition]))
+      elsewhere = (await scanTopic(kafka, topics.labels, { toEnd: true, timeoutMs: 30_000 })).records.filter((r) => placed.get(r.key!.toString()) !== r.partition).length
+    } finally {
+      await service.stop()
+      await producer.close()
+    }
+    expect(elsewhere).toBeGreaterThan(300)
+    const [labeled] = await ch.query<{ n: number }>(`SELECT sum(labeled_count) AS n FROM ${ch.table('window_summary')} FINAL WHERE model_id = ${lit(modelId)} AND window_size_ms = 3600000 AND segment = 'all'`)
+    expect(Number(labeled!.n)).toBe(600)
+    const joined = (await metrics.getSingleMetric('driftgate_labels_joined_total')!.get()).values
+    const by = (source: string): number => joined.filter((v) => v.labels.source === source).reduce((a, v) => a + v.value, 0)
+    expect({ memory: by('memory'), clickhouse: by('clickhouse') }).toEqual({ memory: 600 - elsewhere, clickhouse: elsewhere })
+    await drop()
+  })
 })
