@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
-import { Session } from 'chdb'
+import { join } from 'node:path'
 
 // The current ClickHouse engine (chDB, in-process) behind the part of ClickHouse's HTTP interface
 // that @clickhouse/client uses: SQL in the body or the `query` parameter (an INSERT's rows in the
@@ -10,6 +11,19 @@ import { Session } from 'chdb'
 
 /** URL parameters of the HTTP interface that are not settings. */
 const NOT_SETTINGS = new Set(['query', 'query_id', 'database', 'default_format', 'session_id', 'session_timeout', 'session_check', 'enable_http_compression', 'wait_end_of_query', 'user', 'password', 'compress', 'decompress', 'extremes'])
+
+/** The part of chdb's Session this front uses. */
+interface ChdbSession {
+  query(sql: string, format?: string): string
+  queryAsync(sql: string, options?: { format?: string }): Promise<{ text(): string }>
+  close(): void
+}
+
+/** chdb from the folder infra/local/chdb.sh installed it in (CHDB_DIR). */
+function loadSession(dir: string): new () => ChdbSession {
+  const require = createRequire(join(dir, 'package.json'))
+  return (require('chdb') as { Session: new () => ChdbSession }).Session
+}
 
 export interface ChdbFront {
   url: string
@@ -30,7 +44,8 @@ function settingStatement(name: string, value: string): string {
   return `SET ${name} = ${/^-?\d+(\.\d+)?$/.test(value) ? value : `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`}`
 }
 
-export async function startChdbFront(port = 0): Promise<ChdbFront> {
+export async function startChdbFront(chdbDir: string, port = 0): Promise<ChdbFront> {
+  const Session = loadSession(chdbDir)
   const session = new Session()
   let queue: Promise<unknown> = Promise.resolve()
   const run = <T>(work: () => Promise<T>): Promise<T> => {
@@ -80,9 +95,9 @@ export async function startChdbFront(port = 0): Promise<ChdbFront> {
   }
 }
 
-// Run as a process: `tsx test/support/chdb-front.ts [port]`; prints the URL when it listens.
+// Run as a process: `tsx test/support/chdb-front.ts <chdb dir> [port]`; prints the URL when it listens.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const front = await startChdbFront(Number(process.argv[2] ?? 0))
+  const front = await startChdbFront(process.argv[2]!, Number(process.argv[3] ?? 0))
   console.log(`chdb-front ${front.url} ${front.version}`)
   const stop = (): void => void front.close().then(() => process.exit(0))
   process.on('SIGTERM', stop)
