@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { listenLocal } from './listen.ts'
 
 // The current ClickHouse engine (chDB, in-process) behind the part of ClickHouse's HTTP interface
 // that @clickhouse/client uses: SQL in the body or the `query` parameter (an INSERT's rows in the
@@ -77,11 +77,7 @@ export async function startChdbFront(chdbDir: string, port = 0): Promise<ChdbFro
       }
     })()
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => resolve())
-  })
-  const { port: bound } = server.address() as AddressInfo
+  const bound = await listenLocal(server, port)
   return {
     url: `http://127.0.0.1:${bound}`,
     version,

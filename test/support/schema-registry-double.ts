@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { listenLocal } from './listen.ts'
 
 // A Confluent-REST-compatible schema registry double: the part of the API that
 // @kafkajs/confluent-schema-registry calls (register, look up by id, latest version, subject
@@ -109,11 +109,7 @@ export async function startRegistryDouble(port = 0): Promise<RegistryDouble> {
       res.end(JSON.stringify({ error_code: 500, message: String(error) }))
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => resolve())
-  })
-  const { port: bound } = server.address() as AddressInfo
+  const bound = await listenLocal(server, port)
   return {
     url: `http://127.0.0.1:${bound}`,
     server,

@@ -1,5 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
-import type { AddressInfo } from 'node:net'
+import { listenLocal } from './listen.ts'
 
 export interface TcpProxy {
   /** `http://127.0.0.1:<port>` of the proxy. */
@@ -34,11 +34,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.pipe(upstream)
     upstream.pipe(client)
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as AddressInfo
+  const port = await listenLocal(server)
   return {
     url: `http://127.0.0.1:${port}`,
     port,

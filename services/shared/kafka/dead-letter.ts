@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { chunkBySize } from '../collections/chunk-by-size.ts'
 import { isInfrastructureError } from '../errors/infrastructure-error.ts'
 import type { ConsumedRecord, OutgoingRecord } from './records.ts'
 import type { RecordProducer } from './producer.ts'
@@ -79,26 +80,8 @@ function letterRecord({ record, code, reason, step }: DeadLetter, now: number): 
   }
 }
 
-const sizeOf = (r: OutgoingRecord): number => (r.key?.length ?? 0) + r.value.length + Object.entries(r.headers ?? {}).reduce((n, [k, v]) => n + k.length + v.length, 0) + 64
-
-/** Splits records, in order, into groups of at most `maxBytes` (a larger record alone). */
-export function chunkBySize(records: OutgoingRecord[], maxBytes = DLQ_LIMITS.maxRequestBytes): OutgoingRecord[][] {
-  const chunks: OutgoingRecord[][] = []
-  let current: OutgoingRecord[] = []
-  let bytes = 0
-  for (const r of records) {
-    const size = sizeOf(r)
-    if (current.length > 0 && bytes + size > maxBytes) {
-      chunks.push(current)
-      current = []
-      bytes = 0
-    }
-    current.push(r)
-    bytes += size
-  }
-  if (current.length > 0) chunks.push(current)
-  return chunks
-}
+/** Bytes a letter takes in a produce request (headers included, with some per-record overhead). */
+export const letterBytes = (r: OutgoingRecord): number => (r.key?.length ?? 0) + r.value.length + Object.entries(r.headers ?? {}).reduce((n, [k, v]) => n + k.length + v.length, 0) + 64
 
 /**
  * Writes rejected records to the dead-letter topic with their reason and origin in headers.
@@ -110,7 +93,7 @@ export async function sendDeadLetters(producer: RecordProducer, topic: string, l
   const records = letters.map((l) => letterRecord(l, now))
   const unsent: { letter: DeadLetter; error: string }[] = []
   let at = 0
-  for (const chunk of chunkBySize(records)) {
+  for (const chunk of chunkBySize(records, letterBytes, DLQ_LIMITS.maxRequestBytes)) {
     const from = at
     at += chunk.length
     try {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { capReason, chunkBySize, DLQ_HEADERS, DLQ_LIMITS, sendDeadLetters, type DeadLetter } from '../../../services/shared/kafka/dead-letter.ts'
+import { chunkBySize } from '../../../services/shared/collections/chunk-by-size.ts'
+import { capReason, DLQ_HEADERS, DLQ_LIMITS, letterBytes, sendDeadLetters, type DeadLetter } from '../../../services/shared/kafka/dead-letter.ts'
 import type { OutgoingRecord } from '../../../services/shared/kafka/records.ts'
 
 const letter = (value: Buffer, reason = 'bad'): DeadLetter => ({ record: { topic: 'in', partition: 2, offset: '41', key: Buffer.from('k'), value, timestamp: 5, headers: {} }, code: 'x', reason, step: 'decode' })
@@ -31,7 +32,7 @@ describe('dead letters that always fit', () => {
 
   it('sends in requests under the size limit, in order', () => {
     const records = Array.from({ length: 4_000 }, (_, i) => ({ key: `k${i}`, value: Buffer.alloc(900, 1) }))
-    const chunks = chunkBySize(records, 100_000)
+    const chunks = chunkBySize(records, letterBytes, 100_000)
     expect(chunks.flat()).toEqual(records)
     // 900 bytes + key + 64 of overhead per record.
     for (const c of chunks) expect(c.reduce((n, r) => n + r.value.length + (r.key?.length ?? 0) + 64, 0)).toBeLessThanOrEqual(100_000)
