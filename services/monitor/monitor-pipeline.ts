@@ -5,6 +5,7 @@ import { DecodeError } from '../shared/codec/decode-error.ts'
 import { InfrastructureError, isInfrastructureError } from '../shared/errors/infrastructure-error.ts'
 import type { EventCodec } from '../shared/codec/event-codec.ts'
 import type { LabelEvent, PredictionEvent } from '../shared/events/types.ts'
+import { ALL_SEGMENTS, type FeatureWindowStats } from '../shared/model/window-metrics.ts'
 import { capReason, sendDeadLetters, type DeadLetter } from '../shared/kafka/dead-letter.ts'
 import type { RecordProducer } from '../shared/kafka/producer.ts'
 import type { PartitionProgress } from '../shared/kafka/batch-consumer.ts'
@@ -435,6 +436,11 @@ export class MonitorPipeline {
       for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
       this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length)
       for (const start of computed.closedStarts) this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)
+      const newest = new Map<string, FeatureWindowStats>()
+      for (const f of computed.features) {
+        if (f.categorical && f.key.segment === ALL_SEGMENTS && (newest.get(f.feature)?.key.window_start ?? -Infinity) <= f.key.window_start) newest.set(f.feature, f)
+      }
+      for (const [feature, f] of newest) this.deps.metrics.categoryOverflow.set({ model_id: model.config.model_id, feature }, f.categorical!.overflow_values)
       const detectStarted = process.hrtime.bigint()
       await this.deps.onWindowsComputed?.(model, computed)
       detecting += process.hrtime.bigint() - detectStarted

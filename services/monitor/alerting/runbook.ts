@@ -37,7 +37,7 @@ export const RUNBOOKS: Record<AlertKind, string> = {
     '(estimated_accuracy, calibration_error, label_coverage), window_feature_stats (__score), alerts.',
   data_quality:
     'Data quality: a feature pipeline problem in this window, such as null rates above their limit, values out of the expected ' +
-    'range (a unit or scale change), a stuck constant feature, unseen categories, a missing feature or a training/serving skew ' +
+    'range (a unit or scale change), a stuck constant feature, unseen categories, more distinct values of a category than max_category_values (category_overflow), a missing feature or a training/serving skew ' +
     'after a deploy (the subject says which). Drift and performance numbers of the affected windows are not trustworthy, and the ' +
     'policy service will answer investigate, never retrain. First steps: (1) run the evidence query to see the affected features ' +
     'and since when; (2) find the upstream job, join, cache or client release that changed at that time; (3) fix the pipeline ' +

@@ -9,8 +9,8 @@ import { fmt, pct, severityOf, worseSeverity, type DetectorInput, type DetectorR
 import { runbookHint } from './runbook.ts'
 
 // Data quality of the model's input features, one finding per check (subject) listing the
-// features concerned, worst first: null_rate, out_of_range, stuck, unseen_categories,
-// missing_feature and training_serving_skew (drift of a new model_version's first windows
+// features concerned, worst first: null_rate, out_of_range, stuck, category_overflow,
+// unseen_categories, missing_feature and training_serving_skew (drift of a new model_version's first windows
 // against the reference: serving computes a feature differently from training).
 
 interface Item {
@@ -155,6 +155,17 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     }
     if (stuck.length) findings.push(checkFinding(key, 'stuck', 'std', 'stuck values', stuck, featureStatsQuery(key, stuck.map((s) => s.feature), ['count', 'min', 'max', 'std'], 24)))
   }
+
+  // More distinct values than max_category_values: the excess is counted under __other__ (needs
+  // no reference; any overflow is worth a look, it is never what a category should do).
+  const overflow: Item[] = []
+  for (const feature of categorical) {
+    const c = stats.get(feature)?.categorical
+    if (!c || c.overflow_values === 0 || c.count === 0) continue
+    const share = c.overflow_count / c.count
+    overflow.push({ feature, value: share, expected: 0, severity: 'warning', threshold: 0, detail: `${c.overflow_values} values past the ${c.categories.length - 1} kept, ${pct(share)} of events` })
+  }
+  if (overflow.length) findings.push(checkFinding(key, 'category_overflow', 'overflow_share', 'more distinct values than max_category_values', overflow, featureStatsQuery(key, overflow.map((o) => o.feature), ['count', 'categories', 'category_counts', 'overflow_values', 'overflow_count'], 24)))
 
   if (!reference) return unjudged(referenceChecks, 'no reference profile: null rate, range, unseen categories and skew not checked')
 

@@ -20,6 +20,7 @@ const BY_SUBJECT: Record<string, string> = {
   null_rate: 'find the upstream job or join that started returning nulls for the listed features',
   out_of_range: 'check units and encodings of the listed features (a scale or unit change upstream)',
   stuck: 'the listed features are constant: look for a default value, a stale cache or a failed lookup upstream',
+  category_overflow: 'a categorical feature has more distinct values per window than max_category_values (ids or free text sent as a category?): fix the producer, or raise the limit if the values are real categories',
   unseen_categories: 'new category values: check for renamed or re-cased values upstream, or map them in the feature pipeline',
   missing_feature: 'the listed features were not sent (or sent with another type): check the caller\'s payload and schema',
   training_serving_skew: 'serving computes these features differently from training: compare feature code of the new version with training',

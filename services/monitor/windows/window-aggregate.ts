@@ -1,6 +1,8 @@
 import type { ModelConfig } from '../../shared/config/model-config.ts'
 import {
   ALL_SEGMENTS,
+  OVERFLOW_CATEGORY,
+  type CategoricalStats,
   type ClassificationPerformance,
   type FeatureWindowStats,
   type WindowKey,
@@ -149,6 +151,33 @@ export function summaryFromAggregate(model: RuntimeModel, sizeMs: number, row: S
 }
 
 /**
+ * A window's categories by name with their counts, at most `limit` of them plus OVERFLOW_CATEGORY
+ * (last) holding the others: the most frequent are kept, ties broken by name, so a replay or
+ * another instance keeps the same ones.
+ */
+export function capCategories(byCategory: Map<string, number>, limit: number): Pick<CategoricalStats, 'count' | 'categories' | 'counts' | 'overflow_values' | 'overflow_count'> {
+  const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+  const own = [...byCategory].filter(([c]) => c !== OVERFLOW_CATEGORY)
+  const count = [...byCategory.values()].reduce((a, b) => a + b, 0)
+  const reserved = byCategory.get(OVERFLOW_CATEGORY) ?? 0
+  if (own.length <= limit && reserved === 0) {
+    const categories = own.map(([c]) => c).sort(byName)
+    return { count, categories, counts: categories.map((c) => byCategory.get(c)!), overflow_values: 0, overflow_count: 0 }
+  }
+  const ranked = own.sort((a, b) => b[1] - a[1] || byName(a[0], b[0]))
+  const kept = ranked.slice(0, limit).sort((a, b) => byName(a[0], b[0]))
+  const rest = ranked.slice(limit)
+  const overflowCount = rest.reduce((s, [, n]) => s + n, 0)
+  return {
+    count,
+    categories: [...kept.map(([c]) => c), OVERFLOW_CATEGORY],
+    counts: [...kept.map(([, n]) => n), overflowCount + reserved],
+    overflow_values: rest.length,
+    overflow_count: overflowCount,
+  }
+}
+
+/**
  * Feature statistics of every group that has a summary: each profiled feature once, with zero
  * counts when no row of the group carries it. A segment's statistics merge the rows of every
  * attribute combination it contains (the rollup: all of them). Numeric moments are merged over
@@ -198,20 +227,8 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
         if (r.category === null) nulls += r.n_rows
         else byCategory.set(r.category, (byCategory.get(r.category) ?? 0) + r.n_rows)
       }
-      const categories = [...byCategory.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-      const counts = categories.map((c) => byCategory.get(c)!)
-      out.push({
-        key,
-        feature,
-        numeric: null,
-        categorical: {
-          count: counts.reduce((a, b) => a + b, 0),
-          nulls,
-          categories,
-          counts,
-          unseen: known ? categories.reduce((s, c, i) => s + (known.has(c) ? 0 : counts[i]!), 0) : 0,
-        },
-      })
+      const unseen = known ? [...byCategory].reduce((s, [c, n]) => s + (known.has(c) ? 0 : n), 0) : 0
+      out.push({ key, feature, numeric: null, categorical: { nulls, unseen, ...capCategories(byCategory, model.config.max_category_values) } })
     }
   }
   return out

@@ -54,6 +54,8 @@ export interface FeatureRecord {
   categories: string[]
   category_counts: number[]
   unseen: number
+  overflow_values: number
+  overflow_count: number
 }
 
 const keyOf = (r: SummaryRecord | FeatureRecord): WindowKey => ({
@@ -89,5 +91,5 @@ export function summaryFromRecord(r: SummaryRecord): WindowSummary {
 export function featureFromRecord(r: FeatureRecord): FeatureWindowStats {
   return r.kind === 'numeric'
     ? { key: keyOf(r), feature: r.feature, categorical: null, numeric: { count: r.count, nulls: r.nulls, min: r.min, max: r.max, mean: r.mean, std: r.std, bin_edges: r.bin_edges, histogram: r.histogram } }
-    : { key: keyOf(r), feature: r.feature, numeric: null, categorical: { count: r.count, nulls: r.nulls, categories: r.categories, counts: r.category_counts, unseen: r.unseen } }
+    : { key: keyOf(r), feature: r.feature, numeric: null, categorical: { count: r.count, nulls: r.nulls, categories: r.categories, counts: r.category_counts, unseen: r.unseen, overflow_values: r.overflow_values, overflow_count: r.overflow_count } }
 }

@@ -229,6 +229,8 @@ export class WindowStore {
         categories: f.categorical?.categories ?? [],
         category_counts: f.categorical?.counts ?? [],
         unseen: f.categorical?.unseen ?? 0,
+        overflow_values: f.categorical?.overflow_values ?? 0,
+        overflow_count: f.categorical?.overflow_count ?? 0,
         data_version: versions.get(f.key.window_start) ?? '0',
         computed_at: computedAt,
       })),

@@ -47,6 +47,9 @@ export const modelConfigSchema = z
     join_grace: durationMs.prefault('5m'),
     /** Predictions may not be further in the future than this (clock skew allowance). */
     max_future_skew: durationMs.prefault('5m'),
+    /** Distinct values a categorical feature keeps per window and segment: the most frequent
+     *  ones; the rest are counted together under OVERFLOW_CATEGORY. */
+    max_category_values: z.number().int().min(1).max(10_000).default(100),
     cost_matrix: costMatrix.optional(),
     detectors: z.unknown().optional(),
     policy: z.unknown().optional(),

@@ -38,7 +38,15 @@ export interface CategoricalStats {
   counts: number[]
   /** Values not present in the reference profile. */
   unseen: number
+  /** Distinct values beyond the model's max_category_values, counted together under
+   *  OVERFLOW_CATEGORY (the last category), and the events they hold. */
+  overflow_values: number
+  overflow_count: number
 }
+
+/** The bucket of a window's least frequent categorical values past max_category_values. A
+ *  producer's own value spelled so is counted in it too. */
+export const OVERFLOW_CATEGORY = '__other__'
 
 export interface FeatureWindowStats {
   key: WindowKey

@@ -156,6 +156,20 @@ describe('data-quality detector', () => {
     expect(findings[0]!.evidence[0]!.detail).toContain('"Basic"')
   })
 
+  it('a categorical feature past max_category_values gives a category_overflow finding with the collapsed share', () => {
+    const w = window(6, T0, 5000)
+    const plan = w.features.find((f) => f.feature === 'plan')!.categorical!
+    // As if 1,234 distinct values holding 500 of the window's events had been collapsed.
+    Object.assign(plan, { categories: [...plan.categories, '__other__'], counts: [...plan.counts, 500], count: plan.count + 500, overflow_values: 1_234, overflow_count: 500 })
+    const { findings } = detectDataQuality(input(model, detectorConfig(), reference, w))
+    const overflow = findings.find((f) => f.subject === 'category_overflow')!
+    expect(overflow.observed).toBeCloseTo(500 / plan.count, 12)
+    expect(overflow.evidence[0]!.detail).toContain('1234 values past')
+    expect(overflow.runbook).toContain('max_category_values')
+    // A window without overflow has no such finding.
+    expect(detectDataQuality(input(model, detectorConfig(), reference, window(6, T0, 5000))).findings.map((f) => f.subject)).not.toContain('category_overflow')
+  })
+
   it('the first windows of a new model_version that differ from the reference are training-serving skew', () => {
     const history = [window(7, T0, 5000), window(8, T0 + HOUR, 5000)]
     const deployed = window(9, T0 + 2 * HOUR, 5000, { version: 'v2', ageShift: 8 })

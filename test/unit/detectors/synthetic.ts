@@ -78,7 +78,7 @@ export function categoricalStats(values: (string | null)[], known: string[]): Ca
   const categories = [...counts.keys()].sort()
   const c = categories.map((k) => counts.get(k)!)
   const unseen = categories.reduce((sum, k, i) => sum + (known.includes(k) ? 0 : c[i]!), 0)
-  return { count: c.reduce((a, b) => a + b, 0), nulls, categories, counts: c, unseen }
+  return { count: c.reduce((a, b) => a + b, 0), nulls, categories, counts: c, unseen, overflow_values: 0, overflow_count: 0 }
 }
 
 export function categoricalReference(values: string[], nullRate = 0): CategoricalReference {
