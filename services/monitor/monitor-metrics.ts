@@ -14,6 +14,7 @@ export function createMonitorMetrics(registry: Registry) {
     windowsPending: new Gauge({ name: 'driftgate_windows_pending', help: 'Windows marked and waiting to be recomputed (their batches wait to commit).', registers: [registry] }),
     windowsHeldOpen: new Gauge({ name: 'driftgate_windows_held_open', help: 'Windows that could close but for a predictions partition not read far enough yet.', registers: [registry] }),
     categoryOverflow: new Gauge({ name: 'driftgate_category_overflow_values', help: 'Distinct values of a categorical feature past max_category_values in the latest window computed (all segments), counted under __other__.', labelNames: ['model_id', 'feature'], registers: [registry] }),
+    segmentOverflow: new Gauge({ name: 'driftgate_segment_overflow_events', help: 'Predictions of the latest window computed whose segment value was past max_segment_values (the segment attribute=__other__).', labelNames: ['model_id', 'attribute'], registers: [registry] }),
     roundFailures: new Counter({ name: 'driftgate_window_round_failures_total', help: 'Window recomputation rounds that failed (retried until they succeed; commits wait meanwhile).', registers: [registry] }),
     batchSeconds: new Histogram({ name: 'driftgate_batch_seconds', help: 'Time to handle one consumed batch, by step.', labelNames: ['step'], buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
   }

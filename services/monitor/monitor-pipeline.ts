@@ -5,7 +5,7 @@ import { DecodeError } from '../shared/codec/decode-error.ts'
 import { InfrastructureError, isInfrastructureError } from '../shared/errors/infrastructure-error.ts'
 import type { EventCodec } from '../shared/codec/event-codec.ts'
 import type { LabelEvent, PredictionEvent } from '../shared/events/types.ts'
-import { ALL_SEGMENTS, type FeatureWindowStats } from '../shared/model/window-metrics.ts'
+import { ALL_SEGMENTS, OVERFLOW_SEGMENT, type FeatureWindowStats } from '../shared/model/window-metrics.ts'
 import { capReason, sendDeadLetters, type DeadLetter } from '../shared/kafka/dead-letter.ts'
 import type { RecordProducer } from '../shared/kafka/producer.ts'
 import type { PartitionProgress } from '../shared/kafka/batch-consumer.ts'
@@ -410,6 +410,16 @@ export class MonitorPipeline {
     touched.mark(prediction.model_id, model.config.windows, prediction.event_time)
   }
 
+  /** Per segment attribute, the predictions of the latest computed window past max_segment_values. */
+  private setSegmentOverflow(model: RuntimeModel, computed: ComputedWindows): void {
+    const latest = computed.summaries.reduce((max, s) => Math.max(max, s.key.window_start), -Infinity)
+    for (const attribute of model.config.segments) {
+      const segment = `${attribute}=${OVERFLOW_SEGMENT}`
+      const events = computed.summaries.filter((s) => s.key.window_start === latest && s.key.segment === segment).reduce((n, s) => n + s.volume, 0)
+      this.deps.metrics.segmentOverflow.set({ model_id: model.config.model_id, attribute }, events)
+    }
+  }
+
   /** Recomputes the windows; returns the keys of those deferred (held open, not computed; only
    *  those in `deferrable` may be). */
   private async recompute(refs: WindowRef[], deferrable = new Set<string>()): Promise<Set<string>> {
@@ -441,6 +451,7 @@ export class MonitorPipeline {
         if (f.categorical && f.key.segment === ALL_SEGMENTS && (newest.get(f.feature)?.key.window_start ?? -Infinity) <= f.key.window_start) newest.set(f.feature, f)
       }
       for (const [feature, f] of newest) this.deps.metrics.categoryOverflow.set({ model_id: model.config.model_id, feature }, f.categorical!.overflow_values)
+      this.setSegmentOverflow(model, computed)
       const detectStarted = process.hrtime.bigint()
       await this.deps.onWindowsComputed?.(model, computed)
       detecting += process.hrtime.bigint() - detectStarted

@@ -9,7 +9,7 @@ import { loadRuntimeModels } from '../../services/monitor/runtime-models.ts'
 import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../support/harness.ts'
 import { HOUR, writeModelConfig } from '../support/monitor-fixture.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
-import { readFeatureStats } from '../support/window-reads.ts'
+import { readFeatureStats, readWindowSummaries } from '../support/window-reads.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {
@@ -17,8 +17,8 @@ beforeAll(async () => {
 })
 afterAll(() => registry.close())
 
-describe('a categorical feature with thousands of distinct values in a window', () => {
-  it('stores the configured number of values plus __other__, with the collapsed values and events counted exactly', async () => {
+describe('thousands of distinct categorical and segment values in a window', () => {
+  it('keeps the configured number of values plus __other__, with the collapsed values and events counted exactly', async () => {
     const id = uniqueId()
     const modelId = `card-${id}`
     const { kafka, topics } = await freshTopics(id)
@@ -36,12 +36,13 @@ describe('a categorical feature with thousands of distinct values in a window', 
       numeric_features: { x1: 0, x2: 0, x3: 0 },
       categorical_features: { country, channel: 'web' },
       prediction: { predicted_class: '1', scores: { '0': 0.4, '1': 0.6 }, value: null },
-      segments: {},
+      // 400 'true', 300 'false', 200 'maybe', then 4,100 distinct values.
+      segments: { new_entity: i < 400 ? 'true' : i < 700 ? 'false' : i < 900 ? 'maybe' : `s-${i}` },
     }))
     const producer = await createProducer(kafka)
     await producer.send(topics.predictions, events.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })))
     const groupId = `monitor-${id}`
-    const config = loadDriftgateConfig(writeModelConfig(modelId, '    max_category_values: 5\n'))
+    const config = loadDriftgateConfig(writeModelConfig(modelId, '    max_category_values: 5\n    max_segment_values: 3\n'))
     const metrics = new Registry()
     const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metrics, groupId, detection: false })
     try {
@@ -65,6 +66,14 @@ describe('a categorical feature with thousands of distinct values in a window', 
     expect(country!.unseen).toBe(5_000)
     const channel = stats.get(`v1|all|${HOUR}|${start}|channel`)!
     expect({ categories: channel.categories, overflow_values: channel.overflow_values }).toEqual({ categories: ['web'], overflow_values: 0 })
+    const summaries = await readWindowSummaries(ch, modelId)
+    const volumes = Object.fromEntries([...summaries.values()].filter((r) => r.window_size_ms === HOUR && r.window_start === start).map((r) => [r.segment, r.volume]))
+    expect(volumes).toEqual({ all: 5_000, 'new_entity=true': 400, 'new_entity=false': 300, 'new_entity=maybe': 200, 'new_entity=__other__': 4_100 })
+    // The feature statistics have the same segments, the collapsed one included.
+    expect(stats.get(`v1|new_entity=__other__|${HOUR}|${start}|country`)!.count).toBe(4_100)
+    expect([...stats.keys()].filter((k) => k.endsWith(`|${HOUR}|${start}|channel`)).length).toBe(5)
+    const segmentGauge = (await metrics.getSingleMetric('driftgate_segment_overflow_events')!.get()).values
+    expect(segmentGauge.find((v) => v.labels.attribute === 'new_entity')?.value).toBe(4_100)
     const gauge = (await metrics.getSingleMetric('driftgate_category_overflow_values')!.get()).values
     expect(gauge.find((v) => v.labels.feature === 'country')?.value).toBe(4_000)
     await drop()

@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../../shared/config/model-config.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
-import { ALL_SEGMENTS, PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } from '../../shared/model/window-metrics.ts'
+import { ALL_SEGMENTS, OVERFLOW_SEGMENT, PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } from '../../shared/model/window-metrics.ts'
 import { isoDate } from '../ingest/event-rows.ts'
 
 // The SQL that aggregates windows inside ClickHouse (18.16 and current: no window functions, no
@@ -64,15 +64,32 @@ function rangeCondition(scope: WindowScope): string {
 }
 
 /** 'attribute=value' per configured segment attribute, '' where the row does not have it. */
-function attributeKeys(model: ModelConfig): string {
-  const keys = model.segments.map((a) => `if(has(segment_names, ${lit(a)}), concat(${lit(`${a}=`)}, segment_values[indexOf(segment_names, ${lit(a)})]), '')`)
+function rawAttributeKeys(model: ModelConfig): string[] {
+  return model.segments.map((a) => `if(has(segment_names, ${lit(a)}), concat(${lit(`${a}=`)}, segment_values[indexOf(segment_names, ${lit(a)})]), '')`)
+}
+
+/**
+ * The attribute keys of a row, with a value outside its window's max_segment_values most frequent
+ * ones of that attribute (by distinct predictions, ties by value: the same for every query and
+ * every replay) replaced by 'attribute=__other__', so that ids sent as a segment make one
+ * segment, not one per id.
+ */
+function attributeKeys(scope: WindowScope): string {
+  const { model } = scope
+  const top = `SELECT w, key FROM (
+      SELECT ${windowOf(scope)} AS w, arrayJoin([${rawAttributeKeys(model).join(', ')}]) AS key, uniqExact(prediction_id) AS n
+      FROM ${scope.predictions} WHERE ${rangeCondition(scope)}
+      GROUP BY w, key HAVING key != ''
+      ORDER BY n DESC, key LIMIT ${model.max_segment_values} BY w, substring(key, 1, position(key, '='))
+    )`
+  const keys = rawAttributeKeys(model).map((key, i) => `if(${key} = '' OR (${windowOf(scope)}, ${key}) IN (${top}), ${key}, ${lit(`${model.segments[i]}=${OVERFLOW_SEGMENT}`)})`)
   return `[${keys.join(', ')}]`
 }
 
 /** Segment keys of a row: the rollup plus 'attribute=value' per configured attribute it has. */
-function segmentKeys(model: ModelConfig): string {
-  if (model.segments.length === 0) return lit([ALL_SEGMENTS])
-  return `arrayConcat(${lit([ALL_SEGMENTS])}, arrayFilter(key -> key != '', ${attributeKeys(model)}))`
+function segmentKeys(scope: WindowScope): string {
+  if (scope.model.segments.length === 0) return lit([ALL_SEGMENTS])
+  return `arrayConcat(${lit([ALL_SEGMENTS])}, arrayFilter(key -> key != '', ${attributeKeys(scope)}))`
 }
 
 /** The window of a row (its start), by event time. */
@@ -177,7 +194,7 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
   ]
   return `SELECT w AS window_start, model_version, segment, ${inlineHidden(columns).join(',\n    ')}
   FROM (
-    SELECT *, arrayJoin(${segmentKeys(model)}) AS segment,
+    SELECT *, arrayJoin(${segmentKeys(scope)}) AS segment,
            has_label AS labeled,
            ${performance.rowColumns.join(',\n           ')}
     FROM (${firstArrivals(scope, predictionColumns(model), read)}) AS arrivals
@@ -357,7 +374,7 @@ function featureInputs(scope: WindowScope, own: string[], names: string, values:
   const { model } = scope
   return {
     columns: ['event_time', 'model_version', ...own, 'segment_names', 'segment_values'],
-    derived: [`${model.segments.length ? attributeKeys(model) : 'CAST([] AS Array(String))'} AS attributes`, `${names} AS names`, `${values} AS vals`],
+    derived: [`${model.segments.length ? attributeKeys(scope) : 'CAST([] AS Array(String))'} AS attributes`, `${names} AS names`, `${values} AS vals`],
   }
 }
 

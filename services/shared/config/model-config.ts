@@ -50,6 +50,9 @@ export const modelConfigSchema = z
     /** Distinct values a categorical feature keeps per window and segment: the most frequent
      *  ones; the rest are counted together under OVERFLOW_CATEGORY. */
     max_category_values: z.number().int().min(1).max(10_000).default(100),
+    /** Distinct values a segment attribute keeps per window (the most frequent; the others
+     *  form the segment 'attribute=__other__'). */
+    max_segment_values: z.number().int().min(1).max(10_000).default(100),
     cost_matrix: costMatrix.optional(),
     detectors: z.unknown().optional(),
     policy: z.unknown().optional(),

@@ -48,6 +48,10 @@ export interface CategoricalStats {
  *  producer's own value spelled so is counted in it too. */
 export const OVERFLOW_CATEGORY = '__other__'
 
+/** The segment value of a window's least frequent values of an attribute past max_segment_values
+ *  ('attribute=__other__'); a producer's own value spelled so joins it. */
+export const OVERFLOW_SEGMENT = '__other__'
+
 export interface FeatureWindowStats {
   key: WindowKey
   feature: string
