@@ -43,8 +43,9 @@ export interface PipelineDeps {
   /** Shortest time between two recomputations of such a window while a backlog is read (default
    *  BACKLOG_REFRESH_MS, a minute). 0: no backlog rule, the refresh interval always applies. */
   backlogRefreshMs?: number
-  /** Called with every recomputation (detectors hook in here). */
-  onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows): Promise<void>
+  /** Called with every recomputation (detectors hook in here), with the newest record time that
+   *  was stored when it began. */
+  onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows, dataTime: number): Promise<void>
   indexPerPartition?: number
   now?: () => number
 }
@@ -102,6 +103,8 @@ export class MonitorPipeline {
   /** The last batch stopped short of the end of some partition: a backlog is being read. */
   private lastBatchBehind = false
   private batchesInFlight = 0
+  /** Newest record time stored so far (what a computation may have read at most). */
+  private stored = 0
   private readonly roundDelayMs: number
   private readonly backlogRefreshMs: number
 
@@ -282,6 +285,8 @@ export class MonitorPipeline {
       this.markPrediction(model, event.event_time, touched)
     }
     const labelRows: LabelRow[] = labels.map(({ event, record }) => labelRow(event, record, ingestedAt))
+    // Counted before the insert: a round running meanwhile may already read these rows.
+    for (const record of records) this.stored = Math.max(this.stored, record.timestamp)
     await Promise.all([this.deps.ch.insert('predictions', predictionRows), this.deps.ch.insert('labels', labelRows)])
     metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionRows.length)
     metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelRows.length)
@@ -436,6 +441,7 @@ export class MonitorPipeline {
     for (const group of chunks) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms
+      const dataTime = this.stored
       const computed = await this.deps.windows.recompute(
         model,
         sizeMs,
@@ -453,7 +459,7 @@ export class MonitorPipeline {
       for (const [feature, f] of newest) this.deps.metrics.categoryOverflow.set({ model_id: model.config.model_id, feature }, f.categorical!.overflow_values)
       this.setSegmentOverflow(model, computed)
       const detectStarted = process.hrtime.bigint()
-      await this.deps.onWindowsComputed?.(model, computed)
+      await this.deps.onWindowsComputed?.(model, computed, dataTime)
       detecting += process.hrtime.bigint() - detectStarted
       // Held open by a partition not read far enough: recomputed once the watermark passes its
       // close time. The batches that marked it are covered by this computation, or, when it was

@@ -7,12 +7,14 @@ import { registerStallGauge } from '../shared/kafka/stall-gauge.ts'
 import type { RecordProducer } from '../shared/kafka/producer.ts'
 import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
+import { ComputedProgress } from '../shared/model/computed-progress.ts'
 import type { AlertDelivery } from './alerting/index.ts'
 import { AlertPublisher } from './detection/alert-publisher.ts'
 import { DetectionRunner } from './detection/detection-runner.ts'
 import { createMonitorMetrics } from './monitor-metrics.ts'
 import { MonitorPipeline, type PipelineDeps } from './monitor-pipeline.ts'
 import type { RuntimeModel } from './runtime-models.ts'
+import { FinishedMarks } from './windows/finished-marks.ts'
 import { LabelHealth } from './windows/label-health.ts'
 import { PartitionWatermark } from './windows/partition-watermark.ts'
 import { WindowStore } from './windows/window-store.ts'
@@ -65,6 +67,8 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const metrics = createMonitorMetrics(deps.registry)
   const groupId = deps.groupId ?? 'driftgate-monitor'
   let watermark: PartitionWatermark | undefined
+  // How far the monitor is finished, for the policy (it decides about data the monitor is past).
+  const finished = new FinishedMarks(new ComputedProgress(deps.ch, groupId), deps.logger)
   const detection =
     deps.detection === false
       ? null
@@ -75,9 +79,9 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
         })
   // Detection runs inside the batch, before its offsets are committed: a crash re-runs it, and
   // it derives the same alerts from the same stored windows.
-  const onWindowsComputed: PipelineDeps['onWindowsComputed'] = async (model, computed) => {
-    await detection?.onWindowsComputed(model, computed)
-    await deps.onWindowsComputed?.(model, computed)
+  const onWindowsComputed: PipelineDeps['onWindowsComputed'] = async (model, computed, dataTime) => {
+    await detection?.onWindowsComputed(model, computed, dataTime)
+    await deps.onWindowsComputed?.(model, computed, dataTime)
   }
   const pipeline = new MonitorPipeline({
     ch: deps.ch,
@@ -102,13 +106,16 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     {
       groupId,
       topics: [deps.topics.predictions, deps.topics.labels],
-      handleBatch: (records, progress) => pipeline.handleBatch(records, progress),
+      handleBatch: async (records, progress) => {
+        const result = await pipeline.handleBatch(records, progress)
+        finished.track(progress, result.settled)
+        return result
+      },
       isolate: { mayBeRecords: (error) => pipeline.mayBeRecords(error), reject: (record, error) => pipeline.rejectRecord(record, error) },
       stallMs: deps.stallMs,
       stallCheckMs: deps.stallCheckMs,
       onPartitionsAssigned: (partitions) => {
-        const mine = partitions.filter((p) => p.topic === deps.topics.predictions).map((p) => p.partition)
-        markIdlePartitions(mine).catch((error: unknown) => deps.logger.warn({ event: 'partition_progress_failed', err: error }, 'could not check assigned partitions for pending records'))
+        markIdlePartitions(partitions).catch((error: unknown) => deps.logger.warn({ event: 'partition_progress_failed', err: error }, 'could not check assigned partitions for pending records'))
       },
       onPartitionsRevoked: (partitions) => pipeline.partitionsRevoked(partitions),
       maxBatchSize: deps.maxBatchSize,
@@ -122,19 +129,24 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   )
   registerStallGauge(deps.registry, () => consumer.stalls())
   // A partition with nothing to read (committed offset at its end) must not hold windows open.
-  const markIdlePartitions = async (partitions: number[]): Promise<void> => {
-    if (!watermark || partitions.length === 0) return
+  /** Partitions with nothing to read hold no window open and no decision back. */
+  const markIdlePartitions = async (partitions: { topic: string; partition: number }[]): Promise<void> => {
+    if (partitions.length === 0) return
     const admin = deps.kafka.admin()
     await admin.connect()
     try {
-      const ends = await admin.fetchTopicOffsets(deps.topics.predictions)
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [deps.topics.predictions] })
-      const idle = partitions.filter((p) => {
-        const end = ends.find((e) => e.partition === p)
-        const at = committed?.partitions.find((c) => c.partition === p)?.offset ?? '-1'
-        return end !== undefined && (end.high === end.low || (at !== '-1' && BigInt(at) >= BigInt(end.high)))
-      })
-      await watermark.markCaughtUp(idle)
+      const marks: { topic: string; partition: number; idle: boolean }[] = []
+      for (const topic of new Set(partitions.map((p) => p.topic))) {
+        const ends = await admin.fetchTopicOffsets(topic)
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+        for (const { partition } of partitions.filter((p) => p.topic === topic)) {
+          const end = ends.find((e) => e.partition === partition)
+          const at = committed?.partitions.find((c) => c.partition === partition)?.offset ?? '-1'
+          marks.push({ topic, partition, idle: end !== undefined && (end.high === end.low || (at !== '-1' && BigInt(at) >= BigInt(end.high))) })
+        }
+      }
+      finished.assigned(marks)
+      await watermark?.markCaughtUp(marks.filter((m) => m.idle && m.topic === deps.topics.predictions).map((m) => m.partition))
     } finally {
       await admin.disconnect()
     }
@@ -194,6 +206,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       await retryRun
       await consumer.stop()
       await healthRun
+      await finished.flush()
     },
     healthcheck: () => consumer.healthy(),
   }

@@ -33,6 +33,7 @@ const triggerShape = z.object({
   last_seen: ms,
   summary: z.string(),
   evidence_query: z.string().default(''),
+  data_time: ms.default(0),
 })
 
 export function checkTrigger(value: unknown): MonitorTrigger {

@@ -55,7 +55,8 @@ export interface DetectionDeps {
 export class DetectionRunner {
   constructor(private readonly deps: DetectionDeps) {}
 
-  async onWindowsComputed(model: RuntimeModel, computed: ComputedWindows): Promise<void> {
+  /** `dataTime`: the newest record time stored when the computation began (the triggers' data_time). */
+  async onWindowsComputed(model: RuntimeModel, computed: ComputedWindows, dataTime = 0): Promise<void> {
     const closed = computed.summaries.filter((s) => s.closed && s.volume > 0)
     if (closed.length === 0) return
     const { ch } = this.deps
@@ -84,10 +85,10 @@ export class DetectionRunner {
       evaluationRows.push({ ...key, findings_json: encodeEvaluation({ findings: result.findings, not_judged: result.not_judged }), data_version: computed.versions.get(key.window_start) ?? '0', evaluated_at: Date.now() })
     }
     await ch.insert('window_evaluations', evaluationRows)
-    await this.publishEpisodes(model, sizeMs, [...new Set(closed.map((s) => s.key.segment))], Math.max(...starts))
+    await this.publishEpisodes(model, sizeMs, [...new Set(closed.map((s) => s.key.segment))], Math.max(...starts), dataTime)
   }
 
-  private async publishEpisodes(model: RuntimeModel, sizeMs: number, segments: string[], latest: number): Promise<void> {
+  private async publishEpisodes(model: RuntimeModel, sizeMs: number, segments: string[], latest: number, dataTime: number): Promise<void> {
     const { ch, publisher } = this.deps
     const modelId = model.config.model_id
     const from = latest - (this.deps.episodeLookbackMs ?? 90 * DAY)
@@ -151,6 +152,6 @@ export class DetectionRunner {
       const resolution = withdrawnTrigger(t)
       if (AlertPublisher.differs(resolution, published.get(t.alert_id))) changed.push(resolution)
     }
-    await publisher.publish(changed)
+    await publisher.publish(changed.map((t) => ({ ...t, data_time: dataTime })))
   }
 }

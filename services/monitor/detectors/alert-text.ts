@@ -67,6 +67,7 @@ export function buildTrigger(t: EpisodeTransition): MonitorTrigger {
     last_seen: t.last_seen,
     summary: triggerSummary(t),
     evidence_query: f.evidence_query,
+    data_time: 0,
   }
 }
 

@@ -1,3 +1,4 @@
+import { deferred } from '../../shared/async/deferred.ts'
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import { windowRefKey, type WindowRef } from './window-math.ts'
 
@@ -52,14 +53,8 @@ export class WindowSchedule {
     const key = windowRefKey(ref)
     let entry = this.pending.get(key)
     if (!entry) {
-      let resolve!: () => void
-      let reject!: (error: unknown) => void
-      const done = new Promise<void>((res, rej) => {
-        resolve = res
-        reject = rej
-      })
-      // Rejections are handled by whoever waits (the consumer loop); unwatched ones are fine.
-      done.catch(() => undefined)
+      // Rejections are handled by whoever waits (the consumer loop).
+      const { promise: done, resolve, reject } = deferred()
       entry = { ref, urgent, markedAt: this.now(), done, resolve, reject }
       this.pending.set(key, entry)
     } else entry.urgent ||= urgent

@@ -66,6 +66,8 @@ export interface MonitorTrigger {
   last_seen: number
   summary: string
   evidence_query: string
+  /** Newest record time the monitor had stored when it derived this state (0: unknown). */
+  data_time: number
 }
 
 export type DecisionKind = 'retrain' | 'hold' | 'investigate' | 'suppress'

@@ -111,5 +111,7 @@ export function triggerFromRow(r: AlertRecord): MonitorTrigger {
     last_seen: Number(r.last_seen),
     summary: r.summary,
     evidence_query: r.evidence_query,
+    // The table keeps an alert's state, not when the monitor derived it.
+    data_time: 0,
   }
 }

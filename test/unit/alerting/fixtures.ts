@@ -29,6 +29,7 @@ export function trigger(overrides: Partial<MonitorTrigger> = {}): MonitorTrigger
     last_seen: T0 + HOUR,
     summary: 'credit-default v7: income drifted (PSI 0.31 > 0.2)',
     evidence_query: "SELECT * FROM driftgate.window_feature_stats FINAL WHERE model_id = 'credit-default' AND feature = 'income'",
+    data_time: T0 + 2 * HOUR,
     ...overrides,
   }
 }
