@@ -96,7 +96,7 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
     await migrate(ch)
     await ensureTopics(kafka, topicSpecs(topics, env.EVENT_PARTITIONS))
     if (!o.keep) {
-      const tables = await resetModelData(ch, SCENARIO_MODEL)
+      const tables = await resetModelData(ch, SCENARIO_MODEL, [env.MONITOR_GROUP_ID])
       say(`  reset: deleted ${SCENARIO_MODEL} from ${tables.length} tables of ClickHouse database ${ch.database}`)
     }
     await skipToEnd(kafka, env.MONITOR_GROUP_ID, [topics.predictions, topics.labels])
@@ -126,19 +126,14 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
       indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
       // Simulated days pass in seconds: refresh join health more often than the default 30 s,
       // and recompute touched windows in every round (a 10 s refresh would be hours of
-      // simulated time: labels would reach the metrics, and the policy, too late). The backlog
-      // rule stays on: the player sends an hour at a time, so the monitor's batches often stop
-      // short of a partition's end and its commits trail, which slows the player (it waits on
-      // committed lag); without the rule the run is faster but the policy's clock runs ahead of
-      // the label-driven recomputations when the machine is busy, and outcomes depend on it.
+      // simulated time: labels would reach the metrics too late).
       labelHealthIntervalMs: 20_000,
       refreshMs: 0,
     })
-    // The policy's clock is simulated time (the hour the player has reached; the monitor trails it
-    // by at most the backlog allowed below): label-maturity estimates, cooldowns and decision
-    // times are about the scenario's days, not the minutes the run takes.
+    // The player's simulated time, for the feed. The policy does not use it: it decides in steps of
+    // data time once the monitor has finished them, so the player's lead changes nothing.
     const clock = new SimulatedClock(scenario.start)
-    const policy = createPolicyService({ kafka, ch, codec, producer, topics, policies, logger, groupId: policyGroup, now: () => clock.now })
+    const policy = createPolicyService({ kafka, ch, codec, producer, topics, policies, logger, groupId: policyGroup, monitorGroupId: env.MONITOR_GROUP_ID })
     await monitor.start()
     closers.push(() => monitor.stop())
     await policy.start()

@@ -17,16 +17,22 @@ import type { Scenario } from './scenario.ts'
  * waits until the deletions are done. ClickHouse 18.16 runs ALTER ... DELETE as an asynchronous
  * mutation; starting the monitor before they finish would let them delete its fresh rows too.
  * Tables are found in system.columns, so a table added by a later migration is reset as well.
+ * The progress the given consumer groups recorded (tables with a consumer_group column) goes too:
+ * the scenario's times repeat from run to run.
  */
-export async function resetModelData(ch: ClickHouse, modelId: string, timeoutMs = 120_000): Promise<string[]> {
-  const tables = await ch.query<{ table: string }>(
-    `SELECT DISTINCT c.table AS table FROM system.columns AS c
-     WHERE c.database = ${lit(ch.database)} AND c.name = 'model_id'
-       AND c.table IN (SELECT name FROM system.tables WHERE database = ${lit(ch.database)} AND engine LIKE '%MergeTree')
-     ORDER BY table`,
-  )
-  const names = tables.map((t) => t.table)
+export async function resetModelData(ch: ClickHouse, modelId: string, groups: string[] = [], timeoutMs = 120_000): Promise<string[]> {
+  const tablesWith = (column: string): Promise<{ table: string }[]> =>
+    ch.query<{ table: string }>(
+      `SELECT DISTINCT c.table AS table FROM system.columns AS c
+       WHERE c.database = ${lit(ch.database)} AND c.name = ${lit(column)}
+         AND c.table IN (SELECT name FROM system.tables WHERE database = ${lit(ch.database)} AND engine LIKE '%MergeTree')
+       ORDER BY table`,
+    )
+  const names = (await tablesWith('model_id')).map((t) => t.table)
   for (const table of names) await ch.command(`ALTER TABLE ${ch.table(table)} DELETE WHERE model_id = ${lit(modelId)}`)
+  if (groups.length > 0) {
+    for (const { table } of await tablesWith('consumer_group')) await ch.command(`ALTER TABLE ${ch.table(table)} DELETE WHERE consumer_group IN (${groups.map(lit).join(', ')})`)
+  }
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const [pending] = await ch.query<{ n: number }>(`SELECT count() AS n FROM system.mutations WHERE database = ${lit(ch.database)} AND is_done = 0`)

@@ -4,7 +4,9 @@ import { triggerFromRow, type AlertRecord } from '../shared/model/alert-record.t
 import type { ContextFacts, Deploy, Episode, WindowFacts } from './decision-context.ts'
 import type { PolicyConfig } from './policy-config.ts'
 
-// Reads the facts of one decision from the monitor's tables in four queries. The SQL is kept
+// Reads the facts of one decision from the monitor's tables in four queries, as of a data time
+// the monitor has finished: only windows (and alerts' first windows) that ended by then count, so
+// a monitor that is further along by the time of reading does not change the answer. The SQL is kept
 // as written (with its literals) in `queries`, so every number in a decision can be re-checked
 // by an analyst by running the query cited next to it.
 
@@ -33,7 +35,7 @@ function windowsSql(ch: ClickHouse, modelId: string, size: number, from: number,
     `  SELECT segment, window_start, window_end AS r_window_end, volume AS r_volume, labeled_count AS r_labeled, business_value AS r_business_value,`,
     `    ${[...byVolume, ...METRICS].map((m) => `${m} AS r_${m}`).join(', ')}`,
     `  FROM ${ch.table('window_summary')} FINAL`,
-    `  WHERE model_id = ${lit(modelId)} AND window_size_ms = ${size} AND window_start >= ${from} AND window_start <= ${to}`,
+    `  WHERE model_id = ${lit(modelId)} AND window_size_ms = ${size} AND window_start >= ${from} AND window_start + ${size} <= ${to}`,
     ')',
     'GROUP BY segment, window_start',
     'ORDER BY segment, window_start',
@@ -54,14 +56,14 @@ export function createContextLoader(ch: ClickHouse, options: { labelRateLookback
           '  observed, expected, threshold, evidence_names, evidence_scores, evidence_details, label_coverage, estimated,',
           '  first_seen, last_seen, summary, evidence_query',
           `FROM ${ch.table('alerts')} FINAL`,
-          `WHERE model_id = ${lit(modelId)} AND first_seen <= ${asOf} AND last_seen + window_size_ms >= ${alertsFrom}`,
+          `WHERE model_id = ${lit(modelId)} AND first_seen + window_size_ms <= ${asOf} AND last_seen + window_size_ms >= ${alertsFrom}`,
           'ORDER BY first_seen, alert_id',
         ].join('\n'),
         windows: windowsSql(ch, modelId, size, cp - policy.reference_period, asOf),
         deploys: [
           'SELECT model_version, min(window_start) AS first_seen',
           `FROM ${ch.table('window_summary')}`,
-          `WHERE model_id = ${lit(modelId)} AND segment = 'all'`,
+          `WHERE model_id = ${lit(modelId)} AND segment = 'all' AND window_start < ${asOf}`,
           'GROUP BY model_version ORDER BY first_seen',
         ].join('\n'),
         // Labels joined per hour by label time over the last day (join health, smallest window).
@@ -69,7 +71,7 @@ export function createContextLoader(ch: ClickHouse, options: { labelRateLookback
           'SELECT sum(labels_joined) AS labels, min(window_start) AS since,',
           `  if(count() > 0, sum(labels_joined) * 3600000 / greatest(${asOf} - min(window_start), any(window_size_ms)), NULL) AS per_hour`,
           `FROM ${ch.table('label_health')} FINAL`,
-          `WHERE model_id = ${lit(modelId)} AND window_start >= ${asOf - rateLookback} AND window_start < ${asOf}`,
+          `WHERE model_id = ${lit(modelId)} AND window_start >= ${asOf - rateLookback} AND window_start + window_size_ms <= ${asOf}`,
           `  AND window_size_ms = (SELECT min(window_size_ms) FROM ${ch.table('label_health')} WHERE model_id = ${lit(modelId)})`,
         ].join('\n'),
       }

@@ -37,6 +37,7 @@ const service = createPolicyService({
   policies,
   logger,
   groupId: env.POLICY_GROUP_ID,
+  monitorGroupId: env.MONITOR_GROUP_ID,
   stallMs: env.CONSUMER_STALL_MS,
   registry,
   api: env.POLICY_API_TOKEN ? { port: env.POLICY_API_PORT, token: env.POLICY_API_TOKEN, host: env.POLICY_API_HOST } : undefined,

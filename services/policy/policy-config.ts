@@ -53,6 +53,10 @@ export const policyConfigSchema = z
      *  change and join that episode; a later onset opens an episode of its own, even while an
      *  older alert (e.g. of a cold-start segment) keeps firing. */
     episode_window: durationMs.prefault('1d'),
+    /** Decisions are taken per step of data time: the triggers the monitor derived within a step
+     *  are applied together and each episode they touch is decided once, as of the step's end,
+     *  when the monitor has finished that data. */
+    decision_interval: durationMs.refine((ms) => ms >= 1000, 'must be at least 1s').prefault('1h'),
     /** Consecutive firing windows before a shift counts as sustained (a 1-window spike is noise). */
     persistence_windows: z.number().int().min(1).default(3),
     /** Labeled share a window needs before its performance numbers are trusted. */

@@ -1,3 +1,4 @@
+import { deferred } from '../shared/async/deferred.ts'
 import { randomUUID } from 'node:crypto'
 import { DecodeError } from '../shared/codec/decode-error.ts'
 import type { EventCodec } from '../shared/codec/event-codec.ts'
@@ -8,8 +9,9 @@ import type { ConsumedRecord } from '../shared/kafka/records.ts'
 import type { Logger } from '../shared/logging/logger.ts'
 import type { ContextLoader } from './context-loader.ts'
 import { decide, retrainCost } from './decide.ts'
-import type { ApprovalAction, PolicyHistory } from './decision-context.ts'
+import type { ApprovalAction, Episode, PolicyHistory } from './decision-context.ts'
 import { EpisodeTracker, episodeOptions, type EpisodeState, type EpisodeTrackerOptions } from './episode-tracker.ts'
+import { NO_MONITOR, StepGate, stepEnd, triggerDataTime, type MonitorMark } from './decision-steps.ts'
 import { checkTrigger } from './trigger-shape.ts'
 import { policyFingerprint, type PolicyConfig } from './policy-config.ts'
 import { triggerKey, type ApprovalRecord, type PendingApproval, type PolicyStore, type StoredDecision, type StoredRequest, type TriggerRecord } from './policy-store.ts'
@@ -27,6 +29,24 @@ export interface PolicyPipelineDeps {
   now?: () => number
   /** Tests of crash recovery: while true, the pipeline acts like a dead process and does nothing. */
   halted?(): boolean
+  /** How far the monitor is finished (default: nothing to wait for). */
+  mark?: MonitorMark
+  /** How often waiting triggers are checked against the monitor's progress (default 500 ms). */
+  pollMs?: number
+}
+
+/** A trigger waiting for its decision step. */
+interface Waiting {
+  key: string
+  trigger: MonitorTrigger
+  partition: number
+  offset: string
+  received_at: number
+  /** End of its decision step (data time). */
+  step: number
+  done: Promise<void>
+  resolve(): void
+  reject(error: unknown): void
 }
 
 export type ApprovalResult =
@@ -58,11 +78,24 @@ export class PolicyPipeline {
   /** Serializes batches and approval actions: both change the same state. */
   private lock: Promise<unknown> = Promise.resolve()
   private readonly now: () => number
+  private readonly mark: MonitorMark
+  private readonly pollMs: number
+  private readonly gate = new StepGate()
+  /** Triggers waiting for their step, by trigger key. */
+  private readonly waiting = new Map<string, Waiting>()
+  /** Per triggers partition: the offset after the last trigger taken in. */
+  private readonly consumed = new Map<number, bigint>()
+  private lastSettled: Promise<void> = Promise.resolve()
+  private advanceTimer: NodeJS.Timeout | null = null
+  private closed = false
+  private failingSince: number | null = null
   /** The latest outcomes (bounded), for logs and tests. */
   readonly handled: Handled[] = []
 
   constructor(private readonly deps: PolicyPipelineDeps) {
     this.now = deps.now ?? Date.now
+    this.mark = deps.mark ?? NO_MONITOR
+    this.pollMs = deps.pollMs ?? 500
     this.trackerOptions = episodeOptions(deps.policies)
     this.tracker = new EpisodeTracker([], this.trackerOptions)
   }
@@ -101,17 +134,84 @@ export class PolicyPipeline {
     await this.deps.emitter.emitPending()
   }
 
-  handleBatch(records: ConsumedRecord[]): Promise<void> {
+  /**
+   * Takes a batch of triggers. Undecodable ones are dead-lettered and those of unknown models
+   * recorded at once; the others wait for their decision step (decision-steps.ts). `settled`
+   * resolves once every trigger of this batch and of the batches before it was decided and
+   * stored: the consumer commits the offsets only then, so a crash replays what was not decided.
+   */
+  handleBatch(records: ConsumedRecord[]): Promise<{ settled: Promise<void> }> {
     return this.serial(async () => {
       if (this.deps.halted?.()) throw new Error('policy pipeline halted')
       try {
         if (this.stale) await this.reload()
-        await this.process(records)
+        const waits = await this.intake(records)
+        const own = Promise.all(waits).then(() => undefined)
+        // In batch order: a batch is never committed past an earlier one left undecided.
+        const settled = this.lastSettled.then(() => own)
+        this.lastSettled = settled
+        settled.catch(() => undefined)
+        this.scheduleAdvance(0)
+        return { settled }
       } catch (error) {
         this.stale = true
         throw error
       }
     })
+  }
+
+  private async intake(records: ConsumedRecord[]): Promise<Promise<void>[]> {
+    const triggers: TriggerRecord[] = []
+    const letters: DeadLetter[] = []
+    const waits: Promise<void>[] = []
+    const fresh = new Map<string, Waiting>()
+    for (const record of records) {
+      const consumed = BigInt(record.offset) + 1n
+      if (consumed > (this.consumed.get(record.partition) ?? 0n)) this.consumed.set(record.partition, consumed)
+      let trigger: MonitorTrigger
+      try {
+        trigger = checkTrigger((await this.deps.codec.decode(record.value, 'MonitorTrigger')).event)
+      } catch (error) {
+        if (!(error instanceof DecodeError)) throw error
+        letters.push({ record, code: error.code, reason: error.message, step: 'decode' })
+        continue
+      }
+      const key = triggerKey(trigger)
+      // Redelivered after a failed attempt or a restart: the one already waiting stands for it.
+      const waiting = this.waiting.get(key) ?? fresh.get(key)
+      if (waiting) {
+        waits.push(waiting.done)
+        continue
+      }
+      if (this.processed.has(key)) {
+        this.note({ trigger, outcome: 'duplicate' })
+        continue
+      }
+      const policy = this.deps.policies.get(trigger.model_id)
+      if (!policy) {
+        this.deps.logger.warn({ event: 'trigger_unknown_model', model_id: trigger.model_id, alert_id: trigger.alert_id }, 'trigger for a model without configuration')
+        triggers.push({ trigger, kafka_partition: record.partition, kafka_offset: record.offset, received_at: this.now(), episode_id: '', decision_id: '', outcome: 'unknown_model' })
+        this.note({ trigger, outcome: 'unknown_model' })
+        continue
+      }
+      const { promise: done, resolve, reject } = deferred()
+      const entry: Waiting = { key, trigger, partition: record.partition, offset: record.offset, received_at: this.now(), step: stepEnd(triggerDataTime(trigger), policy.decision_interval), done, resolve, reject }
+      fresh.set(key, entry)
+      waits.push(done)
+    }
+    if (letters.length > 0) {
+      if (!this.deps.deadLetter) throw new Error(`${letters.length} undecodable triggers and no dead-letter topic configured`)
+      const { unsent } = await sendDeadLetters(this.deps.deadLetter.producer, this.deps.deadLetter.topic, letters, this.now())
+      for (const { letter, error } of unsent) this.deps.logger.error({ event: 'dead_letter_unsent', code: letter.code, error, partition: letter.record.partition, offset: letter.record.offset }, 'the dead-letter topic refused an undecodable trigger; it is skipped')
+      this.deps.logger.warn({ event: 'triggers_dead_lettered', count: letters.length, codes: letters.map((l) => l.code) }, 'undecodable triggers sent to the dead-letter topic')
+    }
+    if (triggers.length > 0) {
+      await this.deps.store.writeBatch({ requests: [], decisions: [], episodes: [], triggers })
+      for (const t of triggers) this.processed.add(triggerKey(t.trigger))
+    }
+    // Only once the batch is taken: a batch that failed above is retried whole.
+    for (const entry of fresh.values()) this.waiting.set(entry.key, entry)
+    return waits
   }
 
   private history(modelId: string): PolicyHistory {
@@ -123,58 +223,92 @@ export class PolicyPipeline {
     }
   }
 
-  private async process(records: ConsumedRecord[]): Promise<void> {
+  private scheduleAdvance(delayMs: number): void {
+    if (this.advanceTimer || this.closed || this.waiting.size === 0) return
+    this.advanceTimer = setTimeout(() => {
+      this.advanceTimer = null
+      void this.serial(() => this.advance()).then(
+        () => {
+          if (this.failingSince !== null) this.deps.logger.info({ event: 'policy_steps_resumed', failed_for_ms: this.now() - this.failingSince }, 'deciding steps works again')
+          this.failingSince = null
+          this.scheduleAdvance(this.pollMs)
+        },
+        (error: unknown) => {
+          this.stale = true
+          // Once per outage, not once per retry.
+          if (this.failingSince === null) this.deps.logger.warn({ event: 'policy_step_failed', err: error, waiting: this.waiting.size }, 'deciding a step failed (ClickHouse or Kafka unreachable?); retrying every second')
+          this.failingSince ??= this.now()
+          this.scheduleAdvance(Math.max(this.pollMs, 1_000))
+        },
+      )
+    }, delayMs)
+  }
+
+  /** Decides every step the monitor has finished, oldest first. */
+  private async advance(): Promise<void> {
+    if (this.closed || this.waiting.size === 0 || this.deps.halted?.()) return
+    if (this.stale) await this.reload()
+    const finished = await this.mark.finished()
+    const ends = Number.isFinite(finished) || finished === Infinity ? await this.mark.triggerEnds() : new Map<number, bigint>()
+    const byPartition = new Map<number, Set<number>>()
+    for (const w of this.waiting.values()) byPartition.set(w.partition, (byPartition.get(w.partition) ?? new Set()).add(w.step))
+    for (const [partition, steps] of byPartition) this.gate.observe(partition, [...steps], finished, ends)
+    const due = [...this.waiting.values()].filter((w) => this.gate.due(w.partition, w.step, this.consumed.get(w.partition) ?? 0n))
+    if (due.length === 0) return
+    const steps = [...new Set(due.map((w) => w.step))].sort((a, b) => a - b)
+    for (const step of steps) {
+      const entries = due.filter((w) => w.step === step).sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)))
+      await this.decideStep(step, entries)
+      for (const partition of new Set(entries.map((e) => e.partition))) this.gate.forget(partition, step)
+    }
+    await this.deps.emitter.emitPending()
+  }
+
+  /** Applies a step's triggers in the order they were published, then decides each episode they
+   *  touched once, as of the step's end. */
+  private async decideStep(step: number, entries: Waiting[]): Promise<void> {
     const triggers: TriggerRecord[] = []
     const decisions: StoredDecision[] = []
     const requests: StoredRequest[] = []
     const episodes = new Map<string, EpisodeState>()
-    const letters: DeadLetter[] = []
-    const keys: string[] = []
+    /** Per episode touched in this step: the step's records of it, and the episode as its latest
+     *  firing trigger left it (what is decided: an alert that fired and resolved within the step
+     *  is decided on its firing state, once). */
+    const toDecide = new Map<string, { records: TriggerRecord[]; episode: Episode | null }>()
 
-    for (const record of records) {
-      let trigger: MonitorTrigger
-      try {
-        trigger = checkTrigger((await this.deps.codec.decode(record.value, 'MonitorTrigger')).event)
-      } catch (error) {
-        if (!(error instanceof DecodeError)) throw error
-        letters.push({ record, code: error.code, reason: error.message, step: 'decode' })
-        continue
-      }
-      const key = triggerKey(trigger)
-      if (this.processed.has(key) || keys.includes(key)) {
-        this.note({ trigger, outcome: 'duplicate' })
-        continue
-      }
-      keys.push(key)
-      const at = this.now()
-      const base = { trigger, kafka_partition: record.partition, kafka_offset: record.offset, received_at: at, episode_id: '', decision_id: '' }
-      const policy = this.deps.policies.get(trigger.model_id)
-      if (!policy) {
-        this.deps.logger.warn({ event: 'trigger_unknown_model', model_id: trigger.model_id, alert_id: trigger.alert_id }, 'trigger for a model without configuration')
-        triggers.push({ ...base, outcome: 'unknown_model' })
-        this.note({ trigger, outcome: 'unknown_model' })
-        continue
-      }
-      const applied = this.tracker.apply(trigger, at)
+    for (const entry of entries) {
+      const { trigger } = entry
+      const base = { trigger, kafka_partition: entry.partition, kafka_offset: entry.offset, received_at: entry.received_at, episode_id: '', decision_id: '' }
+      const applied = this.tracker.apply(trigger, step)
       if (applied.kind !== 'applied') {
         triggers.push({ ...base, outcome: applied.kind, episode_id: applied.kind === 'stale' ? (applied.state?.episode_id ?? '') : '' })
         this.note({ trigger, outcome: applied.kind })
         continue
       }
       episodes.set(applied.state.episode_id, applied.state)
-      if (trigger.status !== 'firing') {
-        triggers.push({ ...base, outcome: 'applied', episode_id: applied.state.episode_id })
-        this.note({ trigger, outcome: 'applied' })
+      const record: TriggerRecord = { ...base, outcome: 'applied', episode_id: applied.state.episode_id }
+      triggers.push(record)
+      const pending = toDecide.get(applied.state.episode_id) ?? { records: [], episode: null }
+      pending.records.push(record)
+      if (trigger.status === 'firing') pending.episode = applied.episode
+      toDecide.set(applied.state.episode_id, pending)
+    }
+
+    for (const { records, episode } of toDecide.values()) {
+      if (!episode) {
+        for (const r of records) this.note({ trigger: r.trigger, outcome: 'applied' })
         continue
       }
-
-      const facts = await this.deps.loader.load(applied.episode, policy, at)
-      const result = decide({ ...facts, episode: applied.episode, history: this.history(trigger.model_id) }, policy)
-      decisions.push({ result, trigger, facts, policy_fingerprint: policyFingerprint(policy) })
-      triggers.push({ ...base, outcome: 'applied', episode_id: applied.state.episode_id, decision_id: result.decision.decision_id })
-      this.note({ trigger, outcome: 'applied', decision: result.decision.decision, decision_id: result.decision.decision_id })
+      const policy = this.deps.policies.get(episode.model_id)!
+      const facts = await this.deps.loader.load(episode, policy, step)
+      const result = decide({ ...facts, episode, history: this.history(episode.model_id) }, policy)
+      decisions.push({ result, trigger: episode.trigger, facts, policy_fingerprint: policyFingerprint(policy) })
+      for (const r of records) {
+        r.decision_id = result.decision.decision_id
+        this.note({ trigger: r.trigger, outcome: 'applied', decision: result.decision.decision, decision_id: result.decision.decision_id })
+      }
       this.deps.logger.info(
-        { event: 'policy_decision', model_id: trigger.model_id, episode_id: applied.episode.episode_id, decision: result.decision.decision, gate: result.deciding?.reason.gate, code: result.deciding?.reason.code, decision_id: result.decision.decision_id },
+        { event: 'policy_decision', model_id: episode.model_id, episode_id: episode.episode_id, decision: result.decision.decision, gate: result.deciding?.reason.gate, code: result.deciding?.reason.code, decision_id: result.decision.decision_id, as_of: step },
         `policy decided ${result.decision.decision}`,
       )
       if (result.proposed) {
@@ -185,20 +319,33 @@ export class PolicyPipeline {
         const stored: StoredRequest = { request: result.request, cost: retrainCost(policy), approved_by: '', status: 'recorded', produced_at: 0 }
         requests.push(stored)
         this.deps.emitter.recorded(stored)
-        const marked = this.tracker.markRequested(applied.episode.episode_id, result.request.request_id, at)
+        const marked = this.tracker.markRequested(episode.episode_id, result.request.request_id, step)
         if (marked) episodes.set(marked.episode_id, marked)
       }
     }
 
-    if (letters.length > 0) {
-      if (!this.deps.deadLetter) throw new Error(`${letters.length} undecodable triggers and no dead-letter topic configured`)
-      const { unsent } = await sendDeadLetters(this.deps.deadLetter.producer, this.deps.deadLetter.topic, letters, this.now())
-      for (const { letter, error } of unsent) this.deps.logger.error({ event: 'dead_letter_unsent', code: letter.code, error, partition: letter.record.partition, offset: letter.record.offset }, 'the dead-letter topic refused an undecodable trigger; it is skipped')
-      this.deps.logger.warn({ event: 'triggers_dead_lettered', count: letters.length, codes: letters.map((l) => l.code) }, 'undecodable triggers sent to the dead-letter topic')
-    }
     await this.deps.store.writeBatch({ requests, decisions, episodes: [...episodes.values()], triggers })
-    for (const key of keys) this.processed.add(key)
-    await this.deps.emitter.emitPending()
+    for (const entry of entries) {
+      this.processed.add(entry.key)
+      this.waiting.delete(entry.key)
+      entry.resolve()
+    }
+  }
+
+  /** Triggers waiting for the monitor to finish their step, and the oldest step among them. */
+  waitingTriggers(): { count: number; oldestStep: number | null } {
+    let oldest: number | null = null
+    for (const w of this.waiting.values()) oldest = oldest === null ? w.step : Math.min(oldest, w.step)
+    return { count: this.waiting.size, oldestStep: oldest }
+  }
+
+  /** Stopping: triggers still waiting stay uncommitted and are decided after the restart. */
+  close(): void {
+    this.closed = true
+    if (this.advanceTimer) clearTimeout(this.advanceTimer)
+    this.advanceTimer = null
+    for (const w of this.waiting.values()) w.reject(new Error('the policy stopped before the monitor finished this trigger\'s data'))
+    this.waiting.clear()
   }
 
   private async recordRequest(request: StoredRequest['request'], approvedBy: string): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs'
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
 import type { EventCodec } from '../shared/codec/event-codec.ts'
-import type { Registry } from 'prom-client'
+import { Gauge, type Registry } from 'prom-client'
 import { createBatchConsumer, type BatchConsumer } from '../shared/kafka/batch-consumer.ts'
 import { registerStallGauge } from '../shared/kafka/stall-gauge.ts'
 import type { RecordProducer } from '../shared/kafka/producer.ts'
@@ -12,6 +12,7 @@ import { createContextLoader, type ContextLoader } from './context-loader.ts'
 import type { PolicyConfig } from './policy-config.ts'
 import { PolicyPipeline } from './policy-pipeline.ts'
 import { PolicyStore } from './policy-store.ts'
+import { createMonitorMark } from './monitor-mark.ts'
 import { RequestEmitter, topicReader, type EmitterFaults } from './request-emitter.ts'
 
 export interface PolicyServiceDeps {
@@ -24,6 +25,9 @@ export interface PolicyServiceDeps {
   policies: Map<string, PolicyConfig>
   logger: Logger
   groupId?: string
+  /** The monitor's consumer group: decisions wait until it has finished their data. null: no
+   *  monitor to wait for (triggers replayed from elsewhere, tests of the policy alone). */
+  monitorGroupId: string | null
   /** Approval API; omitted means no API (decisions needing approval then wait). */
   api?: { port: number; token: string; host?: string }
   now?: () => number
@@ -67,7 +71,9 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
     faults: deps.faults,
     now: deps.now,
   })
+  const mark = deps.monitorGroupId === null ? null : createMonitorMark(deps.kafka, deps.ch, deps.topics, deps.monitorGroupId)
   const pipeline = new PolicyPipeline({
+    ...(mark ? { mark } : {}),
     store,
     loader: deps.loader ?? createContextLoader(deps.ch),
     emitter,
@@ -91,7 +97,17 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
     },
     deps.logger,
   )
-  if (deps.registry) registerStallGauge(deps.registry, () => consumer.stalls())
+  if (deps.registry) {
+    registerStallGauge(deps.registry, () => consumer.stalls())
+    new Gauge({
+      name: 'driftgate_policy_triggers_waiting',
+      help: 'Triggers read but not decided yet: their decision step is not finished by the monitor (a lagging monitor shows here first).',
+      registers: [deps.registry],
+      collect() {
+        this.set(pipeline.waitingTriggers().count)
+      },
+    })
+  }
   let api: ApprovalApi | null = null
   let ready = false
   let stopped: Promise<void> | null = null
@@ -126,7 +142,9 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
       stopped ??= (async () => {
         ready = false
         await api?.close()
+        pipeline.close()
         await consumer.stop()
+        await mark?.close()
       })()
       return stopped
     },

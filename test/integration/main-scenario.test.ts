@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +13,7 @@ import { loadEnv } from '../../services/shared/config/env.ts'
 import { createKafka } from '../../services/shared/kafka/kafka-client.ts'
 import { readTopic } from '../../services/shared/kafka/read-topic.ts'
 import { topicNames } from '../../services/shared/kafka/topics.ts'
+import { decisionHistory } from '../support/decision-history.ts'
 import { CLICKHOUSE_URL, KAFKA_BROKERS, testLogger, uniqueId } from '../support/harness.ts'
 
 // The main job end to end, shortened (28 simulated days, fewer predictions) and in a database and
@@ -21,20 +23,24 @@ import { CLICKHOUSE_URL, KAFKA_BROKERS, testLogger, uniqueId } from '../support/
 
 const DAYS = 28
 const SIZE = 6 * 3_600_000
+const runEnv = (id: string) => loadEnv({ ...process.env, TOPIC_PREFIX: `t-${id}-`, CLICKHOUSE_DATABASE: `t_${id}`, MONITOR_GROUP_ID: `t-${id}-monitor`, LOG_LEVEL: 'warn' })
 const id = uniqueId()
-const env = loadEnv({
-  ...process.env,
-  TOPIC_PREFIX: `t-${id}-`,
-  CLICKHOUSE_DATABASE: `t_${id}`,
-  MONITOR_GROUP_ID: `t-${id}-monitor`,
-  LOG_LEVEL: 'warn',
-})
+const env = runEnv(id)
 const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE })
+// A second run of the same events, with the player a week ahead and the machine loaded.
+const againId = uniqueId()
+const again = new ClickHouse({ url: CLICKHOUSE_URL, database: runEnv(againId).CLICKHOUSE_DATABASE })
 const phases = scenarioPhases(DAYS)
+/** Events per simulated day in the first run (the second run's player lead is a week of them). */
+let eventsPerDay = 0
+const play = (runId: string, extra: { maxLag?: number } = {}, out: NodeJS.WritableStream = new PassThrough()) =>
+  runScenario({ env: runEnv(runId), days: DAYS, speed: 0, peakPerHour: 160, seed: 3, quiet: true, outDir: mkdtempSync(join(tmpdir(), 'driftgate-main-')), policyGroupId: `t-${runId}-policy`, out, ...extra })
 
 afterAll(async () => {
-  await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)
-  await ch.close()
+  for (const c of [ch, again]) {
+    await c.command(`DROP DATABASE IF EXISTS ${c.database}`)
+    await c.close()
+  }
 })
 
 interface Decision {
@@ -71,17 +77,7 @@ describe('the main job (npm start), shortened', () => {
     let printed = ''
     out.on('data', (chunk: Buffer) => (printed += chunk.toString()))
     const started = Date.now()
-    const result = await runScenario({
-      env,
-      days: DAYS,
-      speed: 0,
-      peakPerHour: 160,
-      seed: 3,
-      quiet: true,
-      outDir: mkdtempSync(join(tmpdir(), 'driftgate-main-')),
-      policyGroupId: `t-${id}-policy`,
-      out,
-    })
+    const result = await play(id, {}, out)
     const took = Date.now() - started
     const report = `\n${printed}`
 
@@ -125,6 +121,27 @@ describe('the main job (npm start), shortened', () => {
     expect(retrained.map((d) => d.episode_id)).toEqual([sent.episode_id])
     expect(inPhase(retrained[0]!.change_point, 'concept_drift'), report).toBe(true)
 
+    eventsPerDay = (result.stats.predictions + result.stats.labels) / DAYS
     console.log(`main job, ${DAYS} days: ${result.stats.predictions} predictions and ${result.stats.labels} labels in ${Math.round(took / 1000)} s`)
+  }, 600_000)
+
+  it('the player a week ahead of the monitor and a busy CPU change no outcome', async () => {
+    const first = await decisionHistory(ch, SCENARIO_MODEL)
+    expect(first.requests).toHaveLength(1)
+    expect(eventsPerDay).toBeGreaterThan(0)
+    const burner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
+    let result: Awaited<ReturnType<typeof play>>
+    try {
+      // A week of events: the player waits only when the monitor is that far behind.
+      result = await play(againId, { maxLag: Math.round(7 * eventsPerDay) })
+    } finally {
+      burner.kill()
+    }
+    expect(result.checks.filter((c) => !c.ok)).toEqual([])
+    // One request in both runs, starting at the concept drift's change point. (Which of its alerts
+    // opens the episode, and so the episode's id, can still differ: see decision-history.ts.)
+    const second = await decisionHistory(again, SCENARIO_MODEL)
+    expect(second.requests.map((r) => inPhase(r.training_data_from, 'concept_drift'))).toEqual([true])
+    expect(first.requests.map((r) => inPhase(r.training_data_from, 'concept_drift'))).toEqual([true])
   }, 600_000)
 })

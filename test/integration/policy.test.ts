@@ -48,9 +48,13 @@ describe('policy service through Kafka and ClickHouse', () => {
     await env.seed({ windows: degradedWindows(), alerts: [perf(CP + 3 * H)], labelRate })
     const p = policy()
     await env.start(p)
-    // The alert fires window after window; the third window makes it sustained. The same state
-    // sent twice (a monitor restart) is one trigger.
-    await env.send(perf(CP), perf(CP + H), perf(CP + 2 * H), perf(CP + 2 * H), perf(CP + 3 * H))
+    // The alert fires window after window (each state derived an hour of data later, as its labels
+    // came in); the third window makes it sustained. The same state sent twice (a monitor restart)
+    // is one trigger. Each state falls in a decision step of its own.
+    for (const lastSeen of [CP, CP + H, CP + 2 * H, CP + 2 * H, CP + 3 * H]) {
+      env.clock.t = CP + 6 * H + (lastSeen - CP)
+      await env.send(perf(lastSeen))
+    }
     await env.processed(4)
 
     const rows = await decisions(env)
@@ -71,7 +75,8 @@ describe('policy service through Kafka and ClickHouse', () => {
       request_id: expectedId,
       model_id: MODEL,
       decision_id: rows[2]!.decision_id,
-      requested_at: CP + 6 * H,
+      // As of the end of the step the sustaining state was derived in.
+      requested_at: CP + 8 * H,
       // Change point to the end of the latest window with >= 30% labels (CP+3h, 40%).
       training_data_from: CP,
       training_data_to: CP + 4 * H,
@@ -98,7 +103,9 @@ describe('policy service through Kafka and ClickHouse', () => {
     env.clock.t = CP + 6 * H
     await env.seed({ windows: degradedWindows(), labelRate })
     await env.start(policy({ calendar: [{ name: 'Black Friday', from: '2026-11-10', to: '2026-11-12', action: 'hold' }] }))
-    await env.send(perf(CP + 2 * H), perf(CP + 3 * H))
+    await env.send(perf(CP + 2 * H))
+    env.clock.t = CP + 7 * H
+    await env.send(perf(CP + 3 * H))
     await env.processed(2)
     const rows = await decisions(env)
     expect(rows.map((r) => [r.decision, r.deciding_gate, r.deciding_code])).toEqual([
@@ -119,11 +126,11 @@ describe('policy service through Kafka and ClickHouse', () => {
     await env.start(policy())
     await env.send(drift, nulls)
     await env.processed(2)
+    // One episode, one decision step; without a monitor to wait for, each batch is decided as it
+    // comes, so the two states give one or two decisions, all the same.
     const rows = await decisions(env)
-    expect(rows.map((r) => [r.decision, r.deciding_code])).toEqual([
-      ['investigate', 'concurrent_data_quality_alert'],
-      ['investigate', 'concurrent_data_quality_alert'],
-    ])
+    expect(rows.length).toBeGreaterThan(0)
+    expect(new Set(rows.map((r) => `${r.decision}/${r.deciding_code}`))).toEqual(new Set(['investigate/concurrent_data_quality_alert']))
     expect(await env.rawRequestCount()).toBe(0)
   })
 

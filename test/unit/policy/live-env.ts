@@ -25,6 +25,7 @@ export interface LiveEnv {
   clock: { t: number }
   groupId: string
   seed(data: { windows?: WindowFacts[]; alerts?: MonitorTrigger[]; labelRate?: { until: number; hours: number; perHour: number } }): Promise<void>
+  /** Produces triggers as the monitor derived them at the clock's time (their data_time). */
   send(...triggers: MonitorTrigger[]): Promise<void>
   start(policy: PolicyConfig, extra?: Partial<PolicyServiceDeps>): Promise<PolicyService>
   /** Waits until `n` distinct trigger states are recorded and the group committed past them. */
@@ -60,7 +61,8 @@ export async function liveEnv(registryUrl: string): Promise<LiveEnv> {
     },
     async send(...triggers) {
       for (const t of triggers) {
-        await producer.send(topics.triggers, [{ key: t.model_id, value: await codec.encode(topics.triggers, 'MonitorTrigger', t) }])
+        const stamped = { ...t, data_time: clock.t }
+        await producer.send(topics.triggers, [{ key: t.model_id, value: await codec.encode(topics.triggers, 'MonitorTrigger', stamped) }])
       }
     },
     async start(policy, extra = {}) {
@@ -73,6 +75,7 @@ export async function liveEnv(registryUrl: string): Promise<LiveEnv> {
         policies: new Map([[MODEL, policy]]),
         logger: testLogger('policy'),
         groupId,
+        monitorGroupId: null,
         now: () => clock.t,
         topicCheckTimeoutMs: 15_000,
         lingerMs: 50,
