@@ -27,7 +27,7 @@ export function trigger(overrides: Partial<MonitorTrigger> = {}): MonitorTrigger
     window_end: last + H,
     observed: 0.8,
     expected: 0.9,
-    threshold: 0.05,
+    threshold: 0.85,
     evidence: [],
     label_coverage: 0.6,
     estimated: false,
@@ -35,6 +35,7 @@ export function trigger(overrides: Partial<MonitorTrigger> = {}): MonitorTrigger
     last_seen: last,
     summary: 'accuracy dropped',
     evidence_query: `SELECT accuracy FROM window_summary WHERE model_id = '${MODEL}'`,
+    data_time: last + H,
     ...overrides,
   }
 }
