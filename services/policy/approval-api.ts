@@ -1,16 +1,19 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from '../shared/logging/logger.ts'
+import type { ApproverTokens } from './approver-tokens.ts'
 import type { ApprovalResult } from './policy-pipeline.ts'
+import { RefusalLimiter } from './refusal-limiter.ts'
 import type { ApprovalRecord, PendingApproval } from './policy-store.ts'
 
-// Human approval of retrain decisions over HTTP. A bearer token guards every route but the
-// health checks; every approve or reject, accepted or refused (bad token included), leaves a row
-// in policy_approvals.
+// Human approval of retrain decisions over HTTP. Every route but the health checks needs a
+// bearer token of one of the configured approvers (approver-tokens.ts); the actor audited is that
+// token's owner. Every call to an approval route, accepted or refused (no or wrong token, a
+// malformed path or body), leaves a row in policy_approvals, up to the refusal limit.
 //
 //   GET  /approvals                          pending decisions (latest per episode)
-//   POST /approvals/:decision_id/approve     body {"actor": "...", "comment": "..."} (optional)
+//   POST /approvals/:decision_id/approve     body {"comment": "..."} (optional)
 //   POST /approvals/:decision_id/reject
 
 export interface ApprovalBackend {
@@ -27,9 +30,11 @@ export interface ApprovalBackend {
 export interface ApprovalApiOptions {
   port: number
   host?: string
-  token: string
+  tokens: ApproverTokens
   backend: ApprovalBackend
   logger: Logger
+  /** Refused calls audited per window (default: 20 per address, 200 in all, per minute). */
+  refusals?: RefusalLimiter
 }
 
 export interface ApprovalApi {
@@ -37,12 +42,20 @@ export interface ApprovalApi {
   close(): Promise<void>
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
+/** A request the API refuses with a 4xx, audited with its reason. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly result: ApprovalRecord['result'],
+    message: string,
+  ) {
+    super(message)
+  }
+}
 
-/** Constant-time comparison (hashing first makes the lengths equal). */
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? '')
-  return !!match && timingSafeEqual(digest(match[1]!.trim()), digest(token))
+function bearer(header: string | undefined): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
+  return match ? match[1]! : null
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -55,18 +68,34 @@ async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<Record
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > limit) throw new Error('body too large')
+    if (size > limit) throw new Refusal(413, 'invalid', `body larger than ${limit} bytes`)
     chunks.push(chunk as Buffer)
   }
   if (size === 0) return {}
-  const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('body must be a JSON object')
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch (error) {
+    throw new Refusal(400, 'invalid', `body is not JSON: ${(error as Error).message}`)
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Refusal(400, 'invalid', 'body must be a JSON object')
   return value as Record<string, unknown>
 }
 
+function decodeId(raw: string): string {
+  try {
+    const id = decodeURIComponent(raw)
+    if (id.length > 200) throw new Refusal(400, 'invalid', 'decision id longer than 200 characters')
+    return id
+  } catch (error) {
+    if (error instanceof Refusal) throw error
+    throw new Refusal(400, 'invalid', 'malformed percent-encoding in the decision id')
+  }
+}
+
 export async function startApprovalApi(options: ApprovalApiOptions): Promise<ApprovalApi> {
-  if (!options.token) throw new Error('the approval API needs a bearer token (POLICY_API_TOKEN)')
-  const { backend, logger } = options
+  const { backend, logger, tokens } = options
+  const refusals = options.refusals ?? new RefusalLimiter()
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/'
@@ -76,42 +105,52 @@ export async function startApprovalApi(options: ApprovalApiOptions): Promise<App
       return send(res, ok ? 200 : 503, { ok })
     }
     const action = /^\/approvals\/([^/]+)\/(approve|reject)$/.exec(path)
+    const audited = path === '/approvals' || (action !== null && method === 'POST')
     const remote = req.socket.remoteAddress ?? ''
-    const refused = (result: ApprovalRecord['result'], comment: string): ApprovalRecord => ({
-      action_id: randomUUID(),
-      at: backend.now(),
-      decision_id: action ? decodeURIComponent(action[1]!) : '',
-      model_id: '',
-      episode_id: '',
-      action: (action?.[2] as 'approve' | 'reject' | undefined) ?? 'approve',
-      result,
-      actor: '',
-      comment,
-      remote_addr: remote,
-      request_id: '',
-    })
-    if (!tokenMatches(req.headers.authorization, options.token)) {
-      if (action && method === 'POST') await backend.audit(refused('unauthorized', 'missing or wrong bearer token'))
-      logger.warn({ event: 'approval_api_unauthorized', path, remote }, 'approval API call without a valid token')
-      res.setHeader('www-authenticate', 'Bearer')
-      return send(res, 401, { error: 'unauthorized' })
-    }
-    if (method === 'GET' && path === '/approvals') return send(res, 200, { pending: backend.listPending() })
-    if (method === 'POST' && action) {
-      let body: Record<string, unknown>
-      try {
-        body = await readJson(req)
-      } catch (error) {
-        await backend.audit(refused('invalid', (error as Error).message))
-        return send(res, 400, { error: (error as Error).message })
+    let decisionId = ''
+    let actor = ''
+    const refuse = async (refusal: Refusal): Promise<void> => {
+      if (audited && refusals.allow(remote)) {
+        await backend.audit({
+          action_id: randomUUID(),
+          at: backend.now(),
+          decision_id: decisionId,
+          model_id: '',
+          episode_id: '',
+          action: action ? (action[2] as 'approve' | 'reject') : 'list',
+          result: refusal.result,
+          actor,
+          comment: refusal.message.slice(0, 500),
+          remote_addr: remote,
+          request_id: '',
+        })
+      } else if (audited) {
+        logger.warn({ event: 'approval_api_refusals_limited', remote, dropped: refusals.dropped() }, 'too many refused approval API calls: answered 429 without an audit row')
+        return send(res, 429, { error: 'too many refused requests; try again later' })
       }
-      const actor = String(body.actor ?? req.headers['x-actor'] ?? 'token-holder').slice(0, 200)
-      const comment = String(body.comment ?? '').slice(0, 2000)
-      const result = await backend.act(decodeURIComponent(action[1]!), action[2] as 'approve' | 'reject', { actor, comment, remote_addr: remote })
+      logger.warn({ event: `approval_api_${refusal.result}`, path: path.slice(0, 200), remote, reason: refusal.message.slice(0, 200) }, 'approval API call refused')
+      if (refusal.status === 401) res.setHeader('www-authenticate', 'Bearer')
+      send(res, refusal.status, { error: refusal.message })
+    }
+    try {
+      if (action) decisionId = decodeId(action[1]!)
+      const token = bearer(req.headers.authorization)
+      const owner = token === null ? null : tokens.owner(token)
+      if (owner === null) throw new Refusal(401, 'unauthorized', token === null ? 'missing bearer token' : 'unknown bearer token')
+      actor = owner
+      if (method === 'GET' && path === '/approvals') return send(res, 200, { pending: backend.listPending() })
+      if (method !== 'POST' || !action) return send(res, 404, { error: `no route for ${method} ${path.slice(0, 200)}` })
+      const body = await readJson(req)
+      const comment = body.comment ?? ''
+      if (typeof comment !== 'string') throw new Refusal(400, 'invalid', 'comment must be a string')
+      // Who acts is the token's owner: a name in the body or a header is not an identity.
+      const result = await backend.act(decisionId, action[2] as 'approve' | 'reject', { actor: owner, comment: comment.slice(0, 2000), remote_addr: remote })
       const status = result.status === 'not_found' ? 404 : result.status === 'not_pending' ? 409 : 200
       return send(res, status, result)
+    } catch (error) {
+      if (error instanceof Refusal) return refuse(error)
+      throw error
     }
-    return send(res, 404, { error: `no route for ${method} ${path}` })
   }
 
   const server: Server = createServer((req, res) => {

@@ -9,6 +9,7 @@ import { createProducer } from '../shared/kafka/producer.ts'
 import { topicNames } from '../shared/kafka/topics.ts'
 import { createLogger } from '../shared/logging/logger.ts'
 import { loadPolicies } from './policy-config.ts'
+import { ApproverTokens } from './approver-tokens.ts'
 import { createPolicyService } from './policy-service.ts'
 
 // The policy service as a process. Configuration (every model's policy block included) is
@@ -19,8 +20,9 @@ const logger = createLogger('policy', env.LOG_LEVEL)
 const config = loadDriftgateConfig(env.DRIFTGATE_CONFIG)
 const policies = loadPolicies(config)
 const needsApproval = [...policies].filter(([, p]) => p.require_approval).map(([id]) => id)
-if (needsApproval.length > 0 && !env.POLICY_API_TOKEN) {
-  throw new Error(`models ${needsApproval.join(', ')} require approval: set POLICY_API_TOKEN so the approval API can start`)
+const approvers = ApproverTokens.fromEnv(env)
+if (needsApproval.length > 0 && !approvers) {
+  throw new Error(`models ${needsApproval.join(', ')} require approval: set POLICY_API_TOKENS (or POLICY_API_TOKENS_FILE, POLICY_API_TOKEN) so the approval API can start`)
 }
 
 const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-policy' }, logger)
@@ -40,10 +42,10 @@ const service = createPolicyService({
   monitorGroupId: env.MONITOR_GROUP_ID,
   stallMs: env.CONSUMER_STALL_MS,
   registry,
-  api: env.POLICY_API_TOKEN ? { port: env.POLICY_API_PORT, token: env.POLICY_API_TOKEN, host: env.POLICY_API_HOST } : undefined,
+  api: approvers ? { port: env.POLICY_API_PORT, tokens: approvers, host: env.POLICY_API_HOST } : undefined,
 })
 let ready = false
-const ops = await startOpsServer({ port: env.POLICY_METRICS_PORT, registry, healthy: () => service.healthcheck(), ready: () => ready })
+const ops = await startOpsServer({ port: env.POLICY_METRICS_PORT, host: env.OPS_HOST, registry, healthy: () => service.healthcheck(), ready: () => ready })
 await service.start()
 ready = true
 

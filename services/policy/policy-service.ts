@@ -8,6 +8,7 @@ import type { RecordProducer } from '../shared/kafka/producer.ts'
 import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
 import { startApprovalApi, type ApprovalApi } from './approval-api.ts'
+import type { ApproverTokens } from './approver-tokens.ts'
 import { createContextLoader, type ContextLoader } from './context-loader.ts'
 import type { PolicyConfig } from './policy-config.ts'
 import { PolicyPipeline } from './policy-pipeline.ts'
@@ -29,7 +30,7 @@ export interface PolicyServiceDeps {
    *  monitor to wait for (triggers replayed from elsewhere, tests of the policy alone). */
   monitorGroupId: string | null
   /** Approval API; omitted means no API (decisions needing approval then wait). */
-  api?: { port: number; token: string; host?: string }
+  api?: { port: number; tokens: ApproverTokens; host?: string }
   now?: () => number
   loader?: ContextLoader
   /** How long a restart may read the retrain-requests topic to find a request it is unsure was sent. */
@@ -123,7 +124,7 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
         api = await startApprovalApi({
           port: deps.api.port,
           host: deps.api.host,
-          token: deps.api.token,
+          tokens: deps.api.tokens,
           logger: deps.logger,
           backend: {
             listPending: () => pipeline.listPending(),

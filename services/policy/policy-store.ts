@@ -53,7 +53,8 @@ export interface ApprovalRecord {
   decision_id: string
   model_id: string
   episode_id: string
-  action: 'approve' | 'reject'
+  /** 'list': a refused GET /approvals. */
+  action: 'approve' | 'reject' | 'list'
   result: 'ok' | 'not_found' | 'not_pending' | 'unauthorized' | 'invalid'
   actor: string
   comment: string

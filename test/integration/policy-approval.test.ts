@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ApproverTokens, tokenHash } from '../../services/policy/approver-tokens.ts'
 import { requestId } from '../../services/policy/decide.ts'
 import { episodeId } from '../../services/policy/episode-tracker.ts'
 import type { PolicyService } from '../../services/policy/policy-service.ts'
@@ -10,7 +11,11 @@ import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
 // Human approval over the HTTP API: a retrain that passed every gate waits as a hold; an
 // approval sends the request (once), a rejection holds the episode; every call is audited.
 
-const TOKEN = 'test-token-7f3c'
+// Two approvers, each with a token of their own; only the hashes are configured.
+const ALICE = 'alice-0d5b1f0c8e2a4a7f9c3e6b1d2f4a8c0e'
+const BOB = 'bob-7f3c9a1e5b2d4c6f8a0e1d3b5c7f9a2e'
+const TOKEN = ALICE
+const approvers = () => ({ port: 0, tokens: ApproverTokens.parse(`alice:${tokenHash(ALICE)}, bob:${tokenHash(BOB)}`) })
 let registry: RegistryDouble
 let env: LiveEnv | null = null
 beforeAll(async () => {
@@ -25,12 +30,12 @@ afterEach(async () => {
 const perf = (lastSeen: number) => trigger({ alert_id: 'a-perf', last_seen: lastSeen })
 
 /** Every API call one second after the previous one, so the audit has an order. */
-async function call(service: PolicyService, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(service: PolicyService, method: string, path: string, token: string | null, body?: unknown, extra: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   if (env) env.clock.t += 1000
   const res = await fetch(`http://127.0.0.1:${service.apiPort()}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', ...extra },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   })
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
@@ -39,7 +44,7 @@ async function startWithApproval(): Promise<{ e: LiveEnv; service: PolicyService
   const e = await liveEnv(registry.url)
   e.clock.t = CP + 6 * H
   await e.seed({ windows: degradedWindows(), labelRate: { until: CP + 6 * H, hours: 24, perHour: 300 } })
-  const service = await e.start(policy({ require_approval: true }), { api: { port: 0, token: TOKEN } })
+  const service = await e.start(policy({ require_approval: true }), { api: approvers() })
   await e.send(perf(CP + 2 * H))
   await e.processed(1)
   const [row] = await e.rows<{ decision_id: string; decision: string; deciding_code: string; awaiting_approval: number }>(
@@ -60,10 +65,16 @@ describe('approval API', () => {
     expect((listed.body.pending as { decision_id: string }[]).map((p) => p.decision_id)).toEqual([decisionId])
 
     expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, 'wrong-token', {})).status).toBe(401)
-    const approved = await call(service, 'POST', `/approvals/${decisionId}/approve`, TOKEN, { actor: 'alice', comment: 'checked the evidence' })
+    // Malformed requests are refused with 400 and audited, with or without a token.
+    expect((await call(service, 'POST', '/approvals/%E0%A4%A/approve', null, {})).status).toBe(400)
+    expect((await call(service, 'POST', '/approvals/%ZZ/reject', ALICE, {})).status).toBe(400)
+    expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, ALICE, { comment: { toString: 1 } })).status).toBe(400)
+    expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, ALICE, '{not json')).status).toBe(400)
+    // The actor is the token's owner: a name in the body or a header is ignored.
+    const approved = await call(service, 'POST', `/approvals/${decisionId}/approve`, ALICE, { actor: 'mallory', comment: 'checked the evidence' }, { 'x-actor': 'mallory' })
     const expectedId = requestId(MODEL, episodeId(MODEL, 'a-perf'))
     expect(approved).toEqual({ status: 200, body: { status: 'approved', request_id: expectedId } })
-    expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, TOKEN, { actor: 'bob' })).status).toBe(409)
+    expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, BOB, { actor: 'alice' })).status).toBe(409)
     expect((await call(service, 'POST', '/approvals/nope/reject', TOKEN, {})).status).toBe(404)
 
     const [request] = await e.requestsOnTopic(1)
@@ -71,10 +82,15 @@ describe('approval API', () => {
     expect(await e.rows('SELECT approved_by, status FROM {{db}}.retrain_requests FINAL')).toEqual([{ approved_by: 'alice', status: 'produced' }])
     const audit = await e.rows<{ action: string; result: string; actor: string }>('SELECT action, result, actor FROM {{db}}.policy_approvals ORDER BY at')
     expect(audit.map((a) => [a.action, a.result, a.actor])).toEqual([
+      ['list', 'unauthorized', ''],
       ['approve', 'unauthorized', ''],
+      ['approve', 'invalid', ''],
+      ['reject', 'invalid', ''],
+      ['approve', 'invalid', 'alice'],
+      ['approve', 'invalid', 'alice'],
       ['approve', 'ok', 'alice'],
       ['approve', 'not_pending', 'bob'],
-      ['reject', 'not_found', 'token-holder'],
+      ['reject', 'not_found', 'alice'],
     ])
     expect((await call(service, 'GET', '/approvals', TOKEN)).body.pending).toEqual([])
 
@@ -93,7 +109,7 @@ describe('approval API', () => {
     expect(rejected).toEqual({ status: 200, body: { status: 'rejected' } })
     await service.stop()
 
-    const again = await e.start(policy({ require_approval: true }), { api: { port: 0, token: TOKEN } })
+    const again = await e.start(policy({ require_approval: true }), { api: approvers() })
     await e.send(perf(CP + 3 * H))
     await e.processed(2)
     await waitFor(async () => (await e.rows('SELECT 1 FROM {{db}}.policy_decisions FINAL')).length === 2, { what: 'second decision' })
@@ -101,5 +117,17 @@ describe('approval API', () => {
     expect(codes.map((c) => c.deciding_code)).toEqual(['awaiting_approval', 'approval_rejected'])
     expect((await call(again, 'GET', '/approvals', TOKEN)).body.pending).toEqual([])
     expect(await e.rawRequestCount()).toBe(0)
+  })
+
+  it('refused calls are audited up to 20 per address a minute; past that they get 429 and never reach ClickHouse', async () => {
+    const { e, service, decisionId } = await startWithApproval()
+    env = e
+    const statuses: number[] = []
+    for (let i = 0; i < 30; i++) statuses.push((await call(service, 'POST', `/approvals/${decisionId}/approve`, `guess-${i}`, {})).status)
+    expect(statuses).toEqual([...Array<number>(20).fill(401), ...Array<number>(10).fill(429)])
+    const [row] = await e.rows<{ n: number }>("SELECT count() AS n FROM {{db}}.policy_approvals WHERE result = 'unauthorized'")
+    expect(Number(row!.n)).toBe(20)
+    // The owner of a valid token is not limited by others' refusals.
+    expect((await call(service, 'GET', '/approvals', ALICE)).status).toBe(200)
   })
 })

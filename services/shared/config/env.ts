@@ -19,10 +19,17 @@ const envSchema = z.object({
   ALERT_WEBHOOK_URL: z.url().optional(),
   ALERT_WEBHOOK_TOKEN: z.string().optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Interface /metrics, /_health and /_ready listen on (loopback unless exposed on purpose, e.g. in a container). */
+  OPS_HOST: z.string().default('127.0.0.1'),
   /** The policy service's /metrics, /_health and /_ready (the monitor's are on METRICS_PORT). */
   POLICY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   POLICY_API_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  /** Approvers and their token hashes, `name:sha256hex` separated by commas (or in a file, one per line). */
+  POLICY_API_TOKENS: z.string().optional(),
+  POLICY_API_TOKENS_FILE: z.string().optional(),
+  /** A single approver's plain token (at least 32 bytes), recorded as POLICY_API_TOKEN_OWNER. */
   POLICY_API_TOKEN: z.string().optional(),
+  POLICY_API_TOKEN_OWNER: z.string().default('approver'),
   /** Interface the approval API listens on (loopback unless exposed on purpose). */
   POLICY_API_HOST: z.string().default('127.0.0.1'),
   POLICY_GROUP_ID: z.string().default('driftgate-policy'),
