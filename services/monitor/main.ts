@@ -46,7 +46,7 @@ const service = createMonitorService({
   stallMs: env.CONSUMER_STALL_MS,
 })
 let ready = false
-const ops = await startOpsServer({ port: env.METRICS_PORT, registry, healthy: () => service.healthcheck(), ready: () => ready })
+const ops = await startOpsServer({ port: env.METRICS_PORT, host: env.OPS_HOST, registry, healthy: () => service.healthcheck(), ready: () => ready })
 await service.start()
 ready = true
 logger.info({ event: 'monitor_started', models: config.models.map((m) => m.model_id), ops_port: ops.port }, 'monitor started')

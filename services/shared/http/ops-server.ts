@@ -11,7 +11,7 @@ export interface OpsServer {
  * /metrics (Prometheus), /_health (fails when the service says it is stuck) and /_ready
  * (false once shutdown began, so a load balancer stops sending before we stop working).
  */
-export async function startOpsServer(options: { port: number; registry: Registry; healthy(): boolean; ready(): boolean }): Promise<OpsServer> {
+export async function startOpsServer(options: { port: number; host?: string; registry: Registry; healthy(): boolean; ready(): boolean }): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (path === '/metrics') {
@@ -38,7 +38,7 @@ export async function startOpsServer(options: { port: number; registry: Registry
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port, '127.0.0.1', () => resolve())
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve())
   })
   return {
     port: (server.address() as AddressInfo).port,
