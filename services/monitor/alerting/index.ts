@@ -5,7 +5,7 @@ import { AlertmanagerClient } from './alertmanager-client.ts'
 import { createDeliveryMetrics } from './delivery-metrics.ts'
 import { DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue.ts'
 import type { Receiver } from './receiver.ts'
-import { WebhookClient } from './webhook-client.ts'
+import { WebhookClient, type WebhookDetail } from './webhook-client.ts'
 
 // On-call delivery of the monitor's alert transitions: Alertmanager and/or a JSON webhook, each
 // behind its own bounded retrying queue (delivery-queue.ts), so deliver() never waits for them.
@@ -25,6 +25,8 @@ export interface AlertDeliveryOptions {
   webhookUrl?: string
   /** Bearer token for the webhook (ALERT_WEBHOOK_TOKEN). */
   webhookToken?: string
+  /** What the webhook body carries (ALERT_WEBHOOK_DETAIL). */
+  webhookDetail?: WebhookDetail
   logger: Logger
   registry: Registry
   /** Queue settings, the same for every receiver. */
@@ -57,7 +59,7 @@ export function createAlertDelivery(options: AlertDeliveryOptions): AlertDeliver
   if (options.alertmanagerUrl) {
     receivers.push(new AlertmanagerClient({ url: options.alertmanagerUrl, firingTtlMs: options.firingTtlMs, generatorUrl: options.generatorUrl, fetch: options.fetch }))
   }
-  if (options.webhookUrl) receivers.push(new WebhookClient({ url: options.webhookUrl, token: options.webhookToken, fetch: options.fetch }))
+  if (options.webhookUrl) receivers.push(new WebhookClient({ url: options.webhookUrl, token: options.webhookToken, detail: options.webhookDetail, fetch: options.fetch }))
   receivers.push(...(options.receivers ?? []))
   const names = receivers.map((r) => r.name)
   if (new Set(names).size !== names.length) throw new Error(`alert receivers need distinct names: ${names.join(', ')}`)

@@ -17,6 +17,43 @@ export interface WebhookBody {
   trigger: MonitorTrigger
 }
 
+/** For receivers outside the trust boundary: ids, times and a query that finds the alert, but no
+ *  summary, evidence, segment values or evidence SQL (ALERT_WEBHOOK_DETAIL=ids). */
+export interface WebhookIdsBody {
+  version: 1
+  alert_id: string
+  status: MonitorTrigger['status']
+  model_id: string
+  model_version: string
+  kind: MonitorTrigger['kind']
+  severity: MonitorTrigger['severity']
+  window_size_ms: number
+  first_seen: number
+  last_seen: number
+  runbook: string
+  /** Where the rest is, for someone with access to ClickHouse. */
+  lookup_query: string
+}
+
+export type WebhookDetail = 'full' | 'ids'
+
+export function webhookIdsBody(trigger: MonitorTrigger): WebhookIdsBody {
+  return {
+    version: 1,
+    alert_id: trigger.alert_id,
+    status: trigger.status,
+    model_id: trigger.model_id,
+    model_version: trigger.model_version,
+    kind: trigger.kind,
+    severity: trigger.severity,
+    window_size_ms: trigger.window_size_ms,
+    first_seen: trigger.first_seen,
+    last_seen: trigger.last_seen,
+    runbook: runbookFor(trigger.kind),
+    lookup_query: `SELECT * FROM alerts FINAL WHERE alert_id = '${trigger.alert_id.replace(/[^0-9A-Za-z_-]/g, '')}'`,
+  }
+}
+
 export function webhookBody(trigger: MonitorTrigger): WebhookBody {
   return {
     version: 1,
@@ -38,6 +75,8 @@ export interface WebhookClientOptions {
   url: string
   /** Sent as `Authorization: Bearer <token>` when set. */
   token?: string
+  /** 'full' (default): the whole trigger; 'ids': webhookIdsBody. */
+  detail?: WebhookDetail
   fetch?: typeof fetch
 }
 
@@ -56,7 +95,7 @@ export class WebhookClient implements Receiver {
       'user-agent': 'driftgate-alerting',
     }
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
-    const res = await this.fetch(this.options.url, { method: 'POST', headers, body: JSON.stringify(webhookBody(trigger)), signal })
+    const res = await this.fetch(this.options.url, { method: 'POST', headers, body: JSON.stringify(this.options.detail === 'ids' ? webhookIdsBody(trigger) : webhookBody(trigger)), signal })
     await ensureOk(res, this.name)
   }
 }

@@ -18,6 +18,8 @@ const envSchema = z.object({
   ALERTMANAGER_URL: z.url().optional(),
   ALERT_WEBHOOK_URL: z.url().optional(),
   ALERT_WEBHOOK_TOKEN: z.string().optional(),
+  /** full: the whole trigger (summary, evidence, segment, SQL); ids: ids, times and a lookup query only. */
+  ALERT_WEBHOOK_DETAIL: z.enum(['full', 'ids']).default('full'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   /** Interface /metrics, /_health and /_ready listen on (loopback unless exposed on purpose, e.g. in a container). */
   OPS_HOST: z.string().default('127.0.0.1'),

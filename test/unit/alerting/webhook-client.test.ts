@@ -34,6 +34,28 @@ describe('WebhookClient', () => {
     })
   })
 
+  it('with detail ids, sends ids, times and a lookup query, and nothing of the evidence', async () => {
+    const { fetch, requests } = recordingFetch()
+    const t = trigger({ segment: 'customer=ACME-42', summary: 'income drifted in customer=ACME-42' })
+    await new WebhookClient({ url: 'http://hooks/x', detail: 'ids', fetch }).send(t, new AbortController().signal)
+    const body = requests[0]!.body as Record<string, unknown>
+    expect(body).toEqual({
+      version: 1,
+      alert_id: 'a-1',
+      status: 'firing',
+      model_id: t.model_id,
+      model_version: t.model_version,
+      kind: t.kind,
+      severity: t.severity,
+      window_size_ms: t.window_size_ms,
+      first_seen: t.first_seen,
+      last_seen: t.last_seen,
+      runbook: RUNBOOKS.drift,
+      lookup_query: "SELECT * FROM alerts FINAL WHERE alert_id = 'a-1'",
+    })
+    for (const secret of ['ACME-42', 'income', "feature = "]) expect(JSON.stringify(body)).not.toContain(secret)
+  })
+
   it('sends no authorization header without a token', async () => {
     const { fetch, requests } = recordingFetch()
     await new WebhookClient({ url: 'http://hooks/x', fetch }).send(trigger(), new AbortController().signal)
