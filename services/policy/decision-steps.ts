@@ -35,6 +35,13 @@ export class StepGate {
   /** Per partition and step end: the offset the policy must have consumed. */
   private readonly required = new Map<string, bigint>()
 
+  /** True when some of the steps was passed by the monitor and has no requirement yet (only then
+   *  are the topic's ends worth reading). */
+  needsEnds(partition: number, steps: Iterable<number>, finished: number): boolean {
+    for (const step of steps) if (step <= finished && !this.required.has(`${partition}:${step}`)) return true
+    return false
+  }
+
   /** Notes the monitor's mark and the topic's ends for the pending steps of a partition. */
   observe(partition: number, steps: number[], finished: number, ends: Map<number, bigint>): void {
     for (const step of steps) {

@@ -249,10 +249,13 @@ export class PolicyPipeline {
     if (this.closed || this.waiting.size === 0 || this.deps.halted?.()) return
     if (this.stale) await this.reload()
     const finished = await this.mark.finished()
-    const ends = Number.isFinite(finished) || finished === Infinity ? await this.mark.triggerEnds() : new Map<number, bigint>()
     const byPartition = new Map<number, Set<number>>()
     for (const w of this.waiting.values()) byPartition.set(w.partition, (byPartition.get(w.partition) ?? new Set()).add(w.step))
-    for (const [partition, steps] of byPartition) this.gate.observe(partition, [...steps], finished, ends)
+    // The topic's ends only when a step was newly passed: not on every poll while nothing moves.
+    if ([...byPartition].some(([partition, steps]) => this.gate.needsEnds(partition, steps, finished))) {
+      const ends = await this.mark.triggerEnds()
+      for (const [partition, steps] of byPartition) this.gate.observe(partition, [...steps], finished, ends)
+    }
     const due = [...this.waiting.values()].filter((w) => this.gate.due(w.partition, w.step, this.consumed.get(w.partition) ?? 0n))
     if (due.length === 0) return
     const steps = [...new Set(due.map((w) => w.step))].sort((a, b) => a - b)
@@ -332,11 +335,9 @@ export class PolicyPipeline {
     }
   }
 
-  /** Triggers waiting for the monitor to finish their step, and the oldest step among them. */
-  waitingTriggers(): { count: number; oldestStep: number | null } {
-    let oldest: number | null = null
-    for (const w of this.waiting.values()) oldest = oldest === null ? w.step : Math.min(oldest, w.step)
-    return { count: this.waiting.size, oldestStep: oldest }
+  /** Triggers waiting for the monitor to finish their step. */
+  waitingTriggers(): number {
+    return this.waiting.size
   }
 
   /** Stopping: triggers still waiting stay uncommitted and are decided after the restart. */

@@ -105,7 +105,7 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
       help: 'Triggers read but not decided yet: their decision step is not finished by the monitor (a lagging monitor shows here first).',
       registers: [deps.registry],
       collect() {
-        this.set(pipeline.waitingTriggers().count)
+        this.set(pipeline.waitingTriggers())
       },
     })
   }

@@ -18,11 +18,14 @@ describe('decision steps', () => {
   it('a step is due once the monitor passed it and the triggers published until then were read', () => {
     const gate = new StepGate()
     const ends = (n: bigint): Map<number, bigint> => new Map([[0, n]])
-    // The monitor has not finished the step yet: not due, whatever was read.
+    // The monitor has not finished the step yet: not due, whatever was read, and no ends needed.
+    expect(gate.needsEnds(0, [CP + H], CP + H - 1)).toBe(false)
     gate.observe(0, [CP + H], CP + H - 1, ends(10n))
     expect(gate.due(0, CP + H, 100n)).toBe(false)
     // It has: due once offset 12 (the end when that was seen) is consumed.
+    expect(gate.needsEnds(0, [CP + H], CP + H)).toBe(true)
     gate.observe(0, [CP + H], CP + H, ends(12n))
+    expect(gate.needsEnds(0, [CP + H], CP + H)).toBe(false)
     expect(gate.due(0, CP + H, 11n)).toBe(false)
     // Later ends do not move the requirement: the triggers published after the mark passed the
     // step belong to later steps.
