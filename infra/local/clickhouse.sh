@@ -19,6 +19,17 @@ install_server() {
     || die "apt-get could not install clickhouse-server"
 }
 
+# The analyst's password: CLICKHOUSE_READONLY_PASSWORD, else one generated once into the file the
+# CLI reads by default (CLICKHOUSE_READONLY_PASSWORD_FILE).
+analyst_password() {
+  if [ -n "${CLICKHOUSE_READONLY_PASSWORD:-}" ]; then printf '%s' "$CLICKHOUSE_READONLY_PASSWORD"; return; fi
+  local file=$CH_DIR/analyst.password
+  if [ ! -s "$file" ]; then
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$file")
+  fi
+  head -n1 "$file"
+}
+
 write_config() {
   mkdir -p "$CH_DIR/data" "$CH_DIR/tmp" "$CH_DIR/user_files" "$CH_DIR/format_schemas"
   # The config is written for the 18.16 server and is accepted by current servers too.
@@ -55,7 +66,10 @@ write_config() {
 </yandex>
 CONF
   # default: the services' writer (no password, loopback only).
-  # analyst: read-only (readonly=2 still lets the HTTP client set per-query settings), for the CLI's sql command.
+  # analyst: readonly=1, so it can neither write, nor change a setting (its limits included), nor call
+  # table functions (url, remote, file); only its database and system. Its own password.
+  local analyst_sha
+  analyst_sha=$(printf '%s' "$(analyst_password)" | sha256sum | cut -d' ' -f1)
   cat > "$CH_DIR/users.xml" <<CONF
 <?xml version="1.0"?>
 <yandex>
@@ -65,9 +79,10 @@ CONF
       <load_balancing>random</load_balancing>
     </default>
     <readonly>
-      <readonly>2</readonly>
+      <readonly>1</readonly>
       <max_memory_usage>2000000000</max_memory_usage>
       <max_execution_time>60</max_execution_time>
+      <output_format_json_quote_64bit_integers>0</output_format_json_quote_64bit_integers>
     </readonly>
   </profiles>
   <users>
@@ -78,10 +93,11 @@ CONF
       <quota>default</quota>
     </default>
     <analyst>
-      <password></password>
+      <password_sha256_hex>$analyst_sha</password_sha256_hex>
       <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
       <profile>readonly</profile>
       <quota>default</quota>
+      <allow_databases><database>$CLICKHOUSE_DATABASE</database></allow_databases>
     </analyst>
   </users>
   <quotas>

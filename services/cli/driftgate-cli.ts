@@ -1,8 +1,9 @@
 import { Command } from 'commander'
 import { ClickHouse } from '../shared/clickhouse/client.ts'
+import { assertReadOnlyUser } from '../shared/clickhouse/read-only-user.ts'
 import { lit } from '../shared/clickhouse/sql.ts'
 import { EventCodec } from '../shared/codec/event-codec.ts'
-import { loadEnv, type Env } from '../shared/config/env.ts'
+import { loadEnv, readOnlyPassword, type Env } from '../shared/config/env.ts'
 import { loadDriftgateConfig } from '../shared/config/model-config.ts'
 import { createKafka } from '../shared/kafka/kafka-client.ts'
 import { consumerLag } from '../shared/kafka/consumer-lag.ts'
@@ -19,11 +20,13 @@ import { formatTable } from './table.ts'
 
 const env: Env = loadEnv()
 const writer = (): ClickHouse => new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD })
-const reader = (): ClickHouse => new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_READONLY_USER, password: '' })
+const reader = (): ClickHouse =>
+  new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_READONLY_USER, password: readOnlyPassword(env), readOnly: true })
 
 async function withClickHouse<T>(make: () => ClickHouse, use: (ch: ClickHouse) => Promise<T>): Promise<T> {
   const ch = make()
   try {
+    if (ch.readOnly) await assertReadOnlyUser(ch, env.CLICKHOUSE_READONLY_USER)
     return await use(ch)
   } finally {
     await ch.close()

@@ -7,6 +7,9 @@ export interface ClickHouseConfig {
   password?: string
   database: string
   requestTimeoutMs?: number
+  /** A readonly=1 user, which may not send settings: none are sent (its profile sets the
+   *  64-bit integer output, see read-only-user.ts). */
+  readOnly?: boolean
 }
 
 /**
@@ -15,10 +18,12 @@ export interface ClickHouseConfig {
  */
 export class ClickHouse {
   readonly database: string
+  readonly readOnly: boolean
   private readonly client: ClickHouseClient
 
   constructor(config: ClickHouseConfig) {
     this.database = ident(config.database)
+    this.readOnly = config.readOnly ?? false
     this.client = createClient({
       url: config.url,
       username: config.username ?? 'default',
@@ -27,7 +32,7 @@ export class ClickHouse {
       // Errors are thrown to the caller, who logs them with context; the client's own logger
       // would print each one a second time.
       log: { level: ClickHouseLogLevel.OFF },
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      ...(this.readOnly ? {} : { clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } }),
     })
   }
 
@@ -38,6 +43,7 @@ export class ClickHouse {
 
   /** `settings`: ClickHouse settings for this query only (e.g. a larger max_query_size). */
   async query<T = Record<string, unknown>>(sql: string, settings?: Record<string, number>): Promise<T[]> {
+    if (settings && this.readOnly) throw new Error('a read-only ClickHouse user cannot set per-query settings')
     const result = await this.client.query({ query: sql, format: 'JSONEachRow', ...(settings ? { clickhouse_settings: settings } : {}) })
     return result.json<T>()
   }

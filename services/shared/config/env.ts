@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { formatIssues } from './model-config.ts'
 
@@ -10,8 +11,11 @@ const envSchema = z.object({
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('driftgate'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
-  /** Read-only user for the CLI's sql command. */
+  /** Read-only user (readonly=1) the CLI reads with; the CLI refuses a user that can write. */
   CLICKHOUSE_READONLY_USER: z.string().default('analyst'),
+  CLICKHOUSE_READONLY_PASSWORD: z.string().optional(),
+  /** Read when CLICKHOUSE_READONLY_PASSWORD is not set; infra/local writes the local stack's there. */
+  CLICKHOUSE_READONLY_PASSWORD_FILE: z.string().default('.local/clickhouse/analyst.password'),
   TOPIC_PREFIX: z.string().default(''),
   EVENT_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   DRIFTGATE_CONFIG: z.string().default('config/driftgate.yaml'),
@@ -69,4 +73,11 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   const result = envSchema.safeParse(source)
   if (!result.success) throw new Error(`invalid environment:\n${formatIssues(result.error)}`)
   return result.data
+}
+
+/** The read-only user's password: CLICKHOUSE_READONLY_PASSWORD, else the file's first line, else none. */
+export function readOnlyPassword(env: Env): string {
+  if (env.CLICKHOUSE_READONLY_PASSWORD !== undefined) return env.CLICKHOUSE_READONLY_PASSWORD
+  const file = env.CLICKHOUSE_READONLY_PASSWORD_FILE
+  return existsSync(file) ? (readFileSync(file, 'utf8').split('\n')[0] ?? '').trim() : ''
 }
