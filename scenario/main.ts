@@ -1,4 +1,4 @@
-import { loadEnv } from '../shared/config/env.ts'
+import { loadEnv } from '../services/shared/config/env.ts'
 import { mainCommand, type MainOptions } from './options.ts'
 import { runScenario } from './run-scenario.ts'
 

@@ -1,4 +1,4 @@
-import type { EventProducer } from '../shared/producer/event-producer.ts'
+import type { EventProducer } from '../services/shared/producer/event-producer.ts'
 import type { ScenarioEvent } from './scenario.ts'
 import { HOUR } from './scenario.ts'
 

@@ -13,9 +13,9 @@ import {
   type DecisionRecord,
   type OutcomeCheck,
   type RunRecords,
-} from '../../../services/main/outcome-checks.ts'
-import { formatSummary, phaseOf, runRecordsFrom, type RunStats, type StoredRunRows } from '../../../services/main/run-report.ts'
-import { scenarioPhases } from '../../../services/main/scenario.ts'
+} from '../../../scenario/outcome-checks.ts'
+import { formatSummary, phaseOf, runRecordsFrom, type RunStats, type StoredRunRows } from '../../../scenario/run-report.ts'
+import { scenarioPhases } from '../../../scenario/scenario.ts'
 import { REQUEST_ID_HEADER } from '../../../services/policy/request-emitter.ts'
 import type { ConsumedRecord } from '../../../services/shared/kafka/records.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BLACK_FRIDAY, generateScenario, phaseAt, scenarioPhases, scenarioStart, SCENARIO_MODEL, type Scenario } from '../../../services/main/scenario.ts'
+import { BLACK_FRIDAY, generateScenario, phaseAt, scenarioPhases, scenarioStart, SCENARIO_MODEL, type Scenario } from '../../../scenario/scenario.ts'
 import type { LabelEvent, PredictionEvent } from '../../../services/shared/events/types.ts'
 
 // The scenario generator against what the README promises, with the expected numbers worked out

@@ -1,4 +1,4 @@
-import type { LabelEvent, PredictionEvent } from '../shared/events/types.ts'
+import type { LabelEvent, PredictionEvent } from '../services/shared/events/types.ts'
 
 // A production scenario for a credit-default classifier, in simulated time: a daily cycle, labels
 // that come back days after the prediction, and five phases, each a situation the policy must

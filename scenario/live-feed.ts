@@ -1,8 +1,8 @@
 import type { Admin, Kafka } from 'kafkajs'
-import type { ClickHouse } from '../shared/clickhouse/client.ts'
-import { lit } from '../shared/clickhouse/sql.ts'
-import { consumerLag } from '../shared/kafka/consumer-lag.ts'
-import type { MonitorTrigger } from '../shared/events/types.ts'
+import type { ClickHouse } from '../services/shared/clickhouse/client.ts'
+import { lit } from '../services/shared/clickhouse/sql.ts'
+import { consumerLag } from '../services/shared/kafka/consumer-lag.ts'
+import type { MonitorTrigger } from '../services/shared/events/types.ts'
 
 // What the main job shows while it plays: a status line (simulated time, events produced,
 // consumer lag) and, above it, one line per alert that fires or resolves and per policy decision
