@@ -49,7 +49,7 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
   // Sizes: the quick run must finish in under two minutes on a 2-core machine with everything
   // (Kafka, ClickHouse, monitor children) sharing the cores. The full default is the 1,000,000
   // predictions (and labels) the throughput figure is defined on: its throughput phase took about
-  // 8 minutes there (README, Performance); all four phases take several times that.
+  // 8 minutes there (docs/performance.md); all four phases take several times that.
   const predictions = int(env.BENCH_PREDICTIONS, quick ? 5_000 : 1_000_000)
   return {
     quick,

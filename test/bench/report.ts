@@ -28,7 +28,7 @@ function pipelineLine(p: PipelineRun): string {
   return `${n(p.events_per_s)} events/s (${n(p.records)} events in ${s(p.seconds)}${notes})`
 }
 
-/** The run as a markdown table (what the README's Performance section quotes). */
+/** The run as a markdown table (what docs/performance.md quotes). */
 export function markdownReport(r: BenchResults): string {
   const rows: [string, string][] = []
   const o = r.options

@@ -18,7 +18,7 @@ import { runHostile } from './hostile.ts'
 
 // `npm run bench [-- --quick] [-- --phases=throughput,hostile,memory,latency,scaling] [-- --keep]`:
 // measures the monitor on the local Kafka and ClickHouse (bash infra/local/up.sh) and writes
-// bench-results/<ISO time>.json plus a markdown table on stdout. See README.md, Performance.
+// bench-results/<ISO time>.json plus a markdown table on stdout. See docs/performance.md.
 
 const options = parseBenchOptions(process.argv.slice(2), process.env)
 const startedAt = new Date()

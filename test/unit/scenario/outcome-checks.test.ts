@@ -20,7 +20,7 @@ import { REQUEST_ID_HEADER } from '../../../services/policy/request-emitter.ts'
 import type { ConsumedRecord } from '../../../services/shared/kafka/records.ts'
 
 // The expected outcomes of the main job, judged on hand-made run records: a run that did what
-// the README says passes all four checks, and taking away (or spoiling) one expected outcome
+// docs/scenario.md says passes all four checks, and taking away (or spoiling) one expected outcome
 // fails that check alone.
 
 const H = 3_600_000
@@ -30,7 +30,7 @@ const utc = (iso: string): number => Date.parse(`${iso}Z`)
 const COLD = 'new_entity=true'
 const context: CheckContext = { phases: scenarioPhases(42), windowSizeMs: SIZE, coldStart: [COLD] }
 
-// Phase dates of the 42-day run, by hand (README table).
+// Phase dates of the 42-day run, by hand (docs/scenario.md table).
 const BREAK = utc('2025-11-17T00:00')
 const NEW_USERS = utc('2025-11-21T00:00')
 const BF = utc('2025-11-28T00:00')
@@ -89,7 +89,7 @@ const ALL_OK = { upstream_break: true, new_users: true, black_friday: true, conc
 const decisionOf = (r: RunRecords, id: string): DecisionRecord => r.decisions.find((d) => d.decision_id === id)!
 
 describe('expected outcomes', () => {
-  it('a run that did what the README says passes all four, in the order upstream break, new users, Black Friday, concept drift', () => {
+  it('a run that did what docs/scenario.md says passes all four, in the order upstream break, new users, Black Friday, concept drift', () => {
     const checks = checkOutcomes(goodRun(), context)
     expect(checks.map((c) => c.phase)).toEqual(['upstream_break', 'new_users', 'black_friday', 'concept_drift'])
     expect(verdicts(checks)).toEqual(ALL_OK)

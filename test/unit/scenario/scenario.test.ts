@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { BLACK_FRIDAY, generateScenario, phaseAt, scenarioPhases, scenarioStart, SCENARIO_MODEL, type Scenario } from '../../../scenario/scenario.ts'
 import type { LabelEvent, PredictionEvent } from '../../../services/shared/events/types.ts'
 
-// The scenario generator against what the README promises, with the expected numbers worked out
+// The scenario generator against what docs/scenario.md promises, with the expected numbers worked out
 // here: the phase dates by hand for 42 and 28 days, the daily profile and the label-delay
 // distribution from their stated parameters.
 
@@ -36,7 +36,7 @@ const quantile = (sorted: number[], q: number): number => sorted[Math.floor(q * 
 const inRange = (t: number, from: number, to: number): boolean => t >= from && t < to
 
 describe('scenario phases', () => {
-  it('42 days: the layout of the README, from 2025-11-07, Black Friday on day 21', () => {
+  it('42 days: the layout of docs/scenario.md, from 2025-11-07, Black Friday on day 21', () => {
     expect(scenarioStart(42)).toBe(utc('2025-11-07T00:00'))
     expect(scenarioPhases(42).map((p) => [p.name, p.from, p.to])).toEqual([
       ['baseline', utc('2025-11-07T00:00'), utc('2025-11-21T00:00')],
