@@ -14,4 +14,22 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
   },
+  {
+    // A service's core holds its rules: no I/O, no timers, no clock of its own (it is passed in).
+    files: ['services/*/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/store/**', '**/run/**'], message: 'core imports neither store nor run' },
+            { group: ['kafkajs', '@clickhouse/*', 'prom-client', '**/shared/kafka/**', '**/shared/clickhouse/**', '**/shared/http/**', 'node:http', 'node:net', 'node:fs', 'node:fs/*'], message: 'core does no I/O' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval'],
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'take the clock as a parameter' }, { object: 'performance', property: 'now', message: 'take the clock as a parameter' }],
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'take the clock as a parameter' }],
+    },
+  },
 )

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { approvalGate } from '../../../services/policy/gates/approval.gate.ts'
-import { budgetGate, estimateBenefit } from '../../../services/policy/gates/budget.gate.ts'
-import { cooldownGate } from '../../../services/policy/gates/cooldown.gate.ts'
-import { rateLimitGate } from '../../../services/policy/gates/rate-limit.gate.ts'
+import { approvalGate } from '../../../services/policy/core/gates/approval.gate.ts'
+import { budgetGate, estimateBenefit } from '../../../services/policy/core/gates/budget.gate.ts'
+import { cooldownGate } from '../../../services/policy/core/gates/cooldown.gate.ts'
+import { rateLimitGate } from '../../../services/policy/core/gates/rate-limit.gate.ts'
 import { CP, DAY, H, context, degradedWindows, policy } from './fixtures.ts'
 
 const AS_OF = CP + 6 * H

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decide, decisionId, requestId } from '../../../services/policy/decide.ts'
+import { decide, decisionId, requestId } from '../../../services/policy/core/decide.ts'
 import { CP, H, MODEL, context, degradedWindows, policy, trigger, window } from './fixtures.ts'
 
 const GATE_ORDER = ['root_cause', 'label_maturity', 'known_event', 'segment', 'persistence', 'evidence', 'cooldown', 'rate_limit', 'budget', 'approval']

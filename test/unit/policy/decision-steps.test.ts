@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { StepGate, stepEnd, triggerDataTime } from '../../../services/policy/decision-steps.ts'
+import { StepGate, stepEnd, triggerDataTime } from '../../../services/policy/core/decision-steps.ts'
 import { CP, H, trigger } from './fixtures.ts'
 
 describe('decision steps', () => {

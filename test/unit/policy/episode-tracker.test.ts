@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { EpisodeTracker, episodeId, episodeOptions } from '../../../services/policy/episode-tracker.ts'
-import { parsePolicyConfig } from '../../../services/policy/policy-config.ts'
+import { EpisodeTracker, episodeId, episodeOptions } from '../../../services/policy/core/episode-tracker.ts'
+import { parsePolicyConfig } from '../../../services/policy/core/policy-config.ts'
 import { CP, DAY, H, MODEL, trigger } from './fixtures.ts'
 
 describe('episode tracker', () => {

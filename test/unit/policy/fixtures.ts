@@ -1,6 +1,6 @@
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
-import type { DecisionContext, WindowFacts } from '../../../services/policy/decision-context.ts'
-import { parsePolicyConfig, type PolicyConfig } from '../../../services/policy/policy-config.ts'
+import type { DecisionContext, WindowFacts } from '../../../services/policy/core/decision-context.ts'
+import { parsePolicyConfig, type PolicyConfig } from '../../../services/policy/core/policy-config.ts'
 
 // Plain-data scenarios for the policy gates. One hour windows; the change happens at CP.
 

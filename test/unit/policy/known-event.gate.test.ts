@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { knownEventGate } from '../../../services/policy/gates/known-event.gate.ts'
+import { knownEventGate } from '../../../services/policy/core/gates/known-event.gate.ts'
 import { CP, H, context, degradedWindows, policy, trigger } from './fixtures.ts'
 
 const blackFriday = { name: 'Black Friday', from: '2026-11-10', to: '2026-11-12', action: 'hold' }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { labelMaturity, labelMaturityGate } from '../../../services/policy/gates/label-maturity.gate.ts'
+import { labelMaturity, labelMaturityGate } from '../../../services/policy/core/gates/label-maturity.gate.ts'
 import { CP, H, context, degradedWindows, policy, window } from './fixtures.ts'
 
 /** Reference windows as in the baseline, then windows whose labels barely started. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { evidenceGate, performanceDrop } from '../../../services/policy/gates/evidence.gate.ts'
-import { persistenceGate } from '../../../services/policy/gates/persistence.gate.ts'
+import { evidenceGate, performanceDrop } from '../../../services/policy/core/gates/evidence.gate.ts'
+import { persistenceGate } from '../../../services/policy/core/gates/persistence.gate.ts'
 import { CP, H, context, degradedWindows, policy, trigger } from './fixtures.ts'
 
 const drift = (overrides = {}) => trigger({ alert_id: 'a-drift', kind: 'drift', subject: 'income', observed: 0.3, expected: 0, threshold: 0.2, ...overrides })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadPolicies, parsePolicyConfig, policyFingerprint } from '../../../services/policy/policy-config.ts'
+import { loadPolicies, parsePolicyConfig, policyFingerprint } from '../../../services/policy/core/policy-config.ts'
 import { parseDriftgateConfig } from '../../../services/shared/config/model-config.ts'
 
 const model = (policy: unknown) => ({ model_id: 'm', task: 'regression', features: { numeric: ['x'] }, policy })

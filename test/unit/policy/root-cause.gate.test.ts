@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { rootCauseGate } from '../../../services/policy/gates/root-cause.gate.ts'
+import { rootCauseGate } from '../../../services/policy/core/gates/root-cause.gate.ts'
 import { CP, DAY, H, context, policy, trigger } from './fixtures.ts'
 
 const nullSpike = trigger({ alert_id: 'a-null', kind: 'data_quality', subject: 'null_rate:age', first_seen: CP + H, last_seen: CP + 2 * H, observed: 0.4, expected: 0.01 })

@@ -1,6 +1,6 @@
 import { alertRow as monitorAlertRow } from '../../../services/shared/model/alert-record.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
-import type { WindowFacts } from '../../../services/policy/decision-context.ts'
+import type { WindowFacts } from '../../../services/policy/core/decision-context.ts'
 
 // Rows of the monitor's tables (window_summary, alerts, label_health) built from the plain
 // scenario data of fixtures.ts, for the integration tests that seed ClickHouse as the monitor

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { decomposeMix, segmentGate } from '../../../services/policy/gates/segment.gate.ts'
-import type { WindowFacts } from '../../../services/policy/decision-context.ts'
+import { decomposeMix, segmentGate } from '../../../services/policy/core/gates/segment.gate.ts'
+import type { WindowFacts } from '../../../services/policy/core/decision-context.ts'
 import { CP, H, context, degradedWindows, policy, trigger, window } from './fixtures.ts'
 
 /** Hourly windows per new_entity segment: volumes and accuracy before and after the change. */

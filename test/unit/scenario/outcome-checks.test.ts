@@ -16,7 +16,7 @@ import {
 } from '../../../scenario/outcome-checks.ts'
 import { formatSummary, phaseOf, runRecordsFrom, type RunStats, type StoredRunRows } from '../../../scenario/run-report.ts'
 import { scenarioPhases } from '../../../scenario/scenario.ts'
-import { REQUEST_ID_HEADER } from '../../../services/policy/request-emitter.ts'
+import { REQUEST_ID_HEADER } from '../../../services/policy/run/request-emitter.ts'
 import type { ConsumedRecord } from '../../../services/shared/kafka/records.ts'
 
 // The expected outcomes of the main job, judged on hand-made run records: a run that did what

@@ -1,4 +1,4 @@
-import type { MonitorTrigger } from '../shared/events/types.ts'
+import type { MonitorTrigger } from '../../shared/events/types.ts'
 import { sha256 } from './decide.ts'
 import type { Episode } from './decision-context.ts'
 import type { PolicyConfig } from './policy-config.ts'

@@ -1,9 +1,9 @@
-import type { ClickHouse } from '../shared/clickhouse/client.ts'
-import { lit } from '../shared/clickhouse/sql.ts'
-import type { MonitorTrigger, RetrainRequest } from '../shared/events/types.ts'
-import type { DecisionResult } from './decide.ts'
-import type { ApprovalAction, ContextFacts } from './decision-context.ts'
-import type { EpisodeState } from './episode-tracker.ts'
+import type { ClickHouse } from '../../shared/clickhouse/client.ts'
+import { lit } from '../../shared/clickhouse/sql.ts'
+import type { MonitorTrigger, RetrainRequest } from '../../shared/events/types.ts'
+import type { DecisionResult } from '../core/decide.ts'
+import type { ApprovalAction, ContextFacts } from '../core/decision-context.ts'
+import type { EpisodeState } from '../core/episode-tracker.ts'
 
 // The policy service's memory in ClickHouse (infra/clickhouse/0300_policy.sql). Rows are keyed
 // by deterministic ids and read with FINAL, so writing the same batch twice changes nothing.

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Logger } from '../shared/logging/logger.ts'
-import type { ApproverTokens } from './approver-tokens.ts'
+import type { Logger } from '../../shared/logging/logger.ts'
+import type { ApproverTokens } from '../core/approver-tokens.ts'
 import type { ApprovalResult } from './policy-pipeline.ts'
-import { RefusalLimiter } from './refusal-limiter.ts'
-import type { ApprovalRecord, PendingApproval } from './policy-store.ts'
+import { RefusalLimiter } from '../core/refusal-limiter.ts'
+import type { ApprovalRecord, PendingApproval } from '../store/policy-store.ts'
 
 // Human approval of retrain decisions over HTTP. Every route but the health checks needs a
 // bearer token of one of the configured approvers (approver-tokens.ts); the actor audited is that
@@ -95,7 +95,7 @@ function decodeId(raw: string): string {
 
 export async function startApprovalApi(options: ApprovalApiOptions): Promise<ApprovalApi> {
   const { backend, logger, tokens } = options
-  const refusals = options.refusals ?? new RefusalLimiter()
+  const refusals = options.refusals ?? new RefusalLimiter(Date.now)
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/'

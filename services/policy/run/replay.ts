@@ -1,10 +1,10 @@
-import type { MonitorTrigger, RetrainRequest } from '../shared/events/types.ts'
-import type { ContextLoader } from './context-loader.ts'
-import { decide, retrainCost } from './decide.ts'
-import type { ApprovalAction, ContextFacts, PastRequest } from './decision-context.ts'
-import { EpisodeTracker, episodeOptions } from './episode-tracker.ts'
-import type { PolicyConfig } from './policy-config.ts'
-import { triggerKey, type PolicyStore } from './policy-store.ts'
+import type { MonitorTrigger, RetrainRequest } from '../../shared/events/types.ts'
+import type { ContextLoader } from '../store/context-loader.ts'
+import { decide, retrainCost } from '../core/decide.ts'
+import type { ApprovalAction, ContextFacts, PastRequest } from '../core/decision-context.ts'
+import { EpisodeTracker, episodeOptions } from '../core/episode-tracker.ts'
+import type { PolicyConfig } from '../core/policy-config.ts'
+import { triggerKey, type PolicyStore } from '../store/policy-store.ts'
 
 // Dry run: what would a policy have decided over the stored trigger history? The same episode
 // fold and the same decide() as the live service, with no writes and no Kafka. The facts each

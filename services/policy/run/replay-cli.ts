@@ -1,10 +1,10 @@
 import { Command } from 'commander'
-import { ClickHouse } from '../shared/clickhouse/client.ts'
-import { loadEnv } from '../shared/config/env.ts'
-import { loadDriftgateConfig } from '../shared/config/model-config.ts'
-import { createContextLoader } from './context-loader.ts'
-import { loadPolicies } from './policy-config.ts'
-import { PolicyStore } from './policy-store.ts'
+import { ClickHouse } from '../../shared/clickhouse/client.ts'
+import { loadEnv } from '../../shared/config/env.ts'
+import { loadDriftgateConfig } from '../../shared/config/model-config.ts'
+import { createContextLoader } from '../store/context-loader.ts'
+import { loadPolicies } from '../core/policy-config.ts'
+import { PolicyStore } from '../store/policy-store.ts'
 import { formatReport, replayPolicy } from './replay.ts'
 
 // Dry run of a policy config over the stored trigger history: read-only, prints what the

@@ -1,4 +1,4 @@
-import type { AlertKind, Gate, MonitorTrigger, Reason } from '../shared/events/types.ts'
+import type { AlertKind, Gate, MonitorTrigger, Reason } from '../../shared/events/types.ts'
 
 // Everything a decision looks at, as plain data. The live service loads it from ClickHouse
 // (context-loader.ts) and stores it with the decision; replay feeds the stored copy back, so a

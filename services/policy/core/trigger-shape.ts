@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { formatIssues } from '../shared/config/model-config.ts'
-import { DecodeError } from '../shared/codec/decode-error.ts'
-import type { MonitorTrigger } from '../shared/events/types.ts'
+import { formatIssues } from '../../shared/config/model-config.ts'
+import { DecodeError } from '../../shared/codec/decode-error.ts'
+import type { MonitorTrigger } from '../../shared/events/types.ts'
 
 // A trigger sent as JSON skips Avro's type checks; the gates do arithmetic on its times and
 // numbers, so a malformed one is dead-lettered instead of becoming a nonsense decision.

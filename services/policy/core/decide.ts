@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { DecisionKind, PolicyDecision, RetrainRequest } from '../shared/events/types.ts'
+import type { DecisionKind, PolicyDecision, RetrainRequest } from '../../shared/events/types.ts'
 import type { DecisionContext, GateOutcome } from './decision-context.ts'
 import { approvalGate } from './gates/approval.gate.ts'
 import { budgetGate } from './gates/budget.gate.ts'

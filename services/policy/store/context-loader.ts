@@ -1,8 +1,8 @@
-import type { ClickHouse } from '../shared/clickhouse/client.ts'
-import { lit } from '../shared/clickhouse/sql.ts'
-import { triggerFromRow, type AlertRecord } from '../shared/model/alert-record.ts'
-import type { ContextFacts, Deploy, Episode, WindowFacts } from './decision-context.ts'
-import type { PolicyConfig } from './policy-config.ts'
+import type { ClickHouse } from '../../shared/clickhouse/client.ts'
+import { lit } from '../../shared/clickhouse/sql.ts'
+import { triggerFromRow, type AlertRecord } from '../../shared/model/alert-record.ts'
+import type { ContextFacts, Deploy, Episode, WindowFacts } from '../core/decision-context.ts'
+import type { PolicyConfig } from '../core/policy-config.ts'
 
 // Reads the facts of one decision from the monitor's tables in four queries, as of a data time
 // the monitor has finished: only windows (and alerts' first windows) that ended by then count, so

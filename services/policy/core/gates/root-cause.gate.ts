@@ -1,4 +1,4 @@
-import type { MonitorTrigger } from '../../shared/events/types.ts'
+import type { MonitorTrigger } from '../../../shared/events/types.ts'
 import { outcome, type DecisionContext, type GateOutcome } from '../decision-context.ts'
 import type { PolicyConfig } from '../policy-config.ts'
 import { alertEnd, atLeast, describeAlert, firingShifts, human, iso } from './gate-helpers.ts'

@@ -1,4 +1,4 @@
-import type { MonitorTrigger } from '../shared/events/types.ts'
+import type { MonitorTrigger } from '../../shared/events/types.ts'
 
 // Decisions are taken per step of data time, not when a trigger happens to arrive: the same
 // events then give the same decisions however far the monitor lags or the policy trails it.

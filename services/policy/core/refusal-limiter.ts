@@ -12,10 +12,10 @@ export class RefusalLimiter {
   private droppedCount = 0
 
   constructor(
+    private readonly now: () => number,
     private readonly perRemote = 20,
     private readonly total = 200,
     private readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
   ) {}
 
   /** True when this refusal may be audited (and counts it). */

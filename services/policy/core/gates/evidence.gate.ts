@@ -1,4 +1,4 @@
-import type { MonitorTrigger } from '../../shared/events/types.ts'
+import type { MonitorTrigger } from '../../../shared/events/types.ts'
 import { outcome, type DecisionContext, type GateOutcome } from '../decision-context.ts'
 import type { PolicyConfig } from '../policy-config.ts'
 import { HIGHER_IS_WORSE, describeAlert, firingRun, num, pct, referenceWindows, segmentWindows, weightedMean, windowsSinceChange } from './gate-helpers.ts'

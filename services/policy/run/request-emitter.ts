@@ -1,9 +1,9 @@
 import type { Kafka } from 'kafkajs'
-import type { EventCodec } from '../shared/codec/event-codec.ts'
-import type { RecordProducer } from '../shared/kafka/producer.ts'
-import { readTopic } from '../shared/kafka/read-topic.ts'
-import type { Logger } from '../shared/logging/logger.ts'
-import type { PolicyStore, StoredRequest } from './policy-store.ts'
+import type { EventCodec } from '../../shared/codec/event-codec.ts'
+import type { RecordProducer } from '../../shared/kafka/producer.ts'
+import { readTopic } from '../../shared/kafka/read-topic.ts'
+import type { Logger } from '../../shared/logging/logger.ts'
+import type { PolicyStore, StoredRequest } from '../store/policy-store.ts'
 
 // Sends each RetrainRequest exactly once, across crashes and restarts:
 //

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { durationMs } from '../shared/config/duration.ts'
-import { ConfigError, formatIssues, type DriftgateConfig } from '../shared/config/model-config.ts'
+import { durationMs } from '../../shared/config/duration.ts'
+import { ConfigError, formatIssues, type DriftgateConfig } from '../../shared/config/model-config.ts'
 
 // The per-model `policy` block. Defaults lean towards not retraining: a retrain has to be earned
 // by evidence that is persistent, backed by enough fresh labels and worth its cost.

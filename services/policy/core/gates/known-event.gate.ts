@@ -1,4 +1,4 @@
-import type { MonitorTrigger } from '../../shared/events/types.ts'
+import type { MonitorTrigger } from '../../../shared/events/types.ts'
 import { outcome, type DecisionContext, type GateOutcome } from '../decision-context.ts'
 import type { CalendarEntry, PolicyConfig } from '../policy-config.ts'
 import { HIGHER_IS_WORSE, alertEnd, firingShifts, iso, segmentWindows } from './gate-helpers.ts'

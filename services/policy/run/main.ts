@@ -1,15 +1,16 @@
+import { readFileSync } from 'node:fs'
 import { Registry, collectDefaultMetrics } from 'prom-client'
-import { ClickHouse } from '../shared/clickhouse/client.ts'
-import { startOpsServer } from '../shared/http/ops-server.ts'
-import { EventCodec } from '../shared/codec/event-codec.ts'
-import { loadEnv } from '../shared/config/env.ts'
-import { loadDriftgateConfig } from '../shared/config/model-config.ts'
-import { createKafka } from '../shared/kafka/kafka-client.ts'
-import { createProducer } from '../shared/kafka/producer.ts'
-import { topicNames } from '../shared/kafka/topics.ts'
-import { createLogger } from '../shared/logging/logger.ts'
-import { loadPolicies } from './policy-config.ts'
-import { ApproverTokens } from './approver-tokens.ts'
+import { ClickHouse } from '../../shared/clickhouse/client.ts'
+import { startOpsServer } from '../../shared/http/ops-server.ts'
+import { EventCodec } from '../../shared/codec/event-codec.ts'
+import { loadEnv } from '../../shared/config/env.ts'
+import { loadDriftgateConfig } from '../../shared/config/model-config.ts'
+import { createKafka } from '../../shared/kafka/kafka-client.ts'
+import { createProducer } from '../../shared/kafka/producer.ts'
+import { topicNames } from '../../shared/kafka/topics.ts'
+import { createLogger } from '../../shared/logging/logger.ts'
+import { loadPolicies } from '../core/policy-config.ts'
+import { ApproverTokens } from '../core/approver-tokens.ts'
 import { createPolicyService } from './policy-service.ts'
 
 // The policy service as a process. Configuration (every model's policy block included) is
@@ -20,7 +21,7 @@ const logger = createLogger('policy', env.LOG_LEVEL)
 const config = loadDriftgateConfig(env.DRIFTGATE_CONFIG)
 const policies = loadPolicies(config)
 const needsApproval = [...policies].filter(([, p]) => p.require_approval).map(([id]) => id)
-const approvers = ApproverTokens.fromEnv(env)
+const approvers = ApproverTokens.fromEnv(env, (path) => readFileSync(path, 'utf8'))
 if (needsApproval.length > 0 && !approvers) {
   throw new Error(`models ${needsApproval.join(', ')} require approval: set POLICY_API_TOKENS (or POLICY_API_TOKENS_FILE, POLICY_API_TOKEN) so the approval API can start`)
 }

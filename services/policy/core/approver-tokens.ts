@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 
 // Who may approve or reject a retrain, each with a token of their own. Only sha256 hashes of
 // the tokens are configured, and the audit records the owner of the token used, never a name the
@@ -39,10 +38,6 @@ export class ApproverTokens {
     return new ApproverTokens(entries)
   }
 
-  static fromFile(path: string): ApproverTokens {
-    return ApproverTokens.parse(readFileSync(path, 'utf8'), path)
-  }
-
   /** One approver with a plain token (kept for single-user setups; at least MIN_TOKEN_BYTES). */
   static single(name: string, token: string): ApproverTokens {
     if (Buffer.byteLength(token) < MIN_TOKEN_BYTES) throw new Error(`the approval API token must be at least ${MIN_TOKEN_BYTES} bytes (e.g. openssl rand -hex 32)`)
@@ -58,11 +53,14 @@ export class ApproverTokens {
   }
 
   /** From the environment: POLICY_API_TOKENS, POLICY_API_TOKENS_FILE or POLICY_API_TOKEN (null: none). */
-  static fromEnv(env: { POLICY_API_TOKENS?: string; POLICY_API_TOKENS_FILE?: string; POLICY_API_TOKEN?: string; POLICY_API_TOKEN_OWNER: string }): ApproverTokens | null {
+  static fromEnv(
+    env: { POLICY_API_TOKENS?: string; POLICY_API_TOKENS_FILE?: string; POLICY_API_TOKEN?: string; POLICY_API_TOKEN_OWNER: string },
+    readFile: (path: string) => string,
+  ): ApproverTokens | null {
     const given = [env.POLICY_API_TOKENS, env.POLICY_API_TOKENS_FILE, env.POLICY_API_TOKEN].filter((v) => v !== undefined && v !== '').length
     if (given > 1) throw new Error('set one of POLICY_API_TOKENS, POLICY_API_TOKENS_FILE and POLICY_API_TOKEN')
     if (env.POLICY_API_TOKENS) return ApproverTokens.parse(env.POLICY_API_TOKENS, 'POLICY_API_TOKENS')
-    if (env.POLICY_API_TOKENS_FILE) return ApproverTokens.fromFile(env.POLICY_API_TOKENS_FILE)
+    if (env.POLICY_API_TOKENS_FILE) return ApproverTokens.parse(readFile(env.POLICY_API_TOKENS_FILE), env.POLICY_API_TOKENS_FILE)
     if (env.POLICY_API_TOKEN) return ApproverTokens.single(env.POLICY_API_TOKEN_OWNER, env.POLICY_API_TOKEN)
     return null
   }
