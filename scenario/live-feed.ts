@@ -1,8 +1,8 @@
 import type { Admin, Kafka } from 'kafkajs'
 import type { ClickHouse } from '../services/shared/clickhouse/client.ts'
-import { lit } from '../services/shared/clickhouse/sql.ts'
 import { consumerLag } from '../services/shared/kafka/consumer-lag.ts'
 import type { MonitorTrigger } from '../services/shared/events/types.ts'
+import { alertEventsSince, decisionsAfter } from './store/scenario-queries.ts'
 
 // What the main job shows while it plays: a status line (simulated time, events produced,
 // consumer lag) and, above it, one line per alert that fires or resolves and per policy decision
@@ -96,18 +96,6 @@ export class LagProbe {
   }
 }
 
-interface DecisionRow {
-  episode_id: string
-  decision: string
-  deciding_gate: string
-  deciding_code: string
-  reason_gates: string[]
-  reason_messages: string[]
-  trigger_alert_id: string
-  decided_at: number
-  request_id: string
-  version: number
-}
 
 const short = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
@@ -150,10 +138,7 @@ export class LiveFeed {
   }
 
   private async pollAlerts(): Promise<void> {
-    const rows = await this.ch.query<{ trigger_json: string; emitted_at: number }>(
-      `SELECT trigger_json, emitted_at FROM ${this.ch.table('alert_events')}
-       WHERE model_id = ${lit(this.modelId)} AND emitted_at >= ${Math.max(0, this.lastEmitted - 10_000)} ORDER BY emitted_at, last_seen, status`,
-    )
+    const rows = await alertEventsSince(this.ch, this.modelId, Math.max(0, this.lastEmitted - 10_000))
     for (const row of rows) {
       this.lastEmitted = Math.max(this.lastEmitted, Number(row.emitted_at))
       const t = JSON.parse(row.trigger_json) as MonitorTrigger
@@ -172,10 +157,7 @@ export class LiveFeed {
   }
 
   private async pollDecisions(): Promise<void> {
-    const rows = await this.ch.query<DecisionRow>(
-      `SELECT episode_id, decision, deciding_gate, deciding_code, reason_gates, reason_messages, trigger_alert_id, decided_at, request_id, version
-       FROM ${this.ch.table('policy_decisions')} WHERE model_id = ${lit(this.modelId)} AND version > ${this.lastVersion} ORDER BY version`,
-    )
+    const rows = await decisionsAfter(this.ch, this.modelId, this.lastVersion)
     for (const d of rows) {
       this.lastVersion = Math.max(this.lastVersion, Number(d.version))
       this.decisions++

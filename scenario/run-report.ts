@@ -1,12 +1,12 @@
 import type { Kafka } from 'kafkajs'
 import type { ClickHouse } from '../services/shared/clickhouse/client.ts'
-import { lit } from '../services/shared/clickhouse/sql.ts'
 import { readTopic } from '../services/shared/kafka/read-topic.ts'
 import type { ConsumedRecord } from '../services/shared/kafka/records.ts'
 import { REQUEST_ID_HEADER } from '../services/policy/run/request-emitter.ts'
 import { simTime } from './live-feed.ts'
 import type { AlertRecord, CheckContext, DecisionRecord, EpisodeRecord, OutcomeCheck, RequestRecord, RunRecords } from './outcome-checks.ts'
 import type { ScenarioPhase } from './scenario.ts'
+import { readRunRows } from './store/scenario-queries.ts'
 
 // The end of a run: what the monitor and the policy recorded, read back from ClickHouse (FINAL,
 // the latest state of each row) and from the retrain-requests topic, and the summary printed
@@ -21,23 +21,7 @@ export interface StoredRunRows {
 }
 
 export async function loadRunRecords(ch: ClickHouse, kafka: Kafka, modelId: string, requestsTopic: string, since: Map<number, bigint>): Promise<RunRecords> {
-  const model = lit(modelId)
-  const [alerts, episodes, decisions, requests] = await Promise.all([
-    ch.query<StoredRunRows['alerts'][number]>(
-      `SELECT alert_id, kind, subject, segment, severity, status, first_seen, last_seen, window_size_ms, observed, expected, label_coverage, estimated, evidence_names
-       FROM ${ch.table('alerts')} FINAL WHERE model_id = ${model} ORDER BY first_seen, kind, segment`,
-    ),
-    ch.query<StoredRunRows['episodes'][number]>(
-      `SELECT episode_id, change_point, status, request_id, alerts_json FROM ${ch.table('policy_episodes')} FINAL WHERE model_id = ${model} ORDER BY change_point`,
-    ),
-    ch.query<StoredRunRows['decisions'][number]>(
-      `SELECT decision_id, episode_id, decision, deciding_gate, deciding_code, reason_gates, reason_verdicts, reason_codes, reason_messages, trigger_alert_id, decided_at, request_id
-       FROM ${ch.table('policy_decisions')} FINAL WHERE model_id = ${model} ORDER BY decided_at, version`,
-    ),
-    ch.query<RequestRecord>(
-      `SELECT request_id, episode_id, decision_id, requested_at, training_data_from, training_data_to, status FROM ${ch.table('retrain_requests')} FINAL WHERE model_id = ${model} ORDER BY requested_at`,
-    ),
-  ])
+  const { alerts, episodes, decisions, requests } = await readRunRows(ch, modelId)
   const admin = kafka.admin()
   await admin.connect()
   const ends = await admin.fetchTopicOffsets(requestsTopic).finally(() => admin.disconnect())

@@ -3,10 +3,10 @@ import { join, resolve } from 'node:path'
 import type { Kafka } from 'kafkajs'
 import { parseDocument } from 'yaml'
 import type { ClickHouse } from '../services/shared/clickhouse/client.ts'
-import { lit } from '../services/shared/clickhouse/sql.ts'
 import type { ModelConfig } from '../services/shared/config/model-config.ts'
 import { buildReferenceProfile } from '../services/monitor/reference/build-reference.ts'
 import type { Scenario } from './scenario.ts'
+import { deleteModelRows, pendingMutations } from './store/scenario-queries.ts'
 
 // What the main job does before it plays: forget the demo model's previous run, and write the
 // configuration the services run with (the committed example plus the reference profile built
@@ -21,22 +21,10 @@ import type { Scenario } from './scenario.ts'
  * the scenario's times repeat from run to run.
  */
 export async function resetModelData(ch: ClickHouse, modelId: string, groups: string[] = [], timeoutMs = 120_000): Promise<string[]> {
-  const tablesWith = (column: string): Promise<{ table: string }[]> =>
-    ch.query<{ table: string }>(
-      `SELECT DISTINCT c.table AS table FROM system.columns AS c
-       WHERE c.database = ${lit(ch.database)} AND c.name = ${lit(column)}
-         AND c.table IN (SELECT name FROM system.tables WHERE database = ${lit(ch.database)} AND engine LIKE '%MergeTree')
-       ORDER BY table`,
-    )
-  const names = (await tablesWith('model_id')).map((t) => t.table)
-  for (const table of names) await ch.command(`ALTER TABLE ${ch.table(table)} DELETE WHERE model_id = ${lit(modelId)}`)
-  if (groups.length > 0) {
-    for (const { table } of await tablesWith('consumer_group')) await ch.command(`ALTER TABLE ${ch.table(table)} DELETE WHERE consumer_group IN (${groups.map(lit).join(', ')})`)
-  }
+  const names = await deleteModelRows(ch, modelId, groups)
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const [pending] = await ch.query<{ n: number }>(`SELECT count() AS n FROM system.mutations WHERE database = ${lit(ch.database)} AND is_done = 0`)
-    if (Number(pending?.n ?? 0) === 0) return names
+    if ((await pendingMutations(ch)) === 0) return names
     if (Date.now() > deadline) throw new Error(`ClickHouse mutations deleting ${modelId} did not finish in ${timeoutMs / 1000} s (see system.mutations)`)
     await new Promise((r) => setTimeout(r, 200))
   }

@@ -1,7 +1,6 @@
 import { Command } from 'commander'
 import { ClickHouse } from '../shared/clickhouse/client.ts'
 import { assertReadOnlyUser } from '../shared/clickhouse/read-only-user.ts'
-import { lit } from '../shared/clickhouse/sql.ts'
 import { EventCodec } from '../shared/codec/event-codec.ts'
 import { loadEnv, readOnlyPassword, type Env } from '../shared/config/env.ts'
 import { loadDriftgateConfig } from '../shared/config/model-config.ts'
@@ -16,6 +15,7 @@ import { PolicyStore } from '../policy/store/policy-store.ts'
 import { formatReport, replayPolicy } from '../policy/run/replay.ts'
 import { deadLettersCommand, formatDeadLetters, listDeadLetters, modelIdReader } from './dead-letters.ts'
 import { produceFile } from './produce-file.ts'
+import { firingAlertCount, latestWindows, listAlerts, listDecisions } from './store/cli-queries.ts'
 import { formatTable } from './table.ts'
 
 const env: Env = loadEnv()
@@ -61,16 +61,9 @@ program
     console.log(`monitor consumer group ${env.MONITOR_GROUP_ID}: lag ${lag ?? 'unknown'} records`)
     await withClickHouse(reader, async (ch) => {
       for (const model of config.models) {
-        const size = Math.min(...model.windows)
-        const rows = await ch.query<Record<string, unknown>>(
-          `SELECT window_start, model_version, volume, late_count, labeled_count, round(label_coverage, 3) AS coverage,
-                  round(accuracy, 4) AS accuracy, round(estimated_accuracy, 4) AS est_accuracy, business_value, closed
-           FROM ${ch.table('window_summary')} FINAL
-           WHERE model_id = ${lit(model.model_id)} AND segment = 'all' AND window_size_ms = ${size}
-           ORDER BY window_start DESC LIMIT 8`,
-        )
-        const firing = await ch.query<{ n: number }>(`SELECT count() AS n FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(model.model_id)} AND status = 'firing'`)
-        console.log(`\n${model.model_id} (${model.task}; windows ${model.windows.map((w) => w / 60_000 + 'm').join(', ')}; firing alerts: ${firing[0]?.n ?? 0})`)
+        const rows = await latestWindows(ch, model.model_id, Math.min(...model.windows))
+        const firing = await firingAlertCount(ch, model.model_id)
+        console.log(`\n${model.model_id} (${model.task}; windows ${model.windows.map((w) => w / 60_000 + 'm').join(', ')}; firing alerts: ${firing})`)
         console.log(formatTable(rows.map((r) => ({ ...r, window_start: iso(r.window_start as number) }))))
       }
     })
@@ -84,11 +77,7 @@ program
   .option('--limit <n>', 'rows', '50')
   .action(async (opts: { all?: boolean; model?: string; limit: string }) => {
     await withClickHouse(reader, async (ch) => {
-      const where = [opts.all ? '1' : "status = 'firing'", opts.model ? `model_id = ${lit(opts.model)}` : '1'].join(' AND ')
-      const rows = await ch.query<Record<string, unknown>>(
-        `SELECT status, severity, model_id, kind, subject, segment, first_seen, last_seen, summary
-         FROM ${ch.table('alerts')} FINAL WHERE ${where} ORDER BY last_seen DESC LIMIT ${Number(opts.limit)}`,
-      )
+      const rows = await listAlerts(ch, { all: opts.all, model: opts.model, limit: Number(opts.limit) })
       console.log(formatTable(rows.map((r) => ({ ...r, first_seen: iso(r.first_seen as number), last_seen: iso(r.last_seen as number) })), 100))
     })
   })
@@ -100,10 +89,7 @@ program
   .option('--limit <n>', 'rows', '20')
   .action(async (opts: { model?: string; limit: string }) => {
     await withClickHouse(reader, async (ch) => {
-      const rows = await ch.query<Record<string, unknown>>(
-        `SELECT decided_at, model_id, decision, explanation FROM ${ch.table('policy_decisions')} FINAL
-         ${opts.model ? `WHERE model_id = ${lit(opts.model)}` : ''} ORDER BY decided_at DESC LIMIT ${Number(opts.limit)}`,
-      )
+      const rows = await listDecisions(ch, { model: opts.model, limit: Number(opts.limit) })
       console.log(formatTable(rows.map((r) => ({ ...r, decided_at: iso(r.decided_at as number) })), 120))
     })
   })

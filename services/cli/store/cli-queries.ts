@@ -1,0 +1,39 @@
+import type { ClickHouse } from '../../shared/clickhouse/client.ts'
+import { lit } from '../../shared/clickhouse/sql.ts'
+
+// What the CLI's views read, as the read-only user.
+
+type Row = Record<string, unknown>
+
+/** A model's latest `limit` rollup windows of one size, newest first. */
+export function latestWindows(ch: ClickHouse, modelId: string, sizeMs: number, limit = 8): Promise<Row[]> {
+  return ch.query<Row>(
+    `SELECT window_start, model_version, volume, late_count, labeled_count, round(label_coverage, 3) AS coverage,
+            round(accuracy, 4) AS accuracy, round(estimated_accuracy, 4) AS est_accuracy, business_value, closed
+     FROM ${ch.table('window_summary')} FINAL
+     WHERE model_id = ${lit(modelId)} AND segment = 'all' AND window_size_ms = ${Number(sizeMs)}
+     ORDER BY window_start DESC LIMIT ${Number(limit)}`,
+  )
+}
+
+export async function firingAlertCount(ch: ClickHouse, modelId: string): Promise<number> {
+  const [row] = await ch.query<{ n: number }>(`SELECT count() AS n FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} AND status = 'firing'`)
+  return Number(row?.n ?? 0)
+}
+
+/** Alerts, last seen first: firing only unless `all`. */
+export function listAlerts(ch: ClickHouse, opts: { all?: boolean; model?: string; limit: number }): Promise<Row[]> {
+  const where = [opts.all ? '1' : "status = 'firing'", opts.model ? `model_id = ${lit(opts.model)}` : '1'].join(' AND ')
+  return ch.query<Row>(
+    `SELECT status, severity, model_id, kind, subject, segment, first_seen, last_seen, summary
+     FROM ${ch.table('alerts')} FINAL WHERE ${where} ORDER BY last_seen DESC LIMIT ${Number(opts.limit)}`,
+  )
+}
+
+/** Policy decisions, newest first. */
+export function listDecisions(ch: ClickHouse, opts: { model?: string; limit: number }): Promise<Row[]> {
+  return ch.query<Row>(
+    `SELECT decided_at, model_id, decision, explanation FROM ${ch.table('policy_decisions')} FINAL
+     ${opts.model ? `WHERE model_id = ${lit(opts.model)}` : ''} ORDER BY decided_at DESC LIMIT ${Number(opts.limit)}`,
+  )
+}
