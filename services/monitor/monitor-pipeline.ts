@@ -1,6 +1,5 @@
 import { RECORDS_PER_YIELD, yieldToEventLoop } from '../shared/async/yield-to-event-loop.ts'
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
-import { lit } from '../shared/clickhouse/sql.ts'
 import { DecodeError } from '../shared/codec/decode-error.ts'
 import { InfrastructureError, isInfrastructureError } from '../shared/errors/infrastructure-error.ts'
 import type { EventCodec } from '../shared/codec/event-codec.ts'
@@ -12,15 +11,17 @@ import type { PartitionProgress } from '../shared/kafka/batch-consumer.ts'
 import type { ConsumedRecord } from '../shared/kafka/records.ts'
 import type { TopicNames } from '../shared/kafka/topics.ts'
 import type { Logger } from '../shared/logging/logger.ts'
-import { isoDate, labelRow, predictionRow, type LabelRow, type PredictionRow } from './ingest/event-rows.ts'
-import { LOOKUP_MAX_QUERY_SIZE, lookupChunks } from './ingest/lookup-chunks.ts'
+import { labelRow, predictionRow, type LabelRow, type PredictionRow } from './ingest/event-rows.ts'
 import { BoundedMap } from '../shared/collections/bounded-map.ts'
 import { PredictionIndex, type IndexedPrediction } from './ingest/prediction-index.ts'
 import { validateLabel, validatePrediction } from './ingest/validate-event.ts'
 import type { MonitorMetrics } from './monitor-metrics.ts'
 import type { RuntimeModel } from './runtime-models.ts'
 import type { PartitionWatermark } from './windows/partition-watermark.ts'
-import { DirtyWindows, groupWindows, windowRefKey, windowStart, type WindowRef } from './windows/window-math.ts'
+import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks } from './core/window-lifecycle.ts'
+import { openWindowsPastClose } from './store/open-windows.ts'
+import { findPredictions } from './store/prediction-lookup.ts'
+import { DirtyWindows, windowRefKey, type WindowRef } from './windows/window-math.ts'
 import { BACKLOG_REFRESH_MS, WindowSchedule } from './windows/window-schedule.ts'
 import type { ComputedWindows, WindowStore } from './windows/window-store.ts'
 
@@ -50,11 +51,6 @@ export interface PipelineDeps {
   now?: () => number
 }
 
-/** Windows per recomputation (one query set): at most 48, spanning at most a day of event time,
- *  so one query's work is bounded (a group of day-long windows would read days of events). */
-const WINDOWS_PER_RECOMPUTE = 48
-const SPAN_PER_RECOMPUTE_MS = 86_400_000
-
 interface Accepted<T> {
   event: T
   record: ConsumedRecord
@@ -76,12 +72,9 @@ export class MonitorPipeline {
   // send them again (bounded; after a crash a replay may still send one twice: the headers carry
   // the source offset, which identifies it).
   private readonly deadLettered = new BoundedMap<string, true>(100_000)
-  // Windows found closable but held open by a predictions partition not read far enough, with
-  // the Kafka timestamp they close at. They are recomputed (and closed) once the low watermark
-  // reaches it, not in every round until then: a day-long window held open by one lagging
-  // partition would otherwise be read again with every batch. Their own new rows still mark them
-  // as usual. Bounded; forgetting one only makes it be retried as before.
-  private readonly blocked = new BoundedMap<string, { ref: WindowRef; closeAt: number }>(10_000)
+  // Held open by a lagging predictions partition (core/window-lifecycle.ts); their own new rows
+  // still mark them as usual.
+  private readonly blocked = new HeldOpenWindows()
 
   constructor(private readonly deps: PipelineDeps) {
     this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
@@ -145,22 +138,14 @@ export class MonitorPipeline {
 
   /** Recomputes the windows due now, retrying until it succeeds (ClickHouse down: commits wait). */
   private async runRound(): Promise<void> {
-    // The refresh interval saves work while batches keep coming; once they stop (caught up, or
-    // stopping), every marked window is brought up to date.
     await this.releaseBlocked()
     // Idle: no batch being stored (one slowed down by a busy ClickHouse is not idleness) and
-    // none for a round delay.
+    // none for a round delay. During a backlog the batches' offsets wait longer (the consumer
+    // keeps fetching).
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
-    // Reading a backlog (the last batch did not reach the end of every partition): windows are
-    // computed when they may close, and the others at most once a minute (backlogRefreshMs),
-    // not at the refresh interval. Refreshing windows that the backlog will close moments later
-    // (or old ones its labels touch) took the larger part of ClickHouse while catching up, and
-    // slowed the catching up. Their batches' offsets wait that long (the consumer keeps fetching).
-    const backlog = !this.closing && !idle && this.lastBatchBehind && this.backlogRefreshMs > 0
-    const { due, nextDueAt } = this.schedule.take(this.closing || idle, backlog ? this.backlogRefreshMs : 0)
-    // Likewise a window a lagging partition holds open is not computed now but once the
-    // partition passes its close time (releaseBlocked), unless its batches waited a minute.
-    const deferrable = new Set(backlog ? due.filter((d) => d.urgent && this.now() - d.markedAt < this.backlogRefreshMs).map((d) => windowRefKey(d.ref)) : [])
+    const plan = planRound({ closing: this.closing, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
+    const { due, nextDueAt } = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
+    const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
     this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     if (due.length === 0) return
@@ -203,11 +188,7 @@ export class MonitorPipeline {
     } catch {
       low = -Infinity // ClickHouse unreachable: the round's own retries deal with it
     }
-    for (const [key, { ref, closeAt }] of this.blocked) {
-      if (closeAt > low) continue
-      this.blocked.delete(key)
-      void this.schedule.mark(ref, true)
-    }
+    for (const ref of this.blocked.release(low)) void this.schedule.mark(ref, true)
     if (this.blocked.size > 0) this.requestRound(this.roundDelayMs)
   }
 
@@ -220,16 +201,10 @@ export class MonitorPipeline {
     const marks: Promise<void>[] = []
     for (const model of this.deps.models.values()) {
       for (const size of model.config.windows) {
-        const open = await this.deps.ch.query<{ window_start: number }>(
-          `SELECT window_start FROM ${this.deps.ch.table('window_summary')} FINAL
-           WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${size} AND segment = 'all' AND closed = 0
-             AND window_start + ${size + model.config.allowed_lateness} <= (SELECT max(event_time) FROM ${this.deps.ch.table('predictions')} WHERE model_id = ${lit(model.config.model_id)})
-           GROUP BY window_start`,
-        )
-        for (const { window_start } of open) {
+        for (const window_start of await openWindowsPastClose(this.deps.ch, model.config.model_id, size, model.config.allowed_lateness)) {
           const ref = { model_id: model.config.model_id, window_size_ms: size, window_start }
           // Held open by a lagging partition: released by the watermark (releaseBlocked).
-          if (!this.blocked.has(windowRefKey(ref))) marks.push(this.schedule.mark(ref, true))
+          if (!this.blocked.has(ref)) marks.push(this.schedule.mark(ref, true))
         }
       }
     }
@@ -346,13 +321,9 @@ export class MonitorPipeline {
   private markPrediction(model: RuntimeModel, eventTime: number, touched: DirtyWindows): void {
     const sizes = model.config.windows
     touched.mark(model.config.model_id, sizes, eventTime)
-    // The window whose closing range [end + lateness, end + lateness + size) holds this
-    // prediction may close now.
     for (const size of sizes) {
-      const closing = windowStart(eventTime - model.config.allowed_lateness, size) - size
-      const ref = { model_id: model.config.model_id, window_size_ms: size, window_start: closing }
-      const key = windowRefKey(ref)
-      if (!this.knownClosed.has(key) && !this.blocked.has(key)) touched.add(ref, true)
+      const ref = { model_id: model.config.model_id, window_size_ms: size, window_start: closingWindowStart(eventTime, size, model.config.allowed_lateness) }
+      if (!this.knownClosed.has(windowRefKey(ref)) && !this.blocked.has(ref)) touched.add(ref, true)
     }
   }
 
@@ -371,28 +342,13 @@ export class MonitorPipeline {
         missing.set(event.model_id, list)
       }
     }
-    // Older predictions: looked up per model, in chunks (a backlog batch holds tens of thousands),
-    // in prediction_keys (sorted by id; predictions is sorted by event time). Only the weeks that
-    // can hold a prediction within the label horizon of these labels are read (an older one
-    // would not be counted, see markLabel): a set of random ids matches nearly every granule of
-    // every week it is tested against, so without this a lookup read the keys of the whole
-    // retention.
+    // Older predictions: looked up in ClickHouse per model, only as far back as the label
+    // horizon of these labels (an older prediction's label would not be counted, see markLabel).
     for (const [modelId, list] of missing) {
-      const byId = new Map<string, IndexedPrediction>()
       // (Labels of models not configured went to the dead-letter topic: this one is configured.)
       const horizon = this.deps.models.get(modelId)!.config.label_horizon
       const earliestLabel = list.reduce((min, l) => Math.min(min, l.event.label_time), Infinity)
-      const since = lit(isoDate(Math.max(0, earliestLabel - horizon)))
-      for (const chunk of lookupChunks(new Set(list.map((l) => l.event.prediction_id)))) {
-        const found = await this.deps.ch.query<{ prediction_id: string; found_model_id: string; found_version: string; found_time: number }>(
-          `SELECT prediction_id, any(model_id) AS found_model_id, any(model_version) AS found_version, any(event_time) AS found_time
-           FROM ${this.deps.ch.table('prediction_keys')}
-           WHERE model_id = ${lit(modelId)} AND event_date >= ${since} AND prediction_id IN (${chunk.join(', ')})
-           GROUP BY prediction_id`,
-          { max_query_size: LOOKUP_MAX_QUERY_SIZE },
-        )
-        for (const f of found) byId.set(f.prediction_id, { model_id: f.found_model_id, model_version: f.found_version, event_time: f.found_time })
-      }
+      const byId = await findPredictions(this.deps.ch, modelId, new Set(list.map((l) => l.event.prediction_id)), earliestLabel - horizon)
       for (const { event } of list) {
         const prediction = byId.get(event.prediction_id)
         if (prediction) {
@@ -431,14 +387,9 @@ export class MonitorPipeline {
     const deferred = new Set<string>()
     if (refs.length === 0) return deferred
     const started = process.hrtime.bigint()
-    const groups = groupWindows(refs)
     const low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
     let detecting = 0n
-    const chunks = [...groups.values()].flatMap((group) => {
-      const per = Math.max(1, Math.min(WINDOWS_PER_RECOMPUTE, Math.floor(SPAN_PER_RECOMPUTE_MS / group[0]!.window_size_ms)))
-      return Array.from({ length: Math.ceil(group.length / per) }, (_, i) => group.slice(i * per, (i + 1) * per))
-    })
-    for (const group of chunks) {
+    for (const group of recomputeChunks(refs)) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms
       const dataTime = this.stored
@@ -464,10 +415,7 @@ export class MonitorPipeline {
       // Held open by a partition not read far enough: recomputed once the watermark passes its
       // close time. The batches that marked it are covered by this computation, or, when it was
       // deferred, wait for that one (runRound puts it back in the schedule).
-      for (const { start, closeAt } of computed.blocked) {
-        const ref = { model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }
-        this.blocked.set(windowRefKey(ref), { ref, closeAt })
-      }
+      for (const { start, closeAt } of computed.blocked) this.blocked.hold({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }, closeAt)
       if (computed.blocked.length > 0) this.requestRound(this.roundDelayMs)
     }
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)

@@ -1,0 +1,96 @@
+import { BoundedMap } from '../../shared/collections/bounded-map.ts'
+import { groupWindows, windowRefKey, windowStart, type WindowRef } from '../windows/window-math.ts'
+
+// The rules of a window's life in the monitor, apart from the I/O and timers that apply them
+// (run/monitor-pipeline.ts): which window a prediction may close, what a round recomputes while
+// a backlog is read, how recomputations are cut, and the windows held open by a lagging partition.
+
+/** Windows per recomputation (one query set): at most 48, spanning at most a day of event time,
+ *  so one query's work is bounded (a group of day-long windows would read days of events). */
+export const WINDOWS_PER_RECOMPUTE = 48
+export const SPAN_PER_RECOMPUTE_MS = 86_400_000
+
+/** The start of the window a prediction at `eventTime` may close: the one whose closing range
+ *  [end + lateness, end + lateness + size) holds it. */
+export const closingWindowStart = (eventTime: number, sizeMs: number, latenessMs: number): number => windowStart(eventTime - latenessMs, sizeMs) - sizeMs
+
+export interface RoundState {
+  /** The pipeline is stopping. */
+  closing: boolean
+  /** No batch in flight and none for a round delay. */
+  idle: boolean
+  /** The last batch stopped short of the end of some partition. */
+  behind: boolean
+  /** Refresh interval while a backlog is read; 0 turns the backlog rule off. */
+  backlogRefreshMs: number
+}
+
+export interface RoundPlan {
+  /** Take every marked window, whatever its refresh interval. */
+  takeAll: boolean
+  /** A backlog is being read: windows that cannot close wait `backlogRefreshMs`. */
+  backlog: boolean
+}
+
+/**
+ * The refresh interval saves work while batches keep coming; once they stop (caught up, or
+ * stopping) every marked window is brought up to date. While a backlog is read, windows are
+ * computed when they may close and the others at most once per backlog interval: refreshing
+ * windows that the backlog closes moments later took most of ClickHouse while catching up.
+ */
+export function planRound(s: RoundState): RoundPlan {
+  return { takeAll: s.closing || s.idle, backlog: !s.closing && !s.idle && s.behind && s.backlogRefreshMs > 0 }
+}
+
+/** During a backlog, the urgent windows whose marks are younger than the backlog interval may be
+ *  deferred when a lagging partition holds them open (computed once it passes their close time). */
+export function deferrableKeys(due: { ref: WindowRef; urgent: boolean; markedAt: number }[], plan: RoundPlan, now: number, backlogRefreshMs: number): Set<string> {
+  if (!plan.backlog) return new Set()
+  return new Set(due.filter((d) => d.urgent && now - d.markedAt < backlogRefreshMs).map((d) => windowRefKey(d.ref)))
+}
+
+/** Windows cut into recomputations: per model and size, by start, at most WINDOWS_PER_RECOMPUTE
+ *  windows and SPAN_PER_RECOMPUTE_MS of event time each (at least one window). */
+export function recomputeChunks(refs: Iterable<WindowRef>): WindowRef[][] {
+  return [...groupWindows(refs).values()].flatMap((group) => {
+    const per = Math.max(1, Math.min(WINDOWS_PER_RECOMPUTE, Math.floor(SPAN_PER_RECOMPUTE_MS / group[0]!.window_size_ms)))
+    return Array.from({ length: Math.ceil(group.length / per) }, (_, i) => group.slice(i * per, (i + 1) * per))
+  })
+}
+
+/**
+ * Windows found closable but held open by a predictions partition not read far enough, with the
+ * Kafka timestamp they close at. They are released once the partitions' low watermark reaches
+ * it, instead of being read again with every batch until then. Bounded; forgetting one only makes
+ * it be retried with the next batch that touches it.
+ */
+export class HeldOpenWindows {
+  private readonly held: BoundedMap<string, { ref: WindowRef; closeAt: number }>
+
+  constructor(max = 10_000) {
+    this.held = new BoundedMap(max)
+  }
+
+  hold(ref: WindowRef, closeAt: number): void {
+    this.held.set(windowRefKey(ref), { ref, closeAt })
+  }
+
+  has(ref: WindowRef): boolean {
+    return this.held.has(windowRefKey(ref))
+  }
+
+  /** Removes and returns the windows whose close time the low watermark has reached. */
+  release(low: number): WindowRef[] {
+    const released: WindowRef[] = []
+    for (const [key, { ref, closeAt }] of this.held) {
+      if (closeAt > low) continue
+      this.held.delete(key)
+      released.push(ref)
+    }
+    return released
+  }
+
+  get size(): number {
+    return this.held.size
+  }
+}
