@@ -6,15 +6,7 @@ import { ALERT_COLUMNS, alertRow, triggerFromRow, type AlertRecord } from '../..
 import type { RecordProducer } from '../../shared/kafka/producer.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
 import type { AlertDelivery } from '../alerting/index.ts'
-
-export interface PublishedAlert {
-  alert_id: string
-  segment: string
-  status: string
-  first_seen: number
-  last_seen: number
-  severity: string
-}
+import type { PublishedAlert } from '../core/alert-reconciliation.ts'
 
 /** Orders an alert's states: a later last_seen wins, and at the same last_seen resolved wins. */
 const alertVersion = (t: MonitorTrigger): string => (BigInt(t.last_seen) * 4n + (t.status === 'resolved' ? 2n : 1n)).toString()
@@ -45,20 +37,6 @@ export class AlertPublisher {
       `SELECT ${ALERT_COLUMNS.join(', ')} FROM ${this.deps.ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} AND alert_id IN (${alertIds.map(lit).join(', ')}) ORDER BY alert_id`,
     )
     return rows.map(triggerFromRow)
-  }
-
-  /**
-   * True when the published state comes after the trigger in the order the `alerts` table keeps
-   * (its version: later last_seen, then resolved after firing) and consumers apply: the trigger
-   * cannot replace it.
-   */
-  static outranks(published: Pick<PublishedAlert, 'status' | 'last_seen'>, trigger: MonitorTrigger): boolean {
-    return published.last_seen > trigger.last_seen || (published.last_seen === trigger.last_seen && published.status === 'resolved' && trigger.status !== 'resolved')
-  }
-
-  /** True when the trigger says something the published state does not. */
-  static differs(trigger: MonitorTrigger, published: PublishedAlert | undefined): boolean {
-    return !published || published.status !== trigger.status || published.last_seen !== trigger.last_seen || published.severity !== trigger.severity
   }
 
   async publish(triggers: MonitorTrigger[]): Promise<void> {
