@@ -13,6 +13,7 @@ import { ensureTopics, topicNames, topicSpecs } from '../services/shared/kafka/t
 import { createEventProducer } from '../services/shared/producer/event-producer.ts'
 import { createAlertDelivery } from '../services/monitor/alerting/index.ts'
 import { createMonitorService } from '../services/monitor/monitor-service.ts'
+import { monitorSettings } from '../services/monitor/monitor-settings.ts'
 import { loadRuntimeModels } from '../services/monitor/runtime-models.ts'
 import { loadPolicies } from '../services/policy/core/policy-config.ts'
 import { createPolicyService } from '../services/policy/run/policy-service.ts'
@@ -84,7 +85,7 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-main' }, logger)
   const ch = new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD, requestTimeoutMs: 120_000 })
   const topics = topicNames(env.TOPIC_PREFIX)
-  const policyGroup = o.policyGroupId ?? process.env.POLICY_GROUP_ID ?? 'driftgate-policy'
+  const policyGroup = o.policyGroupId ?? env.POLICY_GROUP_ID
   const closers: (() => Promise<unknown>)[] = [() => ch.close()]
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) await close().catch((error: unknown) => logger.warn({ event: 'close_failed', err: error }, 'close failed'))
@@ -120,15 +121,10 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
       logger,
       registry,
       alerts,
-      groupId: env.MONITOR_GROUP_ID,
-      maxBatchSize: env.MONITOR_BATCH_SIZE,
-      lingerMs: env.MONITOR_LINGER_MS,
-      indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
       // Simulated days pass in seconds: refresh join health more often than the default 30 s,
       // and recompute touched windows in every round (a 10 s refresh would be hours of
       // simulated time: labels would reach the metrics too late).
-      labelHealthIntervalMs: 20_000,
-      refreshMs: 0,
+      settings: { ...monitorSettings(env), labelHealthIntervalMs: 20_000, refreshMs: 0 },
     })
     // The player's simulated time, for the feed. The policy does not use it: it decides in steps of
     // data time once the monitor has finished them, so the player's lead changes nothing.

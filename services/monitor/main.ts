@@ -10,6 +10,7 @@ import { topicNames } from '../shared/kafka/topics.ts'
 import { createLogger } from '../shared/logging/logger.ts'
 import { createAlertDelivery } from './alerting/index.ts'
 import { createMonitorService } from './monitor-service.ts'
+import { monitorSettings } from './monitor-settings.ts'
 import { loadRuntimeModels } from './runtime-models.ts'
 
 // The monitor as a process: configuration is read and validated once, then one ordered
@@ -35,15 +36,7 @@ const service = createMonitorService({
   logger,
   registry,
   alerts,
-  groupId: env.MONITOR_GROUP_ID,
-  maxBatchSize: env.MONITOR_BATCH_SIZE,
-  lingerMs: env.MONITOR_LINGER_MS,
-  roundDelayMs: env.MONITOR_ROUND_DELAY_MS,
-  refreshMs: env.MONITOR_REFRESH_MS,
-  backlogRefreshMs: env.MONITOR_BACKLOG_REFRESH_MS,
-  labelHealthIntervalMs: env.MONITOR_LABEL_HEALTH_MS,
-  indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
-  stallMs: env.CONSUMER_STALL_MS,
+  settings: monitorSettings(env),
 })
 let ready = false
 const ops = await startOpsServer({ port: env.METRICS_PORT, host: env.OPS_HOST, registry, healthy: () => service.healthcheck(), ready: () => ready })

@@ -16,13 +16,14 @@ import { BoundedMap } from '../shared/collections/bounded-map.ts'
 import { PredictionIndex, type IndexedPrediction } from './ingest/prediction-index.ts'
 import { validateLabel, validatePrediction } from './ingest/validate-event.ts'
 import type { MonitorMetrics } from './monitor-metrics.ts'
+import type { MonitorSettings } from './monitor-settings.ts'
 import type { RuntimeModel } from './runtime-models.ts'
 import type { PartitionWatermark } from './windows/partition-watermark.ts'
 import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks } from './core/window-lifecycle.ts'
 import { openWindowsPastClose } from './store/open-windows.ts'
 import { findPredictions } from './store/prediction-lookup.ts'
 import { DirtyWindows, windowRefKey, type WindowRef } from './windows/window-math.ts'
-import { BACKLOG_REFRESH_MS, WindowSchedule } from './windows/window-schedule.ts'
+import { WindowSchedule } from './windows/window-schedule.ts'
 import type { ComputedWindows, WindowStore } from './windows/window-store.ts'
 
 export interface PipelineDeps {
@@ -36,18 +37,12 @@ export interface PipelineDeps {
   watermark?: PartitionWatermark
   metrics: MonitorMetrics
   logger: Logger
-  /** How long windows marked by a batch wait for more batches before they are recomputed. */
-  roundDelayMs?: number
-  /** Shortest time between two recomputations of a window that cannot close now (default 10 s;
-   *  windows longer than a day: a 1/1440 of their size). 0: every round. */
-  refreshMs?: number
-  /** Shortest time between two recomputations of such a window while a backlog is read (default
-   *  BACKLOG_REFRESH_MS, a minute). 0: no backlog rule, the refresh interval always applies. */
-  backlogRefreshMs?: number
+  /** Round delay, refresh intervals (windows longer than a day refresh every 1/1440 of their
+   *  size at most) and the label join's memory. */
+  settings: Pick<MonitorSettings, 'roundDelayMs' | 'refreshMs' | 'backlogRefreshMs' | 'indexPerPartition'>
   /** Called with every recomputation (detectors hook in here), with the newest record time that
    *  was stored when it began. */
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows, dataTime: number): Promise<void>
-  indexPerPartition?: number
   now?: () => number
 }
 
@@ -77,11 +72,11 @@ export class MonitorPipeline {
   private readonly blocked = new HeldOpenWindows()
 
   constructor(private readonly deps: PipelineDeps) {
-    this.index = new PredictionIndex(deps.indexPerPartition ?? 100_000)
+    this.index = new PredictionIndex(deps.settings.indexPerPartition)
     this.now = deps.now ?? Date.now
-    this.roundDelayMs = deps.roundDelayMs ?? 1_000
-    this.backlogRefreshMs = deps.backlogRefreshMs ?? BACKLOG_REFRESH_MS
-    const refresh = deps.refreshMs ?? 10_000
+    this.roundDelayMs = deps.settings.roundDelayMs
+    this.backlogRefreshMs = deps.settings.backlogRefreshMs
+    const refresh = deps.settings.refreshMs
     this.schedule = new WindowSchedule((size) => (refresh === 0 ? 0 : Math.max(refresh, size / 1440)))
   }
 

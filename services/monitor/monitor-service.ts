@@ -13,6 +13,7 @@ import { AlertPublisher } from './detection/alert-publisher.ts'
 import { DetectionRunner } from './detection/detection-runner.ts'
 import { createMonitorMetrics } from './monitor-metrics.ts'
 import { MonitorPipeline, type PipelineDeps } from './monitor-pipeline.ts'
+import type { MonitorSettings } from './monitor-settings.ts'
 import type { RuntimeModel } from './runtime-models.ts'
 import { FinishedMarks } from './windows/finished-marks.ts'
 import { LabelHealth } from './windows/label-health.ts'
@@ -28,24 +29,12 @@ export interface MonitorServiceDeps {
   models: Map<string, RuntimeModel>
   logger: Logger
   registry: Registry
-  groupId?: string
-  maxBatchSize?: number
-  lingerMs?: number
+  settings: MonitorSettings
+  /** Retry backoff of a failing batch and how often stalls are checked (the consumer loop's defaults otherwise). */
   retry?: { initialMs?: number; maxMs?: number }
-  /** Unhealthy once a partition with lag has not committed for this long (default 2 minutes). */
-  stallMs?: number
   stallCheckMs?: number
-  indexPerPartition?: number
-  /** How often join health (orphan labels) is recomputed; 0 turns it off. */
-  labelHealthIntervalMs?: number
   /** How often windows held open by a lagging partition are retried. */
   openWindowRetryMs?: number
-  /** How long marked windows wait for more batches before a recomputation round. */
-  roundDelayMs?: number
-  /** Shortest time between two recomputations of a window that cannot close now (PipelineDeps). */
-  refreshMs?: number
-  /** The same while a backlog is read (PipelineDeps). */
-  backlogRefreshMs?: number
   /** On-call delivery of alert transitions (Alertmanager, webhook); alerts still go to Kafka and ClickHouse without it. */
   alerts?: AlertDelivery
   /** Run the detectors on recomputed windows (default true). */
@@ -65,7 +54,8 @@ export interface MonitorService {
 /** The monitor: one consumer group over predictions and labels feeding the pipeline. */
 export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const metrics = createMonitorMetrics(deps.registry)
-  const groupId = deps.groupId ?? 'driftgate-monitor'
+  const { settings } = deps
+  const groupId = settings.groupId
   let watermark: PartitionWatermark | undefined
   // How far the monitor is finished, for the policy (it decides about data the monitor is past).
   const finished = new FinishedMarks(new ComputedProgress(deps.ch, groupId), deps.logger)
@@ -95,10 +85,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     },
     metrics,
     logger: deps.logger,
-    indexPerPartition: deps.indexPerPartition,
-    roundDelayMs: deps.roundDelayMs,
-    refreshMs: deps.refreshMs,
-    backlogRefreshMs: deps.backlogRefreshMs,
+    settings,
     onWindowsComputed,
   })
   const consumer: BatchConsumer = createBatchConsumer(
@@ -112,14 +99,14 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
         return result
       },
       isolate: { mayBeRecords: (error) => pipeline.mayBeRecords(error), reject: (record, error) => pipeline.rejectRecord(record, error) },
-      stallMs: deps.stallMs,
+      stallMs: settings.stallMs,
       stallCheckMs: deps.stallCheckMs,
       onPartitionsAssigned: (partitions) => {
         markIdlePartitions(partitions).catch((error: unknown) => deps.logger.warn({ event: 'partition_progress_failed', err: error }, 'could not check assigned partitions for pending records'))
       },
       onPartitionsRevoked: (partitions) => pipeline.partitionsRevoked(partitions),
-      maxBatchSize: deps.maxBatchSize,
-      lingerMs: deps.lingerMs,
+      maxBatchSize: settings.maxBatchSize,
+      lingerMs: settings.lingerMs,
       retry: deps.retry,
       // A batch settles when the windows it touched were recomputed, which for the open window
       // can take a refresh interval; an unsettled batch holds only its offsets.
@@ -152,7 +139,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     }
   }
   const labelHealth = new LabelHealth(deps.ch)
-  const healthEvery = deps.labelHealthIntervalMs ?? 30_000
+  const healthEvery = settings.labelHealthIntervalMs
   let healthTimer: NodeJS.Timeout | null = null
   let healthRun: Promise<void> = Promise.resolve()
   let retryTimer: NodeJS.Timeout | null = null

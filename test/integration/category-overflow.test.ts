@@ -10,6 +10,7 @@ import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, wait
 import { HOUR, writeModelConfig } from '../support/monitor-fixture.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { readFeatureStats, readWindowSummaries } from '../support/window-reads.ts'
+import { defaultMonitorSettings } from '../../services/monitor/monitor-settings.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {
@@ -44,7 +45,7 @@ describe('thousands of distinct categorical and segment values in a window', () 
     const groupId = `monitor-${id}`
     const config = loadDriftgateConfig(writeModelConfig(modelId, '    max_category_values: 5\n    max_segment_values: 3\n'))
     const metrics = new Registry()
-    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metrics, groupId, detection: false })
+    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metrics, detection: false, settings: defaultMonitorSettings({ groupId }) })
     try {
       await service.start()
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions]), { timeoutMs: 60_000, what: 'the monitor to read the predictions' })

@@ -15,6 +15,7 @@ import { HOUR, plannedTraffic, writeDetectorModelConfig, type HourPlan } from '.
 import { ALERTMANAGER_URL, freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor, windowsSettled } from '../support/harness.ts'
 import { produceEmissions } from '../support/produce.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
+import { defaultMonitorSettings } from '../../services/monitor/monitor-settings.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {
@@ -43,7 +44,7 @@ async function monitorRun(kafka: Kafka, ch: ClickHouse, topics: TopicNames, conf
   const producer = await createProducer(kafka)
   const delivery = createAlertDelivery({ alertmanagerUrl: ALERTMANAGER_URL, logger, registry: metrics })
   const codec = EventCodec.forRegistry(registry.url)
-  const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(loadDriftgateConfig(configPath)), logger, registry: metrics, alerts: delivery, groupId, maxBatchSize: 10_000, lingerMs: 100 })
+  const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(loadDriftgateConfig(configPath)), logger, registry: metrics, alerts: delivery, settings: defaultMonitorSettings({ groupId, maxBatchSize: 10_000, lingerMs: 100 }) })
   try {
     await service.start()
     for (const step of steps) {

@@ -11,6 +11,7 @@ import { samplePrediction } from '../support/events.ts'
 import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../support/harness.ts'
 import { HOUR, writeModelConfig } from '../support/monitor-fixture.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
+import { defaultMonitorSettings } from '../../services/monitor/monitor-settings.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {
@@ -53,7 +54,7 @@ describe('monitor: a label for a prediction stored long ago', () => {
     )
     const config = loadDriftgateConfig(writeModelConfig(modelId))
     const groupId = `monitor-${id}`
-    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metrics, groupId, maxBatchSize: 10, lingerMs: 20, indexPerPartition: 5, labelHealthIntervalMs: 0 })
+    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metrics, settings: defaultMonitorSettings({ groupId, maxBatchSize: 10, lingerMs: 20, indexPerPartition: 5, labelHealthIntervalMs: 0 }) })
     const labeled = async (): Promise<{ labeled: number; closed: number } | undefined> =>
       (
         await ch.query<{ labeled: number; closed: number }>(

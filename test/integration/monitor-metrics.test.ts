@@ -15,6 +15,7 @@ import { produceEmissions } from '../support/produce.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { generateTraffic } from '../support/traffic.ts'
 import { readWindowSummaries, readFeatureStats } from '../support/window-reads.ts'
+import { defaultMonitorSettings } from '../../services/monitor/monitor-settings.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {
@@ -37,7 +38,7 @@ describe('monitor: windowed metrics from predictions and delayed labels', () => 
     const groupId = `monitor-${id}`
     const producer = await createProducer(kafka)
     // A small join index so that many labels must be looked up in ClickHouse.
-    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: new Registry(), groupId, maxBatchSize: 700, lingerMs: 50, indexPerPartition: 50 })
+    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: new Registry(), settings: defaultMonitorSettings({ groupId, maxBatchSize: 700, lingerMs: 50, indexPerPartition: 50 }) })
     try {
       await service.start()
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 120_000, what: 'the monitor to consume everything' })

@@ -17,6 +17,7 @@ import { produceEmissions } from '../support/produce.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { generateTraffic } from '../support/traffic.ts'
 import { windowSnapshot } from '../support/window-reads.ts'
+import { defaultMonitorSettings } from '../../services/monitor/monitor-settings.ts'
 
 // One set of topics with the same traffic; each run reads it with its own consumer group into
 // its own database, and every run must end with the same window metrics and alerts as the clean
@@ -42,7 +43,7 @@ async function storedPredictions(ch: ClickHouse): Promise<number> {
 async function runInProcess(ch: ClickHouse, groupId: string, duringRun?: () => Promise<void>, metricsRegistry = new Registry()): Promise<void> {
   const config = loadDriftgateConfig(configPath)
   const producer = await createProducer(kafka)
-  const service = createMonitorService({ kafka, ch, codec: EventCodec.forRegistry(registry.url), producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metricsRegistry, groupId, maxBatchSize: 150, lingerMs: 20, retry: { initialMs: 200, maxMs: 2_000 }, labelHealthIntervalMs: 0 })
+  const service = createMonitorService({ kafka, ch, codec: EventCodec.forRegistry(registry.url), producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metricsRegistry, retry: { initialMs: 200, maxMs: 2_000 }, settings: defaultMonitorSettings({ groupId, maxBatchSize: 150, lingerMs: 20, labelHealthIntervalMs: 0 }) })
   try {
     await service.start()
     await duringRun?.()

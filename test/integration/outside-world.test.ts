@@ -16,6 +16,7 @@ import { kcatProduce, type KcatCompression } from '../support/kcat.ts'
 import { writeModelConfig } from '../support/monitor-fixture.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { startTcpProxy } from '../support/tcp-proxy.ts'
+import { defaultMonitorSettings } from '../../services/monitor/monitor-settings.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {
@@ -86,7 +87,7 @@ describe('the outside world: records from librdkafka with every codec, hostile r
 
     const config = loadDriftgateConfig(writeModelConfig(modelA, `  - model_id: ${modelB}\n    task: binary_classification\n    positive_class: "1"\n    classes: ["0", "1"]\n    features: { numeric: [x1, x2, x3], categorical: [country, channel] }\n    windows: [1h]\n`))
     const groupId = `monitor-${id}`
-    const service = createMonitorService({ kafka, ch: monitorCh, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: new Registry(), groupId, maxBatchSize: 2_000, lingerMs: 50, stallMs: 4_000, stallCheckMs: 500, retry: { initialMs: 100, maxMs: 500 } })
+    const service = createMonitorService({ kafka, ch: monitorCh, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: new Registry(), stallCheckMs: 500, retry: { initialMs: 100, maxMs: 500 }, settings: defaultMonitorSettings({ groupId, maxBatchSize: 2_000, lingerMs: 50, stallMs: 4_000 }) })
     try {
       await service.start()
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 120_000, what: 'the monitor to read everything' })
@@ -138,7 +139,7 @@ describe('the outside world: records from librdkafka with every codec, hostile r
     await producer.send(topics.predictions, await Promise.all(predictions.map(async (e) => ({ key: e.prediction_id, value: await codec.encode(topics.predictions, 'PredictionEvent', e) }))))
     const metrics = new Registry()
     const groupId = `monitor-${id}`
-    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId))), logger: testLogger('monitor'), registry: metrics, groupId, detection: false })
+    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId))), logger: testLogger('monitor'), registry: metrics, detection: false, settings: defaultMonitorSettings({ groupId }) })
     let elsewhere = 0
     try {
       await service.start()

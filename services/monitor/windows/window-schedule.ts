@@ -4,8 +4,6 @@ import { windowRefKey, type WindowRef } from './window-math.ts'
 
 /** A window that is not urgent waits at least this many times as long as its last computation took. */
 const REFRESH_PER_COMPUTE = 10
-/** While a backlog is read, a window that is not urgent waits at least this long by default (see take). */
-export const BACKLOG_REFRESH_MS = 60_000
 
 /** A window waiting to be recomputed, and the promise the batches that marked it wait on. */
 export interface PendingWindow {

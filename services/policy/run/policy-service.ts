@@ -25,7 +25,7 @@ export interface PolicyServiceDeps {
   /** Validated policy per model_id (loadPolicies). */
   policies: Map<string, PolicyConfig>
   logger: Logger
-  groupId?: string
+  groupId: string
   /** The monitor's consumer group: decisions wait until it has finished their data. null: no
    *  monitor to wait for (triggers replayed from elsewhere, tests of the policy alone). */
   monitorGroupId: string | null
@@ -88,7 +88,7 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
   const consumer: BatchConsumer = createBatchConsumer(
     deps.kafka,
     {
-      groupId: deps.groupId ?? 'driftgate-policy',
+      groupId: deps.groupId,
       topics: [deps.topics.triggers],
       handleBatch: (records) => pipeline.handleBatch(records),
       maxBatchSize: deps.maxBatchSize ?? 500,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { BACKLOG_REFRESH_MS, WindowSchedule } from '../../../services/monitor/windows/window-schedule.ts'
+import { WindowSchedule } from '../../../services/monitor/windows/window-schedule.ts'
+
+/** The backlog refresh interval (MONITOR_BACKLOG_REFRESH_MS's default). */
+const BACKLOG_REFRESH_MS = 60_000
 
 const HOUR = 3_600_000
 const ref = (start: number, size = HOUR) => ({ model_id: 'm', window_size_ms: size, window_start: start })
