@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import type { RuntimeModel } from '../../services/monitor/runtime-models.ts'
 import { LabelHealth, type LabelHealthRow } from '../../services/monitor/windows/label-health.ts'
-import { labelHealthQuery } from '../../services/monitor/detectors/evidence-sql.ts'
+import { evidenceQueries } from '../../services/monitor/store/evidence-sql.ts'
 import { freshClickHouse } from '../support/harness.ts'
 import { prng } from '../support/traffic.ts'
 
@@ -116,7 +116,7 @@ describe('label join health', () => {
     expect(stored).toEqual(want)
     // The evidence query an alert carries runs here and gives the join rate the detector judges.
     const last = want[want.length - 1]!
-    const evidence = await db.ch.query<{ window_start: number; join_rate: number | null }>(labelHealthQuery(MODEL, HOUR, last.window_start, 10_000, db.ch.database))
+    const evidence = await db.ch.query<{ window_start: number; join_rate: number | null }>(evidenceQueries(db.ch.database).labelHealth(MODEL, HOUR, last.window_start, 10_000))
     expect(evidence.map((r) => [r.window_start, r.join_rate])).toEqual(
       want.map((r) => [r.window_start, r.labels_received === r.labels_pending ? null : r.labels_joined / (r.labels_received - r.labels_pending)]),
     )

@@ -1,6 +1,7 @@
 import type { MonitorTrigger } from '../../shared/events/types.ts'
 import { ensureOk, type Receiver } from './receiver.ts'
 import { runbookFor } from './runbook.ts'
+import { alertLookupQuery } from '../store/evidence-sql.ts'
 
 // A generic JSON webhook (chat bridges, paging services, an in-house incident tool): one POST per
 // alert transition with the whole trigger plus the text an on-call engineer needs first.
@@ -50,7 +51,7 @@ export function webhookIdsBody(trigger: MonitorTrigger): WebhookIdsBody {
     first_seen: trigger.first_seen,
     last_seen: trigger.last_seen,
     runbook: runbookFor(trigger.kind),
-    lookup_query: `SELECT * FROM alerts FINAL WHERE alert_id = '${trigger.alert_id.replace(/[^0-9A-Za-z_-]/g, '')}'`,
+    lookup_query: alertLookupQuery(trigger.alert_id),
   }
 }
 

@@ -4,10 +4,12 @@ import type { Logger } from '../../shared/logging/logger.ts'
 import { encodeEvaluation } from '../detectors/alert-episodes.ts'
 import { hygieneFor } from '../detectors/detector-config.ts'
 import { evaluateWindow } from '../detectors/evaluate-window.ts'
+import type { EvidenceQueries } from '../detectors/finding.ts'
 import type { RuntimeModel } from '../runtime-models.ts'
 import type { ComputedWindows } from '../windows/window-store.ts'
 import type { AlertPublisher } from './alert-publisher.ts'
 import { reconcileAlerts, withdrawals } from '../core/alert-reconciliation.ts'
+import { evidenceQueries } from '../store/evidence-sql.ts'
 import { evaluationsSince } from '../store/window-evaluations.ts'
 import { historyBefore, loadSeriesHistory } from './window-history.ts'
 
@@ -41,7 +43,11 @@ export interface DetectionDeps {
  * labels) are fine.
  */
 export class DetectionRunner {
-  constructor(private readonly deps: DetectionDeps) {}
+  private readonly evidence: EvidenceQueries
+
+  constructor(private readonly deps: DetectionDeps) {
+    this.evidence = evidenceQueries(deps.ch.database)
+  }
 
   /** `dataTime`: the newest record time stored when the computation began (the triggers' data_time). */
   async onWindowsComputed(model: RuntimeModel, computed: ComputedWindows, dataTime = 0): Promise<void> {
@@ -61,6 +67,7 @@ export class DetectionRunner {
       const current = { summary, features: computed.features.filter((f) => f.key.window_start === key.window_start && f.key.segment === key.segment && f.key.model_version === key.model_version) }
       const result = evaluateWindow({
         model: model.config,
+        evidence: this.evidence,
         config: model.detectors,
         reference: model.reference,
         current,

@@ -2,7 +2,6 @@ import type { Severity } from '../../shared/events/types.ts'
 import { PREDICTION_SCORE, PREDICTION_VALUE, type WindowKey } from '../../shared/model/window-metrics.ts'
 import { robustZScore, scaledMad, seasonalBaseline } from '../../shared/stats/index.ts'
 import { performanceMetricFor, type AnomalySeries, type DetectorConfig } from './detector-config.ts'
-import { featureStatsQuery, nullRateQuery, summaryQuery } from './evidence-sql.ts'
 import { fmt, pct, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip, type WindowSnapshot } from './finding.ts'
 import { immatureReason } from './performance.detector.ts'
 import { runbookHint } from './runbook.ts'
@@ -154,7 +153,7 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
   if (wanted('volume')) {
     const j = judge('volume', (w) => w.summary.volume, false)
     reportUnjudged('volume', ['volume'])
-    if (j) findings.push(seriesFinding(key, 'volume', j, false, `prediction volume ${j.change < 0 ? 'drop' : 'surge'}: ${describe(j, false)}`, summaryQuery(key, ['volume', 'late_count', 'duplicate_count'], lookback, true), null))
+    if (j) findings.push(seriesFinding(key, 'volume', j, false, `prediction volume ${j.change < 0 ? 'drop' : 'surge'}: ${describe(j, false)}`, input.evidence.summary(key, ['volume', 'late_count', 'duplicate_count'], lookback, true), null))
   }
 
   if (wanted('null_rate')) {
@@ -169,7 +168,7 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
     const top = judged[0]
     if (top) {
       const severity = judged.reduce<Severity>((s, x) => worseSeverity(s, x.j.severity), 'warning')
-      const f = seriesFinding(key, 'null_rate', { ...top.j, severity }, true, `null-rate anomaly in ${judged.length} feature${judged.length > 1 ? 's' : ''}: ${judged.slice(0, 5).map((x) => `${x.feature} ${describe(x.j, true)}`).join('; ')}`, nullRateQuery(key, judged.map((x) => x.feature), lookback), null)
+      const f = seriesFinding(key, 'null_rate', { ...top.j, severity }, true, `null-rate anomaly in ${judged.length} feature${judged.length > 1 ? 's' : ''}: ${judged.slice(0, 5).map((x) => `${x.feature} ${describe(x.j, true)}`).join('; ')}`, input.evidence.nullRate(key, judged.map((x) => x.feature), lookback), null)
       f.evidence = judged.slice(0, 10).map((x) => ({ name: x.feature, score: x.j.z, detail: describe(x.j, true) }))
       findings.push(f)
     }
@@ -180,7 +179,7 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
     const extract: Extract = (w) => w.features.find((f) => f.feature === feature)?.numeric?.mean ?? null
     const j = judge('prediction_mean', extract, false)
     reportUnjudged('prediction_mean', ['prediction_mean'])
-    if (j) findings.push(seriesFinding(key, 'prediction_mean', j, false, `mean prediction shifted: ${describe(j, false)}`, featureStatsQuery(key, [feature], ['count', 'nulls', 'mean', 'std'], lookback), null))
+    if (j) findings.push(seriesFinding(key, 'prediction_mean', j, false, `mean prediction shifted: ${describe(j, false)}`, input.evidence.featureStats(key, [feature], ['count', 'nulls', 'mean', 'std'], lookback), null))
   }
 
   if (wanted('performance')) {
@@ -194,7 +193,7 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
     }
     const j = judge(`performance:${metric}`, extract, metric !== 'mae' && metric !== 'rmse')
     reportUnjudged(`performance:${metric}`, [`performance:${metric}`])
-    if (j) findings.push(seriesFinding(key, `performance:${metric}`, j, metric !== 'mae' && metric !== 'rmse', `${metric} anomaly: ${describe(j, false)}`, summaryQuery(key, ['labeled_count', 'label_coverage', metric], lookback), current.summary.label_coverage))
+    if (j) findings.push(seriesFinding(key, `performance:${metric}`, j, metric !== 'mae' && metric !== 'rmse', `${metric} anomaly: ${describe(j, false)}`, input.evidence.summary(key, ['labeled_count', 'label_coverage', metric], lookback), current.summary.label_coverage))
   }
   return { findings, skipped, not_judged: notJudged }
 }

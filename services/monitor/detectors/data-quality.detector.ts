@@ -4,7 +4,6 @@ import type { NumericReference } from '../../shared/model/reference-profile.ts'
 import type { NumericStats, WindowKey } from '../../shared/model/window-metrics.ts'
 import type { Levels } from './detector-config.ts'
 import { describeDrift, measureDrift, rankDrifted, referencePairs } from './drift.detector.ts'
-import { featureStatsQuery, nullRateQuery } from './evidence-sql.ts'
 import { fmt, pct, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip } from './finding.ts'
 import { runbookHint } from './runbook.ts'
 
@@ -128,7 +127,7 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
       else if (shape.count === 0 && shape.nulls === 0) missing.push({ feature, value: 1, expected: 0, severity: 'critical', threshold: 0, detail: `not sent in ${volume} predictions (missing or another type)` })
       else if (refOtherType) missing.push({ feature, value: 1, expected: 0, severity: 'critical', threshold: 0, detail: `configured ${isNumeric ? 'numeric' : 'categorical'}, reference profiles it as ${isNumeric ? 'categorical' : 'numeric'}` })
     }
-    if (missing.length) findings.push(checkFinding(key, 'missing_feature', 'missing_features', 'features not sent', missing, featureStatsQuery(key, missing.map((m) => m.feature), ['kind', 'count', 'nulls'], 24)))
+    if (missing.length) findings.push(checkFinding(key, 'missing_feature', 'missing_features', 'features not sent', missing, input.evidence.featureStats(key, missing.map((m) => m.feature), ['kind', 'count', 'nulls'], 24)))
   }
 
   // The checks below that cannot run in this window: their subjects were not judged. Skew is
@@ -153,7 +152,7 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
       if (!n || n.count < dq.stuck.min_count || n.std === null || n.std !== 0 || refStd === 0) continue
       stuck.push({ feature, value: 0, expected: refStd ?? 0, severity: refStd ? 'critical' : 'warning', threshold: 0, detail: `constant ${fmt(n.min ?? 0)} over ${n.count} values${refStd ? `, reference std ${fmt(refStd)}` : ''}` })
     }
-    if (stuck.length) findings.push(checkFinding(key, 'stuck', 'std', 'stuck values', stuck, featureStatsQuery(key, stuck.map((s) => s.feature), ['count', 'min', 'max', 'std'], 24)))
+    if (stuck.length) findings.push(checkFinding(key, 'stuck', 'std', 'stuck values', stuck, input.evidence.featureStats(key, stuck.map((s) => s.feature), ['count', 'min', 'max', 'std'], 24)))
   }
 
   // More distinct values than max_category_values: the excess is counted under __other__ (needs
@@ -165,7 +164,7 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     const share = c.overflow_count / c.count
     overflow.push({ feature, value: share, expected: 0, severity: 'warning', threshold: 0, detail: `${c.overflow_values} values past the ${c.categories.length - 1} kept, ${pct(share)} of events` })
   }
-  if (overflow.length) findings.push(checkFinding(key, 'category_overflow', 'overflow_share', 'more distinct values than max_category_values', overflow, featureStatsQuery(key, overflow.map((o) => o.feature), ['count', 'categories', 'category_counts', 'overflow_values', 'overflow_count'], 24)))
+  if (overflow.length) findings.push(checkFinding(key, 'category_overflow', 'overflow_share', 'more distinct values than max_category_values', overflow, input.evidence.featureStats(key, overflow.map((o) => o.feature), ['count', 'categories', 'category_counts', 'overflow_values', 'overflow_count'], 24)))
 
   if (!reference) return unjudged(referenceChecks, 'no reference profile: null rate, range, unseen categories and skew not checked')
 
@@ -179,7 +178,7 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     const found = item(feature, rate - ref.null_rate, ref.null_rate, dq.null_rate_increase, `null rate ${pct(rate)} vs ${pct(ref.null_rate)}`)
     if (found) nulls.push(found)
   }
-  if (nulls.length) findings.push(checkFinding(key, 'null_rate', 'null_rate_increase', 'null-rate spike', nulls, nullRateQuery(key, nulls.map((n) => n.feature), 24)))
+  if (nulls.length) findings.push(checkFinding(key, 'null_rate', 'null_rate_increase', 'null-rate spike', nulls, input.evidence.nullRate(key, nulls.map((n) => n.feature), 24)))
 
   const range: Item[] = []
   for (const feature of numeric) {
@@ -190,7 +189,7 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     const found = out && item(feature, out.share, 0, dq.out_of_range_share, `${out.estimated ? '~' : ''}${pct(out.share)} outside [${fmt(ref.min)}, ${fmt(ref.max)}], window [${fmt(n.min!)}, ${fmt(n.max!)}]`)
     if (found) range.push(found)
   }
-  if (range.length) findings.push(checkFinding(key, 'out_of_range', 'out_of_range_share', 'values out of the reference range', range, featureStatsQuery(key, range.map((r) => r.feature), ['count', 'min', 'max', 'bin_edges', 'histogram'], 24)))
+  if (range.length) findings.push(checkFinding(key, 'out_of_range', 'out_of_range_share', 'values out of the reference range', range, input.evidence.featureStats(key, range.map((r) => r.feature), ['count', 'min', 'max', 'bin_edges', 'histogram'], 24)))
 
   const unseen: Item[] = []
   for (const feature of categorical) {
@@ -202,14 +201,14 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     const found = item(feature, share, 0, dq.unseen_category_share, `${pct(share)} unseen${examples.length ? `, e.g. ${examples.map((v) => JSON.stringify(v)).join(', ')}` : ''}`)
     if (found) unseen.push(found)
   }
-  if (unseen.length) findings.push(checkFinding(key, 'unseen_categories', 'unseen_category_share', 'unseen categories', unseen, featureStatsQuery(key, unseen.map((u) => u.feature), ['count', 'categories', 'category_counts', 'unseen'], 24)))
+  if (unseen.length) findings.push(checkFinding(key, 'unseen_categories', 'unseen_category_share', 'unseen categories', unseen, input.evidence.featureStats(key, unseen.map((u) => u.feature), ['count', 'categories', 'category_counts', 'unseen'], 24)))
 
   if (checksSkew) {
     const ranked = rankDrifted(config, measureDrift(config, referencePairs(reference, current.features, false)).drifts)
     const skew = ranked.map<Item>((d) => ({ feature: d.feature, value: d.effect, expected: 0, severity: d.severity ?? 'warning', threshold: 1, detail: describeDrift(d) }))
     if (skew.length)
       findings.push(
-        checkFinding(key, 'training_serving_skew', 'drift_effect', `training-serving skew (${key.model_version} since ${new Date(versionStart).toISOString()})`, skew, featureStatsQuery(key, skew.map((s) => s.feature), ['count', 'nulls', 'mean', 'std', 'bin_edges', 'histogram', 'categories', 'category_counts'], 24)),
+        checkFinding(key, 'training_serving_skew', 'drift_effect', `training-serving skew (${key.model_version} since ${new Date(versionStart).toISOString()})`, skew, input.evidence.featureStats(key, skew.map((s) => s.feature), ['count', 'nulls', 'mean', 'std', 'bin_edges', 'histogram', 'categories', 'category_counts'], 24)),
       )
   }
   return { findings, skipped, not_judged: notJudged }

@@ -11,8 +11,7 @@ import {
 } from '../../shared/model/window-metrics.ts'
 import { alignCategories, chiSquaredTest, jensenShannonDistance, ksStatisticFromHistograms, psi } from '../../shared/stats/index.ts'
 import { driftLevels, importanceOf, isIgnored, type DetectorConfig, type Levels } from './detector-config.ts'
-import { featureStatsQuery } from './evidence-sql.ts'
-import { fmt, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip, type WindowSnapshot } from './finding.ts'
+import { fmt, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type EvidenceQueries, type Finding, type NotJudged, type Skip, type WindowSnapshot } from './finding.ts'
 import { runbookHint } from './runbook.ts'
 
 // Drift: per feature, effect sizes of the window's distribution against a baseline (the reference
@@ -186,6 +185,7 @@ export function describeDrift(d: FeatureDrift): string {
 const DRIFT_COLUMNS = ['count', 'nulls', 'mean', 'std', 'bin_edges', 'histogram', 'categories', 'category_counts', 'unseen']
 
 function driftFinding(
+  evidence: EvidenceQueries,
   key: WindowKey,
   config: DetectorConfig,
   prediction: boolean,
@@ -214,7 +214,7 @@ function driftFinding(
     estimated: false,
     summary: `${what} vs ${baselineName}: ${names}${ranked.length > listed.length ? `, +${ranked.length - listed.length} more` : ''}`,
     runbook: runbookHint(kind, subject),
-    evidence_query: featureStatsQuery(key, listed.map((d) => d.feature), DRIFT_COLUMNS, 24),
+    evidence_query: evidence.featureStats(key, listed.map((d) => d.feature), DRIFT_COLUMNS, 24),
   }
 }
 
@@ -271,7 +271,7 @@ export function detectDrift(input: DetectorInput): DetectorResult {
       if (notMeasured.length) skipped.push({ detector: 'drift', subject, reason: `not judged: ${notMeasured.join(', ')}` })
       if (drifts.length === 0) notJudged.push({ kind: prediction ? 'prediction_drift' : 'drift', subject, reason: notMeasured.length ? `not judged: ${notMeasured.join(', ')}` : `no feature comparable with the ${baseline.name}` })
       const ranked = rankDrifted(config, drifts)
-      if (ranked.length) findings.push(driftFinding(key, config, prediction, baseline.name, drifts.length, ranked))
+      if (ranked.length) findings.push(driftFinding(input.evidence, key, config, prediction, baseline.name, drifts.length, ranked))
     }
   }
   return { findings, skipped, not_judged: notJudged }

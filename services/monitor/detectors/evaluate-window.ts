@@ -26,7 +26,7 @@ const labelBased = (f: Pick<Finding, 'kind' | 'subject'>): boolean => f.kind ===
 export function evaluateWindow(input: DetectorInput): WindowEvaluationResult {
   const key = input.current.summary.key
   const results = [detectDrift(input), detectDataQuality(input), detectPerformance(input), detectAnomalies(input)]
-  const join = detectJoinHealth(input.config, key, input.join_health, input.join_history)
+  const join = detectJoinHealth(input.evidence, input.config, key, input.join_health, input.join_history)
   let findings = results.flatMap((r) => r.findings)
   const skipped = [...results.flatMap((r) => r.skipped), ...join.skipped]
   let notJudged = results.flatMap((r) => r.not_judged ?? [])

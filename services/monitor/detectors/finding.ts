@@ -27,8 +27,21 @@ export interface JoinHealth {
   predictions: number
 }
 
+/** The queries a finding cites as evidence, written for the configured database (store/evidence-sql.ts). */
+export interface EvidenceQueries {
+  /** Per-feature statistics of the features over the window and the `windowsBack` before it. */
+  featureStats(key: WindowKey, features: string[], columns: string[], windowsBack: number): string
+  /** Null rate and value counts of the features. */
+  nullRate(key: WindowKey, features: string[], windowsBack: number): string
+  /** Window summary columns (all versions when acrossVersions). */
+  summary(key: WindowKey, columns: string[], windowsBack: number, acrossVersions?: boolean): string
+  /** Label join counters of a model. */
+  labelHealth(modelId: string, windowSizeMs: number, windowStart: number, windowsBack: number): string
+}
+
 export interface DetectorInput {
   model: ModelConfig
+  evidence: EvidenceQueries
   config: DetectorConfig
   /** null when the model has no reference profile: reference-based checks are skipped. */
   reference: ReferenceProfile | null

@@ -1,8 +1,7 @@
 import type { WindowKey } from '../../shared/model/window-metrics.ts'
 import { median } from '../../shared/stats/index.ts'
 import type { DetectorConfig, Levels } from './detector-config.ts'
-import { labelHealthQuery } from './evidence-sql.ts'
-import { pct, severityOf, type DetectorResult, type Finding, type JoinHealth, type NotJudged, type Skip } from './finding.ts'
+import { pct, severityOf, type DetectorResult, type EvidenceQueries, type Finding, type JoinHealth, type NotJudged, type Skip } from './finding.ts'
 import { runbookHint } from './runbook.ts'
 
 // Join health: are labels finding their predictions? A falling join rate or a surge of orphan
@@ -50,7 +49,7 @@ function finding(key: WindowKey, subject: string, measure: string, observed: num
  * Judges one window's join counters. `key` is the window the findings belong to (segment 'all'
  * of the model's current version); `history` holds earlier join-health windows, oldest first.
  */
-export function detectJoinHealth(config: DetectorConfig, key: WindowKey, current: JoinHealth | null | undefined, history: JoinHealth[] = []): JoinHealthResult {
+export function detectJoinHealth(evidence: EvidenceQueries, config: DetectorConfig, key: WindowKey, current: JoinHealth | null | undefined, history: JoinHealth[] = []): JoinHealthResult {
   const jh = config.join_health
   const skipped: Skip[] = []
   const notJudged: NotJudged[] = []
@@ -65,7 +64,7 @@ export function detectJoinHealth(config: DetectorConfig, key: WindowKey, current
     return { findings: [], skipped, not_judged: notJudged, suppress_performance: false, suppress_reason: null }
   }
   const findings: Finding[] = []
-  const query = labelHealthQuery(current.model_id, current.window_size_ms, current.window_start, jh.baseline_windows)
+  const query = evidence.labelHealth(current.model_id, current.window_size_ms, current.window_start, jh.baseline_windows)
   const w = key.window_size_ms
   const dupShare = current.predictions > 0 ? current.duplicate_predictions / current.predictions : 0
   const dup = finding(key, 'duplicate_predictions', 'duplicate_share', dupShare, 0, jh.duplicate_share, `${pct(dupShare)} of predictions sent more than once (${current.duplicate_predictions} extra copies of ${current.predictions})`, `${current.duplicate_predictions} duplicates / ${current.predictions} predictions`, query)

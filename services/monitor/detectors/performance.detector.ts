@@ -2,7 +2,6 @@ import type { Severity } from '../../shared/events/types.ts'
 import type { WindowSummary } from '../../shared/model/window-metrics.ts'
 import { proportionDifferenceInterval, wilsonInterval } from '../../shared/stats/index.ts'
 import { performanceMetricFor, type DetectorConfig, type Levels, type PerformanceMetric } from './detector-config.ts'
-import { summaryQuery } from './evidence-sql.ts'
 import { fmt, pct, severityOf, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip } from './finding.ts'
 import { runbookHint } from './runbook.ts'
 
@@ -144,7 +143,7 @@ function finding(input: DetectorInput, metric: PerformanceMetric, reference: num
     estimated,
     summary: `${estimated ? 'estimated ' : ''}${metric} ${fmt(j.observed)} vs reference ${fmt(reference)}: ${change}${estimated ? ' (CBPE, labels missing)' : ''}`,
     runbook: runbookHint(kind, metric),
-    evidence_query: summaryQuery(key, ['volume', 'labeled_count', 'label_coverage', metric === 'roc_auc' ? 'roc_auc' : metric, 'estimated_accuracy'], 24),
+    evidence_query: input.evidence.summary(key, ['volume', 'labeled_count', 'label_coverage', metric === 'roc_auc' ? 'roc_auc' : metric, 'estimated_accuracy'], 24),
   }
 }
 

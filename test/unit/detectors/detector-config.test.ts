@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { driftLevels, parseDetectorConfig, performanceMetricFor } from '../../../services/monitor/detectors/detector-config.ts'
-import { featureStatsQuery } from '../../../services/monitor/detectors/evidence-sql.ts'
+import { evidenceQueries } from '../../../services/monitor/store/evidence-sql.ts'
 import { ConfigError } from '../../../services/shared/config/model-config.ts'
 import { HOUR, modelConfig, windowKey } from './synthetic.ts'
 
@@ -42,8 +42,14 @@ describe('detector config', () => {
 })
 
 describe('evidence queries', () => {
+  it('name the configured database', () => {
+    const q = evidenceQueries('analytics_prod')
+    expect(q.summary(windowKey(HOUR), ['volume'], 2)).toMatch(/ FROM analytics_prod\.window_summary FINAL /)
+    expect(q.labelHealth('m', HOUR, HOUR, 2)).toMatch(/ FROM analytics_prod\.label_health FINAL /)
+  })
+
   it('escape every literal', () => {
-    const q = featureStatsQuery(windowKey(10 * HOUR, { model_id: "o'brien\\x", segment: "city=L'Aquila" }), ["it's"], ['count'], 24)
+    const q = evidenceQueries('driftgate').featureStats(windowKey(10 * HOUR, { model_id: "o'brien\\x", segment: "city=L'Aquila" }), ["it's"], ['count'], 24)
     expect(q).toBe(
       "SELECT window_start, feature, count FROM driftgate.window_feature_stats FINAL WHERE model_id = 'o\\'brien\\\\x' AND model_version = 'v1' AND segment = 'city=L\\'Aquila' AND window_size_ms = 3600000 AND window_start >= 0 AND window_start <= 36000000 AND feature IN ('it\\'s') ORDER BY feature, window_start",
     )

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { JoinHealth } from '../../../services/monitor/detectors/finding.ts'
 import { detectJoinHealth } from '../../../services/monitor/detectors/join-health.detector.ts'
 import { HOUR, T0, detectorConfig, windowKey } from './synthetic.ts'
+import { evidenceQueries } from '../../../services/monitor/store/evidence-sql.ts'
 
 const config = detectorConfig()
 const counters = (start: number, c: Partial<JoinHealth> = {}): JoinHealth => ({
@@ -18,7 +19,7 @@ const counters = (start: number, c: Partial<JoinHealth> = {}): JoinHealth => ({
 })
 // 24 trailing windows: join rate 0.98 each, so the baseline median is 0.98.
 const history = Array.from({ length: 24 }, (_, h) => counters(T0 - (24 - h) * HOUR))
-const judge = (current: JoinHealth, trailing = history) => detectJoinHealth(config, windowKey(T0), current, trailing)
+const judge = (current: JoinHealth, trailing = history) => detectJoinHealth(evidenceQueries('driftgate'), config, windowKey(T0), current, trailing)
 
 describe('join health', () => {
   it('a label feed that stopped joining is critical once its labels are past the grace', () => {

@@ -7,6 +7,7 @@ import type { CategoricalReference, NumericReference, ReferenceProfile } from '.
 import type { CategoricalStats, FeatureWindowStats, NumericStats, WindowKey, WindowSummary } from '../../../services/shared/model/window-metrics.ts'
 import { parseDetectorConfig, type DetectorConfig } from '../../../services/monitor/detectors/detector-config.ts'
 import type { DetectorInput, WindowSnapshot } from '../../../services/monitor/detectors/finding.ts'
+import { evidenceQueries } from '../../../services/monitor/store/evidence-sql.ts'
 
 export const HOUR = 3_600_000
 export const DAY = 24 * HOUR
@@ -144,7 +145,7 @@ export function emptyReference(overrides: Partial<ReferenceProfile> = {}): Refer
 }
 
 export function input(model: ModelConfig, config: DetectorConfig, reference: ReferenceProfile | null, current: WindowSnapshot, history: WindowSnapshot[] = [], extra: Partial<DetectorInput> = {}): DetectorInput {
-  return { model, config, reference, current, history, ...extra }
+  return { model, evidence: evidenceQueries('driftgate'), config, reference, current, history, ...extra }
 }
 
 /** PSI of two count vectors without zero buckets: sum (c - r) ln(c / r) on proportions. */

@@ -1,11 +1,11 @@
 import { ident, lit } from '../../shared/clickhouse/sql.ts'
 import type { WindowKey } from '../../shared/model/window-metrics.ts'
+import type { EvidenceQueries } from '../detectors/finding.ts'
 
-// The ClickHouse queries a finding carries as evidence. The server has no query parameters, so
-// every value is written as an escaped literal (lit). Both metric tables are ReplacingMergeTree
-// and are read with FINAL so that a recomputed window is seen once, with its newest numbers.
-
-export const EVIDENCE_DATABASE = 'driftgate'
+// The ClickHouse queries a finding carries as evidence, for an analyst to run as they are. The
+// server has no query parameters, so every value is written as an escaped literal (lit). The
+// metric tables are ReplacingMergeTree, read with FINAL so that a recomputed window is seen once,
+// with its newest numbers.
 
 /** Window starts from `windowsBack` windows before the key's window up to it (clamped at 0). */
 function windowRange(key: WindowKey, windowsBack: number): string {
@@ -23,7 +23,7 @@ function keyFilter(key: WindowKey, withVersion: boolean): string {
 }
 
 /** Per-feature statistics of the given features over the window and the ones before it. */
-export function featureStatsQuery(key: WindowKey, features: string[], columns: string[], windowsBack: number, database = EVIDENCE_DATABASE): string {
+function featureStatsQuery(key: WindowKey, features: string[], columns: string[], windowsBack: number, database: string): string {
   const featureFilter = features.length ? ` AND feature IN (${features.map((f) => lit(f)).join(', ')})` : ''
   return (
     `SELECT window_start, feature, ${columns.map(ident).join(', ')} FROM ${ident(database)}.window_feature_stats FINAL` +
@@ -33,7 +33,7 @@ export function featureStatsQuery(key: WindowKey, features: string[], columns: s
 }
 
 /** Null rate and value counts of the given features. */
-export function nullRateQuery(key: WindowKey, features: string[], windowsBack: number, database = EVIDENCE_DATABASE): string {
+function nullRateQuery(key: WindowKey, features: string[], windowsBack: number, database: string): string {
   const featureFilter = features.length ? ` AND feature IN (${features.map((f) => lit(f)).join(', ')})` : ''
   return (
     `SELECT window_start, feature, count, nulls, if(count + nulls = 0, 0, nulls / (count + nulls)) AS null_rate` +
@@ -44,7 +44,7 @@ export function nullRateQuery(key: WindowKey, features: string[], windowsBack: n
 }
 
 /** Window summary columns over the window and the ones before it (all versions when acrossVersions). */
-export function summaryQuery(key: WindowKey, columns: string[], windowsBack: number, acrossVersions = false, database = EVIDENCE_DATABASE): string {
+function summaryQuery(key: WindowKey, columns: string[], windowsBack: number, acrossVersions: boolean, database: string): string {
   return (
     `SELECT window_start, model_version, ${columns.map(ident).join(', ')} FROM ${ident(database)}.window_summary FINAL` +
     ` WHERE ${keyFilter(key, !acrossVersions)} AND ${windowRange(key, windowsBack)}` +
@@ -53,7 +53,7 @@ export function summaryQuery(key: WindowKey, columns: string[], windowsBack: num
 }
 
 /** Label join counters of a model over the window and the ones before it. */
-export function labelHealthQuery(modelId: string, windowSizeMs: number, windowStart: number, windowsBack: number, database = EVIDENCE_DATABASE): string {
+function labelHealthQuery(modelId: string, windowSizeMs: number, windowStart: number, windowsBack: number, database: string): string {
   const from = Math.max(0, windowStart - windowsBack * windowSizeMs)
   return (
     `SELECT window_start, labels_received, labels_joined, labels_pending, labels_orphaned,` +
@@ -64,3 +64,17 @@ export function labelHealthQuery(modelId: string, windowSizeMs: number, windowSt
     ` ORDER BY window_start`
   )
 }
+
+/** The evidence queries of findings, on `database` (the monitor's CLICKHOUSE_DATABASE). */
+export function evidenceQueries(database: string): EvidenceQueries {
+  return {
+    featureStats: (key, features, columns, windowsBack) => featureStatsQuery(key, features, columns, windowsBack, database),
+    nullRate: (key, features, windowsBack) => nullRateQuery(key, features, windowsBack, database),
+    summary: (key, columns, windowsBack, acrossVersions = false) => summaryQuery(key, columns, windowsBack, acrossVersions, database),
+    labelHealth: (modelId, windowSizeMs, windowStart, windowsBack) => labelHealthQuery(modelId, windowSizeMs, windowStart, windowsBack, database),
+  }
+}
+
+/** The query that finds an alert by id, in the driftgate database (`driftgate sql` runs it there):
+ *  sent where only ids may go. */
+export const alertLookupQuery = (alertId: string): string => `SELECT * FROM alerts FINAL WHERE alert_id = ${lit(alertId)}`
