@@ -4,7 +4,7 @@ import type { Kafka } from 'kafkajs'
 import { parseDocument } from 'yaml'
 import type { ClickHouse } from '../services/shared/clickhouse/client.ts'
 import type { ModelConfig } from '../services/shared/config/model-config.ts'
-import { buildReferenceProfile } from '../services/monitor/reference/build-reference.ts'
+import { buildReferenceProfile } from '../services/monitor/core/reference/build-reference.ts'
 import type { Scenario } from './scenario.ts'
 import { deleteModelRows, pendingMutations } from './store/scenario-queries.ts'
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ReferenceProfile } from '../../services/shared/model/reference-profile.ts'
+import type { ReferenceProfile } from '../../services/shared/records/reference-profile.ts'
 
 // The benchmarked model: 20 features (12 numeric, 8 categorical) whose distributions are known
 // in closed form, so the reference profile can be written exactly and drift appears only where

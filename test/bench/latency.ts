@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
 import type { PredictionEvent } from '../../services/shared/events/types.ts'
@@ -87,15 +86,6 @@ async function measureLabels(ctx: BenchContext, ch: ClickHouse, producer: Record
   return { ...percentiles(latencies), history: history.length, group: latencyGroup, timeouts }
 }
 
-/** Whether the monitor publishes triggers at all (detectors wired into the service). */
-function monitorPublishesTriggers(): boolean {
-  try {
-    return readFileSync('services/monitor/monitor-service.ts', 'utf8').includes('topics.triggers')
-  } catch {
-    return false
-  }
-}
-
 /**
  * One-minute windows of the trigger model, filled with drifted traffic (first six features
  * shifted by 1.5 sd, so drift fires on every window). Each round produces the next window's
@@ -103,7 +93,6 @@ function monitorPublishesTriggers(): boolean {
  * its end closes it), and waits for that window's trigger on the triggers topic.
  */
 async function measureTriggers(ctx: BenchContext, producer: RecordProducer, topics: TopicNames): Promise<LatencyResult['close_to_trigger']> {
-  if (!monitorPublishesTriggers()) return { not_measured: 'no triggers yet: services/monitor/monitor-service.ts has no triggers producer' }
   const arrivals = new Map<number, number>()
   const groupId = `bench-${ctx.runId}-trig`
   ctx.track({ groups: [groupId] })

@@ -55,7 +55,7 @@ const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()))
 
 /**
- * The monitor as in production: services/monitor/main.ts in its own node process (tsx loaded
+ * The monitor as in production: services/monitor/run/main.ts in its own node process (tsx loaded
  * with --import, so the pid is the monitor itself and node flags such as --cpu-prof apply to it).
  */
 export async function startBenchMonitor(o: BenchMonitorOptions): Promise<BenchMonitor> {
@@ -80,7 +80,7 @@ export async function startBenchMonitor(o: BenchMonitorOptions): Promise<BenchMo
   delete env.ALERT_WEBHOOK_URL
   const gcFlags = o.gcOnSignal ? ['--expose-gc'] : []
   const gcPreload = o.gcOnSignal ? ['--import', new URL('./gc-on-signal.ts', import.meta.url).pathname] : []
-  const args = [...(o.nodeFlags ?? []), ...gcFlags, '--import', 'tsx', ...gcPreload, 'services/monitor/main.ts']
+  const args = [...(o.nodeFlags ?? []), ...gcFlags, '--import', 'tsx', ...gcPreload, 'services/monitor/run/main.ts']
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', log, log] })
   closeSync(log)
   const base = `http://127.0.0.1:${port}`

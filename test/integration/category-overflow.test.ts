@@ -4,13 +4,13 @@ import { EventCodec } from '../../services/shared/codec/event-codec.ts'
 import { loadDriftgateConfig } from '../../services/shared/config/model-config.ts'
 import type { PredictionEvent } from '../../services/shared/events/types.ts'
 import { createProducer } from '../../services/shared/kafka/producer.ts'
-import { createMonitorService } from '../../services/monitor/monitor-service.ts'
-import { loadRuntimeModels } from '../../services/monitor/runtime-models.ts'
+import { createMonitorService } from '../../services/monitor/run/monitor-service.ts'
+import { loadRuntimeModels } from '../../services/monitor/run/runtime-models.ts'
 import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../support/harness.ts'
 import { HOUR, writeModelConfig } from '../support/monitor-fixture.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { readFeatureStats, readWindowSummaries } from '../support/window-reads.ts'
-import { defaultMonitorSettings } from '../../services/monitor/monitor-settings.ts'
+import { defaultMonitorSettings } from '../../services/monitor/run/monitor-settings.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {

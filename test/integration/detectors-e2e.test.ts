@@ -8,14 +8,14 @@ import { loadDriftgateConfig } from '../../services/shared/config/model-config.t
 import { createProducer } from '../../services/shared/kafka/producer.ts'
 import { readTopic } from '../../services/shared/kafka/read-topic.ts'
 import type { TopicNames } from '../../services/shared/kafka/topics.ts'
-import { createAlertDelivery, listAlerts } from '../../services/monitor/alerting/index.ts'
-import { createMonitorService } from '../../services/monitor/monitor-service.ts'
-import { loadRuntimeModels } from '../../services/monitor/runtime-models.ts'
+import { createAlertDelivery, listAlerts } from '../../services/monitor/run/alerting/index.ts'
+import { createMonitorService } from '../../services/monitor/run/monitor-service.ts'
+import { loadRuntimeModels } from '../../services/monitor/run/runtime-models.ts'
 import { HOUR, plannedTraffic, writeDetectorModelConfig, type HourPlan } from '../support/detector-traffic.ts'
 import { ALERTMANAGER_URL, freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor, windowsSettled } from '../support/harness.ts'
 import { produceEmissions } from '../support/produce.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
-import { defaultMonitorSettings } from '../../services/monitor/monitor-settings.ts'
+import { defaultMonitorSettings } from '../../services/monitor/run/monitor-settings.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {

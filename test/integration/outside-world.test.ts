@@ -7,8 +7,8 @@ import { loadDriftgateConfig } from '../../services/shared/config/model-config.t
 import { DLQ_HEADERS } from '../../services/shared/kafka/dead-letter.ts'
 import { createProducer } from '../../services/shared/kafka/producer.ts'
 import { scanTopic } from '../../services/shared/kafka/read-topic.ts'
-import { createMonitorService } from '../../services/monitor/monitor-service.ts'
-import { loadRuntimeModels } from '../../services/monitor/runtime-models.ts'
+import { createMonitorService } from '../../services/monitor/run/monitor-service.ts'
+import { loadRuntimeModels } from '../../services/monitor/run/runtime-models.ts'
 import type { LabelEvent, PredictionEvent } from '../../services/shared/events/types.ts'
 import { CLICKHOUSE_URL, freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../support/harness.ts'
 import { hostileRecords } from '../support/hostile-records.ts'
@@ -16,7 +16,7 @@ import { kcatProduce, type KcatCompression } from '../support/kcat.ts'
 import { writeModelConfig } from '../support/monitor-fixture.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { startTcpProxy } from '../support/tcp-proxy.ts'
-import { defaultMonitorSettings } from '../../services/monitor/monitor-settings.ts'
+import { defaultMonitorSettings } from '../../services/monitor/run/monitor-settings.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {

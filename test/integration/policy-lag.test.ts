@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ClickHouse } from '../../services/shared/clickhouse/client.ts'
-import { ComputedProgress } from '../../services/shared/model/computed-progress.ts'
+import { ComputedProgress } from '../../services/shared/store/computed-progress.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { startTcpProxy } from '../support/tcp-proxy.ts'
 import { CLICKHOUSE_URL, waitFor } from '../support/harness.ts'

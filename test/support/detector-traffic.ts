@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { PredictionEvent } from '../../services/shared/events/types.ts'
 import { parseDriftgateConfig } from '../../services/shared/config/model-config.ts'
-import { buildReferenceProfile } from '../../services/monitor/reference/build-reference.ts'
+import { buildReferenceProfile } from '../../services/monitor/core/reference/build-reference.ts'
 import { normal, prng, type Emission } from './traffic.ts'
 
 export const FEATURES = Array.from({ length: 10 }, (_, i) => `f${i}`)

@@ -1,5 +1,5 @@
 import type { LabelEvent, PredictionEvent } from '../../services/shared/events/types.ts'
-import type { NumericStats } from '../../services/shared/model/window-metrics.ts'
+import type { NumericStats } from '../../services/shared/records/window-metrics.ts'
 import type { ExpectedWindowCounts } from './expected-windows.ts'
 
 // Expected window metrics of a regression or multiclass model, computed by brute force from the

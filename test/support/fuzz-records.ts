@@ -1,9 +1,9 @@
 import { DecodeError } from '../../services/shared/codec/decode-error.ts'
 import type { EventCodec } from '../../services/shared/codec/event-codec.ts'
 import type { ConsumedRecord } from '../../services/shared/kafka/records.ts'
-import { labelRow, predictionRow } from '../../services/monitor/ingest/event-rows.ts'
-import { validateLabel, validatePrediction } from '../../services/monitor/ingest/validate-event.ts'
-import type { RuntimeModel } from '../../services/monitor/runtime-models.ts'
+import { labelRow, predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
+import { validateLabel, validatePrediction } from '../../services/monitor/core/ingest/validate-event.ts'
+import type { RuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 
 // Mutated records for fuzzing the consumer's decode, validate and row path (seeded, so a failure
 // is reproducible), and that path itself as the monitor runs it.

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ReferenceProfile } from '../../services/shared/model/reference-profile.ts'
+import type { ReferenceProfile } from '../../services/shared/records/reference-profile.ts'
 
 export const X1_EDGES = [-1.5, -0.5, 0, 0.5, 1.5]
 export const KNOWN_COUNTRIES = ['DE', 'FR', 'US', 'PL']

@@ -11,12 +11,12 @@ export interface MonitorProcessOptions {
 }
 
 /**
- * Starts the monitor as its own process (services/monitor/main.ts), as in production. Node itself
+ * Starts the monitor as its own process (services/monitor/run/main.ts), as in production. Node itself
  * with tsx as a loader, not the tsx command: that one runs the code in a child process of its own,
  * so a SIGKILL sent to it would leave the monitor running.
  */
 export function startMonitorProcess(o: MonitorProcessOptions): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/monitor/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/monitor/run/main.ts'], {
     env: {
       ...process.env,
       DRIFTGATE_CONFIG: o.configPath,

@@ -1,6 +1,6 @@
 import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
-import type { FeatureRecord, SummaryRecord } from '../../services/monitor/windows/window-rows.ts'
+import type { FeatureRecord, SummaryRecord } from '../../services/monitor/core/windows/window-rows.ts'
 
 /** Rows as the analysts' tables hold them (the monitor's own read-back shapes). */
 export type SummaryRow = SummaryRecord

@@ -1,5 +1,5 @@
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
-import { groupWindows, windowRefKey, windowStart, type WindowRef } from '../windows/window-math.ts'
+import { groupWindows, windowRefKey, windowStart, type WindowRef } from './windows/window-math.ts'
 
 // The rules of a window's life in the monitor, apart from the I/O and timers that apply them
 // (run/monitor-pipeline.ts): which window a prediction may close, what a round recomputes while

@@ -1,6 +1,6 @@
 import { ident, lit } from '../../shared/clickhouse/sql.ts'
-import type { WindowKey } from '../../shared/model/window-metrics.ts'
-import type { EvidenceQueries } from '../detectors/finding.ts'
+import type { WindowKey } from '../../shared/records/window-metrics.ts'
+import type { EvidenceQueries } from '../core/detectors/finding.ts'
 
 // The ClickHouse queries a finding carries as evidence, for an analyst to run as they are. The
 // server has no query parameters, so every value is written as an escaped literal (lit). The

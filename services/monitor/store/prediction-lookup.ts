@@ -1,8 +1,8 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
-import { isoDate } from '../ingest/event-rows.ts'
-import { LOOKUP_MAX_QUERY_SIZE, lookupChunks } from '../ingest/lookup-chunks.ts'
-import type { IndexedPrediction } from '../ingest/prediction-index.ts'
+import { isoDate } from '../core/ingest/event-rows.ts'
+import { LOOKUP_MAX_QUERY_SIZE, lookupChunks } from './lookup-chunks.ts'
+import type { IndexedPrediction } from '../core/ingest/prediction-index.ts'
 
 /**
  * The stored predictions of a model among `ids`, from `prediction_keys` (sorted by id), in chunks.

@@ -1,6 +1,6 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
-import { triggerFromRow, type AlertRecord } from '../../shared/model/alert-record.ts'
+import { triggerFromRow, type AlertRecord } from '../../shared/records/alert-record.ts'
 import type { ContextFacts, Deploy, Episode, WindowFacts } from '../core/decision-context.ts'
 import type { PolicyConfig } from '../core/policy-config.ts'
 

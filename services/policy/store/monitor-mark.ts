@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs'
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import type { TopicNames } from '../../shared/kafka/topics.ts'
-import { ComputedProgress } from '../../shared/model/computed-progress.ts'
+import { ComputedProgress } from '../../shared/store/computed-progress.ts'
 import type { MonitorMark } from '../core/decision-steps.ts'
 
 /** Partition counts change rarely (topics grow, never shrink): read again after this long. */

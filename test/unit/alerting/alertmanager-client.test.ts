@@ -5,9 +5,9 @@ import {
   listAlerts,
   toAlertmanagerAlert,
   type AlertmanagerAlert,
-} from '../../../services/monitor/alerting/alertmanager-client.ts'
-import { DeliveryError } from '../../../services/monitor/alerting/receiver.ts'
-import { RUNBOOKS } from '../../../services/monitor/alerting/runbook.ts'
+} from '../../../services/monitor/run/alerting/alertmanager-client.ts'
+import { DeliveryError } from '../../../services/monitor/run/alerting/receiver.ts'
+import { RUNBOOKS } from '../../../services/monitor/core/runbooks.ts'
 import type { AlertKind } from '../../../services/shared/events/types.ts'
 import { T0, trigger } from './fixtures.ts'
 

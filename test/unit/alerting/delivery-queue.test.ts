@@ -1,9 +1,9 @@
 import { Registry } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createAlertDelivery } from '../../../services/monitor/alerting/index.ts'
-import { createDeliveryMetrics } from '../../../services/monitor/alerting/delivery-metrics.ts'
-import { backoffDelay, DeliveryQueue, type DeliveryQueueOptions } from '../../../services/monitor/alerting/delivery-queue.ts'
-import { DeliveryError, type Receiver } from '../../../services/monitor/alerting/receiver.ts'
+import { createAlertDelivery } from '../../../services/monitor/run/alerting/index.ts'
+import { createDeliveryMetrics } from '../../../services/monitor/run/alerting/delivery-metrics.ts'
+import { backoffDelay, DeliveryQueue, type DeliveryQueueOptions } from '../../../services/monitor/run/alerting/delivery-queue.ts'
+import { DeliveryError, type Receiver } from '../../../services/monitor/run/alerting/receiver.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
 import { captureLogger, metricValue, trigger, type CapturedLogger } from './fixtures.ts'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { RUNBOOKS } from '../../../services/monitor/alerting/runbook.ts'
-import { WebhookClient } from '../../../services/monitor/alerting/webhook-client.ts'
+import { RUNBOOKS } from '../../../services/monitor/core/runbooks.ts'
+import { WebhookClient } from '../../../services/monitor/run/alerting/webhook-client.ts'
 import { trigger } from './fixtures.ts'
 
 function recordingFetch(status = 200) {

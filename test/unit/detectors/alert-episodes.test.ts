@@ -12,10 +12,10 @@ import {
   sequenceFor,
   type EpisodeTransition,
   type EpisodeWindow,
-} from '../../../services/monitor/detectors/alert-episodes.ts'
-import { alertId, type AlertIdentity } from '../../../services/monitor/detectors/alert-id.ts'
-import { hygieneFor, type HygieneRule } from '../../../services/monitor/detectors/detector-config.ts'
-import type { Finding } from '../../../services/monitor/detectors/finding.ts'
+} from '../../../services/monitor/core/detectors/alert-episodes.ts'
+import { alertId, type AlertIdentity } from '../../../services/monitor/core/detectors/alert-id.ts'
+import { hygieneFor, type HygieneRule } from '../../../services/monitor/core/detectors/detector-config.ts'
+import type { Finding } from '../../../services/monitor/core/detectors/finding.ts'
 import type { Severity } from '../../../services/shared/events/types.ts'
 import { HOUR, T0, detectorConfig, prng, windowKey } from './synthetic.ts'
 

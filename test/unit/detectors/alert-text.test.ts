@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { foldEpisodes, initialEpisodeState } from '../../../services/monitor/detectors/alert-episodes.ts'
-import { alertId } from '../../../services/monitor/detectors/alert-id.ts'
-import { buildTrigger } from '../../../services/monitor/detectors/alert-text.ts'
-import type { Finding } from '../../../services/monitor/detectors/finding.ts'
+import { foldEpisodes, initialEpisodeState } from '../../../services/monitor/core/detectors/alert-episodes.ts'
+import { alertId } from '../../../services/monitor/core/detectors/alert-id.ts'
+import { buildTrigger } from '../../../services/monitor/core/detectors/alert-text.ts'
+import type { Finding } from '../../../services/monitor/core/detectors/finding.ts'
 import { HOUR, T0, windowKey } from './synthetic.ts'
 
 const identity = { model_id: 'churn', kind: 'performance' as const, subject: 'accuracy', segment: 'country=DE', window_size_ms: HOUR }

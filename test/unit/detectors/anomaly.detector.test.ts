@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { detectAnomalies } from '../../../services/monitor/detectors/anomaly.detector.ts'
-import type { WindowSnapshot } from '../../../services/monitor/detectors/finding.ts'
+import { detectAnomalies } from '../../../services/monitor/core/detectors/anomaly.detector.ts'
+import type { WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
 import { DAY, HOUR, T0, WEEK, detectorConfig, featureRow, gaussian, input, modelConfig, numericStats, prng, summary, windowKey } from './synthetic.ts'
 
 const model = modelConfig({ features: { numeric: ['x1'], categorical: [] } })

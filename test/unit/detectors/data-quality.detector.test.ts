@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { detectDataQuality, outOfRangeShare } from '../../../services/monitor/detectors/data-quality.detector.ts'
-import type { WindowSnapshot } from '../../../services/monitor/detectors/finding.ts'
-import type { ReferenceProfile } from '../../../services/shared/model/reference-profile.ts'
+import { detectDataQuality, outOfRangeShare } from '../../../services/monitor/core/detectors/data-quality.detector.ts'
+import type { WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
+import type { ReferenceProfile } from '../../../services/shared/records/reference-profile.ts'
 import {
   HOUR,
   T0,

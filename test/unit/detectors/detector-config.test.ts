@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { driftLevels, parseDetectorConfig, performanceMetricFor } from '../../../services/monitor/detectors/detector-config.ts'
+import { driftLevels, parseDetectorConfig, performanceMetricFor } from '../../../services/monitor/core/detectors/detector-config.ts'
 import { evidenceQueries } from '../../../services/monitor/store/evidence-sql.ts'
 import { ConfigError } from '../../../services/shared/config/model-config.ts'
 import { HOUR, modelConfig, windowKey } from './synthetic.ts'

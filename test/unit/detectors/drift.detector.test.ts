@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { categoricalFeatureDrift, detectDrift, numericFeatureDrift } from '../../../services/monitor/detectors/drift.detector.ts'
-import { PREDICTION_SCORE, type FeatureWindowStats } from '../../../services/shared/model/window-metrics.ts'
-import type { ReferenceProfile } from '../../../services/shared/model/reference-profile.ts'
+import { categoricalFeatureDrift, detectDrift, numericFeatureDrift } from '../../../services/monitor/core/detectors/drift.detector.ts'
+import { PREDICTION_SCORE, type FeatureWindowStats } from '../../../services/shared/records/window-metrics.ts'
+import type { ReferenceProfile } from '../../../services/shared/records/reference-profile.ts'
 import {
   T0,
   HOUR,

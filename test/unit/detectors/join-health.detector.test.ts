@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { JoinHealth } from '../../../services/monitor/detectors/finding.ts'
-import { detectJoinHealth } from '../../../services/monitor/detectors/join-health.detector.ts'
+import type { JoinHealth } from '../../../services/monitor/core/detectors/finding.ts'
+import { detectJoinHealth } from '../../../services/monitor/core/detectors/join-health.detector.ts'
 import { HOUR, T0, detectorConfig, windowKey } from './synthetic.ts'
 import { evidenceQueries } from '../../../services/monitor/store/evidence-sql.ts'
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { combineVersions, decodeEvaluation, encodeEvaluation, foldEpisodes, initialEpisodeState, sequenceFor } from '../../../services/monitor/detectors/alert-episodes.ts'
-import { hygieneFor } from '../../../services/monitor/detectors/detector-config.ts'
-import { evaluateWindow } from '../../../services/monitor/detectors/evaluate-window.ts'
-import type { JoinHealth, WindowSnapshot } from '../../../services/monitor/detectors/finding.ts'
-import { detectPerformance, hanleyMcNeilSe } from '../../../services/monitor/detectors/performance.detector.ts'
-import type { ClassificationPerformance } from '../../../services/shared/model/window-metrics.ts'
+import { combineVersions, decodeEvaluation, encodeEvaluation, foldEpisodes, initialEpisodeState, sequenceFor } from '../../../services/monitor/core/detectors/alert-episodes.ts'
+import { hygieneFor } from '../../../services/monitor/core/detectors/detector-config.ts'
+import { evaluateWindow } from '../../../services/monitor/core/detectors/evaluate-window.ts'
+import type { JoinHealth, WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
+import { detectPerformance, hanleyMcNeilSe } from '../../../services/monitor/core/detectors/performance.detector.ts'
+import type { ClassificationPerformance } from '../../../services/shared/records/window-metrics.ts'
 import { HOUR, T0, detectorConfig, emptyReference, input, modelConfig, prng, summary, windowKey } from './synthetic.ts'
 
 const model = modelConfig()

@@ -3,10 +3,10 @@
 // plain loops so the tests do not depend on the code under test to build their inputs.
 
 import { modelConfigSchema, type ModelConfig } from '../../../services/shared/config/model-config.ts'
-import type { CategoricalReference, NumericReference, ReferenceProfile } from '../../../services/shared/model/reference-profile.ts'
-import type { CategoricalStats, FeatureWindowStats, NumericStats, WindowKey, WindowSummary } from '../../../services/shared/model/window-metrics.ts'
-import { parseDetectorConfig, type DetectorConfig } from '../../../services/monitor/detectors/detector-config.ts'
-import type { DetectorInput, WindowSnapshot } from '../../../services/monitor/detectors/finding.ts'
+import type { CategoricalReference, NumericReference, ReferenceProfile } from '../../../services/shared/records/reference-profile.ts'
+import type { CategoricalStats, FeatureWindowStats, NumericStats, WindowKey, WindowSummary } from '../../../services/shared/records/window-metrics.ts'
+import { parseDetectorConfig, type DetectorConfig } from '../../../services/monitor/core/detectors/detector-config.ts'
+import type { DetectorInput, WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
 import { evidenceQueries } from '../../../services/monitor/store/evidence-sql.ts'
 
 export const HOUR = 3_600_000

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { reconcileAlerts, withdrawals, type EvaluationRow, type PublishedAlert } from '../../../services/monitor/core/alert-reconciliation.ts'
-import { hygieneFor } from '../../../services/monitor/detectors/detector-config.ts'
-import type { Finding } from '../../../services/monitor/detectors/finding.ts'
-import { buildRuntimeModel } from '../../../services/monitor/runtime-models.ts'
+import { hygieneFor } from '../../../services/monitor/core/detectors/detector-config.ts'
+import type { Finding } from '../../../services/monitor/core/detectors/finding.ts'
+import { buildRuntimeModel } from '../../../services/monitor/core/runtime-model.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
 import { HOUR, T0, modelConfig, windowKey } from '../detectors/synthetic.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { capCategories } from '../../../services/monitor/windows/window-aggregate.ts'
+import { capCategories } from '../../../services/monitor/core/windows/window-aggregate.ts'
 
 describe('categories past max_category_values', () => {
   it('keeps the most frequent (ties by name) and counts the rest under __other__, whatever the input order', () => {

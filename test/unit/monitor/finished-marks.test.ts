@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { deferred } from '../../../services/shared/async/deferred.ts'
-import { FinishedMarks } from '../../../services/monitor/windows/finished-marks.ts'
-import type { ComputedProgress, PartitionMark } from '../../../services/shared/model/computed-progress.ts'
+import { FinishedMarks } from '../../../services/monitor/core/windows/finished-marks.ts'
+import type { PartitionMark } from '../../../services/shared/records/partition-mark.ts'
+import type { ComputedProgress } from '../../../services/shared/store/computed-progress.ts'
 import { testLogger } from '../../support/harness.ts'
 
 

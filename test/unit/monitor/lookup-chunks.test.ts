@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { lookupChunks } from '../../../services/monitor/ingest/lookup-chunks.ts'
+import { lookupChunks } from '../../../services/monitor/store/lookup-chunks.ts'
 
 describe('lookupChunks', () => {
   it('keeps every id once, in order, as a quoted literal', () => {

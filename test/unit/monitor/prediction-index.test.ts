@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { PredictionIndex } from '../../../services/monitor/ingest/prediction-index.ts'
-import { DirtyWindows, groupWindows, windowStart } from '../../../services/monitor/windows/window-math.ts'
+import { PredictionIndex } from '../../../services/monitor/core/ingest/prediction-index.ts'
+import { DirtyWindows, groupWindows, windowStart } from '../../../services/monitor/core/windows/window-math.ts'
 
 const at = (event_time: number) => ({ model_id: 'm', model_version: 'v', event_time })
 

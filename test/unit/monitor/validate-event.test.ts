@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseDriftgateConfig } from '../../../services/shared/config/model-config.ts'
-import { buildRuntimeModel } from '../../../services/monitor/runtime-models.ts'
-import { validateLabel, validatePrediction } from '../../../services/monitor/ingest/validate-event.ts'
+import { buildRuntimeModel } from '../../../services/monitor/core/runtime-model.ts'
+import { validateLabel, validatePrediction } from '../../../services/monitor/core/ingest/validate-event.ts'
 import { sampleLabel, samplePrediction } from '../../support/events.ts'
 
 const config = parseDriftgateConfig(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks } from '../../../services/monitor/core/window-lifecycle.ts'
-import { windowRefKey, type WindowRef } from '../../../services/monitor/windows/window-math.ts'
+import { windowRefKey, type WindowRef } from '../../../services/monitor/core/windows/window-math.ts'
 
 const H = 3_600_000
 const M = 60_000

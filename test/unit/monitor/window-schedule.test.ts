@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { WindowSchedule } from '../../../services/monitor/windows/window-schedule.ts'
+import { WindowSchedule } from '../../../services/monitor/core/windows/window-schedule.ts'
 
 /** The backlog refresh interval (MONITOR_BACKLOG_REFRESH_MS's default). */
 const BACKLOG_REFRESH_MS = 60_000

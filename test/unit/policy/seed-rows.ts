@@ -1,4 +1,4 @@
-import { alertRow as monitorAlertRow } from '../../../services/shared/model/alert-record.ts'
+import { alertRow as monitorAlertRow } from '../../../services/shared/records/alert-record.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
 import type { WindowFacts } from '../../../services/policy/core/decision-context.ts'
 

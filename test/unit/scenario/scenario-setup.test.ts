@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateScenario, SCENARIO_MODEL } from '../../../scenario/scenario.ts'
 import { writeScenarioConfig } from '../../../scenario/scenario-setup.ts'
-import { loadRuntimeModels } from '../../../services/monitor/runtime-models.ts'
+import { loadRuntimeModels } from '../../../services/monitor/run/runtime-models.ts'
 import { loadDriftgateConfig } from '../../../services/shared/config/model-config.ts'
 
 // The configuration the main job runs with: the committed example, its comments kept, with the

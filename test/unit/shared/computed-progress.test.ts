@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { finishedThrough, type StoredMark } from '../../../services/shared/model/computed-progress.ts'
+import { finishedThrough, type StoredMark } from '../../../services/shared/store/computed-progress.ts'
 
 const NOW = 1_000_000
 const mark = (topic: string, partition: number, maxTimestamp: number, caughtUp = false, updatedAt = NOW): StoredMark => ({ topic, partition, maxTimestamp, caughtUp, updatedAt })

@@ -1,5 +1,5 @@
 import type { MonitorTrigger } from '../../../shared/events/types.ts'
-import { ALL_SEGMENTS } from '../../../shared/model/window-metrics.ts'
+import { ALL_SEGMENTS } from '../../../shared/records/window-metrics.ts'
 import { SHIFT_KINDS, type DecisionContext, type WindowFacts } from '../decision-context.ts'
 
 /** Metrics where a larger value is worse (a "drop" is a rise). */

@@ -1,4 +1,4 @@
-import { ALL_SEGMENTS } from '../../../shared/model/window-metrics.ts'
+import { ALL_SEGMENTS } from '../../../shared/records/window-metrics.ts'
 import { outcome, type DecisionContext, type GateOutcome, type WindowFacts } from '../decision-context.ts'
 import type { PolicyConfig } from '../policy-config.ts'
 import { describeAlert, firingShifts, num, pct, weightedMean } from './gate-helpers.ts'

@@ -1,0 +1,108 @@
+import type { LabelEvent, PredictionEvent } from '../../../shared/events/types.ts'
+import type { ConsumedRecord } from '../../../shared/kafka/records.ts'
+import type { RuntimeModel } from '../runtime-model.ts'
+
+/** Row of the predictions table (infra/clickhouse/0100_raw_events.sql). */
+export interface PredictionRow {
+  prediction_id: string
+  model_id: string
+  model_version: string
+  event_time: number
+  event_date: string
+  numeric_names: string[]
+  numeric_values: (number | null)[]
+  categorical_names: string[]
+  categorical_values: (string | null)[]
+  predicted_class: string | null
+  score: number | null
+  class_names: string[]
+  class_scores: number[]
+  predicted_value: number | null
+  segment_names: string[]
+  segment_values: string[]
+  kafka_partition: number
+  kafka_offset: number
+  kafka_timestamp: number
+  ingested_at: number
+}
+
+export interface LabelRow {
+  prediction_id: string
+  model_id: string
+  label_time: number
+  label_date: string
+  label_class: string | null
+  label_value: number | null
+  kafka_partition: number
+  kafka_offset: number
+  kafka_timestamp: number
+  ingested_at: number
+}
+
+/** The UTC date of a time in ms, as the event_date / label_date columns hold it. */
+export const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+
+/** The model's score: the positive class's score for a binary classifier, else the top score. */
+export function positiveScore(event: PredictionEvent, model: RuntimeModel): number | null {
+  const { scores } = event.prediction
+  if (model.config.task === 'binary_classification') return scores[model.config.positive_class!] ?? null
+  const values = Object.values(scores)
+  return values.length ? Math.max(...values) : null
+}
+
+/** The predicted class, derived from the scores when the producer did not send it. */
+export function predictedClass(event: PredictionEvent, model: RuntimeModel): string | null {
+  if (event.prediction.predicted_class !== null || model.config.task === 'regression') return event.prediction.predicted_class
+  const entries = Object.entries(event.prediction.scores)
+  if (entries.length === 0) return null
+  if (model.config.task === 'binary_classification') {
+    const positive = model.config.positive_class!
+    const negative = (model.config.classes ?? []).find((c) => c !== positive) ?? null
+    return (event.prediction.scores[positive] ?? 0) >= 0.5 ? positive : negative
+  }
+  return entries.reduce((best, e) => (e[1] > best[1] ? e : best))[0]
+}
+
+export function predictionRow(event: PredictionEvent, model: RuntimeModel, record: ConsumedRecord, ingestedAt: number): PredictionRow {
+  const numeric = Object.entries(event.numeric_features)
+  const categorical = Object.entries(event.categorical_features)
+  const classes = Object.entries(event.prediction.scores)
+  const segments = Object.entries(event.segments)
+  return {
+    prediction_id: event.prediction_id,
+    model_id: event.model_id,
+    model_version: event.model_version,
+    event_time: event.event_time,
+    event_date: isoDate(event.event_time),
+    numeric_names: numeric.map(([k]) => k),
+    numeric_values: numeric.map(([, v]) => v),
+    categorical_names: categorical.map(([k]) => k),
+    categorical_values: categorical.map(([, v]) => v),
+    predicted_class: predictedClass(event, model),
+    score: positiveScore(event, model),
+    class_names: classes.map(([k]) => k),
+    class_scores: classes.map(([, v]) => v),
+    predicted_value: event.prediction.value,
+    segment_names: segments.map(([k]) => k),
+    segment_values: segments.map(([, v]) => v),
+    kafka_partition: record.partition,
+    kafka_offset: Number(record.offset),
+    kafka_timestamp: record.timestamp,
+    ingested_at: ingestedAt,
+  }
+}
+
+export function labelRow(event: LabelEvent, record: ConsumedRecord, ingestedAt: number): LabelRow {
+  return {
+    prediction_id: event.prediction_id,
+    model_id: event.model_id,
+    label_time: event.label_time,
+    label_date: isoDate(event.label_time),
+    label_class: event.label_class,
+    label_value: event.label_value,
+    kafka_partition: record.partition,
+    kafka_offset: Number(record.offset),
+    kafka_timestamp: record.timestamp,
+    ingested_at: ingestedAt,
+  }
+}

@@ -1,0 +1,95 @@
+import type { FeatureWindowStats, WindowKey, WindowSummary } from '../../../shared/records/window-metrics.ts'
+
+// window_summary / window_feature_stats rows read back into the shapes the detectors use
+// (the inverse of WindowStore.write).
+
+export interface SummaryRecord {
+  model_id: string
+  model_version: string
+  segment: string
+  window_size_ms: number
+  window_start: number
+  volume: number
+  late_count: number
+  duplicate_count: number
+  labeled_count: number
+  label_coverage: number
+  label_delay_p50_ms: number | null
+  label_delay_p90_ms: number | null
+  label_delay_p99_ms: number | null
+  accuracy: number | null
+  precision: number | null
+  recall: number | null
+  f1: number | null
+  log_loss: number | null
+  roc_auc: number | null
+  calibration_error: number | null
+  classes: string[]
+  confusion: number[][]
+  mae: number | null
+  rmse: number | null
+  mape: number | null
+  bias: number | null
+  estimated_accuracy: number | null
+  business_value: number | null
+  closed: number
+}
+
+export interface FeatureRecord {
+  model_id: string
+  model_version: string
+  segment: string
+  window_size_ms: number
+  window_start: number
+  feature: string
+  kind: string
+  count: number
+  nulls: number
+  min: number | null
+  max: number | null
+  mean: number | null
+  std: number | null
+  bin_edges: number[]
+  histogram: number[]
+  categories: string[]
+  category_counts: number[]
+  unseen: number
+  overflow_values: number
+  overflow_count: number
+}
+
+const keyOf = (r: SummaryRecord | FeatureRecord): WindowKey => ({
+  model_id: r.model_id,
+  model_version: r.model_version,
+  segment: r.segment,
+  window_size_ms: r.window_size_ms,
+  window_start: r.window_start,
+})
+
+export function summaryFromRecord(r: SummaryRecord): WindowSummary {
+  return {
+    key: keyOf(r),
+    volume: r.volume,
+    late_count: r.late_count,
+    duplicate_count: r.duplicate_count,
+    labeled_count: r.labeled_count,
+    label_coverage: r.label_coverage,
+    label_delay_p50_ms: r.label_delay_p50_ms,
+    label_delay_p90_ms: r.label_delay_p90_ms,
+    label_delay_p99_ms: r.label_delay_p99_ms,
+    classification:
+      r.accuracy === null
+        ? null
+        : { accuracy: r.accuracy, precision: r.precision ?? 0, recall: r.recall ?? 0, f1: r.f1 ?? 0, log_loss: r.log_loss, roc_auc: r.roc_auc, calibration_error: r.calibration_error, classes: r.classes, confusion: r.confusion },
+    regression: r.mae === null ? null : { mae: r.mae, rmse: r.rmse ?? 0, mape: r.mape, bias: r.bias ?? 0 },
+    estimated_accuracy: r.estimated_accuracy,
+    business_value: r.business_value,
+    closed: r.closed === 1,
+  }
+}
+
+export function featureFromRecord(r: FeatureRecord): FeatureWindowStats {
+  return r.kind === 'numeric'
+    ? { key: keyOf(r), feature: r.feature, categorical: null, numeric: { count: r.count, nulls: r.nulls, min: r.min, max: r.max, mean: r.mean, std: r.std, bin_edges: r.bin_edges, histogram: r.histogram } }
+    : { key: keyOf(r), feature: r.feature, numeric: null, categorical: { count: r.count, nulls: r.nulls, categories: r.categories, counts: r.category_counts, unseen: r.unseen, overflow_values: r.overflow_values, overflow_count: r.overflow_count } }
+}

@@ -1,0 +1,116 @@
+import { deferred } from '../../../shared/async/deferred.ts'
+import { BoundedMap } from '../../../shared/collections/bounded-map.ts'
+import { windowRefKey, type WindowRef } from './window-math.ts'
+
+/** A window that is not urgent waits at least this many times as long as its last computation took. */
+const REFRESH_PER_COMPUTE = 10
+
+/** A window waiting to be recomputed, and the promise the batches that marked it wait on. */
+export interface PendingWindow {
+  ref: WindowRef
+  /** Recompute in the next round whatever its refresh interval (it may close now). */
+  urgent: boolean
+  /** When the first mark of this entry was made. */
+  markedAt: number
+  /** Resolves once a computation that started after every mark of this entry succeeded. */
+  done: Promise<void>
+  resolve(): void
+  reject(error: unknown): void
+}
+
+/**
+ * Which marked windows a round recomputes, and who waits for them.
+ *
+ * A window touched again and again (the open window every batch writes into, an old window
+ * still receiving labels) is recomputed at most once per refresh interval, and at most once per
+ * ten times as long as its last computation took (while a backlog is read a round can take many
+ * seconds: refreshing open windows then would take most of the time, and most of them close
+ * soon anyway); a window that may close now is recomputed in the next round. The
+ * batches that marked a window wait for the computation that covers their marks: the consumer
+ * commits their offsets only then, so a crash before it replays them and nothing is lost.
+ * Bounded: one entry per marked window (windows are bounded by the accepted event-time span) and
+ * a bounded memory of when each window was last computed (forgetting one delays its refresh by
+ * at most one interval).
+ */
+export class WindowSchedule {
+  private readonly pending = new Map<string, PendingWindow>()
+  /** Per window: when its last computation started and how long it took. */
+  private readonly lastComputed: BoundedMap<string, { at: number; took: number }>
+
+  constructor(
+    /** Shortest time between two recomputations of a window of this size that is not urgent. */
+    private readonly refreshMs: (sizeMs: number) => number,
+    private readonly now: () => number,
+    memory = 10_000,
+  ) {
+    this.lastComputed = new BoundedMap(memory)
+  }
+
+  /** Marks a window; the promise resolves when a computation covering this mark succeeded. */
+  mark(ref: WindowRef, urgent: boolean): Promise<void> {
+    const key = windowRefKey(ref)
+    let entry = this.pending.get(key)
+    if (!entry) {
+      // Rejections are handled by whoever waits (the consumer loop).
+      const { promise: done, resolve, reject } = deferred()
+      entry = { ref, urgent, markedAt: this.now(), done, resolve, reject }
+      this.pending.set(key, entry)
+    } else entry.urgent ||= urgent
+    return entry.done
+  }
+
+  size(): number {
+    return this.pending.size
+  }
+
+  /**
+   * Takes the windows due now out of the schedule (`all`: every marked window: when stopping, or
+   * when no batch came for a while), and says when the earliest of the others becomes due.
+   * `backlogRefreshMs`: while a backlog is read (see MonitorPipeline), a window that is not urgent
+   * waits at least this long (0: no backlog); most are marked urgent (may close) before that and
+   * computed once.
+   */
+  take(all = false, backlogRefreshMs = 0): { due: PendingWindow[]; nextDueAt: number | null } {
+    const now = this.now()
+    const due: PendingWindow[] = []
+    let nextDueAt: number | null = null
+    for (const [key, entry] of this.pending) {
+      const last = this.lastComputed.get(key)
+      // A window this process has not computed yet waits a refresh interval from its first mark:
+      // while a backlog is read, most windows then close (urgent) before that, and are computed once.
+      const refresh = Math.max(this.refreshMs(entry.ref.window_size_ms), REFRESH_PER_COMPUTE * (last?.took ?? 0), backlogRefreshMs)
+      const dueAt = entry.urgent ? now : (last?.at ?? entry.markedAt) + refresh
+      if (all || dueAt <= now) {
+        due.push(entry)
+        this.pending.delete(key)
+      } else if (nextDueAt === null || dueAt < nextDueAt) nextDueAt = dueAt
+    }
+    return { due, nextDueAt }
+  }
+
+  /**
+   * Puts taken windows back, not computed: whoever waits on them keeps waiting, for the
+   * computation that covers a later take (merged with a mark made meanwhile).
+   */
+  requeue(entries: PendingWindow[]): void {
+    for (const entry of entries) {
+      const key = windowRefKey(entry.ref)
+      const newer = this.pending.get(key)
+      if (!newer) {
+        this.pending.set(key, { ...entry, urgent: false })
+        continue
+      }
+      newer.done.then(entry.resolve, entry.reject)
+    }
+  }
+
+  /** The windows were recomputed by a computation that started at `startedAt` (and ended now). */
+  computed(entries: PendingWindow[], startedAt: number): void {
+    const took = Math.max(0, this.now() - startedAt)
+    for (const entry of entries) {
+      const key = windowRefKey(entry.ref)
+      this.lastComputed.set(key, { at: startedAt, took })
+      entry.resolve()
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import { yieldToEventLoop } from '../../shared/async/yield-to-event-loop.ts'
+import type { ClickHouse } from '../../shared/clickhouse/client.ts'
+import type { Logger } from '../../shared/logging/logger.ts'
+import { encodeEvaluation } from '../core/detectors/alert-episodes.ts'
+import { hygieneFor } from '../core/detectors/detector-config.ts'
+import { evaluateWindow } from '../core/detectors/evaluate-window.ts'
+import type { EvidenceQueries } from '../core/detectors/finding.ts'
+import type { RuntimeModel } from '../core/runtime-model.ts'
+import type { ComputedWindows } from '../store/window-store.ts'
+import type { AlertPublisher } from './alert-publisher.ts'
+import { reconcileAlerts, withdrawals } from '../core/alert-reconciliation.ts'
+import { publishedAlerts, publishedTriggers } from '../store/alerts.ts'
+import { evidenceQueries } from '../store/evidence-sql.ts'
+import { evaluationsSince } from '../store/window-evaluations.ts'
+import { historyBefore, loadSeriesHistory } from '../store/window-history.ts'
+
+const DAY = 86_400_000
+
+/**
+ * When the version was deployed: its first window, but only if an older version ran before it.
+ * The first version ever seen is where the data starts, not a deploy to check for skew.
+ */
+function deployStart(versionStarts: Map<string, number>, version: string): number | null {
+  const first = versionStarts.get(version)
+  if (first === undefined) return null
+  return [...versionStarts.values()].some((start) => start < first) ? first : null
+}
+
+export interface DetectionDeps {
+  ch: ClickHouse
+  publisher: AlertPublisher
+  logger: Logger
+  /** How far back episodes are folded from (an episode older than this cannot be extended). */
+  episodeLookbackMs?: number
+}
+
+/**
+ * Runs the detectors on every closed window the monitor recomputed, stores each window's
+ * findings (and what could not be judged), re-derives the alert episodes of the touched series
+ * by folding their stored evaluations in window order, and publishes what differs from the
+ * published alert state, including the resolution of published firing alerts the fold no longer
+ * finds (withdrawn). Everything is derived from stored data, so a replay, a restart or a second
+ * instance arrives at the same alerts (same ids), and windows evaluated out of order (late
+ * labels) are fine.
+ */
+export class DetectionRunner {
+  private readonly evidence: EvidenceQueries
+
+  constructor(private readonly deps: DetectionDeps) {
+    this.evidence = evidenceQueries(deps.ch.database)
+  }
+
+  /** `dataTime`: the newest record time stored when the computation began (the triggers' data_time). */
+  async onWindowsComputed(model: RuntimeModel, computed: ComputedWindows, dataTime = 0): Promise<void> {
+    const closed = computed.summaries.filter((s) => s.closed && s.volume > 0)
+    if (closed.length === 0) return
+    const { ch } = this.deps
+    const modelId = model.config.model_id
+    const sizeMs = closed[0]!.key.window_size_ms
+    const starts = closed.map((s) => s.key.window_start)
+    const history = await loadSeriesHistory(ch, modelId, sizeMs, Math.min(...starts), Math.max(...starts), Math.min(...model.config.windows))
+
+    const evaluationRows = []
+    for (const summary of closed) {
+      // One window's detectors take milliseconds; many closed at once took over a second.
+      await yieldToEventLoop()
+      const key = summary.key
+      const current = { summary, features: computed.features.filter((f) => f.key.window_start === key.window_start && f.key.segment === key.segment && f.key.model_version === key.model_version) }
+      const result = evaluateWindow({
+        model: model.config,
+        evidence: this.evidence,
+        config: model.detectors,
+        reference: model.reference,
+        current,
+        history: historyBefore(history, key.segment, key.window_start),
+        version_first_window_start: deployStart(history.versionStarts, key.model_version),
+        join_health: history.joinHealth.get(key.window_start) ?? null,
+        join_history: [...history.joinHealth.values()].filter((j) => j.window_start < key.window_start).sort((a, b) => a.window_start - b.window_start),
+      })
+      if (result.suppressed) this.deps.logger.info({ event: 'performance_suppressed', model_id: modelId, window_start: key.window_start, reason: result.suppressed.reason }, 'label-based findings suppressed by join health')
+      evaluationRows.push({ ...key, findings_json: encodeEvaluation({ findings: result.findings, not_judged: result.not_judged }), data_version: computed.versions.get(key.window_start) ?? '0', evaluated_at: Date.now() })
+    }
+    await ch.insert('window_evaluations', evaluationRows)
+    await this.publishEpisodes(model, sizeMs, [...new Set(closed.map((s) => s.key.segment))], Math.max(...starts), dataTime)
+  }
+
+  private async publishEpisodes(model: RuntimeModel, sizeMs: number, segments: string[], latest: number, dataTime: number): Promise<void> {
+    const { ch, publisher } = this.deps
+    const modelId = model.config.model_id
+    const from = latest - (this.deps.episodeLookbackMs ?? 90 * DAY)
+    // The published state is read before the evaluations: an alert published by another instance
+    // was stored after its evaluations, so every alert read here has its windows in what is read
+    // next, and none is taken for withdrawn because its evaluations were not visible yet.
+    const published = await publishedAlerts(ch, modelId, sizeMs)
+    const rows = await evaluationsSince(ch, modelId, sizeMs, segments, from)
+    const { changed, withdrawn } = reconcileAlerts(rows, published, (kind) => hygieneFor(model.detectors, kind), from)
+    changed.push(...withdrawals(await publishedTriggers(ch, modelId, withdrawn), published))
+    await publisher.publish(changed.map((t) => ({ ...t, data_time: dataTime })))
+  }
+}

@@ -1,0 +1,420 @@
+import { RECORDS_PER_YIELD, yieldToEventLoop } from '../../shared/async/yield-to-event-loop.ts'
+import type { ClickHouse } from '../../shared/clickhouse/client.ts'
+import { DecodeError } from '../../shared/codec/decode-error.ts'
+import { InfrastructureError, isInfrastructureError } from '../../shared/errors/infrastructure-error.ts'
+import type { EventCodec } from '../../shared/codec/event-codec.ts'
+import type { LabelEvent, PredictionEvent } from '../../shared/events/types.ts'
+import { ALL_SEGMENTS, OVERFLOW_SEGMENT, type FeatureWindowStats } from '../../shared/records/window-metrics.ts'
+import { capReason, sendDeadLetters, type DeadLetter } from '../../shared/kafka/dead-letter.ts'
+import type { RecordProducer } from '../../shared/kafka/producer.ts'
+import type { PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
+import type { ConsumedRecord } from '../../shared/kafka/records.ts'
+import type { TopicNames } from '../../shared/kafka/topics.ts'
+import type { Logger } from '../../shared/logging/logger.ts'
+import { labelRow, predictionRow, type LabelRow, type PredictionRow } from '../core/ingest/event-rows.ts'
+import { BoundedMap } from '../../shared/collections/bounded-map.ts'
+import { PredictionIndex, type IndexedPrediction } from '../core/ingest/prediction-index.ts'
+import { validateLabel, validatePrediction } from '../core/ingest/validate-event.ts'
+import type { MonitorMetrics } from './monitor-metrics.ts'
+import type { MonitorSettings } from './monitor-settings.ts'
+import type { RuntimeModel } from '../core/runtime-model.ts'
+import type { PartitionWatermark } from '../store/partition-watermark.ts'
+import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks } from '../core/window-lifecycle.ts'
+import { openWindowsPastClose } from '../store/open-windows.ts'
+import { findPredictions } from '../store/prediction-lookup.ts'
+import { DirtyWindows, windowRefKey, type WindowRef } from '../core/windows/window-math.ts'
+import { WindowSchedule } from '../core/windows/window-schedule.ts'
+import type { ComputedWindows, WindowStore } from '../store/window-store.ts'
+
+export interface PipelineDeps {
+  ch: ClickHouse
+  codec: EventCodec
+  producer: RecordProducer
+  topics: TopicNames
+  models: Map<string, RuntimeModel>
+  windows: WindowStore
+  /** Progress of the predictions partitions (absent: windows close on the data alone). */
+  watermark?: PartitionWatermark
+  metrics: MonitorMetrics
+  logger: Logger
+  /** Round delay, refresh intervals (windows longer than a day refresh every 1/1440 of their
+   *  size at most) and the label join's memory. */
+  settings: Pick<MonitorSettings, 'roundDelayMs' | 'refreshMs' | 'backlogRefreshMs' | 'indexPerPartition'>
+  /** Called with every recomputation (detectors hook in here), with the newest record time that
+   *  was stored when it began. */
+  onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows, dataTime: number): Promise<void>
+  now?: () => number
+}
+
+interface Accepted<T> {
+  event: T
+  record: ConsumedRecord
+}
+
+/**
+ * What the monitor does with one consumed batch, in the order that makes a crash at any
+ * point safe: dead letters sent, raw rows inserted, touched windows recomputed from the stored
+ * rows, and only then does the consumer loop commit the offsets.
+ */
+export class MonitorPipeline {
+  readonly index: PredictionIndex
+  private readonly schedule: WindowSchedule
+  // Windows known to be closed already: no need to recompute them when later predictions
+  // land in their closing range. Bounded; forgetting one costs one extra recomputation.
+  private readonly knownClosed = new BoundedMap<string, true>(10_000)
+  private readonly now: () => number
+  // Records already dead-lettered, so that a batch retried after a ClickHouse failure does not
+  // send them again (bounded; after a crash a replay may still send one twice: the headers carry
+  // the source offset, which identifies it).
+  private readonly deadLettered = new BoundedMap<string, true>(100_000)
+  // Held open by a lagging predictions partition (core/window-lifecycle.ts); their own new rows
+  // still mark them as usual.
+  private readonly blocked = new HeldOpenWindows()
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.index = new PredictionIndex(deps.settings.indexPerPartition)
+    this.now = deps.now ?? Date.now
+    this.roundDelayMs = deps.settings.roundDelayMs
+    this.backlogRefreshMs = deps.settings.backlogRefreshMs
+    const refresh = deps.settings.refreshMs
+    this.schedule = new WindowSchedule((size) => (refresh === 0 ? 0 : Math.max(refresh, size / 1440)), this.now)
+  }
+
+  // Windows are recomputed in rounds, not per batch: a round takes every window marked since
+  // the previous one that is due (window-schedule.ts), so a window touched by ten batches is
+  // read back once. A batch's offsets are committed once every window it marked was recomputed
+  // after its rows were stored (the consumer loop waits for `settled`).
+  private rounds: Promise<void> = Promise.resolve()
+  private roundTimer: { at: number; timer: NodeJS.Timeout } | null = null
+  private closing = false
+  private lastBatchAt = 0
+  /** The last batch stopped short of the end of some partition: a backlog is being read. */
+  private lastBatchBehind = false
+  private batchesInFlight = 0
+  /** Newest record time stored so far (what a computation may have read at most). */
+  private stored = 0
+  private readonly roundDelayMs: number
+  private readonly backlogRefreshMs: number
+
+  /** Stopping: every marked window is due now, and a round that keeps failing gives up (its
+   *  batches stay uncommitted and are replayed). */
+  close(): void {
+    this.closing = true
+    this.requestRound(0)
+  }
+
+  async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<{ settled: Promise<void> }> {
+    this.batchesInFlight++
+    let touched: DirtyWindows
+    try {
+      touched = await this.processBatch(records, progress)
+    } finally {
+      this.batchesInFlight--
+      this.lastBatchAt = this.now()
+    }
+    this.lastBatchBehind = progress.some((p) => !p.caughtUp)
+    const marks = touched.drain().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
+    this.deps.metrics.windowsPending.set(this.schedule.size())
+    if (marks.length > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
+    return { settled: Promise.all(marks).then(() => undefined) }
+  }
+
+  /** Runs a round in `delayMs` unless one is due sooner. */
+  private requestRound(delayMs: number): void {
+    const at = this.now() + delayMs
+    if (this.roundTimer && this.roundTimer.at <= at) return
+    if (this.roundTimer) clearTimeout(this.roundTimer.timer)
+    const timer = setTimeout(() => {
+      this.roundTimer = null
+      this.rounds = this.rounds.then(() => this.runRound())
+    }, delayMs)
+    this.roundTimer = { at, timer }
+  }
+
+  /** Recomputes the windows due now, retrying until it succeeds (ClickHouse down: commits wait). */
+  private async runRound(): Promise<void> {
+    await this.releaseBlocked()
+    // Idle: no batch being stored (one slowed down by a busy ClickHouse is not idleness) and
+    // none for a round delay. During a backlog the batches' offsets wait longer (the consumer
+    // keeps fetching).
+    const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
+    const plan = planRound({ closing: this.closing, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
+    const { due, nextDueAt } = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
+    const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
+    this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
+    if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
+    if (due.length === 0) return
+    let delay = 250
+    for (let attempt = 1; ; attempt++) {
+      const startedAt = this.now()
+      try {
+        const deferred = await this.recompute(
+          due.map((d) => d.ref),
+          deferrable,
+        )
+        this.schedule.requeue(due.filter((d) => deferred.has(windowRefKey(d.ref))))
+        this.schedule.computed(
+          due.filter((d) => !deferred.has(windowRefKey(d.ref))),
+          startedAt,
+        )
+        this.deps.metrics.windowsPending.set(this.schedule.size())
+        this.deps.metrics.windowsHeldOpen.set(this.blocked.size)
+        return
+      } catch (error) {
+        if (this.closing && attempt >= 3) {
+          for (const d of due) d.reject(error)
+          return
+        }
+        this.deps.metrics.roundFailures.inc()
+        this.deps.logger.warn({ event: 'window_round_failed', err: error, windows: due.length, attempt }, 'window recomputation failed; retrying')
+        await new Promise((r) => setTimeout(r, delay))
+        delay = Math.min(10_000, delay * 2)
+      }
+    }
+  }
+
+  /** Marks the held-open windows the low watermark has now passed as due; while some are still
+   *  held, checks again after a round delay. */
+  private async releaseBlocked(): Promise<void> {
+    if (this.blocked.size === 0) return
+    let low: number
+    try {
+      low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
+    } catch {
+      low = -Infinity // ClickHouse unreachable: the round's own retries deal with it
+    }
+    for (const ref of this.blocked.release(low)) void this.schedule.mark(ref, true)
+    if (this.blocked.size > 0) this.requestRound(this.roundDelayMs)
+  }
+
+  /**
+   * Marks windows that are still open although the model's data is past their close time: those
+   * held open by a lagging partition (also one read by another instance), and, after a restart,
+   * those left open in ClickHouse. Resolves when they were recomputed (idempotent, safe anytime).
+   */
+  async retryOpenWindows(): Promise<void> {
+    const marks: Promise<void>[] = []
+    for (const model of this.deps.models.values()) {
+      for (const size of model.config.windows) {
+        for (const window_start of await openWindowsPastClose(this.deps.ch, model.config.model_id, size, model.config.allowed_lateness)) {
+          const ref = { model_id: model.config.model_id, window_size_ms: size, window_start }
+          // Held open by a lagging partition: released by the watermark (releaseBlocked).
+          if (!this.blocked.has(ref)) marks.push(this.schedule.mark(ref, true))
+        }
+      }
+    }
+    if (marks.length === 0) return
+    this.requestRound(0)
+    await Promise.all(marks)
+  }
+
+  private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<DirtyWindows> {
+    const { metrics, topics } = this.deps
+    const started = process.hrtime.bigint()
+    const deadLetters: DeadLetter[] = []
+    const predictions: Accepted<PredictionEvent>[] = []
+    const labels: Accepted<LabelEvent>[] = []
+
+    // A batch of ten thousand records takes about a second to decode and turn into rows: the
+    // loops below let the event loop run every few hundred records meanwhile.
+    for (const [i, record] of records.entries()) {
+      if (i > 0 && i % RECORDS_PER_YIELD === 0) await yieldToEventLoop()
+      const isPrediction = record.topic === topics.predictions
+      try {
+        if (isPrediction) {
+          const { event } = await this.deps.codec.decodePrediction(record.value)
+          const rejection = validatePrediction(event, this.deps.models.get(event.model_id), record.timestamp)
+          if (rejection) deadLetters.push({ record, step: 'validate', ...rejection })
+          else predictions.push({ event, record })
+        } else {
+          const { event } = await this.deps.codec.decodeLabel(record.value)
+          const rejection = validateLabel(event, this.deps.models.get(event.model_id), record.timestamp)
+          if (rejection) deadLetters.push({ record, step: 'validate', ...rejection })
+          else labels.push({ event, record })
+        }
+      } catch (error) {
+        // Anything but a DecodeError (registry unreachable) fails the batch: it is retried.
+        if (!(error instanceof DecodeError)) throw new InfrastructureError(`decoding needs the schema registry: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+        deadLetters.push({ record, step: 'decode', code: error.code, reason: error.message })
+      }
+    }
+    const decoded = process.hrtime.bigint()
+
+    await this.deadLetter(deadLetters)
+
+    // Windows this batch touches are handed to the next round only after its rows are stored:
+    // a round that ran between marking and inserting would compute them without those rows.
+    const touched = new DirtyWindows()
+    const ingestedAt = this.now()
+    const predictionRows: PredictionRow[] = []
+    for (const [i, { event, record }] of predictions.entries()) {
+      if (i > 0 && i % RECORDS_PER_YIELD === 0) await yieldToEventLoop()
+      const model = this.deps.models.get(event.model_id)!
+      predictionRows.push(predictionRow(event, model, record, ingestedAt))
+      this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
+      this.markPrediction(model, event.event_time, touched)
+    }
+    const labelRows: LabelRow[] = labels.map(({ event, record }) => labelRow(event, record, ingestedAt))
+    // Counted before the insert: a round running meanwhile may already read these rows.
+    for (const record of records) this.stored = Math.max(this.stored, record.timestamp)
+    await Promise.all([this.deps.ch.insert('predictions', predictionRows), this.deps.ch.insert('labels', labelRows)])
+    metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionRows.length)
+    metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelRows.length)
+    const inserted = process.hrtime.bigint()
+
+    await this.joinLabels(labels, touched)
+    const joined = process.hrtime.bigint()
+    await this.deps.watermark?.record(progress)
+
+    metrics.indexSize.set(this.index.size())
+    const seconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9
+    metrics.batchSeconds.observe({ step: 'decode' }, seconds(started, decoded))
+    metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
+    metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
+    return touched
+  }
+
+  /** Sends the letters not sent before (a batch retried after a failure has sent some already). */
+  private async deadLetter(letters: DeadLetter[]): Promise<void> {
+    const { metrics } = this.deps
+    const fresh = letters.filter((l) => !this.deadLettered.has(`${l.record.topic}:${l.record.partition}:${l.record.offset}`))
+    if (fresh.length === 0) return
+    const { unsent } = await sendDeadLetters(this.deps.producer, this.deps.topics.deadLetter, fresh, this.now())
+    for (const { letter, error } of unsent) {
+      metrics.deadLettersUnsent.inc({ code: letter.code })
+      this.deps.logger.error({ event: 'dead_letter_unsent', code: letter.code, reason: capReason(letter.reason), error: capReason(error), topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'the dead-letter topic refused a rejected record; it is skipped')
+    }
+    for (const letter of fresh) {
+      this.deadLettered.set(`${letter.record.topic}:${letter.record.partition}:${letter.record.offset}`, true)
+      metrics.deadLetters.inc({ code: letter.code })
+      metrics.records.inc({ topic: letter.record.topic, outcome: 'dead_letter' })
+      this.deps.logger.warn({ event: 'dead_letter', code: letter.code, reason: capReason(letter.reason), topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'record rejected')
+    }
+  }
+
+  /**
+   * Whether a failed batch may be failing because of its records, so the consumer loop looks for
+   * the record (isolate-failure.ts): not when the error says a dependency failed, nor while
+   * ClickHouse does not answer a ping (an outage must never dead-letter good records).
+   */
+  async mayBeRecords(error: unknown): Promise<boolean> {
+    if (isInfrastructureError(error)) return false
+    return this.deps.ch.ping().catch(() => false)
+  }
+
+  /** Dead-letters a record found to make its batch fail on its own (see mayBeRecords). */
+  async rejectRecord(record: ConsumedRecord, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error)
+    await this.deadLetter([{ record, step: 'process', code: 'processing_failed', reason: `storing or joining this record failed while ClickHouse answered: ${message}` }])
+  }
+
+  /** A revoked partition's join state is dropped; ClickHouse is the durable side of the join. */
+  partitionsRevoked(partitions: { topic: string; partition: number }[]): void {
+    for (const p of partitions) if (p.topic === this.deps.topics.predictions) this.index.dropPartition(p.partition)
+  }
+
+  private markPrediction(model: RuntimeModel, eventTime: number, touched: DirtyWindows): void {
+    const sizes = model.config.windows
+    touched.mark(model.config.model_id, sizes, eventTime)
+    for (const size of sizes) {
+      const ref = { model_id: model.config.model_id, window_size_ms: size, window_start: closingWindowStart(eventTime, size, model.config.allowed_lateness) }
+      if (!this.knownClosed.has(windowRefKey(ref)) && !this.blocked.has(ref)) touched.add(ref, true)
+    }
+  }
+
+  private async joinLabels(labels: Accepted<LabelEvent>[], touched: DirtyWindows): Promise<void> {
+    const { metrics } = this.deps
+    const missing = new Map<string, Accepted<LabelEvent>[]>()
+    for (const accepted of labels) {
+      const { event, record } = accepted
+      const hit = this.index.get(record.partition, event.prediction_id)
+      if (hit) {
+        metrics.labelsJoined.inc({ source: 'memory' })
+        this.markLabel(hit, event, touched)
+      } else {
+        const list = missing.get(event.model_id) ?? []
+        list.push(accepted)
+        missing.set(event.model_id, list)
+      }
+    }
+    // Older predictions: looked up in ClickHouse per model, only as far back as the label
+    // horizon of these labels (an older prediction's label would not be counted, see markLabel).
+    for (const [modelId, list] of missing) {
+      // (Labels of models not configured went to the dead-letter topic: this one is configured.)
+      const horizon = this.deps.models.get(modelId)!.config.label_horizon
+      const earliestLabel = list.reduce((min, l) => Math.min(min, l.event.label_time), Infinity)
+      const byId = await findPredictions(this.deps.ch, modelId, new Set(list.map((l) => l.event.prediction_id)), earliestLabel - horizon)
+      for (const { event } of list) {
+        const prediction = byId.get(event.prediction_id)
+        if (prediction) {
+          metrics.labelsJoined.inc({ source: 'clickhouse' })
+          this.markLabel(prediction, event, touched)
+        } else {
+          // Stored already; when the prediction arrives its window is recomputed and joins it.
+          metrics.labelsEarly.inc()
+        }
+      }
+    }
+  }
+
+  private markLabel(prediction: IndexedPrediction, label: LabelEvent, touched: DirtyWindows): void {
+    const model = this.deps.models.get(prediction.model_id)
+    if (!model) return
+    const delay = label.label_time - prediction.event_time
+    this.deps.metrics.labelLag.observe(Math.max(0, delay) / 1000)
+    if (delay > model.config.label_horizon) return
+    touched.mark(prediction.model_id, model.config.windows, prediction.event_time)
+  }
+
+  /** Per segment attribute, the predictions of the latest computed window past max_segment_values. */
+  private setSegmentOverflow(model: RuntimeModel, computed: ComputedWindows): void {
+    const latest = computed.summaries.reduce((max, s) => Math.max(max, s.key.window_start), -Infinity)
+    for (const attribute of model.config.segments) {
+      const segment = `${attribute}=${OVERFLOW_SEGMENT}`
+      const events = computed.summaries.filter((s) => s.key.window_start === latest && s.key.segment === segment).reduce((n, s) => n + s.volume, 0)
+      this.deps.metrics.segmentOverflow.set({ model_id: model.config.model_id, attribute }, events)
+    }
+  }
+
+  /** Recomputes the windows; returns the keys of those deferred (held open, not computed; only
+   *  those in `deferrable` may be). */
+  private async recompute(refs: WindowRef[], deferrable = new Set<string>()): Promise<Set<string>> {
+    const deferred = new Set<string>()
+    if (refs.length === 0) return deferred
+    const started = process.hrtime.bigint()
+    const low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
+    let detecting = 0n
+    for (const group of recomputeChunks(refs)) {
+      const model = this.deps.models.get(group[0]!.model_id)!
+      const sizeMs = group[0]!.window_size_ms
+      const dataTime = this.stored
+      const computed = await this.deps.windows.recompute(
+        model,
+        sizeMs,
+        group.map((r) => r.window_start),
+        low,
+        new Set(group.filter((r) => deferrable.has(windowRefKey(r))).map((r) => r.window_start)),
+      )
+      for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
+      this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length)
+      for (const start of computed.closedStarts) this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)
+      const newest = new Map<string, FeatureWindowStats>()
+      for (const f of computed.features) {
+        if (f.categorical && f.key.segment === ALL_SEGMENTS && (newest.get(f.feature)?.key.window_start ?? -Infinity) <= f.key.window_start) newest.set(f.feature, f)
+      }
+      for (const [feature, f] of newest) this.deps.metrics.categoryOverflow.set({ model_id: model.config.model_id, feature }, f.categorical!.overflow_values)
+      this.setSegmentOverflow(model, computed)
+      const detectStarted = process.hrtime.bigint()
+      await this.deps.onWindowsComputed?.(model, computed, dataTime)
+      detecting += process.hrtime.bigint() - detectStarted
+      // Held open by a partition not read far enough: recomputed once the watermark passes its
+      // close time. The batches that marked it are covered by this computation, or, when it was
+      // deferred, wait for that one (runRound puts it back in the schedule).
+      for (const { start, closeAt } of computed.blocked) this.blocked.hold({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }, closeAt)
+      if (computed.blocked.length > 0) this.requestRound(this.roundDelayMs)
+    }
+    this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)
+    this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)
+    return deferred
+  }
+}

@@ -1,0 +1,38 @@
+import { loadEnv, type Env } from '../../shared/config/env.ts'
+
+/** The monitor's process settings, resolved from the environment once (defaults: env.ts). */
+export interface MonitorSettings {
+  groupId: string
+  /** Records per batch and how long a batch waits to fill, ms. */
+  maxBatchSize: number
+  lingerMs: number
+  /** How long marked windows wait for more batches before a recomputation round, ms. */
+  roundDelayMs: number
+  /** Shortest time between two recomputations of a window that cannot close now, ms (0: every round). */
+  refreshMs: number
+  /** The same while a backlog is read, ms (0: no backlog rule). */
+  backlogRefreshMs: number
+  /** How often join health is recounted, ms (0: never). */
+  labelHealthIntervalMs: number
+  /** Predictions kept in memory per partition for the label join. */
+  indexPerPartition: number
+  /** Unhealthy once a partition with lag has not committed for this long, ms. */
+  stallMs: number
+}
+
+export function monitorSettings(env: Env): MonitorSettings {
+  return {
+    groupId: env.MONITOR_GROUP_ID,
+    maxBatchSize: env.MONITOR_BATCH_SIZE,
+    lingerMs: env.MONITOR_LINGER_MS,
+    roundDelayMs: env.MONITOR_ROUND_DELAY_MS,
+    refreshMs: env.MONITOR_REFRESH_MS,
+    backlogRefreshMs: env.MONITOR_BACKLOG_REFRESH_MS,
+    labelHealthIntervalMs: env.MONITOR_LABEL_HEALTH_MS,
+    indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
+    stallMs: env.CONSUMER_STALL_MS,
+  }
+}
+
+/** The documented defaults with some replaced (embedding and tests). */
+export const defaultMonitorSettings = (overrides: Partial<MonitorSettings> = {}): MonitorSettings => ({ ...monitorSettings(loadEnv({})), ...overrides })

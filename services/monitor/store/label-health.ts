@@ -1,0 +1,80 @@
+import type { ClickHouse } from '../../shared/clickhouse/client.ts'
+import { lit } from '../../shared/clickhouse/sql.ts'
+import type { RuntimeModel } from '../core/runtime-model.ts'
+
+export interface LabelHealthRow {
+  model_id: string
+  window_size_ms: number
+  window_start: number
+  labels_received: number
+  labels_joined: number
+  labels_orphaned: number
+  /** Not joined yet and first seen less than join_grace ago: not judged yet. */
+  labels_pending: number
+}
+
+/**
+ * Join health by label time: labels received, joined to their prediction, pending (not joined
+ * but first seen less than `join_grace` ago, so not judged yet) and orphaned (no prediction
+ * `orphan_after` after the label arrived). Derived from the stored tables, so any
+ * instance can run it at any time; orphans are recorded in orphan_labels and marked resolved
+ * when their prediction turns up after all. Everything is counted and written inside ClickHouse:
+ * what comes back is a row per window, whatever the number of labels (a broken feed can orphan
+ * millions), and predictions are read only for the ids of the labels being checked.
+ */
+export class LabelHealth {
+  constructor(
+    private readonly ch: ClickHouse,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async update(model: RuntimeModel, lookbackMs = 7 * 86_400_000): Promise<LabelHealthRow[]> {
+    const { ch } = this
+    const modelId = lit(model.config.model_id)
+    const size = Math.min(...model.config.windows)
+    const now = this.now()
+    const cutoff = now - model.config.orphan_after
+    const graceCutoff = now - model.config.join_grace
+    const newest = await ch.query<{ t: number }>(`SELECT max(label_time) AS t FROM ${ch.table('labels')} WHERE model_id = ${modelId}`)
+    const since = Math.floor(((newest[0]?.t ?? 0) - lookbackMs) / size) * size
+    const recent = `model_id = ${modelId} AND label_time >= ${since}`
+    // Each labeled prediction once, at its latest label time, and whether its prediction is stored.
+    const checked = `SELECT prediction_id, latest_label_time, first_seen, found FROM (
+         SELECT prediction_id, max(label_time) AS latest_label_time, min(ingested_at) AS first_seen
+         FROM ${ch.table('labels')} WHERE ${recent} GROUP BY prediction_id
+       ) AS received ANY LEFT JOIN (
+         SELECT DISTINCT prediction_id, toUInt8(1) AS found FROM ${ch.table('prediction_keys')}
+         WHERE model_id = ${modelId} AND prediction_id IN (SELECT prediction_id FROM ${ch.table('labels')} WHERE ${recent})
+       ) AS stored USING prediction_id`
+    const rows = await ch.query<LabelHealthRow>(
+      `SELECT ${modelId} AS model_id, toUInt64(${size}) AS window_size_ms, intDiv(latest_label_time, ${size}) * ${size} AS window_start,
+              count() AS labels_received, countIf(found = 1) AS labels_joined, countIf(found = 0 AND first_seen < ${cutoff}) AS labels_orphaned,
+              countIf(found = 0 AND first_seen >= ${graceCutoff}) AS labels_pending
+       FROM (${checked})
+       GROUP BY window_start ORDER BY window_start`,
+    )
+    // An orphan's latest state (argMax, not FINAL: a filter on `resolved` may run before FINAL
+    // collapses the versions).
+    const openOrphans = `SELECT prediction_id FROM ${ch.table('orphan_labels')} WHERE model_id = ${modelId} GROUP BY prediction_id HAVING argMax(resolved, version) = 0`
+    // (Reads the labels again: only when the counts above found orphans.)
+    if (rows.some((r) => r.labels_orphaned > 0)) {
+      await ch.command(
+        `INSERT INTO ${ch.table('orphan_labels')} (model_id, prediction_id, label_time, first_seen, resolved, version)
+         SELECT ${modelId}, prediction_id, latest_label_time, first_seen, 0, ${now} FROM (${checked})
+         WHERE found = 0 AND first_seen < ${cutoff} AND prediction_id NOT IN (${openOrphans})`,
+      )
+    }
+    // Open orphans whose prediction is stored now, however old they are.
+    await ch.command(
+      `INSERT INTO ${ch.table('orphan_labels')} (model_id, prediction_id, label_time, first_seen, resolved, version)
+       SELECT model_id, prediction_id, argMax(label_time, version), argMax(first_seen, version), 1, ${now}
+       FROM ${ch.table('orphan_labels')}
+       WHERE model_id = ${modelId} AND prediction_id IN (${openOrphans})
+         AND prediction_id IN (SELECT prediction_id FROM ${ch.table('prediction_keys')} WHERE model_id = ${modelId} AND prediction_id IN (${openOrphans}))
+       GROUP BY model_id, prediction_id`,
+    )
+    // Orphan counts depend on the clock, so the latest computation is the truth.
+    await ch.insert('label_health', rows.map((r) => ({ ...r, data_version: now })))
+    return rows
+  }
+}

@@ -1,0 +1,240 @@
+import type { ClickHouse } from '../../shared/clickhouse/client.ts'
+import { lit } from '../../shared/clickhouse/sql.ts'
+import { ALL_SEGMENTS, type FeatureWindowStats, type WindowKey, type WindowSummary } from '../../shared/records/window-metrics.ts'
+import { BoundedMap } from '../../shared/collections/bounded-map.ts'
+import type { RuntimeModel } from '../core/runtime-model.ts'
+import { windowRefKey } from '../core/windows/window-math.ts'
+import { featureFromRecord, type FeatureRecord } from '../core/windows/window-rows.ts'
+import { featuresFromAggregates, summaryFromAggregate, type FeatureAggregateRow, type SummaryAggregateRow } from '../core/windows/window-aggregate.ts'
+import { profiledFeatures } from '../core/windows/profiled-features.ts'
+import { categoricalFeaturesSql, labelsPastHorizonSql, numericFeaturesSql, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
+
+export interface ComputedWindows {
+  summaries: WindowSummary[]
+  features: FeatureWindowStats[]
+  /** Per window start: the newest ingested_at among the rows its numbers come from. A
+   *  computation that saw more data has a higher version and wins under FINAL, whatever order
+   *  concurrent writers finish in. */
+  versions: Map<number, string>
+  /** Held-open windows not computed at all (`deferrable`): nothing of them was written. */
+  deferred: number[]
+  /** Window starts whose feature statistics were not recomputed: the predictions they come from
+   *  had not changed since this store last wrote them (only labels or the close did), so the
+   *  stored statistics are current, and `features` holds those. */
+  featuresReused: number[]
+  /** Window starts found closed (even those without rows of their own). */
+  closedStarts: number[]
+  /** Windows that would be closed but for a partition not read far enough yet, with the Kafka
+   *  timestamp they close at (the low watermark must reach it). */
+  blocked: { start: number; closeAt: number }[]
+}
+
+/** What windowInputsSql returns per window with rows. */
+interface WindowInputs {
+  window_start: number
+  newest: number
+  records: number
+  replayed: number
+  /** Distinct prediction ids in the window. */
+  ids: number
+}
+
+/** Merges sorted window starts into contiguous [from, to) ranges of event time. */
+function ranges(starts: number[], size: number): [number, number][] {
+  const out: [number, number][] = []
+  for (const start of starts) {
+    const last = out[out.length - 1]
+    if (last && last[1] === start) last[1] = start + size
+    else out.push([start, start + size])
+  }
+  return out
+}
+
+/**
+ * Recomputes windows from their deduplicated raw events and writes their metrics. The rows are
+ * aggregated inside ClickHouse (window-sql.ts): close times and the windows' inputs (version,
+ * redeliveries), then summaries and features, and one insert per metrics table, for any number
+ * of windows of one model and size; what comes back is a few rows per window, not its events.
+ */
+export class WindowStore {
+  // Per window, the predictions (newest ingested_at and records) its feature statistics were
+  // last written from by this store. Feature statistics depend on the predictions only: a window
+  // recomputed for its labels or its close keeps them, which saves the larger half of the work
+  // for the windows that labels keep touching. Bounded; a forgotten or changed entry only
+  // recomputes them.
+  private readonly featuresFrom = new BoundedMap<string, string>(10_000)
+
+  constructor(private readonly ch: ClickHouse) {}
+
+  /** `lowWatermark`: record time up to which every predictions partition has been read; a window
+   *  whose close time lies beyond it stays open (a lagging partition may still hold its rows).
+   *  Such a window among `deferrable` is not computed now but only reported (it is computed once
+   *  the watermark passes its close time). */
+  async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity, deferrable = new Set<number>()): Promise<ComputedWindows> {
+    const modelId = model.config.model_id
+    const sorted = [...new Set(starts)].sort((a, b) => a - b)
+    const scope: WindowScope = { predictions: this.ch.table('predictions'), labels: this.ch.table('labels'), model: model.config, sizeMs, spans: ranges(sorted, sizeMs) }
+    const lateness = model.config.allowed_lateness
+
+    // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
+    // allowed_lateness after its end (looking one window ahead). Derived from stored data only,
+    // so a replay or a second instance finds the same close time.
+    const [closes, inputs, pastHorizon] = await Promise.all([
+      this.ch.query<Record<string, number>>(
+        `SELECT ${sorted
+          .map((s, i) => {
+            const from = s + sizeMs + lateness
+            const range = `event_time >= ${from} AND event_time < ${from + sizeMs}`
+            return `countIf(${range}) AS n${i}, uniqExactIf(prediction_id, kafka_partition, kafka_offset, ${range}) AS u${i}, minIf(kafka_timestamp, ${range}) AS t${i}, maxIf(ingested_at, ${range}) AS v${i}`
+          })
+          .join(', ')}
+         FROM ${this.ch.table('predictions')}
+         WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}`,
+      ),
+      this.ch.query<WindowInputs>(windowInputsSql(scope)),
+      this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)),
+    ])
+    // Redelivered records not merged away yet: read with FINAL, which collapses them. A
+    // prediction_id at two offsets: looked for and counted as a duplicate. No label past the
+    // horizon of the first window: labels read per prediction id (window-sql.ts).
+    const read: ReadMode = {
+      final: inputs.some((i) => i.replayed > 0),
+      duplicates: inputs.some((i) => Number(i.ids) < Number(i.records)),
+      labelsWithinHorizon: Number(pastHorizon[0]?.past ?? 0) === 0,
+    }
+    const closeRow = closes[0] ?? {}
+    const closeTimes = new Map<number, number>()
+    const closedStarts: number[] = []
+    const blocked: { start: number; closeAt: number }[] = []
+    // A window's version: the newest ingested_at among the rows it was computed from, then the
+    // number of those rows. Two computations that read the same newest row but not the same
+    // rows (an insert became visible in between) still differ, and the one that saw more wins.
+    const versions = new Map<number, { newest: number; rows: number }>(sorted.map((s) => [s, { newest: 0, rows: 0 }]))
+    const bump = (start: number, newest: number, rows: number): void => {
+      const v = versions.get(start)
+      if (!v) return
+      v.newest = Math.max(v.newest, newest)
+      v.rows += rows
+    }
+    sorted.forEach((start, i) => {
+      if (Number(closeRow[`n${i}`] ?? 0) === 0) return
+      const closeTs = Number(closeRow[`t${i}`])
+      if (closeTs > lowWatermark) {
+        blocked.push({ start, closeAt: closeTs })
+        return
+      }
+      closeTimes.set(start, closeTs)
+      closedStarts.push(start)
+      // The rows that closed the window are part of what this computation saw.
+      bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`u${i}`]))
+    })
+    for (const i of inputs) bump(i.window_start, i.newest, i.records)
+    const deferred = blocked.map((b) => b.start).filter((start) => deferrable.has(start))
+    for (const start of deferred) versions.delete(start)
+    const computing = sorted.filter((s) => versions.has(s))
+    if (computing.length === 0) return { summaries: [], features: [], featuresReused: [], deferred, versions: new Map(), closedStarts, blocked }
+    const summaryScope: WindowScope = deferred.length > 0 ? { ...scope, spans: ranges(computing, sizeMs) } : scope
+
+    const featureKey = (start: number): string => windowRefKey({ model_id: modelId, window_size_ms: sizeMs, window_start: start })
+    const predictionsRead = new Map(inputs.map((i) => [Number(i.window_start), `${i.newest}/${i.records}`]))
+    const withRows = computing.filter((s) => predictionsRead.has(s))
+    const featureStarts = withRows.filter((s) => this.featuresFrom.get(featureKey(s)) !== predictionsRead.get(s))
+    const featuresReused = withRows.filter((s) => !featureStarts.includes(s))
+    const featureScope: WindowScope = { ...scope, spans: ranges(featureStarts, sizeMs) }
+    const [summaryRows, numericRows, categoricalRows] = await Promise.all([
+      this.ch.query<SummaryAggregateRow>(summarySql(summaryScope, closeTimes, read)),
+      featureStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(featureScope, model.binEdges, read)) : [],
+      featureStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0 ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read)) : [],
+    ])
+    // The labels read with the numbers (counted once per window: on its rollup rows).
+    for (const r of summaryRows) if (r.segment === ALL_SEGMENTS) bump(r.window_start, r.label_newest, r.label_records)
+    const summaries = summaryRows
+      .filter((r) => versions.has(r.window_start))
+      .map((r) => summaryFromAggregate(model, sizeMs, r, closeTimes.has(r.window_start)))
+      .sort((a, b) => a.key.window_start - b.key.window_start || (a.key.model_version < b.key.model_version ? -1 : a.key.model_version > b.key.model_version ? 1 : 0) || (a.key.segment < b.key.segment ? -1 : a.key.segment > b.key.segment ? 1 : 0))
+    const features = featuresFromAggregates(
+      model,
+      summaries.map((s) => s.key).filter((k) => featureStarts.includes(k.window_start)),
+      [...numericRows, ...categoricalRows],
+    )
+    const stored = await this.storedFeatures(model, sizeMs, summaries.map((s) => s.key).filter((k) => featuresReused.includes(k.window_start)))
+    const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
+    await this.write(summaries, features, versionStrings)
+    for (const start of featureStarts) this.featuresFrom.set(featureKey(start), predictionsRead.get(start)!)
+    return { summaries, features: [...features, ...stored], featuresReused, deferred, versions: versionStrings, closedStarts, blocked }
+  }
+
+  /** The stored feature statistics of these windows, in the order featuresFromAggregates gives. */
+  private async storedFeatures(model: RuntimeModel, sizeMs: number, keys: WindowKey[]): Promise<FeatureWindowStats[]> {
+    if (keys.length === 0) return []
+    const rows = await this.ch.query<FeatureRecord>(
+      `SELECT * FROM ${this.ch.table('window_feature_stats')} FINAL
+       WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${sizeMs} AND window_start IN (${[...new Set(keys.map((k) => k.window_start))].join(', ')})`,
+    )
+    const id = (version: string, segment: string, start: number, feature: string): string => `${version}\u0000${segment}\u0000${start}\u0000${feature}`
+    const byId = new Map(rows.map((r) => [id(r.model_version, r.segment, Number(r.window_start), r.feature), featureFromRecord(r)]))
+    const { numeric, categorical } = profiledFeatures(model.config)
+    return keys.flatMap((k) => [...numeric, ...categorical].flatMap((f) => byId.get(id(k.model_version, k.segment, k.window_start, f)) ?? []))
+  }
+
+  private async write(summaries: WindowSummary[], features: FeatureWindowStats[], versions: Map<number, string>): Promise<void> {
+    const computedAt = Date.now()
+    await this.ch.insert(
+      'window_summary',
+      summaries.map((s) => ({
+        ...s.key,
+        window_end: s.key.window_start + s.key.window_size_ms,
+        window_start_time: Math.floor(s.key.window_start / 1000),
+        volume: s.volume,
+        late_count: s.late_count,
+        duplicate_count: s.duplicate_count,
+        labeled_count: s.labeled_count,
+        label_coverage: s.label_coverage,
+        label_delay_p50_ms: s.label_delay_p50_ms,
+        label_delay_p90_ms: s.label_delay_p90_ms,
+        label_delay_p99_ms: s.label_delay_p99_ms,
+        accuracy: s.classification?.accuracy ?? null,
+        precision: s.classification?.precision ?? null,
+        recall: s.classification?.recall ?? null,
+        f1: s.classification?.f1 ?? null,
+        log_loss: s.classification?.log_loss ?? null,
+        roc_auc: s.classification?.roc_auc ?? null,
+        calibration_error: s.classification?.calibration_error ?? null,
+        classes: s.classification?.classes ?? [],
+        confusion: s.classification?.confusion ?? [],
+        mae: s.regression?.mae ?? null,
+        rmse: s.regression?.rmse ?? null,
+        mape: s.regression?.mape ?? null,
+        bias: s.regression?.bias ?? null,
+        estimated_accuracy: s.estimated_accuracy,
+        business_value: s.business_value,
+        closed: s.closed ? 1 : 0,
+        data_version: versions.get(s.key.window_start) ?? '0',
+        computed_at: computedAt,
+      })),
+    )
+    await this.ch.insert(
+      'window_feature_stats',
+      features.map((f) => ({
+        ...f.key,
+        feature: f.feature,
+        kind: f.numeric ? 'numeric' : 'categorical',
+        count: f.numeric?.count ?? f.categorical?.count ?? 0,
+        nulls: f.numeric?.nulls ?? f.categorical?.nulls ?? 0,
+        min: f.numeric?.min ?? null,
+        max: f.numeric?.max ?? null,
+        mean: f.numeric?.mean ?? null,
+        std: f.numeric?.std ?? null,
+        bin_edges: f.numeric?.bin_edges ?? [],
+        histogram: f.numeric?.histogram ?? [],
+        categories: f.categorical?.categories ?? [],
+        category_counts: f.categorical?.counts ?? [],
+        unseen: f.categorical?.unseen ?? 0,
+        overflow_values: f.categorical?.overflow_values ?? 0,
+        overflow_count: f.categorical?.overflow_count ?? 0,
+        data_version: versions.get(f.key.window_start) ?? '0',
+        computed_at: computedAt,
+      })),
+    )
+  }
+}
