@@ -6,7 +6,18 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -24,12 +35,31 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['**/store/**', '**/run/**'], message: 'core imports neither store nor run' },
-            { group: ['kafkajs', '@clickhouse/*', 'prom-client', '**/shared/kafka/**', '**/shared/clickhouse/**', '**/shared/http/**', 'node:http', 'node:net', 'node:fs', 'node:fs/*'], message: 'core does no I/O', allowTypeImports: true },
+            {
+              group: [
+                'kafkajs',
+                '@clickhouse/*',
+                'prom-client',
+                '**/shared/kafka/**',
+                '**/shared/clickhouse/**',
+                '**/shared/http/**',
+                'node:http',
+                'node:net',
+                'node:fs',
+                'node:fs/*',
+              ],
+              message: 'core does no I/O',
+              allowTypeImports: true,
+            },
           ],
         },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval'],
-      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'take the clock as a parameter' }, { object: 'performance', property: 'now', message: 'take the clock as a parameter' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'take the clock as a parameter' },
+        { object: 'performance', property: 'now', message: 'take the clock as a parameter' },
+      ],
       'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'take the clock as a parameter' }],
     },
   },

@@ -3,7 +3,21 @@ import { CHDB_ENGINE_MAJOR, CHDB_FRONT_PORT } from './test/support/chdb-port.ts'
 
 /** Integration files whose subject is ClickHouse SQL: they run on both engines. The others test
  *  Kafka timing, process crashes (the server stopped) or the whole scenario, and run once. */
-const CLICKHOUSE_FACING = ['foundation', 'window-store-tasks', 'label-health', 'label-lookup', 'monitor-metrics', 'detectors-e2e', 'alertmanager', 'dead-letters-cli', 'policy', 'policy-approval', 'policy-restart', 'fuzz-rows', 'category-overflow'].map((f) => `test/integration/${f}.test.ts`)
+const CLICKHOUSE_FACING = [
+  'foundation',
+  'window-store-tasks',
+  'label-health',
+  'label-lookup',
+  'monitor-metrics',
+  'detectors-e2e',
+  'alertmanager',
+  'dead-letters-cli',
+  'policy',
+  'policy-approval',
+  'policy-restart',
+  'fuzz-rows',
+  'category-overflow',
+].map((f) => `test/integration/${f}.test.ts`)
 
 // Unit tests are pure (no servers); integration tests talk to the real local Kafka, ClickHouse
 // (Debian's 18.16 server) and Alertmanager started by infra/local/up.sh, so they run one file at a

@@ -96,7 +96,6 @@ export class LagProbe {
   }
 }
 
-
 const short = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
 /** One line per alert transition; `now` is the simulated time it is seen at, the windows say what it is about. */
@@ -105,7 +104,10 @@ export function alertLine(t: MonitorTrigger, now: number): string {
   const where = `[${t.segment}]`.padEnd(19)
   const windows = `windows ${simTime(t.first_seen)} .. ${simTime(t.last_seen + t.window_size_ms)}`
   if (t.status === 'resolved') return `  ${simTime(now)}  RESOLVED  ${what} ${where} ${windows}`
-  const evidence = t.evidence.slice(0, 3).map((e) => e.name).join(', ')
+  const evidence = t.evidence
+    .slice(0, 3)
+    .map((e) => e.name)
+    .join(', ')
   const coverage = t.label_coverage === null ? '' : `, label coverage ${Math.round(t.label_coverage * 100)}%`
   const fmt = (x: number): string => String(Number(x.toPrecision(3)))
   return `  ${simTime(now)}  ALERT     ${what} ${where} ${t.severity.padEnd(8)} ${fmt(t.observed)} vs ${fmt(t.expected)}${coverage}${evidence ? ` (${evidence})` : ''}  ${windows}`

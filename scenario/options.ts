@@ -21,11 +21,13 @@ export interface MainOptions extends ScenarioShape {
   out: string
 }
 
-const number = (name: string, min: number) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number >= ${min}`)
-  return n
-}
+const number =
+  (name: string, min: number) =>
+  (value: string): number => {
+    const n = Number(value)
+    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number >= ${min}`)
+    return n
+  }
 
 /** The command; `mainCommand().parse().opts<MainOptions>()` reads the process's arguments. */
 export function mainCommand(): Command {

@@ -16,7 +16,20 @@ import { readRunRows } from './store/scenario-queries.ts'
 export interface StoredRunRows {
   alerts: (Omit<AlertRecord, 'estimated'> & { estimated: number })[]
   episodes: { episode_id: string; change_point: number; status: string; request_id: string; alerts_json: string }[]
-  decisions: { decision_id: string; episode_id: string; decision: string; deciding_gate: string; deciding_code: string; reason_gates: string[]; reason_verdicts: string[]; reason_codes: string[]; reason_messages: string[]; trigger_alert_id: string; decided_at: number; request_id: string }[]
+  decisions: {
+    decision_id: string
+    episode_id: string
+    decision: string
+    deciding_gate: string
+    deciding_code: string
+    reason_gates: string[]
+    reason_verdicts: string[]
+    reason_codes: string[]
+    reason_messages: string[]
+    trigger_alert_id: string
+    decided_at: number
+    request_id: string
+  }[]
   requests: RequestRecord[]
 }
 
@@ -36,24 +49,39 @@ export async function loadRunRecords(ch: ClickHouse, kafka: Kafka, modelId: stri
  */
 export function runRecordsFrom(rows: StoredRunRows, messages: ConsumedRecord[], modelId: string, since: Map<number, bigint>): RunRecords {
   return {
-    alerts: rows.alerts.map((a) => ({ ...a, first_seen: Number(a.first_seen), last_seen: Number(a.last_seen), window_size_ms: Number(a.window_size_ms), estimated: Boolean(a.estimated) })),
-    episodes: rows.episodes.map(
-      (e): EpisodeRecord => ({ episode_id: e.episode_id, change_point: Number(e.change_point), status: e.status, request_id: e.request_id, alert_ids: Object.keys(JSON.parse(e.alerts_json) as Record<string, unknown>) }),
-    ),
-    decisions: rows.decisions.map(
-      (d): DecisionRecord => ({
-        decision_id: d.decision_id,
-        episode_id: d.episode_id,
-        decision: d.decision,
-        deciding_gate: d.deciding_gate,
-        deciding_code: d.deciding_code,
-        gates: Object.fromEntries(d.reason_gates.map((g, i) => [g, { verdict: d.reason_verdicts[i] ?? '', code: d.reason_codes[i] ?? '', message: d.reason_messages[i] ?? '' }])),
-        trigger_alert_id: d.trigger_alert_id,
-        decided_at: Number(d.decided_at),
-        request_id: d.request_id,
-      }),
-    ),
-    requests: rows.requests.map((r) => ({ ...r, requested_at: Number(r.requested_at), training_data_from: Number(r.training_data_from), training_data_to: Number(r.training_data_to) })),
+    alerts: rows.alerts.map((a) => ({
+      ...a,
+      first_seen: Number(a.first_seen),
+      last_seen: Number(a.last_seen),
+      window_size_ms: Number(a.window_size_ms),
+      estimated: Boolean(a.estimated),
+    })),
+    episodes: rows.episodes.map((e): EpisodeRecord => ({
+      episode_id: e.episode_id,
+      change_point: Number(e.change_point),
+      status: e.status,
+      request_id: e.request_id,
+      alert_ids: Object.keys(JSON.parse(e.alerts_json) as Record<string, unknown>),
+    })),
+    decisions: rows.decisions.map((d): DecisionRecord => ({
+      decision_id: d.decision_id,
+      episode_id: d.episode_id,
+      decision: d.decision,
+      deciding_gate: d.deciding_gate,
+      deciding_code: d.deciding_code,
+      gates: Object.fromEntries(
+        d.reason_gates.map((g, i) => [g, { verdict: d.reason_verdicts[i] ?? '', code: d.reason_codes[i] ?? '', message: d.reason_messages[i] ?? '' }]),
+      ),
+      trigger_alert_id: d.trigger_alert_id,
+      decided_at: Number(d.decided_at),
+      request_id: d.request_id,
+    })),
+    requests: rows.requests.map((r) => ({
+      ...r,
+      requested_at: Number(r.requested_at),
+      training_data_from: Number(r.training_data_from),
+      training_data_to: Number(r.training_data_to),
+    })),
     requestMessages: messages
       .filter((m) => BigInt(m.offset) >= (since.get(m.partition) ?? 0n) && m.key?.toString('utf8') === modelId)
       .map((m) => m.headers[REQUEST_ID_HEADER] ?? ''),
@@ -81,7 +109,8 @@ export function phaseOf(alert: AlertRecord, c: CheckContext): string {
   return 'other'
 }
 
-const seconds = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s` : `${(ms / 1000).toFixed(1)}s`)
+const seconds = (ms: number): string =>
+  ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s` : `${(ms / 1000).toFixed(1)}s`
 
 function tally(decisions: DecisionRecord[]): string {
   const by = new Map<string, number>()
@@ -126,7 +155,9 @@ export function formatSummary(records: RunRecords, checks: OutcomeCheck[], c: Ch
     const decisions = records.decisions.filter((d) => d.episode_id === e.episode_id)
     const alerts = e.alert_ids.map((id) => alertsById.get(id)).filter((a): a is AlertRecord => !!a)
     const names = [...new Set(alerts.map((a) => `${a.kind}/${a.subject} [${a.segment}]`))]
-    out.push(`  episode ${e.episode_id.slice(0, 8)}  change point ${simTime(e.change_point)}  ${e.status}${e.request_id ? `  RETRAIN REQUESTED (${e.request_id.slice(0, 12)})` : ''}`)
+    out.push(
+      `  episode ${e.episode_id.slice(0, 8)}  change point ${simTime(e.change_point)}  ${e.status}${e.request_id ? `  RETRAIN REQUESTED (${e.request_id.slice(0, 12)})` : ''}`,
+    )
     out.push(`    alerts: ${names.slice(0, 6).join(', ')}${names.length > 6 ? `, +${names.length - 6} more` : ''}`)
     out.push(`    decisions: ${tally(decisions) || 'none (no firing trigger decided)'}`)
     // The reason behind each distinct answer, once.
@@ -140,7 +171,10 @@ export function formatSummary(records: RunRecords, checks: OutcomeCheck[], c: Ch
     }
   }
   out.push('', `Retrain requests: ${records.requests.length} in ClickHouse, ${records.requestMessages.length} messages on the retrain-requests topic`)
-  for (const r of records.requests) out.push(`  ${r.request_id.slice(0, 12)}  episode ${r.episode_id.slice(0, 8)}  requested ${simTime(r.requested_at)}  training data ${simTime(r.training_data_from)} .. ${simTime(r.training_data_to)}  ${r.status}`)
+  for (const r of records.requests)
+    out.push(
+      `  ${r.request_id.slice(0, 12)}  episode ${r.episode_id.slice(0, 8)}  requested ${simTime(r.requested_at)}  training data ${simTime(r.training_data_from)} .. ${simTime(r.training_data_to)}  ${r.status}`,
+    )
 
   if (interrupted) {
     out.push('', 'Interrupted before the end of the scenario: expected outcomes not judged.')
@@ -149,6 +183,11 @@ export function formatSummary(records: RunRecords, checks: OutcomeCheck[], c: Ch
   out.push('', 'Expected outcomes')
   for (const check of checks) out.push(`  ${check.ok ? 'PASS' : 'FAIL'}  ${check.phase}: ${check.expectation}`, `        ${check.detail}`)
   const failed = checks.filter((x) => !x.ok)
-  out.push('', failed.length === 0 ? 'All expected outcomes met.' : `${failed.length} of ${checks.length} expected outcomes NOT met: ${failed.map((x) => x.phase).join(', ')}.`)
+  out.push(
+    '',
+    failed.length === 0
+      ? 'All expected outcomes met.'
+      : `${failed.length} of ${checks.length} expected outcomes NOT met: ${failed.map((x) => x.phase).join(', ')}.`,
+  )
   return out
 }

@@ -79,11 +79,21 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
   const windowSizeMs = Math.min(...models.get(SCENARIO_MODEL)!.config.windows)
   const context: CheckContext = { phases: scenario.phases, windowSizeMs, coldStart: policies.get(SCENARIO_MODEL)!.segments.cold_start }
   const predictions = scenario.events.filter((e) => e.prediction).length
-  say(`driftgate main job: ${SCENARIO_MODEL}, ${o.days} simulated days from ${simTime(scenario.start).slice(0, 10)}, ${predictions.toLocaleString('en')} predictions and ${(scenario.events.length - predictions).toLocaleString('en')} labels (seed ${o.seed})`)
-  say(`  config ${files.configPath}, reference profile ${files.referencePath} (${scenario.baseline.predictions.length.toLocaleString('en')} training-week predictions), service log ${logPath}`)
+  say(
+    `driftgate main job: ${SCENARIO_MODEL}, ${o.days} simulated days from ${simTime(scenario.start).slice(0, 10)}, ${predictions.toLocaleString('en')} predictions and ${(scenario.events.length - predictions).toLocaleString('en')} labels (seed ${o.seed})`,
+  )
+  say(
+    `  config ${files.configPath}, reference profile ${files.referencePath} (${scenario.baseline.predictions.length.toLocaleString('en')} training-week predictions), service log ${logPath}`,
+  )
 
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-main' }, logger)
-  const ch = new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD, requestTimeoutMs: 120_000 })
+  const ch = new ClickHouse({
+    url: env.CLICKHOUSE_URL,
+    database: env.CLICKHOUSE_DATABASE,
+    username: env.CLICKHOUSE_USER,
+    password: env.CLICKHOUSE_PASSWORD,
+    requestTimeoutMs: 120_000,
+  })
   const topics = topicNames(env.TOPIC_PREFIX)
   const policyGroup = o.policyGroupId ?? env.POLICY_GROUP_ID
   const closers: (() => Promise<unknown>)[] = [() => ch.close()]
@@ -134,7 +144,9 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
     closers.push(() => monitor.stop())
     await policy.start()
     closers.push(() => policy.stop())
-    say(`  monitor (group ${env.MONITOR_GROUP_ID}, alerts to ${alerts.receivers.join(' and ') || 'no receiver'} at ${alertmanagerUrl}) and policy service (group ${policyGroup}) started; playing at ${o.speed > 0 ? `${o.speed} simulated hours per second` : 'full speed'}`)
+    say(
+      `  monitor (group ${env.MONITOR_GROUP_ID}, alerts to ${alerts.receivers.join(' and ') || 'no receiver'} at ${alertmanagerUrl}) and policy service (group ${policyGroup}) started; playing at ${o.speed > 0 ? `${o.speed} simulated hours per second` : 'full speed'}`,
+    )
     say('')
 
     const probe = new LagProbe(kafka)
@@ -210,7 +222,14 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
     await closeAllExcept(closers, 1)
     const records = await loadRunRecords(ch, kafka, SCENARIO_MODEL, topics.retrainRequests, requestsFrom)
     const checks = checkOutcomes(records, context)
-    const stats: RunStats = { wallMs: Date.now() - started, predictions: result.predictions, labels: result.labels, start: scenario.start, end: interrupted ? clock.now : scenario.end, catchUpMs }
+    const stats: RunStats = {
+      wallMs: Date.now() - started,
+      predictions: result.predictions,
+      labels: result.labels,
+      start: scenario.start,
+      end: interrupted ? clock.now : scenario.end,
+      catchUpMs,
+    }
     for (const line of formatSummary(records, checks, context, stats, interrupted)) (o.out ?? process.stdout).write(`${line}\n`)
     return { ok: !interrupted && checks.every((c) => c.ok), interrupted, checks, records, stats, configPath: files.configPath, logPath }
   } finally {

@@ -39,8 +39,16 @@ export async function playScenario(events: ScenarioEvent[], producer: EventProdu
       else labels.push(e)
     }
     // Predictions of the hour before its labels: a label at most an hour old follows its prediction.
-    if (predictions.length) await producer.sendPredictions(predictions.map((e) => e.prediction!), { timestamps: predictions.map((e) => e.at) })
-    if (labels.length) await producer.sendLabels(labels.map((e) => e.label!), { timestamps: labels.map((e) => e.at) })
+    if (predictions.length)
+      await producer.sendPredictions(
+        predictions.map((e) => e.prediction!),
+        { timestamps: predictions.map((e) => e.at) },
+      )
+    if (labels.length)
+      await producer.sendLabels(
+        labels.map((e) => e.label!),
+        { timestamps: labels.map((e) => e.at) },
+      )
     produced.predictions += predictions.length
     produced.labels += labels.length
     options.onHour?.(hourStart, produced)

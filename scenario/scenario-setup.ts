@@ -49,7 +49,9 @@ export async function skipToEnd(kafka: Kafka, groupId: string, topics: string[],
         const ends = await admin.fetchTopicOffsets(topic)
         await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) })
       } catch (error) {
-        throw new Error(`cannot move consumer group ${groupId} to the end of ${topic} (${(error as Error).message}); is another monitor or policy process running with that group?`)
+        throw new Error(
+          `cannot move consumer group ${groupId} to the end of ${topic} (${(error as Error).message}); is another monitor or policy process running with that group?`,
+        )
       }
     }
   } finally {

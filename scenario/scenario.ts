@@ -81,10 +81,30 @@ export function scenarioPhases(days: number): ScenarioPhase[] {
   const d = (x: number): number => start + dayOffset(x, days)
   return [
     { name: 'baseline', from: d(0), to: d(14), description: 'normal traffic with a daily cycle; the first week is the training baseline' },
-    { name: 'upstream_break', from: d(10), to: d(10) + 12 * HOUR, description: 'the income feed breaks for 12 hours: income null, debt_ratio (derived from it) falls back to 0' },
-    { name: 'new_users', from: d(14), to: d(42), description: 'applicants new to the lender (cold start) grow from 5% to 20% of traffic and default more than the model thinks' },
-    { name: 'black_friday', from: BLACK_FRIDAY, to: BLACK_FRIDAY + DAY, description: 'Black Friday: three times the volume, larger online purchases that default more often' },
-    { name: 'concept_drift', from: d(30), to: d(42), description: 'the same applicants now default more often (a changed economy): visible only through labels' },
+    {
+      name: 'upstream_break',
+      from: d(10),
+      to: d(10) + 12 * HOUR,
+      description: 'the income feed breaks for 12 hours: income null, debt_ratio (derived from it) falls back to 0',
+    },
+    {
+      name: 'new_users',
+      from: d(14),
+      to: d(42),
+      description: 'applicants new to the lender (cold start) grow from 5% to 20% of traffic and default more than the model thinks',
+    },
+    {
+      name: 'black_friday',
+      from: BLACK_FRIDAY,
+      to: BLACK_FRIDAY + DAY,
+      description: 'Black Friday: three times the volume, larger online purchases that default more often',
+    },
+    {
+      name: 'concept_drift',
+      from: d(30),
+      to: d(42),
+      description: 'the same applicants now default more often (a changed economy): visible only through labels',
+    },
   ]
 }
 
@@ -135,7 +155,13 @@ export function generateScenario(o: ScenarioOptions): Scenario {
       const region = regions[Math.floor(rand() * 4)]!
       const feedBroken = within(broken, t)
       // What the model saw: during the break income is missing and debt_ratio falls back to 0.
-      const seen = { income: feedBroken ? null : Math.round(income), debtRatio: feedBroken ? 0 : Math.round(debtRatio * 1000) / 1000, amount: Math.round(amount * 100) / 100, tenure, latePayments }
+      const seen = {
+        income: feedBroken ? null : Math.round(income),
+        debtRatio: feedBroken ? 0 : Math.round(debtRatio * 1000) / 1000,
+        amount: Math.round(amount * 100) / 100,
+        tenure,
+        latePayments,
+      }
       const score = 1 / (1 + Math.exp(-modelLogit(seen)))
       // What is true: new applicants and Black Friday impulse purchases default more than the
       // model thinks; after the concept drift everybody does, most of all the indebted.
@@ -161,7 +187,13 @@ export function generateScenario(o: ScenarioOptions): Scenario {
       // defaults); 5% are never reported.
       if (rand() < 0.95) {
         const delay = Math.max(60_000, Math.floor(2.5 * DAY * Math.exp(0.45 * gauss())))
-        const label: LabelEvent = { prediction_id: id, model_id: SCENARIO_MODEL, label_time: t + delay, label_class: defaulted ? 'default' : 'repaid', label_value: null }
+        const label: LabelEvent = {
+          prediction_id: id,
+          model_id: SCENARIO_MODEL,
+          label_time: t + delay,
+          label_class: defaulted ? 'default' : 'repaid',
+          label_value: null,
+        }
         if (label.label_time < end) events.push({ at: label.label_time, label })
         if (t < baselineEnd) baseline.labels.push(label)
       }

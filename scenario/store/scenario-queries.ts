@@ -75,7 +75,8 @@ export async function deleteModelRows(ch: ClickHouse, modelId: string, groups: s
   const names = await tablesWith('model_id')
   for (const table of names) await ch.command(`ALTER TABLE ${ch.table(table)} DELETE WHERE model_id = ${lit(modelId)}`)
   if (groups.length > 0) {
-    for (const table of await tablesWith('consumer_group')) await ch.command(`ALTER TABLE ${ch.table(table)} DELETE WHERE consumer_group IN (${groups.map(lit).join(', ')})`)
+    for (const table of await tablesWith('consumer_group'))
+      await ch.command(`ALTER TABLE ${ch.table(table)} DELETE WHERE consumer_group IN (${groups.map(lit).join(', ')})`)
   }
   return names
 }

@@ -140,7 +140,9 @@ export function deadLetterRow(record: ConsumedRecord, modelId: string | null): D
 }
 
 export function matches(row: DeadLetterRow, o: Pick<DeadLetterOptions, 'since' | 'model' | 'code'>): boolean {
-  return (o.since === undefined || row.failedAt >= o.since) && (o.model === undefined || row.modelId === o.model) && (o.code === undefined || row.code === o.code)
+  return (
+    (o.since === undefined || row.failedAt >= o.since) && (o.model === undefined || row.modelId === o.model) && (o.code === undefined || row.code === o.code)
+  )
 }
 
 /** Oldest first: by rejection time, then by position on the dead-letter topic. */

@@ -19,9 +19,16 @@ import { firingAlertCount, latestWindows, listAlerts, listDecisions } from './st
 import { formatTable } from './table.ts'
 
 const env: Env = loadEnv()
-const writer = (): ClickHouse => new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD })
+const writer = (): ClickHouse =>
+  new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD })
 const reader = (): ClickHouse =>
-  new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_READONLY_USER, password: readOnlyPassword(env), readOnly: true })
+  new ClickHouse({
+    url: env.CLICKHOUSE_URL,
+    database: env.CLICKHOUSE_DATABASE,
+    username: env.CLICKHOUSE_READONLY_USER,
+    password: readOnlyPassword(env),
+    readOnly: true,
+  })
 
 async function withClickHouse<T>(make: () => ClickHouse, use: (ch: ClickHouse) => Promise<T>): Promise<T> {
   const ch = make()
@@ -78,7 +85,12 @@ program
   .action(async (opts: { all?: boolean; model?: string; limit: string }) => {
     await withClickHouse(reader, async (ch) => {
       const rows = await listAlerts(ch, { all: opts.all, model: opts.model, limit: Number(opts.limit) })
-      console.log(formatTable(rows.map((r) => ({ ...r, first_seen: iso(r.first_seen as number), last_seen: iso(r.last_seen as number) })), 100))
+      console.log(
+        formatTable(
+          rows.map((r) => ({ ...r, first_seen: iso(r.first_seen as number), last_seen: iso(r.last_seen as number) })),
+          100,
+        ),
+      )
     })
   })
 
@@ -90,7 +102,12 @@ program
   .action(async (opts: { model?: string; limit: string }) => {
     await withClickHouse(reader, async (ch) => {
       const rows = await listDecisions(ch, { model: opts.model, limit: Number(opts.limit) })
-      console.log(formatTable(rows.map((r) => ({ ...r, decided_at: iso(r.decided_at as number) })), 120))
+      console.log(
+        formatTable(
+          rows.map((r) => ({ ...r, decided_at: iso(r.decided_at as number) })),
+          120,
+        ),
+      )
     })
   })
 
@@ -124,7 +141,12 @@ program
   .argument('<file>', 'JSON lines: one PredictionEvent or LabelEvent per line')
   .option('--json', 'send as JSON instead of Avro')
   .action(async (file: string, opts: { json?: boolean }) => {
-    const producer = await createEventProducer({ brokers: env.KAFKA_BROKERS, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL, topicPrefix: env.TOPIC_PREFIX, json: opts.json })
+    const producer = await createEventProducer({
+      brokers: env.KAFKA_BROKERS,
+      schemaRegistryUrl: env.SCHEMA_REGISTRY_URL,
+      topicPrefix: env.TOPIC_PREFIX,
+      json: opts.json,
+    })
     try {
       const report = await produceFile(file, producer)
       for (const e of report.errors) console.error(`${file}:${e.line}: ${e.message}`)
@@ -142,7 +164,8 @@ program.addCommand(
     // Avro values are decoded through the registry only to tell their model_id.
     const modelIdOf = modelIdReader(EventCodec.forRegistry(env.SCHEMA_REGISTRY_URL), topics.labels)
     const list = await listDeadLetters(kafka, topics.deadLetter, opts, modelIdOf)
-    if (!list.complete) console.error(`driftgate: ${topics.deadLetter} not read to its end within ${opts.timeoutMs / 1000} s (--timeout): newer records may be missing`)
+    if (!list.complete)
+      console.error(`driftgate: ${topics.deadLetter} not read to its end within ${opts.timeoutMs / 1000} s (--timeout): newer records may be missing`)
     console.log(formatDeadLetters(list, opts, topics.deadLetter))
   }),
 )

@@ -9,6 +9,10 @@ export function formatTable(rows: Record<string, unknown>[], maxWidth = 60): str
   const cells = rows.map((r) => columns.map((c) => cell(r[c])))
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
   const numeric = columns.map((c) => rows.every((r) => r[c] === null || typeof r[c] === 'number'))
-  const line = (values: string[]): string => values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd()
+  const line = (values: string[]): string =>
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
   return [line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n')
 }

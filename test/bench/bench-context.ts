@@ -24,7 +24,13 @@ export interface BenchContext {
   /** A fresh migrated database `bench_<run>_<tag>`, dropped at the end. */
   database(tag: string): Promise<ClickHouse>
   /** A monitor child process, stopped at the end if the phase did not stop it. */
-  monitor(o: Omit<BenchMonitorOptions, 'configPath' | 'registryUrl' | 'clickhouseUrl' | 'logFile' | 'batchSize' | 'lingerMs'> & { tag: string; batchSize?: number; lingerMs?: number }): Promise<BenchMonitor>
+  monitor(
+    o: Omit<BenchMonitorOptions, 'configPath' | 'registryUrl' | 'clickhouseUrl' | 'logFile' | 'batchSize' | 'lingerMs'> & {
+      tag: string
+      batchSize?: number
+      lingerMs?: number
+    },
+  ): Promise<BenchMonitor>
   /** Topics and consumer groups to delete at the end. */
   track(what: { topics?: string[]; groups?: string[] }): void
   cleanup(): Promise<string[]>

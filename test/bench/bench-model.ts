@@ -28,7 +28,15 @@ const DECILE_Z = [-1.2816, -0.8416, -0.5244, -0.2533, 0, 0.2533, 0.5244, 0.8416,
 
 function referenceProfile(modelId: string): ReferenceProfile {
   const count = 100_000
-  const profile: ReferenceProfile = { model_id: modelId, source: 'bench', created_at: 0, numeric: {}, categorical: {}, prediction: {}, performance: { accuracy: 0.75, labeled_count: count } }
+  const profile: ReferenceProfile = {
+    model_id: modelId,
+    source: 'bench',
+    created_at: 0,
+    numeric: {},
+    categorical: {},
+    prediction: {},
+    performance: { accuracy: 0.75, labeled_count: count },
+  }
   NUMERIC.forEach((name, j) => {
     const { mean, sd } = numericParams(j)
     profile.numeric[name] = {

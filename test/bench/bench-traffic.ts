@@ -54,7 +54,13 @@ export function makePrediction(modelId: string, predictionId: string, eventTime:
 /** The truth for a prediction, drawn from its score (a calibrated model). */
 export function makeLabel(prediction: PredictionEvent, labelTime: number, u: number): LabelEvent {
   const score = prediction.prediction.scores['1'] ?? 0.5
-  return { prediction_id: prediction.prediction_id, model_id: prediction.model_id, label_time: labelTime, label_class: u < score ? '1' : '0', label_value: null }
+  return {
+    prediction_id: prediction.prediction_id,
+    model_id: prediction.model_id,
+    label_time: labelTime,
+    label_class: u < score ? '1' : '0',
+    label_value: null,
+  }
 }
 
 export interface TrafficPlan {
@@ -78,7 +84,15 @@ export interface TrafficPlan {
 export function planTraffic(o: { modelId: string; seed: number; count: number; now: number }): TrafficPlan {
   const spanMs = 4 * DAY
   const start = Math.floor((o.now - 6 * DAY) / HOUR) * HOUR
-  const plan: TrafficPlan = { modelId: o.modelId, seed: o.seed, count: o.count, start, spanMs, labelOrder: new Uint32Array(o.count), labelArrival: new Float64Array(o.count) }
+  const plan: TrafficPlan = {
+    modelId: o.modelId,
+    seed: o.seed,
+    count: o.count,
+    start,
+    spanMs,
+    labelOrder: new Uint32Array(o.count),
+    labelArrival: new Float64Array(o.count),
+  }
   const arrival = new Float64Array(o.count)
   for (let i = 0; i < o.count; i++) arrival[i] = labelTimeOf(plan, i)
   const order = Array.from({ length: o.count }, (_, i) => i).sort((a, b) => arrival[a]! - arrival[b]!)

@@ -16,19 +16,28 @@ async function up(check: () => Promise<unknown>): Promise<boolean> {
  */
 export async function waitForInfra(kafka: Kafka, o: { clickhouseUrl: string; registryUrl: string; timeoutMs: number }): Promise<void> {
   const checks: [string, () => Promise<unknown>][] = [
-    ['ClickHouse', async () => {
-      const r = await fetch(`${o.clickhouseUrl}/ping`)
-      if (!r.ok) throw new Error(String(r.status))
-    }],
-    ['schema registry', async () => {
-      const r = await fetch(`${o.registryUrl}/subjects`)
-      if (!r.ok) throw new Error(String(r.status))
-    }],
-    ['Kafka', async () => {
-      const admin = kafka.admin()
-      await admin.connect()
-      await admin.listTopics().finally(() => admin.disconnect())
-    }],
+    [
+      'ClickHouse',
+      async () => {
+        const r = await fetch(`${o.clickhouseUrl}/ping`)
+        if (!r.ok) throw new Error(String(r.status))
+      },
+    ],
+    [
+      'schema registry',
+      async () => {
+        const r = await fetch(`${o.registryUrl}/subjects`)
+        if (!r.ok) throw new Error(String(r.status))
+      },
+    ],
+    [
+      'Kafka',
+      async () => {
+        const admin = kafka.admin()
+        await admin.connect()
+        await admin.listTopics().finally(() => admin.disconnect())
+      },
+    ],
   ]
   const deadline = Date.now() + o.timeoutMs
   for (const [name, check] of checks) {

@@ -56,7 +56,13 @@ function labelTargets(history: PredictionEvent[], count: number, group: number):
   return groups
 }
 
-async function measureLabels(ctx: BenchContext, ch: ClickHouse, producer: RecordProducer, topics: TopicNames, history: PredictionEvent[]): Promise<LatencyResult['label_to_metric']> {
+async function measureLabels(
+  ctx: BenchContext,
+  ch: ClickHouse,
+  producer: RecordProducer,
+  topics: TopicNames,
+  history: PredictionEvent[],
+): Promise<LatencyResult['label_to_metric']> {
   const { latencyLabels, latencyGroup } = ctx.options
   const latencies: number[] = []
   let timeouts = 0
@@ -159,14 +165,18 @@ export async function runLatency(ctx: BenchContext): Promise<LatencyResult> {
   const rand = prng(19)
   const now = Date.now()
   const from = Math.floor((now - 30 * HOUR) / HOUR) * HOUR
-  const history = Array.from({ length: ctx.options.latencyHistory }, (_, i) => makePrediction(ctx.modelId, `${ctx.modelId}-lat-${i}`, from + Math.floor(rand() * (now - HOUR - from)), rand))
+  const history = Array.from({ length: ctx.options.latencyHistory }, (_, i) =>
+    makePrediction(ctx.modelId, `${ctx.modelId}-lat-${i}`, from + Math.floor(rand() * (now - HOUR - from)), rand),
+  )
   await produceAll(ctx.kafka, topics.predictions, history.length, async (k) => ({
     key: history[k]!.prediction_id,
     value: await ctx.codec.encode(topics.predictions, 'PredictionEvent', history[k]!),
     timestamp: history[k]!.event_time + Math.floor(rand() * 10 * MINUTE),
   }))
   const progress = await GroupProgress.open(ctx.kafka)
-  await waitCaughtUp(progress, { groupId, topics: [topics.predictions], expected: history.length, since, timeoutMs: ctx.options.catchUpTimeoutMs }).finally(() => progress.close())
+  await waitCaughtUp(progress, { groupId, topics: [topics.predictions], expected: history.length, since, timeoutMs: ctx.options.catchUpTimeoutMs }).finally(
+    () => progress.close(),
+  )
 
   const producer = await createProducer(ctx.kafka)
   try {

@@ -24,7 +24,11 @@ const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10
 async function settledMemory(monitor: BenchMonitor): Promise<{ rss: number; heap: number; entries: number }> {
   await monitor.collectGarbage()
   const m = await monitor.metrics()
-  return { rss: promValue(m, 'process_resident_memory_bytes'), heap: promValue(m, 'nodejs_heap_size_used_bytes'), entries: promValue(m, 'driftgate_prediction_index_entries') }
+  return {
+    rss: promValue(m, 'process_resident_memory_bytes'),
+    heap: promValue(m, 'nodejs_heap_size_used_bytes'),
+    entries: promValue(m, 'driftgate_prediction_index_entries'),
+  }
 }
 
 /**
@@ -50,7 +54,14 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
     return { key: event.prediction_id, value: await ctx.codec.encode(topics.predictions, 'PredictionEvent', event), timestamp: at }
   })
   const progress = await GroupProgress.open(ctx.kafka)
-  const caught = await waitCaughtUp(progress, { groupId, topics: [topics.predictions], expected: n, since, timeoutMs: ctx.options.catchUpTimeoutMs, label: 'memory' }).finally(() => progress.close())
+  const caught = await waitCaughtUp(progress, {
+    groupId,
+    topics: [topics.predictions],
+    expected: n,
+    since,
+    timeoutMs: ctx.options.catchUpTimeoutMs,
+    label: 'memory',
+  }).finally(() => progress.close())
   const after = await settledMemory(monitor)
   await monitor.stop()
   const entries = Math.max(1, after.entries)

@@ -89,7 +89,9 @@ export async function startBenchMonitor(o: BenchMonitorOptions): Promise<BenchMo
     port,
     logFile: o.logFile,
     lastBatchError() {
-      const lines = readFileSync(o.logFile, 'utf8').split('\n').filter((l) => FAILURE_EVENTS.some((e) => l.includes(`"event":"${e}"`)))
+      const lines = readFileSync(o.logFile, 'utf8')
+        .split('\n')
+        .filter((l) => FAILURE_EVENTS.some((e) => l.includes(`"event":"${e}"`)))
       const last = lines[lines.length - 1]
       if (!last) return null
       try {
@@ -102,8 +104,12 @@ export async function startBenchMonitor(o: BenchMonitorOptions): Promise<BenchMo
     async ready(timeoutMs = 90_000) {
       const deadline = Date.now() + timeoutMs
       for (;;) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`monitor exited (${child.exitCode ?? child.signalCode}) before it was ready; see ${o.logFile}`)
-        const ok = await fetch(`${base}/_ready`).then((r) => r.ok, () => false)
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`monitor exited (${child.exitCode ?? child.signalCode}) before it was ready; see ${o.logFile}`)
+        const ok = await fetch(`${base}/_ready`).then(
+          (r) => r.ok,
+          () => false,
+        )
         if (ok) return performance.now()
         if (Date.now() > deadline) throw new Error(`monitor not ready after ${timeoutMs} ms; see ${o.logFile}`)
         await new Promise((resolve) => setTimeout(resolve, 50))

@@ -39,7 +39,8 @@ export interface PipelineRun {
 }
 
 const scrapeAll = (monitors: BenchMonitor[]): Promise<PromSeries[][]> => Promise.all(monitors.map((m) => m.metrics()))
-const total = (scrapes: PromSeries[][], name: string, labels: Record<string, string> = {}): number => scrapes.reduce((sum, s) => sum + promValue(s, name, labels), 0)
+const total = (scrapes: PromSeries[][], name: string, labels: Record<string, string> = {}): number =>
+  scrapes.reduce((sum, s) => sum + promValue(s, name, labels), 0)
 
 /** What the monitor wrote, checked against what was produced. */
 async function checks(ch: ClickHouse, modelId: string): Promise<PipelineRun['checks']> {
@@ -48,7 +49,12 @@ async function checks(ch: ClickHouse, modelId: string): Promise<PipelineRun['che
     `SELECT sum(volume) AS volume, sum(labeled_count) AS labeled, uniqExact(window_start) AS windows FROM ${ch.table('window_summary')} FINAL
      WHERE model_id = ${lit(modelId)} AND window_size_ms = 3600000 AND segment = 'all'`,
   )
-  return { predictions_stored: Number(stored?.n ?? 0), volume_1h: Number(windows?.volume ?? 0), labeled_1h: Number(windows?.labeled ?? 0), windows_1h: Number(windows?.windows ?? 0) }
+  return {
+    predictions_stored: Number(stored?.n ?? 0),
+    volume_1h: Number(windows?.volume ?? 0),
+    labeled_1h: Number(windows?.labeled ?? 0),
+    windows_1h: Number(windows?.windows ?? 0),
+  }
 }
 
 /**
@@ -57,24 +63,41 @@ async function checks(ch: ClickHouse, modelId: string): Promise<PipelineRun['che
  * commits a batch only after its raw rows, window metrics and detector output are written, so a
  * caught-up group means every window metric is in ClickHouse.
  */
-export async function runPipeline(ctx: BenchContext, o: { tag: string; prefix: string; topics: TopicNames; processes: number; expected: number }): Promise<PipelineRun> {
+export async function runPipeline(
+  ctx: BenchContext,
+  o: { tag: string; prefix: string; topics: TopicNames; processes: number; expected: number },
+): Promise<PipelineRun> {
   const ch = await ctx.database(o.tag)
   const groupId = `bench-${ctx.runId}-${o.tag}`
   ctx.track({ groups: [groupId] })
   const progress = await GroupProgress.open(ctx.kafka)
   try {
     const spawned = performance.now()
-    const monitors = await Promise.all(Array.from({ length: o.processes }, (_, i) => ctx.monitor({ tag: `${o.tag}-${i}`, database: ch.database, topicPrefix: o.prefix, groupId })))
+    const monitors = await Promise.all(
+      Array.from({ length: o.processes }, (_, i) => ctx.monitor({ tag: `${o.tag}-${i}`, database: ch.database, topicPrefix: o.prefix, groupId })),
+    )
     const readyAt = await Promise.all(monitors.map((m) => m.ready()))
     const since = Math.min(...readyAt)
     const before = await scrapeAll(monitors)
     const cpuBefore = cpuSnapshot()
-    const caught = await waitCaughtUp(progress, { groupId, topics: [o.topics.predictions, o.topics.labels], expected: o.expected, since, timeoutMs: ctx.options.catchUpTimeoutMs, label: o.tag })
+    const caught = await waitCaughtUp(progress, {
+      groupId,
+      topics: [o.topics.predictions, o.topics.labels],
+      expected: o.expected,
+      since,
+      timeoutMs: ctx.options.catchUpTimeoutMs,
+      label: o.tag,
+    })
     const cpuAfter = cpuSnapshot()
     const after = await scrapeAll(monitors)
-    const stalled = caught.finished ? null : monitors.map((m) => m.lastBatchError()).find((e) => e !== null) ?? (caught.stalled ? 'no progress, no batch error logged' : 'timed out')
+    const stalled = caught.finished
+      ? null
+      : (monitors.map((m) => m.lastBatchError()).find((e) => e !== null) ?? (caught.stalled ? 'no progress, no batch error logged' : 'timed out'))
     await Promise.all(monitors.map((m) => m.stop()))
-    const reported = after.flat().filter((x) => x.name === 'driftgate_batch_seconds_sum').map((x) => x.labels.step ?? '')
+    const reported = after
+      .flat()
+      .filter((x) => x.name === 'driftgate_batch_seconds_sum')
+      .map((x) => x.labels.step ?? '')
     const steps = [...STEPS, ...new Set(reported.filter((step) => !STEPS.includes(step)))]
     const stepSeconds = steps.map((step) => total(after, 'driftgate_batch_seconds_sum', { step }) - total(before, 'driftgate_batch_seconds_sum', { step }))
     const stepTotal = stepSeconds.reduce((a, b) => a + b, 0)
@@ -87,12 +110,18 @@ export async function runPipeline(ctx: BenchContext, o: { tag: string; prefix: s
       seconds: round(caught.seconds),
       events_per_s: Math.round(caught.committed / caught.seconds),
       startup_s: round((since - spawned) / 1000),
-      steps: Object.fromEntries(steps.map((step, i) => [step, { seconds: round(stepSeconds[i]!), share: round(stepTotal > 0 ? stepSeconds[i]! / stepTotal : 0) }])),
+      steps: Object.fromEntries(
+        steps.map((step, i) => [step, { seconds: round(stepSeconds[i]!), share: round(stepTotal > 0 ? stepSeconds[i]! / stepTotal : 0) }]),
+      ),
       outside_steps_s: round(Math.max(0, caught.seconds * o.processes - stepTotal)),
       batches: delta('driftgate_batch_seconds_count', { step: 'decode' }),
       monitor_cores: round(delta('process_cpu_seconds_total') / caught.seconds),
       host: cpuBetween(cpuBefore, cpuAfter),
-      labels_joined: { memory: delta('driftgate_labels_joined_total', { source: 'memory' }), clickhouse: delta('driftgate_labels_joined_total', { source: 'clickhouse' }), early: delta('driftgate_labels_early_total') },
+      labels_joined: {
+        memory: delta('driftgate_labels_joined_total', { source: 'memory' }),
+        clickhouse: delta('driftgate_labels_joined_total', { source: 'clickhouse' }),
+        early: delta('driftgate_labels_early_total'),
+      },
       windows_recomputed: delta('driftgate_windows_recomputed_total'),
       eventloop_lag_max_s: after.map((m) => round(promValue(m, 'nodejs_eventloop_lag_max_seconds'))),
       checks: await patiently(() => checks(ch, ctx.modelId)),

@@ -37,13 +37,23 @@ function summarize(file: string, top: number): void {
     const node = byId.get(id)!
     const { functionName, url, lineNumber } = node.callFrame
     const where = shortUrl(url)
-    byFunction.set(`${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`, (byFunction.get(`${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`) ?? 0) + us)
-    const pkg = where.includes('/') && !where.startsWith('services') && !where.startsWith('test') ? where.split('/').slice(0, where.startsWith('@') ? 2 : 1).join('/') : where
+    byFunction.set(
+      `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`,
+      (byFunction.get(`${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`) ?? 0) + us,
+    )
+    const pkg =
+      where.includes('/') && !where.startsWith('services') && !where.startsWith('test')
+        ? where
+            .split('/')
+            .slice(0, where.startsWith('@') ? 2 : 1)
+            .join('/')
+        : where
     byFile.set(pkg, (byFile.get(pkg) ?? 0) + us)
   }
   const print = (title: string, map: Map<string, number>): void => {
     console.log(`\n${title}`)
-    for (const [name, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1e6).toFixed(2).padStart(7)} s  ${name}`)
+    for (const [name, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top))
+      console.log(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1e6).toFixed(2).padStart(7)} s  ${name}`)
   }
   console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s`)
   print('self time by file or package', byFile)
@@ -56,5 +66,9 @@ if (!target) {
   process.exit(2)
 }
 const top = Number(process.argv[3] ?? 25)
-const files = target.endsWith('.cpuprofile') ? [target] : readdirSync(target).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(target, f))
+const files = target.endsWith('.cpuprofile')
+  ? [target]
+  : readdirSync(target)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(target, f))
 for (const file of files) summarize(file, top)

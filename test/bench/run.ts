@@ -22,7 +22,11 @@ import { runHostile } from './hostile.ts'
 
 const options = parseBenchOptions(process.argv.slice(2), process.env)
 const startedAt = new Date()
-const runId = startedAt.toISOString().replace(/[-:T.Z]/g, '').slice(2, 14) + Math.random().toString(36).slice(2, 5)
+const runId =
+  startedAt
+    .toISOString()
+    .replace(/[-:T.Z]/g, '')
+    .slice(2, 14) + Math.random().toString(36).slice(2, 5)
 const resultsDir = join(process.cwd(), 'bench-results')
 mkdirSync(resultsDir, { recursive: true })
 const logger = createLogger('bench', process.env.BENCH_LOG_LEVEL ?? 'warn')
@@ -53,7 +57,13 @@ const results: Record<string, unknown> = {
   git_head: git('rev-parse', '--short', 'HEAD'),
   // The monitor runs from the working tree: uncommitted changes under services/ are measured too.
   services_uncommitted: git('status', '--porcelain', '--', 'services').split('\n').filter(Boolean),
-  machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, load_average_at_start: loadavg().map((l) => Math.round(l * 100) / 100) },
+  machine: {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    load_average_at_start: loadavg().map((l) => Math.round(l * 100) / 100),
+  },
   options,
 }
 let failed: unknown = null
@@ -65,7 +75,9 @@ process.once('SIGINT', stopSignal)
 process.once('SIGTERM', stopSignal)
 try {
   await waitForInfra(kafka, { clickhouseUrl: options.clickhouseUrl, registryUrl: options.registryUrl, timeoutMs: 120_000 })
-  console.log(`bench ${runId}: ${options.quick ? 'quick' : 'full'} run, ${options.predictions} predictions + ${options.predictions} labels, phases ${options.phases.join(', ')}; logs in ${ctx.logDir}`)
+  console.log(
+    `bench ${runId}: ${options.quick ? 'quick' : 'full'} run, ${options.predictions} predictions + ${options.predictions} labels, phases ${options.phases.join(', ')}; logs in ${ctx.logDir}`,
+  )
   const phaseSeconds: Record<string, number> = {}
   results.phase_seconds = phaseSeconds
   const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -91,12 +103,14 @@ try {
   const topicsForScaling = produced
   if (options.phases.includes('scaling') && topicsForScaling) {
     console.log('scaling: two monitor processes in one group')
-    const two = await timed('scaling', () => runPipeline(ctx, { tag: 'two', prefix: topicsForScaling.prefix, topics: topicsForScaling.topics, processes: 2, expected: topicsForScaling.records }))
+    const two = await timed('scaling', () =>
+      runPipeline(ctx, { tag: 'two', prefix: topicsForScaling.prefix, topics: topicsForScaling.topics, processes: 2, expected: topicsForScaling.records }),
+    )
     results.scaling = { two }
   }
 } catch (error) {
   failed = error
-  results.error = error instanceof Error ? error.stack ?? error.message : String(error)
+  results.error = error instanceof Error ? (error.stack ?? error.message) : String(error)
 } finally {
   results.finished_at = new Date().toISOString()
   results.total_seconds = Math.round((Date.now() - startedAt.getTime()) / 1000)

@@ -16,7 +16,11 @@ export interface ProducedTopics {
 }
 
 export interface ThroughputResult {
-  produced: { predictions: ProduceResult & { per_s: number; avg_bytes: number }; labels: ProduceResult & { per_s: number; avg_bytes: number }; event_span_days: number }
+  produced: {
+    predictions: ProduceResult & { per_s: number; avg_bytes: number }
+    labels: ProduceResult & { per_s: number; avg_bytes: number }
+    event_span_days: number
+  }
   /** EventCodec.decodePrediction / decodeLabel (Avro plus the event shape checks), and the
    *  Avro part alone (avsc with our reader schema), to show what the checks cost. */
   decode: { sample: number; predictions_per_s: number; labels_per_s: number; avro_only_predictions_per_s: number }
@@ -99,7 +103,14 @@ export async function runThroughput(ctx: BenchContext): Promise<{ result: Throug
   ctx.track({ groups: [rawGroup] })
   const raw = await rawConsume(
     ctx.kafka,
-    { groupId: rawGroup, topics: [topics.predictions, topics.labels], expected: 2 * n, maxBatchSize: ctx.options.batchSize, lingerMs: ctx.options.lingerMs, timeoutMs: ctx.options.catchUpTimeoutMs },
+    {
+      groupId: rawGroup,
+      topics: [topics.predictions, topics.labels],
+      expected: 2 * n,
+      maxBatchSize: ctx.options.batchSize,
+      lingerMs: ctx.options.lingerMs,
+      timeoutMs: ctx.options.catchUpTimeoutMs,
+    },
     ctx.logger,
   )
   const rawRate = Math.round(raw.records / raw.seconds)
@@ -110,7 +121,15 @@ export async function runThroughput(ctx: BenchContext): Promise<{ result: Throug
     result: {
       produced: { predictions: withRate(predictions), labels: withRate(labels), event_span_days: plan.spanMs / 86_400_000 },
       decode,
-      raw: { method: 'createBatchConsumer (services/shared/kafka/batch-consumer.ts) with a handler that only counts; same batch size, linger and offset commits as the monitor', records: raw.records, seconds: round(raw.seconds), events_per_s: rawRate, batches: raw.batches, finished: raw.records >= 2 * n },
+      raw: {
+        method:
+          'createBatchConsumer (services/shared/kafka/batch-consumer.ts) with a handler that only counts; same batch size, linger and offset commits as the monitor',
+        records: raw.records,
+        seconds: round(raw.seconds),
+        events_per_s: rawRate,
+        batches: raw.batches,
+        finished: raw.records >= 2 * n,
+      },
       pipeline,
       ratio: round(pipeline.events_per_s / rawRate),
     },

@@ -74,10 +74,13 @@ describe('Alertmanager delivery', () => {
     const t = trigger()
     const sentAt = Date.now()
     d.deliver(t)
-    const [alert] = await waitFor(async () => {
-      const list = await byAlertId(t)
-      return list.length === 1 ? list : null
-    }, { what: 'the alert in Alertmanager', timeoutMs: 15_000 })
+    const [alert] = await waitFor(
+      async () => {
+        const list = await byAlertId(t)
+        return list.length === 1 ? list : null
+      },
+      { what: 'the alert in Alertmanager', timeoutMs: 15_000 },
+    )
     expect(alert!.labels).toEqual({
       alertname: 'driftgate_drift',
       model_id: t.model_id,
@@ -129,7 +132,13 @@ describe('Alertmanager delivery', () => {
     // 0.25 leaves alerts whose endsAt has passed out of GET /api/v2/alerts whatever the filters
     // (checked by hand: they do not show up with active, silenced, inhibited and unprocessed set).
     await waitFor(async () => (await byAlertId(t)).length === 0, { what: 'the alert to leave the list', timeoutMs: 15_000 })
-    const everything = await listAlerts(ALERTMANAGER_URL, { filter: [`alert_id="${t.alert_id}"`], active: true, silenced: true, inhibited: true, unprocessed: true })
+    const everything = await listAlerts(ALERTMANAGER_URL, {
+      filter: [`alert_id="${t.alert_id}"`],
+      active: true,
+      silenced: true,
+      inhibited: true,
+      unprocessed: true,
+    })
     expect(everything).toEqual([])
     expect(await alertmanagerCounter('alertmanager_alerts_received_total{status="resolved",version="v2"}')).toBeGreaterThan(resolvedBefore)
   })
@@ -141,10 +150,13 @@ describe('Alertmanager delivery', () => {
     await d.whenIdle()
     d.deliver({ ...t, severity: 'critical', last_seen: t.last_seen + HOUR })
     await d.whenIdle()
-    const alerts = await waitFor(async () => {
-      const list = await byAlertId(t)
-      return list.length === 1 ? list : null
-    }, { what: 'one alert for the episode', timeoutMs: 15_000 })
+    const alerts = await waitFor(
+      async () => {
+        const list = await byAlertId(t)
+        return list.length === 1 ? list : null
+      },
+      { what: 'one alert for the episode', timeoutMs: 15_000 },
+    )
     expect(alerts[0]!.labels.severity).toBe('critical')
   })
 })

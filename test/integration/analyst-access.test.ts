@@ -54,13 +54,15 @@ describe('the analyst user on the server', () => {
     await refused('SELECT 1', /readonly/i, { max_execution_time: '0' })
     await refused('SELECT 1', /readonly/i, { max_memory_usage: '0' })
     await refused('SELECT 1', /readonly/i, { readonly: '0' })
-    const limits = await asUser("SELECT name, value FROM system.settings WHERE name IN ('readonly', 'max_execution_time', 'max_memory_usage') ORDER BY name FORMAT TSV")
+    const limits = await asUser(
+      "SELECT name, value FROM system.settings WHERE name IN ('readonly', 'max_execution_time', 'max_memory_usage') ORDER BY name FORMAT TSV",
+    )
     expect(limits.text).toBe('max_execution_time\t60\nmax_memory_usage\t2000000000\nreadonly\t1\n')
   })
 
   it('cannot reach other hosts or files through table functions', async () => {
     await refused("SELECT * FROM url('http://127.0.0.1:8123/ping', 'TSV', 'x String')", /Table functions are forbidden/)
-    await refused('SELECT * FROM remote(\'127.0.0.1:9000\', system.one)', /Table functions are forbidden/)
+    await refused("SELECT * FROM remote('127.0.0.1:9000', system.one)", /Table functions are forbidden/)
     await refused("SELECT * FROM file('analyst.password', 'TSV', 'x String')", /Table functions are forbidden/)
   })
 
@@ -104,7 +106,10 @@ describe('the CLI', () => {
   })
 
   it('refuses a user that can write, before running anything', async () => {
-    const answer = await cli(['sql', `DROP TABLE IF EXISTS ${DB}.never_created_by_cli`], { CLICKHOUSE_READONLY_USER: 'default', CLICKHOUSE_READONLY_PASSWORD: '' })
+    const answer = await cli(['sql', `DROP TABLE IF EXISTS ${DB}.never_created_by_cli`], {
+      CLICKHOUSE_READONLY_USER: 'default',
+      CLICKHOUSE_READONLY_PASSWORD: '',
+    })
     expect(answer.code).toBe(1)
     expect(answer.err).toMatch(/user 'default' has readonly=0: the CLI reads only with a readonly=1 user/)
   })
@@ -138,7 +143,9 @@ describe('readonly=1 on the current engine (chDB)', () => {
   let session: ChdbSession
 
   beforeAll(() => {
-    const dir = execFileSync('bash', ['infra/local/chdb.sh', 'install'], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim()
+    const dir = execFileSync('bash', ['infra/local/chdb.sh', 'install'], { stdio: ['ignore', 'pipe', 'inherit'] })
+      .toString()
+      .trim()
     const { Session } = createRequire(join(dir, 'package.json'))('chdb') as { Session: new () => ChdbSession }
     session = new Session()
     session.query('CREATE TABLE t (x UInt8) ENGINE = Memory')

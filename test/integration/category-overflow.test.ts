@@ -41,11 +41,25 @@ describe('thousands of distinct categorical and segment values in a window', () 
       segments: { new_entity: i < 400 ? 'true' : i < 700 ? 'false' : i < 900 ? 'maybe' : `s-${i}` },
     }))
     const producer = await createProducer(kafka)
-    await producer.send(topics.predictions, events.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })))
+    await producer.send(
+      topics.predictions,
+      events.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })),
+    )
     const groupId = `monitor-${id}`
     const config = loadDriftgateConfig(writeModelConfig(modelId, '    max_category_values: 5\n    max_segment_values: 3\n'))
     const metrics = new Registry()
-    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metrics, detection: false, settings: defaultMonitorSettings({ groupId }) })
+    const service = createMonitorService({
+      kafka,
+      ch,
+      codec,
+      producer,
+      topics,
+      models: loadRuntimeModels(config),
+      logger: testLogger('monitor'),
+      registry: metrics,
+      detection: false,
+      settings: defaultMonitorSettings({ groupId }),
+    })
     try {
       await service.start()
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions]), { timeoutMs: 60_000, what: 'the monitor to read the predictions' })
@@ -56,7 +70,13 @@ describe('thousands of distinct categorical and segment values in a window', () 
     const stats = await readFeatureStats(ch, modelId)
     const country = stats.get(`v1|all|${HOUR}|${start}|country`)
     expect(country, [...stats.keys()].slice(0, 3).join(', ')).toBeDefined()
-    expect({ categories: country!.categories, counts: country!.category_counts, overflow_values: country!.overflow_values, overflow_count: country!.overflow_count, count: country!.count }).toEqual({
+    expect({
+      categories: country!.categories,
+      counts: country!.category_counts,
+      overflow_values: country!.overflow_values,
+      overflow_count: country!.overflow_count,
+      count: country!.count,
+    }).toEqual({
       categories: ['top-0', 'top-1', 'top-2', 'top-3', 'top-4', '__other__'],
       counts: [300, 250, 200, 150, 100, 4_000],
       overflow_values: 4_000,
@@ -68,7 +88,9 @@ describe('thousands of distinct categorical and segment values in a window', () 
     const channel = stats.get(`v1|all|${HOUR}|${start}|channel`)!
     expect({ categories: channel.categories, overflow_values: channel.overflow_values }).toEqual({ categories: ['web'], overflow_values: 0 })
     const summaries = await readWindowSummaries(ch, modelId)
-    const volumes = Object.fromEntries([...summaries.values()].filter((r) => r.window_size_ms === HOUR && r.window_start === start).map((r) => [r.segment, r.volume]))
+    const volumes = Object.fromEntries(
+      [...summaries.values()].filter((r) => r.window_size_ms === HOUR && r.window_start === start).map((r) => [r.segment, r.volume]),
+    )
     expect(volumes).toEqual({ all: 5_000, 'new_entity=true': 400, 'new_entity=false': 300, 'new_entity=maybe': 200, 'new_entity=__other__': 4_100 })
     // The feature statistics have the same segments, the collapsed one included.
     expect(stats.get(`v1|new_entity=__other__|${HOUR}|${start}|country`)!.count).toBe(4_100)

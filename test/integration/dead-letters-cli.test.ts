@@ -59,19 +59,54 @@ beforeAll(async () => {
   producer = await createProducer(kafka)
   avroValue = await codec.encode(topics.predictions, 'PredictionEvent', samplePrediction({ prediction_id: 'avro-1', model_id: 'avro-model' }))
   const first: DeadLetter[] = [
-    { record: original(topics.predictions, 2, 17, JSON.stringify(samplePrediction({ model_id: 'ghost-model' }))), code: 'unknown_model', step: 'validate', reason: "model_id 'ghost-model' is not configured in driftgate" },
-    { record: original(topics.predictions, 4, 3, avroValue), code: 'unknown_class', step: 'validate', reason: "prediction.predicted_class '1' is not one of the model's classes (yes, no)" },
-    { record: original(topics.predictions, 0, 99, '{"prediction_id":"p-9","model_id":"broken-model","event_time": '), code: 'malformed_json', step: 'decode', reason: 'not valid JSON: Unexpected end of JSON input' },
-    { record: original(topics.labels, 1, 5, Buffer.from([0x01, 0x02, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x0a]), null), code: 'unknown_framing', step: 'decode', reason: "first byte 0x01 is neither the Confluent magic byte 0x00 nor '{' (JSON)" },
-    { record: original(topics.labels, 3, 40, JSON.stringify(sampleLabel({ model_id: 'ghost-model' }))), code: 'unknown_model', step: 'validate', reason: "model_id 'ghost-model' is not configured in driftgate" },
+    {
+      record: original(topics.predictions, 2, 17, JSON.stringify(samplePrediction({ model_id: 'ghost-model' }))),
+      code: 'unknown_model',
+      step: 'validate',
+      reason: "model_id 'ghost-model' is not configured in driftgate",
+    },
+    {
+      record: original(topics.predictions, 4, 3, avroValue),
+      code: 'unknown_class',
+      step: 'validate',
+      reason: "prediction.predicted_class '1' is not one of the model's classes (yes, no)",
+    },
+    {
+      record: original(topics.predictions, 0, 99, '{"prediction_id":"p-9","model_id":"broken-model","event_time": '),
+      code: 'malformed_json',
+      step: 'decode',
+      reason: 'not valid JSON: Unexpected end of JSON input',
+    },
+    {
+      record: original(topics.labels, 1, 5, Buffer.from([0x01, 0x02, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x0a]), null),
+      code: 'unknown_framing',
+      step: 'decode',
+      reason: "first byte 0x01 is neither the Confluent magic byte 0x00 nor '{' (JSON)",
+    },
+    {
+      record: original(topics.labels, 3, 40, JSON.stringify(sampleLabel({ model_id: 'ghost-model' }))),
+      code: 'unknown_model',
+      step: 'validate',
+      reason: "model_id 'ghost-model' is not configured in driftgate",
+    },
   ]
   await sendDeadLetters(producer, topics.deadLetter, first)
   await sleep(1_500)
   cut = Date.now()
   await sleep(20)
   const second: DeadLetter[] = [
-    { record: original(topics.predictions, 5, 1000, JSON.stringify(samplePrediction({ model_id: 'late-model' }))), code: 'unknown_model', step: 'validate', reason: "model_id 'late-model' is not configured in driftgate" },
-    { record: original(topics.labels, 5, 1001, JSON.stringify(sampleLabel({ model_id: 'late-model', label_class: 'maybe' }))), code: 'unknown_class', step: 'validate', reason: "label_class 'maybe' is not one of the model's classes (0, 1)" },
+    {
+      record: original(topics.predictions, 5, 1000, JSON.stringify(samplePrediction({ model_id: 'late-model' }))),
+      code: 'unknown_model',
+      step: 'validate',
+      reason: "model_id 'late-model' is not configured in driftgate",
+    },
+    {
+      record: original(topics.labels, 5, 1001, JSON.stringify(sampleLabel({ model_id: 'late-model', label_class: 'maybe' }))),
+      code: 'unknown_class',
+      step: 'validate',
+      reason: "label_class 'maybe' is not one of the model's classes (0, 1)",
+    },
   ]
   await sendDeadLetters(producer, topics.deadLetter, second)
   expected = [
@@ -90,7 +125,8 @@ afterAll(async () => {
   await registry?.close()
 })
 
-const list = (o: Partial<DeadLetterOptions> = {}) => listDeadLetters(kafka, topics.deadLetter, { limit: 50, timeoutMs: BUDGET_MS, ...o }, modelIdReader(codec, topics.labels))
+const list = (o: Partial<DeadLetterOptions> = {}) =>
+  listDeadLetters(kafka, topics.deadLetter, { limit: 50, timeoutMs: BUDGET_MS, ...o }, modelIdReader(codec, topics.labels))
 
 const summary = (rows: Awaited<ReturnType<typeof list>>['rows']): Expected[] =>
   rows.map((r) => ({ source: `${r.sourceTopic}/${r.sourcePartition}/${r.sourceOffset}`, code: r.code, step: r.step, model: r.modelId }))
@@ -155,7 +191,9 @@ describe('driftgate dead-letters (real Kafka)', () => {
     expect(stderr).toBe('')
     const table = parseTable(stdout)
     expect(table.note).toBe(`3 matching dead letters, 7 read from ${topics.deadLetter}`)
-    expect(table.rows.map((r) => [r.source, r.code, r.step, r.model_id])).toEqual([0, 4, 5].map((i) => [expected[i]!.source, expected[i]!.code, expected[i]!.step, expected[i]!.model]))
+    expect(table.rows.map((r) => [r.source, r.code, r.step, r.model_id])).toEqual(
+      [0, 4, 5].map((i) => [expected[i]!.source, expected[i]!.code, expected[i]!.step, expected[i]!.model]),
+    )
     expect(table.rows.map((r) => r.reason)).toEqual([
       "model_id 'ghost-model' is not configured in driftgate",
       "model_id 'ghost-model' is not configured in driftgate",
@@ -167,7 +205,13 @@ describe('driftgate dead-letters (real Kafka)', () => {
     const framing = parseTable((await cli('--code', 'unknown_framing')).stdout)
     expect(framing.rows.map((r) => r.value)).toEqual(['\\x01\\x02\\x1b[31m\\n'])
 
-    const json = JSON.parse((await cli('--json', '--model', 'avro-model')).stdout) as { source_offset: string; code: string; model_id: string; value_base64: string; key: string }[]
+    const json = JSON.parse((await cli('--json', '--model', 'avro-model')).stdout) as {
+      source_offset: string
+      code: string
+      model_id: string
+      value_base64: string
+      key: string
+    }[]
     expect(json).toHaveLength(1)
     expect(json[0]).toMatchObject({ source_offset: '3', code: 'unknown_class', model_id: 'avro-model', key: 'k-3' })
     expect(Buffer.from(json[0]!.value_base64, 'base64')).toEqual(avroValue)

@@ -34,22 +34,47 @@ interface AlertRow {
 }
 
 async function alerts(ch: ClickHouse, modelId: string): Promise<AlertRow[]> {
-  return ch.query<AlertRow>(`SELECT alert_id, kind, subject, status, first_seen, last_seen, evidence_names FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY first_seen`)
+  return ch.query<AlertRow>(
+    `SELECT alert_id, kind, subject, status, first_seen, last_seen, evidence_names FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY first_seen`,
+  )
 }
 
 /** Runs a monitor (with Alertmanager delivery) over the topics until `until` holds after everything is consumed. */
-async function monitorRun(kafka: Kafka, ch: ClickHouse, topics: TopicNames, configPath: string, groupId: string, modelId: string, steps: { produce: Parameters<typeof produceEmissions>[3]; then?: () => Promise<void> }[]): Promise<void> {
+async function monitorRun(
+  kafka: Kafka,
+  ch: ClickHouse,
+  topics: TopicNames,
+  configPath: string,
+  groupId: string,
+  modelId: string,
+  steps: { produce: Parameters<typeof produceEmissions>[3]; then?: () => Promise<void> }[],
+): Promise<void> {
   const logger = testLogger('monitor')
   const metrics = new Registry()
   const producer = await createProducer(kafka)
   const delivery = createAlertDelivery({ alertmanagerUrl: ALERTMANAGER_URL, logger, registry: metrics })
   const codec = EventCodec.forRegistry(registry.url)
-  const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(loadDriftgateConfig(configPath)), logger, registry: metrics, alerts: delivery, settings: defaultMonitorSettings({ groupId, maxBatchSize: 10_000, lingerMs: 100 }) })
+  const service = createMonitorService({
+    kafka,
+    ch,
+    codec,
+    producer,
+    topics,
+    models: loadRuntimeModels(loadDriftgateConfig(configPath)),
+    logger,
+    registry: metrics,
+    alerts: delivery,
+    settings: defaultMonitorSettings({ groupId, maxBatchSize: 10_000, lingerMs: 100 }),
+  })
   try {
     await service.start()
     for (const step of steps) {
       await produceEmissions(kafka, codec, topics, step.produce)
-      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 600_000, intervalMs: 500, what: 'the monitor to catch up' })
+      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), {
+        timeoutMs: 600_000,
+        intervalMs: 500,
+        what: 'the monitor to catch up',
+      })
       await waitFor(() => windowsSettled(ch, modelId, 300_000), { timeoutMs: 30_000, what: 'windows to settle' })
       await delivery.whenIdle()
       await step.then?.()
@@ -85,8 +110,14 @@ describe('detectors end to end (Kafka, monitor, ClickHouse, Alertmanager)', () =
         produce: firstPart,
         then: async () => {
           // Windows T and T+1 are closed now (T+2 is open): the drift alert must be firing.
-          driftWhileFiring = await waitFor(async () => (await alerts(ch, modelId)).find((a) => a.kind === 'drift' && a.status === 'firing'), { timeoutMs: 30_000, what: 'a firing drift alert' })
-          const listed = await waitFor(async () => (await listAlerts(ALERTMANAGER_URL, { filter: [`alert_id="${driftWhileFiring!.alert_id}"`] })).length === 1, { timeoutMs: 30_000, what: 'Alertmanager to list the drift alert' })
+          driftWhileFiring = await waitFor(async () => (await alerts(ch, modelId)).find((a) => a.kind === 'drift' && a.status === 'firing'), {
+            timeoutMs: 30_000,
+            what: 'a firing drift alert',
+          })
+          const listed = await waitFor(
+            async () => (await listAlerts(ALERTMANAGER_URL, { filter: [`alert_id="${driftWhileFiring!.alert_id}"`] })).length === 1,
+            { timeoutMs: 30_000, what: 'Alertmanager to list the drift alert' },
+          )
           expect(listed).toBe(true)
         },
       },
@@ -112,7 +143,10 @@ describe('detectors end to end (Kafka, monitor, ClickHouse, Alertmanager)', () =
     const decoded = await Promise.all(triggers.map(async (r) => (await codec.decode(r.value, 'MonitorTrigger')).event))
     for (const alert of [...drift, ...quality]) {
       const events = decoded.filter((t) => t.alert_id === alert.alert_id)
-      expect(events.filter((t) => t.status === 'resolved'), alert.subject).toHaveLength(1)
+      expect(
+        events.filter((t) => t.status === 'resolved'),
+        alert.subject,
+      ).toHaveLength(1)
       expect(events[0]!.status).toBe('firing')
     }
     expect(new Set(decoded.filter((t) => t.kind === 'drift').map((t) => t.alert_id)).size).toBe(1)
@@ -128,7 +162,9 @@ describe('detectors end to end (Kafka, monitor, ClickHouse, Alertmanager)', () =
     const start = Math.floor(Date.now() / HOUR) * HOUR - 80 * HOUR
     const traffic = plannedTraffic(2, modelId, start, [...Array.from({ length: 50 }, () => ({ count: 10_000 })), { count: 50 }])
     await monitorRun(kafka, ch, topics, writeDetectorModelConfig(modelId), `g-${id}`, modelId, [{ produce: traffic }])
-    const closed = await ch.query<{ n: number }>(`SELECT count() AS n FROM ${ch.table('window_summary')} FINAL WHERE model_id = ${lit(modelId)} AND closed = 1 AND volume = 10000`)
+    const closed = await ch.query<{ n: number }>(
+      `SELECT count() AS n FROM ${ch.table('window_summary')} FINAL WHERE model_id = ${lit(modelId)} AND closed = 1 AND volume = 10000`,
+    )
     expect(closed[0]!.n).toBe(50)
     const evaluated = await ch.query<{ n: number }>(`SELECT count() AS n FROM ${ch.table('window_evaluations')} FINAL WHERE model_id = ${lit(modelId)}`)
     expect(evaluated[0]!.n).toBe(50)

@@ -36,7 +36,11 @@ describe('events through the real Kafka broker', () => {
     await producer.close()
 
     const received: ConsumedRecord[] = []
-    const consumer = createBatchConsumer(kafka, { groupId: `g-${uniqueId()}`, topics: [topics.predictions], handleBatch: async (records) => void received.push(...records) }, testLogger())
+    const consumer = createBatchConsumer(
+      kafka,
+      { groupId: `g-${uniqueId()}`, topics: [topics.predictions], handleBatch: async (records) => void received.push(...records) },
+      testLogger(),
+    )
     await consumer.start()
     await waitFor(() => received.length >= 3, { what: 'three records' })
     await consumer.stop()
@@ -56,7 +60,10 @@ describe('events through the real Kafka broker', () => {
   it('offsets are committed after the batch is handled: a new consumer in the group starts after them', async () => {
     const { kafka, topics } = await freshTopics()
     const producer = await createProducer(kafka)
-    await producer.send(topics.labels, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`{"n":${i}}`) })))
+    await producer.send(
+      topics.labels,
+      Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`{"n":${i}}`) })),
+    )
     const groupId = `g-${uniqueId()}`
     const first: ConsumedRecord[] = []
     const c1 = createBatchConsumer(kafka, { groupId, topics: [topics.labels], handleBatch: async (r) => void first.push(...r) }, testLogger())
@@ -154,7 +161,8 @@ describe('ClickHouse migrations and client', () => {
       ingested_at: eventTime + 9,
     })
     try {
-      for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^01[0-3]\d_.*\.sql$/.test(f))) copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(firstLayout, file))
+      for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^01[0-3]\d_.*\.sql$/.test(f)))
+        copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(firstLayout, file))
       await migrate(ch, firstLayout)
       // Sorted by id, c < b < a; by event time, a < b < c.
       const stored = [prediction('c', 1_764_000_300_000, 0), prediction('b', 1_764_000_200_000, 1), prediction('a', 1_764_000_100_000, 2)]
@@ -171,12 +179,16 @@ describe('ClickHouse migrations and client', () => {
       for (const statement of pending.statements) await ch.command(statement)
       const result = await migrate(ch)
       expect(result.applied).toEqual(expect.arrayContaining(['0140_predictions_by_event_time', '0141_prediction_keys', '0150_label_health_pending']))
-      await ch.insert('label_health', [{ model_id: 'm', window_size_ms: 1, window_start: 2, labels_received: 3, labels_joined: 1, labels_orphaned: 0, data_version: 4 }])
+      await ch.insert('label_health', [
+        { model_id: 'm', window_size_ms: 1, window_start: 2, labels_received: 3, labels_joined: 1, labels_orphaned: 0, data_version: 4 },
+      ])
       expect(await ch.query(`SELECT labels_received, labels_pending FROM ${ch.table('label_health')}`)).toEqual([{ labels_received: 3, labels_pending: 0 }])
 
       const layout = await ch.query<{ statement: string }>(`SHOW CREATE TABLE ${ch.table('predictions')}`)
       expect(Object.values(layout[0]!)[0]).toMatch(/ORDER BY \(model_id, event_time, prediction_id, kafka_partition, kafka_offset\)/)
-      const tables = await ch.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = ${lit(ch.database)} AND name LIKE 'predictions%' ORDER BY name`)
+      const tables = await ch.query<{ name: string }>(
+        `SELECT name FROM system.tables WHERE database = ${lit(ch.database)} AND name LIKE 'predictions%' ORDER BY name`,
+      )
       expect(tables.map((t) => t.name)).toEqual(['predictions'])
       // Copied more than once by the interrupted run: FINAL collapses the copies to the rows stored.
       const rows = await ch.query<Record<string, unknown>>(`SELECT * FROM ${ch.table('predictions')} FINAL ORDER BY event_time`)

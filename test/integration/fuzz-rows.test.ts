@@ -22,7 +22,13 @@ describe('rows of fuzzed records that the monitor accepts', () => {
     const now = Date.UTC(2026, 10, 1)
     const codec = EventCodec.forRegistry(registry.url)
     const models = loadRuntimeModels(loadDriftgateConfig(writeModelConfig(model)))
-    const prediction = samplePrediction({ model_id: model, event_time: now - 60_000, numeric_features: { x1: 0.5, x2: -1, x3: null }, categorical_features: { country: 'DE', channel: null }, segments: { new_entity: 'true' } })
+    const prediction = samplePrediction({
+      model_id: model,
+      event_time: now - 60_000,
+      numeric_features: { x1: 0.5, x2: -1, x3: null },
+      categorical_features: { country: 'DE', channel: null },
+      segments: { new_entity: 'true' },
+    })
     const label = sampleLabel({ model_id: model, label_time: now - 1_000 })
     const seeds = [
       { topic: 'predictions' as const, value: await codec.encode('predictions', 'PredictionEvent', prediction) },
@@ -47,7 +53,9 @@ describe('rows of fuzzed records that the monitor accepts', () => {
         expect({ table, stored: Number(stored!.n) }).toEqual({ table, stored: rows[table].length })
       }
       // Text comes back as it went in (one sample checked field by field).
-      const [back] = await ch.query<{ prediction_id: string }>(`SELECT prediction_id FROM ${ch.table('predictions')} WHERE kafka_offset = ${lit(Number(rows.predictions[0]!.kafka_offset))} LIMIT 1`)
+      const [back] = await ch.query<{ prediction_id: string }>(
+        `SELECT prediction_id FROM ${ch.table('predictions')} WHERE kafka_offset = ${lit(Number(rows.predictions[0]!.kafka_offset))} LIMIT 1`,
+      )
       expect(back!.prediction_id).toBe(rows.predictions[0]!.prediction_id)
       expect(rows.predictions.length).toBeGreaterThan(500)
       expect(rows.labels.length).toBeGreaterThan(500)

@@ -36,11 +36,16 @@ describe('compressed records from and to a librdkafka client (kcat)', () => {
     expect(read.map((r) => r.value).sort()).toEqual(expected.sort())
   })
 
-  it('puts a key on the partition kafkajs would with murmur2_random, and often elsewhere with librdkafka\'s default', async () => {
+  it("puts a key on the partition kafkajs would with murmur2_random, and often elsewhere with librdkafka's default", async () => {
     const { kafka, topics } = await freshTopics(uniqueId(), 6)
     const keys = Array.from({ length: 60 }, (_, i) => `p-${i}`)
     const producer = await createProducer(kafka)
-    await producer.send(topics.predictions, keys.map((key) => ({ key, value: Buffer.from('kafkajs') }))).finally(() => producer.close())
+    await producer
+      .send(
+        topics.predictions,
+        keys.map((key) => ({ key, value: Buffer.from('kafkajs') })),
+      )
+      .finally(() => producer.close())
     await kcatProduce({ topic: topics.labels, records: keys.map((key) => ({ key, value: Buffer.from('murmur2') })), partitioner: 'murmur2_random' })
     await kcatProduce({ topic: topics.labels, records: keys.map((key) => ({ key, value: Buffer.from('crc32') })), partitioner: 'consistent_random' })
     const ours = new Map((await scanTopic(kafka, topics.predictions, { toEnd: true, timeoutMs: 30_000 })).records.map((r) => [r.key!.toString(), r.partition]))

@@ -32,14 +32,32 @@ afterAll(async () => db?.drop())
 async function storePredictions(ids: string[]): Promise<void> {
   await db.ch.insert(
     'predictions',
-    ids.map((id, i) => ({ prediction_id: id, model_id: MODEL, model_version: 'v1', event_time: NOW - 9 * DAY, event_date: '2026-11-11', kafka_offset: i, kafka_timestamp: NOW - 9 * DAY, ingested_at: NOW - 9 * DAY })),
+    ids.map((id, i) => ({
+      prediction_id: id,
+      model_id: MODEL,
+      model_version: 'v1',
+      event_time: NOW - 9 * DAY,
+      event_date: '2026-11-11',
+      kafka_offset: i,
+      kafka_timestamp: NOW - 9 * DAY,
+      ingested_at: NOW - 9 * DAY,
+    })),
   )
 }
 
 async function storeLabels(labels: Label[]): Promise<void> {
   await db.ch.insert(
     'labels',
-    labels.map((l, i) => ({ prediction_id: l.id, model_id: MODEL, label_time: l.labelTime, label_date: new Date(l.labelTime).toISOString().slice(0, 10), label_class: '1', kafka_offset: i, kafka_timestamp: l.ingestedAt, ingested_at: l.ingestedAt })),
+    labels.map((l, i) => ({
+      prediction_id: l.id,
+      model_id: MODEL,
+      label_time: l.labelTime,
+      label_date: new Date(l.labelTime).toISOString().slice(0, 10),
+      label_class: '1',
+      kafka_offset: i,
+      kafka_timestamp: l.ingestedAt,
+      ingested_at: l.ingestedAt,
+    })),
   )
 }
 
@@ -56,7 +74,15 @@ function expected(labels: Label[], predicted: Set<string>, now: number): LabelHe
   const windows = new Map<number, LabelHealthRow>()
   for (const [id, { latest, firstSeen }] of byId) {
     const start = Math.floor(latest / HOUR) * HOUR
-    const row = windows.get(start) ?? { model_id: MODEL, window_size_ms: HOUR, window_start: start, labels_received: 0, labels_joined: 0, labels_orphaned: 0, labels_pending: 0 }
+    const row = windows.get(start) ?? {
+      model_id: MODEL,
+      window_size_ms: HOUR,
+      window_start: start,
+      labels_received: 0,
+      labels_joined: 0,
+      labels_orphaned: 0,
+      labels_pending: 0,
+    }
     row.labels_received++
     if (predicted.has(id)) row.labels_joined++
     else if (firstSeen < now - ORPHAN_AFTER) row.labels_orphaned++
@@ -96,7 +122,9 @@ describe('label join health', () => {
       if (rand() < 0.5) predicted.add(id)
     }
     // An orphan recorded long ago, outside the lookback, whose prediction is stored now.
-    await db.ch.insert('orphan_labels', [{ model_id: MODEL, prediction_id: 'ancient', label_time: NOW - 60 * DAY, first_seen: NOW - 60 * DAY, resolved: 0, version: NOW - 59 * DAY }])
+    await db.ch.insert('orphan_labels', [
+      { model_id: MODEL, prediction_id: 'ancient', label_time: NOW - 60 * DAY, first_seen: NOW - 60 * DAY, resolved: 0, version: NOW - 59 * DAY },
+    ])
     await storePredictions([...predicted, 'ancient'])
     await storeLabels(labels)
 
@@ -116,7 +144,9 @@ describe('label join health', () => {
     expect(stored).toEqual(want)
     // The evidence query an alert carries runs here and gives the join rate the detector judges.
     const last = want[want.length - 1]!
-    const evidence = await db.ch.query<{ window_start: number; join_rate: number | null }>(evidenceQueries(db.ch.database).labelHealth(MODEL, HOUR, last.window_start, 10_000))
+    const evidence = await db.ch.query<{ window_start: number; join_rate: number | null }>(
+      evidenceQueries(db.ch.database).labelHealth(MODEL, HOUR, last.window_start, 10_000),
+    )
     expect(evidence.map((r) => [r.window_start, r.join_rate])).toEqual(
       want.map((r) => [r.window_start, r.labels_received === r.labels_pending ? null : r.labels_joined / (r.labels_received - r.labels_pending)]),
     )

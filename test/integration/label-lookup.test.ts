@@ -49,12 +49,26 @@ describe('monitor: a label for a prediction stored long ago', () => {
     await producer.send(
       topics.predictions,
       await Promise.all(
-        [ancient, ...predictions].map(async (p) => ({ key: p.prediction_id, value: await codec.encode(topics.predictions, 'PredictionEvent', p), timestamp: p === ancient ? Date.now() : p.event_time + 1_000 })),
+        [ancient, ...predictions].map(async (p) => ({
+          key: p.prediction_id,
+          value: await codec.encode(topics.predictions, 'PredictionEvent', p),
+          timestamp: p === ancient ? Date.now() : p.event_time + 1_000,
+        })),
       ),
     )
     const config = loadDriftgateConfig(writeModelConfig(modelId))
     const groupId = `monitor-${id}`
-    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metrics, settings: defaultMonitorSettings({ groupId, maxBatchSize: 10, lingerMs: 20, indexPerPartition: 5, labelHealthIntervalMs: 0 }) })
+    const service = createMonitorService({
+      kafka,
+      ch,
+      codec,
+      producer,
+      topics,
+      models: loadRuntimeModels(config),
+      logger: testLogger('monitor'),
+      registry: metrics,
+      settings: defaultMonitorSettings({ groupId, maxBatchSize: 10, lingerMs: 20, indexPerPartition: 5, labelHealthIntervalMs: 0 }),
+    })
     const labeled = async (): Promise<{ labeled: number; closed: number } | undefined> =>
       (
         await ch.query<{ labeled: number; closed: number }>(
@@ -62,17 +76,33 @@ describe('monitor: a label for a prediction stored long ago', () => {
            WHERE model_id = ${lit(modelId)} AND window_size_ms = ${HOUR} AND window_start = ${windowStart} AND segment = 'all' HAVING count() > 0`,
         )
       )[0]
-    const joined = async (source: string): Promise<number> => (await metrics.getSingleMetric('driftgate_labels_joined_total')!.get()).values.find((v) => v.labels.source === source)?.value ?? 0
+    const joined = async (source: string): Promise<number> =>
+      (await metrics.getSingleMetric('driftgate_labels_joined_total')!.get()).values.find((v) => v.labels.source === source)?.value ?? 0
     try {
       await service.start()
-      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 60_000, what: 'the monitor to read the predictions' })
+      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), {
+        timeoutMs: 60_000,
+        what: 'the monitor to read the predictions',
+      })
       await waitFor(async () => (await labeled())?.closed === 1, { timeoutMs: 30_000, what: 'the window to close' })
       expect(await labeled()).toEqual({ labeled: 0, closed: 1 })
 
-      const label = (predictionId: string): LabelEvent => ({ prediction_id: predictionId, model_id: modelId, label_time: Date.now() - 1_000, label_class: '1', label_value: null })
+      const label = (predictionId: string): LabelEvent => ({
+        prediction_id: predictionId,
+        model_id: modelId,
+        label_time: Date.now() - 1_000,
+        label_class: '1',
+        label_value: null,
+      })
       await producer.send(
         topics.labels,
-        await Promise.all([label('p-1'), label(ancient.prediction_id)].map(async (l) => ({ key: l.prediction_id, value: await codec.encode(topics.labels, 'LabelEvent', l), timestamp: Date.now() }))),
+        await Promise.all(
+          [label('p-1'), label(ancient.prediction_id)].map(async (l) => ({
+            key: l.prediction_id,
+            value: await codec.encode(topics.labels, 'LabelEvent', l),
+            timestamp: Date.now(),
+          })),
+        ),
       )
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 60_000, what: 'the monitor to read the label' })
       // The label's batch is committed only after the window it touched was recomputed.

@@ -23,7 +23,8 @@ import { CLICKHOUSE_URL, KAFKA_BROKERS, testLogger, uniqueId } from '../support/
 
 const DAYS = 28
 const SIZE = 6 * 3_600_000
-const runEnv = (id: string) => loadEnv({ ...process.env, TOPIC_PREFIX: `t-${id}-`, CLICKHOUSE_DATABASE: `t_${id}`, MONITOR_GROUP_ID: `t-${id}-monitor`, LOG_LEVEL: 'warn' })
+const runEnv = (id: string) =>
+  loadEnv({ ...process.env, TOPIC_PREFIX: `t-${id}-`, CLICKHOUSE_DATABASE: `t_${id}`, MONITOR_GROUP_ID: `t-${id}-monitor`, LOG_LEVEL: 'warn' })
 const id = uniqueId()
 const env = runEnv(id)
 const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE })
@@ -34,7 +35,18 @@ const phases = scenarioPhases(DAYS)
 /** Events per simulated day in the first run (the second run's player lead is a week of them). */
 let eventsPerDay = 0
 const play = (runId: string, extra: { maxLag?: number } = {}, out: NodeJS.WritableStream = new PassThrough()) =>
-  runScenario({ env: runEnv(runId), days: DAYS, speed: 0, peakPerHour: 160, seed: 3, quiet: true, outDir: mkdtempSync(join(tmpdir(), 'driftgate-main-')), policyGroupId: `t-${runId}-policy`, out, ...extra })
+  runScenario({
+    env: runEnv(runId),
+    days: DAYS,
+    speed: 0,
+    peakPerHour: 160,
+    seed: 3,
+    quiet: true,
+    outDir: mkdtempSync(join(tmpdir(), 'driftgate-main-')),
+    policyGroupId: `t-${runId}-policy`,
+    out,
+    ...extra,
+  })
 
 afterAll(async () => {
   for (const c of [ch, again]) {
@@ -65,8 +77,14 @@ async function decisions(): Promise<Decision[]> {
 
 /** Episodes made of alerts on the cold-start segment only. */
 async function coldStartEpisodes(): Promise<Set<string>> {
-  const rows = await ch.query<{ episode_id: string; alerts_json: string }>(`SELECT episode_id, alerts_json FROM ${ch.table('policy_episodes')} FINAL WHERE model_id = ${lit(SCENARIO_MODEL)}`)
-  return new Set(rows.filter((r) => Object.values(JSON.parse(r.alerts_json) as Record<string, { segment: string }>).every((a) => a.segment === 'new_entity=true')).map((r) => r.episode_id))
+  const rows = await ch.query<{ episode_id: string; alerts_json: string }>(
+    `SELECT episode_id, alerts_json FROM ${ch.table('policy_episodes')} FINAL WHERE model_id = ${lit(SCENARIO_MODEL)}`,
+  )
+  return new Set(
+    rows
+      .filter((r) => Object.values(JSON.parse(r.alerts_json) as Record<string, { segment: string }>).every((a) => a.segment === 'new_entity=true'))
+      .map((r) => r.episode_id),
+  )
 }
 
 const inPhase = (t: number, name: Parameters<typeof phaseAt>[1]): boolean => t >= phaseAt(phases, name).from - SIZE && t < phaseAt(phases, name).to
@@ -87,9 +105,14 @@ describe('the main job (npm start), shortened', () => {
     const cold = await coldStartEpisodes()
 
     // Upstream break: a data-quality alert together with drift, the root-cause gate answers investigate.
-    const alerts = await ch.query<{ kind: string; first_seen: number }>(`SELECT kind, first_seen FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(SCENARIO_MODEL)}`)
+    const alerts = await ch.query<{ kind: string; first_seen: number }>(
+      `SELECT kind, first_seen FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(SCENARIO_MODEL)}`,
+    )
     const broken = alerts.filter((a) => inPhase(Number(a.first_seen), 'upstream_break'))
-    expect(broken.map((a) => a.kind), report).toEqual(expect.arrayContaining(['data_quality', 'drift']))
+    expect(
+      broken.map((a) => a.kind),
+      report,
+    ).toEqual(expect.arrayContaining(['data_quality', 'drift']))
     const upstream = all.filter((d) => inPhase(d.change_point, 'upstream_break') && !cold.has(d.episode_id))
     expect(upstream.length, report).toBeGreaterThan(0)
     expect(new Set(upstream.map((d) => `${d.decision}/${d.deciding_gate}`)), report).toEqual(new Set(['investigate/root_cause']))
@@ -97,13 +120,25 @@ describe('the main job (npm start), shortened', () => {
     // Black Friday: every decision holds, the calendar gate holds each one and decides at least one.
     const blackFriday = all.filter((d) => inPhase(d.change_point, 'black_friday') && !cold.has(d.episode_id))
     expect(blackFriday.length, report).toBeGreaterThan(0)
-    expect(blackFriday.every((d) => d.decision === 'hold' && d.known_event === 'hold'), report).toBe(true)
-    expect(blackFriday.some((d) => d.deciding_gate === 'known_event'), report).toBe(true)
+    expect(
+      blackFriday.every((d) => d.decision === 'hold' && d.known_event === 'hold'),
+      report,
+    ).toBe(true)
+    expect(
+      blackFriday.some((d) => d.deciding_gate === 'known_event'),
+      report,
+    ).toBe(true)
 
     // Cold start: held by the segment gate, never retrained.
     const coldStart = all.filter((d) => cold.has(d.episode_id))
-    expect(coldStart.some((d) => d.decision === 'hold' && d.deciding_gate === 'segment'), report).toBe(true)
-    expect(coldStart.filter((d) => d.decision === 'retrain'), report).toEqual([])
+    expect(
+      coldStart.some((d) => d.decision === 'hold' && d.deciding_gate === 'segment'),
+      report,
+    ).toBe(true)
+    expect(
+      coldStart.filter((d) => d.decision === 'retrain'),
+      report,
+    ).toEqual([])
 
     // Concept drift: exactly one request, in ClickHouse and on the topic, for the concept-drift episode.
     const requests = await ch.query<{ request_id: string; episode_id: string; training_data_from: number; status: string }>(

@@ -38,7 +38,17 @@ describe('monitor: windowed metrics from predictions and delayed labels', () => 
     const groupId = `monitor-${id}`
     const producer = await createProducer(kafka)
     // A small join index so that many labels must be looked up in ClickHouse.
-    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: new Registry(), settings: defaultMonitorSettings({ groupId, maxBatchSize: 700, lingerMs: 50, indexPerPartition: 50 }) })
+    const service = createMonitorService({
+      kafka,
+      ch,
+      codec,
+      producer,
+      topics,
+      models: loadRuntimeModels(config),
+      logger: testLogger('monitor'),
+      registry: new Registry(),
+      settings: defaultMonitorSettings({ groupId, maxBatchSize: 700, lingerMs: 50, indexPerPartition: 50 }),
+    })
     try {
       await service.start()
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 120_000, what: 'the monitor to consume everything' })
@@ -48,7 +58,15 @@ describe('monitor: windowed metrics from predictions and delayed labels', () => 
       await producer.close()
     }
 
-    const expected = expectedWindows(emissions, { sizes: [HOUR, 6 * HOUR], latenessMs: 600_000, horizonMs: 30 * 24 * HOUR, x1Edges: X1_EDGES, knownCountries: KNOWN_COUNTRIES, segments: ['new_entity'], costs: COSTS })
+    const expected = expectedWindows(emissions, {
+      sizes: [HOUR, 6 * HOUR],
+      latenessMs: 600_000,
+      horizonMs: 30 * 24 * HOUR,
+      x1Edges: X1_EDGES,
+      knownCountries: KNOWN_COUNTRIES,
+      segments: ['new_entity'],
+      costs: COSTS,
+    })
     const summaries = await readWindowSummaries(ch, modelId)
     const features = await readFeatureStats(ch, modelId)
     expect(summaries.size).toBe(expected.size)
@@ -56,7 +74,14 @@ describe('monitor: windowed metrics from predictions and delayed labels', () => 
     for (const [key, want] of expected) {
       const got = summaries.get(key)
       expect(got, key).toBeDefined()
-      expect({ key, volume: got!.volume, duplicates: got!.duplicate_count, late: got!.late_count, labeled: got!.labeled_count, closed: got!.closed === 1 }).toEqual({
+      expect({
+        key,
+        volume: got!.volume,
+        duplicates: got!.duplicate_count,
+        late: got!.late_count,
+        labeled: got!.labeled_count,
+        closed: got!.closed === 1,
+      }).toEqual({
         key,
         volume: want.volume,
         duplicates: want.duplicate_count,
@@ -68,7 +93,11 @@ describe('monitor: windowed metrics from predictions and delayed labels', () => 
         if (want[metric] === null) expect(got![metric], `${key} ${metric}`).toBeNull()
         else expect(got![metric], `${key} ${metric}`).toBeCloseTo(want[metric]!, 9)
       }
-      for (const [metric, column] of [['delay_p50', 'label_delay_p50_ms'], ['delay_p90', 'label_delay_p90_ms'], ['delay_p99', 'label_delay_p99_ms']] as const) {
+      for (const [metric, column] of [
+        ['delay_p50', 'label_delay_p50_ms'],
+        ['delay_p90', 'label_delay_p90_ms'],
+        ['delay_p99', 'label_delay_p99_ms'],
+      ] as const) {
         if (want[metric] === null) expect(got![column], `${key} ${metric}`).toBeNull()
         else expect(got![column], `${key} ${metric}`).toBeCloseTo(want[metric]!, 6)
       }
@@ -77,7 +106,11 @@ describe('monitor: windowed metrics from predictions and delayed labels', () => 
       if (want.labeled_count > 0) labeledWindows++
 
       const x1 = features.get(`${key}|x1`)!
-      expect({ count: x1.count, nulls: x1.nulls, histogram: x1.histogram }).toEqual({ count: want.x1.count, nulls: want.x1.nulls, histogram: want.x1.histogram })
+      expect({ count: x1.count, nulls: x1.nulls, histogram: x1.histogram }).toEqual({
+        count: want.x1.count,
+        nulls: want.x1.nulls,
+        histogram: want.x1.histogram,
+      })
       expect(x1.mean!).toBeCloseTo(want.x1.mean, 9)
       expect(x1.std!).toBeCloseTo(want.x1.std, 9)
       // ClickHouse prints floats with 17 significant digits; the last one may differ from JS.

@@ -43,7 +43,18 @@ async function storedPredictions(ch: ClickHouse): Promise<number> {
 async function runInProcess(ch: ClickHouse, groupId: string, duringRun?: () => Promise<void>, metricsRegistry = new Registry()): Promise<void> {
   const config = loadDriftgateConfig(configPath)
   const producer = await createProducer(kafka)
-  const service = createMonitorService({ kafka, ch, codec: EventCodec.forRegistry(registry.url), producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: metricsRegistry, retry: { initialMs: 200, maxMs: 2_000 }, settings: defaultMonitorSettings({ groupId, maxBatchSize: 150, lingerMs: 20, labelHealthIntervalMs: 0 }) })
+  const service = createMonitorService({
+    kafka,
+    ch,
+    codec: EventCodec.forRegistry(registry.url),
+    producer,
+    topics,
+    models: loadRuntimeModels(config),
+    logger: testLogger('monitor'),
+    registry: metricsRegistry,
+    retry: { initialMs: 200, maxMs: 2_000 },
+    settings: defaultMonitorSettings({ groupId, maxBatchSize: 150, lingerMs: 20, labelHealthIntervalMs: 0 }),
+  })
   try {
     await service.start()
     await duringRun?.()
@@ -62,7 +73,12 @@ beforeAll(async () => {
   ;({ kafka, topics, prefix } = await freshTopics(id))
   configPath = writeModelConfig(modelId)
   const start = Math.floor(Date.now() / HOUR) * HOUR - 96 * HOUR
-  await produceEmissions(kafka, EventCodec.forRegistry(registry.url), topics, generateTraffic({ seed: 11, modelId, start, durationMs: 10 * HOUR, count: PREDICTIONS, malformed: 10, driftFrom: start + 5 * HOUR }))
+  await produceEmissions(
+    kafka,
+    EventCodec.forRegistry(registry.url),
+    topics,
+    generateTraffic({ seed: 11, modelId, start, durationMs: 10 * HOUR, count: PREDICTIONS, malformed: 10, driftFrom: start + 5 * HOUR }),
+  )
   const { ch, drop } = await freshClickHouse(`${id}_clean`)
   cleanups.push(drop)
   await runInProcess(ch, `clean-${id}`)
@@ -85,7 +101,11 @@ describe('monitor: exactly-once results under failure', () => {
     const options = { configPath, database: ch.database, topicPrefix: prefix, groupId: `kill-${id}`, registryUrl: registry.url, batchSize: 100 }
     for (const share of [0.25, 0.6]) {
       const child = startMonitorProcess(options)
-      await waitFor(async () => (await storedPredictions(ch)) >= PREDICTIONS * share, { timeoutMs: 120_000, intervalMs: 50, what: `${share * 100}% of predictions stored` })
+      await waitFor(async () => (await storedPredictions(ch)) >= PREDICTIONS * share, {
+        timeoutMs: 120_000,
+        intervalMs: 50,
+        what: `${share * 100}% of predictions stored`,
+      })
       await killHard(child)
       // Nothing of the killed monitor runs on (it would go on storing and committing).
       expect(monitorProcessesOfGroup(options.groupId)).toEqual([])
@@ -93,7 +113,10 @@ describe('monitor: exactly-once results under failure', () => {
     expect(await storedPredictions(ch)).toBeLessThan(PREDICTIONS)
     const child = startMonitorProcess(options)
     try {
-      await waitFor(() => groupCaughtUp(kafka, options.groupId, [topics.predictions, topics.labels]), { timeoutMs: 180_000, what: 'the restarted monitor to catch up' })
+      await waitFor(() => groupCaughtUp(kafka, options.groupId, [topics.predictions, topics.labels]), {
+        timeoutMs: 180_000,
+        what: 'the restarted monitor to catch up',
+      })
       await waitFor(() => windowsSettled(ch, modelId, LATENESS), { timeoutMs: 30_000, what: 'windows to settle' })
     } finally {
       await stopGracefully(child)
@@ -128,14 +151,19 @@ describe('monitor: exactly-once results under failure', () => {
     const { ch, drop } = await freshClickHouse(`${id}_outage`)
     cleanups.push(drop)
     const metrics = new Registry()
-    await runInProcess(ch, `outage-${id}`, async () => {
-      await waitFor(async () => (await storedPredictions(ch)) >= PREDICTIONS * 0.2, { timeoutMs: 120_000, intervalMs: 50, what: '20% of predictions stored' })
-      execFileSync('bash', ['infra/local/clickhouse.sh', 'stop'], { stdio: 'inherit' })
-      const down = Date.now()
-      await new Promise((resolve) => setTimeout(resolve, 20_000))
-      execFileSync('bash', ['infra/local/clickhouse.sh', 'start'], { stdio: 'inherit' })
-      expect(Date.now() - down).toBeGreaterThanOrEqual(20_000)
-    }, metrics)
+    await runInProcess(
+      ch,
+      `outage-${id}`,
+      async () => {
+        await waitFor(async () => (await storedPredictions(ch)) >= PREDICTIONS * 0.2, { timeoutMs: 120_000, intervalMs: 50, what: '20% of predictions stored' })
+        execFileSync('bash', ['infra/local/clickhouse.sh', 'stop'], { stdio: 'inherit' })
+        const down = Date.now()
+        await new Promise((resolve) => setTimeout(resolve, 20_000))
+        execFileSync('bash', ['infra/local/clickhouse.sh', 'start'], { stdio: 'inherit' })
+        expect(Date.now() - down).toBeGreaterThanOrEqual(20_000)
+      },
+      metrics,
+    )
     expect(await windowSnapshot(ch, modelId)).toEqual(clean)
     // The outage shows in the metrics on-call watches, and nothing is left waiting.
     const value = async (name: string): Promise<number> => (await metrics.getSingleMetric(name)!.get()).values[0]?.value ?? 0

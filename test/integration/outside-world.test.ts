@@ -41,7 +41,13 @@ function events(modelId: string, count: number, now: number, from = 0): { predic
       segments: { new_entity: i % 3 === 0 ? 'true' : 'false' },
     }
   })
-  const labels = predictions.map((p, i): LabelEvent => ({ prediction_id: p.prediction_id, model_id: modelId, label_time: p.event_time + 60_000, label_class: i % 2 === 0 ? '1' : '0', label_value: null }))
+  const labels = predictions.map((p, i): LabelEvent => ({
+    prediction_id: p.prediction_id,
+    model_id: modelId,
+    label_time: p.event_time + 60_000,
+    label_class: i % 2 === 0 ? '1' : '0',
+    label_value: null,
+  }))
   return { predictions, labels }
 }
 
@@ -60,8 +66,12 @@ describe('the outside world: records from librdkafka with every codec, hostile r
     const valid = [events(modelA, 300, now), events(modelB, 300, now)]
     const encode = async (topic: string, name: 'PredictionEvent' | 'LabelEvent', e: PredictionEvent | LabelEvent, i: number): Promise<Buffer> =>
       i % 3 === 0 ? Buffer.from(JSON.stringify(e)) : codec.encode(topic, name, e as never)
-    const predictionRecords = await Promise.all(valid.flatMap((v) => v.predictions).map(async (e, i) => ({ key: e.prediction_id, value: await encode(topics.predictions, 'PredictionEvent', e, i) })))
-    const labelRecords = await Promise.all(valid.flatMap((v) => v.labels).map(async (e, i) => ({ key: e.prediction_id, value: await encode(topics.labels, 'LabelEvent', e, i) })))
+    const predictionRecords = await Promise.all(
+      valid.flatMap((v) => v.predictions).map(async (e, i) => ({ key: e.prediction_id, value: await encode(topics.predictions, 'PredictionEvent', e, i) })),
+    )
+    const labelRecords = await Promise.all(
+      valid.flatMap((v) => v.labels).map(async (e, i) => ({ key: e.prediction_id, value: await encode(topics.labels, 'LabelEvent', e, i) })),
+    )
 
     // Hostile records, mixed in; the Avro ones framed with the topics' real schema ids.
     const predictionSchemaId = (await codec.encode(topics.predictions, 'PredictionEvent', valid[0]!.predictions[0]!)).readInt32BE(1)
@@ -70,24 +80,67 @@ describe('the outside world: records from librdkafka with every codec, hostile r
     const timed = hostile.filter((h) => h.at !== now) // kcat cannot set a timestamp: sent by kafkajs
     const viaKcat = hostile.filter((h) => h.at === now)
     const huge = { key: `huge-${id}`, value: Buffer.concat([Buffer.from('{"prediction_id":'), Buffer.alloc(1_040_000, 0x37)]) }
-    const unconfigured = Array.from({ length: 4_000 }, (_, i) => ({ key: `nobody-${i}`, value: Buffer.from(JSON.stringify({ prediction_id: `nobody-${i}`, model_id: `nobody-${id}`, label_time: now - 1_000, label_class: '1', label_value: null })) }))
+    const unconfigured = Array.from({ length: 4_000 }, (_, i) => ({
+      key: `nobody-${i}`,
+      value: Buffer.from(
+        JSON.stringify({ prediction_id: `nobody-${i}`, model_id: `nobody-${id}`, label_time: now - 1_000, label_class: '1', label_value: null }),
+      ),
+    }))
 
-    const chunks = (records: { key: string; value: Buffer }[], n: number) => Array.from({ length: Math.ceil(records.length / n) }, (_, i) => records.slice(i * n, (i + 1) * n))
+    const chunks = (records: { key: string; value: Buffer }[], n: number) =>
+      Array.from({ length: Math.ceil(records.length / n) }, (_, i) => records.slice(i * n, (i + 1) * n))
     let c = 0
     for (const chunk of chunks(predictionRecords, 70)) {
       const bad = viaKcat.filter((h) => h.topic === 'predictions').slice(c, c + 1)
-      await kcatProduce({ topic: topics.predictions, records: [...chunk, ...bad.map((h) => ({ key: h.key, value: h.value }))], compression: CODECS[c++ % CODECS.length] })
+      await kcatProduce({
+        topic: topics.predictions,
+        records: [...chunk, ...bad.map((h) => ({ key: h.key, value: h.value }))],
+        compression: CODECS[c++ % CODECS.length],
+      })
     }
-    await kcatProduce({ topic: topics.predictions, records: viaKcat.filter((h) => h.topic === 'predictions').slice(c).map((h) => ({ key: h.key, value: h.value })), compression: 'lz4' })
+    await kcatProduce({
+      topic: topics.predictions,
+      records: viaKcat
+        .filter((h) => h.topic === 'predictions')
+        .slice(c)
+        .map((h) => ({ key: h.key, value: h.value })),
+      compression: 'lz4',
+    })
     await kcatProduce({ topic: topics.predictions, records: [huge], maxMessageBytes: 2_000_000 })
-    await kcatProduce({ topic: topics.labels, records: [...labelRecords.slice(0, 300), ...viaKcat.filter((h) => h.topic === 'labels').map((h) => ({ key: h.key, value: h.value })), ...labelRecords.slice(300)], compression: 'zstd' })
+    await kcatProduce({
+      topic: topics.labels,
+      records: [
+        ...labelRecords.slice(0, 300),
+        ...viaKcat.filter((h) => h.topic === 'labels').map((h) => ({ key: h.key, value: h.value })),
+        ...labelRecords.slice(300),
+      ],
+      compression: 'zstd',
+    })
     await kcatProduce({ topic: topics.labels, records: unconfigured, compression: 'snappy' })
     const producer = await createProducer(kafka, { compression: 'gzip' })
-    for (const h of timed) await producer.send(h.topic === 'predictions' ? topics.predictions : topics.labels, [{ key: h.key, value: h.value, timestamp: h.at }])
+    for (const h of timed)
+      await producer.send(h.topic === 'predictions' ? topics.predictions : topics.labels, [{ key: h.key, value: h.value, timestamp: h.at }])
 
-    const config = loadDriftgateConfig(writeModelConfig(modelA, `  - model_id: ${modelB}\n    task: binary_classification\n    positive_class: "1"\n    classes: ["0", "1"]\n    features: { numeric: [x1, x2, x3], categorical: [country, channel] }\n    windows: [1h]\n`))
+    const config = loadDriftgateConfig(
+      writeModelConfig(
+        modelA,
+        `  - model_id: ${modelB}\n    task: binary_classification\n    positive_class: "1"\n    classes: ["0", "1"]\n    features: { numeric: [x1, x2, x3], categorical: [country, channel] }\n    windows: [1h]\n`,
+      ),
+    )
     const groupId = `monitor-${id}`
-    const service = createMonitorService({ kafka, ch: monitorCh, codec, producer, topics, models: loadRuntimeModels(config), logger: testLogger('monitor'), registry: new Registry(), stallCheckMs: 500, retry: { initialMs: 100, maxMs: 500 }, settings: defaultMonitorSettings({ groupId, maxBatchSize: 2_000, lingerMs: 50, stallMs: 4_000 }) })
+    const service = createMonitorService({
+      kafka,
+      ch: monitorCh,
+      codec,
+      producer,
+      topics,
+      models: loadRuntimeModels(config),
+      logger: testLogger('monitor'),
+      registry: new Registry(),
+      stallCheckMs: 500,
+      retry: { initialMs: 100, maxMs: 500 },
+      settings: defaultMonitorSettings({ groupId, maxBatchSize: 2_000, lingerMs: 50, stallMs: 4_000 }),
+    })
     try {
       await service.start()
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 120_000, what: 'the monitor to read everything' })
@@ -96,7 +149,8 @@ describe('the outside world: records from librdkafka with every codec, hostile r
 
       const stored = async (table: 'predictions' | 'labels', modelId: string): Promise<number> =>
         Number((await ch.query<{ n: number }>(`SELECT uniqExact(prediction_id) AS n FROM ${ch.table(table)} WHERE model_id = ${lit(modelId)}`))[0]!.n)
-      for (const m of [modelA, modelB]) expect({ m, predictions: await stored('predictions', m), labels: await stored('labels', m) }).toEqual({ m, predictions: 300, labels: 300 })
+      for (const m of [modelA, modelB])
+        expect({ m, predictions: await stored('predictions', m), labels: await stored('labels', m) }).toEqual({ m, predictions: 300, labels: 300 })
 
       const expectedCodes = [...hostile.map((h) => h.code), 'malformed_json', ...unconfigured.map(() => 'unknown_model')].sort()
       const letters = (await scanTopic(kafka, topics.deadLetter, { toEnd: true, timeoutMs: 30_000 })).records
@@ -109,7 +163,11 @@ describe('the outside world: records from librdkafka with every codec, hostile r
       // ClickHouse down longer than the stall limit: red while it lasts, then green; nothing lost.
       proxy.pause()
       const more = events(modelA, 50, now, 300)
-      await kcatProduce({ topic: topics.predictions, records: more.predictions.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })), compression: 'lz4' })
+      await kcatProduce({
+        topic: topics.predictions,
+        records: more.predictions.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })),
+        compression: 'lz4',
+      })
       await waitFor(() => !service.healthcheck(), { timeoutMs: 30_000, what: 'health to turn red during the outage' })
       await new Promise((r) => setTimeout(r, 2_000))
       expect(service.healthcheck()).toBe(false)
@@ -128,7 +186,7 @@ describe('the outside world: records from librdkafka with every codec, hostile r
     }
   })
 
-  it('joins every label produced with librdkafka\'s default partitioner (CRC32) to its prediction produced with murmur2, through ClickHouse', async () => {
+  it("joins every label produced with librdkafka's default partitioner (CRC32) to its prediction produced with murmur2, through ClickHouse", async () => {
     const id = uniqueId()
     const modelId = `ow-p-${id}`
     const { kafka, topics } = await freshTopics(id)
@@ -136,25 +194,49 @@ describe('the outside world: records from librdkafka with every codec, hostile r
     const codec = EventCodec.forRegistry(registry.url)
     const { predictions, labels } = events(modelId, 600, Date.now())
     const producer = await createProducer(kafka)
-    await producer.send(topics.predictions, await Promise.all(predictions.map(async (e) => ({ key: e.prediction_id, value: await codec.encode(topics.predictions, 'PredictionEvent', e) }))))
+    await producer.send(
+      topics.predictions,
+      await Promise.all(predictions.map(async (e) => ({ key: e.prediction_id, value: await codec.encode(topics.predictions, 'PredictionEvent', e) }))),
+    )
     const metrics = new Registry()
     const groupId = `monitor-${id}`
-    const service = createMonitorService({ kafka, ch, codec, producer, topics, models: loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId))), logger: testLogger('monitor'), registry: metrics, detection: false, settings: defaultMonitorSettings({ groupId }) })
+    const service = createMonitorService({
+      kafka,
+      ch,
+      codec,
+      producer,
+      topics,
+      models: loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId))),
+      logger: testLogger('monitor'),
+      registry: metrics,
+      detection: false,
+      settings: defaultMonitorSettings({ groupId }),
+    })
     let elsewhere = 0
     try {
       await service.start()
       // Predictions first: every label then finds its prediction stored (in memory when on its partition).
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions]), { timeoutMs: 60_000, what: 'the predictions to be stored' })
-      await kcatProduce({ topic: topics.labels, records: await Promise.all(labels.map(async (e) => ({ key: e.prediction_id, value: await codec.encode(topics.labels, 'LabelEvent', e) }))), partitioner: 'consistent_random' })
+      await kcatProduce({
+        topic: topics.labels,
+        records: await Promise.all(labels.map(async (e) => ({ key: e.prediction_id, value: await codec.encode(topics.labels, 'LabelEvent', e) }))),
+        partitioner: 'consistent_random',
+      })
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 60_000, what: 'the labels to be joined' })
-      const placed = new Map((await scanTopic(kafka, topics.predictions, { toEnd: true, timeoutMs: 30_000 })).records.map((r) => [r.key!.toString(), r.partition]))
-      elsewhere = (await scanTopic(kafka, topics.labels, { toEnd: true, timeoutMs: 30_000 })).records.filter((r) => placed.get(r.key!.toString()) !== r.partition).length
+      const placed = new Map(
+        (await scanTopic(kafka, topics.predictions, { toEnd: true, timeoutMs: 30_000 })).records.map((r) => [r.key!.toString(), r.partition]),
+      )
+      elsewhere = (await scanTopic(kafka, topics.labels, { toEnd: true, timeoutMs: 30_000 })).records.filter(
+        (r) => placed.get(r.key!.toString()) !== r.partition,
+      ).length
     } finally {
       await service.stop()
       await producer.close()
     }
     expect(elsewhere).toBeGreaterThan(300)
-    const [labeled] = await ch.query<{ n: number }>(`SELECT sum(labeled_count) AS n FROM ${ch.table('window_summary')} FINAL WHERE model_id = ${lit(modelId)} AND window_size_ms = 3600000 AND segment = 'all'`)
+    const [labeled] = await ch.query<{ n: number }>(
+      `SELECT sum(labeled_count) AS n FROM ${ch.table('window_summary')} FINAL WHERE model_id = ${lit(modelId)} AND window_size_ms = 3600000 AND segment = 'all'`,
+    )
     expect(Number(labeled!.n)).toBe(600)
     const joined = (await metrics.getSingleMetric('driftgate_labels_joined_total')!.get()).values
     const by = (source: string): number => joined.filter((v) => v.labels.source === source).reduce((a, v) => a + v.value, 0)

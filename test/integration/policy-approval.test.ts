@@ -30,7 +30,14 @@ afterEach(async () => {
 const perf = (lastSeen: number) => trigger({ alert_id: 'a-perf', last_seen: lastSeen })
 
 /** Every API call one second after the previous one, so the audit has an order. */
-async function call(service: PolicyService, method: string, path: string, token: string | null, body?: unknown, extra: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(
+  service: PolicyService,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   if (env) env.clock.t += 1000
   const res = await fetch(`http://127.0.0.1:${service.apiPort()}${path}`, {
     method,
@@ -71,7 +78,14 @@ describe('approval API', () => {
     expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, ALICE, { comment: { toString: 1 } })).status).toBe(400)
     expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, ALICE, '{not json')).status).toBe(400)
     // The actor is the token's owner: a name in the body or a header is ignored.
-    const approved = await call(service, 'POST', `/approvals/${decisionId}/approve`, ALICE, { actor: 'mallory', comment: 'checked the evidence' }, { 'x-actor': 'mallory' })
+    const approved = await call(
+      service,
+      'POST',
+      `/approvals/${decisionId}/approve`,
+      ALICE,
+      { actor: 'mallory', comment: 'checked the evidence' },
+      { 'x-actor': 'mallory' },
+    )
     const expectedId = requestId(MODEL, episodeId(MODEL, 'a-perf'))
     expect(approved).toEqual({ status: 200, body: { status: 'approved', request_id: expectedId } })
     expect((await call(service, 'POST', `/approvals/${decisionId}/approve`, BOB, { actor: 'alice' })).status).toBe(409)

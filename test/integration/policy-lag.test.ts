@@ -22,7 +22,10 @@ beforeAll(async () => {
 afterAll(() => registry.close())
 
 /** The sustained drop, state after state, each derived by the monitor an hour of data after the last. */
-const states = [CP, CP + H, CP + 2 * H, CP + 2 * H, CP + 3 * H].map((lastSeen, i) => ({ at: CP + 6 * H + i * H - 20 * 60_000, trigger: trigger({ alert_id: 'a-perf', last_seen: lastSeen }) }))
+const states = [CP, CP + H, CP + 2 * H, CP + 2 * H, CP + 3 * H].map((lastSeen, i) => ({
+  at: CP + 6 * H + i * H - 20 * 60_000,
+  trigger: trigger({ alert_id: 'a-perf', last_seen: lastSeen }),
+}))
 const labelRate = { until: CP + 6 * H, hours: 24, perHour: 300 }
 
 interface Row {
@@ -44,7 +47,11 @@ async function run(lag: boolean): Promise<Row[]> {
     // The monitor's progress as it writes it: every partition of both event topics.
     const monitor = new ComputedProgress(env.ch, monitorGroup)
     const finish = (t: number): Promise<void> =>
-      monitor.record([env.topics.predictions, env.topics.labels].flatMap((topic) => Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition, maxTimestamp: t, caughtUp: false }))))
+      monitor.record(
+        [env.topics.predictions, env.topics.labels].flatMap((topic) =>
+          Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition, maxTimestamp: t, caughtUp: false })),
+        ),
+      )
     await finish(CP)
     await env.start(policy(), { ch, monitorGroupId: monitorGroup })
     const decided = async (): Promise<number> => Number((await env.rows<{ n: number }>('SELECT count() AS n FROM {{db}}.policy_triggers'))[0]?.n ?? 0)
@@ -70,7 +77,9 @@ async function run(lag: boolean): Promise<Row[]> {
       await finish(CP + 30 * H)
     }
     await env.processed(4)
-    return await env.rows<Row>('SELECT decided_at, decision, deciding_gate, deciding_code, trigger_last_seen, request_id FROM {{db}}.policy_decisions FINAL ORDER BY decided_at')
+    return await env.rows<Row>(
+      'SELECT decided_at, decision, deciding_gate, deciding_code, trigger_last_seen, request_id FROM {{db}}.policy_decisions FINAL ORDER BY decided_at',
+    )
   } finally {
     await env.close()
     await ch.close()

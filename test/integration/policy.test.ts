@@ -120,8 +120,21 @@ describe('policy service through Kafka and ClickHouse', () => {
   it('a null spike (data_quality alert) together with drift means investigate and no request', async () => {
     env = await liveEnv(registry.url)
     env.clock.t = CP + 6 * H
-    const drift = trigger({ alert_id: 'a-drift', kind: 'drift', subject: 'features', evidence: [{ name: 'income', score: 0.4, detail: 'psi 0.4' }], last_seen: CP + 3 * H })
-    const nulls = trigger({ alert_id: 'a-null', kind: 'data_quality', subject: 'null_rate', evidence: [{ name: 'income', score: 0.35, detail: '35% null' }], first_seen: CP + H, last_seen: CP + 2 * H })
+    const drift = trigger({
+      alert_id: 'a-drift',
+      kind: 'drift',
+      subject: 'features',
+      evidence: [{ name: 'income', score: 0.4, detail: 'psi 0.4' }],
+      last_seen: CP + 3 * H,
+    })
+    const nulls = trigger({
+      alert_id: 'a-null',
+      kind: 'data_quality',
+      subject: 'null_rate',
+      evidence: [{ name: 'income', score: 0.35, detail: '35% null' }],
+      first_seen: CP + H,
+      last_seen: CP + 2 * H,
+    })
     await env.seed({ windows: degradedWindows(), alerts: [nulls], labelRate })
     await env.start(policy())
     await env.send(drift, nulls)
@@ -138,7 +151,10 @@ describe('policy service through Kafka and ClickHouse', () => {
     env = await liveEnv(registry.url)
     env.clock.t = CP + 6 * H
     const coverages = [0.2, 0.1, 0.05, 0, 0, 0]
-    const windows = [...degradedWindows().filter((w) => w.window_start < CP), ...coverages.map((c, i) => window(CP + i * H, { label_coverage: c, labeled_count: Math.round(1000 * c) }))]
+    const windows = [
+      ...degradedWindows().filter((w) => w.window_start < CP),
+      ...coverages.map((c, i) => window(CP + i * H, { label_coverage: c, labeled_count: Math.round(1000 * c) })),
+    ]
     await env.seed({ windows, labelRate })
     await env.start(policy())
     await env.send(trigger({ alert_id: 'a-drift', kind: 'drift', subject: 'features', last_seen: CP + 3 * H }))
@@ -155,7 +171,8 @@ describe('policy service through Kafka and ClickHouse', () => {
     env = await liveEnv(registry.url)
     // Healthy before the change, degraded (60% labels) for two days after it.
     const windows = [...degradedWindows().filter((w) => w.window_start < CP)]
-    for (let t = CP; t <= CP + 2 * DAY; t += H) windows.push(window(t, { label_coverage: 0.6, metrics: { accuracy: 0.8 }, estimated_accuracy: 0.85, business_value: 600 * 0.7 }))
+    for (let t = CP; t <= CP + 2 * DAY; t += H)
+      windows.push(window(t, { label_coverage: 0.6, metrics: { accuracy: 0.8 }, estimated_accuracy: 0.85, business_value: 600 * 0.7 }))
     await env.seed({ windows, labelRate })
     await env.start(policy())
     env.clock.t = CP + 6 * H

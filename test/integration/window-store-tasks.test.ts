@@ -13,7 +13,14 @@ import { buildRuntimeModel, type RuntimeModel } from '../../services/monitor/cor
 import { loadReferenceProfile } from '../../services/monitor/run/runtime-models.ts'
 import { WindowStore, type ComputedWindows } from '../../services/monitor/store/window-store.ts'
 import { labelsPastHorizonSql, summarySql, type WindowScope } from '../../services/monitor/store/window-sql.ts'
-import { expectedTaskWindows, expectedPredictedClass, PSEUDO, type ExpectedTaskWindow, type StoredEvent, type TaskModelSpec } from '../support/expected-task-windows.ts'
+import {
+  expectedTaskWindows,
+  expectedPredictedClass,
+  PSEUDO,
+  type ExpectedTaskWindow,
+  type StoredEvent,
+  type TaskModelSpec,
+} from '../support/expected-task-windows.ts'
 import { freshClickHouse } from '../support/harness.ts'
 import { normal, prng } from '../support/traffic.ts'
 import { readFeatureStats, readWindowSummaries, type FeatureRow, type SummaryRow } from '../support/window-reads.ts'
@@ -147,7 +154,14 @@ interface Generated {
 }
 
 /** A label for prediction `p` at `delay` after its event time, read at `at` (default: soon after). */
-function addLabel(topics: Topics, rand: () => number, p: PredictionEvent, truth: Pick<LabelEvent, 'label_class' | 'label_value'>, delay: number, at?: number): Stored<LabelEvent> {
+function addLabel(
+  topics: Topics,
+  rand: () => number,
+  p: PredictionEvent,
+  truth: Pick<LabelEvent, 'label_class' | 'label_value'>,
+  delay: number,
+  at?: number,
+): Stored<LabelEvent> {
   const label: LabelEvent = { prediction_id: p.prediction_id, model_id: p.model_id, label_time: p.event_time + delay, ...truth }
   return topics.labels.append(label, Math.floor(rand() * PARTITIONS), at ?? label.label_time + Math.floor(rand() * MINUTE))
 }
@@ -192,11 +206,25 @@ function traffic(
  * is late; labels corrected in and out of arrival order, on a label-time tie and after the
  * horizon; labels at and just beyond the horizon.
  */
-function edgeCases(topics: Topics, rand: () => number, generated: Generated[], alter: (p: PredictionEvent, k: number) => PredictionEvent, truths: [Pick<LabelEvent, 'label_class' | 'label_value'>, Pick<LabelEvent, 'label_class' | 'label_value'>]): void {
+function edgeCases(
+  topics: Topics,
+  rand: () => number,
+  generated: Generated[],
+  alter: (p: PredictionEvent, k: number) => PredictionEvent,
+  truths: [Pick<LabelEvent, 'label_class' | 'label_value'>, Pick<LabelEvent, 'label_class' | 'label_value'>],
+): void {
   const inWindow = (h: number): Generated[] =>
-    generated.filter((g) => g.prediction.event.event_time >= STARTS[h]! && g.prediction.event.event_time < STARTS[h]! + HOUR && g.prediction.timestamp < STARTS[h]! + HOUR + 5 * MINUTE && g.labels.length === 0)
+    generated.filter(
+      (g) =>
+        g.prediction.event.event_time >= STARTS[h]! &&
+        g.prediction.event.event_time < STARTS[h]! + HOUR &&
+        g.prediction.timestamp < STARTS[h]! + HOUR + 5 * MINUTE &&
+        g.labels.length === 0,
+    )
   const [a, c, d, e, f, g, k, h] = inWindow(1)
-  const [b] = inWindow(1).slice(8).filter((x) => x.prediction.partition > 0)
+  const [b] = inWindow(1)
+    .slice(8)
+    .filter((x) => x.prediction.partition > 0)
   const [s, x] = inWindow(0)
   const p = (x: Generated | undefined): Stored<PredictionEvent> => x!.prediction
   // A copy on another partition, read a second earlier: its content is what counts.
@@ -246,7 +274,16 @@ function replaySome<E>(topic: Topic<E>, rand: () => number): void {
 
 function writeConfig(): { path: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'driftgate-tasks-'))
-  const numericRef = (edges: number[]) => ({ bin_edges: edges, histogram: new Array<number>(edges.length + 1).fill(10), count: 10 * (edges.length + 1), null_rate: 0, min: -3, max: 3, mean: 0, std: 1 })
+  const numericRef = (edges: number[]) => ({
+    bin_edges: edges,
+    histogram: new Array<number>(edges.length + 1).fill(10),
+    count: 10 * (edges.length + 1),
+    null_rate: 0,
+    min: -3,
+    max: 3,
+    mean: 0,
+    std: 1,
+  })
   const categoricalRef = (categories: string[]) => ({ categories, counts: categories.map(() => 10), count: 10 * categories.length, null_rate: 0 })
   const regression: ReferenceProfile = {
     model_id: REG_ID,
@@ -301,15 +338,29 @@ function writeConfig(): { path: string; dir: string } {
   return { path, dir }
 }
 
-const record = (topic: string, r: StoredEvent<unknown>): ConsumedRecord => ({ topic, partition: r.partition, offset: String(r.offset), key: null, value: null, timestamp: r.timestamp, headers: {} })
+const record = (topic: string, r: StoredEvent<unknown>): ConsumedRecord => ({
+  topic,
+  partition: r.partition,
+  offset: String(r.offset),
+  key: null,
+  value: null,
+  timestamp: r.timestamp,
+  headers: {},
+})
 /** When a batch's rows were written: the second batch strictly after the first. */
 const ingestedAt = (r: Stored<unknown>): number => (r.batch === 1 ? r.timestamp + 500 : Math.max(r.timestamp, CUT) + DAY)
 
 async function insertBatch(ch: ClickHouse, models: Map<string, RuntimeModel>, topics: Topics, batch: 1 | 2): Promise<void> {
   const predictions = topics.predictions.records.filter((r) => r.batch === batch)
   const labels = topics.labels.records.filter((r) => r.batch === batch)
-  await ch.insert('predictions', predictions.map((r) => predictionRow(r.event, models.get(r.event.model_id)!, record('predictions', r), ingestedAt(r))))
-  await ch.insert('labels', labels.map((r) => labelRow(r.event, record('labels', r), ingestedAt(r))))
+  await ch.insert(
+    'predictions',
+    predictions.map((r) => predictionRow(r.event, models.get(r.event.model_id)!, record('predictions', r), ingestedAt(r))),
+  )
+  await ch.insert(
+    'labels',
+    labels.map((r) => labelRow(r.event, record('labels', r), ingestedAt(r))),
+  )
 }
 
 function specOf(model: RuntimeModel): TaskModelSpec {
@@ -339,17 +390,38 @@ function expectNumber(got: number | null | undefined, want: number | null, what:
 
 function checkSummary(got: SummaryRow, want: ExpectedTaskWindow, key: string): void {
   expect(
-    { volume: got.volume, duplicates: got.duplicate_count, late: got.late_count, labeled: got.labeled_count, closed: got.closed, classes: got.classes, confusion: got.confusion },
+    {
+      volume: got.volume,
+      duplicates: got.duplicate_count,
+      late: got.late_count,
+      labeled: got.labeled_count,
+      closed: got.closed,
+      classes: got.classes,
+      confusion: got.confusion,
+    },
     key,
-  ).toEqual({ volume: want.volume, duplicates: want.duplicate_count, late: want.late_count, labeled: want.labeled_count, closed: want.closed ? 1 : 0, classes: want.classes, confusion: want.confusion })
+  ).toEqual({
+    volume: want.volume,
+    duplicates: want.duplicate_count,
+    late: want.late_count,
+    labeled: want.labeled_count,
+    closed: want.closed ? 1 : 0,
+    classes: want.classes,
+    confusion: want.confusion,
+  })
   expectNumber(got.label_coverage, want.label_coverage, `${key} label_coverage`)
   expectNumber(got.label_delay_p50_ms, want.delay_p50, `${key} delay p50`)
   expectNumber(got.label_delay_p90_ms, want.delay_p90, `${key} delay p90`)
   expectNumber(got.label_delay_p99_ms, want.delay_p99, `${key} delay p99`)
-  for (const metric of ['accuracy', 'precision', 'recall', 'f1', 'log_loss', 'mae', 'rmse', 'mape', 'bias'] as const) expectNumber(got[metric], want[metric], `${key} ${metric}`)
+  for (const metric of ['accuracy', 'precision', 'recall', 'f1', 'log_loss', 'mae', 'rmse', 'mape', 'bias'] as const)
+    expectNumber(got[metric], want[metric], `${key} ${metric}`)
   expectNumber(got.business_value, want.business_value, `${key} business_value`)
   // Binary-only numbers stay empty.
-  expect({ roc_auc: got.roc_auc, calibration_error: got.calibration_error, estimated_accuracy: got.estimated_accuracy }, key).toEqual({ roc_auc: null, calibration_error: null, estimated_accuracy: null })
+  expect({ roc_auc: got.roc_auc, calibration_error: got.calibration_error, estimated_accuracy: got.estimated_accuracy }, key).toEqual({
+    roc_auc: null,
+    calibration_error: null,
+    estimated_accuracy: null,
+  })
 }
 
 function checkFeatures(features: Map<string, FeatureRow>, want: ExpectedTaskWindow, key: string): void {
@@ -369,7 +441,10 @@ function checkFeatures(features: Map<string, FeatureRow>, want: ExpectedTaskWind
     const got = features.get(`${key}|${feature}`)
     expect(got, `${key} ${feature}`).toBeDefined()
     const counts = Object.fromEntries(got!.categories.map((v, i) => [v, got!.category_counts[i]]))
-    expect({ kind: got!.kind, count: got!.count, nulls: got!.nulls, counts, unseen: got!.unseen, sorted: [...got!.categories].sort() }, `${key} ${feature}`).toEqual({
+    expect(
+      { kind: got!.kind, count: got!.count, nulls: got!.nulls, counts, unseen: got!.unseen, sorted: [...got!.categories].sort() },
+      `${key} ${feature}`,
+    ).toEqual({
       kind: 'categorical',
       count: c.count,
       nulls: c.nulls,
@@ -398,8 +473,31 @@ beforeAll(async () => {
   const multiclass = traffic(topics, rand, multiclassPrediction, multiclassTruth)
   // Copies with other content: other feature values and prediction, and for one another version.
   const version = (p: PredictionEvent, k: number): string => (k === 2 ? (p.model_version === 'v1' ? 'v2' : 'v1') : p.model_version)
-  edgeCases(topics, rand, regression, (p, k) => ({ ...p, model_version: version(p, k), numeric_features: { ...p.numeric_features, x: 2 + k }, prediction: { ...p.prediction, value: 40 + k } }), [{ label_class: null, label_value: 12.5 }, { label_class: null, label_value: 31.25 }])
-  edgeCases(topics, rand, multiclass, (p, k) => ({ ...p, model_version: version(p, k), numeric_features: { ...p.numeric_features, amount: 2 + k }, prediction: { ...p.prediction, predicted_class: CLASSES[k % 3]! } }), [{ label_class: 'low', label_value: null }, { label_class: 'high', label_value: null }])
+  edgeCases(
+    topics,
+    rand,
+    regression,
+    (p, k) => ({ ...p, model_version: version(p, k), numeric_features: { ...p.numeric_features, x: 2 + k }, prediction: { ...p.prediction, value: 40 + k } }),
+    [
+      { label_class: null, label_value: 12.5 },
+      { label_class: null, label_value: 31.25 },
+    ],
+  )
+  edgeCases(
+    topics,
+    rand,
+    multiclass,
+    (p, k) => ({
+      ...p,
+      model_version: version(p, k),
+      numeric_features: { ...p.numeric_features, amount: 2 + k },
+      prediction: { ...p.prediction, predicted_class: CLASSES[k % 3]! },
+    }),
+    [
+      { label_class: 'low', label_value: null },
+      { label_class: 'high', label_value: null },
+    ],
+  )
 
   // Multiclass scores the metrics must handle: a true class scored 0 (log loss clipped), a class
   // without a score (no log loss), no scores at all (no __score; no class unless one is sent).
@@ -426,7 +524,10 @@ beforeAll(async () => {
       const size = model.config.windows[0]!
       const first = await store.recompute(model, size, [STARTS[0]!, STARTS[2]!])
       const second = await store.recompute(model, size, [STARTS[1]!, STARTS[3]!])
-      closed.set(model.config.model_id, [...first.closedStarts, ...second.closedStarts].sort((a, b) => a - b))
+      closed.set(
+        model.config.model_id,
+        [...first.closedStarts, ...second.closedStarts].sort((a, b) => a - b),
+      )
     }
   }
 })
@@ -479,8 +580,14 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
     expect(all.every((w) => PSEUDO.score in w.numeric && PSEUDO.predictedClass in w.categorical && !(PSEUDO.predictedValue in w.numeric))).toBe(true)
     // Some groups lack a class altogether (macro averages over the classes present), and some
     // predictions were sent with a class other than their top score or with none.
-    expect(all.some((w) => w.confusion.length && CLASSES.some((_, i) => w.confusion[i]!.every((n) => n === 0) && w.confusion.every((row) => row[i] === 0)))).toBe(true)
-    expect(topics.predictions.records.some((r) => r.event.model_id === MC_ID && r.event.prediction.predicted_class === null && expectedPredictedClass(r.event) !== null)).toBe(true)
+    expect(
+      all.some((w) => w.confusion.length && CLASSES.some((_, i) => w.confusion[i]!.every((n) => n === 0) && w.confusion.every((row) => row[i] === 0))),
+    ).toBe(true)
+    expect(
+      topics.predictions.records.some(
+        (r) => r.event.model_id === MC_ID && r.event.prediction.predicted_class === null && expectedPredictedClass(r.event) !== null,
+      ),
+    ).toBe(true)
     expect(all.some((w) => w.numeric[PSEUDO.score]!.nulls > 0)).toBe(true)
   })
 
@@ -509,16 +616,30 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
     }
   })
 
-  it("gives a window a higher version whenever its numbers read more records, and the same one when nothing they read changed", async () => {
+  it('gives a window a higher version whenever its numbers read more records, and the same one when nothing they read changed', async () => {
     const own = await freshClickHouse()
     try {
       const model = models.get(MC_ID)!
       const size = model.config.windows[0]!
       const start = STARTS[0]! - 48 * HOUR
       const store = new WindowStore(own.ch)
-      const at = (offset: number, timestamp: number): ConsumedRecord => ({ topic: 'x', partition: 0, offset: String(offset), key: null, value: null, timestamp, headers: {} })
+      const at = (offset: number, timestamp: number): ConsumedRecord => ({
+        topic: 'x',
+        partition: 0,
+        offset: String(offset),
+        key: null,
+        value: null,
+        timestamp,
+        headers: {},
+      })
       const prediction = multiclassPrediction(prng(5), 'version-1', start + MINUTE)
-      const label = (labelClass: string, labelTime: number): LabelEvent => ({ prediction_id: 'version-1', model_id: MC_ID, label_time: labelTime, label_class: labelClass, label_value: null })
+      const label = (labelClass: string, labelTime: number): LabelEvent => ({
+        prediction_id: 'version-1',
+        model_id: MC_ID,
+        label_time: labelTime,
+        label_class: labelClass,
+        label_value: null,
+      })
       let last: ComputedWindows | null = null
       const compute = async (on = store): Promise<{ version: bigint; labeled: number }> => {
         const computed = await on.recompute(model, size, [start])
@@ -558,7 +679,9 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       expect((await compute()).version).toBeGreaterThan(v4.version)
       expect(features().reused).toEqual([])
       // A second prediction in the window: statistics over both.
-      await own.ch.insert('predictions', [predictionRow(multiclassPrediction(prng(6), 'version-2', start + 2 * MINUTE), model, at(10, start + 4 * MINUTE), 8_000)])
+      await own.ch.insert('predictions', [
+        predictionRow(multiclassPrediction(prng(6), 'version-2', start + 2 * MINUTE), model, at(10, start + 4 * MINUTE), 8_000),
+      ])
       await compute()
       expect(features().reused).toEqual([])
       const first = features().features.find((f) => f.numeric)!.feature

@@ -10,7 +10,22 @@ import { listenLocal } from './listen.ts'
 // what needs them is tested on the server.
 
 /** URL parameters of the HTTP interface that are not settings. */
-const NOT_SETTINGS = new Set(['query', 'query_id', 'database', 'default_format', 'session_id', 'session_timeout', 'session_check', 'enable_http_compression', 'wait_end_of_query', 'user', 'password', 'compress', 'decompress', 'extremes'])
+const NOT_SETTINGS = new Set([
+  'query',
+  'query_id',
+  'database',
+  'default_format',
+  'session_id',
+  'session_timeout',
+  'session_check',
+  'enable_http_compression',
+  'wait_end_of_query',
+  'user',
+  'password',
+  'compress',
+  'decompress',
+  'extremes',
+])
 
 /** The part of chdb's Session this front uses. */
 interface ChdbSession {
@@ -68,7 +83,11 @@ export async function startChdbFront(chdbDir: string, port = 0): Promise<ChdbFro
           if (database) session.query(`USE ${database.replace(/[^\w]/g, '')}`)
           return (await session.queryAsync(sql, { format: 'TSV' })).text()
         })
-        res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-summary': '{}', 'x-clickhouse-query-id': url.searchParams.get('query_id') ?? '' })
+        res.writeHead(200, {
+          'content-type': 'text/plain; charset=UTF-8',
+          'x-clickhouse-summary': '{}',
+          'x-clickhouse-query-id': url.searchParams.get('query_id') ?? '',
+        })
         res.end(text)
       } catch (error) {
         const e = error as Error & { clickhouseCode?: number }

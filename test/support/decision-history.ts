@@ -41,6 +41,11 @@ export async function decisionHistory(ch: ClickHouse, modelId: string): Promise<
   const n = (x: unknown): number => Number(x)
   return {
     decisions: decisions.map((d) => ({ ...d, decided_at: n(d.decided_at), trigger_last_seen: n(d.trigger_last_seen) })),
-    requests: requests.map((r) => ({ ...r, requested_at: n(r.requested_at), training_data_from: n(r.training_data_from), training_data_to: n(r.training_data_to) })),
+    requests: requests.map((r) => ({
+      ...r,
+      requested_at: n(r.requested_at),
+      training_data_from: n(r.training_data_from),
+      training_data_to: n(r.training_data_to),
+    })),
   }
 }

@@ -145,7 +145,13 @@ interface Member {
  * given window starts. `predictions` and `labels` are every record stored (any model, replays
  * included).
  */
-export function expectedTaskWindows(spec: TaskModelSpec, predictions: StoredEvent<PredictionEvent>[], labels: StoredEvent<LabelEvent>[], sizeMs: number, starts: number[]): Map<string, ExpectedTaskWindow> {
+export function expectedTaskWindows(
+  spec: TaskModelSpec,
+  predictions: StoredEvent<PredictionEvent>[],
+  labels: StoredEvent<LabelEvent>[],
+  sizeMs: number,
+  starts: number[],
+): Map<string, ExpectedTaskWindow> {
   // A record stored twice (same partition and offset: a replay) is one record.
   const distinct = <E>(records: StoredEvent<E>[], model: (e: E) => string): StoredEvent<E>[] => {
     const seen = new Map<string, StoredEvent<E>>()
@@ -171,7 +177,9 @@ export function expectedTaskWindows(spec: TaskModelSpec, predictions: StoredEven
   for (const copies of copiesById.values()) {
     const first = [...copies].sort((a, b) => a.timestamp - b.timestamp || a.partition - b.partition || a.offset - b.offset)[0]!
     const candidates = (labelsById.get(first.event.prediction_id) ?? []).filter((l) => l.event.label_time - first.event.event_time <= spec.horizonMs)
-    const latest = [...candidates].sort((a, b) => b.event.label_time - a.event.label_time || b.timestamp - a.timestamp || b.offset - a.offset || b.partition - a.partition)[0]
+    const latest = [...candidates].sort(
+      (a, b) => b.event.label_time - a.event.label_time || b.timestamp - a.timestamp || b.offset - a.offset || b.partition - a.partition,
+    )[0]
     members.push({ event: first.event, timestamp: first.timestamp, copies: copies.length - 1, label: latest ? latest.event : null })
   }
 
@@ -225,7 +233,9 @@ export function expectedTaskWindows(spec: TaskModelSpec, predictions: StoredEven
         categorical: {},
       }
       if (spec.task === 'regression') {
-        const pairs = labeled.filter((m) => m.event.prediction.value !== null && m.label!.label_value !== null).map((m) => ({ y: m.label!.label_value!, yhat: m.event.prediction.value! }))
+        const pairs = labeled
+          .filter((m) => m.event.prediction.value !== null && m.label!.label_value !== null)
+          .map((m) => ({ y: m.label!.label_value!, yhat: m.event.prediction.value! }))
         if (pairs.length) {
           w.mae = pairs.reduce((s, p) => s + Math.abs(p.yhat - p.y), 0) / pairs.length
           w.rmse = Math.sqrt(pairs.reduce((s, p) => s + (p.yhat - p.y) ** 2, 0) / pairs.length)
@@ -263,14 +273,35 @@ export function expectedTaskWindows(spec: TaskModelSpec, predictions: StoredEven
           const scored = pairs.filter((p) => spec.classes.every((c) => p.scores[c] !== undefined))
           w.log_loss = scored.length ? scored.reduce((s, p) => s - Math.log(Math.min(Math.max(p.scores[p.truth]!, 1e-15), 1)), 0) / scored.length : null
         }
-        w.business_value = labeled.reduce((s, m) => s + (expectedPredictedClass(m.event) === m.label!.label_class ? spec.costs.true_positive : spec.costs.false_positive), 0)
+        w.business_value = labeled.reduce(
+          (s, m) => s + (expectedPredictedClass(m.event) === m.label!.label_class ? spec.costs.true_positive : spec.costs.false_positive),
+          0,
+        )
       }
-      for (const f of spec.numeric) w.numeric[f] = numericStats(group.map((m) => m.event.numeric_features[f]), spec.binEdges[f] ?? [])
-      for (const f of spec.categorical) w.categorical[f] = categoricalStats(group.map((m) => m.event.categorical_features[f]), spec.known[f])
-      if (spec.task === 'regression') w.numeric[PSEUDO.predictedValue] = numericStats(group.map((m) => m.event.prediction.value), spec.binEdges[PSEUDO.predictedValue] ?? [])
+      for (const f of spec.numeric)
+        w.numeric[f] = numericStats(
+          group.map((m) => m.event.numeric_features[f]),
+          spec.binEdges[f] ?? [],
+        )
+      for (const f of spec.categorical)
+        w.categorical[f] = categoricalStats(
+          group.map((m) => m.event.categorical_features[f]),
+          spec.known[f],
+        )
+      if (spec.task === 'regression')
+        w.numeric[PSEUDO.predictedValue] = numericStats(
+          group.map((m) => m.event.prediction.value),
+          spec.binEdges[PSEUDO.predictedValue] ?? [],
+        )
       else {
-        w.numeric[PSEUDO.score] = numericStats(group.map((m) => expectedTopScore(m.event)), spec.binEdges[PSEUDO.score] ?? [])
-        w.categorical[PSEUDO.predictedClass] = categoricalStats(group.map((m) => expectedPredictedClass(m.event)), spec.known[PSEUDO.predictedClass])
+        w.numeric[PSEUDO.score] = numericStats(
+          group.map((m) => expectedTopScore(m.event)),
+          spec.binEdges[PSEUDO.score] ?? [],
+        )
+        w.categorical[PSEUDO.predictedClass] = categoricalStats(
+          group.map((m) => expectedPredictedClass(m.event)),
+          spec.known[PSEUDO.predictedClass],
+        )
       }
       out.set(key, w)
     }

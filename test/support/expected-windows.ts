@@ -56,7 +56,8 @@ export function expectedWindows(
     if (e.kind === 'prediction') predictions.push({ event: e.event, at: e.at })
     else if (e.kind === 'label') {
       const seen = latestLabel.get(e.event.prediction_id)
-      if (!seen || e.event.label_time > seen.event.label_time || (e.event.label_time === seen.event.label_time && e.at >= seen.at)) latestLabel.set(e.event.prediction_id, { event: e.event, at: e.at })
+      if (!seen || e.event.label_time > seen.event.label_time || (e.event.label_time === seen.event.label_time && e.at >= seen.at))
+        latestLabel.set(e.event.prediction_id, { event: e.event, at: e.at })
     }
   }
   const out = new Map<string, ExpectedWindow>()
@@ -87,14 +88,23 @@ export function expectedWindows(
       for (const p of predictions) {
         if (p.event.event_time >= from && p.event.event_time < from + size && (closeTs === null || p.at < closeTs)) closeTs = p.at
       }
-      let tp = 0, fp = 0, fn = 0, tn = 0, labeled = 0, logSum = 0
+      let tp = 0,
+        fp = 0,
+        fn = 0,
+        tn = 0,
+        labeled = 0,
+        logSum = 0
       const pos: number[] = []
       const neg: number[] = []
       const delays: number[] = []
       const scored: { s: number; actual: boolean }[] = []
-      let expTp = 0, expFp = 0, expFn = 0, expTn = 0
+      let expTp = 0,
+        expFp = 0,
+        expFn = 0,
+        expTn = 0
       const x1: number[] = []
-      let x1Nulls = 0, x3Nulls = 0
+      let x1Nulls = 0,
+        x3Nulls = 0
       const country: Record<string, number> = {}
       for (const m of g.members) {
         const v = m.event.numeric_features.x1
@@ -171,7 +181,8 @@ export function expectedWindows(
         f1: labeled ? (precision + recall ? (2 * precision * recall) / (precision + recall) : 0) : null,
         calibration_error: scored.length ? ece : null,
         estimated_accuracy: g.members.length ? (expTp + expTn) / (expTp + expFp + expFn + expTn) : null,
-        business_value: tp * options.costs.true_positive + fp * options.costs.false_positive + fn * options.costs.false_negative + tn * options.costs.true_negative,
+        business_value:
+          tp * options.costs.true_positive + fp * options.costs.false_positive + fn * options.costs.false_negative + tn * options.costs.true_negative,
         delay_p50: quantile(0.5),
         delay_p90: quantile(0.9),
         delay_p99: quantile(0.99),
@@ -187,7 +198,9 @@ export function expectedWindows(
         },
         x3_nulls: x3Nulls,
         country,
-        country_unseen: Object.entries(country).filter(([c]) => !options.knownCountries.includes(c)).reduce((s, [, n]) => s + n, 0),
+        country_unseen: Object.entries(country)
+          .filter(([c]) => !options.knownCountries.includes(c))
+          .reduce((s, [, n]) => s + n, 0),
       })
     }
   }

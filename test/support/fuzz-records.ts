@@ -9,7 +9,22 @@ import type { RuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 // is reproducible), and that path itself as the monitor runs it.
 
 const NASTY_STRINGS = ['\ud800', '\udfff', 'a\udc00b', '\u0000', '\ud83d\ude00', 'x'.repeat(1_025), '', '\\', '"', "'; DROP TABLE x; --", '\u202e']
-const NASTY_NUMBERS = ['-1', '1e308', '-1e308', '9007199254740993', '8640000000000001', '4102444800000', '1.5', '-0', '1e999', '0x10', 'null', 'true', '[]', '{}']
+const NASTY_NUMBERS = [
+  '-1',
+  '1e308',
+  '-1e308',
+  '9007199254740993',
+  '8640000000000001',
+  '4102444800000',
+  '1.5',
+  '-0',
+  '1e999',
+  '0x10',
+  'null',
+  'true',
+  '[]',
+  '{}',
+]
 const VARINTS = ['00', '01', '7f', '8001', 'ffffffffffffffffff01', '808080808040', 'ffffffff0f', '80808080808080808001']
 
 /** One mutation of a seed: bytes, lengths, counts, strings, numbers, nesting. */
@@ -24,7 +39,8 @@ export function mutate(rand: () => number, seed: Buffer, isJson: boolean, schema
     else if (kind === 1) b = b.subarray(0, at)
     else if (kind === 2) b = Buffer.concat([b.subarray(0, at), Buffer.from([Math.floor(rand() * 256)]), b.subarray(at)])
     else if (kind === 3) b = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + Math.floor(rand() * 8)))])
-    else if (kind === 4) b = Buffer.concat([b.subarray(0, Math.max(at, isJson ? 0 : 5)), Buffer.from(pick(VARINTS), 'hex'), b.subarray(Math.max(at, isJson ? 0 : 5) + 1)])
+    else if (kind === 4)
+      b = Buffer.concat([b.subarray(0, Math.max(at, isJson ? 0 : 5)), Buffer.from(pick(VARINTS), 'hex'), b.subarray(Math.max(at, isJson ? 0 : 5) + 1)])
     else if (kind === 5) b = Buffer.concat([b, Buffer.from(Array.from({ length: Math.floor(rand() * 16) }, () => Math.floor(rand() * 256)))])
     else {
       // JSON: replace a string or a number with a nasty one, or nest the whole object.
@@ -48,7 +64,14 @@ export function mutate(rand: () => number, seed: Buffer, isJson: boolean, schema
 }
 
 /** The consumer's path for one record: decode, validate, row. Returns the row, or null when rejected. */
-export async function consume(codec: EventCodec, models: Map<string, RuntimeModel>, topic: 'predictions' | 'labels', value: Buffer, timestamp: number, offset = 7): Promise<Record<string, unknown> | null> {
+export async function consume(
+  codec: EventCodec,
+  models: Map<string, RuntimeModel>,
+  topic: 'predictions' | 'labels',
+  value: Buffer,
+  timestamp: number,
+  offset = 7,
+): Promise<Record<string, unknown> | null> {
   const record: ConsumedRecord = { topic, partition: 0, offset: String(offset), key: null, value, timestamp, headers: {} }
   try {
     if (topic === 'predictions') {
@@ -65,4 +88,3 @@ export async function consume(codec: EventCodec, models: Map<string, RuntimeMode
     throw error
   }
 }
-

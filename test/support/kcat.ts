@@ -36,7 +36,9 @@ export async function kcatProduce(o: {
     let stderr = ''
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
     child.once('error', reject)
-    child.once('exit', (code) => (code === 0 && !/error|fail/i.test(stderr) ? resolve() : reject(new Error(`kcat exited with ${code}: ${stderr.slice(0, 2_000)}`))))
+    child.once('exit', (code) =>
+      code === 0 && !/error|fail/i.test(stderr) ? resolve() : reject(new Error(`kcat exited with ${code}: ${stderr.slice(0, 2_000)}`)),
+    )
     child.stdin.end(input)
   })
 }
@@ -45,7 +47,9 @@ export async function kcatProduce(o: {
 export async function kcatConsume(topic: string): Promise<{ partition: number; key: string; value: string }[]> {
   const delimiter = `~${randomBytes(8).toString('hex')}~`
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn('kcat', ['-C', '-b', KAFKA_BROKERS.join(','), '-t', topic, '-e', '-q', '-f', `%p${delimiter}%k${delimiter}%s${delimiter}\n`], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('kcat', ['-C', '-b', KAFKA_BROKERS.join(','), '-t', topic, '-e', '-q', '-f', `%p${delimiter}%k${delimiter}%s${delimiter}\n`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))

@@ -26,7 +26,10 @@ export async function produceEmissions(kafka: Kafka, codec: EventCodec, topics: 
         const value = n++ % 7 === 0 ? Buffer.from(JSON.stringify(e.event)) : await codec.encode(topics.predictions, 'PredictionEvent', e.event)
         chunk.push({ topic: topics.predictions, record: { key: e.event.prediction_id, value, timestamp: e.at } })
       } else {
-        chunk.push({ topic: topics.labels, record: { key: e.event.prediction_id, value: await codec.encode(topics.labels, 'LabelEvent', e.event), timestamp: e.at } })
+        chunk.push({
+          topic: topics.labels,
+          record: { key: e.event.prediction_id, value: await codec.encode(topics.labels, 'LabelEvent', e.event), timestamp: e.at },
+        })
       }
       if (chunk.length >= 2000) await flush()
     }

@@ -63,22 +63,49 @@ export function generateTraffic(o: TrafficOptions): Emission[] {
     if (rand() < (o.labelShare ?? 0.7)) {
       const truth = rand() < score ? '1' : '0'
       const delay = Math.floor(Math.exp(rand() * Math.log(2 * 86_400_000)))
-      const label: LabelEvent = { prediction_id: prediction.prediction_id, model_id: o.modelId, label_time: eventTime + delay, label_class: truth, label_value: null }
+      const label: LabelEvent = {
+        prediction_id: prediction.prediction_id,
+        model_id: o.modelId,
+        label_time: eventTime + delay,
+        label_class: truth,
+        label_value: null,
+      }
       const early = rand() < (o.earlyLabelShare ?? 0.02)
       const labelAt = early ? sentAt - 1 - Math.floor(rand() * 60_000) : Math.max(sentAt + 1, label.label_time)
       out.push({ kind: 'label', at: labelAt, event: early ? { ...label, label_time: Math.max(eventTime, Math.min(label.label_time, labelAt)) } : label })
-      if (rand() < (o.duplicateShare ?? 0.02)) out.push({ kind: 'label', at: labelAt + 1 + Math.floor(rand() * 60_000), event: early ? { ...label, label_time: Math.max(eventTime, Math.min(label.label_time, labelAt)) } : label })
+      if (rand() < (o.duplicateShare ?? 0.02))
+        out.push({
+          kind: 'label',
+          at: labelAt + 1 + Math.floor(rand() * 60_000),
+          event: early ? { ...label, label_time: Math.max(eventTime, Math.min(label.label_time, labelAt)) } : label,
+        })
     }
   }
   const malformed = o.malformed ?? 0
   for (let i = 0; i < malformed; i++) {
     const at = o.start + Math.floor(rand() * o.durationMs)
-    const variants: [('predictions' | 'labels'), Buffer, string][] = [
+    const variants: ['predictions' | 'labels', Buffer, string][] = [
       ['predictions', Buffer.from('not json and not avro'), 'unknown_framing'],
       ['predictions', Buffer.from(JSON.stringify({ prediction_id: `bad-${i}`, model_id: o.modelId })), 'invalid_event'],
-      ['predictions', Buffer.from(JSON.stringify({ prediction_id: `bad-${i}`, model_id: 'no-such-model', model_version: 'v1', event_time: at, prediction: { predicted_class: '1', scores: {}, value: null } })), 'unknown_model'],
+      [
+        'predictions',
+        Buffer.from(
+          JSON.stringify({
+            prediction_id: `bad-${i}`,
+            model_id: 'no-such-model',
+            model_version: 'v1',
+            event_time: at,
+            prediction: { predicted_class: '1', scores: {}, value: null },
+          }),
+        ),
+        'unknown_model',
+      ],
       ['labels', Buffer.from('{"prediction_id": "broken'), 'malformed_json'],
-      ['labels', Buffer.from(JSON.stringify({ prediction_id: `bad-${i}`, model_id: o.modelId, label_time: at, label_class: 'maybe', label_value: null })), 'unknown_class'],
+      [
+        'labels',
+        Buffer.from(JSON.stringify({ prediction_id: `bad-${i}`, model_id: o.modelId, label_time: at, label_class: 'maybe', label_value: null })),
+        'unknown_class',
+      ],
     ]
     const [topic, value, why] = variants[i % variants.length]!
     out.push({ kind: 'raw', topic, at, key: `bad-${i}`, value, why })

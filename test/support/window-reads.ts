@@ -6,7 +6,8 @@ import type { FeatureRecord, SummaryRecord } from '../../services/monitor/core/w
 export type SummaryRow = SummaryRecord
 export type FeatureRow = FeatureRecord
 
-const keyOf = (r: { model_version: string; segment: string; window_size_ms: number; window_start: number }): string => `${r.model_version}|${r.segment}|${r.window_size_ms}|${r.window_start}`
+const keyOf = (r: { model_version: string; segment: string; window_size_ms: number; window_start: number }): string =>
+  `${r.model_version}|${r.segment}|${r.window_size_ms}|${r.window_start}`
 
 /** Window summaries of a model, by 'version|segment|size|start' (what analysts read: FINAL). */
 export async function readWindowSummaries(ch: ClickHouse, modelId: string): Promise<Map<string, SummaryRow>> {

@@ -1,5 +1,14 @@
 import type { AlertKind, MonitorTrigger } from '../../shared/events/types.ts'
-import { combineVersions, decodeEvaluation, foldEpisodes, identityOf, initialEpisodeState, sequenceFor, type StoredEvaluation, type WindowEvaluation } from './detectors/alert-episodes.ts'
+import {
+  combineVersions,
+  decodeEvaluation,
+  foldEpisodes,
+  identityOf,
+  initialEpisodeState,
+  sequenceFor,
+  type StoredEvaluation,
+  type WindowEvaluation,
+} from './detectors/alert-episodes.ts'
 import { identityKey, type AlertIdentity } from './detectors/alert-id.ts'
 import { buildTrigger, withdrawnTrigger } from './detectors/alert-text.ts'
 import type { HygieneRule } from './detectors/detector-config.ts'
@@ -31,7 +40,9 @@ export interface EvaluationRow {
  * (later last_seen, then resolved after firing) and consumers apply: the trigger cannot replace it.
  */
 export function outranks(published: Pick<PublishedAlert, 'status' | 'last_seen'>, trigger: MonitorTrigger): boolean {
-  return published.last_seen > trigger.last_seen || (published.last_seen === trigger.last_seen && published.status === 'resolved' && trigger.status !== 'resolved')
+  return (
+    published.last_seen > trigger.last_seen || (published.last_seen === trigger.last_seen && published.status === 'resolved' && trigger.status !== 'resolved')
+  )
 }
 
 /** True when the trigger says something the published state does not. */
@@ -45,7 +56,12 @@ export function differs(trigger: MonitorTrigger, published: PublishedAlert | und
  * range; alerts that started before it are left alone (their episode cannot be re-derived).
  * Returns the transitions to publish and the ids of published firing alerts to withdraw.
  */
-export function reconcileAlerts(rows: EvaluationRow[], published: Map<string, PublishedAlert>, hygiene: (kind: AlertKind) => HygieneRule, from: number): { changed: MonitorTrigger[]; withdrawn: string[] } {
+export function reconcileAlerts(
+  rows: EvaluationRow[],
+  published: Map<string, PublishedAlert>,
+  hygiene: (kind: AlertKind) => HygieneRule,
+  from: number,
+): { changed: MonitorTrigger[]; withdrawn: string[] } {
   const bySegment = new Map<string, Map<number, StoredEvaluation[]>>()
   for (const r of rows) {
     const windows = bySegment.get(r.segment) ?? new Map<number, StoredEvaluation[]>()
@@ -55,7 +71,9 @@ export function reconcileAlerts(rows: EvaluationRow[], published: Map<string, Pu
   const changed: MonitorTrigger[] = []
   const withdrawn: string[] = []
   for (const [segment, windows] of bySegment) {
-    const evaluations: WindowEvaluation[] = [...windows].map(([windowStart, stored]) => combineVersions(windowStart, stored)).sort((a, b) => a.window_start - b.window_start)
+    const evaluations: WindowEvaluation[] = [...windows]
+      .map(([windowStart, stored]) => combineVersions(windowStart, stored))
+      .sort((a, b) => a.window_start - b.window_start)
     const identities = new Map<string, AlertIdentity>()
     for (const e of evaluations) for (const f of e.findings) identities.set(identityKey(identityOf(f)), identityOf(f))
     /** The current state of every alert the fold derives in this segment. */
@@ -91,5 +109,8 @@ export function reconcileAlerts(rows: EvaluationRow[], published: Map<string, Pu
 
 /** The resolutions of withdrawn alerts, given the triggers that were published for them. */
 export function withdrawals(publishedTriggers: MonitorTrigger[], published: Map<string, PublishedAlert>): MonitorTrigger[] {
-  return publishedTriggers.filter((t) => t.status === 'firing').map(withdrawnTrigger).filter((r) => differs(r, published.get(r.alert_id)))
+  return publishedTriggers
+    .filter((t) => t.status === 'firing')
+    .map(withdrawnTrigger)
+    .filter((r) => differs(r, published.get(r.alert_id)))
 }

@@ -44,7 +44,12 @@ export function planRound(s: RoundState): RoundPlan {
 
 /** During a backlog, the urgent windows whose marks are younger than the backlog interval may be
  *  deferred when a lagging partition holds them open (computed once it passes their close time). */
-export function deferrableKeys(due: { ref: WindowRef; urgent: boolean; markedAt: number }[], plan: RoundPlan, now: number, backlogRefreshMs: number): Set<string> {
+export function deferrableKeys(
+  due: { ref: WindowRef; urgent: boolean; markedAt: number }[],
+  plan: RoundPlan,
+  now: number,
+  backlogRefreshMs: number,
+): Set<string> {
   if (!plan.backlog) return new Set()
   return new Set(due.filter((d) => d.urgent && now - d.markedAt < backlogRefreshMs).map((d) => windowRefKey(d.ref)))
 }

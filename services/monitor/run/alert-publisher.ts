@@ -27,13 +27,27 @@ export class AlertPublisher {
     for (const t of triggers) records.push({ key: t.model_id, value: await codec.encode(triggersTopic, 'MonitorTrigger', t) })
     await producer.send(triggersTopic, records)
     const now = Date.now()
-    await ch.insert('alerts', triggers.map((t) => alertRow(t, alertVersion(t))))
+    await ch.insert(
+      'alerts',
+      triggers.map((t) => alertRow(t, alertVersion(t))),
+    )
     await ch.insert(
       'alert_events',
-      triggers.map((t) => ({ alert_id: t.alert_id, model_id: t.model_id, kind: t.kind, status: t.status, last_seen: t.last_seen, trigger_json: JSON.stringify(t), emitted_at: now })),
+      triggers.map((t) => ({
+        alert_id: t.alert_id,
+        model_id: t.model_id,
+        kind: t.kind,
+        status: t.status,
+        last_seen: t.last_seen,
+        trigger_json: JSON.stringify(t),
+        emitted_at: now,
+      })),
     )
     for (const t of triggers) {
-      this.deps.logger.info({ event: 'alert_published', alert_id: t.alert_id, kind: t.kind, subject: t.subject, status: t.status, severity: t.severity }, t.summary)
+      this.deps.logger.info(
+        { event: 'alert_published', alert_id: t.alert_id, kind: t.kind, subject: t.subject, status: t.status, severity: t.severity },
+        t.summary,
+      )
       this.deps.alerts?.deliver(t)
     }
   }

@@ -65,7 +65,12 @@ export class DetectionRunner {
       // One window's detectors take milliseconds; many closed at once took over a second.
       await yieldToEventLoop()
       const key = summary.key
-      const current = { summary, features: computed.features.filter((f) => f.key.window_start === key.window_start && f.key.segment === key.segment && f.key.model_version === key.model_version) }
+      const current = {
+        summary,
+        features: computed.features.filter(
+          (f) => f.key.window_start === key.window_start && f.key.segment === key.segment && f.key.model_version === key.model_version,
+        ),
+      }
       const result = evaluateWindow({
         model: model.config,
         evidence: this.evidence,
@@ -77,8 +82,17 @@ export class DetectionRunner {
         join_health: history.joinHealth.get(key.window_start) ?? null,
         join_history: [...history.joinHealth.values()].filter((j) => j.window_start < key.window_start).sort((a, b) => a.window_start - b.window_start),
       })
-      if (result.suppressed) this.deps.logger.info({ event: 'performance_suppressed', model_id: modelId, window_start: key.window_start, reason: result.suppressed.reason }, 'label-based findings suppressed by join health')
-      evaluationRows.push({ ...key, findings_json: encodeEvaluation({ findings: result.findings, not_judged: result.not_judged }), data_version: computed.versions.get(key.window_start) ?? '0', evaluated_at: Date.now() })
+      if (result.suppressed)
+        this.deps.logger.info(
+          { event: 'performance_suppressed', model_id: modelId, window_start: key.window_start, reason: result.suppressed.reason },
+          'label-based findings suppressed by join health',
+        )
+      evaluationRows.push({
+        ...key,
+        findings_json: encodeEvaluation({ findings: result.findings, not_judged: result.not_judged }),
+        data_version: computed.versions.get(key.window_start) ?? '0',
+        evaluated_at: Date.now(),
+      })
     }
     await ch.insert('window_evaluations', evaluationRows)
     await this.publishEpisodes(model, sizeMs, [...new Set(closed.map((s) => s.key.segment))], Math.max(...starts), dataTime)

@@ -23,9 +23,22 @@ const registry = new Registry()
 collectDefaultMetrics({ register: registry })
 
 const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-monitor' }, logger)
-const ch = new ClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD, requestTimeoutMs: env.MONITOR_CLICKHOUSE_TIMEOUT_MS })
+const ch = new ClickHouse({
+  url: env.CLICKHOUSE_URL,
+  database: env.CLICKHOUSE_DATABASE,
+  username: env.CLICKHOUSE_USER,
+  password: env.CLICKHOUSE_PASSWORD,
+  requestTimeoutMs: env.MONITOR_CLICKHOUSE_TIMEOUT_MS,
+})
 const producer = await createProducer(kafka)
-const alerts = createAlertDelivery({ alertmanagerUrl: env.ALERTMANAGER_URL, webhookUrl: env.ALERT_WEBHOOK_URL, webhookToken: env.ALERT_WEBHOOK_TOKEN, webhookDetail: env.ALERT_WEBHOOK_DETAIL, logger, registry })
+const alerts = createAlertDelivery({
+  alertmanagerUrl: env.ALERTMANAGER_URL,
+  webhookUrl: env.ALERT_WEBHOOK_URL,
+  webhookToken: env.ALERT_WEBHOOK_TOKEN,
+  webhookDetail: env.ALERT_WEBHOOK_DETAIL,
+  logger,
+  registry,
+})
 const service = createMonitorService({
   kafka,
   ch,

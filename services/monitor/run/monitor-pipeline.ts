@@ -234,7 +234,8 @@ export class MonitorPipeline {
         }
       } catch (error) {
         // Anything but a DecodeError (registry unreachable) fails the batch: it is retried.
-        if (!(error instanceof DecodeError)) throw new InfrastructureError(`decoding needs the schema registry: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+        if (!(error instanceof DecodeError))
+          throw new InfrastructureError(`decoding needs the schema registry: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
         deadLetters.push({ record, step: 'decode', code: error.code, reason: error.message })
       }
     }
@@ -282,13 +283,34 @@ export class MonitorPipeline {
     const { unsent } = await sendDeadLetters(this.deps.producer, this.deps.topics.deadLetter, fresh, this.now())
     for (const { letter, error } of unsent) {
       metrics.deadLettersUnsent.inc({ code: letter.code })
-      this.deps.logger.error({ event: 'dead_letter_unsent', code: letter.code, reason: capReason(letter.reason), error: capReason(error), topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'the dead-letter topic refused a rejected record; it is skipped')
+      this.deps.logger.error(
+        {
+          event: 'dead_letter_unsent',
+          code: letter.code,
+          reason: capReason(letter.reason),
+          error: capReason(error),
+          topic: letter.record.topic,
+          partition: letter.record.partition,
+          offset: letter.record.offset,
+        },
+        'the dead-letter topic refused a rejected record; it is skipped',
+      )
     }
     for (const letter of fresh) {
       this.deadLettered.set(`${letter.record.topic}:${letter.record.partition}:${letter.record.offset}`, true)
       metrics.deadLetters.inc({ code: letter.code })
       metrics.records.inc({ topic: letter.record.topic, outcome: 'dead_letter' })
-      this.deps.logger.warn({ event: 'dead_letter', code: letter.code, reason: capReason(letter.reason), topic: letter.record.topic, partition: letter.record.partition, offset: letter.record.offset }, 'record rejected')
+      this.deps.logger.warn(
+        {
+          event: 'dead_letter',
+          code: letter.code,
+          reason: capReason(letter.reason),
+          topic: letter.record.topic,
+          partition: letter.record.partition,
+          offset: letter.record.offset,
+        },
+        'record rejected',
+      )
     }
   }
 
@@ -305,7 +327,9 @@ export class MonitorPipeline {
   /** Dead-letters a record found to make its batch fail on its own (see mayBeRecords). */
   async rejectRecord(record: ConsumedRecord, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error)
-    await this.deadLetter([{ record, step: 'process', code: 'processing_failed', reason: `storing or joining this record failed while ClickHouse answered: ${message}` }])
+    await this.deadLetter([
+      { record, step: 'process', code: 'processing_failed', reason: `storing or joining this record failed while ClickHouse answered: ${message}` },
+    ])
   }
 
   /** A revoked partition's join state is dropped; ClickHouse is the durable side of the join. */
@@ -397,10 +421,12 @@ export class MonitorPipeline {
       )
       for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
       this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length)
-      for (const start of computed.closedStarts) this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)
+      for (const start of computed.closedStarts)
+        this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)
       const newest = new Map<string, FeatureWindowStats>()
       for (const f of computed.features) {
-        if (f.categorical && f.key.segment === ALL_SEGMENTS && (newest.get(f.feature)?.key.window_start ?? -Infinity) <= f.key.window_start) newest.set(f.feature, f)
+        if (f.categorical && f.key.segment === ALL_SEGMENTS && (newest.get(f.feature)?.key.window_start ?? -Infinity) <= f.key.window_start)
+          newest.set(f.feature, f)
       }
       for (const [feature, f] of newest) this.deps.metrics.categoryOverflow.set({ model_id: model.config.model_id, feature }, f.categorical!.overflow_values)
       this.setSegmentOverflow(model, computed)
@@ -410,7 +436,8 @@ export class MonitorPipeline {
       // Held open by a partition not read far enough: recomputed once the watermark passes its
       // close time. The batches that marked it are covered by this computation, or, when it was
       // deferred, wait for that one (runRound puts it back in the schedule).
-      for (const { start, closeAt } of computed.blocked) this.blocked.hold({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }, closeAt)
+      for (const { start, closeAt } of computed.blocked)
+        this.blocked.hold({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }, closeAt)
       if (computed.blocked.length > 0) this.requestRound(this.roundDelayMs)
     }
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)

@@ -65,7 +65,14 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       : new DetectionRunner({
           ch: deps.ch,
           logger: deps.logger,
-          publisher: new AlertPublisher({ ch: deps.ch, codec: deps.codec, producer: deps.producer, triggersTopic: deps.topics.triggers, alerts: deps.alerts, logger: deps.logger }),
+          publisher: new AlertPublisher({
+            ch: deps.ch,
+            codec: deps.codec,
+            producer: deps.producer,
+            triggersTopic: deps.topics.triggers,
+            alerts: deps.alerts,
+            logger: deps.logger,
+          }),
         })
   // Detection runs inside the batch, before its offsets are committed: a crash re-runs it, and
   // it derives the same alerts from the same stored windows.
@@ -102,7 +109,9 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       stallMs: settings.stallMs,
       stallCheckMs: deps.stallCheckMs,
       onPartitionsAssigned: (partitions) => {
-        markIdlePartitions(partitions).catch((error: unknown) => deps.logger.warn({ event: 'partition_progress_failed', err: error }, 'could not check assigned partitions for pending records'))
+        markIdlePartitions(partitions).catch((error: unknown) =>
+          deps.logger.warn({ event: 'partition_progress_failed', err: error }, 'could not check assigned partitions for pending records'),
+        )
       },
       onPartitionsRevoked: (partitions) => pipeline.partitionsRevoked(partitions),
       maxBatchSize: settings.maxBatchSize,
@@ -145,7 +154,9 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   let retryTimer: NodeJS.Timeout | null = null
   let retryRun: Promise<void> = Promise.resolve()
   const retryOpen = (): void => {
-    retryRun = pipeline.retryOpenWindows().catch((error: unknown) => deps.logger.warn({ event: 'open_window_retry_failed', err: error }, 'retry of open windows failed; next run retries'))
+    retryRun = pipeline
+      .retryOpenWindows()
+      .catch((error: unknown) => deps.logger.warn({ event: 'open_window_retry_failed', err: error }, 'retry of open windows failed; next run retries'))
   }
   const updateLabelHealth = (): void => {
     healthRun = (async () => {

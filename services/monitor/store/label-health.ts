@@ -74,7 +74,10 @@ export class LabelHealth {
        GROUP BY model_id, prediction_id`,
     )
     // Orphan counts depend on the clock, so the latest computation is the truth.
-    await ch.insert('label_health', rows.map((r) => ({ ...r, data_version: now })))
+    await ch.insert(
+      'label_health',
+      rows.map((r) => ({ ...r, data_version: now })),
+    )
     return rows
   }
 }

@@ -28,7 +28,14 @@ export class PartitionWatermark {
     const updatedAt = this.now()
     await this.ch.insert(
       'partition_progress',
-      [...latest.values()].map((p) => ({ consumer_group: this.group, topic: this.topic, partition: p.partition, max_timestamp: p.maxTimestamp, caught_up: p.caughtUp ? 1 : 0, updated_at: updatedAt })),
+      [...latest.values()].map((p) => ({
+        consumer_group: this.group,
+        topic: this.topic,
+        partition: p.partition,
+        max_timestamp: p.maxTimestamp,
+        caught_up: p.caughtUp ? 1 : 0,
+        updated_at: updatedAt,
+      })),
     )
   }
 

@@ -25,9 +25,15 @@ export const snapshotKey = (version: string, segment: string, start: number): st
 export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs: number, from: number, to: number, joinSizeMs: number): Promise<SeriesHistory> {
   const where = `model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs}`
   const [summaries, features, versions, labels] = await Promise.all([
-    ch.query<SummaryRecord>(`SELECT * FROM ${ch.table('window_summary')} FINAL WHERE ${where} AND window_start >= ${from - 28 * DAY} AND window_start <= ${to}`),
-    ch.query<FeatureRecord>(`SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE ${where} AND window_start >= ${from - 4 * DAY} AND window_start <= ${to}`),
-    ch.query<{ model_version: string; first_start: number }>(`SELECT model_version, min(window_start) AS first_start FROM ${ch.table('window_summary')} WHERE ${where} GROUP BY model_version`),
+    ch.query<SummaryRecord>(
+      `SELECT * FROM ${ch.table('window_summary')} FINAL WHERE ${where} AND window_start >= ${from - 28 * DAY} AND window_start <= ${to}`,
+    ),
+    ch.query<FeatureRecord>(
+      `SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE ${where} AND window_start >= ${from - 4 * DAY} AND window_start <= ${to}`,
+    ),
+    ch.query<{ model_version: string; first_start: number }>(
+      `SELECT model_version, min(window_start) AS first_start FROM ${ch.table('window_summary')} WHERE ${where} GROUP BY model_version`,
+    ),
     sizeMs === joinSizeMs
       ? ch.query<{ window_start: number; labels_received: number; labels_joined: number; labels_orphaned: number; labels_pending: number }>(
           `SELECT window_start, labels_received, labels_joined, labels_orphaned, labels_pending FROM ${ch.table('label_health')} FINAL
@@ -42,7 +48,17 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
   // stored rows, so every run agrees), label arrivals and orphans from label_health (a periodic,
   // clock-dependent job: orphans are labels still unmatched `orphan_after` after arrival).
   const joinHealth = new Map<number, JoinHealth>()
-  const noJoins = (windowStart: number): JoinHealth => ({ model_id: modelId, window_size_ms: sizeMs, window_start: windowStart, labels_received: 0, labels_joined: 0, labels_pending: 0, orphan_labels: 0, duplicate_predictions: 0, predictions: 0 })
+  const noJoins = (windowStart: number): JoinHealth => ({
+    model_id: modelId,
+    window_size_ms: sizeMs,
+    window_start: windowStart,
+    labels_received: 0,
+    labels_joined: 0,
+    labels_pending: 0,
+    orphan_labels: 0,
+    duplicate_predictions: 0,
+    predictions: 0,
+  })
   if (sizeMs === joinSizeMs) {
     for (const s of summaries) {
       if (s.segment !== ALL_SEGMENTS) continue

@@ -83,7 +83,9 @@ function attributeKeys(scope: WindowScope): string {
       GROUP BY w, key HAVING key != ''
       ORDER BY n DESC, key LIMIT ${model.max_segment_values} BY w, substring(key, 1, position(key, '='))
     )`
-  const keys = rawAttributeKeys(model).map((key, i) => `if(${key} = '' OR (${windowOf(scope)}, ${key}) IN (${top}), ${key}, ${lit(`${model.segments[i]}=${OVERFLOW_SEGMENT}`)})`)
+  const keys = rawAttributeKeys(model).map(
+    (key, i) => `if(${key} = '' OR (${windowOf(scope)}, ${key}) IN (${top}), ${key}, ${lit(`${model.segments[i]}=${OVERFLOW_SEGMENT}`)})`,
+  )
   return `[${keys.join(', ')}]`
 }
 
@@ -161,7 +163,12 @@ export function windowInputsSql(scope: WindowScope): string {
 
 /** The prediction columns the summary of a model's task reads (the others are not read at all). */
 function predictionColumns(model: ModelConfig): string[] {
-  const task = model.task === 'regression' ? ['predicted_value'] : model.task === 'binary_classification' ? ['score', 'predicted_class'] : ['predicted_class', 'class_names', 'class_scores']
+  const task =
+    model.task === 'regression'
+      ? ['predicted_value']
+      : model.task === 'binary_classification'
+        ? ['score', 'predicted_class']
+        : ['predicted_class', 'class_names', 'class_scores']
   return ['event_time', 'model_version', 'kafka_timestamp', ...task, 'segment_names', 'segment_values']
 }
 
@@ -173,7 +180,9 @@ function predictionColumns(model: ModelConfig): string[] {
 export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, read: ReadMode): string {
   const { model } = scope
   const starts = [...closeTimes.keys()]
-  const close = starts.length ? `transform(w, [${starts.map((s) => `toUInt64(${s})`).join(', ')}], [${starts.map((s) => `toUInt64(${closeTimes.get(s)!})`).join(', ')}], toUInt64(18446744073709551615))` : 'toUInt64(18446744073709551615)'
+  const close = starts.length
+    ? `transform(w, [${starts.map((s) => `toUInt64(${s})`).join(', ')}], [${starts.map((s) => `toUInt64(${closeTimes.get(s)!})`).join(', ')}], toUInt64(18446744073709551615))`
+    : 'toUInt64(18446744073709551615)'
   const performance = performanceColumns(model)
   const columns: Column[] = [
     ['count()', 'volume'],
@@ -329,7 +338,11 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
       ['arraySum(arrayMap((x, n) -> x.2 * n, auc_pairs_positive_first, arrayCumSum(arrayMap(x -> 1 - x.2, auc_pairs_positive_first))))', 'auc_u_below'],
       ['countIf(scored AND positive = 1)', 'auc_positives'],
       // Calibration bins from the same pairs: (bin, clipped score, outcome) per scored row.
-      [`arrayMap(x -> (least(${ECE_BINS - 1}, toUInt32(floor(least(greatest(x.1, 0), 1) * ${ECE_BINS}))), least(greatest(x.1, 0), 1), x.2), auc_pairs)`, 'ece_rows', HIDDEN],
+      [
+        `arrayMap(x -> (least(${ECE_BINS - 1}, toUInt32(floor(least(greatest(x.1, 0), 1) * ${ECE_BINS}))), least(greatest(x.1, 0), 1), x.2), auc_pairs)`,
+        'ece_rows',
+        HIDDEN,
+      ],
       [`arrayMap(b -> arrayCount(x -> x.1 = b, ece_rows), range(${ECE_BINS}))`, 'ece_counts'],
       [`arrayMap(b -> arraySum(arrayMap(x -> if(x.1 = b, x.2, 0), ece_rows)), range(${ECE_BINS}))`, 'ece_sums'],
       [`arrayMap(b -> arrayCount(x -> x.1 = b AND x.3 = 1, ece_rows), range(${ECE_BINS}))`, 'ece_hits'],
@@ -384,7 +397,10 @@ function bucketExpr(numeric: string[], binEdges: Map<string, number[]>, value: s
   const edges = numeric.map((f) => binEdges.get(f) ?? [])
   const width = Math.max(0, ...edges.map((e) => e.length))
   if (width === 0) return '0'
-  const terms = Array.from({ length: width }, (_, c) => `(${value} >= [${edges.map((e) => (c < e.length ? floatLiteral(e[c]!) : 'inf')).join(', ')}][${featureIndex}])`)
+  const terms = Array.from(
+    { length: width },
+    (_, c) => `(${value} >= [${edges.map((e) => (c < e.length ? floatLiteral(e[c]!) : 'inf')).join(', ')}][${featureIndex}])`,
+  )
   return terms.join(' + ')
 }
 

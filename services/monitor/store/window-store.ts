@@ -73,7 +73,13 @@ export class WindowStore {
   async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity, deferrable = new Set<number>()): Promise<ComputedWindows> {
     const modelId = model.config.model_id
     const sorted = [...new Set(starts)].sort((a, b) => a - b)
-    const scope: WindowScope = { predictions: this.ch.table('predictions'), labels: this.ch.table('labels'), model: model.config, sizeMs, spans: ranges(sorted, sizeMs) }
+    const scope: WindowScope = {
+      predictions: this.ch.table('predictions'),
+      labels: this.ch.table('labels'),
+      model: model.config,
+      sizeMs,
+      spans: ranges(sorted, sizeMs),
+    }
     const lateness = model.config.allowed_lateness
 
     // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
@@ -144,20 +150,31 @@ export class WindowStore {
     const [summaryRows, numericRows, categoricalRows] = await Promise.all([
       this.ch.query<SummaryAggregateRow>(summarySql(summaryScope, closeTimes, read)),
       featureStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(featureScope, model.binEdges, read)) : [],
-      featureStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0 ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read)) : [],
+      featureStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0
+        ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read))
+        : [],
     ])
     // The labels read with the numbers (counted once per window: on its rollup rows).
     for (const r of summaryRows) if (r.segment === ALL_SEGMENTS) bump(r.window_start, r.label_newest, r.label_records)
     const summaries = summaryRows
       .filter((r) => versions.has(r.window_start))
       .map((r) => summaryFromAggregate(model, sizeMs, r, closeTimes.has(r.window_start)))
-      .sort((a, b) => a.key.window_start - b.key.window_start || (a.key.model_version < b.key.model_version ? -1 : a.key.model_version > b.key.model_version ? 1 : 0) || (a.key.segment < b.key.segment ? -1 : a.key.segment > b.key.segment ? 1 : 0))
+      .sort(
+        (a, b) =>
+          a.key.window_start - b.key.window_start ||
+          (a.key.model_version < b.key.model_version ? -1 : a.key.model_version > b.key.model_version ? 1 : 0) ||
+          (a.key.segment < b.key.segment ? -1 : a.key.segment > b.key.segment ? 1 : 0),
+      )
     const features = featuresFromAggregates(
       model,
       summaries.map((s) => s.key).filter((k) => featureStarts.includes(k.window_start)),
       [...numericRows, ...categoricalRows],
     )
-    const stored = await this.storedFeatures(model, sizeMs, summaries.map((s) => s.key).filter((k) => featuresReused.includes(k.window_start)))
+    const stored = await this.storedFeatures(
+      model,
+      sizeMs,
+      summaries.map((s) => s.key).filter((k) => featuresReused.includes(k.window_start)),
+    )
     const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
     await this.write(summaries, features, versionStrings)
     for (const start of featureStarts) this.featuresFrom.set(featureKey(start), predictionsRead.get(start)!)

@@ -40,7 +40,8 @@ export class ApproverTokens {
 
   /** One approver with a plain token (kept for single-user setups; at least MIN_TOKEN_BYTES). */
   static single(name: string, token: string): ApproverTokens {
-    if (Buffer.byteLength(token) < MIN_TOKEN_BYTES) throw new Error(`the approval API token must be at least ${MIN_TOKEN_BYTES} bytes (e.g. openssl rand -hex 32)`)
+    if (Buffer.byteLength(token) < MIN_TOKEN_BYTES)
+      throw new Error(`the approval API token must be at least ${MIN_TOKEN_BYTES} bytes (e.g. openssl rand -hex 32)`)
     return ApproverTokens.parse(`${name}:${tokenHash(token)}`)
   }
 

@@ -56,7 +56,16 @@ export function requestId(modelId: string, episodeId: string): string {
  *  more labels, overwrites the same row instead of adding a second decision. */
 export function decisionId(context: DecisionContext, policy: PolicyConfig): string {
   const t = context.episode.trigger
-  return sha256(['decision', context.episode.model_id, context.episode.episode_id, t.alert_id, t.status, t.last_seen, policy.policy_version, policyFingerprint(policy)]).slice(0, 32)
+  return sha256([
+    'decision',
+    context.episode.model_id,
+    context.episode.episode_id,
+    t.alert_id,
+    t.status,
+    t.last_seen,
+    policy.policy_version,
+    policyFingerprint(policy),
+  ]).slice(0, 32)
 }
 
 const WORD: Record<DecisionKind, string> = { retrain: 'Retrain', hold: 'Hold', investigate: 'Investigate', suppress: 'Suppress' }

@@ -125,10 +125,16 @@ export async function startApprovalApi(options: ApprovalApiOptions): Promise<App
           request_id: '',
         })
       } else if (audited) {
-        logger.warn({ event: 'approval_api_refusals_limited', remote, dropped: refusals.dropped() }, 'too many refused approval API calls: answered 429 without an audit row')
+        logger.warn(
+          { event: 'approval_api_refusals_limited', remote, dropped: refusals.dropped() },
+          'too many refused approval API calls: answered 429 without an audit row',
+        )
         return send(res, 429, { error: 'too many refused requests; try again later' })
       }
-      logger.warn({ event: `approval_api_${refusal.result}`, path: path.slice(0, 200), remote, reason: refusal.message.slice(0, 200) }, 'approval API call refused')
+      logger.warn(
+        { event: `approval_api_${refusal.result}`, path: path.slice(0, 200), remote, reason: refusal.message.slice(0, 200) },
+        'approval API call refused',
+      )
       if (refusal.status === 401) res.setHeader('www-authenticate', 'Bearer')
       send(res, refusal.status, { error: refusal.message })
     }

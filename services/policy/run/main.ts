@@ -23,7 +23,9 @@ const policies = loadPolicies(config)
 const needsApproval = [...policies].filter(([, p]) => p.require_approval).map(([id]) => id)
 const approvers = ApproverTokens.fromEnv(env, (path) => readFileSync(path, 'utf8'))
 if (needsApproval.length > 0 && !approvers) {
-  throw new Error(`models ${needsApproval.join(', ')} require approval: set POLICY_API_TOKENS (or POLICY_API_TOKENS_FILE, POLICY_API_TOKEN) so the approval API can start`)
+  throw new Error(
+    `models ${needsApproval.join(', ')} require approval: set POLICY_API_TOKENS (or POLICY_API_TOKENS_FILE, POLICY_API_TOKEN) so the approval API can start`,
+  )
 }
 
 const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'driftgate-policy' }, logger)

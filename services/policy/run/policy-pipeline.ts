@@ -14,7 +14,15 @@ import { EpisodeTracker, episodeOptions, type EpisodeState, type EpisodeTrackerO
 import { NO_MONITOR, StepGate, stepEnd, triggerDataTime, type MonitorMark } from '../core/decision-steps.ts'
 import { checkTrigger } from '../core/trigger-shape.ts'
 import { policyFingerprint, type PolicyConfig } from '../core/policy-config.ts'
-import { triggerKey, type ApprovalRecord, type PendingApproval, type PolicyStore, type StoredDecision, type StoredRequest, type TriggerRecord } from '../store/policy-store.ts'
+import {
+  triggerKey,
+  type ApprovalRecord,
+  type PendingApproval,
+  type PolicyStore,
+  type StoredDecision,
+  type StoredRequest,
+  type TriggerRecord,
+} from '../store/policy-store.ts'
 import type { RequestEmitter } from './request-emitter.ts'
 
 export interface PolicyPipelineDeps {
@@ -49,10 +57,7 @@ interface Waiting {
   reject(error: unknown): void
 }
 
-export type ApprovalResult =
-  | { status: 'approved'; request_id: string }
-  | { status: 'rejected' }
-  | { status: 'not_found' | 'not_pending'; message: string }
+export type ApprovalResult = { status: 'approved'; request_id: string } | { status: 'rejected' } | { status: 'not_found' | 'not_pending'; message: string }
 
 /** What one trigger led to, for logs and tests. */
 export interface Handled {
@@ -189,21 +194,49 @@ export class PolicyPipeline {
       }
       const policy = this.deps.policies.get(trigger.model_id)
       if (!policy) {
-        this.deps.logger.warn({ event: 'trigger_unknown_model', model_id: trigger.model_id, alert_id: trigger.alert_id }, 'trigger for a model without configuration')
-        triggers.push({ trigger, kafka_partition: record.partition, kafka_offset: record.offset, received_at: this.now(), episode_id: '', decision_id: '', outcome: 'unknown_model' })
+        this.deps.logger.warn(
+          { event: 'trigger_unknown_model', model_id: trigger.model_id, alert_id: trigger.alert_id },
+          'trigger for a model without configuration',
+        )
+        triggers.push({
+          trigger,
+          kafka_partition: record.partition,
+          kafka_offset: record.offset,
+          received_at: this.now(),
+          episode_id: '',
+          decision_id: '',
+          outcome: 'unknown_model',
+        })
         this.note({ trigger, outcome: 'unknown_model' })
         continue
       }
       const { promise: done, resolve, reject } = deferred()
-      const entry: Waiting = { key, trigger, partition: record.partition, offset: record.offset, received_at: this.now(), step: stepEnd(triggerDataTime(trigger), policy.decision_interval), done, resolve, reject }
+      const entry: Waiting = {
+        key,
+        trigger,
+        partition: record.partition,
+        offset: record.offset,
+        received_at: this.now(),
+        step: stepEnd(triggerDataTime(trigger), policy.decision_interval),
+        done,
+        resolve,
+        reject,
+      }
       fresh.set(key, entry)
       waits.push(done)
     }
     if (letters.length > 0) {
       if (!this.deps.deadLetter) throw new Error(`${letters.length} undecodable triggers and no dead-letter topic configured`)
       const { unsent } = await sendDeadLetters(this.deps.deadLetter.producer, this.deps.deadLetter.topic, letters, this.now())
-      for (const { letter, error } of unsent) this.deps.logger.error({ event: 'dead_letter_unsent', code: letter.code, error, partition: letter.record.partition, offset: letter.record.offset }, 'the dead-letter topic refused an undecodable trigger; it is skipped')
-      this.deps.logger.warn({ event: 'triggers_dead_lettered', count: letters.length, codes: letters.map((l) => l.code) }, 'undecodable triggers sent to the dead-letter topic')
+      for (const { letter, error } of unsent)
+        this.deps.logger.error(
+          { event: 'dead_letter_unsent', code: letter.code, error, partition: letter.record.partition, offset: letter.record.offset },
+          'the dead-letter topic refused an undecodable trigger; it is skipped',
+        )
+      this.deps.logger.warn(
+        { event: 'triggers_dead_lettered', count: letters.length, codes: letters.map((l) => l.code) },
+        'undecodable triggers sent to the dead-letter topic',
+      )
     }
     if (triggers.length > 0) {
       await this.deps.store.writeBatch({ requests: [], decisions: [], episodes: [], triggers })
@@ -218,7 +251,13 @@ export class PolicyPipeline {
     const requests = [...this.deps.emitter.requests.values()].filter((r) => r.request.model_id === modelId)
     const episodes = new Set(requests.map((r) => r.request.episode_id))
     return {
-      retrains: requests.map((r) => ({ request_id: r.request.request_id, episode_id: r.request.episode_id, decision_id: r.request.decision_id, requested_at: r.request.requested_at, cost: r.cost })),
+      retrains: requests.map((r) => ({
+        request_id: r.request.request_id,
+        episode_id: r.request.episode_id,
+        decision_id: r.request.decision_id,
+        requested_at: r.request.requested_at,
+        cost: r.cost,
+      })),
       approvals: this.approvals.filter((a) => episodes.has(a.episode_id) || this.tracker.get(a.episode_id)?.model_id === modelId),
     }
   }
@@ -229,14 +268,19 @@ export class PolicyPipeline {
       this.advanceTimer = null
       void this.serial(() => this.advance()).then(
         () => {
-          if (this.failingSince !== null) this.deps.logger.info({ event: 'policy_steps_resumed', failed_for_ms: this.now() - this.failingSince }, 'deciding steps works again')
+          if (this.failingSince !== null)
+            this.deps.logger.info({ event: 'policy_steps_resumed', failed_for_ms: this.now() - this.failingSince }, 'deciding steps works again')
           this.failingSince = null
           this.scheduleAdvance(this.pollMs)
         },
         (error: unknown) => {
           this.stale = true
           // Once per outage, not once per retry.
-          if (this.failingSince === null) this.deps.logger.warn({ event: 'policy_step_failed', err: error, waiting: this.waiting.size }, 'deciding a step failed (ClickHouse or Kafka unreachable?); retrying every second')
+          if (this.failingSince === null)
+            this.deps.logger.warn(
+              { event: 'policy_step_failed', err: error, waiting: this.waiting.size },
+              'deciding a step failed (ClickHouse or Kafka unreachable?); retrying every second',
+            )
           this.failingSince ??= this.now()
           this.scheduleAdvance(Math.max(this.pollMs, 1_000))
         },
@@ -311,12 +355,28 @@ export class PolicyPipeline {
         this.note({ trigger: r.trigger, outcome: 'applied', decision: result.decision.decision, decision_id: result.decision.decision_id })
       }
       this.deps.logger.info(
-        { event: 'policy_decision', model_id: episode.model_id, episode_id: episode.episode_id, decision: result.decision.decision, gate: result.deciding?.reason.gate, code: result.deciding?.reason.code, decision_id: result.decision.decision_id, as_of: step },
+        {
+          event: 'policy_decision',
+          model_id: episode.model_id,
+          episode_id: episode.episode_id,
+          decision: result.decision.decision,
+          gate: result.deciding?.reason.gate,
+          code: result.deciding?.reason.code,
+          decision_id: result.decision.decision_id,
+          as_of: step,
+        },
         `policy decided ${result.decision.decision}`,
       )
       if (result.proposed) {
         const p = result.proposed
-        this.pending.set(p.decision_id, { decision_id: p.decision_id, model_id: p.model_id, episode_id: p.episode_id, decided_at: result.decision.decided_at, explanation: result.decision.explanation, proposed: p })
+        this.pending.set(p.decision_id, {
+          decision_id: p.decision_id,
+          model_id: p.model_id,
+          episode_id: p.episode_id,
+          decided_at: result.decision.decided_at,
+          explanation: result.decision.explanation,
+          proposed: p,
+        })
       }
       if (result.request && !this.deps.emitter.has(result.request.request_id)) {
         const stored: StoredRequest = { request: result.request, cost: retrainCost(policy), approved_by: '', status: 'recorded', produced_at: 0 }
@@ -345,7 +405,7 @@ export class PolicyPipeline {
     this.closed = true
     if (this.advanceTimer) clearTimeout(this.advanceTimer)
     this.advanceTimer = null
-    for (const w of this.waiting.values()) w.reject(new Error('the policy stopped before the monitor finished this trigger\'s data'))
+    for (const w of this.waiting.values()) w.reject(new Error("the policy stopped before the monitor finished this trigger's data"))
     this.waiting.clear()
   }
 

@@ -51,8 +51,7 @@ export interface ReplayReport {
 }
 
 export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport> {
-  const history =
-    options.source === 'monitor' ? await options.store.monitorHistory(options.models) : await options.store.triggerHistory(options.models)
+  const history = options.source === 'monitor' ? await options.store.monitorHistory(options.models) : await options.store.triggerHistory(options.models)
   const stored = await options.store.storedDecisions(options.models)
   const factsByKey = new Map<string, ContextFacts>()
   const liveByKey = new Map<string, { decision_id: string; decision: string; deciding_code: string }>()
@@ -61,7 +60,12 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
     liveByKey.set(d.trigger_key, { decision_id: d.decision_id, decision: d.decision, deciding_code: d.deciding_code })
   }
   // People's approvals are part of the history (by episode; episode ids are deterministic).
-  const approvals: ApprovalAction[] = (await options.store.load()).approvals.map(({ decision_id, episode_id, action, at }) => ({ decision_id, episode_id, action, at }))
+  const approvals: ApprovalAction[] = (await options.store.load()).approvals.map(({ decision_id, episode_id, action, at }) => ({
+    decision_id,
+    episode_id,
+    action,
+    at,
+  }))
 
   const tracker = new EpisodeTracker([], episodeOptions(options.policies))
   const retrains = new Map<string, PastRequest[]>()
@@ -96,7 +100,13 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
       const proposed = proposals.get(a.decision_id)
       if (a.action !== 'approve' || !proposed || a.at > received_at || modelRetrains.some((r) => r.episode_id === proposed.episode_id)) continue
       if (proposed.model_id !== trigger.model_id) continue
-      modelRetrains.push({ request_id: proposed.request_id, episode_id: proposed.episode_id, decision_id: proposed.decision_id, requested_at: a.at, cost: retrainCost(policy) })
+      modelRetrains.push({
+        request_id: proposed.request_id,
+        episode_id: proposed.episode_id,
+        decision_id: proposed.decision_id,
+        requested_at: a.at,
+        cost: retrainCost(policy),
+      })
       tracker.markRequested(proposed.episode_id, proposed.request_id, a.at)
       report.requests.push(proposed.request_id)
     }
@@ -104,7 +114,13 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
     const result = decide({ ...facts, episode: applied.episode, history: { retrains: modelRetrains, approvals } }, policy)
     if (result.proposed) proposals.set(result.proposed.decision_id, result.proposed)
     if (result.request && !modelRetrains.some((r) => r.request_id === result.request!.request_id)) {
-      modelRetrains.push({ request_id: result.request.request_id, episode_id: result.request.episode_id, decision_id: result.decision.decision_id, requested_at: result.request.requested_at, cost: retrainCost(policy) })
+      modelRetrains.push({
+        request_id: result.request.request_id,
+        episode_id: result.request.episode_id,
+        decision_id: result.decision.decision_id,
+        requested_at: result.request.requested_at,
+        cost: retrainCost(policy),
+      })
       retrains.set(trigger.model_id, modelRetrains)
       tracker.markRequested(applied.episode.episode_id, result.request.request_id, received_at)
       report.requests.push(result.request.request_id)

@@ -99,7 +99,13 @@ export class RequestEmitter {
       await this.setStatus(entry, 'produced')
       sent++
       this.deps.logger.info(
-        { event: 'retrain_requested', request_id: id, model_id: entry.request.model_id, episode_id: entry.request.episode_id, decision_id: entry.request.decision_id },
+        {
+          event: 'retrain_requested',
+          request_id: id,
+          model_id: entry.request.model_id,
+          episode_id: entry.request.episode_id,
+          decision_id: entry.request.decision_id,
+        },
         'retrain request sent',
       )
     }

@@ -90,9 +90,17 @@ export class PolicyStore {
   async load(): Promise<LoadedState> {
     const t = (name: string): string => this.ch.table(name)
     const [episodes, requests, approvals, processed, pending] = await Promise.all([
-      this.ch.query<{ episode_id: string; model_id: string; model_version: string; status: string; opened_at: number; change_point: number; request_id: string; alerts_json: string; updated_at: number }>(
-        `SELECT episode_id, model_id, model_version, status, opened_at, change_point, request_id, alerts_json, updated_at FROM ${t('policy_episodes')} FINAL`,
-      ),
+      this.ch.query<{
+        episode_id: string
+        model_id: string
+        model_version: string
+        status: string
+        opened_at: number
+        change_point: number
+        request_id: string
+        alerts_json: string
+        updated_at: number
+      }>(`SELECT episode_id, model_id, model_version, status, opened_at, change_point, request_id, alerts_json, updated_at FROM ${t('policy_episodes')} FINAL`),
       this.ch.query<{ request_json: string; cost: number; approved_by: string; status: RequestStatus; produced_at: number }>(
         `SELECT request_json, cost, approved_by, status, produced_at FROM ${t('retrain_requests')} FINAL`,
       ),
@@ -118,8 +126,21 @@ export class PolicyStore {
         request_id: e.request_id || null,
         updated_at: Number(e.updated_at),
       })),
-      requests: requests.map((r) => ({ request: JSON.parse(r.request_json) as RetrainRequest, cost: r.cost, approved_by: r.approved_by, status: r.status, produced_at: Number(r.produced_at) })),
-      approvals: approvals.map((a) => ({ decision_id: a.decision_id, episode_id: a.episode_id, action: a.action, at: Number(a.at), request_id: a.request_id, actor: a.actor })),
+      requests: requests.map((r) => ({
+        request: JSON.parse(r.request_json) as RetrainRequest,
+        cost: r.cost,
+        approved_by: r.approved_by,
+        status: r.status,
+        produced_at: Number(r.produced_at),
+      })),
+      approvals: approvals.map((a) => ({
+        decision_id: a.decision_id,
+        episode_id: a.episode_id,
+        action: a.action,
+        at: Number(a.at),
+        request_id: a.request_id,
+        actor: a.actor,
+      })),
       processed: new Set(processed.map((p) => triggerKey({ ...p, last_seen: Number(p.last_seen) }))),
       pending: pending.map((p) => ({
         decision_id: p.decision_id,
@@ -138,7 +159,10 @@ export class PolicyStore {
    */
   async writeBatch(batch: { requests: StoredRequest[]; decisions: StoredDecision[]; episodes: EpisodeState[]; triggers: TriggerRecord[] }): Promise<void> {
     await this.writeRequests(batch.requests)
-    await this.ch.insert('policy_decisions', batch.decisions.map((d) => this.decisionRow(d)))
+    await this.ch.insert(
+      'policy_decisions',
+      batch.decisions.map((d) => this.decisionRow(d)),
+    )
     await this.writeEpisodes(batch.episodes)
     await this.ch.insert(
       'policy_triggers',
@@ -265,9 +289,21 @@ export class PolicyStore {
   }
 
   /** Stored decisions: facts by trigger state (latest write wins), and decisions by id. */
-  async storedDecisions(modelIds?: string[]): Promise<{ trigger_key: string; decision_id: string; decision: string; deciding_code: string; request_id: string; facts: ContextFacts }[]> {
+  async storedDecisions(
+    modelIds?: string[],
+  ): Promise<{ trigger_key: string; decision_id: string; decision: string; deciding_code: string; request_id: string; facts: ContextFacts }[]> {
     const where = modelIds?.length ? `WHERE model_id IN (${modelIds.map(lit).join(', ')})` : ''
-    const rows = await this.ch.query<{ model_id: string; trigger_alert_id: string; trigger_status: string; trigger_last_seen: number; decision_id: string; decision: string; deciding_code: string; request_id: string; context_json: string }>(
+    const rows = await this.ch.query<{
+      model_id: string
+      trigger_alert_id: string
+      trigger_status: string
+      trigger_last_seen: number
+      decision_id: string
+      decision: string
+      deciding_code: string
+      request_id: string
+      context_json: string
+    }>(
       `SELECT model_id, trigger_alert_id, trigger_status, trigger_last_seen, decision_id, decision, deciding_code, request_id, context_json FROM ${this.ch.table('policy_decisions')} FINAL ${where} ORDER BY version`,
     )
     return rows.map((r) => ({

@@ -53,10 +53,7 @@ export class EventCodec {
 
   /** Registers (or finds) the record's schema under `<topic>-value` and remembers its id. */
   async register(topic: string, name: RecordName): Promise<number> {
-    const { id } = await this.registry.register(
-      { type: SchemaType.AVRO, schema: schemaText(name) },
-      { subject: valueSubject(topic) },
-    )
+    const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: schemaText(name) }, { subject: valueSubject(topic) })
     this.ids.set(topic, id)
     return id
   }
@@ -96,10 +93,7 @@ export class EventCodec {
       }
       return { event: check(raw), format: 'json' }
     }
-    throw new DecodeError(
-      'unknown_framing',
-      `first byte 0x${value[0]!.toString(16).padStart(2, '0')} is neither the Confluent magic byte 0x00 nor '{' (JSON)`,
-    )
+    throw new DecodeError('unknown_framing', `first byte 0x${value[0]!.toString(16).padStart(2, '0')} is neither the Confluent magic byte 0x00 nor '{' (JSON)`)
   }
 
   private async decodeAvro(value: Buffer, name: RecordName): Promise<{ raw: unknown; schemaId: number }> {

@@ -21,7 +21,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 function checkString(field: string, value: string | null): void {
   if (value === null) return
-  if (value.length > EVENT_LIMITS.stringChars) throw new DecodeError('value_too_long', `${field} is ${value.length} characters long, more than the ${EVENT_LIMITS.stringChars} accepted`)
+  if (value.length > EVENT_LIMITS.stringChars)
+    throw new DecodeError('value_too_long', `${field} is ${value.length} characters long, more than the ${EVENT_LIMITS.stringChars} accepted`)
   if (LONE_SURROGATE.test(value)) throw new DecodeError('malformed_string', `${field} holds an unpaired UTF-16 surrogate (not valid Unicode text)`)
 }
 
@@ -45,7 +46,8 @@ export function checkPredictionLimits(e: PredictionEvent): PredictionEvent {
   for (const field of ['prediction_id', 'model_id', 'model_version'] as const) checkString(field, e[field])
   checkTime('event_time', e.event_time)
   const features = Object.keys(e.numeric_features).length + Object.keys(e.categorical_features).length
-  if (features > EVENT_LIMITS.features) throw new DecodeError('too_many_features', `the prediction has ${features} features, more than the ${EVENT_LIMITS.features} accepted`)
+  if (features > EVENT_LIMITS.features)
+    throw new DecodeError('too_many_features', `the prediction has ${features} features, more than the ${EVENT_LIMITS.features} accepted`)
   checkMap('numeric_features', e.numeric_features, EVENT_LIMITS.features)
   checkMap('categorical_features', e.categorical_features, EVENT_LIMITS.features)
   checkMap('prediction.scores', e.prediction.scores, EVENT_LIMITS.mapEntries)

@@ -91,7 +91,8 @@ function plainPrediction(v: unknown): PredictionEvent | null {
 }
 
 function plainLabel(v: unknown): LabelEvent | null {
-  if (!isPlain(v) || !isId(v.prediction_id) || !isId(v.model_id) || !isTimestamp(v.label_time) || !stringOrNull(v.label_class) || !finiteOrNull(v.label_value)) return null
+  if (!isPlain(v) || !isId(v.prediction_id) || !isId(v.model_id) || !isTimestamp(v.label_time) || !stringOrNull(v.label_class) || !finiteOrNull(v.label_value))
+    return null
   return { prediction_id: v.prediction_id, model_id: v.model_id, label_time: v.label_time, label_class: v.label_class, label_value: v.label_value }
 }
 

@@ -5,10 +5,21 @@ import { formatIssues } from './model-config.ts'
 // Process settings from the environment, parsed once at start; docker-compose.yml and
 // infra/local/env.sh use the same names and defaults.
 const envSchema = z.object({
-  KAFKA_BROKERS: z.string().default('127.0.0.1:9092').transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    ),
   SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081'),
   CLICKHOUSE_URL: z.url().default('http://127.0.0.1:8123'),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('driftgate'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default('driftgate'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   /** Read-only user (readonly=1) the CLI reads with; the CLI refuses a user that can write. */
@@ -61,7 +72,11 @@ const envSchema = z.object({
   /** Predictions kept in memory per partition for the label join. */
   MONITOR_INDEX_PER_PARTITION: z.coerce.number().int().min(1).default(100_000),
   /** Largest record value the monitor decodes, bytes; larger ones are dead-lettered (record_too_large). */
-  MONITOR_MAX_RECORD_BYTES: z.coerce.number().int().min(1_024).default(1024 * 1024),
+  MONITOR_MAX_RECORD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .default(1024 * 1024),
   /** A consumer (monitor or policy) is unhealthy once a partition with lag has not committed for this long, ms. */
   CONSUMER_STALL_MS: z.coerce.number().int().min(1_000).default(120_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

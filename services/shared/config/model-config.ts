@@ -20,7 +20,10 @@ const costMatrix = z
 
 export const modelConfigSchema = z
   .object({
-    model_id: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash and underscore'),
+    model_id: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash and underscore'),
     task: z.enum(['binary_classification', 'multiclass_classification', 'regression']),
     /** Binary classification: the class whose score is the model's score (e.g. '1', 'fraud'). */
     positive_class: z.string().optional(),
@@ -66,7 +69,11 @@ export const modelConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['classes'], message: 'list at least two classes for a classification model' })
     }
     if (model.join_grace > model.orphan_after) {
-      ctx.addIssue({ code: 'custom', path: ['join_grace'], message: `join_grace (${model.join_grace} ms) must not exceed orphan_after (${model.orphan_after} ms)` })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['join_grace'],
+        message: `join_grace (${model.join_grace} ms) must not exceed orphan_after (${model.orphan_after} ms)`,
+      })
     }
     const names = [...model.features.numeric, ...model.features.categorical]
     const dup = names.find((name, i) => names.indexOf(name) !== i)

@@ -8,9 +8,38 @@ export class InfrastructureError extends Error {
 
 // ClickHouse error codes that say the server is overloaded, unreachable or out of resources, not
 // that a query or row is wrong: timeouts, too many queries or parts, memory, read-only, network.
-const CLICKHOUSE_INFRASTRUCTURE_CODES = new Set(['3', '159', '160', '164', '202', '203', '209', '210', '236', '241', '242', '252', '285', '394', '425', '439', '999'])
+const CLICKHOUSE_INFRASTRUCTURE_CODES = new Set([
+  '3',
+  '159',
+  '160',
+  '164',
+  '202',
+  '203',
+  '209',
+  '210',
+  '236',
+  '241',
+  '242',
+  '252',
+  '285',
+  '394',
+  '425',
+  '439',
+  '999',
+])
 
-const NODE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'])
+const NODE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
 
 /**
  * True when the error says a dependency failed rather than the data: our InfrastructureError,

@@ -26,14 +26,7 @@ export interface LabelEvent {
   label_value: number | null
 }
 
-export type AlertKind =
-  | 'drift'
-  | 'prediction_drift'
-  | 'performance'
-  | 'estimated_performance'
-  | 'data_quality'
-  | 'join_health'
-  | 'anomaly'
+export type AlertKind = 'drift' | 'prediction_drift' | 'performance' | 'estimated_performance' | 'data_quality' | 'join_health' | 'anomaly'
 
 export type Severity = 'info' | 'warning' | 'critical'
 export type AlertStatus = 'firing' | 'resolved'
@@ -72,17 +65,7 @@ export interface MonitorTrigger {
 
 export type DecisionKind = 'retrain' | 'hold' | 'investigate' | 'suppress'
 
-export type Gate =
-  | 'root_cause'
-  | 'label_maturity'
-  | 'known_event'
-  | 'segment'
-  | 'persistence'
-  | 'cooldown'
-  | 'rate_limit'
-  | 'budget'
-  | 'evidence'
-  | 'approval'
+export type Gate = 'root_cause' | 'label_maturity' | 'known_event' | 'segment' | 'persistence' | 'cooldown' | 'rate_limit' | 'budget' | 'evidence' | 'approval'
 
 export interface Reason {
   gate: Gate

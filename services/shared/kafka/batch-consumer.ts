@@ -137,7 +137,8 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     }
     watch.observe(offsets)
     const stuck = watch.stalls().filter((p) => p.seconds * 1000 >= stallMs)
-    if (stuck.length > 0) logger.warn({ event: 'consumer_stalled', partitions: stuck }, 'partitions with lag have not committed for longer than the stall limit')
+    if (stuck.length > 0)
+      logger.warn({ event: 'consumer_stalled', partitions: stuck }, 'partitions with lag have not committed for longer than the stall limit')
   }
 
   /** The slice of the batch's progress that `part` (some of its records) covers. */
@@ -160,7 +161,11 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
       mayBeRecords: options.isolate.mayBeRecords,
       reject: options.isolate.reject,
     })
-    if (rejected.length > 0) logger.warn({ event: 'records_isolated', records: rejected.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset })) }, 'records that made the batch fail were dead-lettered; the rest of the batch went on')
+    if (rejected.length > 0)
+      logger.warn(
+        { event: 'records_isolated', records: rejected.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset })) },
+        'records that made the batch fail were dead-lettered; the rest of the batch went on',
+      )
     return { settled: Promise.all(results.map(settledOf)).then(() => undefined) }
   }
 
@@ -180,7 +185,13 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
         // kicked out, and its partitions would be replayed by another one.
         const until = Date.now() + delay
         while (Date.now() < until) {
-          await Promise.all(batch.heartbeats.map((hb) => Promise.resolve().then(hb).catch(() => undefined)))
+          await Promise.all(
+            batch.heartbeats.map((hb) =>
+              Promise.resolve()
+                .then(hb)
+                .catch(() => undefined),
+            ),
+          )
           await sleep(Math.min(1_000, until - Date.now()))
         }
         delay = Math.min(maxRetryMs, delay * 2) * (0.8 + Math.random() * 0.4)
@@ -268,13 +279,21 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
       admin = kafka.admin()
       await admin.connect()
       const check = (): void => {
-        stallTimer = setTimeout(() => {
-          checkProgress()
-            .catch((error: unknown) => logger.warn({ event: 'progress_check_failed', err: error }, 'could not compare committed offsets with the partitions; health turns red if this lasts'))
-            .finally(() => {
-              if (stallTimer) check()
-            })
-        }, options.stallCheckMs ?? Math.min(10_000, stallMs / 4))
+        stallTimer = setTimeout(
+          () => {
+            checkProgress()
+              .catch((error: unknown) =>
+                logger.warn(
+                  { event: 'progress_check_failed', err: error },
+                  'could not compare committed offsets with the partitions; health turns red if this lasts',
+                ),
+              )
+              .finally(() => {
+                if (stallTimer) check()
+              })
+          },
+          options.stallCheckMs ?? Math.min(10_000, stallMs / 4),
+        )
       }
       check()
       await consumer.connect()

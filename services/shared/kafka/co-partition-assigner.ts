@@ -11,7 +11,15 @@ export const CoPartitionedAssigner = ({ cluster }: { cluster: Cluster }): Assign
   version: 1,
   async assign({ members, topics }) {
     const memberIds = members.map((m) => m.memberId).sort()
-    const partitionsByTopic = new Map(topics.map((topic) => [topic, cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId).sort((a, b) => a - b)]))
+    const partitionsByTopic = new Map(
+      topics.map((topic) => [
+        topic,
+        cluster
+          .findTopicPartitionMetadata(topic)
+          .map((p) => p.partitionId)
+          .sort((a, b) => a - b),
+      ]),
+    )
     const maxPartitions = Math.max(0, ...[...partitionsByTopic.values()].map((p) => p.length))
     const assignment = new Map<string, Record<string, number[]>>(memberIds.map((id) => [id, {}]))
     for (let partition = 0; partition < maxPartitions; partition++) {

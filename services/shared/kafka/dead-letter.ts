@@ -36,7 +36,14 @@ export const DLQ_HEADERS = {
  * (with its length and sha256 in headers), keys and the original headers are capped, and
  * letters are sent in produce requests of at most `maxRequestBytes`.
  */
-export const DLQ_LIMITS = { reasonChars: 1_000, maxValueBytes: 512 * 1024, keptBytes: 64 * 1024, keyBytes: 1_024, headerBytes: 16 * 1024, maxRequestBytes: 512 * 1024 }
+export const DLQ_LIMITS = {
+  reasonChars: 1_000,
+  maxValueBytes: 512 * 1024,
+  keptBytes: 64 * 1024,
+  keyBytes: 1_024,
+  headerBytes: 16 * 1024,
+  maxRequestBytes: 512 * 1024,
+}
 
 /** The reason cut to `max` characters, saying how much was cut. */
 export function capReason(reason: string, max = DLQ_LIMITS.reasonChars): string {
@@ -81,7 +88,8 @@ function letterRecord({ record, code, reason, step }: DeadLetter, now: number): 
 }
 
 /** Bytes a letter takes in a produce request (headers included, with some per-record overhead). */
-export const letterBytes = (r: OutgoingRecord): number => (r.key?.length ?? 0) + r.value.length + Object.entries(r.headers ?? {}).reduce((n, [k, v]) => n + k.length + v.length, 0) + 64
+export const letterBytes = (r: OutgoingRecord): number =>
+  (r.key?.length ?? 0) + r.value.length + Object.entries(r.headers ?? {}).reduce((n, [k, v]) => n + k.length + v.length, 0) + 64
 
 /**
  * Writes rejected records to the dead-letter topic with their reason and origin in headers.
@@ -89,7 +97,12 @@ export const letterBytes = (r: OutgoingRecord): number => (r.key?.length ?? 0) +
  * `unsent` for the caller to count and log; the caller still commits its offset, so one
  * record can never stop a partition. Infrastructure failures are thrown (the batch is retried).
  */
-export async function sendDeadLetters(producer: RecordProducer, topic: string, letters: DeadLetter[], now = Date.now()): Promise<{ unsent: { letter: DeadLetter; error: string }[] }> {
+export async function sendDeadLetters(
+  producer: RecordProducer,
+  topic: string,
+  letters: DeadLetter[],
+  now = Date.now(),
+): Promise<{ unsent: { letter: DeadLetter; error: string }[] }> {
   const records = letters.map((l) => letterRecord(l, now))
   const unsent: { letter: DeadLetter; error: string }[] = []
   let at = 0

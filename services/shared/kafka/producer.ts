@@ -10,7 +10,13 @@ export interface RecordProducer {
 /** Codecs the producer can compress with (consumers read all of them, see codecs.ts). */
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 
-const COMPRESSION: Record<Compression, CompressionTypes> = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD }
+const COMPRESSION: Record<Compression, CompressionTypes> = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+}
 
 export async function createProducer(kafka: Kafka, options: { compression?: Compression } = {}): Promise<RecordProducer> {
   const compression = COMPRESSION[options.compression ?? 'none']
@@ -23,7 +29,12 @@ export async function createProducer(kafka: Kafka, options: { compression?: Comp
         topic,
         acks: -1,
         compression,
-        messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp === undefined ? undefined : String(r.timestamp) })),
+        messages: records.map((r) => ({
+          key: r.key,
+          value: r.value,
+          headers: r.headers,
+          timestamp: r.timestamp === undefined ? undefined : String(r.timestamp),
+        })),
       })
     },
     close: () => producer.disconnect(),

@@ -61,7 +61,10 @@ export async function scanTopic(kafka: Kafka, topic: string, options: ReadTopicO
   const enough = (): boolean => (options.toEnd === true && atEnd()) || (options.count !== undefined && read >= options.count)
   if (enough()) return { records, read, reachedEnd: atEnd() }
 
-  const consumer = kafka.consumer({ groupId: options.groupId ?? `driftgate-reader-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 })
+  const consumer = kafka.consumer({
+    groupId: options.groupId ?? `driftgate-reader-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    maxWaitTimeInMs: 100,
+  })
   await consumer.connect()
   try {
     await consumer.subscribe({ topic, fromBeginning: true })

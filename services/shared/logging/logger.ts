@@ -32,7 +32,10 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
     formatters: { log: (object: Record<string, unknown>) => scrub(object, 2) as Record<string, unknown> },
     hooks: {
       logMethod(args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? hideUrlCredentials(a) : a)))
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? hideUrlCredentials(a) : a)),
+        )
       },
     },
   }

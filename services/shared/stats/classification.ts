@@ -149,7 +149,7 @@ export function rocAuc(truthIsPositive: boolean[], scores: number[]): number | n
   if (positives === 0 || negatives === 0) return null
   pairs.sort((a, b) => a[0] - b[0])
   let rankSum = 0
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i
     while (j + 1 < n && pairs[j + 1]![0] === pairs[i]![0]) j++
     const averageRank = (i + j) / 2 + 1

@@ -47,7 +47,14 @@ export class ComputedProgress {
     const updatedAt = (this.lastUpdate = Math.max(this.now(), this.lastUpdate + 1))
     await this.ch.insert(
       'computed_progress',
-      marks.map((m) => ({ consumer_group: this.group, topic: m.topic, partition: m.partition, max_timestamp: m.maxTimestamp, caught_up: m.caughtUp ? 1 : 0, updated_at: updatedAt })),
+      marks.map((m) => ({
+        consumer_group: this.group,
+        topic: m.topic,
+        partition: m.partition,
+        max_timestamp: m.maxTimestamp,
+        caught_up: m.caughtUp ? 1 : 0,
+        updated_at: updatedAt,
+      })),
     )
   }
 
@@ -58,7 +65,13 @@ export class ComputedProgress {
        FROM ${this.ch.table('computed_progress')}
        WHERE consumer_group = ${lit(this.group)} GROUP BY topic, partition`,
     )
-    return rows.map((r) => ({ topic: r.topic, partition: Number(r.partition), maxTimestamp: Number(r.finished), caughtUp: Number(r.idle) === 1, updatedAt: Number(r.last_update) }))
+    return rows.map((r) => ({
+      topic: r.topic,
+      partition: Number(r.partition),
+      maxTimestamp: Number(r.finished),
+      caughtUp: Number(r.idle) === 1,
+      updatedAt: Number(r.last_update),
+    }))
   }
 
   /** The finished data time over the given partitions (topic → partition count). */

@@ -53,7 +53,7 @@ describe('WebhookClient', () => {
       runbook: RUNBOOKS.drift,
       lookup_query: "SELECT * FROM alerts FINAL WHERE alert_id = 'a-1'",
     })
-    for (const secret of ['ACME-42', 'income', "feature = "]) expect(JSON.stringify(body)).not.toContain(secret)
+    for (const secret of ['ACME-42', 'income', 'feature = ']) expect(JSON.stringify(body)).not.toContain(secret)
   })
 
   it('sends no authorization header without a token', async () => {

@@ -37,7 +37,15 @@ async function written(letters: Parameters<typeof sendDeadLetters>[2], now: numb
   const out: OutgoingRecord[] = []
   const producer: RecordProducer = { send: async (_topic, records) => void out.push(...records), close: async () => undefined }
   await sendDeadLetters(producer, 'dead-letter', letters, now)
-  return out.map((r, i) => ({ topic: 'dead-letter', partition: 0, offset: String(100 + i), key: r.key === null ? null : Buffer.from(r.key), value: r.value, timestamp: now + 5, headers: r.headers ?? {} }))
+  return out.map((r, i) => ({
+    topic: 'dead-letter',
+    partition: 0,
+    offset: String(100 + i),
+    key: r.key === null ? null : Buffer.from(r.key),
+    value: r.value,
+    timestamp: now + 5,
+    headers: r.headers ?? {},
+  }))
 }
 
 const original = (value: string | Buffer, over: Partial<ConsumedRecord> = {}): ConsumedRecord => ({
@@ -101,9 +109,12 @@ describe('dead-letters options', () => {
     ['2025-11-28T10:00:00.250+02:00', Date.UTC(2025, 10, 28, 8, 0, 0, 250)],
   ])('parseSince(%s)', (text, ms) => expect(parseSince(text, NOW)).toBe(ms))
 
-  it.each(['', 'yesterday', '-5m', '5 minutes', '2025-11-28T10:00:00', '2025-13-45', '1700000000000'])('parseSince refuses %j, saying what it expects', (text) => {
-    expect(() => parseSince(text, NOW)).toThrow(/expected a duration \(30m, 2h, 7d\), a date \(2025-11-28\) or an ISO time with a zone/)
-  })
+  it.each(['', 'yesterday', '-5m', '5 minutes', '2025-11-28T10:00:00', '2025-13-45', '1700000000000'])(
+    'parseSince refuses %j, saying what it expects',
+    (text) => {
+      expect(() => parseSince(text, NOW)).toThrow(/expected a duration \(30m, 2h, 7d\), a date \(2025-11-28\) or an ISO time with a zone/)
+    },
+  )
 
   it.each([
     ['1', 1],
@@ -116,7 +127,10 @@ describe('dead-letters options', () => {
 
 describe('dead-letter rows', () => {
   it('reads back every header the dead-letter writer sets, and keeps the original key, value and headers apart', async () => {
-    const [record] = await written([{ record: original('{"model_id":"ghost"}'), code: 'unknown_model', reason: "model_id 'ghost' is not configured in driftgate", step: 'validate' }], NOW)
+    const [record] = await written(
+      [{ record: original('{"model_id":"ghost"}'), code: 'unknown_model', reason: "model_id 'ghost' is not configured in driftgate", step: 'validate' }],
+      NOW,
+    )
     const r = deadLetterRow(record!, 'ghost')
     expect(r).toEqual({
       failedAt: NOW,
@@ -138,7 +152,18 @@ describe('dead-letter rows', () => {
 
   it('a record without the headers (not written by driftgate) still makes a row, timed by its timestamp', () => {
     const r = deadLetterRow({ topic: 'dead-letter', partition: 1, offset: '7', key: null, value: null, timestamp: NOW, headers: {} }, null)
-    expect(r).toMatchObject({ failedAt: NOW, sourceTopic: '', sourcePartition: null, sourceOffset: '', code: '', step: '', reason: '', modelId: null, partition: 1, offset: '7' })
+    expect(r).toMatchObject({
+      failedAt: NOW,
+      sourceTopic: '',
+      sourcePartition: null,
+      sourceOffset: '',
+      code: '',
+      step: '',
+      reason: '',
+      modelId: null,
+      partition: 1,
+      offset: '7',
+    })
   })
 
   it('filters by time (inclusive), model and code together', () => {
@@ -155,7 +180,10 @@ describe('dead-letter rows', () => {
   it('keeps the newest rows of a long shuffled stream, oldest first', () => {
     const times = Array.from({ length: 5_000 }, (_, i) => NOW + i * 1000)
     // A deterministic shuffle: the stream order must not matter.
-    const shuffled = times.map((t, i) => ({ t, k: (i * 7919) % 5_003 })).sort((a, b) => a.k - b.k).map((x) => x.t)
+    const shuffled = times
+      .map((t, i) => ({ t, k: (i * 7919) % 5_003 }))
+      .sort((a, b) => a.k - b.k)
+      .map((x) => x.t)
     const kept = new NewestRows(50)
     for (const t of shuffled) kept.add(row(t))
     expect(kept.seen).toBe(5_000)
@@ -171,7 +199,9 @@ describe('dead-letter rows', () => {
 
 describe('terminal-safe text', () => {
   it('escapes control characters and backslashes, keeps other text', () => {
-    expect(printable('model_id \'a\u001b[31mb\' is\tnot\nconfigured \\ café ✓\u0000\u007f\u0085')).toBe("model_id 'a\\x1b[31mb' is\\tnot\\nconfigured \\\\ café ✓\\x00\\x7f\\x85")
+    expect(printable("model_id 'a\u001b[31mb' is\tnot\nconfigured \\ café ✓\u0000\u007f\u0085")).toBe(
+      "model_id 'a\\x1b[31mb' is\\tnot\\nconfigured \\\\ café ✓\\x00\\x7f\\x85",
+    )
   })
 
   it('shows a value prefix byte by byte: printable ASCII as is, the rest escaped', () => {
@@ -241,8 +271,25 @@ describe('model_id of the original value', () => {
 
 describe('dead-letters output', () => {
   const rows = [
-    row(Date.UTC(2025, 10, 28, 10, 0, 0, 123), { sourceTopic: 'predictions', sourcePartition: 4, sourceOffset: '88', code: 'unknown_model', modelId: 'ghost', reason: "model_id 'ghost' is not configured", value: Buffer.from('{"model_id":"ghost"}') }),
-    row(Date.UTC(2025, 10, 28, 11, 0, 0), { sourceTopic: 'labels', sourcePartition: 0, sourceOffset: '5', code: 'malformed_json', step: 'decode', modelId: null, reason: 'not valid JSON:\nUnexpected end', value: Buffer.from([0x7b, 0x01]) }),
+    row(Date.UTC(2025, 10, 28, 10, 0, 0, 123), {
+      sourceTopic: 'predictions',
+      sourcePartition: 4,
+      sourceOffset: '88',
+      code: 'unknown_model',
+      modelId: 'ghost',
+      reason: "model_id 'ghost' is not configured",
+      value: Buffer.from('{"model_id":"ghost"}'),
+    }),
+    row(Date.UTC(2025, 10, 28, 11, 0, 0), {
+      sourceTopic: 'labels',
+      sourcePartition: 0,
+      sourceOffset: '5',
+      code: 'malformed_json',
+      step: 'decode',
+      modelId: null,
+      reason: 'not valid JSON:\nUnexpected end',
+      value: Buffer.from([0x7b, 0x01]),
+    }),
   ]
 
   it('prints one table line per row with time, source, code, step, model, reason and value', () => {
@@ -250,7 +297,15 @@ describe('dead-letters output', () => {
     const lines = text.split('\n')
     expect(lines[0]!.split(/\s{2,}/)).toEqual(['time', 'source', 'code', 'step', 'model_id', 'reason', 'value'])
     expect(lines).toHaveLength(5)
-    expect(lines[2]!.split(/\s{2,}/)).toEqual(['2025-11-28T10:00:00Z', 'predictions/4/88', 'unknown_model', 'validate', 'ghost', "model_id 'ghost' is not configured", '{"model_id":"ghost"}'])
+    expect(lines[2]!.split(/\s{2,}/)).toEqual([
+      '2025-11-28T10:00:00Z',
+      'predictions/4/88',
+      'unknown_model',
+      'validate',
+      'ghost',
+      "model_id 'ghost' is not configured",
+      '{"model_id":"ghost"}',
+    ])
     // No model_id: its cell is blank (the padding runs into the next column's).
     expect(lines[3]!.split(/\s{2,}/)).toEqual(['2025-11-28T11:00:00Z', 'labels/0/5', 'malformed_json', 'decode', 'not valid JSON:\\nUnexpected end', '{\\x01'])
     expect(lines[4]).toBe('2 matching dead letters, 9 read from t-dead-letter')
@@ -259,11 +314,16 @@ describe('dead-letters output', () => {
   it('says when older matching records were left out', () => {
     const text = formatDeadLetters({ rows: rows.slice(1), matched: 7, read: 9, complete: true }, { limit: 1 }, 'dead-letter')
     expect(text.split('\n').at(-1)).toBe('newest 1 of 7 matching dead letters (oldest first; --limit shows more), 9 read from dead-letter')
-    expect(formatDeadLetters({ rows: [], matched: 0, read: 0, complete: true }, { limit: 50 }, 'dead-letter')).toBe('(no rows)\n0 matching dead letters, 0 read from dead-letter')
+    expect(formatDeadLetters({ rows: [], matched: 0, read: 0, complete: true }, { limit: 50 }, 'dead-letter')).toBe(
+      '(no rows)\n0 matching dead letters, 0 read from dead-letter',
+    )
   })
 
   it('--json gives every field, the whole reason and the original value', () => {
-    const parsed = JSON.parse(formatDeadLetters({ rows, matched: 2, read: 2, complete: true }, { limit: 50, json: true }, 'dead-letter')) as Record<string, unknown>[]
+    const parsed = JSON.parse(formatDeadLetters({ rows, matched: 2, read: 2, complete: true }, { limit: 50, json: true }, 'dead-letter')) as Record<
+      string,
+      unknown
+    >[]
     expect(parsed).toHaveLength(2)
     expect(parsed[1]).toEqual({
       failed_at: '2025-11-28T11:00:00Z',

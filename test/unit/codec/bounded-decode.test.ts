@@ -66,7 +66,8 @@ describe('bounded decoding', () => {
       original(...a)
     })
     const c = EventCodec.forRegistry(counting.url, { unknownIdTtlMs: 60_000, now: () => now })
-    for (let i = 0; i < 50; i++) expect(((await c.decodePrediction(frame(999_999, Buffer.from('00', 'hex'))).catch((e: DecodeError) => e)) as DecodeError).code).toBe('unknown_schema_id')
+    for (let i = 0; i < 50; i++)
+      expect(((await c.decodePrediction(frame(999_999, Buffer.from('00', 'hex'))).catch((e: DecodeError) => e)) as DecodeError).code).toBe('unknown_schema_id')
     expect(requests).toBe(1)
     now = 61_000
     await c.decodePrediction(frame(999_999, Buffer.from('00', 'hex'))).catch(() => undefined)
@@ -83,7 +84,11 @@ describe('bounded decoding', () => {
       [Buffer.from(JSON.stringify(samplePrediction()).replace('"p-1"', '"p-\\ud800"')), 'malformed_string', /prediction_id holds an unpaired/],
       [Buffer.from(JSON.stringify(samplePrediction()).replace('"DE"', '"\\udc00x"')), 'malformed_string', /categorical_features.country/],
       [json({ event_time: Date.UTC(2200, 0, 1) }), 'time_out_of_range', /event_time .* 2105-12-31/],
-      [json({ numeric_features: Object.fromEntries(Array.from({ length: 1_001 }, (_, i) => [`f${i}`, i])) }), 'too_many_features', /1003 features, more than the 1000/],
+      [
+        json({ numeric_features: Object.fromEntries(Array.from({ length: 1_001 }, (_, i) => [`f${i}`, i])) }),
+        'too_many_features',
+        /1003 features, more than the 1000/,
+      ],
       [json({ categorical_features: { country: 'x'.repeat(1_025) } }), 'value_too_long', /categorical_features.country is 1025 characters/],
       [json({ segments: Object.fromEntries(Array.from({ length: 1_001 }, (_, i) => [`s${i}`, 'v'])) }), 'too_many_entries', /segments has 1001 entries/],
     ]

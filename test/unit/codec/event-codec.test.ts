@@ -81,7 +81,12 @@ describe('EventCodec', () => {
     ['an unknown first byte', Buffer.from('hello'), 'unknown_framing', /first byte 0x68/],
     ['broken JSON', Buffer.from('{"prediction_id": '), 'malformed_json', /not valid JSON/],
     ['a JSON event without model_id', Buffer.from(JSON.stringify({ ...samplePrediction(), model_id: undefined })), 'invalid_event', /model_id/],
-    ['a JSON event with a string where a number belongs', Buffer.from(JSON.stringify(samplePrediction({ numeric_features: { age: '41' as unknown as number } }))), 'invalid_event', /numeric_features\.age/],
+    [
+      'a JSON event with a string where a number belongs',
+      Buffer.from(JSON.stringify(samplePrediction({ numeric_features: { age: '41' as unknown as number } }))),
+      'invalid_event',
+      /numeric_features\.age/,
+    ],
     ['a truncated Confluent frame', Buffer.from([0, 0, 0]), 'malformed_avro', /at least 5 bytes/],
     ['an unknown schema id', frame(987_654, Buffer.from([2, 97])), 'unknown_schema_id', /987654/],
   ])('rejects %s with a clear error', async (_what, bytes, code, message) => {

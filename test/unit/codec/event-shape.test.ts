@@ -9,7 +9,30 @@ import { sampleLabel, samplePrediction } from '../../support/events.ts'
 // rules. Every input here must get from the check exactly what the schema alone gives: the same
 // record, or a rejection (with the schema's message).
 
-const odd: unknown[] = [undefined, null, '', 'x', 0, -1, 1.5, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, 8_640_000_000_000_001, true, [], {}, [1], { a: 1 }, { a: null }, { a: 'b' }, { a: Number.NaN }, { a: [] }, JSON.parse('{"__proto__": "x"}') as unknown, JSON.parse('{"__proto__": 1}') as unknown]
+const odd: unknown[] = [
+  undefined,
+  null,
+  '',
+  'x',
+  0,
+  -1,
+  1.5,
+  2 ** 53,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  8_640_000_000_000_001,
+  true,
+  [],
+  {},
+  [1],
+  { a: 1 },
+  { a: null },
+  { a: 'b' },
+  { a: Number.NaN },
+  { a: [] },
+  JSON.parse('{"__proto__": "x"}') as unknown,
+  JSON.parse('{"__proto__": 1}') as unknown,
+]
 
 /** Every record obtained from `base` by setting one field (or one nested field) to an odd value,
  *  or removing it, plus extra unknown fields. */
@@ -56,7 +79,8 @@ describe('event shape checks', () => {
       if ('ok' in want) {
         // The schema accepts it; the check adds only the "some output" rule.
         const p = (want.ok as { prediction: { predicted_class: unknown; value: unknown; scores: object } }).prediction
-        if (p.predicted_class === null && p.value === null && Object.keys(p.scores).length === 0) expect(got).toEqual({ error: 'prediction: has neither predicted_class, scores nor value' })
+        if (p.predicted_class === null && p.value === null && Object.keys(p.scores).length === 0)
+          expect(got).toEqual({ error: 'prediction: has neither predicted_class, scores nor value' })
         else {
           expect(got, JSON.stringify(v)).toEqual(want)
           accepted++

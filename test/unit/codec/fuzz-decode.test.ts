@@ -25,7 +25,13 @@ let ids: { prediction: number; label: number }
 beforeAll(async () => {
   registry = await startRegistryDouble()
   codec = EventCodec.forRegistry(registry.url)
-  const prediction = samplePrediction({ model_id: MODEL, event_time: NOW - 60_000, numeric_features: { x1: 0.5, x2: -1, x3: null }, categorical_features: { country: 'DE', channel: null }, segments: { new_entity: 'true' } })
+  const prediction = samplePrediction({
+    model_id: MODEL,
+    event_time: NOW - 60_000,
+    numeric_features: { x1: 0.5, x2: -1, x3: null },
+    categorical_features: { country: 'DE', channel: null },
+    segments: { new_entity: 'true' },
+  })
   const label = sampleLabel({ model_id: MODEL, label_time: NOW - 1_000 })
   const avroP = await codec.encode('predictions', 'PredictionEvent', prediction)
   const avroL = await codec.encode('labels', 'LabelEvent', label)
@@ -59,7 +65,12 @@ function rowProblems(row: Record<string, unknown>): string[] {
     const d = row[k]
     if (d !== undefined && !(typeof d === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d) && d >= '1970-01-01' && d <= maxDate)) problems.push(`${k}: ${String(d)}`)
   }
-  for (const [names, values] of [['numeric_names', 'numeric_values'], ['categorical_names', 'categorical_values'], ['class_names', 'class_scores'], ['segment_names', 'segment_values']] as const) {
+  for (const [names, values] of [
+    ['numeric_names', 'numeric_values'],
+    ['categorical_names', 'categorical_values'],
+    ['class_names', 'class_scores'],
+    ['segment_names', 'segment_values'],
+  ] as const) {
     if (row[names] && (row[names] as unknown[]).length !== (row[values] as unknown[]).length) problems.push(`${names} and ${values} differ in length`)
   }
   return problems
@@ -92,7 +103,11 @@ describe('fuzzing the decode, validate and row path', () => {
   it('rejects each of the records that once stopped the monitor with its own code', async () => {
     for (const h of hostileRecords({ modelId: MODEL, predictionSchemaId: ids.prediction, labelSchemaId: ids.label, now: NOW, serial: 's' })) {
       const record = { topic: h.topic, partition: 0, offset: '1', key: null, value: h.value, timestamp: h.at, headers: {} }
-      const code = await (h.topic === 'predictions' ? codec.decodePrediction(h.value).then(({ event }) => validatePrediction(event, models.get(event.model_id), record.timestamp)?.code ?? 'accepted') : codec.decodeLabel(h.value).then(({ event }) => validateLabel(event, models.get(event.model_id), record.timestamp)?.code ?? 'accepted')).catch((e: DecodeError) => e.code)
+      const code = await (
+        h.topic === 'predictions'
+          ? codec.decodePrediction(h.value).then(({ event }) => validatePrediction(event, models.get(event.model_id), record.timestamp)?.code ?? 'accepted')
+          : codec.decodeLabel(h.value).then(({ event }) => validateLabel(event, models.get(event.model_id), record.timestamp)?.code ?? 'accepted')
+      ).catch((e: DecodeError) => e.code)
       expect({ name: h.name, code }).toEqual({ name: h.name, code: h.code })
     }
   })

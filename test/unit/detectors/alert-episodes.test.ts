@@ -59,7 +59,10 @@ describe('alert episodes', () => {
     const ids = new Set(transitions.map((t) => t.alert_id))
     expect(ids.size).toBe(1)
     // The episode starts at its first window with a finding inside the n-of-m span (window 1).
-    const expected = createHash('sha256').update(JSON.stringify(['churn', 'drift', 'features', 'all', HOUR, T0 + HOUR])).digest('hex').slice(0, 32)
+    const expected = createHash('sha256')
+      .update(JSON.stringify(['churn', 'drift', 'features', 'all', HOUR, T0 + HOUR]))
+      .digest('hex')
+      .slice(0, 32)
     expect([...ids][0]).toBe(expected)
     expect(transitions[0]!.first_seen).toBe(T0 + HOUR)
     // last_seen is the start of the latest window with a finding (window 5), as the MonitorTrigger contract says.
@@ -85,7 +88,11 @@ describe('alert episodes', () => {
   it('mute windows suppress firing for the muted kinds only, and neither resolve nor split an episode', () => {
     const mute = [{ from: T0 + 2 * HOUR, to: T0 + 6 * HOUR }]
     expect(fold(windows('..xxxx..'), { ...rule, mute }).transitions).toEqual([])
-    expect(statuses(fold(windows('..xxxx..'), { ...rule, mute: [{ ...mute[0]!, kinds: ['anomaly'] }] }).transitions)).toEqual(['firing@3', 'updated@4', 'updated@5'])
+    expect(statuses(fold(windows('..xxxx..'), { ...rule, mute: [{ ...mute[0]!, kinds: ['anomaly'] }] }).transitions)).toEqual([
+      'firing@3',
+      'updated@4',
+      'updated@5',
+    ])
     // Firing before the mute, clean during it, still one open episode after it.
     const { transitions, state } = fold(windows('xx....x'), { ...rule, mute })
     expect(statuses(transitions)).toEqual(['firing@1', 'updated@6'])

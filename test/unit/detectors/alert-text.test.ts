@@ -61,9 +61,17 @@ describe('alert text', () => {
 
   it('updates keep the id and move last_seen; the resolution says for how long it was clean', () => {
     expect(updated).toMatchObject({ alert_id: firing!.alert_id, status: 'firing', last_seen: T0 + 2 * HOUR, observed: 0.75 })
-    expect(resolved).toMatchObject({ alert_id: firing!.alert_id, status: 'resolved', severity: 'critical', window_start: T0 + 5 * HOUR, last_seen: T0 + 2 * HOUR })
+    expect(resolved).toMatchObject({
+      alert_id: firing!.alert_id,
+      status: 'resolved',
+      severity: 'critical',
+      window_start: T0 + 5 * HOUR,
+      last_seen: T0 + 2 * HOUR,
+    })
     // The text shows the end of the last window with a finding (last_seen is its start).
-    expect(resolved!.summary).toMatch(/^RESOLVED performance\/accuracy on churn v7, segment country=DE, 1h windows: clean for 3 windows up to 2024-01-01 06:00Z; episode 2024-01-01 00:00Z to 2024-01-01 03:00Z, 3 windows with a finding, peak critical/)
+    expect(resolved!.summary).toMatch(
+      /^RESOLVED performance\/accuracy on churn v7, segment country=DE, 1h windows: clean for 3 windows up to 2024-01-01 06:00Z; episode 2024-01-01 00:00Z to 2024-01-01 03:00Z, 3 windows with a finding, peak critical/,
+    )
   })
 
   it('first_seen and last_seen are window starts, so a consumer counts the firing windows as (last_seen - first_seen) / size + 1', () => {

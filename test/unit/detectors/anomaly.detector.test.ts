@@ -67,7 +67,9 @@ describe('anomaly detector', () => {
     const dropped = volumeWindow(prng(5), at, 0.3)
     const { findings } = detectAnomalies(input(model, config, null, dropped, short))
     expect(findings).toHaveLength(1)
-    const sameHour = short.filter((w) => (at - w.summary.key.window_start) % DAY === 0 && at - w.summary.key.window_start <= 4 * DAY).map((w) => w.summary.volume)
+    const sameHour = short
+      .filter((w) => (at - w.summary.key.window_start) % DAY === 0 && at - w.summary.key.window_start <= 4 * DAY)
+      .map((w) => w.summary.volume)
     expect(sameHour).toHaveLength(4)
     expect(findings[0]!.expected).toBe(median(sameHour))
     expect(findings[0]!.evidence[0]!.detail).toContain('hour-of-day')

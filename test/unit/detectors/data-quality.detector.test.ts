@@ -160,7 +160,13 @@ describe('data-quality detector', () => {
     const w = window(6, T0, 5000)
     const plan = w.features.find((f) => f.feature === 'plan')!.categorical!
     // As if 1,234 distinct values holding 500 of the window's events had been collapsed.
-    Object.assign(plan, { categories: [...plan.categories, '__other__'], counts: [...plan.counts, 500], count: plan.count + 500, overflow_values: 1_234, overflow_count: 500 })
+    Object.assign(plan, {
+      categories: [...plan.categories, '__other__'],
+      counts: [...plan.counts, 500],
+      count: plan.count + 500,
+      overflow_values: 1_234,
+      overflow_count: 500,
+    })
     const { findings } = detectDataQuality(input(model, detectorConfig(), reference, w))
     const overflow = findings.find((f) => f.subject === 'category_overflow')!
     expect(overflow.observed).toBeCloseTo(500 / plan.count, 12)

@@ -18,7 +18,10 @@ describe('detector config', () => {
   })
 
   it('reports errors with the field path', () => {
-    const bad = { drift: { numeric: { psi: { warning: 0.4 } } }, hygiene: { fire_after: { n: 4, m: 3 }, mute: [{ from: '2024-11-29', to: '2024-11-30T00:00:00Z' }] } }
+    const bad = {
+      drift: { numeric: { psi: { warning: 0.4 } } },
+      hygiene: { fire_after: { n: 4, m: 3 }, mute: [{ from: '2024-11-29', to: '2024-11-30T00:00:00Z' }] },
+    }
     let message = ''
     try {
       parseDetectorConfig(bad, 'models[0].detectors')
@@ -33,8 +36,14 @@ describe('detector config', () => {
 
   it('rejects overrides for features the model does not have, and applies the others', () => {
     const model = modelConfig({ features: { numeric: ['age'], categorical: [] } })
-    expect(() => parseDetectorConfig({ drift: { importance: { agee: 2 } } }, 'models[1].detectors', model)).toThrow('models[1].detectors.drift.importance.agee: not a feature')
-    const c = parseDetectorConfig({ drift: { features: { age: { psi: { warning: 0.5 } } } }, hygiene: { mute: [{ from: '2024-11-29T00:00:00Z', to: Date.UTC(2024, 10, 30) }] } }, 'detectors', model)
+    expect(() => parseDetectorConfig({ drift: { importance: { agee: 2 } } }, 'models[1].detectors', model)).toThrow(
+      'models[1].detectors.drift.importance.agee: not a feature',
+    )
+    const c = parseDetectorConfig(
+      { drift: { features: { age: { psi: { warning: 0.5 } } } }, hygiene: { mute: [{ from: '2024-11-29T00:00:00Z', to: Date.UTC(2024, 10, 30) }] } },
+      'detectors',
+      model,
+    )
     expect(driftLevels(c, 'age', 'psi', false)).toEqual({ warning: 0.5, critical: 0.5 })
     expect(driftLevels(c, 'other', 'psi', false)).toEqual({ warning: 0.2, critical: 0.3 })
     expect(c.hygiene.mute[0]).toMatchObject({ from: Date.UTC(2024, 10, 29), to: Date.UTC(2024, 10, 30) })

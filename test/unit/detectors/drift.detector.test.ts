@@ -114,7 +114,8 @@ describe('drift detector', () => {
       const current = window(1000 + w, T0 + w * HOUR, 10_000)
       const { findings } = detectDrift(input(model, config, reference, current))
       expect(findings).toEqual([])
-      for (const s of current.features) if (s.numeric && s.feature !== PREDICTION_SCORE) worstPsi = Math.max(worstPsi, psiOf(reference.numeric[s.feature]!.histogram, s.numeric.histogram))
+      for (const s of current.features)
+        if (s.numeric && s.feature !== PREDICTION_SCORE) worstPsi = Math.max(worstPsi, psiOf(reference.numeric[s.feature]!.histogram, s.numeric.histogram))
     }
     // Sampling noise alone: expected PSI (k - 1) (1/n + 1/N) ~ 0.001, far below the 0.2 effect threshold.
     expect(worstPsi).toBeLessThan(0.01)
@@ -135,7 +136,7 @@ describe('drift detector', () => {
     expect(findings[0]!.evidence.map((e) => e.name)).toEqual([PREDICTION_SCORE])
   })
 
-  it('a categorical shift is found by JS distance and Cramér\'s V; V does not depend on the reference size', () => {
+  it("a categorical shift is found by JS distance and Cramér's V; V does not depend on the reference size", () => {
     const shifted: [string, number][] = [
       ['DE', 0.15],
       ['FR', 0.3],
@@ -146,10 +147,14 @@ describe('drift detector', () => {
     expect(findings).toHaveLength(1)
     expect(findings[0]!.evidence.map((e) => e.name)).toEqual(['country'])
 
-    const current = categoricalStats(['DE', 'DE', 'FR', 'US', 'US', 'US', 'PL', 'FR', 'US', 'DE'].flatMap((c) => Array<string>(100).fill(c)), [])
+    const current = categoricalStats(
+      ['DE', 'DE', 'FR', 'US', 'US', 'US', 'PL', 'FR', 'US', 'DE'].flatMap((c) => Array<string>(100).fill(c)),
+      [],
+    )
     const small = { categories: ['DE', 'FR', 'PL', 'US'], counts: [400, 300, 100, 200] }
     const big = { categories: small.categories, counts: small.counts.map((c) => c * 1000) }
-    const v = (ref: typeof small): number => categoricalFeatureDrift(detectorConfig(), 'country', ref, current)!.measures.find((m) => m.measure === 'cramers_v')!.value
+    const v = (ref: typeof small): number =>
+      categoricalFeatureDrift(detectorConfig(), 'country', ref, current)!.measures.find((m) => m.measure === 'cramers_v')!.value
     expect(v(big)).toBeCloseTo(v(small), 9)
     // Independent: V = sqrt(chi2 / (2n)) on the 2 x 4 table with the reference rescaled to n = 1000.
     const ref = [400, 300, 100, 200]
@@ -171,7 +176,12 @@ describe('drift detector', () => {
       ['de', 0.1],
     ]
     const current = window(9, T0, 10_000, { countries: withNew })
-    const d = categoricalFeatureDrift(detectorConfig(), 'country', reference.categorical.country!, current.features.find((s) => s.feature === 'country')!.categorical!)!
+    const d = categoricalFeatureDrift(
+      detectorConfig(),
+      'country',
+      reference.categorical.country!,
+      current.features.find((s) => s.feature === 'country')!.categorical!,
+    )!
     const unseen = d.measures.find((m) => m.measure === 'unseen_rate')!.value
     const stats = current.features.find((s) => s.feature === 'country')!.categorical!
     expect(unseen).toBeCloseTo(stats.counts[stats.categories.indexOf('de')]! / stats.count, 12)

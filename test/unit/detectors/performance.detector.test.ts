@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { combineVersions, decodeEvaluation, encodeEvaluation, foldEpisodes, initialEpisodeState, sequenceFor } from '../../../services/monitor/core/detectors/alert-episodes.ts'
+import {
+  combineVersions,
+  decodeEvaluation,
+  encodeEvaluation,
+  foldEpisodes,
+  initialEpisodeState,
+  sequenceFor,
+} from '../../../services/monitor/core/detectors/alert-episodes.ts'
 import { hygieneFor } from '../../../services/monitor/core/detectors/detector-config.ts'
 import { evaluateWindow } from '../../../services/monitor/core/detectors/evaluate-window.ts'
 import type { JoinHealth, WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
@@ -27,7 +34,17 @@ function classification(seed: number, labeled: number, accuracy: number): Classi
   const tp = m[1]![1]!
   const precision = tp / (tp + m[0]![1]!)
   const recall = tp / (tp + m[1]![0]!)
-  return { accuracy: correct / labeled, precision, recall, f1: (2 * precision * recall) / (precision + recall), log_loss: null, roc_auc: null, calibration_error: null, classes: ['0', '1'], confusion: m }
+  return {
+    accuracy: correct / labeled,
+    precision,
+    recall,
+    f1: (2 * precision * recall) / (precision + recall),
+    log_loss: null,
+    roc_auc: null,
+    calibration_error: null,
+    classes: ['0', '1'],
+    confusion: m,
+  }
 }
 
 function window(volume: number, labeled: number, c: ClassificationPerformance | null, estimated: number | null = null, start = T0): WindowSnapshot {
@@ -176,7 +193,17 @@ describe('performance detector', () => {
 
   it('a join-health finding in the window suppresses its performance findings, and says so', () => {
     const w = window(5_000, 4_000, classification(2, 4_000, 0.8))
-    const healthy = (start: number): JoinHealth => ({ model_id: 'churn', window_size_ms: HOUR, window_start: start, labels_received: 1000, labels_joined: 980, labels_pending: 0, orphan_labels: 5, duplicate_predictions: 0, predictions: 5000 })
+    const healthy = (start: number): JoinHealth => ({
+      model_id: 'churn',
+      window_size_ms: HOUR,
+      window_start: start,
+      labels_received: 1000,
+      labels_joined: 980,
+      labels_pending: 0,
+      orphan_labels: 5,
+      duplicate_predictions: 0,
+      predictions: 5000,
+    })
     const joinHistory = Array.from({ length: 24 }, (_, h) => healthy(T0 - (24 - h) * HOUR))
     const clean = evaluateWindow(input(model, config, reference, w, [], { join_health: healthy(T0), join_history: joinHistory }))
     expect(clean.findings.map((f) => f.kind)).toEqual(['performance'])
@@ -190,7 +217,9 @@ describe('performance detector', () => {
     expect(result.suppressed!.findings.map((f) => f.kind)).toEqual(['performance'])
     expect(result.suppressed!.reason).toBe('join health: join_rate, orphan_labels')
     // Dropped, the performance finding does not make the window clean: accuracy was not judged.
-    expect(result.not_judged.filter((n) => n.kind === 'performance')).toEqual([{ kind: 'performance', subject: 'accuracy', reason: 'join health: join_rate, orphan_labels' }])
+    expect(result.not_judged.filter((n) => n.kind === 'performance')).toEqual([
+      { kind: 'performance', subject: 'accuracy', reason: 'join health: join_rate, orphan_labels' },
+    ])
     expect(clean.not_judged.filter((n) => n.kind === 'performance')).toEqual([])
   })
 })

@@ -144,7 +144,14 @@ export function emptyReference(overrides: Partial<ReferenceProfile> = {}): Refer
   return { model_id: 'churn', source: 'training-baseline:test', created_at: T0, numeric: {}, categorical: {}, prediction: {}, performance: {}, ...overrides }
 }
 
-export function input(model: ModelConfig, config: DetectorConfig, reference: ReferenceProfile | null, current: WindowSnapshot, history: WindowSnapshot[] = [], extra: Partial<DetectorInput> = {}): DetectorInput {
+export function input(
+  model: ModelConfig,
+  config: DetectorConfig,
+  reference: ReferenceProfile | null,
+  current: WindowSnapshot,
+  history: WindowSnapshot[] = [],
+  extra: Partial<DetectorInput> = {},
+): DetectorInput {
   return { model, evidence: evidenceQueries('driftgate'), config, reference, current, history, ...extra }
 }
 

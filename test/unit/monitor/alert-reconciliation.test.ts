@@ -12,7 +12,10 @@ import { HOUR, T0, modelConfig, windowKey } from '../detectors/synthetic.ts'
 
 const model = buildRuntimeModel(modelConfig(), null)
 const hygiene = (kind: Parameters<typeof hygieneFor>[1]) => hygieneFor(model.detectors, kind)
-const driftId = createHash('sha256').update(JSON.stringify(['churn', 'drift', 'features', 'all', HOUR, T0])).digest('hex').slice(0, 32)
+const driftId = createHash('sha256')
+  .update(JSON.stringify(['churn', 'drift', 'features', 'all', HOUR, T0]))
+  .digest('hex')
+  .slice(0, 32)
 
 function drift(start: number): Finding {
   return {
@@ -35,9 +38,20 @@ function drift(start: number): Finding {
 
 /** Hourly windows 0..n-1 of segment `all`; those in `withDrift` hold a drift finding, the others none. */
 const rows = (n: number, withDrift: number[]): EvaluationRow[] =>
-  Array.from({ length: n }, (_, i) => ({ segment: 'all', window_start: T0 + i * HOUR, findings_json: JSON.stringify(withDrift.includes(i) ? [drift(T0 + i * HOUR)] : []) }))
+  Array.from({ length: n }, (_, i) => ({
+    segment: 'all',
+    window_start: T0 + i * HOUR,
+    findings_json: JSON.stringify(withDrift.includes(i) ? [drift(T0 + i * HOUR)] : []),
+  }))
 
-const state = (t: MonitorTrigger): PublishedAlert => ({ alert_id: t.alert_id, segment: t.segment, status: t.status, first_seen: t.first_seen, last_seen: t.last_seen, severity: t.severity })
+const state = (t: MonitorTrigger): PublishedAlert => ({
+  alert_id: t.alert_id,
+  segment: t.segment,
+  status: t.status,
+  first_seen: t.first_seen,
+  last_seen: t.last_seen,
+  severity: t.severity,
+})
 
 describe('alert reconciliation', () => {
   it('announces a new episode with its firing and its latest state, then nothing while nothing changes', () => {

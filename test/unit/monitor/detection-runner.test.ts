@@ -48,11 +48,21 @@ class MemoryClickHouse {
     if (sql.includes('db.window_evaluations')) {
       const segments = quoted(/segment IN \(([^)]*)\)/.exec(sql)?.[1])
       const from = Number(/window_start >= (-?\d+)/.exec(sql)?.[1])
-      const rows = this.final('window_evaluations', (r) => JSON.stringify([r.model_id, r.window_size_ms, r.model_version, r.segment, r.window_start]), (r) => BigInt(String(r.data_version)))
-      return rows.filter((r) => segments.includes(String(r.segment)) && Number(r.window_start) >= from).sort((a, b) => Number(a.window_start) - Number(b.window_start)) as T[]
+      const rows = this.final(
+        'window_evaluations',
+        (r) => JSON.stringify([r.model_id, r.window_size_ms, r.model_version, r.segment, r.window_start]),
+        (r) => BigInt(String(r.data_version)),
+      )
+      return rows
+        .filter((r) => segments.includes(String(r.segment)) && Number(r.window_start) >= from)
+        .sort((a, b) => Number(a.window_start) - Number(b.window_start)) as T[]
     }
     if (sql.includes('db.alerts')) {
-      const rows = this.final('alerts', (r) => JSON.stringify([r.model_id, r.alert_id]), (r) => BigInt(String(r.version)))
+      const rows = this.final(
+        'alerts',
+        (r) => JSON.stringify([r.model_id, r.alert_id]),
+        (r) => BigInt(String(r.version)),
+      )
       const ids = /alert_id IN \(([^)]*)\)/.exec(sql)
       return (ids ? rows.filter((r) => quoted(ids[1]).includes(String(r.alert_id))) : rows) as T[]
     }
@@ -72,7 +82,11 @@ function setUp() {
   }
   const logger = pino({ level: 'silent' })
   const runner = (): DetectionRunner =>
-    new DetectionRunner({ ch: ch as unknown as ClickHouse, publisher: new AlertPublisher({ ch: ch as unknown as ClickHouse, codec, producer, triggersTopic: 'triggers', logger }), logger })
+    new DetectionRunner({
+      ch: ch as unknown as ClickHouse,
+      publisher: new AlertPublisher({ ch: ch as unknown as ClickHouse, codec, producer, triggersTopic: 'triggers', logger }),
+      logger,
+    })
   return { ch, sent, runner }
 }
 
@@ -121,7 +135,10 @@ describe('detection runner', () => {
     )
     // Window 3 closes: the fold over windows 0-3 fires the drift alert (2 of 3) and updates it at window 2.
     await runner().onWindowsComputed(model, computed([T0 + 3 * HOUR], '1'))
-    const id = createHash('sha256').update(JSON.stringify(['churn', 'drift', 'features', 'all', HOUR, T0])).digest('hex').slice(0, 32)
+    const id = createHash('sha256')
+      .update(JSON.stringify(['churn', 'drift', 'features', 'all', HOUR, T0]))
+      .digest('hex')
+      .slice(0, 32)
     expect(sent.map((t) => [t.alert_id, t.status, t.first_seen, t.last_seen])).toEqual([
       [id, 'firing', T0, T0 + HOUR],
       [id, 'firing', T0, T0 + 2 * HOUR],
@@ -154,10 +171,18 @@ describe('detection runner', () => {
     const { ch, sent, runner } = setUp()
     await ch.insert(
       'window_evaluations',
-      [0, 1, 2, 3].map((i) => ({ ...windowKey(T0 + i * HOUR), findings_json: JSON.stringify([driftFinding(T0 + i * HOUR)]), data_version: '1', evaluated_at: 0 })),
+      [0, 1, 2, 3].map((i) => ({
+        ...windowKey(T0 + i * HOUR),
+        findings_json: JSON.stringify([driftFinding(T0 + i * HOUR)]),
+        data_version: '1',
+        evaluated_at: 0,
+      })),
     )
     await runner().onWindowsComputed(model, computed([T0 + 4 * HOUR], '1'))
-    const id = createHash('sha256').update(JSON.stringify(['churn', 'drift', 'features', 'all', HOUR, T0])).digest('hex').slice(0, 32)
+    const id = createHash('sha256')
+      .update(JSON.stringify(['churn', 'drift', 'features', 'all', HOUR, T0]))
+      .digest('hex')
+      .slice(0, 32)
     expect(sent.at(-1)).toMatchObject({ alert_id: id, status: 'firing', last_seen: T0 + 3 * HOUR })
     sent.length = 0
 

@@ -5,7 +5,6 @@ import type { PartitionMark } from '../../../services/shared/records/partition-m
 import type { ComputedProgress } from '../../../services/shared/store/computed-progress.ts'
 import { testLogger } from '../../support/harness.ts'
 
-
 function recorder(): { progress: ComputedProgress; writes: PartitionMark[][] } {
   const writes: PartitionMark[][] = []
   const progress = { record: async (marks: PartitionMark[]) => void writes.push(marks) } as unknown as ComputedProgress

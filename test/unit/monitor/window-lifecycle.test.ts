@@ -60,7 +60,18 @@ describe('recomputations', () => {
     const chunks = recomputeChunks([...hourly, ...twoDays, ...fiveMinutes])
     const shape = chunks.map((c) => `${c[0]!.model_id}/${c[0]!.window_size_ms / M}m x${c.length}`)
     // 24 hourly windows make a day; 48 five-minute windows are four hours; a two-day window alone.
-    expect(shape).toEqual(['m/60m x24', 'm/60m x24', 'm/60m x24', 'm/60m x24', 'm/60m x4', 'other/2880m x1', 'other/2880m x1', 'other/2880m x1', 'm/5m x48', 'm/5m x2'])
+    expect(shape).toEqual([
+      'm/60m x24',
+      'm/60m x24',
+      'm/60m x24',
+      'm/60m x24',
+      'm/60m x4',
+      'other/2880m x1',
+      'other/2880m x1',
+      'other/2880m x1',
+      'm/5m x48',
+      'm/5m x2',
+    ])
     expect(chunks[0]!.map((r) => r.window_start)).toEqual(Array.from({ length: 24 }, (_, i) => i * H))
     expect(chunks.slice(5, 8).map((c) => c[0]!.window_start)).toEqual([0, 48 * H, 96 * H])
   })

@@ -212,7 +212,12 @@ describe('WindowSchedule', () => {
     // Windows HOUR and 2·HOUR are remembered (due 60 s after their computation); 0 was forgotten.
     expect(taken.nextDueAt).toBe(1_000_000 + 60_000)
     c.t = 1_000_000 + 60_000
-    expect(schedule.take().due.map((d) => d.ref.window_start).sort((a, b) => a - b)).toEqual([HOUR, 2 * HOUR])
+    expect(
+      schedule
+        .take()
+        .due.map((d) => d.ref.window_start)
+        .sort((a, b) => a - b),
+    ).toEqual([HOUR, 2 * HOUR])
     c.t = 1_000_000 + 30_000 + 60_000
     expect(schedule.take().due.map((d) => d.ref.window_start)).toEqual([0])
   })

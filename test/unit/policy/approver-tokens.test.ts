@@ -27,7 +27,9 @@ describe('approver tokens', () => {
     expect(() => ApproverTokens.parse('alice:1234')).toThrow(/name:sha256-hex/)
     expect(() => ApproverTokens.parse(`alice:${tokenHash(A)},alice:${tokenHash(B)}`)).toThrow(/twice/)
     expect(() => ApproverTokens.parse('')).toThrow(/no approver/)
-    expect(() => ApproverTokens.fromEnv({ POLICY_API_TOKENS: `alice:${tokenHash(A)}`, POLICY_API_TOKEN: A, POLICY_API_TOKEN_OWNER: 'x' }, noFile)).toThrow(/one of/)
+    expect(() => ApproverTokens.fromEnv({ POLICY_API_TOKENS: `alice:${tokenHash(A)}`, POLICY_API_TOKEN: A, POLICY_API_TOKEN_OWNER: 'x' }, noFile)).toThrow(
+      /one of/,
+    )
     expect(ApproverTokens.fromEnv({ POLICY_API_TOKEN_OWNER: 'x' }, noFile)).toBeNull()
     const files: Record<string, string> = { '/etc/approvers': `# on-call\ncarol:${tokenHash(B)}\n` }
     expect(ApproverTokens.fromEnv({ POLICY_API_TOKENS_FILE: '/etc/approvers', POLICY_API_TOKEN_OWNER: 'x' }, (p) => files[p]!)?.owner(B)).toBe('carol')

@@ -6,7 +6,13 @@ import { rateLimitGate } from '../../../services/policy/core/gates/rate-limit.ga
 import { CP, DAY, H, context, degradedWindows, policy } from './fixtures.ts'
 
 const AS_OF = CP + 6 * H
-const past = (agoMs: number, episode = 'ep-0', cost = 150) => ({ request_id: `r-${episode}-${agoMs}`, episode_id: episode, decision_id: `d-${episode}`, requested_at: AS_OF - agoMs, cost })
+const past = (agoMs: number, episode = 'ep-0', cost = 150) => ({
+  request_id: `r-${episode}-${agoMs}`,
+  episode_id: episode,
+  decision_id: `d-${episode}`,
+  requested_at: AS_OF - agoMs,
+  cost,
+})
 
 describe('cooldown gate', () => {
   it('passes without earlier retrains and after the cooldown', () => {

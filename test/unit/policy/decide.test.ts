@@ -69,7 +69,10 @@ describe('decide', () => {
   })
 
   it('the first failing gate decides; later failures are still reported', () => {
-    const spike = context({ history: { retrains: [{ request_id: 'r0', episode_id: 'ep-0', decision_id: 'd0', requested_at: CP, cost: 150 }], approvals: [] } }, [trigger({ last_seen: CP })])
+    const spike = context(
+      { history: { retrains: [{ request_id: 'r0', episode_id: 'ep-0', decision_id: 'd0', requested_at: CP, cost: 150 }], approvals: [] } },
+      [trigger({ last_seen: CP })],
+    )
     const r = decide(spike, policy())
     expect(r.decision.decision).toBe('suppress')
     expect(r.deciding?.reason.code).toBe('single_window_spike')

@@ -68,7 +68,10 @@ describe('episode tracker', () => {
     expect(t.openEpisodes(MODEL).map((e) => e.episode_id)).toEqual([episodeId(MODEL, 'cold'), episodeId(MODEL, 'perf')])
     // Resolving the later episode's alerts closes it alone; the state survives a restart.
     t.apply(trigger({ alert_id: 'perf', status: 'resolved', first_seen: CP + 9 * DAY, last_seen: CP + 9 * DAY + 3 * H }), 4)
-    const last = t.apply(trigger({ alert_id: 'drift', kind: 'drift', status: 'resolved', first_seen: CP + 9 * DAY - 6 * H, last_seen: CP + 9 * DAY + 3 * H }), 5)
+    const last = t.apply(
+      trigger({ alert_id: 'drift', kind: 'drift', status: 'resolved', first_seen: CP + 9 * DAY - 6 * H, last_seen: CP + 9 * DAY + 3 * H }),
+      5,
+    )
     if (last.kind !== 'applied') throw new Error('expected applied')
     expect(last.state.status).toBe('closed')
     const restarted = new EpisodeTracker([cold.state, last.state], { episodeWindow: () => DAY })

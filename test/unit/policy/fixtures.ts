@@ -70,7 +70,14 @@ export function degradedWindows(segment = 'all'): WindowFacts[] {
   COVERAGE_AFTER.forEach((coverage, i) => {
     const labeled = Math.round(1000 * coverage)
     windows.push(
-      window(CP + i * H, { segment, label_coverage: coverage, labeled_count: labeled, metrics: { accuracy: 0.8 }, estimated_accuracy: 0.85, business_value: labeled * 0.7 }),
+      window(CP + i * H, {
+        segment,
+        label_coverage: coverage,
+        labeled_count: labeled,
+        metrics: { accuracy: 0.8 },
+        estimated_accuracy: 0.85,
+        business_value: labeled * 0.7,
+      }),
     )
   })
   return windows

@@ -36,7 +36,9 @@ describe('known event gate', () => {
     // With 50% needed, only CP+1h and CP+2h are judged after the event: two windows, not three.
     expect(knownEventGate(long, policy({ calendar: [shortEvent], min_label_coverage: 0.5 })).reason.code).toBe('known_event')
     // Labeled, but recovered (accuracy 0.9 again, above the alert's threshold of 0.85) from CP+2h on.
-    const recovered = context({ windows: degradedWindows().map((w) => (w.window_start >= CP + 2 * H ? { ...w, metrics: { accuracy: 0.9 } } : w)) }, [trigger({ last_seen: CP + 5 * H, threshold: 0.85 })])
+    const recovered = context({ windows: degradedWindows().map((w) => (w.window_start >= CP + 2 * H ? { ...w, metrics: { accuracy: 0.9 } } : w)) }, [
+      trigger({ last_seen: CP + 5 * H, threshold: 0.85 }),
+    ])
     expect(knownEventGate(recovered, policy({ calendar: [shortEvent] })).reason.code).toBe('known_event')
     // A label-free alert (drift) is judged in every window.
     const drift = context({}, [trigger({ kind: 'drift', subject: 'features', last_seen: CP + 5 * H })])

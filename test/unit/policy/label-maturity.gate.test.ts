@@ -4,7 +4,10 @@ import { CP, H, context, degradedWindows, policy, window } from './fixtures.ts'
 
 /** Reference windows as in the baseline, then windows whose labels barely started. */
 function immatureWindows(coverages: number[]) {
-  return [...degradedWindows().filter((w) => w.window_start < CP), ...coverages.map((c, i) => window(CP + i * H, { label_coverage: c, labeled_count: Math.round(1000 * c) }))]
+  return [
+    ...degradedWindows().filter((w) => w.window_start < CP),
+    ...coverages.map((c, i) => window(CP + i * H, { label_coverage: c, labeled_count: Math.round(1000 * c) })),
+  ]
 }
 
 describe('label maturity gate', () => {

@@ -55,8 +55,14 @@ export async function liveEnv(registryUrl: string): Promise<LiveEnv> {
     clock,
     groupId,
     async seed({ windows = [], alerts = [], labelRate }) {
-      await ch.insert('window_summary', windows.map((w) => windowSummaryRow(w, MODEL)))
-      await ch.insert('alerts', alerts.map((a) => alertRow(a)))
+      await ch.insert(
+        'window_summary',
+        windows.map((w) => windowSummaryRow(w, MODEL)),
+      )
+      await ch.insert(
+        'alerts',
+        alerts.map((a) => alertRow(a)),
+      )
       if (labelRate) await ch.insert('label_health', labelHealthRows(MODEL, labelRate.until, labelRate.hours, labelRate.perHour))
     },
     async send(...triggers) {

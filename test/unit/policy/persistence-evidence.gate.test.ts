@@ -68,7 +68,13 @@ describe('evidence gate', () => {
   })
 
   it('the monitor’s drift alert on subject features names the drifted features in its evidence', () => {
-    const features = drift({ subject: 'features', evidence: [{ name: 'age', score: 0.4, detail: 'psi 0.4' }, { name: 'income', score: 0.3, detail: '' }] })
+    const features = drift({
+      subject: 'features',
+      evidence: [
+        { name: 'age', score: 0.4, detail: 'psi 0.4' },
+        { name: 'income', score: 0.3, detail: '' },
+      ],
+    })
     const o = evidenceGate(context({}, [features]), policy({ evidence: { important_features: ['age'] } }))
     expect(o.reason.code).toBe('drift_with_estimated_drop')
     expect(o.reason.message).toContain('Sustained drift in age, income')

@@ -56,11 +56,20 @@ function harness(mark: MonitorMark) {
   })
   let offset = 0
   const batch = (triggers: MonitorTrigger[]): ConsumedRecord[] =>
-    triggers.map((t) => ({ topic: 'triggers', partition: 0, offset: String(offset++), timestamp: 0, key: Buffer.from(MODEL), value: Buffer.from(JSON.stringify(t)), headers: {} }))
+    triggers.map((t) => ({
+      topic: 'triggers',
+      partition: 0,
+      offset: String(offset++),
+      timestamp: 0,
+      key: Buffer.from(MODEL),
+      value: Buffer.from(JSON.stringify(t)),
+      headers: {},
+    }))
   return { pipeline, decisions, batch, published: () => BigInt(offset) }
 }
 
-const answers = (decisions: StoredDecision[]) => decisions.map((d) => [d.result.decision.decided_at, d.result.decision.decision, d.result.deciding?.reason.code ?? '', d.result.request?.request_id ?? ''])
+const answers = (decisions: StoredDecision[]) =>
+  decisions.map((d) => [d.result.decision.decided_at, d.result.decision.decision, d.result.deciding?.reason.code ?? '', d.result.request?.request_id ?? ''])
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms))
 
 describe('policy decisions per step of data time', () => {

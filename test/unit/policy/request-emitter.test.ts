@@ -11,10 +11,23 @@ import { context, policy, trigger } from './fixtures.ts'
 function setUp(found: string[] = []) {
   const writes: { id: string; status: string }[] = []
   const sent: { topic: string; key: unknown; headers: unknown }[] = []
-  const store = { writeRequests: async (rows: StoredRequest[]) => void writes.push(...rows.map((r) => ({ id: r.request.request_id, status: r.status }))) } as unknown as PolicyStore
-  const producer: RecordProducer = { send: async (topic, records) => void sent.push(...records.map((r) => ({ topic, key: r.key, headers: r.headers }))), close: async () => undefined }
+  const store = {
+    writeRequests: async (rows: StoredRequest[]) => void writes.push(...rows.map((r) => ({ id: r.request.request_id, status: r.status }))),
+  } as unknown as PolicyStore
+  const producer: RecordProducer = {
+    send: async (topic, records) => void sent.push(...records.map((r) => ({ topic, key: r.key, headers: r.headers }))),
+    close: async () => undefined,
+  }
   const codec = { encode: async () => Buffer.from([0, 0, 0, 0, 1]) } as unknown as EventCodec
-  const emitter = new RequestEmitter({ store, producer, codec, topic: 'retrain-requests', logger: pino({ level: 'silent' }), findProduced: async () => new Set(found), now: () => 42 })
+  const emitter = new RequestEmitter({
+    store,
+    producer,
+    codec,
+    topic: 'retrain-requests',
+    logger: pino({ level: 'silent' }),
+    findProduced: async () => new Set(found),
+    now: () => 42,
+  })
   const request = decide(context(), policy()).request!
   const stored: StoredRequest = { request, cost: 150, approved_by: '', status: 'recorded', produced_at: 0 }
   return { emitter, writes, sent, stored }

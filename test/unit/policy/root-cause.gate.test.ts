@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest'
 import { rootCauseGate } from '../../../services/policy/core/gates/root-cause.gate.ts'
 import { CP, DAY, H, context, policy, trigger } from './fixtures.ts'
 
-const nullSpike = trigger({ alert_id: 'a-null', kind: 'data_quality', subject: 'null_rate:age', first_seen: CP + H, last_seen: CP + 2 * H, observed: 0.4, expected: 0.01 })
+const nullSpike = trigger({
+  alert_id: 'a-null',
+  kind: 'data_quality',
+  subject: 'null_rate:age',
+  first_seen: CP + H,
+  last_seen: CP + 2 * H,
+  observed: 0.4,
+  expected: 0.01,
+})
 
 describe('root cause gate', () => {
   it('passes when no data-quality, join-health, schema or volume alert is near the change point', () => {

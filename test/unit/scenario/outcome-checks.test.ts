@@ -37,13 +37,48 @@ const BF = utc('2025-11-28T00:00')
 const DRIFT = utc('2025-12-07T00:00')
 
 function alert(alert_id: string, kind: string, subject: string, segment: string, first_seen: number, over: Partial<AlertRecord> = {}): AlertRecord {
-  return { alert_id, kind, subject, segment, severity: 'critical', status: 'resolved', first_seen, last_seen: first_seen + SIZE, window_size_ms: SIZE, observed: 0.7, expected: 0.9, label_coverage: null, estimated: false, evidence_names: [], ...over }
+  return {
+    alert_id,
+    kind,
+    subject,
+    segment,
+    severity: 'critical',
+    status: 'resolved',
+    first_seen,
+    last_seen: first_seen + SIZE,
+    window_size_ms: SIZE,
+    observed: 0.7,
+    expected: 0.9,
+    label_coverage: null,
+    estimated: false,
+    evidence_names: [],
+    ...over,
+  }
 }
 
-function decision(decision_id: string, episode_id: string, answer: string, gate: string, code: string, decided_at: number, over: Partial<DecisionRecord> = {}): DecisionRecord {
+function decision(
+  decision_id: string,
+  episode_id: string,
+  answer: string,
+  gate: string,
+  code: string,
+  decided_at: number,
+  over: Partial<DecisionRecord> = {},
+): DecisionRecord {
   const gates: DecisionRecord['gates'] = { known_event: { verdict: 'pass', code: 'no_known_event', message: '' } }
   if (gate) gates[gate] = { verdict: answer, code, message: `${gate} says ${answer}` }
-  return { decision_id, episode_id, decision: answer, deciding_gate: gate, deciding_code: code, gates, trigger_alert_id: '', decided_at, request_id: '', ...over }
+  return {
+    decision_id,
+    episode_id,
+    decision: answer,
+    deciding_gate: gate,
+    deciding_code: code,
+    gates,
+    trigger_alert_id: '',
+    decided_at,
+    request_id: '',
+    ...over,
+  }
 }
 
 /** What a run that met every expectation recorded. */
@@ -67,12 +102,32 @@ function goodRun(): RunRecords {
     decisions: [
       decision('d-break', 'e-break', 'investigate', 'root_cause', 'concurrent_data_quality_alert', BREAK + D),
       decision('d-cold', 'e-cold', 'hold', 'segment', 'cold_start_segment_drift', NEW_USERS + 2 * D),
-      decision('d-bf-1', 'e-bf', 'hold', 'label_maturity', 'too_few_fresh_labels', BF + H, { gates: { known_event: { verdict: 'hold', code: 'known_event', message: 'Black Friday' }, label_maturity: { verdict: 'hold', code: 'too_few_fresh_labels', message: '' } } }),
-      decision('d-bf-2', 'e-bf', 'hold', 'known_event', 'known_event', BF + 4 * D, { gates: { known_event: { verdict: 'hold', code: 'known_event', message: 'Black Friday' } } }),
+      decision('d-bf-1', 'e-bf', 'hold', 'label_maturity', 'too_few_fresh_labels', BF + H, {
+        gates: {
+          known_event: { verdict: 'hold', code: 'known_event', message: 'Black Friday' },
+          label_maturity: { verdict: 'hold', code: 'too_few_fresh_labels', message: '' },
+        },
+      }),
+      decision('d-bf-2', 'e-bf', 'hold', 'known_event', 'known_event', BF + 4 * D, {
+        gates: { known_event: { verdict: 'hold', code: 'known_event', message: 'Black Friday' } },
+      }),
       decision('d-drift-1', 'e-drift', 'suppress', 'persistence', 'not_persistent', DRIFT + 4 * D),
-      decision('d-drift-2', 'e-drift', 'retrain', '', '', DRIFT + 4 * D + H, { request_id: 'r-1', gates: { evidence: { verdict: 'pass', code: 'performance_drop', message: 'labeled accuracy dropped' } } }),
+      decision('d-drift-2', 'e-drift', 'retrain', '', '', DRIFT + 4 * D + H, {
+        request_id: 'r-1',
+        gates: { evidence: { verdict: 'pass', code: 'performance_drop', message: 'labeled accuracy dropped' } },
+      }),
     ],
-    requests: [{ request_id: 'r-1', episode_id: 'e-drift', decision_id: 'd-drift-2', requested_at: DRIFT + 4 * D + H, training_data_from: DRIFT, training_data_to: DRIFT + 4 * D, status: 'produced' }],
+    requests: [
+      {
+        request_id: 'r-1',
+        episode_id: 'e-drift',
+        decision_id: 'd-drift-2',
+        requested_at: DRIFT + 4 * D + H,
+        training_data_from: DRIFT,
+        training_data_to: DRIFT + 4 * D,
+        status: 'produced',
+      },
+    ],
     requestMessages: ['r-1'],
   }
 }
@@ -93,14 +148,19 @@ describe('expected outcomes', () => {
     const checks = checkOutcomes(goodRun(), context)
     expect(checks.map((c) => c.phase)).toEqual(['upstream_break', 'new_users', 'black_friday', 'concept_drift'])
     expect(verdicts(checks)).toEqual(ALL_OK)
-    expect(checks[0]!.detail).toBe('1 data_quality alerts (null_rate), 1 drift alerts (drift/features); decisions: 1x investigate (root_cause/concurrent_data_quality_alert)')
+    expect(checks[0]!.detail).toBe(
+      '1 data_quality alerts (null_rate), 1 drift alerts (drift/features); decisions: 1x investigate (root_cause/concurrent_data_quality_alert)',
+    )
     expect(checks[3]!.detail).toContain('1 distinct requests in total (1 messages on the topic), 1 for this phase')
   })
 
   it.each<[string, (r: RunRecords) => void]>([
     ['no data_quality alert', (r) => void (r.alerts = r.alerts.filter((a) => a.kind !== 'data_quality'))],
     ['no drift beside it', (r) => void (r.alerts = r.alerts.filter((a) => a.alert_id !== 'a-break-drift'))],
-    ['not investigated by the root-cause gate', (r) => Object.assign(decisionOf(r, 'd-break'), { decision: 'hold', deciding_gate: 'persistence', deciding_code: 'not_persistent' })],
+    [
+      'not investigated by the root-cause gate',
+      (r) => Object.assign(decisionOf(r, 'd-break'), { decision: 'hold', deciding_gate: 'persistence', deciding_code: 'not_persistent' }),
+    ],
     ['a retrain among the decisions', (r) => r.decisions.push(decision('d-break-2', 'e-break', 'retrain', '', '', BREAK + 2 * D))],
     ['a retrain request', (r) => void (decisionOf(r, 'd-break').request_id = 'r-9')],
     ['the data-quality alert a window too early to count', (r) => void r.alerts.forEach((a) => a.first_seen === BREAK && (a.first_seen = BREAK - SIZE - 1))],
@@ -121,7 +181,10 @@ describe('expected outcomes', () => {
     ['no alert on the day', (r) => void (r.alerts = r.alerts.filter((a) => !a.alert_id.startsWith('a-bf')))],
     ['no decision for its episode', (r) => void (r.decisions = r.decisions.filter((d) => d.episode_id !== 'e-bf'))],
     ['no decision by the calendar', (r) => void (r.decisions = r.decisions.filter((d) => d.decision_id !== 'd-bf-2'))],
-    ['a decision the calendar did not hold', (r) => void (decisionOf(r, 'd-bf-1').gates.known_event = { verdict: 'pass', code: 'no_known_event', message: '' })],
+    [
+      'a decision the calendar did not hold',
+      (r) => void (decisionOf(r, 'd-bf-1').gates.known_event = { verdict: 'pass', code: 'no_known_event', message: '' }),
+    ],
     ['an answer other than hold', (r) => void (decisionOf(r, 'd-bf-2').decision = 'investigate')],
   ])('Black Friday fails alone with %s', (_what, change) => {
     expect(verdicts(checkOutcomes(spoiled(change), context))).toEqual({ ...ALL_OK, black_friday: false })
@@ -139,7 +202,7 @@ describe('expected outcomes', () => {
     ['no request at all', (r) => void ((r.requests = []), (r.requestMessages = []))],
     ['a request in ClickHouse that never reached the topic', (r) => void (r.requestMessages = [])],
     ['the request sent twice', (r) => void (r.requestMessages = ['r-1', 'r-1'])],
-    ['a second request', (r) => void ((r.requests.push({ ...r.requests[0]!, request_id: 'r-2', decision_id: 'd-x' }), r.requestMessages.push('r-2')))],
+    ['a second request', (r) => void (r.requests.push({ ...r.requests[0]!, request_id: 'r-2', decision_id: 'd-x' }), r.requestMessages.push('r-2'))],
     ['the request for an episode outside the phase', (r) => void (r.requests[0]!.episode_id = 'e-bf')],
     ['a request not backed by a labeled drop', (r) => void (decisionOf(r, 'd-drift-2').gates.evidence!.code = 'estimated_drop')],
     ['only an estimated (unlabeled) performance alert', (r) => void (r.alerts.find((a) => a.alert_id === 'a-drift-perf')!.estimated = true)],
@@ -159,7 +222,13 @@ describe('expected outcomes', () => {
 
 describe('phase membership', () => {
   const phase = { name: 'black_friday' as const, from: BF, to: BF + D, description: '' }
-  const only = (first_seen: number): RunRecords => ({ alerts: [alert('a', 'drift', 'features', 'all', first_seen)], episodes: [], decisions: [], requests: [], requestMessages: [] })
+  const only = (first_seen: number): RunRecords => ({
+    alerts: [alert('a', 'drift', 'features', 'all', first_seen)],
+    episodes: [],
+    decisions: [],
+    requests: [],
+    requestMessages: [],
+  })
 
   it('an alert counts from one window before the phase (alignment) up to its end, exclusive', () => {
     expect(alertsIn(only(BF - SIZE), phase, SIZE)).toHaveLength(1)
@@ -190,8 +259,24 @@ describe('phase membership', () => {
 describe('run records and summary', () => {
   it('turns the stored rows into records: 64-bit numbers from strings, flags, episode alert ids, gates by name', () => {
     const rows: StoredRunRows = {
-      alerts: [{ ...alert('a-1', 'drift', 'features', 'all', 0), first_seen: '1763337600000' as unknown as number, last_seen: '1763359200000' as unknown as number, window_size_ms: '21600000' as unknown as number, estimated: 1 }],
-      episodes: [{ episode_id: 'e-1', change_point: '1763337600000' as unknown as number, status: 'open', request_id: '', alerts_json: '{"a-1":{"status":"firing"},"a-2":{}}' }],
+      alerts: [
+        {
+          ...alert('a-1', 'drift', 'features', 'all', 0),
+          first_seen: '1763337600000' as unknown as number,
+          last_seen: '1763359200000' as unknown as number,
+          window_size_ms: '21600000' as unknown as number,
+          estimated: 1,
+        },
+      ],
+      episodes: [
+        {
+          episode_id: 'e-1',
+          change_point: '1763337600000' as unknown as number,
+          status: 'open',
+          request_id: '',
+          alerts_json: '{"a-1":{"status":"firing"},"a-2":{}}',
+        },
+      ],
       decisions: [
         {
           decision_id: 'd-1',
@@ -208,37 +293,76 @@ describe('run records and summary', () => {
           request_id: '',
         },
       ],
-      requests: [{ request_id: 'r-1', episode_id: 'e-1', decision_id: 'd-1', requested_at: '5' as unknown as number, training_data_from: '1' as unknown as number, training_data_to: '2' as unknown as number, status: 'produced' }],
+      requests: [
+        {
+          request_id: 'r-1',
+          episode_id: 'e-1',
+          decision_id: 'd-1',
+          requested_at: '5' as unknown as number,
+          training_data_from: '1' as unknown as number,
+          training_data_to: '2' as unknown as number,
+          status: 'produced',
+        },
+      ],
     }
     const records = runRecordsFrom(rows, [], 'credit-default', new Map())
     expect(records.alerts[0]).toMatchObject({ first_seen: utc('2025-11-17T00:00'), last_seen: utc('2025-11-17T06:00'), window_size_ms: SIZE, estimated: true })
     expect(records.episodes).toEqual([{ episode_id: 'e-1', change_point: utc('2025-11-17T00:00'), status: 'open', request_id: '', alert_ids: ['a-1', 'a-2'] }])
-    expect(records.decisions[0]!.gates).toEqual({ root_cause: { verdict: 'pass', code: 'no_root_cause', message: 'nothing upstream' }, known_event: { verdict: 'hold', code: 'known_event', message: 'Black Friday' } })
+    expect(records.decisions[0]!.gates).toEqual({
+      root_cause: { verdict: 'pass', code: 'no_root_cause', message: 'nothing upstream' },
+      known_event: { verdict: 'hold', code: 'known_event', message: 'Black Friday' },
+    })
     expect(records.decisions[0]!.decided_at).toBe(utc('2025-11-17T01:00'))
     expect(records.requests[0]).toMatchObject({ requested_at: 5, training_data_from: 1, training_data_to: 2 })
   })
 
   it("counts only this run's request messages of this model: from the end offsets at the start, keyed by the model", () => {
-    const message = (partition: number, offset: number, key: string, id: string): ConsumedRecord => ({ topic: 'retrain-requests', partition, offset: String(offset), key: Buffer.from(key), value: null, timestamp: 0, headers: { [REQUEST_ID_HEADER]: id } })
+    const message = (partition: number, offset: number, key: string, id: string): ConsumedRecord => ({
+      topic: 'retrain-requests',
+      partition,
+      offset: String(offset),
+      key: Buffer.from(key),
+      value: null,
+      timestamp: 0,
+      headers: { [REQUEST_ID_HEADER]: id },
+    })
     const empty: StoredRunRows = { alerts: [], episodes: [], decisions: [], requests: [] }
     const since = new Map([
       [0, 5n],
       [1, 0n],
     ])
-    const messages = [message(0, 4, 'credit-default', 'old'), message(0, 5, 'credit-default', 'new-0'), message(1, 0, 'credit-default', 'new-1'), message(1, 1, 'other-model', 'theirs'), message(2, 0, 'credit-default', 'new-2')]
+    const messages = [
+      message(0, 4, 'credit-default', 'old'),
+      message(0, 5, 'credit-default', 'new-0'),
+      message(1, 0, 'credit-default', 'new-1'),
+      message(1, 1, 'other-model', 'theirs'),
+      message(2, 0, 'credit-default', 'new-2'),
+    ]
     expect(runRecordsFrom(empty, messages, 'credit-default', since).requestMessages).toEqual(['new-0', 'new-1', 'new-2'])
   })
 
-  const stats: RunStats = { wallMs: 138_000, predictions: 168_549, labels: 150_153, start: utc('2025-11-07T00:00'), end: utc('2025-12-19T00:00'), catchUpMs: 4_200 }
+  const stats: RunStats = {
+    wallMs: 138_000,
+    predictions: 168_549,
+    labels: 150_153,
+    start: utc('2025-11-07T00:00'),
+    end: utc('2025-12-19T00:00'),
+    catchUpMs: 4_200,
+  }
 
   it('prints the run, the phases, alerts by phase, episodes with their reasons, requests and a PASS line per outcome', () => {
     const records = goodRun()
     const lines = formatSummary(records, checkOutcomes(records, context), context, stats)
     expect(lines).toContain('== Summary ==')
     // 318,702 events in 138 s: 2,309 a second.
-    expect(lines).toContain('Played 2025-11-07 .. 2025-12-19 (42 simulated days) in 2m18s: 168,549 predictions and 150,153 labels (2,309 events/s); the monitor caught up 4.2s after the last event.')
+    expect(lines).toContain(
+      'Played 2025-11-07 .. 2025-12-19 (42 simulated days) in 2m18s: 168,549 predictions and 150,153 labels (2,309 events/s); the monitor caught up 4.2s after the last event.',
+    )
     expect(lines.filter((l) => /^ {2}(baseline|upstream_break|new_users|black_friday|concept_drift) /.test(l))).toHaveLength(5)
-    const detected = lines.slice(lines.indexOf('What the monitor detected (alerts by the phase they started in)'), lines.indexOf('What the policy decided (episodes by change point)'))
+    const detected = lines.slice(
+      lines.indexOf('What the monitor detected (alerts by the phase they started in)'),
+      lines.indexOf('What the policy decided (episodes by change point)'),
+    )
     expect(detected.filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim())).toEqual(['upstream_break', 'new_users', 'black_friday', 'concept_drift'])
     expect(lines).toContain('  episode e-drift  change point 2025-12-07 00:00  open  RETRAIN REQUESTED (r-1)')
     expect(lines).toContain('    decisions: 1x suppress (persistence/not_persistent), 1x retrain')
@@ -252,7 +376,9 @@ describe('run records and summary', () => {
     const records = spoiled((r) => void (r.requestMessages = ['r-1', 'r-1']))
     const checks = checkOutcomes(records, context)
     const lines = formatSummary(records, checks, context, stats)
-    expect(lines.filter((l) => l.startsWith('  FAIL  '))).toEqual(['  FAIL  concept_drift: a performance drop on mature labels; exactly one retrain request, for this episode'])
+    expect(lines.filter((l) => l.startsWith('  FAIL  '))).toEqual([
+      '  FAIL  concept_drift: a performance drop on mature labels; exactly one retrain request, for this episode',
+    ])
     expect(lines.at(-1)).toBe('1 of 4 expected outcomes NOT met: concept_drift.')
     const interrupted = formatSummary(records, checks, context, stats, true)
     expect(interrupted.at(-1)).toBe('Interrupted before the end of the scenario: expected outcomes not judged.')

@@ -30,7 +30,9 @@ describe('npm start options', () => {
   })
 
   it('reads every option', () => {
-    expect(parse(['--days', '28', '--speed', '2.5', '--peak-per-hour', '160', '--seed', '7', '--keep', '--quiet', '--config', 'my.yaml', '--out', '/tmp/x'])).toEqual({
+    expect(
+      parse(['--days', '28', '--speed', '2.5', '--peak-per-hour', '160', '--seed', '7', '--keep', '--quiet', '--config', 'my.yaml', '--out', '/tmp/x']),
+    ).toEqual({
       days: 28,
       speed: 2.5,
       peakPerHour: 160,
@@ -66,8 +68,10 @@ const label = (id: string, at: number): ScenarioEvent => ({ at, label: { predict
 
 function recordingProducer(log: string[]): EventProducer {
   return {
-    sendPredictions: async (events, o) => void log.push(`predictions ${events.map((e) => e.prediction_id).join(',')} at ${o?.timestamps?.map((t) => (t - T0) / 1000).join(',')}`),
-    sendLabels: async (events, o) => void log.push(`labels ${events.map((e) => e.prediction_id).join(',')} at ${o?.timestamps?.map((t) => (t - T0) / 1000).join(',')}`),
+    sendPredictions: async (events, o) =>
+      void log.push(`predictions ${events.map((e) => e.prediction_id).join(',')} at ${o?.timestamps?.map((t) => (t - T0) / 1000).join(',')}`),
+    sendLabels: async (events, o) =>
+      void log.push(`labels ${events.map((e) => e.prediction_id).join(',')} at ${o?.timestamps?.map((t) => (t - T0) / 1000).join(',')}`),
     close: async () => undefined,
   }
 }
@@ -75,7 +79,13 @@ function recordingProducer(log: string[]): EventProducer {
 describe('scenario player', () => {
   // Three simulated hours: hour 0 has two predictions; hour 1 a label (of p1) before a
   // prediction in Kafka time; nothing in hour 2; hour 3 a label.
-  const events = [prediction('p1', T0 + 10_000), prediction('p2', T0 + 20_000), label('p1', T0 + H + 5_000), prediction('p3', T0 + H + 6_000), label('p2', T0 + 3 * H + 1)]
+  const events = [
+    prediction('p1', T0 + 10_000),
+    prediction('p2', T0 + 20_000),
+    label('p1', T0 + H + 5_000),
+    prediction('p3', T0 + H + 6_000),
+    label('p2', T0 + 3 * H + 1),
+  ]
 
   it('sends hour by hour, predictions of the hour before its labels, each stamped with its simulated time; waits for the caller before each hour', async () => {
     const log: string[] = []
@@ -134,7 +144,9 @@ describe('live output', () => {
     )
     const perf = { ...fired, kind: 'performance' as const, subject: 'accuracy', observed: 0.75812, expected: 0.905, label_coverage: 0.743, evidence: [] }
     expect(alertLine(perf, Date.UTC(2025, 11, 2))).toContain('critical 0.758 vs 0.905, label coverage 74%  windows')
-    expect(alertLine({ ...fired, status: 'resolved' }, Date.UTC(2025, 10, 19))).toBe('  2025-11-19 00:00  RESOLVED  data_quality/null_rate         [all]               windows 2025-11-17 00:00 .. 2025-11-17 12:00')
+    expect(alertLine({ ...fired, status: 'resolved' }, Date.UTC(2025, 10, 19))).toBe(
+      '  2025-11-19 00:00  RESOLVED  data_quality/null_rate         [all]               windows 2025-11-17 00:00 .. 2025-11-17 12:00',
+    )
   })
 
   it('the simulated clock tells the simulated time at a wall-clock time from the marks the player left', () => {
@@ -148,7 +160,14 @@ describe('live output', () => {
     wall = 3_000
     clock.advance(T0 + 3 * H)
     expect(clock.now).toBe(T0 + 3 * H)
-    expect([clock.at(500), clock.at(1_000), clock.at(1_999), clock.at(2_000), clock.at(2_500), clock.at(10_000)]).toEqual([T0 + H, T0 + H, T0 + H, T0 + 2 * H, T0 + 2 * H, T0 + 3 * H])
+    expect([clock.at(500), clock.at(1_000), clock.at(1_999), clock.at(2_000), clock.at(2_500), clock.at(10_000)]).toEqual([
+      T0 + H,
+      T0 + H,
+      T0 + H,
+      T0 + 2 * H,
+      T0 + 2 * H,
+      T0 + 3 * H,
+    ])
   })
 
   it('the terminal redraws the status line under new lines on a TTY, prints it now and then otherwise, and nothing when quiet', () => {

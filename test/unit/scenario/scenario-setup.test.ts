@@ -28,7 +28,11 @@ describe('scenario config', () => {
     const config = loadDriftgateConfig(files.configPath)
     expect(config.models.find((m) => m.model_id === SCENARIO_MODEL)!.reference_profile).toBe('credit-default.reference.json')
     // Everything but the profile path is the template's.
-    expect({ ...config, baseDir: '', models: config.models.map((m) => ({ ...m, reference_profile: '' })) }).toEqual({ ...template, baseDir: '', models: template.models.map((m) => ({ ...m, reference_profile: '' })) })
+    expect({ ...config, baseDir: '', models: config.models.map((m) => ({ ...m, reference_profile: '' })) }).toEqual({
+      ...template,
+      baseDir: '',
+      models: template.models.map((m) => ({ ...m, reference_profile: '' })),
+    })
 
     const runtime = loadRuntimeModels(config).get(SCENARIO_MODEL)!
     const profile = runtime.reference!

@@ -89,7 +89,10 @@ describe('scenario traffic', () => {
     expect(s.events.every((e, i) => i === 0 || e.at >= s.events[i - 1]!.at)).toBe(true)
     const wrong = s.events.filter((e) =>
       e.prediction
-        ? e.prediction.model_id !== SCENARIO_MODEL || e.at < e.prediction.event_time || e.at - e.prediction.event_time >= 2_000 || !inRange(e.prediction.event_time, s.start, s.end)
+        ? e.prediction.model_id !== SCENARIO_MODEL ||
+          e.at < e.prediction.event_time ||
+          e.at - e.prediction.event_time >= 2_000 ||
+          !inRange(e.prediction.event_time, s.start, s.end)
         : e.at !== e.label!.label_time || e.label!.label_time >= s.end || e.label!.model_id !== SCENARIO_MODEL,
     )
     expect(wrong).toEqual([])
@@ -135,7 +138,11 @@ describe('scenario traffic', () => {
     expect(bf.length / mean(others)).toBeLessThan(3.2)
     // No other day comes near it.
     expect(Math.max(...others) / mean(others)).toBeLessThan(1.1)
-    const medianAmount = (ps: PredictionEvent[]): number => quantile(ps.map((p) => p.numeric_features.amount!).sort((a, b) => a - b), 0.5)
+    const medianAmount = (ps: PredictionEvent[]): number =>
+      quantile(
+        ps.map((p) => p.numeric_features.amount!).sort((a, b) => a - b),
+        0.5,
+      )
     const ordinary = perDay.get(bfDay - 7)!
     // Log-normal amounts: median e^7.4 on the day against e^6.8.
     expect(medianAmount(bf) / Math.exp(7.4)).toBeCloseTo(1, 1)
@@ -207,7 +214,9 @@ describe('scenario traffic', () => {
     for (const l of labels) {
       const p = byId.get(l.prediction_id)!
       if (inRange(p.event_time, breakPhase.from, breakPhase.to)) continue
-      const group = inRange(p.event_time, bf.from, bf.to) ? 'black_friday' : `${p.segments.new_entity === 'true' ? 'new' : 'established'}${p.event_time >= drift.from ? ' drift' : ''}`
+      const group = inRange(p.event_time, bf.from, bf.to)
+        ? 'black_friday'
+        : `${p.segments.new_entity === 'true' ? 'new' : 'established'}${p.event_time >= drift.from ? ' drift' : ''}`
       const g = groups.get(group) ?? { n: 0, defaults: 0, score: 0 }
       g.n++
       g.defaults += l.label_class === 'default' ? 1 : 0
@@ -225,7 +234,10 @@ describe('scenario traffic', () => {
   })
 
   it('the training baseline is the first week (a sixth of the run) and all its labels', () => {
-    for (const [{ s, predictions, labels }, days] of [[full, 7], [short, 5]] as const) {
+    for (const [{ s, predictions, labels }, days] of [
+      [full, 7],
+      [short, 5],
+    ] as const) {
       const cut = s.start + days * D
       expect(s.baseline.predictions.length).toBe(predictions.filter((p) => p.event_time < cut).length)
       expect(s.baseline.predictions.every((p) => p.event_time < cut)).toBe(true)

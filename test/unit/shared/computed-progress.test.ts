@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { finishedThrough, type StoredMark } from '../../../services/shared/store/computed-progress.ts'
 
 const NOW = 1_000_000
-const mark = (topic: string, partition: number, maxTimestamp: number, caughtUp = false, updatedAt = NOW): StoredMark => ({ topic, partition, maxTimestamp, caughtUp, updatedAt })
+const mark = (topic: string, partition: number, maxTimestamp: number, caughtUp = false, updatedAt = NOW): StoredMark => ({
+  topic,
+  partition,
+  maxTimestamp,
+  caughtUp,
+  updatedAt,
+})
 const parts = new Map([
   ['p', 2],
   ['l', 1],

@@ -38,7 +38,12 @@ describe('model config', () => {
   })
 
   it('names every bad field in one error', () => {
-    const bad = { models: [{ ...model, windows: ['5 minutes'], extra: 1 }, { ...model, features: { numeric: ['a', 'a'] } }] }
+    const bad = {
+      models: [
+        { ...model, windows: ['5 minutes'], extra: 1 },
+        { ...model, features: { numeric: ['a', 'a'] } },
+      ],
+    }
     let error: unknown
     try {
       parseDriftgateConfig(bad, '/tmp')

@@ -4,7 +4,12 @@ import { chunkBySize } from '../../../services/shared/collections/chunk-by-size.
 import { capReason, DLQ_HEADERS, DLQ_LIMITS, letterBytes, sendDeadLetters, type DeadLetter } from '../../../services/shared/kafka/dead-letter.ts'
 import type { OutgoingRecord } from '../../../services/shared/kafka/records.ts'
 
-const letter = (value: Buffer, reason = 'bad'): DeadLetter => ({ record: { topic: 'in', partition: 2, offset: '41', key: Buffer.from('k'), value, timestamp: 5, headers: {} }, code: 'x', reason, step: 'decode' })
+const letter = (value: Buffer, reason = 'bad'): DeadLetter => ({
+  record: { topic: 'in', partition: 2, offset: '41', key: Buffer.from('k'), value, timestamp: 5, headers: {} },
+  code: 'x',
+  reason,
+  step: 'decode',
+})
 
 describe('dead letters that always fit', () => {
   it('caps the reason at 1,000 characters and says how much was cut', () => {
@@ -20,7 +25,10 @@ describe('dead letters that always fit', () => {
   it('replaces a value above the limit by its first bytes, with its length and sha256', async () => {
     const big = Buffer.alloc(1_100_000, 7)
     const sent: OutgoingRecord[][] = []
-    const { unsent } = await sendDeadLetters({ send: async (_t, r) => void sent.push(r), close: async () => undefined }, 'dlq', [letter(big), letter(Buffer.from('small'))])
+    const { unsent } = await sendDeadLetters({ send: async (_t, r) => void sent.push(r), close: async () => undefined }, 'dlq', [
+      letter(big),
+      letter(Buffer.from('small')),
+    ])
     expect(unsent).toEqual([])
     const [first, second] = sent.flat()
     expect(first!.value.length).toBe(DLQ_LIMITS.keptBytes)
@@ -40,14 +48,21 @@ describe('dead letters that always fit', () => {
   })
 
   it('returns the letters the broker refuses for what they are, and throws when the broker is unreachable', async () => {
-    const refusing = { send: async (_t: string, r: OutgoingRecord[]) => {
-      if (r.some((x) => x.value.toString() === 'refused')) throw Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { retriable: false })
-    }, close: async () => undefined }
+    const refusing = {
+      send: async (_t: string, r: OutgoingRecord[]) => {
+        if (r.some((x) => x.value.toString() === 'refused'))
+          throw Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { retriable: false })
+      },
+      close: async () => undefined,
+    }
     const { unsent } = await sendDeadLetters(refusing, 'dlq', [letter(Buffer.from('ok')), letter(Buffer.from('refused')), letter(Buffer.from('ok2'))])
     expect(unsent.map((u) => u.letter.record.value!.toString())).toEqual(['refused'])
-    const down = { send: async () => {
-      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'ECONNREFUSED' })
-    }, close: async () => undefined }
+    const down = {
+      send: async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'ECONNREFUSED' })
+      },
+      close: async () => undefined,
+    }
     await expect(sendDeadLetters(down, 'dlq', [letter(Buffer.from('ok'))])).rejects.toThrow('ECONNREFUSED')
   })
 })

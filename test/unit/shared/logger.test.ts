@@ -10,14 +10,25 @@ function capture(): { stream: Writable; lines: () => Record<string, unknown>[] }
       done()
     },
   })
-  return { stream, lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) }
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  }
 }
 
 describe('logger', () => {
   it('never writes tokens, passwords, authorization headers or credentials in URLs', () => {
     const out = capture()
     const log = createLogger('test', 'info', out.stream)
-    log.info({ event: 'x', token: 'T0KEN', req: { headers: { authorization: 'Bearer abc' } }, config: { password: 'pw' }, url: 'http://analyst:s3cret@ch:8123/' }, 'to https://u:p4ss@host/x')
+    log.info(
+      { event: 'x', token: 'T0KEN', req: { headers: { authorization: 'Bearer abc' } }, config: { password: 'pw' }, url: 'http://analyst:s3cret@ch:8123/' },
+      'to https://u:p4ss@host/x',
+    )
     log.error({ event: 'y', err: new Error('boom') }, 'failed')
     const [first, second] = out.lines()
     const text = JSON.stringify(first)

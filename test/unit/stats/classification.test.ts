@@ -84,11 +84,13 @@ describe('multiclassMetrics', () => {
 
   it('averages over the classes that occur, as truth or prediction', () => {
     // c never occurs: a perfect model on a and b scores 1, not 2/3
-    expect(multiclassMetrics([
-      [4, 0, 0],
-      [0, 6, 0],
-      [0, 0, 0],
-    ])).toEqual({ accuracy: 1, precision: 1, recall: 1, f1: 1 })
+    expect(
+      multiclassMetrics([
+        [4, 0, 0],
+        [0, 6, 0],
+        [0, 0, 0],
+      ]),
+    ).toEqual({ accuracy: 1, precision: 1, recall: 1, f1: 1 })
     // c is predicted once but never true: it counts, with precision 0 and recall 0
     const m = multiclassMetrics([
       [4, 0, 1],
@@ -101,7 +103,12 @@ describe('multiclassMetrics', () => {
 
   it('is all zeros for an empty matrix', () => {
     expect(multiclassMetrics([])).toEqual({ accuracy: 0, precision: 0, recall: 0, f1: 0 })
-    expect(multiclassMetrics([[0, 0], [0, 0]])).toEqual({ accuracy: 0, precision: 0, recall: 0, f1: 0 })
+    expect(
+      multiclassMetrics([
+        [0, 0],
+        [0, 0],
+      ]),
+    ).toEqual({ accuracy: 0, precision: 0, recall: 0, f1: 0 })
   })
 
   it('on random labels equals per-class counts taken from the label lists', () => {

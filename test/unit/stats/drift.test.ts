@@ -66,7 +66,12 @@ describe('psi', () => {
       expect(value).toBeGreaterThanOrEqual(0)
       expect(close(psi(c, r)!, value, 1e-12)).toBe(true)
       const scale = 1 + int(rand, 7)
-      expect(psi(r, r.map((x) => x * scale))).toBeCloseTo(0, 12)
+      expect(
+        psi(
+          r,
+          r.map((x) => x * scale),
+        ),
+      ).toBeCloseTo(0, 12)
     }
   })
 })

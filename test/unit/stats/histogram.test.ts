@@ -53,7 +53,18 @@ describe('quantileBinEdges', () => {
 describe('bucketIndex', () => {
   it('follows (-inf, e0), [e0, e1), …, [e(k-1), +inf)', () => {
     const edges = [1, 2, 3]
-    const cases: [number, number][] = [[-Infinity, 0], [0, 0], [0.999, 0], [1, 1], [1.5, 1], [2, 2], [2.999, 2], [3, 3], [1e9, 3], [Infinity, 3]]
+    const cases: [number, number][] = [
+      [-Infinity, 0],
+      [0, 0],
+      [0.999, 0],
+      [1, 1],
+      [1.5, 1],
+      [2, 2],
+      [2.999, 2],
+      [3, 3],
+      [1e9, 3],
+      [Infinity, 3],
+    ]
     for (const [x, b] of cases) expect(bucketIndex(edges, x)).toBe(b)
     expect(bucketIndex([], 5)).toBe(0)
     expect(bucketIndex([0], 0)).toBe(1)

@@ -50,7 +50,7 @@ describe('wilsonInterval', () => {
 })
 
 describe('proportionDifferenceInterval', () => {
-  it("reproduces method 10 of Newcombe (1998), Table II", () => {
+  it('reproduces method 10 of Newcombe (1998), Table II', () => {
     const z = 1.959964
     const cases: [number, number, number, number, number, number][] = [
       [56, 70, 48, 80, 0.0524, 0.3339],

@@ -38,7 +38,7 @@ describe('moments', () => {
     for (let trial = 0; trial < 50; trial++) {
       const values = Array.from({ length: int(rand, 400) }, () => normal(rand, 50, 20))
       const chunks: Moments[] = []
-      for (let i = 0; i < values.length; ) {
+      for (let i = 0; i < values.length;) {
         const size = int(rand, 40)
         chunks.push(momentsOf(values.slice(i, i + size)))
         i += size

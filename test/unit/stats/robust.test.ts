@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  MAD_SCALE,
-  hourOfWeek,
-  mad,
-  median,
-  quantiles,
-  robustZScore,
-  scaledMad,
-  seasonalBaseline,
-} from '../../../services/shared/stats/robust.ts'
+import { MAD_SCALE, hourOfWeek, mad, median, quantiles, robustZScore, scaledMad, seasonalBaseline } from '../../../services/shared/stats/robust.ts'
 import { int, normal, seeded, sortMedian, type7 } from './support.ts'
 
 const HOUR = 3_600_000
@@ -149,7 +140,11 @@ describe('seasonalBaseline', () => {
     const same = hourly.filter((p) => hourOfWeek(p.time) === hourOfWeek(at)).map((p) => p.value)
     expect(same).toHaveLength(3)
     const m = sortMedian(same)
-    expect(seasonalBaseline(hourly, at, { periodMs: WEEK, minSamples: 3 })).toEqual({ median: m, mad: sortMedian(same.map((v) => Math.abs(v - m))), samples: 3 })
+    expect(seasonalBaseline(hourly, at, { periodMs: WEEK, minSamples: 3 })).toEqual({
+      median: m,
+      mad: sortMedian(same.map((v) => Math.abs(v - m))),
+      samples: 3,
+    })
     expect(seasonalBaseline(hourly, at, { periodMs: WEEK, minSamples: 4 })).toBeNull()
   })
 

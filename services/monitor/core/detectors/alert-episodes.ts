@@ -245,16 +245,32 @@ const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical:
 export function sequenceFor(identity: AlertIdentity, evaluations: WindowEvaluation[]): EpisodeWindow[] {
   return evaluations.map((e) => {
     const mine = e.findings.filter(
-      (f) => f.kind === identity.kind && f.subject === identity.subject && f.key.segment === identity.segment && f.key.model_id === identity.model_id && f.key.window_size_ms === identity.window_size_ms,
+      (f) =>
+        f.kind === identity.kind &&
+        f.subject === identity.subject &&
+        f.key.segment === identity.segment &&
+        f.key.model_id === identity.model_id &&
+        f.key.window_size_ms === identity.window_size_ms,
     )
-    mine.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.key.model_version < b.key.model_version ? 1 : a.key.model_version > b.key.model_version ? -1 : 0))
+    mine.sort(
+      (a, b) =>
+        SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+        (a.key.model_version < b.key.model_version ? 1 : a.key.model_version > b.key.model_version ? -1 : 0),
+    )
     const finding = mine[0] ?? null
-    if (!finding && (e.not_judged ?? []).some((n) => n.kind === identity.kind && n.subject === identity.subject)) return { window_start: e.window_start, finding, not_judged: true }
+    if (!finding && (e.not_judged ?? []).some((n) => n.kind === identity.kind && n.subject === identity.subject))
+      return { window_start: e.window_start, finding, not_judged: true }
     return { window_start: e.window_start, finding }
   })
 }
 
 /** The identity a finding belongs to. */
 export function identityOf(finding: Finding): AlertIdentity {
-  return { model_id: finding.key.model_id, kind: finding.kind, subject: finding.subject, segment: finding.key.segment, window_size_ms: finding.key.window_size_ms }
+  return {
+    model_id: finding.key.model_id,
+    kind: finding.kind,
+    subject: finding.subject,
+    segment: finding.key.segment,
+    window_size_ms: finding.key.window_size_ms,
+  }
 }

@@ -2,7 +2,18 @@ import type { Severity } from '../../../shared/events/types.ts'
 import { PREDICTION_SCORE, PREDICTION_VALUE, type WindowKey } from '../../../shared/records/window-metrics.ts'
 import { robustZScore, scaledMad, seasonalBaseline } from '../../../shared/stats/index.ts'
 import { performanceMetricFor, type AnomalySeries, type DetectorConfig } from './detector-config.ts'
-import { fmt, pct, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip, type WindowSnapshot } from './finding.ts'
+import {
+  fmt,
+  pct,
+  severityOf,
+  worseSeverity,
+  type DetectorInput,
+  type DetectorResult,
+  type Finding,
+  type NotJudged,
+  type Skip,
+  type WindowSnapshot,
+} from './finding.ts'
 import { immatureReason } from './performance.detector.ts'
 import { runbookHint } from '../runbooks.ts'
 
@@ -77,7 +88,15 @@ function describe(j: SeriesJudgement, rate: boolean): string {
   return `${shown(j.value)} vs ${shown(j.baseline.median)}${rel}, robust z ${fmt(j.z)}, ${period} median of ${j.baseline.samples}`
 }
 
-function seriesFinding(key: WindowKey, subject: string, j: SeriesJudgement, rate: boolean, summary: string, query: string, labelCoverage: number | null): Finding {
+function seriesFinding(
+  key: WindowKey,
+  subject: string,
+  j: SeriesJudgement,
+  rate: boolean,
+  summary: string,
+  query: string,
+  labelCoverage: number | null,
+): Finding {
   return {
     key,
     kind: 'anomaly',
@@ -153,7 +172,18 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
   if (wanted('volume')) {
     const j = judge('volume', (w) => w.summary.volume, false)
     reportUnjudged('volume', ['volume'])
-    if (j) findings.push(seriesFinding(key, 'volume', j, false, `prediction volume ${j.change < 0 ? 'drop' : 'surge'}: ${describe(j, false)}`, input.evidence.summary(key, ['volume', 'late_count', 'duplicate_count'], lookback, true), null))
+    if (j)
+      findings.push(
+        seriesFinding(
+          key,
+          'volume',
+          j,
+          false,
+          `prediction volume ${j.change < 0 ? 'drop' : 'surge'}: ${describe(j, false)}`,
+          input.evidence.summary(key, ['volume', 'late_count', 'duplicate_count'], lookback, true),
+          null,
+        ),
+      )
   }
 
   if (wanted('null_rate')) {
@@ -163,12 +193,30 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
       const j = judge(`null_rate:${feature}`, nullRate(feature), true)
       if (j) judged.push({ feature, j })
     }
-    reportUnjudged('null_rate', features.map((f) => `null_rate:${f}`))
+    reportUnjudged(
+      'null_rate',
+      features.map((f) => `null_rate:${f}`),
+    )
     judged.sort((x, y) => Math.abs(y.j.change) - Math.abs(x.j.change) || (x.feature < y.feature ? -1 : 1))
     const top = judged[0]
     if (top) {
       const severity = judged.reduce<Severity>((s, x) => worseSeverity(s, x.j.severity), 'warning')
-      const f = seriesFinding(key, 'null_rate', { ...top.j, severity }, true, `null-rate anomaly in ${judged.length} feature${judged.length > 1 ? 's' : ''}: ${judged.slice(0, 5).map((x) => `${x.feature} ${describe(x.j, true)}`).join('; ')}`, input.evidence.nullRate(key, judged.map((x) => x.feature), lookback), null)
+      const f = seriesFinding(
+        key,
+        'null_rate',
+        { ...top.j, severity },
+        true,
+        `null-rate anomaly in ${judged.length} feature${judged.length > 1 ? 's' : ''}: ${judged
+          .slice(0, 5)
+          .map((x) => `${x.feature} ${describe(x.j, true)}`)
+          .join('; ')}`,
+        input.evidence.nullRate(
+          key,
+          judged.map((x) => x.feature),
+          lookback,
+        ),
+        null,
+      )
       f.evidence = judged.slice(0, 10).map((x) => ({ name: x.feature, score: x.j.z, detail: describe(x.j, true) }))
       findings.push(f)
     }
@@ -179,7 +227,18 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
     const extract: Extract = (w) => w.features.find((f) => f.feature === feature)?.numeric?.mean ?? null
     const j = judge('prediction_mean', extract, false)
     reportUnjudged('prediction_mean', ['prediction_mean'])
-    if (j) findings.push(seriesFinding(key, 'prediction_mean', j, false, `mean prediction shifted: ${describe(j, false)}`, input.evidence.featureStats(key, [feature], ['count', 'nulls', 'mean', 'std'], lookback), null))
+    if (j)
+      findings.push(
+        seriesFinding(
+          key,
+          'prediction_mean',
+          j,
+          false,
+          `mean prediction shifted: ${describe(j, false)}`,
+          input.evidence.featureStats(key, [feature], ['count', 'nulls', 'mean', 'std'], lookback),
+          null,
+        ),
+      )
   }
 
   if (wanted('performance')) {
@@ -193,7 +252,18 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
     }
     const j = judge(`performance:${metric}`, extract, metric !== 'mae' && metric !== 'rmse')
     reportUnjudged(`performance:${metric}`, [`performance:${metric}`])
-    if (j) findings.push(seriesFinding(key, `performance:${metric}`, j, metric !== 'mae' && metric !== 'rmse', `${metric} anomaly: ${describe(j, false)}`, input.evidence.summary(key, ['labeled_count', 'label_coverage', metric], lookback), current.summary.label_coverage))
+    if (j)
+      findings.push(
+        seriesFinding(
+          key,
+          `performance:${metric}`,
+          j,
+          metric !== 'mae' && metric !== 'rmse',
+          `${metric} anomaly: ${describe(j, false)}`,
+          input.evidence.summary(key, ['labeled_count', 'label_coverage', metric], lookback),
+          current.summary.label_coverage,
+        ),
+      )
   }
   return { findings, skipped, not_judged: notJudged }
 }

@@ -69,7 +69,18 @@ export function outOfRangeShare(window: NumericStats, ref: NumericReference): { 
   const e = window.bin_edges
   const rh = ref.histogram
   const { count, min, max, mean, std } = window
-  if (count === 0 || min === null || max === null || mean === null || std === null || !e.length || h.length !== e.length + 1 || rh.length !== h.length || ref.count === 0) return null
+  if (
+    count === 0 ||
+    min === null ||
+    max === null ||
+    mean === null ||
+    std === null ||
+    !e.length ||
+    h.length !== e.length + 1 ||
+    rh.length !== h.length ||
+    ref.count === 0
+  )
+    return null
   const last = h.length - 1
   let share = 0
   let estimated = false
@@ -123,11 +134,43 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
       const s = stats.get(feature)
       const shape = isNumeric ? s?.numeric : s?.categorical
       const refOtherType = isNumeric ? reference?.categorical[feature] : reference?.numeric[feature]
-      if (!s || !shape) missing.push({ feature, value: 1, expected: 0, severity: 'critical', threshold: 0, detail: `no ${isNumeric ? 'numeric' : 'categorical'} statistics` })
-      else if (shape.count === 0 && shape.nulls === 0) missing.push({ feature, value: 1, expected: 0, severity: 'critical', threshold: 0, detail: `not sent in ${volume} predictions (missing or another type)` })
-      else if (refOtherType) missing.push({ feature, value: 1, expected: 0, severity: 'critical', threshold: 0, detail: `configured ${isNumeric ? 'numeric' : 'categorical'}, reference profiles it as ${isNumeric ? 'categorical' : 'numeric'}` })
+      if (!s || !shape)
+        missing.push({ feature, value: 1, expected: 0, severity: 'critical', threshold: 0, detail: `no ${isNumeric ? 'numeric' : 'categorical'} statistics` })
+      else if (shape.count === 0 && shape.nulls === 0)
+        missing.push({
+          feature,
+          value: 1,
+          expected: 0,
+          severity: 'critical',
+          threshold: 0,
+          detail: `not sent in ${volume} predictions (missing or another type)`,
+        })
+      else if (refOtherType)
+        missing.push({
+          feature,
+          value: 1,
+          expected: 0,
+          severity: 'critical',
+          threshold: 0,
+          detail: `configured ${isNumeric ? 'numeric' : 'categorical'}, reference profiles it as ${isNumeric ? 'categorical' : 'numeric'}`,
+        })
     }
-    if (missing.length) findings.push(checkFinding(key, 'missing_feature', 'missing_features', 'features not sent', missing, input.evidence.featureStats(key, missing.map((m) => m.feature), ['kind', 'count', 'nulls'], 24)))
+    if (missing.length)
+      findings.push(
+        checkFinding(
+          key,
+          'missing_feature',
+          'missing_features',
+          'features not sent',
+          missing,
+          input.evidence.featureStats(
+            key,
+            missing.map((m) => m.feature),
+            ['kind', 'count', 'nulls'],
+            24,
+          ),
+        ),
+      )
   }
 
   // The checks below that cannot run in this window: their subjects were not judged. Skew is
@@ -141,7 +184,8 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
   }
   const referenceChecks = ['null_rate', 'out_of_range', 'unseen_categories', ...(checksSkew ? ['training_serving_skew'] : [])]
 
-  if (volume < config.min_volume) return unjudged([...(dq.stuck.enabled ? ['stuck'] : []), ...referenceChecks], `window volume ${volume} < min_volume ${config.min_volume}`)
+  if (volume < config.min_volume)
+    return unjudged([...(dq.stuck.enabled ? ['stuck'] : []), ...referenceChecks], `window volume ${volume} < min_volume ${config.min_volume}`)
 
   // Stuck: a constant numeric feature with volume (needs no reference).
   if (dq.stuck.enabled) {
@@ -150,9 +194,31 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
       const n = stats.get(feature)?.numeric
       const refStd = reference?.numeric[feature]?.std
       if (!n || n.count < dq.stuck.min_count || n.std === null || n.std !== 0 || refStd === 0) continue
-      stuck.push({ feature, value: 0, expected: refStd ?? 0, severity: refStd ? 'critical' : 'warning', threshold: 0, detail: `constant ${fmt(n.min ?? 0)} over ${n.count} values${refStd ? `, reference std ${fmt(refStd)}` : ''}` })
+      stuck.push({
+        feature,
+        value: 0,
+        expected: refStd ?? 0,
+        severity: refStd ? 'critical' : 'warning',
+        threshold: 0,
+        detail: `constant ${fmt(n.min ?? 0)} over ${n.count} values${refStd ? `, reference std ${fmt(refStd)}` : ''}`,
+      })
     }
-    if (stuck.length) findings.push(checkFinding(key, 'stuck', 'std', 'stuck values', stuck, input.evidence.featureStats(key, stuck.map((s) => s.feature), ['count', 'min', 'max', 'std'], 24)))
+    if (stuck.length)
+      findings.push(
+        checkFinding(
+          key,
+          'stuck',
+          'std',
+          'stuck values',
+          stuck,
+          input.evidence.featureStats(
+            key,
+            stuck.map((s) => s.feature),
+            ['count', 'min', 'max', 'std'],
+            24,
+          ),
+        ),
+      )
   }
 
   // More distinct values than max_category_values: the excess is counted under __other__ (needs
@@ -162,9 +228,31 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     const c = stats.get(feature)?.categorical
     if (!c || c.overflow_values === 0 || c.count === 0) continue
     const share = c.overflow_count / c.count
-    overflow.push({ feature, value: share, expected: 0, severity: 'warning', threshold: 0, detail: `${c.overflow_values} values past the ${c.categories.length - 1} kept, ${pct(share)} of events` })
+    overflow.push({
+      feature,
+      value: share,
+      expected: 0,
+      severity: 'warning',
+      threshold: 0,
+      detail: `${c.overflow_values} values past the ${c.categories.length - 1} kept, ${pct(share)} of events`,
+    })
   }
-  if (overflow.length) findings.push(checkFinding(key, 'category_overflow', 'overflow_share', 'more distinct values than max_category_values', overflow, input.evidence.featureStats(key, overflow.map((o) => o.feature), ['count', 'categories', 'category_counts', 'overflow_values', 'overflow_count'], 24)))
+  if (overflow.length)
+    findings.push(
+      checkFinding(
+        key,
+        'category_overflow',
+        'overflow_share',
+        'more distinct values than max_category_values',
+        overflow,
+        input.evidence.featureStats(
+          key,
+          overflow.map((o) => o.feature),
+          ['count', 'categories', 'category_counts', 'overflow_values', 'overflow_count'],
+          24,
+        ),
+      ),
+    )
 
   if (!reference) return unjudged(referenceChecks, 'no reference profile: null rate, range, unseen categories and skew not checked')
 
@@ -178,7 +266,21 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     const found = item(feature, rate - ref.null_rate, ref.null_rate, dq.null_rate_increase, `null rate ${pct(rate)} vs ${pct(ref.null_rate)}`)
     if (found) nulls.push(found)
   }
-  if (nulls.length) findings.push(checkFinding(key, 'null_rate', 'null_rate_increase', 'null-rate spike', nulls, input.evidence.nullRate(key, nulls.map((n) => n.feature), 24)))
+  if (nulls.length)
+    findings.push(
+      checkFinding(
+        key,
+        'null_rate',
+        'null_rate_increase',
+        'null-rate spike',
+        nulls,
+        input.evidence.nullRate(
+          key,
+          nulls.map((n) => n.feature),
+          24,
+        ),
+      ),
+    )
 
   const range: Item[] = []
   for (const feature of numeric) {
@@ -186,10 +288,33 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     const ref = reference.numeric[feature]
     if (!n || !ref) continue
     const out = outOfRangeShare(n, ref)
-    const found = out && item(feature, out.share, 0, dq.out_of_range_share, `${out.estimated ? '~' : ''}${pct(out.share)} outside [${fmt(ref.min)}, ${fmt(ref.max)}], window [${fmt(n.min!)}, ${fmt(n.max!)}]`)
+    const found =
+      out &&
+      item(
+        feature,
+        out.share,
+        0,
+        dq.out_of_range_share,
+        `${out.estimated ? '~' : ''}${pct(out.share)} outside [${fmt(ref.min)}, ${fmt(ref.max)}], window [${fmt(n.min!)}, ${fmt(n.max!)}]`,
+      )
     if (found) range.push(found)
   }
-  if (range.length) findings.push(checkFinding(key, 'out_of_range', 'out_of_range_share', 'values out of the reference range', range, input.evidence.featureStats(key, range.map((r) => r.feature), ['count', 'min', 'max', 'bin_edges', 'histogram'], 24)))
+  if (range.length)
+    findings.push(
+      checkFinding(
+        key,
+        'out_of_range',
+        'out_of_range_share',
+        'values out of the reference range',
+        range,
+        input.evidence.featureStats(
+          key,
+          range.map((r) => r.feature),
+          ['count', 'min', 'max', 'bin_edges', 'histogram'],
+          24,
+        ),
+      ),
+    )
 
   const unseen: Item[] = []
   for (const feature of categorical) {
@@ -198,17 +323,57 @@ export function detectDataQuality(input: DetectorInput): DetectorResult {
     const share = c.unseen / c.count
     const known = new Set(reference.categorical[feature]!.categories)
     const examples = c.categories.filter((v) => !known.has(v)).slice(0, 3)
-    const found = item(feature, share, 0, dq.unseen_category_share, `${pct(share)} unseen${examples.length ? `, e.g. ${examples.map((v) => JSON.stringify(v)).join(', ')}` : ''}`)
+    const found = item(
+      feature,
+      share,
+      0,
+      dq.unseen_category_share,
+      `${pct(share)} unseen${examples.length ? `, e.g. ${examples.map((v) => JSON.stringify(v)).join(', ')}` : ''}`,
+    )
     if (found) unseen.push(found)
   }
-  if (unseen.length) findings.push(checkFinding(key, 'unseen_categories', 'unseen_category_share', 'unseen categories', unseen, input.evidence.featureStats(key, unseen.map((u) => u.feature), ['count', 'categories', 'category_counts', 'unseen'], 24)))
+  if (unseen.length)
+    findings.push(
+      checkFinding(
+        key,
+        'unseen_categories',
+        'unseen_category_share',
+        'unseen categories',
+        unseen,
+        input.evidence.featureStats(
+          key,
+          unseen.map((u) => u.feature),
+          ['count', 'categories', 'category_counts', 'unseen'],
+          24,
+        ),
+      ),
+    )
 
   if (checksSkew) {
     const ranked = rankDrifted(config, measureDrift(config, referencePairs(reference, current.features, false)).drifts)
-    const skew = ranked.map<Item>((d) => ({ feature: d.feature, value: d.effect, expected: 0, severity: d.severity ?? 'warning', threshold: 1, detail: describeDrift(d) }))
+    const skew = ranked.map<Item>((d) => ({
+      feature: d.feature,
+      value: d.effect,
+      expected: 0,
+      severity: d.severity ?? 'warning',
+      threshold: 1,
+      detail: describeDrift(d),
+    }))
     if (skew.length)
       findings.push(
-        checkFinding(key, 'training_serving_skew', 'drift_effect', `training-serving skew (${key.model_version} since ${new Date(versionStart).toISOString()})`, skew, input.evidence.featureStats(key, skew.map((s) => s.feature), ['count', 'nulls', 'mean', 'std', 'bin_edges', 'histogram', 'categories', 'category_counts'], 24)),
+        checkFinding(
+          key,
+          'training_serving_skew',
+          'drift_effect',
+          `training-serving skew (${key.model_version} since ${new Date(versionStart).toISOString()})`,
+          skew,
+          input.evidence.featureStats(
+            key,
+            skew.map((s) => s.feature),
+            ['count', 'nulls', 'mean', 'std', 'bin_edges', 'histogram', 'categories', 'category_counts'],
+            24,
+          ),
+        ),
       )
   }
   return { findings, skipped, not_judged: notJudged }

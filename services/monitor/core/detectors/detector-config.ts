@@ -17,9 +17,7 @@ const levels = (warning: number, critical: number) =>
     .prefault({})
 
 /** Per-feature overrides: any level given replaces the default for that feature only. */
-const levelOverride = z
-  .object({ warning: z.number().positive().optional(), critical: z.number().positive().optional() })
-  .strict()
+const levelOverride = z.object({ warning: z.number().positive().optional(), critical: z.number().positive().optional() }).strict()
 
 // Calibration of the defaults: for a normal feature shifted by d standard deviations, on ten
 // reference decile bins, PSI 0.2 / 0.3 is reached at d ~ 0.45 / 0.55, and so are the JS
@@ -255,8 +253,12 @@ export function parseDetectorConfig(raw: unknown, prefix = 'detectors', model?: 
   if (model) {
     const known = new Set([...model.features.numeric, ...model.features.categorical, PREDICTION_SCORE, PREDICTION_CLASS, PREDICTION_VALUE])
     const unknown = [
-      ...Object.keys(config.drift.features).filter((f) => !known.has(f)).map((f) => `${prefix}.drift.features.${f}`),
-      ...Object.keys(config.drift.importance).filter((f) => !known.has(f)).map((f) => `${prefix}.drift.importance.${f}`),
+      ...Object.keys(config.drift.features)
+        .filter((f) => !known.has(f))
+        .map((f) => `${prefix}.drift.features.${f}`),
+      ...Object.keys(config.drift.importance)
+        .filter((f) => !known.has(f))
+        .map((f) => `${prefix}.drift.importance.${f}`),
     ]
     if (unknown.length) throw new ConfigError(`invalid detector config:\n${unknown.map((p) => `${p}: not a feature of model '${model.model_id}'`).join('\n')}`)
   }

@@ -11,7 +11,18 @@ import {
 } from '../../../shared/records/window-metrics.ts'
 import { alignCategories, chiSquaredTest, jensenShannonDistance, ksStatisticFromHistograms, psi } from '../../../shared/stats/index.ts'
 import { driftLevels, importanceOf, isIgnored, type DetectorConfig, type Levels } from './detector-config.ts'
-import { fmt, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type EvidenceQueries, type Finding, type NotJudged, type Skip, type WindowSnapshot } from './finding.ts'
+import {
+  fmt,
+  severityOf,
+  worseSeverity,
+  type DetectorInput,
+  type DetectorResult,
+  type EvidenceQueries,
+  type Finding,
+  type NotJudged,
+  type Skip,
+  type WindowSnapshot,
+} from './finding.ts'
 import { runbookHint } from '../runbooks.ts'
 
 // Drift: per feature, effect sizes of the window's distribution against a baseline (the reference
@@ -143,7 +154,8 @@ export function referencePairs(reference: ReferenceProfile, window: FeatureWindo
     const ref = prediction ? reference.prediction[stats.feature] : (reference.numeric[stats.feature] ?? reference.categorical[stats.feature])
     if (!ref) continue
     if (stats.numeric && isNumericRef(ref)) pairs.push({ feature: stats.feature, numeric: { baseline: ref, window: stats.numeric }, categorical: null })
-    else if (stats.categorical && !isNumericRef(ref)) pairs.push({ feature: stats.feature, numeric: null, categorical: { baseline: ref, window: stats.categorical } })
+    else if (stats.categorical && !isNumericRef(ref))
+      pairs.push({ feature: stats.feature, numeric: null, categorical: { baseline: ref, window: stats.categorical } })
   }
   return pairs
 }
@@ -159,7 +171,11 @@ function trailingPairs(previous: FeatureWindowStats[], window: FeatureWindowStat
     if (stats.numeric && prev?.numeric && prev.numeric.count > 0)
       pairs.push({ feature: stats.feature, numeric: { baseline: prev.numeric, window: stats.numeric }, categorical: null })
     else if (stats.categorical && prev?.categorical && prev.categorical.count > 0)
-      pairs.push({ feature: stats.feature, numeric: null, categorical: { baseline: { categories: prev.categorical.categories, counts: prev.categorical.counts }, window: stats.categorical } })
+      pairs.push({
+        feature: stats.feature,
+        numeric: null,
+        categorical: { baseline: { categories: prev.categorical.categories, counts: prev.categorical.counts }, window: stats.categorical },
+      })
   }
   return pairs
 }
@@ -214,7 +230,12 @@ function driftFinding(
     estimated: false,
     summary: `${what} vs ${baselineName}: ${names}${ranked.length > listed.length ? `, +${ranked.length - listed.length} more` : ''}`,
     runbook: runbookHint(kind, subject),
-    evidence_query: evidence.featureStats(key, listed.map((d) => d.feature), DRIFT_COLUMNS, 24),
+    evidence_query: evidence.featureStats(
+      key,
+      listed.map((d) => d.feature),
+      DRIFT_COLUMNS,
+      24,
+    ),
   }
 }
 
@@ -269,7 +290,12 @@ export function detectDrift(input: DetectorInput): DetectorResult {
       const { drifts, skipped: notMeasured } = measureDrift(config, baseline.pairs(prediction))
       const subject = (prediction ? 'prediction' : 'features') + (baseline.name === 'reference' ? '' : '_vs_previous')
       if (notMeasured.length) skipped.push({ detector: 'drift', subject, reason: `not judged: ${notMeasured.join(', ')}` })
-      if (drifts.length === 0) notJudged.push({ kind: prediction ? 'prediction_drift' : 'drift', subject, reason: notMeasured.length ? `not judged: ${notMeasured.join(', ')}` : `no feature comparable with the ${baseline.name}` })
+      if (drifts.length === 0)
+        notJudged.push({
+          kind: prediction ? 'prediction_drift' : 'drift',
+          subject,
+          reason: notMeasured.length ? `not judged: ${notMeasured.join(', ')}` : `no feature comparable with the ${baseline.name}`,
+        })
       const ranked = rankDrifted(config, drifts)
       if (ranked.length) findings.push(driftFinding(input.evidence, key, config, prediction, baseline.name, drifts.length, ranked))
     }

@@ -39,7 +39,8 @@ export function evaluateWindow(input: DetectorInput): WindowEvaluationResult {
     // Measured performance (and its anomaly series) cannot be judged on labels that do not join.
     const metric = performanceMetricFor(input.model, input.config)
     const unjudged: NotJudged[] = [...dropped.map((f) => ({ kind: f.kind, subject: f.subject, reason })), { kind: 'performance', subject: metric, reason }]
-    if (input.config.anomaly.enabled && input.config.anomaly.series.includes('performance')) unjudged.push({ kind: 'anomaly', subject: `performance:${metric}`, reason })
+    if (input.config.anomaly.enabled && input.config.anomaly.series.includes('performance'))
+      unjudged.push({ kind: 'anomaly', subject: `performance:${metric}`, reason })
     notJudged = [...notJudged, ...unjudged]
   }
   // Join counters are per model, not per segment: their findings go with the rollup segment only.

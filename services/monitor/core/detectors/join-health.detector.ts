@@ -23,7 +23,17 @@ const judged = (j: JoinHealth): number => j.labels_received - j.labels_pending
 const joinRate = (j: JoinHealth): number => j.labels_joined / judged(j)
 const orphanRate = (j: JoinHealth): number => j.orphan_labels / j.labels_received
 
-function finding(key: WindowKey, subject: string, measure: string, observed: number, expected: number, levels: Levels, summary: string, detail: string, query: string): Finding | null {
+function finding(
+  key: WindowKey,
+  subject: string,
+  measure: string,
+  observed: number,
+  expected: number,
+  levels: Levels,
+  summary: string,
+  detail: string,
+  query: string,
+): Finding | null {
   const change = measure === 'join_rate' ? expected - observed : measure === 'duplicate_share' ? observed : observed - expected
   const severity = severityOf(change, levels)
   if (!severity) return null
@@ -49,7 +59,13 @@ function finding(key: WindowKey, subject: string, measure: string, observed: num
  * Judges one window's join counters. `key` is the window the findings belong to (segment 'all'
  * of the model's current version); `history` holds earlier join-health windows, oldest first.
  */
-export function detectJoinHealth(evidence: EvidenceQueries, config: DetectorConfig, key: WindowKey, current: JoinHealth | null | undefined, history: JoinHealth[] = []): JoinHealthResult {
+export function detectJoinHealth(
+  evidence: EvidenceQueries,
+  config: DetectorConfig,
+  key: WindowKey,
+  current: JoinHealth | null | undefined,
+  history: JoinHealth[] = [],
+): JoinHealthResult {
   const jh = config.join_health
   const skipped: Skip[] = []
   const notJudged: NotJudged[] = []
@@ -67,7 +83,17 @@ export function detectJoinHealth(evidence: EvidenceQueries, config: DetectorConf
   const query = evidence.labelHealth(current.model_id, current.window_size_ms, current.window_start, jh.baseline_windows)
   const w = key.window_size_ms
   const dupShare = current.predictions > 0 ? current.duplicate_predictions / current.predictions : 0
-  const dup = finding(key, 'duplicate_predictions', 'duplicate_share', dupShare, 0, jh.duplicate_share, `${pct(dupShare)} of predictions sent more than once (${current.duplicate_predictions} extra copies of ${current.predictions})`, `${current.duplicate_predictions} duplicates / ${current.predictions} predictions`, query)
+  const dup = finding(
+    key,
+    'duplicate_predictions',
+    'duplicate_share',
+    dupShare,
+    0,
+    jh.duplicate_share,
+    `${pct(dupShare)} of predictions sent more than once (${current.duplicate_predictions} extra copies of ${current.predictions})`,
+    `${current.duplicate_predictions} duplicates / ${current.predictions} predictions`,
+    query,
+  )
   if (dup) findings.push(dup)
 
   if (judged(current) < jh.min_labels) {
@@ -89,11 +115,31 @@ export function detectJoinHealth(evidence: EvidenceQueries, config: DetectorConf
       const or = orphanRate(current)
       const orBase = median(base.map(orphanRate))
       if (jrBase !== null) {
-        const f = finding(key, 'join_rate', 'join_rate', jr, jrBase, jh.join_rate_drop, `label join rate ${pct(jr)} vs ${pct(jrBase)} over the last ${base.length} windows`, `${current.labels_joined} of ${judged(current)} labels joined${current.labels_pending > 0 ? ` (${current.labels_pending} pending)` : ''}`, query)
+        const f = finding(
+          key,
+          'join_rate',
+          'join_rate',
+          jr,
+          jrBase,
+          jh.join_rate_drop,
+          `label join rate ${pct(jr)} vs ${pct(jrBase)} over the last ${base.length} windows`,
+          `${current.labels_joined} of ${judged(current)} labels joined${current.labels_pending > 0 ? ` (${current.labels_pending} pending)` : ''}`,
+          query,
+        )
         if (f) findings.push(f)
       }
       if (orBase !== null) {
-        const f = finding(key, 'orphan_labels', 'orphan_rate', or, orBase, jh.orphan_rate_increase, `orphan labels ${pct(or)} of received vs ${pct(orBase)} over the last ${base.length} windows`, `${current.orphan_labels} of ${current.labels_received} labels orphaned`, query)
+        const f = finding(
+          key,
+          'orphan_labels',
+          'orphan_rate',
+          or,
+          orBase,
+          jh.orphan_rate_increase,
+          `orphan labels ${pct(or)} of received vs ${pct(orBase)} over the last ${base.length} windows`,
+          `${current.orphan_labels} of ${current.labels_received} labels orphaned`,
+          query,
+        )
         if (f) findings.push(f)
       }
     }

@@ -89,7 +89,15 @@ function judge(input: DetectorInput, metric: PerformanceMetric, reference: numbe
     }
     const own = wilsonInterval(successes, n, z)
     if (!own) return 'no interval (no positives predicted or present)'
-    return { observed: c.f1, low: own.low, high: own.high, worseLow: reference - own.high, worseEstimate: reference - c.f1, n, note: 'Wilson on TP / (TP + (FP + FN) / 2)' }
+    return {
+      observed: c.f1,
+      low: own.low,
+      high: own.high,
+      worseLow: reference - own.high,
+      worseEstimate: reference - c.f1,
+      n,
+      note: 'Wilson on TP / (TP + (FP + FN) / 2)',
+    }
   }
   if (metric === 'roc_auc') {
     if (!c || c.roc_auc === null) return 'no roc_auc in the window'
@@ -110,7 +118,15 @@ function judge(input: DetectorInput, metric: PerformanceMetric, reference: numbe
   const low = observed - z * se
   const high = observed + z * se
   if (reference <= 0) return `reference ${metric} is ${reference}: a relative increase is undefined`
-  return { observed, low, high, worseLow: (low - reference) / reference, worseEstimate: (observed - reference) / reference, n, note: metric === 'mae' ? 'SE sqrt(rmse^2-mae^2)/sqrt(n)' : 'SE rmse/sqrt(2n)' }
+  return {
+    observed,
+    low,
+    high,
+    worseLow: (low - reference) / reference,
+    worseEstimate: (observed - reference) / reference,
+    n,
+    note: metric === 'mae' ? 'SE sqrt(rmse^2-mae^2)/sqrt(n)' : 'SE rmse/sqrt(2n)',
+  }
 }
 
 function levelsOf(config: DetectorConfig, metric: PerformanceMetric): Levels {
@@ -135,7 +151,11 @@ function finding(input: DetectorInput, metric: PerformanceMetric, reference: num
     expected: reference,
     threshold: limit,
     evidence: [
-      { name: bounded ? `${metric}_drop` : `${metric}_increase`, score: j.worseEstimate, detail: `${change}; tolerated ${bounded ? fmt(levels.warning) : pct(levels.warning)}` },
+      {
+        name: bounded ? `${metric}_drop` : `${metric}_increase`,
+        score: j.worseEstimate,
+        detail: `${change}; tolerated ${bounded ? fmt(levels.warning) : pct(levels.warning)}`,
+      },
       { name: 'interval', score: j.worseLow, detail: `${metric} in [${fmt(j.low)}, ${fmt(j.high)}] (${j.note}, z ${input.config.performance.z})` },
       { name: estimated ? 'predictions' : 'labeled', score: j.n, detail: `label coverage ${pct(coverage)}` },
     ],
@@ -143,7 +163,11 @@ function finding(input: DetectorInput, metric: PerformanceMetric, reference: num
     estimated,
     summary: `${estimated ? 'estimated ' : ''}${metric} ${fmt(j.observed)} vs reference ${fmt(reference)}: ${change}${estimated ? ' (CBPE, labels missing)' : ''}`,
     runbook: runbookHint(kind, metric),
-    evidence_query: input.evidence.summary(key, ['volume', 'labeled_count', 'label_coverage', metric === 'roc_auc' ? 'roc_auc' : metric, 'estimated_accuracy'], 24),
+    evidence_query: input.evidence.summary(
+      key,
+      ['volume', 'labeled_count', 'label_coverage', metric === 'roc_auc' ? 'roc_auc' : metric, 'estimated_accuracy'],
+      24,
+    ),
   }
 }
 
@@ -169,7 +193,15 @@ function estimate(input: DetectorInput, skipped: Skip[], notJudged: NotJudged[])
   if (s.estimated_accuracy === null || s.volume < config.min_volume) return unjudged(`no estimate (volume ${s.volume}, min_volume ${config.min_volume})`)
   const own = wilsonInterval(s.estimated_accuracy * s.volume, s.volume, config.performance.z)
   if (!own) return unjudged('no interval for the estimate')
-  const j: Judged = { observed: s.estimated_accuracy, low: own.low, high: own.high, worseLow: reference - own.high, worseEstimate: reference - s.estimated_accuracy, n: s.volume, note: 'Wilson on the estimate' }
+  const j: Judged = {
+    observed: s.estimated_accuracy,
+    low: own.low,
+    high: own.high,
+    worseLow: reference - own.high,
+    worseEstimate: reference - s.estimated_accuracy,
+    n: s.volume,
+    note: 'Wilson on the estimate',
+  }
   const severity = severityOf(j.worseLow, config.performance.max_drop)
   return severity ? [finding(input, 'accuracy', reference, j, severity, true)] : []
 }

@@ -13,7 +13,10 @@ const MAX_EVENT_AGE_MS = 2 * 365 * 86_400_000
 // replay of the same records makes the same decisions (and backfills of old data work).
 function checkTime(field: string, time: number, recordTimestamp: number, maxFutureSkewMs: number): Rejection | null {
   if (time > recordTimestamp + maxFutureSkewMs) {
-    return { code: `${field}_in_future`, reason: `${field} ${new Date(time).toISOString()} is ${Math.round((time - recordTimestamp) / 1000)} s after the record was produced (allowed: ${maxFutureSkewMs / 1000} s of clock skew)` }
+    return {
+      code: `${field}_in_future`,
+      reason: `${field} ${new Date(time).toISOString()} is ${Math.round((time - recordTimestamp) / 1000)} s after the record was produced (allowed: ${maxFutureSkewMs / 1000} s of clock skew)`,
+    }
   }
   if (time < recordTimestamp - MAX_EVENT_AGE_MS) {
     return { code: `${field}_too_old`, reason: `${field} ${new Date(time).toISOString()} is more than two years before the record was produced` }
@@ -37,7 +40,8 @@ export function validatePrediction(event: PredictionEvent, model: RuntimeModel |
     return { code: 'unknown_class', reason: `prediction.predicted_class '${predicted_class}' is not one of the model's classes (${classes.join(', ')})` }
   }
   const unknownScore = Object.keys(scores).find((c) => !classes.includes(c))
-  if (unknownScore !== undefined) return { code: 'unknown_class', reason: `prediction.scores has class '${unknownScore}', not one of the model's classes (${classes.join(', ')})` }
+  if (unknownScore !== undefined)
+    return { code: 'unknown_class', reason: `prediction.scores has class '${unknownScore}', not one of the model's classes (${classes.join(', ')})` }
   const badScore = Object.entries(scores).find(([, s]) => s < 0 || s > 1)
   if (badScore) return { code: 'invalid_prediction', reason: `prediction.scores.${badScore[0]} = ${badScore[1]} is outside [0, 1]` }
   if (config.task === 'binary_classification' && scores[config.positive_class!] === undefined && predicted_class === null) {
@@ -57,6 +61,7 @@ export function validateLabel(event: LabelEvent, model: RuntimeModel | undefined
   }
   const classes = config.classes ?? []
   if (event.label_class === null) return { code: 'invalid_label', reason: 'label_class is required for a classification model' }
-  if (!classes.includes(event.label_class)) return { code: 'unknown_class', reason: `label_class '${event.label_class}' is not one of the model's classes (${classes.join(', ')})` }
+  if (!classes.includes(event.label_class))
+    return { code: 'unknown_class', reason: `label_class '${event.label_class}' is not one of the model's classes (${classes.join(', ')})` }
   return null
 }

@@ -38,17 +38,33 @@ function categoricalReference(values: (string | null | undefined)[]): Categorica
  * on data like its training data, with their labels when known): quantile bins per numeric
  * feature and for the score, category counts, null rates, and baseline performance.
  */
-export function buildReferenceProfile(config: ModelConfig, predictions: PredictionEvent[], labels: LabelEvent[], options: { bins?: number; source: string; now: number }): ReferenceProfile {
+export function buildReferenceProfile(
+  config: ModelConfig,
+  predictions: PredictionEvent[],
+  labels: LabelEvent[],
+  options: { bins?: number; source: string; now: number },
+): ReferenceProfile {
   const bins = options.bins ?? 10
   const model = buildRuntimeModel(config, null)
   const numeric: Record<string, NumericReference> = {}
   const categorical: Record<string, CategoricalReference> = {}
-  for (const f of config.features.numeric) numeric[f] = numericReference(predictions.map((p) => p.numeric_features[f]), bins)
+  for (const f of config.features.numeric)
+    numeric[f] = numericReference(
+      predictions.map((p) => p.numeric_features[f]),
+      bins,
+    )
   for (const f of config.features.categorical) categorical[f] = categoricalReference(predictions.map((p) => p.categorical_features[f]))
   const prediction: ReferenceProfile['prediction'] = {}
-  if (config.task === 'regression') prediction[PREDICTION_VALUE] = numericReference(predictions.map((p) => p.prediction.value), bins)
+  if (config.task === 'regression')
+    prediction[PREDICTION_VALUE] = numericReference(
+      predictions.map((p) => p.prediction.value),
+      bins,
+    )
   else {
-    prediction[PREDICTION_SCORE] = numericReference(predictions.map((p) => positiveScore(p, model)), bins)
+    prediction[PREDICTION_SCORE] = numericReference(
+      predictions.map((p) => positiveScore(p, model)),
+      bins,
+    )
     prediction[PREDICTION_CLASS] = categoricalReference(predictions.map((p) => predictedClass(p, model)))
   }
 
@@ -58,17 +74,28 @@ export function buildReferenceProfile(config: ModelConfig, predictions: Predicti
   if (labeled.length > 0) {
     if (config.task === 'regression') {
       const pairs = labeled.filter((p) => p.prediction.value !== null && labelById.get(p.prediction_id)!.label_value !== null)
-      const metrics = regressionMetrics(pairs.map((p) => labelById.get(p.prediction_id)!.label_value!), pairs.map((p) => p.prediction.value!))
+      const metrics = regressionMetrics(
+        pairs.map((p) => labelById.get(p.prediction_id)!.label_value!),
+        pairs.map((p) => p.prediction.value!),
+      )
       if (metrics) Object.assign(performance, { mae: metrics.mae, rmse: metrics.rmse })
     } else {
       const classes = config.classes ?? []
-      const confusion = confusionMatrix(labeled.map((p) => labelById.get(p.prediction_id)!.label_class ?? ''), labeled.map((p) => predictedClass(p, model) ?? ''), classes)
+      const confusion = confusionMatrix(
+        labeled.map((p) => labelById.get(p.prediction_id)!.label_class ?? ''),
+        labeled.map((p) => predictedClass(p, model) ?? ''),
+        classes,
+      )
       if (config.task === 'binary_classification') {
         const pi = classes.indexOf(config.positive_class!)
         const ni = pi === 0 ? 1 : 0
         Object.assign(performance, binaryMetrics(confusion[pi]![pi]!, confusion[ni]![pi]!, confusion[pi]![ni]!, confusion[ni]![ni]!))
         const scored = labeled.filter((p) => positiveScore(p, model) !== null)
-        performance.roc_auc = rocAuc(scored.map((p) => labelById.get(p.prediction_id)!.label_class === config.positive_class), scored.map((p) => positiveScore(p, model)!)) ?? undefined
+        performance.roc_auc =
+          rocAuc(
+            scored.map((p) => labelById.get(p.prediction_id)!.label_class === config.positive_class),
+            scored.map((p) => positiveScore(p, model)!),
+          ) ?? undefined
       } else Object.assign(performance, multiclassMetrics(confusion))
     }
   }

@@ -36,7 +36,9 @@ export class FinishedMarks {
     if (marks.length === 0) return
     this.writes = this.writes
       .then(() => this.progress.record(marks))
-      .catch((error: unknown) => this.logger.warn({ event: 'computed_progress_failed', err: error }, 'could not record how far the monitor is finished; the next batch records it'))
+      .catch((error: unknown) =>
+        this.logger.warn({ event: 'computed_progress_failed', err: error }, 'could not record how far the monitor is finished; the next batch records it'),
+      )
   }
 
   /** A batch was stored; `settled` resolves once everything it touched is recomputed. */
@@ -64,10 +66,12 @@ export class FinishedMarks {
       }
       this.write(marks)
     }
-    this.settledInOrder = this.settledInOrder.then(() => settled).then(
-      () => done(true),
-      () => done(false),
-    )
+    this.settledInOrder = this.settledInOrder
+      .then(() => settled)
+      .then(
+        () => done(true),
+        () => done(false),
+      )
   }
 
   /** Partitions just assigned, and whether each has nothing to read (a state left by an earlier

@@ -89,7 +89,8 @@ function classification(row: SummaryAggregateRow, config: ModelConfig): Classifi
   const classes = config.classes ?? []
   const confusion = row.confusion ?? []
   const logLoss = row.scored_n ? row.log_loss_sum! / row.scored_n : null
-  if (config.task !== 'binary_classification') return { ...multiclassMetrics(confusion), log_loss: logLoss, roc_auc: null, calibration_error: null, classes, confusion }
+  if (config.task !== 'binary_classification')
+    return { ...multiclassMetrics(confusion), log_loss: logLoss, roc_auc: null, calibration_error: null, classes, confusion }
   const p = classes.indexOf(config.positive_class!)
   const n = p === 0 ? 1 : 0
   const positives = row.auc_positives ?? 0
@@ -119,7 +120,9 @@ function businessValue(row: SummaryAggregateRow, config: ModelConfig): number | 
   if (!costs) return null
   if (config.task === 'regression') return row.reg_n ? -costs.per_unit_abs_error * row.reg_abs! : 0
   if (config.task === 'binary_classification') {
-    return row.value_tp! * costs.true_positive + row.value_fp! * costs.false_positive + row.value_fn! * costs.false_negative + row.value_tn! * costs.true_negative
+    return (
+      row.value_tp! * costs.true_positive + row.value_fp! * costs.false_positive + row.value_fn! * costs.false_negative + row.value_tn! * costs.true_negative
+    )
   }
   // Multiclass: a right class is valued as a true positive, a wrong one as a false positive.
   return row.value_right! * costs.true_positive + (row.labeled_count - row.value_right!) * costs.false_positive
@@ -127,8 +130,15 @@ function businessValue(row: SummaryAggregateRow, config: ModelConfig): number | 
 
 export function summaryFromAggregate(model: RuntimeModel, sizeMs: number, row: SummaryAggregateRow, closed: boolean): WindowSummary {
   const config = model.config
-  const key: WindowKey = { model_id: config.model_id, model_version: row.model_version, segment: row.segment, window_size_ms: sizeMs, window_start: row.window_start }
-  const estimated = config.task === 'binary_classification' && row.cbpe_n ? binaryMetrics(row.cbpe_tp!, row.cbpe_fp!, row.cbpe_fn!, row.cbpe_tn!).accuracy : null
+  const key: WindowKey = {
+    model_id: config.model_id,
+    model_version: row.model_version,
+    segment: row.segment,
+    window_size_ms: sizeMs,
+    window_start: row.window_start,
+  }
+  const estimated =
+    config.task === 'binary_classification' && row.cbpe_n ? binaryMetrics(row.cbpe_tp!, row.cbpe_fp!, row.cbpe_fn!, row.cbpe_tn!).accuracy : null
   return {
     key,
     volume: row.volume,
@@ -142,7 +152,12 @@ export function summaryFromAggregate(model: RuntimeModel, sizeMs: number, row: S
     classification: config.task === 'regression' ? null : classification(row, config),
     regression:
       config.task === 'regression' && row.reg_n
-        ? { mae: row.reg_abs! / row.reg_n, rmse: Math.sqrt(row.reg_sq! / row.reg_n), mape: row.reg_pct_n ? row.reg_pct! / row.reg_pct_n : null, bias: row.reg_bias! / row.reg_n }
+        ? {
+            mae: row.reg_abs! / row.reg_n,
+            rmse: Math.sqrt(row.reg_sq! / row.reg_n),
+            mape: row.reg_pct_n ? row.reg_pct! / row.reg_pct_n : null,
+            bias: row.reg_bias! / row.reg_n,
+          }
         : null,
     estimated_accuracy: estimated,
     business_value: businessValue(row, config),
@@ -155,7 +170,10 @@ export function summaryFromAggregate(model: RuntimeModel, sizeMs: number, row: S
  * (last) holding the others: the most frequent are kept, ties broken by name, so a replay or
  * another instance keeps the same ones.
  */
-export function capCategories(byCategory: Map<string, number>, limit: number): Pick<CategoricalStats, 'count' | 'categories' | 'counts' | 'overflow_values' | 'overflow_count'> {
+export function capCategories(
+  byCategory: Map<string, number>,
+  limit: number,
+): Pick<CategoricalStats, 'count' | 'categories' | 'counts' | 'overflow_values' | 'overflow_count'> {
   const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
   const own = [...byCategory].filter(([c]) => c !== OVERFLOW_CATEGORY)
   const count = [...byCategory.values()].reduce((a, b) => a + b, 0)
@@ -204,7 +222,9 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
       let moments: Moments = emptyMoments()
       let nulls = 0
       // Merged in bucket order, then attribute order: the same rows always give the same bits.
-      const parts = (byFeature.get(`${id}\u00000\u0000${feature}`) ?? []).sort((a, b) => a.row.bucket - b.row.bucket || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
+      const parts = (byFeature.get(`${id}\u00000\u0000${feature}`) ?? []).sort(
+        (a, b) => a.row.bucket - b.row.bucket || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0),
+      )
       for (const { row: r } of parts) {
         nulls += r.n_rows - r.n_values
         if (r.n_values === 0) continue
@@ -216,7 +236,16 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
         key,
         feature,
         categorical: null,
-        numeric: { count: n, nulls, min: n ? moments.min : null, max: n ? moments.max : null, mean: n ? moments.mean : null, std: momentsStd(moments), bin_edges: edges, histogram },
+        numeric: {
+          count: n,
+          nulls,
+          min: n ? moments.min : null,
+          max: n ? moments.max : null,
+          mean: n ? moments.mean : null,
+          std: momentsStd(moments),
+          bin_edges: edges,
+          histogram,
+        },
       })
     }
     for (const feature of categorical) {

@@ -80,7 +80,17 @@ export function summaryFromRecord(r: SummaryRecord): WindowSummary {
     classification:
       r.accuracy === null
         ? null
-        : { accuracy: r.accuracy, precision: r.precision ?? 0, recall: r.recall ?? 0, f1: r.f1 ?? 0, log_loss: r.log_loss, roc_auc: r.roc_auc, calibration_error: r.calibration_error, classes: r.classes, confusion: r.confusion },
+        : {
+            accuracy: r.accuracy,
+            precision: r.precision ?? 0,
+            recall: r.recall ?? 0,
+            f1: r.f1 ?? 0,
+            log_loss: r.log_loss,
+            roc_auc: r.roc_auc,
+            calibration_error: r.calibration_error,
+            classes: r.classes,
+            confusion: r.confusion,
+          },
     regression: r.mae === null ? null : { mae: r.mae, rmse: r.rmse ?? 0, mape: r.mape, bias: r.bias ?? 0 },
     estimated_accuracy: r.estimated_accuracy,
     business_value: r.business_value,
@@ -90,6 +100,24 @@ export function summaryFromRecord(r: SummaryRecord): WindowSummary {
 
 export function featureFromRecord(r: FeatureRecord): FeatureWindowStats {
   return r.kind === 'numeric'
-    ? { key: keyOf(r), feature: r.feature, categorical: null, numeric: { count: r.count, nulls: r.nulls, min: r.min, max: r.max, mean: r.mean, std: r.std, bin_edges: r.bin_edges, histogram: r.histogram } }
-    : { key: keyOf(r), feature: r.feature, numeric: null, categorical: { count: r.count, nulls: r.nulls, categories: r.categories, counts: r.category_counts, unseen: r.unseen, overflow_values: r.overflow_values, overflow_count: r.overflow_count } }
+    ? {
+        key: keyOf(r),
+        feature: r.feature,
+        categorical: null,
+        numeric: { count: r.count, nulls: r.nulls, min: r.min, max: r.max, mean: r.mean, std: r.std, bin_edges: r.bin_edges, histogram: r.histogram },
+      }
+    : {
+        key: keyOf(r),
+        feature: r.feature,
+        numeric: null,
+        categorical: {
+          count: r.count,
+          nulls: r.nulls,
+          categories: r.categories,
+          counts: r.category_counts,
+          unseen: r.unseen,
+          overflow_values: r.overflow_values,
+          overflow_count: r.overflow_count,
+        },
+      }
 }

@@ -67,7 +67,12 @@ export function formatNumber(x: number): string {
 }
 
 function formatDuration(ms: number): string {
-  const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']]
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ]
   for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
   return `${ms}ms`
 }
@@ -126,7 +131,11 @@ export function toAlertmanagerAlert(trigger: MonitorTrigger, options: MappingOpt
 }
 
 const labelKey = (labels: Record<string, string>): string =>
-  JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]))
+  JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  )
 
 export interface AlertmanagerClientOptions {
   /** Base URL, e.g. http://127.0.0.1:9093 */

@@ -23,10 +23,17 @@ export function createDeliveryMetrics(registry: Registry) {
       'Alert transitions that could not be delivered: rejected (the receiver refused the payload) or exhausted (every attempt failed).',
       ['receiver', 'reason'],
     ),
-    coalesced: counter(registry, 'driftgate_alerts_coalesced_total', 'Pending alert transitions replaced by a newer transition of the same alert.', ['receiver']),
+    coalesced: counter(registry, 'driftgate_alerts_coalesced_total', 'Pending alert transitions replaced by a newer transition of the same alert.', [
+      'receiver',
+    ]),
     depth:
       (registry.getSingleMetric('driftgate_alert_queue_depth') as Gauge<'receiver'> | undefined) ??
-      new Gauge({ name: 'driftgate_alert_queue_depth', help: 'Alert transitions waiting for delivery, per receiver.', labelNames: ['receiver'], registers: [registry] }),
+      new Gauge({
+        name: 'driftgate_alert_queue_depth',
+        help: 'Alert transitions waiting for delivery, per receiver.',
+        labelNames: ['receiver'],
+        registers: [registry],
+      }),
   }
 }
 

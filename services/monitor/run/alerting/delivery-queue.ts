@@ -109,7 +109,10 @@ export class DeliveryQueue {
     const { logger, metrics } = this.deps
     if (this.state !== 'open') {
       metrics.dropped.inc({ receiver: this.name, reason: 'closed' })
-      logger.warn({ event: 'alert_delivery_dropped', receiver: this.name, alert_id: trigger.alert_id, reason: 'closed' }, 'alert delivery is closed; transition dropped')
+      logger.warn(
+        { event: 'alert_delivery_dropped', receiver: this.name, alert_id: trigger.alert_id, reason: 'closed' },
+        'alert delivery is closed; transition dropped',
+      )
       return
     }
     const existing = this.pending.get(trigger.alert_id)
@@ -171,7 +174,15 @@ export class DeliveryQueue {
     this.pending.delete(alertId)
     this.deps.metrics.dropped.inc({ receiver: this.name, reason: 'queue_full' })
     this.deps.logger.warn(
-      { event: 'alert_delivery_dropped', receiver: this.name, reason: 'queue_full', alert_id: alertId, status: item.trigger.status, attempts: item.attempts, capacity: this.options.capacity },
+      {
+        event: 'alert_delivery_dropped',
+        receiver: this.name,
+        reason: 'queue_full',
+        alert_id: alertId,
+        status: item.trigger.status,
+        attempts: item.attempts,
+        capacity: this.options.capacity,
+      },
       'alert queue full; oldest pending transition dropped',
     )
   }
@@ -239,7 +250,11 @@ export class DeliveryQueue {
       this.failures = 0
       this.resumeAt = 0
       metrics.delivered.inc({ receiver: this.name })
-      if (item.attempts > 1) logger.info({ event: 'alert_delivered_after_retries', receiver: this.name, alert_id: item.trigger.alert_id, attempts: item.attempts }, 'alert delivered after retries')
+      if (item.attempts > 1)
+        logger.info(
+          { event: 'alert_delivered_after_retries', receiver: this.name, alert_id: item.trigger.alert_id, attempts: item.attempts },
+          'alert delivered after retries',
+        )
     } catch (error) {
       this.onFailure(item, error)
     } finally {
@@ -277,7 +292,10 @@ export class DeliveryQueue {
     if (!this.pending.has(alertId) && this.pending.size >= this.options.capacity) {
       // The queue filled up while this one was in flight: it is the oldest, so it makes room.
       metrics.dropped.inc({ receiver: this.name, reason: 'queue_full' })
-      logger.warn({ event: 'alert_delivery_dropped', ...base, reason: 'queue_full', capacity: this.options.capacity }, 'alert queue full; failed transition dropped instead of retried')
+      logger.warn(
+        { event: 'alert_delivery_dropped', ...base, reason: 'queue_full', capacity: this.options.capacity },
+        'alert queue full; failed transition dropped instead of retried',
+      )
       return
     }
     // Back to the front; a newer transition of the same alert that arrived meanwhile replaces it.

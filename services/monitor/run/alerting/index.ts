@@ -57,16 +57,23 @@ export function createAlertDelivery(options: AlertDeliveryOptions): AlertDeliver
   const { logger } = options
   const receivers: Receiver[] = []
   if (options.alertmanagerUrl) {
-    receivers.push(new AlertmanagerClient({ url: options.alertmanagerUrl, firingTtlMs: options.firingTtlMs, generatorUrl: options.generatorUrl, fetch: options.fetch }))
+    receivers.push(
+      new AlertmanagerClient({ url: options.alertmanagerUrl, firingTtlMs: options.firingTtlMs, generatorUrl: options.generatorUrl, fetch: options.fetch }),
+    )
   }
-  if (options.webhookUrl) receivers.push(new WebhookClient({ url: options.webhookUrl, token: options.webhookToken, detail: options.webhookDetail, fetch: options.fetch }))
+  if (options.webhookUrl)
+    receivers.push(new WebhookClient({ url: options.webhookUrl, token: options.webhookToken, detail: options.webhookDetail, fetch: options.fetch }))
   receivers.push(...(options.receivers ?? []))
   const names = receivers.map((r) => r.name)
   if (new Set(names).size !== names.length) throw new Error(`alert receivers need distinct names: ${names.join(', ')}`)
 
   const metrics = createDeliveryMetrics(options.registry)
   const queues = receivers.map((receiver) => new DeliveryQueue({ receiver, logger, metrics }, options.queue))
-  if (queues.length === 0) logger.info({ event: 'alert_delivery_disabled' }, 'no alert receiver configured (ALERTMANAGER_URL, ALERT_WEBHOOK_URL); alerts go to Kafka and ClickHouse only')
+  if (queues.length === 0)
+    logger.info(
+      { event: 'alert_delivery_disabled' },
+      'no alert receiver configured (ALERTMANAGER_URL, ALERT_WEBHOOK_URL); alerts go to Kafka and ClickHouse only',
+    )
   else logger.info({ event: 'alert_delivery_started', receivers: names }, 'alert delivery started')
 
   return {

@@ -96,7 +96,12 @@ export class WebhookClient implements Receiver {
       'user-agent': 'driftgate-alerting',
     }
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
-    const res = await this.fetch(this.options.url, { method: 'POST', headers, body: JSON.stringify(this.options.detail === 'ids' ? webhookIdsBody(trigger) : webhookBody(trigger)), signal })
+    const res = await this.fetch(this.options.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(this.options.detail === 'ids' ? webhookIdsBody(trigger) : webhookBody(trigger)),
+      signal,
+    })
     await ensureOk(res, this.name)
   }
 }

@@ -13,5 +13,10 @@ export function approvalGate(context: DecisionContext, policy: PolicyConfig): Ga
   if (last?.action === 'reject') {
     return outcome('approval', 'hold', 'approval_rejected', `A retrain for this episode was rejected at ${iso(last.at)} (decision ${last.decision_id}).`)
   }
-  return outcome('approval', 'hold', 'awaiting_approval', 'Every gate passed; the policy requires a human approval before the retrain request is sent (POST /approvals/:decision_id/approve).')
+  return outcome(
+    'approval',
+    'hold',
+    'awaiting_approval',
+    'Every gate passed; the policy requires a human approval before the retrain request is sent (POST /approvals/:decision_id/approve).',
+  )
 }

@@ -74,5 +74,8 @@ export function budgetGate(context: DecisionContext, policy: PolicyConfig): Gate
   if (e.benefit >= e.cost * policy.benefit.min_ratio) {
     return outcome('budget', 'pass', 'benefit_exceeds_cost', `Worth it: ${math}, against a ${cost}.`, { evidence, facts })
   }
-  return outcome('budget', 'hold', 'cost_exceeds_benefit', `Not worth it yet: ${math}, less than ${num(policy.benefit.min_ratio, 2)} x the ${cost}.`, { evidence, facts })
+  return outcome('budget', 'hold', 'cost_exceeds_benefit', `Not worth it yet: ${math}, less than ${num(policy.benefit.min_ratio, 2)} x the ${cost}.`, {
+    evidence,
+    facts,
+  })
 }

@@ -18,7 +18,8 @@ export function cooldownGate(context: DecisionContext, policy: PolicyConfig): Ga
     )
   }
   const past = history.retrains.filter((r) => r.requested_at <= context.as_of)
-  if (past.length === 0) return outcome('cooldown', 'pass', 'no_recent_retrain', `No earlier retrain of ${episode.model_id}; cooldown ${human(policy.cooldown)}.`)
+  if (past.length === 0)
+    return outcome('cooldown', 'pass', 'no_recent_retrain', `No earlier retrain of ${episode.model_id}; cooldown ${human(policy.cooldown)}.`)
   const last = past.reduce((a, b) => (a.requested_at >= b.requested_at ? a : b))
   const ends = last.requested_at + policy.cooldown
   if (context.as_of < ends) {
@@ -30,7 +31,13 @@ export function cooldownGate(context: DecisionContext, policy: PolicyConfig): Ga
       { retry_at: ends, facts: { last_requested_at: last.requested_at } },
     )
   }
-  return outcome('cooldown', 'pass', 'outside_cooldown', `The last retrain was ${human(context.as_of - last.requested_at)} ago (${iso(last.requested_at)}), longer than the cooldown of ${human(policy.cooldown)}.`, {
-    facts: { last_requested_at: last.requested_at },
-  })
+  return outcome(
+    'cooldown',
+    'pass',
+    'outside_cooldown',
+    `The last retrain was ${human(context.as_of - last.requested_at)} ago (${iso(last.requested_at)}), longer than the cooldown of ${human(policy.cooldown)}.`,
+    {
+      facts: { last_requested_at: last.requested_at },
+    },
+  )
 }

@@ -52,8 +52,16 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
   const names = (alerts: MonitorTrigger[]): string =>
     [...new Set(alerts.flatMap((a) => (a.evidence.length > 0 ? a.evidence.map((e) => e.name) : [a.subject])))].join(', ')
   const estimatedAlert = firing.find((a) => a.kind === 'estimated_performance' || (a.kind === 'performance' && a.estimated))
-  const refEst = weightedMean(referenceWindows(context, policy.reference_period), (w) => w.estimated_accuracy, (w) => w.volume)
-  const curEst = weightedMean(windowsSinceChange(context), (w) => w.estimated_accuracy, (w) => w.volume)
+  const refEst = weightedMean(
+    referenceWindows(context, policy.reference_period),
+    (w) => w.estimated_accuracy,
+    (w) => w.volume,
+  )
+  const curEst = weightedMean(
+    windowsSinceChange(context),
+    (w) => w.estimated_accuracy,
+    (w) => w.volume,
+  )
   const estDrop = refEst !== null && curEst !== null ? refEst - curEst : null
   const facts = { estimated_drop: estDrop, drifted_features: drift.length }
   if (drift.length > 0 && (estimatedAlert || (estDrop !== null && estDrop >= rules.min_estimated_drop))) {

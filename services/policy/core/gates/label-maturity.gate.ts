@@ -41,7 +41,12 @@ function delayFor(context: DecisionContext, coverage: number): number | null {
 export function labelMaturityGate(context: DecisionContext, policy: PolicyConfig): GateOutcome {
   const m = labelMaturity(context, policy)
   const evidence = ['windows', 'label_rate']
-  const facts = { fresh_labels: m.fresh_labels, min_fresh_labels: policy.min_fresh_labels, mature_windows: m.mature_windows, required_windows: m.required_windows }
+  const facts = {
+    fresh_labels: m.fresh_labels,
+    min_fresh_labels: policy.min_fresh_labels,
+    mature_windows: m.mature_windows,
+    required_windows: m.required_windows,
+  }
   const enoughLabels = m.fresh_labels >= policy.min_fresh_labels
   const enoughWindows = m.mature_windows >= m.required_windows
   if (enoughLabels && enoughWindows) {
@@ -72,7 +77,9 @@ export function labelMaturityGate(context: DecisionContext, policy: PolicyConfig
     const immature = since.filter((w) => !(w.label_coverage >= policy.min_label_coverage && w.labeled_count > 0))
     const latest = since.at(-1)
     const coverage = latest ? ` (latest window ${iso(latest.window_start)}: ${pct(latest.label_coverage)})` : ''
-    problems.push(`${m.mature_windows} of the ${m.required_windows} windows needed have at least ${pct(policy.min_label_coverage)} of their predictions labeled${coverage}`)
+    problems.push(
+      `${m.mature_windows} of the ${m.required_windows} windows needed have at least ${pct(policy.min_label_coverage)} of their predictions labeled${coverage}`,
+    )
     // The k-th window still missing matures at its end plus the label delay; windows that do
     // not exist yet are extrapolated from the window size.
     const k = m.required_windows - m.mature_windows

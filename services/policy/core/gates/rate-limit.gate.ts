@@ -23,5 +23,11 @@ export function rateLimitGate(context: DecisionContext, policy: PolicyConfig): G
       { facts, ...(retryAt ? { retry_at: retryAt } : {}) },
     )
   }
-  return outcome('rate_limit', 'pass', 'within_rate_limit', `${inPeriod.length} retrains in the last ${human(policy.period)}, at most ${policy.max_retrains} allowed.`, { facts })
+  return outcome(
+    'rate_limit',
+    'pass',
+    'within_rate_limit',
+    `${inPeriod.length} retrains in the last ${human(policy.period)}, at most ${policy.max_retrains} allowed.`,
+    { facts },
+  )
 }

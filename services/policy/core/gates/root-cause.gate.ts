@@ -14,7 +14,14 @@ interface Finding {
 }
 
 // The most specific explanation first: it becomes the decision's code.
-const RANK = { schema_change: 0, concurrent_data_quality_alert: 1, concurrent_join_health_alert: 2, volume_anomaly: 3, concurrent_alert: 4, shift_after_deploy: 5 }
+const RANK = {
+  schema_change: 0,
+  concurrent_data_quality_alert: 1,
+  concurrent_join_health_alert: 2,
+  volume_anomaly: 3,
+  concurrent_alert: 4,
+  shift_after_deploy: 5,
+}
 
 export function rootCauseGate(context: DecisionContext, policy: PolicyConfig): GateOutcome {
   const rules = policy.root_cause
@@ -33,7 +40,11 @@ export function rootCauseGate(context: DecisionContext, policy: PolicyConfig): G
     } else if (rules.blocking_kinds.includes(alert.kind)) {
       const code = alert.kind === 'data_quality' || alert.kind === 'join_health' ? `concurrent_${alert.kind}_alert` : 'concurrent_alert'
       findings.push({ code, rank: RANK[code as keyof typeof RANK] ?? RANK.concurrent_alert, text: `${describeAlert(alert)} (${span})` })
-    } else if (alert.kind === 'anomaly' && rules.anomaly_subjects.includes(alert.subject) && !(alert.subject === 'volume' && policy.segments.cold_start.includes(alert.segment))) {
+    } else if (
+      alert.kind === 'anomaly' &&
+      rules.anomaly_subjects.includes(alert.subject) &&
+      !(alert.subject === 'volume' && policy.segments.cold_start.includes(alert.segment))
+    ) {
       // A volume anomaly of a cold-start segment is that segment growing or shrinking (a launch,
       // a campaign), not traffic lost or duplicated: the segment gate deals with it.
       const code = alert.subject === 'volume' ? 'volume_anomaly' : 'concurrent_alert'

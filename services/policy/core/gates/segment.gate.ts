@@ -32,7 +32,10 @@ export interface MixDecomposition {
 
 /** The metric compared across segments: the performance alert's own metric if labeled
  *  values exist, else accuracy, else the label-free CBPE estimate. */
-function chooseMetric(context: DecisionContext, windows: WindowFacts[]): { name: string; value: (w: WindowFacts) => number | null; weight: (w: WindowFacts) => number } {
+function chooseMetric(
+  context: DecisionContext,
+  windows: WindowFacts[],
+): { name: string; value: (w: WindowFacts) => number | null; weight: (w: WindowFacts) => number } {
   const perf = context.episode.alerts.find((a) => a.kind === 'performance' && !a.estimated)
   const candidates = [perf?.subject, 'accuracy'].filter((m): m is string => !!m)
   for (const name of candidates) {
