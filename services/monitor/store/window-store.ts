@@ -4,7 +4,7 @@ import { ALL_SEGMENTS, type FeatureWindowStats, type WindowKey, type WindowSumma
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
 import { windowRefKey } from '../core/windows/window-math.ts'
-import { featureFromRecord, type FeatureRecord } from '../core/windows/window-rows.ts'
+import { featureFromRecord, featureToRecord, summaryToRecord, type FeatureRecord } from '../core/windows/window-rows.ts'
 import { featuresFromAggregates, summaryFromAggregate, type FeatureAggregateRow, type SummaryAggregateRow } from '../core/windows/window-aggregate.ts'
 import { profiledFeatures } from '../core/windows/profiled-features.ts'
 import { categoricalFeaturesSql, labelsPastHorizonSql, numericFeaturesSql, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
@@ -199,33 +199,9 @@ export class WindowStore {
     await this.ch.insert(
       'window_summary',
       summaries.map((s) => ({
-        ...s.key,
+        ...summaryToRecord(s),
         window_end: s.key.window_start + s.key.window_size_ms,
         window_start_time: Math.floor(s.key.window_start / 1000),
-        volume: s.volume,
-        late_count: s.late_count,
-        duplicate_count: s.duplicate_count,
-        labeled_count: s.labeled_count,
-        label_coverage: s.label_coverage,
-        label_delay_p50_ms: s.label_delay_p50_ms,
-        label_delay_p90_ms: s.label_delay_p90_ms,
-        label_delay_p99_ms: s.label_delay_p99_ms,
-        accuracy: s.classification?.accuracy ?? null,
-        precision: s.classification?.precision ?? null,
-        recall: s.classification?.recall ?? null,
-        f1: s.classification?.f1 ?? null,
-        log_loss: s.classification?.log_loss ?? null,
-        roc_auc: s.classification?.roc_auc ?? null,
-        calibration_error: s.classification?.calibration_error ?? null,
-        classes: s.classification?.classes ?? [],
-        confusion: s.classification?.confusion ?? [],
-        mae: s.regression?.mae ?? null,
-        rmse: s.regression?.rmse ?? null,
-        mape: s.regression?.mape ?? null,
-        bias: s.regression?.bias ?? null,
-        estimated_accuracy: s.estimated_accuracy,
-        business_value: s.business_value,
-        closed: s.closed ? 1 : 0,
         data_version: versions.get(s.key.window_start) ?? '0',
         computed_at: computedAt,
       })),
@@ -233,22 +209,7 @@ export class WindowStore {
     await this.ch.insert(
       'window_feature_stats',
       features.map((f) => ({
-        ...f.key,
-        feature: f.feature,
-        kind: f.numeric ? 'numeric' : 'categorical',
-        count: f.numeric?.count ?? f.categorical?.count ?? 0,
-        nulls: f.numeric?.nulls ?? f.categorical?.nulls ?? 0,
-        min: f.numeric?.min ?? null,
-        max: f.numeric?.max ?? null,
-        mean: f.numeric?.mean ?? null,
-        std: f.numeric?.std ?? null,
-        bin_edges: f.numeric?.bin_edges ?? [],
-        histogram: f.numeric?.histogram ?? [],
-        categories: f.categorical?.categories ?? [],
-        category_counts: f.categorical?.counts ?? [],
-        unseen: f.categorical?.unseen ?? 0,
-        overflow_values: f.categorical?.overflow_values ?? 0,
-        overflow_count: f.categorical?.overflow_count ?? 0,
+        ...featureToRecord(f),
         data_version: versions.get(f.key.window_start) ?? '0',
         computed_at: computedAt,
       })),

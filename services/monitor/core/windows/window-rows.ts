@@ -1,7 +1,9 @@
 import type { FeatureWindowStats, WindowKey, WindowSummary } from '../../../shared/records/window-metrics.ts'
 
-// window_summary / window_feature_stats rows read back into the shapes the detectors use
-// (the inverse of WindowStore.write).
+// The stored rows of window_summary and window_feature_stats (SummaryRecord, FeatureRecord:
+// their columns but the version and time columns the store adds) and the mapping both ways
+// between them and the shapes the detectors use. The migrations define the same columns; a unit
+// test holds the three together.
 
 export interface SummaryRecord {
   model_id: string
@@ -120,4 +122,55 @@ export function featureFromRecord(r: FeatureRecord): FeatureWindowStats {
           overflow_count: r.overflow_count,
         },
       }
+}
+
+export function summaryToRecord(s: WindowSummary): SummaryRecord {
+  return {
+    ...s.key,
+    volume: s.volume,
+    late_count: s.late_count,
+    duplicate_count: s.duplicate_count,
+    labeled_count: s.labeled_count,
+    label_coverage: s.label_coverage,
+    label_delay_p50_ms: s.label_delay_p50_ms,
+    label_delay_p90_ms: s.label_delay_p90_ms,
+    label_delay_p99_ms: s.label_delay_p99_ms,
+    accuracy: s.classification?.accuracy ?? null,
+    precision: s.classification?.precision ?? null,
+    recall: s.classification?.recall ?? null,
+    f1: s.classification?.f1 ?? null,
+    log_loss: s.classification?.log_loss ?? null,
+    roc_auc: s.classification?.roc_auc ?? null,
+    calibration_error: s.classification?.calibration_error ?? null,
+    classes: s.classification?.classes ?? [],
+    confusion: s.classification?.confusion ?? [],
+    mae: s.regression?.mae ?? null,
+    rmse: s.regression?.rmse ?? null,
+    mape: s.regression?.mape ?? null,
+    bias: s.regression?.bias ?? null,
+    estimated_accuracy: s.estimated_accuracy,
+    business_value: s.business_value,
+    closed: s.closed ? 1 : 0,
+  }
+}
+
+export function featureToRecord(f: FeatureWindowStats): FeatureRecord {
+  return {
+    ...f.key,
+    feature: f.feature,
+    kind: f.numeric ? 'numeric' : 'categorical',
+    count: f.numeric?.count ?? f.categorical?.count ?? 0,
+    nulls: f.numeric?.nulls ?? f.categorical?.nulls ?? 0,
+    min: f.numeric?.min ?? null,
+    max: f.numeric?.max ?? null,
+    mean: f.numeric?.mean ?? null,
+    std: f.numeric?.std ?? null,
+    bin_edges: f.numeric?.bin_edges ?? [],
+    histogram: f.numeric?.histogram ?? [],
+    categories: f.categorical?.categories ?? [],
+    category_counts: f.categorical?.counts ?? [],
+    unseen: f.categorical?.unseen ?? 0,
+    overflow_values: f.categorical?.overflow_values ?? 0,
+    overflow_count: f.categorical?.overflow_count ?? 0,
+  }
 }
