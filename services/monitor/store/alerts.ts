@@ -2,7 +2,7 @@ import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { MonitorTrigger } from '../../shared/events/types.ts'
 import { ALERT_COLUMNS, triggerFromRow, type AlertRecord } from '../../shared/records/alert-record.ts'
-import type { PublishedAlert } from '../core/alert-reconciliation.ts'
+import type { PublishedAlert } from '../core/alerts/alert-reconciliation.ts'
 
 /** The published state of a model's alerts of one window size, by alert_id. */
 export async function publishedAlerts(ch: ClickHouse, modelId: string, sizeMs: number): Promise<Map<string, PublishedAlert>> {

@@ -1,6 +1,6 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
-import type { EvaluationRow } from '../core/alert-reconciliation.ts'
+import type { EvaluationRow } from '../core/alerts/alert-reconciliation.ts'
 
 /** The stored evaluations of a model's windows of one size in some segments, from `from` on, by window start. */
 export function evaluationsSince(ch: ClickHouse, modelId: string, sizeMs: number, segments: string[], from: number): Promise<EvaluationRow[]> {

@@ -7,7 +7,7 @@ import {
   type AlertmanagerAlert,
 } from '../../../services/monitor/run/alerting/alertmanager-client.ts'
 import { DeliveryError } from '../../../services/monitor/run/alerting/receiver.ts'
-import { RUNBOOKS } from '../../../services/monitor/core/runbooks.ts'
+import { RUNBOOKS } from '../../../services/monitor/core/alerts/runbooks.ts'
 import type { AlertKind } from '../../../services/shared/events/types.ts'
 import { T0, trigger } from './fixtures.ts'
 

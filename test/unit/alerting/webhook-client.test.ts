@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RUNBOOKS } from '../../../services/monitor/core/runbooks.ts'
+import { RUNBOOKS } from '../../../services/monitor/core/alerts/runbooks.ts'
 import { WebhookClient } from '../../../services/monitor/run/alerting/webhook-client.ts'
 import { trigger } from './fixtures.ts'
 

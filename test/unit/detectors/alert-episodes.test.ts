@@ -12,8 +12,8 @@ import {
   sequenceFor,
   type EpisodeTransition,
   type EpisodeWindow,
-} from '../../../services/monitor/core/detectors/alert-episodes.ts'
-import { alertId, type AlertIdentity } from '../../../services/monitor/core/detectors/alert-id.ts'
+} from '../../../services/monitor/core/alerts/alert-episodes.ts'
+import { alertId, type AlertIdentity } from '../../../services/monitor/core/alerts/alert-id.ts'
 import { hygieneFor, type HygieneRule } from '../../../services/monitor/core/detectors/detector-config.ts'
 import type { Finding } from '../../../services/monitor/core/detectors/finding.ts'
 import type { Severity } from '../../../services/shared/events/types.ts'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { foldEpisodes, initialEpisodeState } from '../../../services/monitor/core/detectors/alert-episodes.ts'
-import { alertId } from '../../../services/monitor/core/detectors/alert-id.ts'
-import { buildTrigger } from '../../../services/monitor/core/detectors/alert-text.ts'
+import { foldEpisodes, initialEpisodeState } from '../../../services/monitor/core/alerts/alert-episodes.ts'
+import { alertId } from '../../../services/monitor/core/alerts/alert-id.ts'
+import { buildTrigger } from '../../../services/monitor/core/alerts/alert-text.ts'
 import type { Finding } from '../../../services/monitor/core/detectors/finding.ts'
 import { HOUR, T0, windowKey } from './synthetic.ts'
 

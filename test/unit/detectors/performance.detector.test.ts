@@ -6,7 +6,7 @@ import {
   foldEpisodes,
   initialEpisodeState,
   sequenceFor,
-} from '../../../services/monitor/core/detectors/alert-episodes.ts'
+} from '../../../services/monitor/core/alerts/alert-episodes.ts'
 import { hygieneFor } from '../../../services/monitor/core/detectors/detector-config.ts'
 import { evaluateWindow } from '../../../services/monitor/core/detectors/evaluate-window.ts'
 import type { JoinHealth, WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { reconcileAlerts, withdrawals, type EvaluationRow, type PublishedAlert } from '../../../services/monitor/core/alert-reconciliation.ts'
+import { reconcileAlerts, withdrawals, type EvaluationRow, type PublishedAlert } from '../../../services/monitor/core/alerts/alert-reconciliation.ts'
 import { hygieneFor } from '../../../services/monitor/core/detectors/detector-config.ts'
 import type { Finding } from '../../../services/monitor/core/detectors/finding.ts'
 import { buildRuntimeModel } from '../../../services/monitor/core/runtime-model.ts'

@@ -15,7 +15,7 @@ import {
   type WindowSnapshot,
 } from './finding.ts'
 import { immatureReason } from './performance.detector.ts'
-import { runbookHint } from '../runbooks.ts'
+import { runbookHint } from '../alerts/runbooks.ts'
 
 // Anomalies of metric series (volume, null rate per feature, prediction mean, performance)
 // against a robust seasonal baseline: the median and MAD of the values at the same phase of

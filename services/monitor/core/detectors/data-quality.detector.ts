@@ -5,7 +5,7 @@ import type { NumericStats, WindowKey } from '../../../shared/records/window-met
 import type { Levels } from './detector-config.ts'
 import { describeDrift, measureDrift, rankDrifted, referencePairs } from './drift.detector.ts'
 import { fmt, pct, severityOf, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip } from './finding.ts'
-import { runbookHint } from '../runbooks.ts'
+import { runbookHint } from '../alerts/runbooks.ts'
 
 // Data quality of the model's input features, one finding per check (subject) listing the
 // features concerned, worst first: null_rate, out_of_range, stuck, category_overflow,

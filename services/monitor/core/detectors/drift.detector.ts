@@ -23,7 +23,7 @@ import {
   type Skip,
   type WindowSnapshot,
 } from './finding.ts'
-import { runbookHint } from '../runbooks.ts'
+import { runbookHint } from '../alerts/runbooks.ts'
 
 // Drift: per feature, effect sizes of the window's distribution against a baseline (the reference
 // profile, optionally also the previous window), all from histograms on the reference bins or

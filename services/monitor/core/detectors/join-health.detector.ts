@@ -2,7 +2,7 @@ import type { WindowKey } from '../../../shared/records/window-metrics.ts'
 import { median } from '../../../shared/stats/index.ts'
 import type { DetectorConfig, Levels } from './detector-config.ts'
 import { pct, severityOf, type DetectorResult, type EvidenceQueries, type Finding, type JoinHealth, type NotJudged, type Skip } from './finding.ts'
-import { runbookHint } from '../runbooks.ts'
+import { runbookHint } from '../alerts/runbooks.ts'
 
 // Join health: are labels finding their predictions? A falling join rate or a surge of orphan
 // labels (against the median of the trailing windows) and duplicate prediction ids each give a

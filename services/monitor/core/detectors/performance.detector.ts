@@ -3,7 +3,7 @@ import type { WindowSummary } from '../../../shared/records/window-metrics.ts'
 import { proportionDifferenceInterval, wilsonInterval } from '../../../shared/stats/index.ts'
 import { performanceMetricFor, type DetectorConfig, type Levels, type PerformanceMetric } from './detector-config.ts'
 import { fmt, pct, severityOf, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip } from './finding.ts'
-import { runbookHint } from '../runbooks.ts'
+import { runbookHint } from '../alerts/runbooks.ts'
 
 // Performance against the reference, from mature windows only (label coverage and labeled count
 // above the configured minimums). A finding needs the whole confidence interval of the change

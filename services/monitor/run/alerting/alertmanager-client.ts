@@ -1,6 +1,6 @@
 import type { MonitorTrigger } from '../../../shared/events/types.ts'
 import { ensureOk, type Receiver } from './receiver.ts'
-import { runbookFor } from '../../core/runbooks.ts'
+import { runbookFor } from '../../core/alerts/runbooks.ts'
 
 // Alerts to Prometheus Alertmanager through its v2 API. Alertmanager identifies an alert by its
 // label set (the fingerprint), so the labels hold only the alert's identity and routing keys

@@ -15,7 +15,7 @@ export { AlertmanagerClient, listAlerts, toAlertmanagerAlert, type AlertmanagerA
 export { createDeliveryMetrics, type DeliveryMetrics } from './delivery-metrics.ts'
 export { DeliveryQueue, backoffDelay, DEFAULT_QUEUE_OPTIONS, type DeliveryQueueOptions } from './delivery-queue.ts'
 export { DeliveryError, type Receiver } from './receiver.ts'
-export { RUNBOOKS, runbookFor } from '../../core/runbooks.ts'
+export { RUNBOOKS, runbookFor } from '../../core/alerts/runbooks.ts'
 export { WebhookClient, webhookBody, type WebhookBody } from './webhook-client.ts'
 
 export interface AlertDeliveryOptions {

@@ -1,6 +1,6 @@
 import type { MonitorTrigger } from '../../../shared/events/types.ts'
 import { ensureOk, type Receiver } from './receiver.ts'
-import { runbookFor } from '../../core/runbooks.ts'
+import { runbookFor } from '../../core/alerts/runbooks.ts'
 import { alertLookupQuery } from '../../store/evidence-sql.ts'
 
 // A generic JSON webhook (chat bridges, paging services, an in-house incident tool): one POST per

@@ -1,4 +1,4 @@
-import type { AlertKind, MonitorTrigger } from '../../shared/events/types.ts'
+import type { AlertKind, MonitorTrigger } from '../../../shared/events/types.ts'
 import {
   combineVersions,
   decodeEvaluation,
@@ -8,10 +8,10 @@ import {
   sequenceFor,
   type StoredEvaluation,
   type WindowEvaluation,
-} from './detectors/alert-episodes.ts'
-import { identityKey, type AlertIdentity } from './detectors/alert-id.ts'
-import { buildTrigger, withdrawnTrigger } from './detectors/alert-text.ts'
-import type { HygieneRule } from './detectors/detector-config.ts'
+} from './alert-episodes.ts'
+import { identityKey, type AlertIdentity } from './alert-id.ts'
+import { buildTrigger, withdrawnTrigger } from './alert-text.ts'
+import type { HygieneRule } from '../detectors/detector-config.ts'
 
 // From the stored per-window evaluations of a model's series and the alert state already
 // published, what to publish: new transitions, and firing alerts that re-evaluated windows no

@@ -1,4 +1,4 @@
-import type { AlertKind } from '../../shared/events/types.ts'
+import type { AlertKind } from '../../../shared/events/types.ts'
 
 // One paragraph per alert kind for the on-call engineer who receives the page: what the alert
 // means, the first three steps, and which driftgate tables (ClickHouse database `driftgate`,

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../../shared/config/duration.ts'
 import type { MonitorTrigger } from '../../../shared/events/types.ts'
 import type { EpisodeTransition } from './alert-episodes.ts'
-import { fmt } from './finding.ts'
+import { fmt } from '../detectors/finding.ts'
 
 // The MonitorTrigger sent for an episode transition, with a one-line summary an on-call engineer
 // can act on: what, where, how bad against which threshold, since when, and what to do next.

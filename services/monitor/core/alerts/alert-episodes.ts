@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import type { Severity } from '../../../shared/events/types.ts'
 import { alertId, type AlertIdentity } from './alert-id.ts'
-import type { HygieneRule, MuteWindow } from './detector-config.ts'
-import { worseSeverity, type Finding, type NotJudged } from './finding.ts'
+import type { HygieneRule, MuteWindow } from '../detectors/detector-config.ts'
+import { worseSeverity, type Finding, type NotJudged } from '../detectors/finding.ts'
 
 // Alert hygiene as a pure fold over the ordered per-window evaluations of one alert identity:
 // - an episode fires when n of the last m judged windows have a finding (the current one included);
