@@ -4,34 +4,13 @@ import { readTopic } from '../services/shared/kafka/read-topic.ts'
 import type { ConsumedRecord } from '../services/shared/kafka/records.ts'
 import { REQUEST_ID_HEADER } from '../services/policy/run/request-emitter.ts'
 import { simTime } from './live-feed.ts'
-import type { AlertRecord, CheckContext, DecisionRecord, EpisodeRecord, OutcomeCheck, RequestRecord, RunRecords } from './outcome-checks.ts'
+import type { AlertRecord, CheckContext, DecisionRecord, EpisodeRecord, OutcomeCheck, RunRecords } from './outcome-checks.ts'
 import type { ScenarioPhase } from './scenario.ts'
-import { readRunRows } from './store/scenario-queries.ts'
+import { readRunRows, type StoredRunRows } from './store/scenario-queries.ts'
 
 // The end of a run: what the monitor and the policy recorded, read back from ClickHouse (FINAL,
 // the latest state of each row) and from the retrain-requests topic, and the summary printed
 // from it.
-
-/** The rows a run left in ClickHouse, as queried (64-bit numbers may come back as strings). */
-export interface StoredRunRows {
-  alerts: (Omit<AlertRecord, 'estimated'> & { estimated: number })[]
-  episodes: { episode_id: string; change_point: number; status: string; request_id: string; alerts_json: string }[]
-  decisions: {
-    decision_id: string
-    episode_id: string
-    decision: string
-    deciding_gate: string
-    deciding_code: string
-    reason_gates: string[]
-    reason_verdicts: string[]
-    reason_codes: string[]
-    reason_messages: string[]
-    trigger_alert_id: string
-    decided_at: number
-    request_id: string
-  }[]
-  requests: RequestRecord[]
-}
 
 export async function loadRunRecords(ch: ClickHouse, kafka: Kafka, modelId: string, requestsTopic: string, since: Map<number, bigint>): Promise<RunRecords> {
   const { alerts, episodes, decisions, requests } = await readRunRows(ch, modelId)

@@ -1,9 +1,30 @@
 import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
-import type { StoredRunRows } from '../run-report.ts'
+import type { AlertRecord, RequestRecord } from '../outcome-checks.ts'
 
 // What the main job reads and deletes in ClickHouse: the run's rows for its report and live
 // lines, and the demo model's rows before a run.
+
+/** The rows a run left in ClickHouse, as queried (64-bit numbers may come back as strings). */
+export interface StoredRunRows {
+  alerts: (Omit<AlertRecord, 'estimated'> & { estimated: number })[]
+  episodes: { episode_id: string; change_point: number; status: string; request_id: string; alerts_json: string }[]
+  decisions: {
+    decision_id: string
+    episode_id: string
+    decision: string
+    deciding_gate: string
+    deciding_code: string
+    reason_gates: string[]
+    reason_verdicts: string[]
+    reason_codes: string[]
+    reason_messages: string[]
+    trigger_alert_id: string
+    decided_at: number
+    request_id: string
+  }[]
+  requests: RequestRecord[]
+}
 
 export interface DecisionRow {
   episode_id: string

@@ -14,7 +14,8 @@ import {
   type OutcomeCheck,
   type RunRecords,
 } from '../../../scenario/outcome-checks.ts'
-import { formatSummary, phaseOf, runRecordsFrom, type RunStats, type StoredRunRows } from '../../../scenario/run-report.ts'
+import { formatSummary, phaseOf, runRecordsFrom, type RunStats } from '../../../scenario/run-report.ts'
+import type { StoredRunRows } from '../../../scenario/store/scenario-queries.ts'
 import { scenarioPhases } from '../../../scenario/scenario.ts'
 import { REQUEST_ID_HEADER } from '../../../services/policy/run/request-emitter.ts'
 import type { ConsumedRecord } from '../../../services/shared/kafka/records.ts'
