@@ -6,7 +6,7 @@ import { modelConfigSchema, type ModelConfig } from '../../../services/shared/co
 import type { CategoricalReference, NumericReference, ReferenceProfile } from '../../../services/shared/records/reference-profile.ts'
 import type { CategoricalStats, FeatureWindowStats, NumericStats, WindowKey, WindowSummary } from '../../../services/shared/records/window-metrics.ts'
 import { parseDetectorConfig, type DetectorConfig } from '../../../services/monitor/core/detectors/detector-config.ts'
-import type { DetectorInput, WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
+import type { DetectorInput, Finding, WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
 import { evidenceQueries } from '../../../services/monitor/store/evidence-sql.ts'
 
 export const HOUR = 3_600_000
@@ -179,4 +179,24 @@ export function ksOf(reference: number[], current: number[]): number {
     best = Math.max(best, Math.abs(r - c))
   }
   return best
+}
+
+/** A drift finding on feature x1 in the window starting at `start` (PSI 0.31 against 0.2). */
+export function driftFinding(start: number): Finding {
+  return {
+    key: windowKey(start),
+    kind: 'drift',
+    subject: 'features',
+    severity: 'warning',
+    measure: 'psi',
+    observed: 0.31,
+    expected: 0,
+    threshold: 0.2,
+    evidence: [{ name: 'x1', score: 1.55, detail: 'psi 0.31' }],
+    label_coverage: null,
+    estimated: false,
+    summary: 'drift in 1 of 3 features vs reference: x1 (psi 0.31)',
+    runbook: 'compare',
+    evidence_query: 'SELECT 1',
+  }
 }

@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { reconcileAlerts, withdrawals, type EvaluationRow, type PublishedAlert } from '../../../services/monitor/core/alerts/alert-reconciliation.ts'
 import { hygieneFor } from '../../../services/monitor/core/detectors/detector-config.ts'
-import type { Finding } from '../../../services/monitor/core/detectors/finding.ts'
 import { buildRuntimeModel } from '../../../services/monitor/core/runtime-model.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
-import { HOUR, T0, modelConfig, windowKey } from '../detectors/synthetic.ts'
+import { HOUR, T0, driftFinding, modelConfig } from '../detectors/synthetic.ts'
 
 // Reconciliation alone, on plain rows: what the detection runner publishes given the stored
 // evaluations and the published state (default hygiene: fire after 2 of 3, resolve after 3 clean).
@@ -17,31 +16,12 @@ const driftId = createHash('sha256')
   .digest('hex')
   .slice(0, 32)
 
-function drift(start: number): Finding {
-  return {
-    key: windowKey(start),
-    kind: 'drift',
-    subject: 'features',
-    severity: 'warning',
-    measure: 'psi',
-    observed: 0.31,
-    expected: 0,
-    threshold: 0.2,
-    evidence: [{ name: 'x1', score: 1.55, detail: 'psi 0.31' }],
-    label_coverage: null,
-    estimated: false,
-    summary: 'drift',
-    runbook: 'compare',
-    evidence_query: 'SELECT 1',
-  }
-}
-
 /** Hourly windows 0..n-1 of segment `all`; those in `withDrift` hold a drift finding, the others none. */
 const rows = (n: number, withDrift: number[]): EvaluationRow[] =>
   Array.from({ length: n }, (_, i) => ({
     segment: 'all',
     window_start: T0 + i * HOUR,
-    findings_json: JSON.stringify(withDrift.includes(i) ? [drift(T0 + i * HOUR)] : []),
+    findings_json: JSON.stringify(withDrift.includes(i) ? [driftFinding(T0 + i * HOUR)] : []),
   }))
 
 const state = (t: MonitorTrigger): PublishedAlert => ({

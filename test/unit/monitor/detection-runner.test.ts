@@ -4,7 +4,6 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { AlertPublisher } from '../../../services/monitor/run/alert-publisher.ts'
 import { DetectionRunner } from '../../../services/monitor/run/detection-runner.ts'
-import type { Finding } from '../../../services/monitor/core/detectors/finding.ts'
 import { buildRuntimeModel } from '../../../services/monitor/core/runtime-model.ts'
 import type { ComputedWindows } from '../../../services/monitor/store/window-store.ts'
 import type { ClickHouse } from '../../../services/shared/clickhouse/client.ts'
@@ -12,7 +11,7 @@ import type { EventCodec } from '../../../services/shared/codec/event-codec.ts'
 import { schemaText } from '../../../services/shared/codec/schemas.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
 import type { RecordProducer } from '../../../services/shared/kafka/producer.ts'
-import { HOUR, T0, modelConfig, summary, windowKey } from '../detectors/synthetic.ts'
+import { HOUR, T0, driftFinding, modelConfig, summary, windowKey } from '../detectors/synthetic.ts'
 
 // The detection runner against an in-memory stand-in for the three tables it reads and writes
 // (window_evaluations, alerts, alert_events; the history tables read as empty), with
@@ -91,25 +90,6 @@ function setUp() {
 }
 
 const model = buildRuntimeModel(modelConfig(), null)
-
-function driftFinding(start: number): Finding {
-  return {
-    key: windowKey(start),
-    kind: 'drift',
-    subject: 'features',
-    severity: 'warning',
-    measure: 'psi',
-    observed: 0.31,
-    expected: 0,
-    threshold: 0.2,
-    evidence: [{ name: 'x1', score: 1.55, detail: 'psi 0.31' }],
-    label_coverage: null,
-    estimated: false,
-    summary: 'drift in 1 of 3 features vs reference: x1 (psi 0.31)',
-    runbook: 'compare',
-    evidence_query: 'SELECT 1',
-  }
-}
 
 /** Closed windows of the model as the window store hands them over (no features: nothing for the detectors to find). */
 function computed(starts: number[], version: string): ComputedWindows {
