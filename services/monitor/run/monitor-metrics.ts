@@ -50,6 +50,12 @@ export function createMonitorMetrics(registry: Registry) {
       help: 'Windows that could close but for a predictions partition not read far enough yet.',
       registers: [registry],
     }),
+    windowsIdleClosed: new Counter({
+      name: 'driftgate_windows_idle_closed_total',
+      help: 'Windows closed by processing time: no newer prediction of their model for MONITOR_IDLE_CLOSE_MS.',
+      labelNames: ['model_id'],
+      registers: [registry],
+    }),
     categoryOverflow: new Gauge({
       name: 'driftgate_category_overflow_values',
       help: 'Distinct values of a categorical feature past max_category_values in the latest window computed (all segments), counted under __other__.',

@@ -20,6 +20,7 @@ import type { MonitorSettings } from './monitor-settings.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
 import type { PartitionWatermark } from '../store/partition-watermark.ts'
 import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks } from '../core/window-lifecycle.ts'
+import { openWindowsEndedBy, recordIdleCloses } from '../store/idle-closes.ts'
 import { openWindowsPastClose } from '../store/open-windows.ts'
 import { findPredictions } from '../store/prediction-lookup.ts'
 import { DirtyWindows, windowRefKey, type WindowRef } from '../core/windows/window-math.ts'
@@ -39,7 +40,7 @@ export interface PipelineDeps {
   logger: Logger
   /** Round delay, refresh intervals (windows longer than a day refresh every 1/1440 of their
    *  size at most) and the label join's memory. */
-  settings: Pick<MonitorSettings, 'roundDelayMs' | 'refreshMs' | 'backlogRefreshMs' | 'indexPerPartition'>
+  settings: Pick<MonitorSettings, 'roundDelayMs' | 'refreshMs' | 'backlogRefreshMs' | 'indexPerPartition' | 'idleCloseMs'>
   /** Called with every recomputation (detectors hook in here), with the newest record time that
    *  was stored when it began. */
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows, dataTime: number): Promise<void>
@@ -74,6 +75,7 @@ export class MonitorPipeline {
   constructor(private readonly deps: PipelineDeps) {
     this.index = new PredictionIndex(deps.settings.indexPerPartition)
     this.now = deps.now ?? Date.now
+    this.startedAt = this.now()
     this.roundDelayMs = deps.settings.roundDelayMs
     this.backlogRefreshMs = deps.settings.backlogRefreshMs
     const refresh = deps.settings.refreshMs
@@ -88,6 +90,9 @@ export class MonitorPipeline {
   private roundTimer: { at: number; timer: NodeJS.Timeout } | null = null
   private closing = false
   private lastBatchAt = 0
+  /** Per model, when its last prediction was stored (processing time; start-up until then). */
+  private readonly lastPredictionAt = new Map<string, number>()
+  private readonly startedAt: number
   /** The last batch stopped short of the end of some partition: a backlog is being read. */
   private lastBatchBehind = false
   private batchesInFlight = 0
@@ -208,6 +213,34 @@ export class MonitorPipeline {
     await Promise.all(marks)
   }
 
+  /**
+   * Closes windows by processing time: once every predictions partition has been read to its end
+   * (and stayed there), and a model has had no new prediction for `idleCloseMs`, its open windows
+   * that ended (plus allowed_lateness) at least `idleCloseMs` ago close without a later prediction,
+   * so the last window before an outage is judged. The close is recorded (idle-closes.ts), so every
+   * later computation, a replay or another instance closes it the same way.
+   */
+  async closeIdleWindows(): Promise<void> {
+    const idleMs = this.deps.settings.idleCloseMs
+    if (idleMs <= 0 || this.closing || this.batchesInFlight > 0) return
+    const now = this.now()
+    const quiet = [...this.deps.models.values()].filter((m) => now - (this.lastPredictionAt.get(m.config.model_id) ?? this.startedAt) >= idleMs)
+    if (quiet.length === 0 || !this.deps.watermark || (await this.deps.watermark.low()) !== Infinity) return
+    const marks: Promise<void>[] = []
+    for (const model of quiet) {
+      for (const size of model.config.windows) {
+        const starts = await openWindowsEndedBy(this.deps.ch, model.config.model_id, size, model.config.allowed_lateness, now - idleMs)
+        if (starts.length === 0) continue
+        await recordIdleCloses(this.deps.ch, model.config.model_id, size, starts, now)
+        this.deps.metrics.windowsIdleClosed.inc({ model_id: model.config.model_id }, starts.length)
+        for (const window_start of starts) marks.push(this.schedule.mark({ model_id: model.config.model_id, window_size_ms: size, window_start }, true))
+      }
+    }
+    if (marks.length === 0) return
+    this.requestRound(0)
+    await Promise.all(marks)
+  }
+
   private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<DirtyWindows> {
     const { metrics, topics } = this.deps
     const started = process.hrtime.bigint()
@@ -254,6 +287,7 @@ export class MonitorPipeline {
       predictionRows.push(predictionRow(event, model, record, ingestedAt))
       this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
       this.markPrediction(model, event.event_time, touched)
+      this.lastPredictionAt.set(event.model_id, ingestedAt)
     }
     const labelRows: LabelRow[] = labels.map(({ event, record }) => labelRow(event, record, ingestedAt))
     // Counted before the insert: a round running meanwhile may already read these rows.

@@ -156,7 +156,10 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const retryOpen = (): void => {
     retryRun = pipeline
       .retryOpenWindows()
-      .catch((error: unknown) => deps.logger.warn({ event: 'open_window_retry_failed', err: error }, 'retry of open windows failed; next run retries'))
+      .then(() => pipeline.closeIdleWindows())
+      .catch((error: unknown) =>
+        deps.logger.warn({ event: 'open_window_retry_failed', err: error }, 'retry or idle close of open windows failed; next run retries'),
+      )
   }
   const updateLabelHealth = (): void => {
     healthRun = (async () => {

@@ -16,6 +16,9 @@ export interface MonitorSettings {
   labelHealthIntervalMs: number
   /** Predictions kept in memory per partition for the label join. */
   indexPerPartition: number
+  /** Windows close by processing time after this long without new predictions of their model,
+   *  every partition read to its end (ms after the window's end plus allowed_lateness; 0: never). */
+  idleCloseMs: number
   /** Unhealthy once a partition with lag has not committed for this long, ms. */
   stallMs: number
 }
@@ -30,6 +33,7 @@ export function monitorSettings(env: Env): MonitorSettings {
     backlogRefreshMs: env.MONITOR_BACKLOG_REFRESH_MS,
     labelHealthIntervalMs: env.MONITOR_LABEL_HEALTH_MS,
     indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
+    idleCloseMs: env.MONITOR_IDLE_CLOSE_MS,
     stallMs: env.CONSUMER_STALL_MS,
   }
 }

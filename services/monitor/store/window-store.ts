@@ -4,6 +4,7 @@ import { ALL_SEGMENTS, type FeatureWindowStats, type WindowKey, type WindowSumma
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
 import { windowRefKey } from '../core/windows/window-math.ts'
+import { idleCloses } from './idle-closes.ts'
 import { featureFromRecord, featureToRecord, summaryToRecord, type FeatureRecord } from '../core/windows/window-rows.ts'
 import { featuresFromAggregates, summaryFromAggregate, type FeatureAggregateRow, type SummaryAggregateRow } from '../core/windows/window-aggregate.ts'
 import { profiledFeatures } from '../core/windows/profiled-features.ts'
@@ -85,7 +86,7 @@ export class WindowStore {
     // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
     // allowed_lateness after its end (looking one window ahead). Derived from stored data only,
     // so a replay or a second instance finds the same close time.
-    const [closes, inputs, pastHorizon] = await Promise.all([
+    const [closes, inputs, pastHorizon, closedIdle] = await Promise.all([
       this.ch.query<Record<string, number>>(
         `SELECT ${sorted
           .map((s, i) => {
@@ -99,6 +100,7 @@ export class WindowStore {
       ),
       this.ch.query<WindowInputs>(windowInputsSql(scope)),
       this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)),
+      idleCloses(this.ch, modelId, sizeMs, sorted),
     ])
     // Redelivered records not merged away yet: read with FINAL, which collapses them. A
     // prediction_id at two offsets: looked for and counted as a duplicate. No label past the
@@ -123,8 +125,16 @@ export class WindowStore {
       v.rows += rows
     }
     sorted.forEach((start, i) => {
-      if (Number(closeRow[`n${i}`] ?? 0) === 0) return
-      const closeTs = Number(closeRow[`t${i}`])
+      if (Number(closeRow[`n${i}`] ?? 0) === 0) {
+        // No closing prediction: closed by processing time if that was recorded (idle-closes.ts).
+        const idle = closedIdle.get(start)
+        if (idle !== undefined) {
+          closeTimes.set(start, idle)
+          closedStarts.push(start)
+        }
+        return
+      }
+      const closeTs = Math.min(Number(closeRow[`t${i}`]), closedIdle.get(start) ?? Infinity)
       if (closeTs > lowWatermark) {
         blocked.push({ start, closeAt: closeTs })
         return

@@ -67,6 +67,9 @@ const envSchema = z.object({
   /** Longest a ClickHouse request of the monitor may take, ms (a day-long window of a busy model
    *  is aggregated in one query). */
   MONITOR_CLICKHOUSE_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(300_000),
+  /** A model's open windows close by processing time after this long without a new prediction
+   *  of it (every partition read to its end; counted from the window's end plus allowed_lateness), ms; 0: never. */
+  MONITOR_IDLE_CLOSE_MS: z.coerce.number().int().min(0).default(600_000),
   /** How often join health (orphan labels) is recomputed, ms; 0 turns it off. */
   MONITOR_LABEL_HEALTH_MS: z.coerce.number().int().min(0).default(30_000),
   /** Predictions kept in memory per partition for the label join. */

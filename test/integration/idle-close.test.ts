@@ -1,0 +1,113 @@
+import { Registry } from 'prom-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultMonitorSettings, type MonitorSettings } from '../../services/monitor/run/monitor-settings.ts'
+import { createMonitorService } from '../../services/monitor/run/monitor-service.ts'
+import { loadRuntimeModels } from '../../services/monitor/run/runtime-models.ts'
+import { lit } from '../../services/shared/clickhouse/sql.ts'
+import { EventCodec } from '../../services/shared/codec/event-codec.ts'
+import { loadDriftgateConfig } from '../../services/shared/config/model-config.ts'
+import type { LabelEvent, PredictionEvent } from '../../services/shared/events/types.ts'
+import { createProducer } from '../../services/shared/kafka/producer.ts'
+import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../support/harness.ts'
+import { HOUR, writeModelConfig } from '../support/monitor-fixture.ts'
+import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
+import { readWindowSummaries } from '../support/window-reads.ts'
+
+// A model that stops sending: its last window has no later prediction to close it. With
+// MONITOR_IDLE_CLOSE_MS off it stays open however long the monitor waits; on, it is closed by
+// processing time once every partition is read and the model has been quiet that long, judged by
+// the detectors, and stays closed when a later computation (a label arriving, another instance)
+// reads it again.
+
+let registry: RegistryDouble
+beforeAll(async () => {
+  registry = await startRegistryDouble()
+})
+afterAll(() => registry.close())
+
+describe('a window without a later prediction', () => {
+  it('stays open without idle closing, closes after the idle time with it, and stays closed', async () => {
+    const id = uniqueId()
+    const modelId = `idle-${id}`
+    const { kafka, topics } = await freshTopics(id)
+    const { ch, drop } = await freshClickHouse(id)
+    const codec = EventCodec.forRegistry(registry.url)
+    const start = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR
+    const events: PredictionEvent[] = Array.from({ length: 300 }, (_, i) => ({
+      prediction_id: `${modelId}-${i}`,
+      model_id: modelId,
+      model_version: 'v1',
+      event_time: start + i * 10_000,
+      numeric_features: { x1: i % 7, x2: 1, x3: 2 },
+      categorical_features: { country: 'de', channel: 'web' },
+      prediction: { predicted_class: '1', scores: { '0': 0.4, '1': 0.6 }, value: null },
+      segments: {},
+    }))
+    const producer = await createProducer(kafka)
+    await producer.send(
+      topics.predictions,
+      events.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })),
+    )
+    const groupId = `monitor-${id}`
+    const models = loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId)))
+    const run = async (settings: Partial<MonitorSettings>, during: () => Promise<void>): Promise<void> => {
+      const service = createMonitorService({
+        kafka,
+        ch,
+        codec,
+        producer,
+        topics,
+        models,
+        logger: testLogger('monitor'),
+        registry: new Registry(),
+        openWindowRetryMs: 500,
+        settings: defaultMonitorSettings({ groupId, labelHealthIntervalMs: 0, ...settings }),
+      })
+      try {
+        await service.start()
+        await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 60_000, what: 'the monitor to catch up' })
+        await during()
+      } finally {
+        await service.stop()
+      }
+    }
+    const hourWindow = async () => (await readWindowSummaries(ch, modelId)).get(`v1|all|${HOUR}|${start}`)
+    const evaluations = async (): Promise<number> => {
+      const [row] = await ch.query<{ n: number }>(
+        `SELECT count() AS n FROM ${ch.table('window_evaluations')} WHERE model_id = ${lit(modelId)} AND window_size_ms = ${HOUR} AND window_start = ${start} AND segment = 'all'`,
+      )
+      return Number(row?.n ?? 0)
+    }
+    try {
+      // Off: past the partitions' own idle time (10 s) and then some, the window is still open.
+      await run({ idleCloseMs: 0 }, async () => {
+        await waitFor(async () => (await hourWindow())?.volume === 300, { timeoutMs: 30_000, what: 'the window computed' })
+        await new Promise((r) => setTimeout(r, 15_000))
+      })
+      expect((await hourWindow())?.closed).toBe(0)
+      expect(await evaluations()).toBe(0)
+
+      // On: closed by processing time and judged.
+      await run({ idleCloseMs: 2_000 }, async () => {
+        await waitFor(async () => (await hourWindow())?.closed === 1, { timeoutMs: 60_000, what: 'the idle window to close' })
+        await waitFor(async () => (await evaluations()) > 0, { timeoutMs: 30_000, what: 'the closed window to be judged' })
+      })
+      const [recorded] = await ch.query<{ n: number }>(
+        `SELECT count() AS n FROM ${ch.table('window_idle_closes')} WHERE model_id = ${lit(modelId)} AND window_start = ${start}`,
+      )
+      expect(Number(recorded?.n)).toBeGreaterThan(0)
+      expect((await hourWindow())?.volume).toBe(300)
+
+      // A label recomputes the window later, with idle closing off: it stays closed.
+      const label: LabelEvent = { prediction_id: `${modelId}-7`, model_id: modelId, label_time: start + 2 * HOUR, label_class: '1', label_value: null }
+      await producer.send(topics.labels, [{ key: label.prediction_id, value: Buffer.from(JSON.stringify(label)) }])
+      await run({ idleCloseMs: 0 }, async () => {
+        await waitFor(async () => (await hourWindow())?.labeled_count === 1, { timeoutMs: 30_000, what: 'the label to reach the window' })
+      })
+      expect((await hourWindow())?.closed).toBe(1)
+    } finally {
+      await producer.close()
+      await drop()
+    }
+  })
+})
