@@ -110,4 +110,74 @@ describe('a window without a later prediction', () => {
       await drop()
     }
   })
+
+  it('a model that stops sending raises a volume anomaly on the empty windows after its last one', async () => {
+    const id = uniqueId()
+    const modelId = `silent-${id}`
+    const { kafka, topics } = await freshTopics(id)
+    const { ch, drop } = await freshClickHouse(id)
+    const codec = EventCodec.forRegistry(registry.url)
+    // Four days of hourly traffic (50 to 69 predictions an hour), ending four hours ago.
+    const end = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR
+    const first = end - 96 * HOUR
+    const events: PredictionEvent[] = []
+    for (let h = 0; h < 96; h++) {
+      const n = 50 + ((h * 7) % 20)
+      for (let i = 0; i < n; i++) {
+        events.push({
+          prediction_id: `${modelId}-${h}-${i}`,
+          model_id: modelId,
+          model_version: 'v1',
+          event_time: first + h * HOUR + Math.floor((i * HOUR) / n),
+          numeric_features: { x1: i % 7, x2: 1, x3: 2 },
+          categorical_features: { country: 'de', channel: 'web' },
+          prediction: { predicted_class: '1', scores: { '0': 0.4, '1': 0.6 }, value: null },
+          segments: {},
+        })
+      }
+    }
+    const producer = await createProducer(kafka)
+    await producer.send(
+      topics.predictions,
+      events.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })),
+    )
+    const groupId = `monitor-${id}`
+    const service = createMonitorService({
+      kafka,
+      ch,
+      codec,
+      producer,
+      topics,
+      models: loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId))),
+      logger: testLogger('monitor'),
+      registry: new Registry(),
+      openWindowRetryMs: 500,
+      settings: defaultMonitorSettings({ groupId, labelHealthIntervalMs: 0, idleCloseMs: 2_000 }),
+    })
+    const volumeAlert = async () =>
+      (
+        await ch.query<{ status: string; observed: number; first_seen: number }>(
+          `SELECT status, observed, first_seen FROM ${ch.table('alerts')} FINAL
+           WHERE model_id = ${lit(modelId)} AND kind = 'anomaly' AND subject = 'volume' AND window_size_ms = ${HOUR}`,
+        )
+      )[0]
+    try {
+      await service.start()
+      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions]), { timeoutMs: 60_000, what: 'the monitor to catch up' })
+      const alert = await waitFor(volumeAlert, { timeoutMs: 90_000, what: 'a volume anomaly on the silent hours' })
+      expect(alert.status).toBe('firing')
+      expect(alert.observed).toBe(0)
+      expect(alert.first_seen).toBeGreaterThanOrEqual(end)
+      // The empty windows are stored as such: volume 0, closed, after the last window with traffic.
+      const summaries = [...(await readWindowSummaries(ch, modelId)).values()].filter((r) => r.window_size_ms === HOUR && r.segment === 'all')
+      const silent = summaries.filter((r) => r.window_start >= end)
+      expect(silent.length).toBeGreaterThanOrEqual(2)
+      expect(silent.every((r) => r.volume === 0 && r.closed === 1)).toBe(true)
+      expect(summaries.filter((r) => r.window_start < end).every((r) => r.volume >= 50)).toBe(true)
+    } finally {
+      await service.stop()
+      await producer.close()
+      await drop()
+    }
+  })
 })

@@ -52,7 +52,8 @@ export class DetectionRunner {
 
   /** `dataTime`: the newest record time stored when the computation began (the triggers' data_time). */
   async onWindowsComputed(model: RuntimeModel, computed: ComputedWindows, dataTime = 0): Promise<void> {
-    const closed = computed.summaries.filter((s) => s.closed && s.volume > 0)
+    // Closed windows, empty ones included: a model that stopped sending is judged at volume 0.
+    const closed = computed.summaries.filter((s) => s.closed)
     if (closed.length === 0) return
     const { ch } = this.deps
     const modelId = model.config.model_id

@@ -20,12 +20,15 @@ import type { MonitorSettings } from './monitor-settings.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
 import type { PartitionWatermark } from '../store/partition-watermark.ts'
 import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks } from '../core/window-lifecycle.ts'
-import { openWindowsEndedBy, recordIdleCloses } from '../store/idle-closes.ts'
+import { lastWindow, openWindowsEndedBy, recordIdleCloses } from '../store/idle-closes.ts'
 import { openWindowsPastClose } from '../store/open-windows.ts'
 import { findPredictions } from '../store/prediction-lookup.ts'
 import { DirtyWindows, windowRefKey, type WindowRef } from '../core/windows/window-math.ts'
 import { WindowSchedule } from '../core/windows/window-schedule.ts'
 import type { ComputedWindows, WindowStore } from '../store/window-store.ts'
+
+/** Empty windows closed per model and size in one idle check (a week of hourly windows). */
+const MAX_EMPTY_WINDOWS = 168
 
 export interface PipelineDeps {
   ch: ClickHouse
@@ -229,7 +232,14 @@ export class MonitorPipeline {
     const marks: Promise<void>[] = []
     for (const model of quiet) {
       for (const size of model.config.windows) {
-        const starts = await openWindowsEndedBy(this.deps.ch, model.config.model_id, size, model.config.allowed_lateness, now - idleMs)
+        const lateness = model.config.allowed_lateness
+        const open = await openWindowsEndedBy(this.deps.ch, model.config.model_id, size, lateness, now - idleMs)
+        // The windows after the last one that had predictions are closed empty: a model that
+        // stopped sending shows as volume 0 (at most a week of windows per run).
+        const last = await lastWindow(this.deps.ch, model.config.model_id, size)
+        const empty: number[] = []
+        for (let s = (last?.start ?? Infinity) + size; s + size + lateness <= now - idleMs && empty.length < MAX_EMPTY_WINDOWS; s += size) empty.push(s)
+        const starts = [...open, ...empty]
         if (starts.length === 0) continue
         await recordIdleCloses(this.deps.ch, model.config.model_id, size, starts, now)
         this.deps.metrics.windowsIdleClosed.inc({ model_id: model.config.model_id }, starts.length)

@@ -30,3 +30,13 @@ export async function openWindowsEndedBy(ch: ClickHouse, modelId: string, sizeMs
   )
   return rows.map((r) => Number(r.window_start))
 }
+
+/** The latest window of a model of one size that has a stored summary, with the model version it
+ *  last saw (null: none yet). */
+export async function lastWindow(ch: ClickHouse, modelId: string, sizeMs: number): Promise<{ start: number; version: string } | null> {
+  const [row] = await ch.query<{ start: number; version: string; n: number }>(
+    `SELECT max(window_start) AS start, argMax(model_version, window_start) AS version, count() AS n FROM ${ch.table('window_summary')} FINAL
+     WHERE model_id = ${lit(modelId)} AND window_size_ms = ${Number(sizeMs)} AND segment = 'all'`,
+  )
+  return row && Number(row.n) > 0 ? { start: Number(row.start), version: row.version } : null
+}

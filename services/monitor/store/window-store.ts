@@ -4,9 +4,15 @@ import { ALL_SEGMENTS, type FeatureWindowStats, type WindowKey, type WindowSumma
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
 import { windowRefKey } from '../core/windows/window-math.ts'
-import { idleCloses } from './idle-closes.ts'
+import { idleCloses, lastWindow } from './idle-closes.ts'
 import { featureFromRecord, featureToRecord, summaryToRecord, type FeatureRecord } from '../core/windows/window-rows.ts'
-import { featuresFromAggregates, summaryFromAggregate, type FeatureAggregateRow, type SummaryAggregateRow } from '../core/windows/window-aggregate.ts'
+import {
+  emptySummary,
+  featuresFromAggregates,
+  summaryFromAggregate,
+  type FeatureAggregateRow,
+  type SummaryAggregateRow,
+} from '../core/windows/window-aggregate.ts'
 import { profiledFeatures } from '../core/windows/profiled-features.ts'
 import { categoricalFeaturesSql, labelsPastHorizonSql, numericFeaturesSql, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
 
@@ -175,6 +181,14 @@ export class WindowStore {
           (a.key.model_version < b.key.model_version ? -1 : a.key.model_version > b.key.model_version ? 1 : 0) ||
           (a.key.segment < b.key.segment ? -1 : a.key.segment > b.key.segment ? 1 : 0),
       )
+    // Windows closed by processing time without a single prediction get an empty summary.
+    const empty = computing.filter((start) => closedIdle.has(start) && !predictionsRead.has(start) && !summaries.some((x) => x.key.window_start === start))
+    if (empty.length > 0) {
+      const version = (await lastWindow(this.ch, modelId, sizeMs))?.version ?? ''
+      for (const start of empty)
+        summaries.push(emptySummary({ model_id: modelId, model_version: version, segment: ALL_SEGMENTS, window_size_ms: sizeMs, window_start: start }))
+      summaries.sort((a, b) => a.key.window_start - b.key.window_start)
+    }
     const features = featuresFromAggregates(
       model,
       summaries.map((s) => s.key).filter((k) => featureStarts.includes(k.window_start)),

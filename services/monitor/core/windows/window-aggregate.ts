@@ -262,3 +262,24 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
   }
   return out
 }
+
+/** A window closed by processing time without a single prediction: volume 0, judged as such
+ *  (a volume anomaly against the same hours before), on the rollup segment only. */
+export function emptySummary(key: WindowKey): WindowSummary {
+  return {
+    key,
+    volume: 0,
+    late_count: 0,
+    duplicate_count: 0,
+    labeled_count: 0,
+    label_coverage: 0,
+    label_delay_p50_ms: null,
+    label_delay_p90_ms: null,
+    label_delay_p99_ms: null,
+    classification: null,
+    regression: null,
+    estimated_accuracy: null,
+    business_value: null,
+    closed: true,
+  }
+}
