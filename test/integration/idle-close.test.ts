@@ -25,52 +25,69 @@ beforeAll(async () => {
 })
 afterAll(() => registry.close())
 
-describe('a window without a later prediction', () => {
-  it('stays open without idle closing, closes after the idle time with it, and stays closed', async () => {
-    const id = uniqueId()
-    const modelId = `idle-${id}`
-    const { kafka, topics } = await freshTopics(id)
-    const { ch, drop } = await freshClickHouse(id)
-    const codec = EventCodec.forRegistry(registry.url)
-    const start = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR
-    const events: PredictionEvent[] = Array.from({ length: 300 }, (_, i) => ({
-      prediction_id: `${modelId}-${i}`,
-      model_id: modelId,
-      model_version: 'v1',
-      event_time: start + i * 10_000,
-      numeric_features: { x1: i % 7, x2: 1, x3: 2 },
-      categorical_features: { country: 'de', channel: 'web' },
-      prediction: { predicted_class: '1', scores: { '0': 0.4, '1': 0.6 }, value: null },
-      segments: {},
-    }))
-    const producer = await createProducer(kafka)
-    await producer.send(
-      topics.predictions,
+/** A prediction of the fixture model (test/support/monitor-fixture.ts). */
+const prediction = (modelId: string, id: string, eventTime: number, i: number): PredictionEvent => ({
+  prediction_id: id,
+  model_id: modelId,
+  model_version: 'v1',
+  event_time: eventTime,
+  numeric_features: { x1: i % 7, x2: 1, x3: 2 },
+  categorical_features: { country: 'de', channel: 'web' },
+  prediction: { predicted_class: '1', scores: { '0': 0.4, '1': 0.6 }, value: null },
+  segments: {},
+})
+
+/** Fresh topics and database for one model, and a monitor run over them with some settings. */
+async function setUp(prefix: string) {
+  const id = uniqueId()
+  const modelId = `${prefix}-${id}`
+  const { kafka, topics } = await freshTopics(id)
+  const { ch, drop } = await freshClickHouse(id)
+  const codec = EventCodec.forRegistry(registry.url)
+  const producer = await createProducer(kafka)
+  const groupId = `monitor-${id}`
+  const models = loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId)))
+  const send = (topic: string, events: (PredictionEvent | LabelEvent)[]): Promise<void> =>
+    producer.send(
+      topic,
       events.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })),
     )
-    const groupId = `monitor-${id}`
-    const models = loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId)))
-    const run = async (settings: Partial<MonitorSettings>, during: () => Promise<void>): Promise<void> => {
-      const service = createMonitorService({
-        kafka,
-        ch,
-        codec,
-        producer,
-        topics,
-        models,
-        logger: testLogger('monitor'),
-        registry: new Registry(),
-        openWindowRetryMs: 500,
-        settings: defaultMonitorSettings({ groupId, labelHealthIntervalMs: 0, ...settings }),
-      })
-      try {
-        await service.start()
-        await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 60_000, what: 'the monitor to catch up' })
-        await during()
-      } finally {
-        await service.stop()
-      }
+  const run = async (settings: Partial<MonitorSettings>, during: () => Promise<void>): Promise<void> => {
+    const service = createMonitorService({
+      kafka,
+      ch,
+      codec,
+      producer,
+      topics,
+      models,
+      logger: testLogger('monitor'),
+      registry: new Registry(),
+      openWindowRetryMs: 500,
+      settings: defaultMonitorSettings({ groupId, labelHealthIntervalMs: 0, ...settings }),
+    })
+    try {
+      await service.start()
+      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 60_000, what: 'the monitor to catch up' })
+      await during()
+    } finally {
+      await service.stop()
     }
+  }
+  const close = async (): Promise<void> => {
+    await producer.close()
+    await drop()
+  }
+  return { modelId, ch, topics, send, run, close }
+}
+
+describe('a window without a later prediction', () => {
+  it('stays open without idle closing, closes after the idle time with it, and stays closed', async () => {
+    const { modelId, ch, topics, send, run, close } = await setUp('idle')
+    const start = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR
+    await send(
+      topics.predictions,
+      Array.from({ length: 300 }, (_, i) => prediction(modelId, `${modelId}-${i}`, start + i * 10_000, i)),
+    )
     const hourWindow = async () => (await readWindowSummaries(ch, modelId)).get(`v1|all|${HOUR}|${start}`)
     const evaluations = async (): Promise<number> => {
       const [row] = await ch.query<{ n: number }>(
@@ -100,23 +117,18 @@ describe('a window without a later prediction', () => {
 
       // A label recomputes the window later, with idle closing off: it stays closed.
       const label: LabelEvent = { prediction_id: `${modelId}-7`, model_id: modelId, label_time: start + 2 * HOUR, label_class: '1', label_value: null }
-      await producer.send(topics.labels, [{ key: label.prediction_id, value: Buffer.from(JSON.stringify(label)) }])
+      await send(topics.labels, [label])
       await run({ idleCloseMs: 0 }, async () => {
         await waitFor(async () => (await hourWindow())?.labeled_count === 1, { timeoutMs: 30_000, what: 'the label to reach the window' })
       })
       expect((await hourWindow())?.closed).toBe(1)
     } finally {
-      await producer.close()
-      await drop()
+      await close()
     }
   })
 
   it('a model that stops sending raises a volume anomaly on the empty windows after its last one', async () => {
-    const id = uniqueId()
-    const modelId = `silent-${id}`
-    const { kafka, topics } = await freshTopics(id)
-    const { ch, drop } = await freshClickHouse(id)
-    const codec = EventCodec.forRegistry(registry.url)
+    const { modelId, ch, topics, send, run, close } = await setUp('silent')
     // Four days of hourly traffic (50 to 69 predictions an hour), ending four hours ago.
     const end = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR
     const first = end - 96 * HOUR
@@ -124,36 +136,10 @@ describe('a window without a later prediction', () => {
     for (let h = 0; h < 96; h++) {
       const n = 50 + ((h * 7) % 20)
       for (let i = 0; i < n; i++) {
-        events.push({
-          prediction_id: `${modelId}-${h}-${i}`,
-          model_id: modelId,
-          model_version: 'v1',
-          event_time: first + h * HOUR + Math.floor((i * HOUR) / n),
-          numeric_features: { x1: i % 7, x2: 1, x3: 2 },
-          categorical_features: { country: 'de', channel: 'web' },
-          prediction: { predicted_class: '1', scores: { '0': 0.4, '1': 0.6 }, value: null },
-          segments: {},
-        })
+        events.push(prediction(modelId, `${modelId}-${h}-${i}`, first + h * HOUR + Math.floor((i * HOUR) / n), i))
       }
     }
-    const producer = await createProducer(kafka)
-    await producer.send(
-      topics.predictions,
-      events.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })),
-    )
-    const groupId = `monitor-${id}`
-    const service = createMonitorService({
-      kafka,
-      ch,
-      codec,
-      producer,
-      topics,
-      models: loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId))),
-      logger: testLogger('monitor'),
-      registry: new Registry(),
-      openWindowRetryMs: 500,
-      settings: defaultMonitorSettings({ groupId, labelHealthIntervalMs: 0, idleCloseMs: 2_000 }),
-    })
+    await send(topics.predictions, events)
     const volumeAlert = async () =>
       (
         await ch.query<{ status: string; observed: number; first_seen: number }>(
@@ -162,12 +148,12 @@ describe('a window without a later prediction', () => {
         )
       )[0]
     try {
-      await service.start()
-      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions]), { timeoutMs: 60_000, what: 'the monitor to catch up' })
-      const alert = await waitFor(volumeAlert, { timeoutMs: 90_000, what: 'a volume anomaly on the silent hours' })
-      expect(alert.status).toBe('firing')
-      expect(alert.observed).toBe(0)
-      expect(alert.first_seen).toBeGreaterThanOrEqual(end)
+      await run({ idleCloseMs: 2_000 }, async () => {
+        const alert = await waitFor(volumeAlert, { timeoutMs: 90_000, what: 'a volume anomaly on the silent hours' })
+        expect(alert.status).toBe('firing')
+        expect(alert.observed).toBe(0)
+        expect(alert.first_seen).toBeGreaterThanOrEqual(end)
+      })
       // The empty windows are stored as such: volume 0, closed, after the last window with traffic.
       const summaries = [...(await readWindowSummaries(ch, modelId)).values()].filter((r) => r.window_size_ms === HOUR && r.segment === 'all')
       const silent = summaries.filter((r) => r.window_start >= end)
@@ -175,9 +161,7 @@ describe('a window without a later prediction', () => {
       expect(silent.every((r) => r.volume === 0 && r.closed === 1)).toBe(true)
       expect(summaries.filter((r) => r.window_start < end).every((r) => r.volume >= 50)).toBe(true)
     } finally {
-      await service.stop()
-      await producer.close()
-      await drop()
+      await close()
     }
   })
 })

@@ -8,6 +8,7 @@ import type { CategoricalStats, FeatureWindowStats, NumericStats, WindowKey, Win
 import { parseDetectorConfig, type DetectorConfig } from '../../../services/monitor/core/detectors/detector-config.ts'
 import type { DetectorInput, Finding, WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
 import { evidenceQueries } from '../../../services/monitor/store/evidence-sql.ts'
+import { emptySummary } from '../../../services/monitor/core/windows/window-aggregate.ts'
 
 export const HOUR = 3_600_000
 export const DAY = 24 * HOUR
@@ -117,23 +118,7 @@ export function windowKey(windowStart: number, overrides: Partial<WindowKey> = {
 }
 
 export function summary(key: WindowKey, overrides: Partial<WindowSummary> = {}): WindowSummary {
-  return {
-    key,
-    volume: 0,
-    late_count: 0,
-    duplicate_count: 0,
-    labeled_count: 0,
-    label_coverage: 0,
-    label_delay_p50_ms: null,
-    label_delay_p90_ms: null,
-    label_delay_p99_ms: null,
-    classification: null,
-    regression: null,
-    estimated_accuracy: null,
-    business_value: null,
-    closed: true,
-    ...overrides,
-  }
+  return { ...emptySummary(key), ...overrides }
 }
 
 export function featureRow(key: WindowKey, feature: string, stats: NumericStats | CategoricalStats): FeatureWindowStats {
