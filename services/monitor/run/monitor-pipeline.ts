@@ -20,10 +20,10 @@ import type { MonitorSettings } from './monitor-settings.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
 import type { PartitionWatermark } from '../store/partition-watermark.ts'
 import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks } from '../core/window-lifecycle.ts'
-import { lastWindow, openWindowsEndedBy, recordIdleCloses } from '../store/idle-closes.ts'
-import { openWindowsPastClose } from '../store/open-windows.ts'
+import { lastWindow, recordIdleCloses } from '../store/idle-closes.ts'
+import { openWindowsEndedBy } from '../store/open-windows.ts'
 import { findPredictions } from '../store/prediction-lookup.ts'
-import { DirtyWindows, windowRefKey, type WindowRef } from '../core/windows/window-math.ts'
+import { DirtyWindows, windowRefKey, windowStart, type WindowRef } from '../core/windows/window-math.ts'
 import { WindowSchedule } from '../core/windows/window-schedule.ts'
 import type { ComputedWindows, WindowStore } from '../store/window-store.ts'
 
@@ -95,6 +95,9 @@ export class MonitorPipeline {
   private lastBatchAt = 0
   /** Per model, when its last prediction was stored (processing time; start-up until then). */
   private readonly lastPredictionAt = new Map<string, number>()
+  /** Per model and window size, the idle cutoff (event time, a window boundary) already closed
+   *  through: a quiet model is looked at again only once another window could have ended. */
+  private readonly idleClosedThrough = new Map<string, number>()
   private readonly startedAt: number
   /** The last batch stopped short of the end of some partition: a backlog is being read. */
   private lastBatchBehind = false
@@ -204,7 +207,7 @@ export class MonitorPipeline {
     const marks: Promise<void>[] = []
     for (const model of this.deps.models.values()) {
       for (const size of model.config.windows) {
-        for (const window_start of await openWindowsPastClose(this.deps.ch, model.config.model_id, size, model.config.allowed_lateness)) {
+        for (const window_start of await openWindowsEndedBy(this.deps.ch, model.config.model_id, size, model.config.allowed_lateness, 'newest prediction')) {
           const ref = { model_id: model.config.model_id, window_size_ms: size, window_start }
           // Held open by a lagging partition: released by the watermark (releaseBlocked).
           if (!this.blocked.has(ref)) marks.push(this.schedule.mark(ref, true))
@@ -233,6 +236,9 @@ export class MonitorPipeline {
     for (const model of quiet) {
       for (const size of model.config.windows) {
         const lateness = model.config.allowed_lateness
+        const key = `${model.config.model_id}|${size}`
+        const through = windowStart(now - idleMs - lateness, size)
+        if (this.idleClosedThrough.get(key) === through) continue
         const open = await openWindowsEndedBy(this.deps.ch, model.config.model_id, size, lateness, now - idleMs)
         // The windows after the last one that had predictions are closed empty: a model that
         // stopped sending shows as volume 0 (at most a week of windows per run).
@@ -240,8 +246,12 @@ export class MonitorPipeline {
         const empty: number[] = []
         for (let s = (last?.start ?? Infinity) + size; s + size + lateness <= now - idleMs && empty.length < MAX_EMPTY_WINDOWS; s += size) empty.push(s)
         const starts = [...open, ...empty]
+        if (starts.length > 0) await recordIdleCloses(this.deps.ch, model.config.model_id, size, starts, now)
+        // Recorded (or nothing to close): not looked at again before the next window could have
+        // ended, unless a full batch of empty windows leaves more or windows still wait to be
+        // computed (and stored as open).
+        if (empty.length < MAX_EMPTY_WINDOWS && this.schedule.size() === 0) this.idleClosedThrough.set(key, through)
         if (starts.length === 0) continue
-        await recordIdleCloses(this.deps.ch, model.config.model_id, size, starts, now)
         this.deps.metrics.windowsIdleClosed.inc({ model_id: model.config.model_id }, starts.length)
         for (const window_start of starts) marks.push(this.schedule.mark({ model_id: model.config.model_id, window_size_ms: size, window_start }, true))
       }
@@ -298,6 +308,7 @@ export class MonitorPipeline {
       this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
       this.markPrediction(model, event.event_time, touched)
       this.lastPredictionAt.set(event.model_id, ingestedAt)
+      for (const size of model.config.windows) this.idleClosedThrough.delete(`${event.model_id}|${size}`)
     }
     const labelRows: LabelRow[] = labels.map(({ event, record }) => labelRow(event, record, ingestedAt))
     // Counted before the insert: a round running meanwhile may already read these rows.

@@ -20,17 +20,6 @@ export async function idleCloses(ch: ClickHouse, modelId: string, sizeMs: number
   return new Map(rows.map((r) => [Number(r.window_start), Number(r.closed_at)]))
 }
 
-/** Starts of a model's open windows of one size whose end plus lateness is at or before `eventTime`. */
-export async function openWindowsEndedBy(ch: ClickHouse, modelId: string, sizeMs: number, latenessMs: number, eventTime: number): Promise<number[]> {
-  const rows = await ch.query<{ window_start: number }>(
-    `SELECT window_start FROM ${ch.table('window_summary')} FINAL
-     WHERE model_id = ${lit(modelId)} AND window_size_ms = ${Number(sizeMs)} AND segment = 'all' AND closed = 0
-       AND window_start + ${Number(sizeMs) + Number(latenessMs)} <= ${Math.floor(eventTime)}
-     GROUP BY window_start`,
-  )
-  return rows.map((r) => Number(r.window_start))
-}
-
 /** The latest window of a model of one size that has a stored summary, with the model version it
  *  last saw (null: none yet). */
 export async function lastWindow(ch: ClickHouse, modelId: string, sizeMs: number): Promise<{ start: number; version: string } | null> {
