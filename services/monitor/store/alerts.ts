@@ -7,7 +7,7 @@ import type { PublishedAlert } from '../core/alerts/alert-reconciliation.ts'
 /** The published state of a model's alerts of one window size, by alert_id. */
 export async function publishedAlerts(ch: ClickHouse, modelId: string, sizeMs: number): Promise<Map<string, PublishedAlert>> {
   const rows = await ch.query<PublishedAlert>(
-    `SELECT alert_id, segment, status, first_seen, last_seen, severity FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} AND window_size_ms = ${Number(sizeMs)}`,
+    `SELECT alert_id, kind, subject, segment, status, first_seen, last_seen, severity FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} AND window_size_ms = ${Number(sizeMs)}`,
   )
   return new Map(rows.map((r) => [r.alert_id, r]))
 }

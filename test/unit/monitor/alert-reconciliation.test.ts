@@ -26,6 +26,8 @@ const rows = (n: number, withDrift: number[]): EvaluationRow[] =>
 
 const state = (t: MonitorTrigger): PublishedAlert => ({
   alert_id: t.alert_id,
+  kind: t.kind,
+  subject: t.subject,
   segment: t.segment,
   status: t.status,
   first_seen: t.first_seen,
@@ -76,5 +78,36 @@ describe('alert reconciliation', () => {
   it('leaves alone a firing alert that started before the folded range', () => {
     const fired = reconcileAlerts(rows(3, [0, 1, 2]), new Map(), hygiene, T0).changed.at(-1)!
     expect(reconcileAlerts(rows(3, []), new Map([[driftId, state(fired)]]), hygiene, T0 + HOUR)).toEqual({ changed: [], withdrawn: [] })
+  })
+
+  it('keeps the id of a firing alert whose first windows were taken back while later ones still find it', () => {
+    const fired = reconcileAlerts(rows(3, [0, 1, 2]), new Map(), hygiene, T0).changed.at(-1)!
+    // Window 0 is clean after late labels, windows 1 to 3 still find drift: the fold starts the
+    // episode at window 1, which would be another id.
+    const { changed, withdrawn } = reconcileAlerts(rows(4, [1, 2, 3]), new Map([[driftId, state(fired)]]), hygiene, T0)
+    expect(withdrawn).toEqual([])
+    expect(changed.map((t) => [t.alert_id, t.status, t.first_seen, t.last_seen])).toEqual([[driftId, 'firing', T0 + HOUR, T0 + 3 * HOUR]])
+  })
+
+  it('a withdrawn alert whose windows find it again fires again under its own id', () => {
+    const fired = reconcileAlerts(rows(3, [0, 1, 2]), new Map(), hygiene, T0).changed.at(-1)!
+    const [withdrawnState] = withdrawals([fired], new Map([[driftId, state(fired)]]))
+    // Later labels give the findings back from window 1 on, and window 3 finds it too.
+    const { changed, withdrawn } = reconcileAlerts(rows(4, [1, 2, 3]), new Map([[driftId, state(withdrawnState!)]]), hygiene, T0)
+    expect(withdrawn).toEqual([])
+    expect(changed.map((t) => [t.alert_id, t.status, t.last_seen])).toEqual([[driftId, 'firing', T0 + 3 * HOUR]])
+  })
+
+  it('a new episode after a resolution is a new alert', () => {
+    const first = reconcileAlerts(rows(6, [0, 1, 2]), new Map(), hygiene, T0).changed.at(-1)!
+    expect(first.status).toBe('resolved')
+    const { changed } = reconcileAlerts(rows(9, [0, 1, 2, 6, 7, 8]), new Map([[driftId, state(first)]]), hygiene, T0)
+    const ids = new Set(changed.map((t) => t.alert_id))
+    expect(ids.size).toBe(1)
+    expect(ids.has(driftId)).toBe(false)
+    expect(changed.map((t) => [t.status, t.first_seen])).toEqual([
+      ['firing', T0 + 6 * HOUR],
+      ['firing', T0 + 6 * HOUR],
+    ])
   })
 })

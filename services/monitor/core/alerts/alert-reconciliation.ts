@@ -6,6 +6,7 @@ import {
   identityOf,
   initialEpisodeState,
   sequenceFor,
+  type EpisodeTransition,
   type StoredEvaluation,
   type WindowEvaluation,
 } from './alert-episodes.ts'
@@ -21,6 +22,8 @@ import type { HygieneRule } from '../detectors/detector-config.ts'
 /** An alert's published state (the `alerts` table). */
 export interface PublishedAlert {
   alert_id: string
+  kind: string
+  subject: string
   segment: string
   status: string
   first_seen: number
@@ -85,6 +88,7 @@ export function reconcileAlerts(
       // resolved between two evaluations still fires once and resolves once.
       const byAlert = new Map<string, typeof transitions>()
       for (const t of transitions) byAlert.set(t.alert_id, [...(byAlert.get(t.alert_id) ?? []), t])
+      continuePublished(byAlert, identity, published)
       for (const [alertId, episode] of byAlert) {
         const latest = buildTrigger(episode[episode.length - 1]!)
         const known = published.get(alertId)
@@ -105,6 +109,31 @@ export function reconcileAlerts(
     }
   }
   return { changed, withdrawn }
+}
+
+/**
+ * An episode the fold now starts at another window (late data took its first findings away, or
+ * gave it earlier ones) is still the alert that was published for those windows: it keeps that
+ * alert's id, so it is not withdrawn and announced again as a new alert. An episode takes over
+ * the earliest published alert of its identity whose windows overlap its own and that no other
+ * episode carries. Rewrites `byAlert` in place.
+ */
+function continuePublished(byAlert: Map<string, EpisodeTransition[]>, identity: AlertIdentity, published: Map<string, PublishedAlert>): void {
+  const candidates = [...published.values()]
+    .filter((p) => p.kind === identity.kind && p.subject === identity.subject && p.segment === identity.segment && !byAlert.has(p.alert_id))
+    .sort((a, b) => a.first_seen - b.first_seen || (a.alert_id < b.alert_id ? -1 : 1))
+  for (const [alertId, episode] of [...byAlert].sort(([, a], [, b]) => a[0]!.first_seen - b[0]!.first_seen)) {
+    if (published.has(alertId)) continue
+    const latest = episode[episode.length - 1]!
+    const taken = candidates.findIndex((p) => p.first_seen <= latest.last_seen && latest.first_seen <= p.last_seen)
+    if (taken < 0) continue
+    const [continued] = candidates.splice(taken, 1)
+    byAlert.delete(alertId)
+    byAlert.set(
+      continued!.alert_id,
+      episode.map((t) => ({ ...t, alert_id: continued!.alert_id })),
+    )
+  }
 }
 
 /** The resolutions of withdrawn alerts, given the triggers that were published for them. */
