@@ -1,15 +1,9 @@
-import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defaultMonitorSettings, type MonitorSettings } from '../../services/monitor/run/monitor-settings.ts'
-import { createMonitorService } from '../../services/monitor/run/monitor-service.ts'
-import { loadRuntimeModels } from '../../services/monitor/run/runtime-models.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
-import { EventCodec } from '../../services/shared/codec/event-codec.ts'
-import { loadDriftgateConfig } from '../../services/shared/config/model-config.ts'
 import type { LabelEvent, PredictionEvent } from '../../services/shared/events/types.ts'
-import { createProducer } from '../../services/shared/kafka/producer.ts'
-import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../support/harness.ts'
-import { HOUR, writeModelConfig } from '../support/monitor-fixture.ts'
+import { waitFor } from '../support/harness.ts'
+import { HOUR } from '../support/monitor-fixture.ts'
+import { fixturePrediction as prediction, monitorRun } from '../support/monitor-run.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { readWindowSummaries } from '../support/window-reads.ts'
 
@@ -25,64 +19,9 @@ beforeAll(async () => {
 })
 afterAll(() => registry.close())
 
-/** A prediction of the fixture model (test/support/monitor-fixture.ts). */
-const prediction = (modelId: string, id: string, eventTime: number, i: number): PredictionEvent => ({
-  prediction_id: id,
-  model_id: modelId,
-  model_version: 'v1',
-  event_time: eventTime,
-  numeric_features: { x1: i % 7, x2: 1, x3: 2 },
-  categorical_features: { country: 'de', channel: 'web' },
-  prediction: { predicted_class: '1', scores: { '0': 0.4, '1': 0.6 }, value: null },
-  segments: {},
-})
-
-/** Fresh topics and database for one model, and a monitor run over them with some settings. */
-async function setUp(prefix: string) {
-  const id = uniqueId()
-  const modelId = `${prefix}-${id}`
-  const { kafka, topics } = await freshTopics(id)
-  const { ch, drop } = await freshClickHouse(id)
-  const codec = EventCodec.forRegistry(registry.url)
-  const producer = await createProducer(kafka)
-  const groupId = `monitor-${id}`
-  const models = loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId)))
-  const send = (topic: string, events: (PredictionEvent | LabelEvent)[]): Promise<void> =>
-    producer.send(
-      topic,
-      events.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })),
-    )
-  const run = async (settings: Partial<MonitorSettings>, during: () => Promise<void>): Promise<void> => {
-    const service = createMonitorService({
-      kafka,
-      ch,
-      codec,
-      producer,
-      topics,
-      models,
-      logger: testLogger('monitor'),
-      registry: new Registry(),
-      openWindowRetryMs: 500,
-      settings: defaultMonitorSettings({ groupId, labelHealthIntervalMs: 0, ...settings }),
-    })
-    try {
-      await service.start()
-      await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 60_000, what: 'the monitor to catch up' })
-      await during()
-    } finally {
-      await service.stop()
-    }
-  }
-  const close = async (): Promise<void> => {
-    await producer.close()
-    await drop()
-  }
-  return { modelId, ch, topics, send, run, close }
-}
-
 describe('a window without a later prediction', () => {
   it('stays open without idle closing, closes after the idle time with it, and stays closed', async () => {
-    const { modelId, ch, topics, send, run, close } = await setUp('idle')
+    const { modelId, ch, topics, send, run, close } = await monitorRun(registry.url, 'idle')
     const start = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR
     await send(
       topics.predictions,
@@ -128,7 +67,7 @@ describe('a window without a later prediction', () => {
   })
 
   it('a model that stops sending raises a volume anomaly on the empty windows after its last one', async () => {
-    const { modelId, ch, topics, send, run, close } = await setUp('silent')
+    const { modelId, ch, topics, send, run, close } = await monitorRun(registry.url, 'silent')
     // Four days of hourly traffic (50 to 69 predictions an hour), ending four hours ago.
     const end = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR
     const first = end - 96 * HOUR

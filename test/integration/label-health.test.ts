@@ -131,7 +131,9 @@ describe('label join health', () => {
     const health = new LabelHealth(db.ch, () => NOW)
     const first = await health.update(model, LOOKBACK)
     const want = expected(labels, predicted, NOW)
-    expect(first).toEqual(want)
+    expect(first.rows).toEqual(want)
+    // Nothing was stored before: every window's counts are new.
+    expect(first.changed).toEqual(want.map((r) => r.window_start))
     const orphaned = want.reduce((s, r) => s + r.labels_orphaned, 0)
     expect(orphaned).toBeGreaterThan(100)
     expect(want.reduce((s, r) => s + r.labels_joined, 0)).toBeGreaterThan(1_000)
@@ -158,14 +160,20 @@ describe('label join health', () => {
 
     // A second run records no orphan twice; then the missing predictions turn up and every open
     // orphan is resolved.
-    await health.update(model, LOOKBACK)
+    expect((await health.update(model, LOOKBACK)).changed).toEqual([])
     orphans = await orphanState()
     for (const id of open) expect(orphans.get(id)).toEqual({ resolved: 0, versions: 1 })
     await storePredictions(open)
     const later = NOW + HOUR
     const health2 = new LabelHealth(db.ch, () => later)
     const after = await health2.update(model, LOOKBACK)
-    expect(after).toEqual(expected(labels, new Set([...predicted, ...open]), later))
+    const wantAfter = expected(labels, new Set([...predicted, ...open]), later)
+    expect(after.rows).toEqual(wantAfter)
+    // Changed: the windows whose counts the late predictions (and the hour that passed) moved.
+    const previous = new Map(want.map((r) => [r.window_start, r]))
+    const moved = wantAfter.filter((r) => JSON.stringify(r) !== JSON.stringify(previous.get(r.window_start))).map((r) => r.window_start)
+    expect(moved.length).toBeGreaterThan(10)
+    expect(after.changed).toEqual(moved)
     orphans = await orphanState()
     for (const id of open) expect(orphans.get(id), id).toEqual({ resolved: 1, versions: 2 })
   })

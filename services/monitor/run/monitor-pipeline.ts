@@ -219,6 +219,15 @@ export class MonitorPipeline {
     await Promise.all(marks)
   }
 
+  /** Marks windows to be recomputed and judged again (their join health changed); resolves when
+   *  they were. */
+  async recheck(modelId: string, sizeMs: number, starts: number[]): Promise<void> {
+    if (starts.length === 0 || !this.deps.models.has(modelId)) return
+    const marks = starts.map((window_start) => this.schedule.mark({ model_id: modelId, window_size_ms: sizeMs, window_start }, true))
+    this.requestRound(this.closing ? 0 : this.roundDelayMs)
+    await Promise.all(marks)
+  }
+
   /**
    * Closes windows by processing time: once every predictions partition has been read to its end
    * (and stayed there), and a model has had no new prediction for `idleCloseMs`, its open windows

@@ -165,7 +165,12 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     healthRun = (async () => {
       for (const model of deps.models.values()) {
         try {
-          await labelHealth.update(model)
+          const { changed } = await labelHealth.update(model)
+          // A window judged with the old counts is judged again: a join-health alert raised while
+          // labels waited for their predictions resolves once they joined.
+          pipeline
+            .recheck(model.config.model_id, Math.min(...model.config.windows), changed)
+            .catch((error: unknown) => deps.logger.warn({ event: 'join_health_recheck_failed', err: error }, 'judging windows again failed'))
         } catch (error) {
           deps.logger.warn({ event: 'label_health_failed', model_id: model.config.model_id, err: error }, 'join health update failed; next run retries')
         }

@@ -28,7 +28,9 @@ export class LabelHealth {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async update(model: RuntimeModel, lookbackMs = 7 * 86_400_000): Promise<LabelHealthRow[]> {
+  /** Counts again; returns the rows and the window starts whose counts differ from the stored ones
+   *  (a window evaluated with the old counts has to be judged again). */
+  async update(model: RuntimeModel, lookbackMs = 7 * 86_400_000): Promise<{ rows: LabelHealthRow[]; changed: number[] }> {
     const { ch } = this
     const modelId = lit(model.config.model_id)
     const size = Math.min(...model.config.windows)
@@ -73,11 +75,18 @@ export class LabelHealth {
          AND prediction_id IN (SELECT prediction_id FROM ${ch.table('prediction_keys')} WHERE model_id = ${modelId} AND prediction_id IN (${openOrphans}))
        GROUP BY model_id, prediction_id`,
     )
+    const before = await ch.query<LabelHealthRow>(
+      `SELECT window_start, labels_received, labels_joined, labels_orphaned, labels_pending FROM ${ch.table('label_health')} FINAL
+       WHERE model_id = ${modelId} AND window_size_ms = ${size} AND window_start >= ${since}`,
+    )
+    const counts = (r: LabelHealthRow): string => [r.labels_received, r.labels_joined, r.labels_orphaned, r.labels_pending].map(Number).join('/')
+    const stored = new Map(before.map((r) => [Number(r.window_start), counts(r)]))
+    const changed = rows.filter((r) => stored.get(Number(r.window_start)) !== counts(r)).map((r) => Number(r.window_start))
     // Orphan counts depend on the clock, so the latest computation is the truth.
     await ch.insert(
       'label_health',
       rows.map((r) => ({ ...r, data_version: now })),
     )
-    return rows
+    return { rows, changed }
   }
 }
