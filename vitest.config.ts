@@ -14,6 +14,7 @@ const CLICKHOUSE_FACING = [
   'dead-letters-cli',
   'policy',
   'policy-approval',
+  'policy-investigation',
   'policy-restart',
   'fuzz-rows',
   'category-overflow',

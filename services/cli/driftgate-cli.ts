@@ -14,6 +14,7 @@ import { loadPolicies } from '../policy/core/policy-config.ts'
 import { PolicyStore } from '../policy/store/policy-store.ts'
 import { formatReport, replayPolicy } from '../policy/run/replay.ts'
 import { deadLettersCommand, formatDeadLetters, listDeadLetters, modelIdReader } from './dead-letters.ts'
+import { apiToken, recordInvestigation } from './investigation.ts'
 import { produceFile } from './produce-file.ts'
 import { firingAlertCount, latestWindows, listAlerts, listDecisions } from './store/cli-queries.ts'
 import { formatTable } from './table.ts'
@@ -56,7 +57,9 @@ async function groupLag(groupId: string, topics: string[]): Promise<number | nul
 }
 
 const program = new Command()
-program.name('driftgate').description('Model monitoring and retraining gate: status, alerts, decisions, SQL, replay, produce, dead letters.')
+program
+  .name('driftgate')
+  .description('Model monitoring and retraining gate: status, alerts, decisions, investigation outcomes, SQL, replay, produce, dead letters.')
 
 program
   .command('status')
@@ -133,6 +136,21 @@ program
       const report = await replayPolicy({ store: new PolicyStore(ch), loader: createContextLoader(ch), policies, source: opts.source, models: opts.model })
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report))
     })
+  })
+
+program
+  .command('investigation')
+  .description('record what the investigation of an episode found (policy API, audited as the token owner)')
+  .argument('<episode_id>', 'the episode (see driftgate decisions)')
+  .argument('<outcome>', 'pipeline_bug, real_change or false_alarm')
+  .option('--fixed-at <time>', 'pipeline_bug: when it was fixed (ISO-8601 with a zone, or ms)')
+  .option('--comment <text>', 'what was found')
+  .option('--api <url>', 'policy API (default: http://POLICY_API_HOST:POLICY_API_PORT)')
+  .option('--token-file <path>', 'file holding your approver token (default: POLICY_API_TOKEN)')
+  .action(async (episodeId: string, outcome: string, opts: { fixedAt?: string; comment?: string; api?: string; tokenFile?: string }) => {
+    const api = opts.api ?? `http://${env.POLICY_API_HOST}:${env.POLICY_API_PORT}`
+    const token = apiToken(opts.tokenFile, env.POLICY_API_TOKEN)
+    console.log(await recordInvestigation({ api, token, episodeId, outcome, fixedAt: opts.fixedAt, comment: opts.comment }))
   })
 
 program

@@ -1,21 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ApproverTokens, tokenHash } from '../../services/policy/core/approver-tokens.ts'
 import { requestId } from '../../services/policy/core/decide.ts'
 import { episodeId } from '../../services/policy/core/episode-tracker.ts'
 import type { PolicyService } from '../../services/policy/run/policy-service.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { waitFor } from '../support/harness.ts'
+import { ALICE, BOB, apiCaller, approvers } from '../support/policy-api.ts'
 import { CP, H, MODEL, degradedWindows, policy, trigger } from '../unit/policy/fixtures.ts'
 import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
 
 // Human approval over the HTTP API: a retrain that passed every gate waits as a hold; an
 // approval sends the request (once), a rejection holds the episode; every call is audited.
 
-// Two approvers, each with a token of their own; only the hashes are configured.
-const ALICE = 'alice-0d5b1f0c8e2a4a7f9c3e6b1d2f4a8c0e'
-const BOB = 'bob-7f3c9a1e5b2d4c6f8a0e1d3b5c7f9a2e'
 const TOKEN = ALICE
-const approvers = () => ({ port: 0, tokens: ApproverTokens.parse(`alice:${tokenHash(ALICE)}, bob:${tokenHash(BOB)}`) })
 let registry: RegistryDouble
 let env: LiveEnv | null = null
 beforeAll(async () => {
@@ -29,23 +25,7 @@ afterEach(async () => {
 
 const perf = (lastSeen: number) => trigger({ alert_id: 'a-perf', last_seen: lastSeen })
 
-/** Every API call one second after the previous one, so the audit has an order. */
-async function call(
-  service: PolicyService,
-  method: string,
-  path: string,
-  token: string | null,
-  body?: unknown,
-  extra: Record<string, string> = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  if (env) env.clock.t += 1000
-  const res = await fetch(`http://127.0.0.1:${service.apiPort()}${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', ...extra },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  })
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
-}
+const call = apiCaller(() => env?.clock ?? null)
 
 async function startWithApproval(): Promise<{ e: LiveEnv; service: PolicyService; decisionId: string }> {
   const e = await liveEnv(registry.url)

@@ -12,6 +12,7 @@ import { persistenceGate } from './gates/persistence.gate.ts'
 import { rateLimitGate } from './gates/rate-limit.gate.ts'
 import { rootCauseGate } from './gates/root-cause.gate.ts'
 import { segmentGate } from './gates/segment.gate.ts'
+import { bugRanges, insideBug, investigationOf, trainingRangeWithoutBugs, withoutBugWindows } from './investigations.ts'
 import { policyFingerprint, type PolicyConfig } from './policy-config.ts'
 
 /** The gates in the order they are asked: the first that does not pass decides. */
@@ -56,6 +57,8 @@ export function requestId(modelId: string, episodeId: string): string {
  *  more labels, overwrites the same row instead of adding a second decision. */
 export function decisionId(context: DecisionContext, policy: PolicyConfig): string {
   const t = context.episode.trigger
+  // An investigation outcome makes it another decision about the same trigger state.
+  const recorded = investigationOf(context.history.investigations, context.episode.episode_id)
   return sha256([
     'decision',
     context.episode.model_id,
@@ -65,6 +68,7 @@ export function decisionId(context: DecisionContext, policy: PolicyConfig): stri
     t.last_seen,
     policy.policy_version,
     policyFingerprint(policy),
+    ...(recorded ? [recorded.outcome, recorded.at] : []),
   ]).slice(0, 32)
 }
 
@@ -92,11 +96,23 @@ function explain(context: DecisionContext, kind: DecisionKind, outcomes: GateOut
   return `${head}${why}${also} Gates in order: ${path}.`
 }
 
+function leftOut(dropped: number, bugs: { from: number; to: number }[]): string {
+  if (dropped === 0) return ''
+  return ` Left out: ${dropped} window${dropped === 1 ? '' : 's'} of fixed pipeline bugs (${bugs.map((b) => `${iso(b.from)}..${iso(b.to)}`).join(', ')}).`
+}
+
 export function decide(input: DecisionContext, policy: PolicyConfig): DecisionResult {
   const id = decisionId(input, policy)
   // A decision is not held back by its own request: deciding a redelivered trigger again after
   // its request was recorded must give the same answer, not 'already requested'.
-  const context: DecisionContext = { ...input, history: { ...input.history, retrains: input.history.retrains.filter((r) => r.decision_id !== id) } }
+  // Windows of a fixed pipeline bug are not the model's world: no gate sees them.
+  const bugs = bugRanges(input.history.investigations, input.episode.model_id)
+  const context: DecisionContext = {
+    ...input,
+    windows: withoutBugWindows(input.windows, bugs),
+    concurrent_alerts: input.concurrent_alerts.filter((a) => !insideBug(a, bugs)),
+    history: { ...input.history, retrains: input.history.retrains.filter((r) => r.decision_id !== id) },
+  }
   const outcomes = GATES.map((gate) => gate(context, policy))
   const deciding = outcomes.find((o) => o.verdict !== 'pass') ?? null
   const kind: DecisionKind = deciding ? (deciding.verdict as Exclude<typeof deciding.verdict, 'pass'>) : 'retrain'
@@ -114,7 +130,7 @@ export function decide(input: DecisionContext, policy: PolicyConfig): DecisionRe
     episode_id: ep.episode_id,
     decision: kind,
     reasons: outcomes.map((o) => o.reason),
-    explanation: explain(context, kind, outcomes, deciding),
+    explanation: explain(context, kind, outcomes, deciding) + leftOut(input.windows.length - context.windows.length, bugs),
     evidence_queries,
     trigger_alert_ids: ep.alerts.map((a) => a.alert_id).sort(),
     decided_at: context.as_of,
@@ -122,7 +138,7 @@ export function decide(input: DecisionContext, policy: PolicyConfig): DecisionRe
   }
 
   const mature = labelMaturity(context, policy).latest_mature
-  const training_range = { from: ep.change_point, to: mature ? mature.window_end : context.as_of }
+  const training_range = trainingRangeWithoutBugs({ from: ep.change_point, to: mature ? mature.window_end : context.as_of }, bugs)
   const awaiting = deciding?.reason.code === 'awaiting_approval'
   const build = (): RetrainRequest => ({
     request_id: requestId(ep.model_id, ep.episode_id),

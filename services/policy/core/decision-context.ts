@@ -75,10 +75,30 @@ export interface ContextFacts {
   queries: Record<string, string>
 }
 
+export type InvestigationKind = 'pipeline_bug' | 'real_change' | 'false_alarm'
+
+/** What on-call found when they looked into an episode (recorded through the policy API). */
+export interface InvestigationOutcome {
+  episode_id: string
+  model_id: string
+  outcome: InvestigationKind
+  /** pipeline_bug: when it was fixed. Its windows, from `change_point` until then, are left out
+   *  of every later decision's evidence and request's training data. Null otherwise. */
+  fixed_at: number | null
+  /** The episode's change point when the outcome was recorded. */
+  change_point: number
+  actor: string
+  comment: string
+  /** When it was recorded (wall clock). */
+  at: number
+}
+
 /** The policy service's own memory: what it already did for this model. */
 export interface PolicyHistory {
   retrains: PastRequest[]
   approvals: ApprovalAction[]
+  /** Investigation outcomes of the model's episodes, oldest first. */
+  investigations?: InvestigationOutcome[]
 }
 
 export interface DecisionContext extends ContextFacts {

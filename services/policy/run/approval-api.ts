@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Logger } from '../../shared/logging/logger.ts'
 import type { ApproverTokens } from '../core/approver-tokens.ts'
-import type { ApprovalResult } from './policy-pipeline.ts'
+import type { InvestigationKind } from '../core/decision-context.ts'
+import type { ApprovalResult, InvestigationResult } from './policy-pipeline.ts'
 import { RefusalLimiter } from '../core/refusal-limiter.ts'
 import type { ApprovalRecord, PendingApproval } from '../store/policy-store.ts'
 
@@ -15,10 +16,17 @@ import type { ApprovalRecord, PendingApproval } from '../store/policy-store.ts'
 //   GET  /approvals                          pending decisions (latest per episode)
 //   POST /approvals/:decision_id/approve     body {"comment": "..."} (optional)
 //   POST /approvals/:decision_id/reject
+//   POST /episodes/:episode_id/investigation body {"outcome": "pipeline_bug" | "real_change" |
+//        "false_alarm", "fixed_at": ms or ISO-8601 (pipeline_bug only, required), "comment": "..."}
 
 export interface ApprovalBackend {
   listPending(): PendingApproval[]
   act(decisionId: string, action: 'approve' | 'reject', who: { actor: string; comment: string; remote_addr: string }): Promise<ApprovalResult>
+  investigate(
+    episodeId: string,
+    recorded: { outcome: InvestigationKind; fixed_at: number | null },
+    who: { actor: string; comment: string; remote_addr: string },
+  ): Promise<InvestigationResult>
   /** Audit of a refused call (unauthorized, invalid). */
   audit(record: ApprovalRecord): Promise<void>
   healthy(): boolean
@@ -82,14 +90,35 @@ async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<Record
   return value as Record<string, unknown>
 }
 
-function decodeId(raw: string): string {
+const OUTCOMES: readonly InvestigationKind[] = ['pipeline_bug', 'real_change', 'false_alarm']
+
+/** The investigation outcome a body states; refuses anything else with the reason. */
+function investigationBody(body: Record<string, unknown>): { outcome: InvestigationKind; fixed_at: number | null } {
+  const outcome = body.outcome as InvestigationKind
+  if (!OUTCOMES.includes(outcome)) throw new Refusal(400, 'invalid', `outcome must be one of ${OUTCOMES.join(', ')}`)
+  if (outcome !== 'pipeline_bug') {
+    if (body.fixed_at !== undefined) throw new Refusal(400, 'invalid', 'fixed_at is only for outcome pipeline_bug')
+    return { outcome, fixed_at: null }
+  }
+  const raw = body.fixed_at
+  const fixedAt =
+    typeof raw === 'number' && Number.isSafeInteger(raw) && raw > 0
+      ? raw
+      : typeof raw === 'string' && /([zZ]|[+-]\d\d:?\d\d)$/.test(raw)
+        ? Date.parse(raw)
+        : NaN
+  if (Number.isNaN(fixedAt)) throw new Refusal(400, 'invalid', 'pipeline_bug needs fixed_at: when it was fixed, as ms or ISO-8601 with a zone')
+  return { outcome, fixed_at: fixedAt }
+}
+
+function decodeId(raw: string, what = 'decision'): string {
   try {
     const id = decodeURIComponent(raw)
-    if (id.length > 200) throw new Refusal(400, 'invalid', 'decision id longer than 200 characters')
+    if (id.length > 200) throw new Refusal(400, 'invalid', `${what} id longer than 200 characters`)
     return id
   } catch (error) {
     if (error instanceof Refusal) throw error
-    throw new Refusal(400, 'invalid', 'malformed percent-encoding in the decision id')
+    throw new Refusal(400, 'invalid', `malformed percent-encoding in the ${what} id`)
   }
 }
 
@@ -105,9 +134,11 @@ export async function startApprovalApi(options: ApprovalApiOptions): Promise<App
       return send(res, ok ? 200 : 503, { ok })
     }
     const action = /^\/approvals\/([^/]+)\/(approve|reject)$/.exec(path)
-    const audited = path === '/approvals' || (action !== null && method === 'POST')
+    const investigation = /^\/episodes\/([^/]+)\/investigation$/.exec(path)
+    const audited = path === '/approvals' || ((action !== null || investigation !== null) && method === 'POST')
     const remote = req.socket.remoteAddress ?? ''
     let decisionId = ''
+    let episodeId = ''
     let actor = ''
     const refuse = async (refusal: Refusal): Promise<void> => {
       if (audited && refusals.allow(remote)) {
@@ -116,8 +147,8 @@ export async function startApprovalApi(options: ApprovalApiOptions): Promise<App
           at: backend.now(),
           decision_id: decisionId,
           model_id: '',
-          episode_id: '',
-          action: action ? (action[2] as 'approve' | 'reject') : 'list',
+          episode_id: episodeId,
+          action: action ? (action[2] as 'approve' | 'reject') : investigation ? 'investigation' : 'list',
           result: refusal.result,
           actor,
           comment: refusal.message.slice(0, 500),
@@ -140,15 +171,21 @@ export async function startApprovalApi(options: ApprovalApiOptions): Promise<App
     }
     try {
       if (action) decisionId = decodeId(action[1]!)
+      if (investigation) episodeId = decodeId(investigation[1]!, 'episode')
       const token = bearer(req.headers.authorization)
       const owner = token === null ? null : tokens.owner(token)
       if (owner === null) throw new Refusal(401, 'unauthorized', token === null ? 'missing bearer token' : 'unknown bearer token')
       actor = owner
       if (method === 'GET' && path === '/approvals') return send(res, 200, { pending: backend.listPending() })
-      if (method !== 'POST' || !action) return send(res, 404, { error: `no route for ${method} ${path.slice(0, 200)}` })
+      if (method !== 'POST' || !(action || investigation)) return send(res, 404, { error: `no route for ${method} ${path.slice(0, 200)}` })
       const body = await readJson(req)
       const comment = body.comment ?? ''
       if (typeof comment !== 'string') throw new Refusal(400, 'invalid', 'comment must be a string')
+      if (investigation) {
+        const result = await backend.investigate(episodeId, investigationBody(body), { actor: owner, comment: comment.slice(0, 2000), remote_addr: remote })
+        return send(res, result.status === 'not_found' ? 404 : 200, result)
+      }
+      if (!action) throw new Refusal(400, 'invalid', 'no action')
       // Who acts is the token's owner: a name in the body or a header is not an identity.
       const result = await backend.act(decisionId, action[2] as 'approve' | 'reject', { actor: owner, comment: comment.slice(0, 2000), remote_addr: remote })
       const status = result.status === 'not_found' ? 404 : result.status === 'not_pending' ? 409 : 200

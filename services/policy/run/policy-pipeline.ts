@@ -8,9 +8,9 @@ import type { RecordProducer } from '../../shared/kafka/producer.ts'
 import type { ConsumedRecord } from '../../shared/kafka/records.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
 import type { ContextLoader } from '../store/context-loader.ts'
-import { decide, retrainCost } from '../core/decide.ts'
-import type { ApprovalAction, Episode, PolicyHistory } from '../core/decision-context.ts'
-import { EpisodeTracker, episodeOptions, type EpisodeState, type EpisodeTrackerOptions } from '../core/episode-tracker.ts'
+import { decide, retrainCost, type DecisionResult } from '../core/decide.ts'
+import type { ApprovalAction, Episode, InvestigationKind, InvestigationOutcome, PolicyHistory } from '../core/decision-context.ts'
+import { EpisodeTracker, episodeOptions, toEpisode, type EpisodeState, type EpisodeTrackerOptions } from '../core/episode-tracker.ts'
 import { NO_MONITOR, StepGate, stepEnd, triggerDataTime, type MonitorMark } from '../core/decision-steps.ts'
 import { checkTrigger } from '../core/trigger-shape.ts'
 import { policyFingerprint, type PolicyConfig } from '../core/policy-config.ts'
@@ -57,6 +57,9 @@ interface Waiting {
   reject(error: unknown): void
 }
 
+export type InvestigationResult =
+  { status: 'recorded'; decision: { decision_id: string; decision: string; explanation: string } | null } | { status: 'not_found'; message: string }
+
 export type ApprovalResult = { status: 'approved'; request_id: string } | { status: 'rejected' } | { status: 'not_found' | 'not_pending'; message: string }
 
 /** What one trigger led to, for logs and tests. */
@@ -78,6 +81,7 @@ export class PolicyPipeline {
   private tracker: EpisodeTracker
   private processed = new Set<string>()
   private approvals: ApprovalAction[] = []
+  private investigations: InvestigationOutcome[] = []
   private pending = new Map<string, PendingApproval>()
   private stale = true
   /** Serializes batches and approval actions: both change the same state. */
@@ -126,6 +130,7 @@ export class PolicyPipeline {
     this.tracker = new EpisodeTracker(state.episodes, this.trackerOptions)
     this.processed = state.processed
     this.approvals = state.approvals
+    this.investigations = state.investigations
     this.pending = new Map(state.pending.map((p) => [p.decision_id, p]))
     this.deps.emitter.restore(state.requests)
     // An approval audited just before a crash, whose request was not recorded yet.
@@ -259,6 +264,7 @@ export class PolicyPipeline {
         cost: r.cost,
       })),
       approvals: this.approvals.filter((a) => episodes.has(a.episode_id) || this.tracker.get(a.episode_id)?.model_id === modelId),
+      investigations: this.investigations.filter((i) => i.model_id === modelId),
     }
   }
 
@@ -346,44 +352,10 @@ export class PolicyPipeline {
         for (const r of records) this.note({ trigger: r.trigger, outcome: 'applied' })
         continue
       }
-      const policy = this.deps.policies.get(episode.model_id)!
-      const facts = await this.deps.loader.load(episode, policy, step)
-      const result = decide({ ...facts, episode, history: this.history(episode.model_id) }, policy)
-      decisions.push({ result, trigger: episode.trigger, facts, policy_fingerprint: policyFingerprint(policy) })
+      const result = await this.decideEpisode(episode, step, { requests, decisions, episodes })
       for (const r of records) {
         r.decision_id = result.decision.decision_id
         this.note({ trigger: r.trigger, outcome: 'applied', decision: result.decision.decision, decision_id: result.decision.decision_id })
-      }
-      this.deps.logger.info(
-        {
-          event: 'policy_decision',
-          model_id: episode.model_id,
-          episode_id: episode.episode_id,
-          decision: result.decision.decision,
-          gate: result.deciding?.reason.gate,
-          code: result.deciding?.reason.code,
-          decision_id: result.decision.decision_id,
-          as_of: step,
-        },
-        `policy decided ${result.decision.decision}`,
-      )
-      if (result.proposed) {
-        const p = result.proposed
-        this.pending.set(p.decision_id, {
-          decision_id: p.decision_id,
-          model_id: p.model_id,
-          episode_id: p.episode_id,
-          decided_at: result.decision.decided_at,
-          explanation: result.decision.explanation,
-          proposed: p,
-        })
-      }
-      if (result.request && !this.deps.emitter.has(result.request.request_id)) {
-        const stored: StoredRequest = { request: result.request, cost: retrainCost(policy), approved_by: '', status: 'recorded', produced_at: 0 }
-        requests.push(stored)
-        this.deps.emitter.recorded(stored)
-        const marked = this.tracker.markRequested(episode.episode_id, result.request.request_id, step)
-        if (marked) episodes.set(marked.episode_id, marked)
       }
     }
 
@@ -393,6 +365,51 @@ export class PolicyPipeline {
       this.waiting.delete(entry.key)
       entry.resolve()
     }
+  }
+
+  /** Decides one episode as of `step`, adding what to write to `out` (and recording a request
+   *  with the emitter, which sends it once the batch is written). */
+  private async decideEpisode(
+    episode: Episode,
+    step: number,
+    out: { requests: StoredRequest[]; decisions: StoredDecision[]; episodes: Map<string, EpisodeState> },
+  ): Promise<DecisionResult> {
+    const policy = this.deps.policies.get(episode.model_id)!
+    const facts = await this.deps.loader.load(episode, policy, step)
+    const result = decide({ ...facts, episode, history: this.history(episode.model_id) }, policy)
+    out.decisions.push({ result, trigger: episode.trigger, facts, policy_fingerprint: policyFingerprint(policy) })
+    this.deps.logger.info(
+      {
+        event: 'policy_decision',
+        model_id: episode.model_id,
+        episode_id: episode.episode_id,
+        decision: result.decision.decision,
+        gate: result.deciding?.reason.gate,
+        code: result.deciding?.reason.code,
+        decision_id: result.decision.decision_id,
+        as_of: step,
+      },
+      `policy decided ${result.decision.decision}`,
+    )
+    if (result.proposed) {
+      const p = result.proposed
+      this.pending.set(p.decision_id, {
+        decision_id: p.decision_id,
+        model_id: p.model_id,
+        episode_id: p.episode_id,
+        decided_at: result.decision.decided_at,
+        explanation: result.decision.explanation,
+        proposed: p,
+      })
+    }
+    if (result.request && !this.deps.emitter.has(result.request.request_id)) {
+      const stored: StoredRequest = { request: result.request, cost: retrainCost(policy), approved_by: '', status: 'recorded', produced_at: 0 }
+      out.requests.push(stored)
+      this.deps.emitter.recorded(stored)
+      const marked = this.tracker.markRequested(episode.episode_id, result.request.request_id, step)
+      if (marked) out.episodes.set(marked.episode_id, marked)
+    }
+    return result
   }
 
   /** Triggers waiting for the monitor to finish their step. */
@@ -471,6 +488,74 @@ export class PolicyPipeline {
         throw error
       }
       return { status: 'approved', request_id: requestId }
+    })
+  }
+  /**
+   * Records what on-call found for an episode (audited whatever the outcome) and decides the
+   * episode again on its latest firing trigger, as of that trigger's step: a real change goes on
+   * through the remaining gates, a false alarm or a pipeline bug is suppressed.
+   */
+  recordInvestigation(
+    episodeId: string,
+    recorded: { outcome: InvestigationKind; fixed_at: number | null },
+    who: { actor: string; comment: string; remote_addr: string },
+  ): Promise<InvestigationResult> {
+    return this.serial(async () => {
+      if (this.stale) await this.reload()
+      const at = this.now()
+      const state = this.tracker.get(episodeId)
+      const audit = (result: ApprovalRecord['result']): ApprovalRecord => ({
+        action_id: randomUUID(),
+        at,
+        decision_id: '',
+        model_id: state?.model_id ?? '',
+        episode_id: episodeId,
+        action: 'investigation',
+        result,
+        actor: who.actor,
+        comment: `${recorded.outcome}${recorded.fixed_at === null ? '' : ` fixed_at=${recorded.fixed_at}`}: ${who.comment}`.slice(0, 2000),
+        remote_addr: who.remote_addr,
+        request_id: '',
+      })
+      if (!state || !this.deps.policies.has(state.model_id)) {
+        await this.deps.store.writeApproval(audit('not_found'))
+        return { status: 'not_found', message: `no episode ${episodeId}` }
+      }
+      const outcome: InvestigationOutcome = {
+        episode_id: episodeId,
+        model_id: state.model_id,
+        outcome: recorded.outcome,
+        fixed_at: recorded.fixed_at,
+        change_point: state.change_point,
+        actor: who.actor,
+        comment: who.comment,
+        at,
+      }
+      try {
+        await this.deps.store.writeApproval(audit('ok'))
+        await this.deps.store.writeInvestigation(outcome)
+        this.investigations.push(outcome)
+        this.deps.logger.info(
+          { event: 'investigation_recorded', episode_id: episodeId, outcome: recorded.outcome, actor: who.actor },
+          'investigation outcome recorded',
+        )
+        const latest = Object.values(state.alerts)
+          .filter((a) => a.status === 'firing')
+          .sort((a, b) => b.last_seen - a.last_seen || (a.alert_id < b.alert_id ? -1 : 1))[0]
+        if (!latest) return { status: 'recorded', decision: null }
+        const policy = this.deps.policies.get(state.model_id)!
+        const out = { requests: [] as StoredRequest[], decisions: [] as StoredDecision[], episodes: new Map<string, EpisodeState>() }
+        const result = await this.decideEpisode(toEpisode(state, latest), stepEnd(triggerDataTime(latest), policy.decision_interval), out)
+        await this.deps.store.writeBatch({ ...out, episodes: [...out.episodes.values()], triggers: [] })
+        await this.deps.emitter.emitPending()
+        return {
+          status: 'recorded',
+          decision: { decision_id: result.decision.decision_id, decision: result.decision.decision, explanation: result.decision.explanation },
+        }
+      } catch (error) {
+        this.stale = true
+        throw error
+      }
     })
   }
 }

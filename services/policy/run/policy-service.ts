@@ -129,6 +129,7 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
           backend: {
             listPending: () => pipeline.listPending(),
             act: (id, action, who) => pipeline.act(id, action, who),
+            investigate: (id, recorded, who) => pipeline.recordInvestigation(id, recorded, who),
             audit: (record) => store.writeApproval(record),
             healthy: healthcheck,
             ready: () => ready,

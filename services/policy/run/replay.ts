@@ -60,7 +60,8 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
     liveByKey.set(d.trigger_key, { decision_id: d.decision_id, decision: d.decision, deciding_code: d.deciding_code })
   }
   // People's approvals are part of the history (by episode; episode ids are deterministic).
-  const approvals: ApprovalAction[] = (await options.store.load()).approvals.map(({ decision_id, episode_id, action, at }) => ({
+  const state = await options.store.load()
+  const approvals: ApprovalAction[] = state.approvals.map(({ decision_id, episode_id, action, at }) => ({
     decision_id,
     episode_id,
     action,
@@ -111,7 +112,9 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
       report.requests.push(proposed.request_id)
     }
     retrains.set(trigger.model_id, modelRetrains)
-    const result = decide({ ...facts, episode: applied.episode, history: { retrains: modelRetrains, approvals } }, policy)
+    // Investigation outcomes recorded before this trigger arrived count, as they did live.
+    const investigations = state.investigations.filter((i) => i.model_id === trigger.model_id && i.at <= received_at)
+    const result = decide({ ...facts, episode: applied.episode, history: { retrains: modelRetrains, approvals, investigations } }, policy)
     if (result.proposed) proposals.set(result.proposed.decision_id, result.proposed)
     if (result.request && !modelRetrains.some((r) => r.request_id === result.request!.request_id)) {
       modelRetrains.push({

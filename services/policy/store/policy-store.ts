@@ -2,7 +2,7 @@ import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { MonitorTrigger, RetrainRequest } from '../../shared/events/types.ts'
 import type { DecisionResult } from '../core/decide.ts'
-import type { ApprovalAction, ContextFacts } from '../core/decision-context.ts'
+import type { ApprovalAction, ContextFacts, InvestigationOutcome } from '../core/decision-context.ts'
 import type { EpisodeState } from '../core/episode-tracker.ts'
 
 // The policy service's memory in ClickHouse (infra/clickhouse/0300_policy.sql). Rows are keyed
@@ -53,8 +53,8 @@ export interface ApprovalRecord {
   decision_id: string
   model_id: string
   episode_id: string
-  /** 'list': a refused GET /approvals. */
-  action: 'approve' | 'reject' | 'list'
+  /** 'list': a refused GET /approvals; 'investigation': an outcome recorded for an episode. */
+  action: 'approve' | 'reject' | 'list' | 'investigation'
   result: 'ok' | 'not_found' | 'not_pending' | 'unauthorized' | 'invalid'
   actor: string
   comment: string
@@ -68,6 +68,7 @@ export interface LoadedState {
   approvals: (ApprovalAction & { request_id: string; actor: string })[]
   processed: Set<string>
   pending: PendingApproval[]
+  investigations: InvestigationOutcome[]
 }
 
 export function triggerKey(t: { model_id: string; alert_id: string; status: string; last_seen: number }): string {
@@ -89,7 +90,7 @@ export class PolicyStore {
 
   async load(): Promise<LoadedState> {
     const t = (name: string): string => this.ch.table(name)
-    const [episodes, requests, approvals, processed, pending] = await Promise.all([
+    const [episodes, requests, approvals, processed, pending, investigations] = await Promise.all([
       this.ch.query<{
         episode_id: string
         model_id: string
@@ -105,13 +106,16 @@ export class PolicyStore {
         `SELECT request_json, cost, approved_by, status, produced_at FROM ${t('retrain_requests')} FINAL`,
       ),
       this.ch.query<{ decision_id: string; episode_id: string; action: 'approve' | 'reject'; at: number; request_id: string; actor: string }>(
-        `SELECT decision_id, episode_id, action, at, request_id, actor FROM ${t('policy_approvals')} WHERE result = 'ok' ORDER BY at`,
+        `SELECT decision_id, episode_id, action, at, request_id, actor FROM ${t('policy_approvals')} WHERE result = 'ok' AND action IN ('approve', 'reject') ORDER BY at`,
       ),
       this.ch.query<{ model_id: string; alert_id: string; status: string; last_seen: number }>(
         `SELECT model_id, alert_id, status, last_seen FROM ${t('policy_triggers')} FINAL`,
       ),
       this.ch.query<{ decision_id: string; model_id: string; episode_id: string; decided_at: number; explanation: string; proposed_request_json: string }>(
         `SELECT decision_id, model_id, episode_id, decided_at, explanation, proposed_request_json FROM ${t('policy_decisions')} FINAL WHERE awaiting_approval = 1`,
+      ),
+      this.ch.query<InvestigationOutcome>(
+        `SELECT episode_id, model_id, outcome, fixed_at, change_point, actor, comment, at FROM ${t('policy_investigations')} ORDER BY at, episode_id`,
       ),
     ])
     return {
@@ -149,6 +153,12 @@ export class PolicyStore {
         decided_at: Number(p.decided_at),
         explanation: p.explanation,
         proposed: JSON.parse(p.proposed_request_json) as RetrainRequest,
+      })),
+      investigations: investigations.map((i) => ({
+        ...i,
+        fixed_at: Number(i.fixed_at) > 0 ? Number(i.fixed_at) : null,
+        change_point: Number(i.change_point),
+        at: Number(i.at),
       })),
     }
   }
@@ -227,6 +237,10 @@ export class PolicyStore {
         version: this.version(),
       })),
     )
+  }
+
+  async writeInvestigation(i: InvestigationOutcome): Promise<void> {
+    await this.ch.insert('policy_investigations', [{ ...i, fixed_at: i.fixed_at ?? 0, at_time: seconds(i.at) }])
   }
 
   async writeApproval(a: ApprovalRecord): Promise<void> {

@@ -1,6 +1,7 @@
 import type { MonitorTrigger } from '../../../shared/events/types.ts'
 import { outcome, type DecisionContext, type GateOutcome } from '../decision-context.ts'
 import type { PolicyConfig } from '../policy-config.ts'
+import { investigationOf } from '../investigations.ts'
 import { alertEnd, atLeast, describeAlert, firingShifts, human, iso } from './gate-helpers.ts'
 
 // Gate 1. A shift seen together with broken data (nulls, lost joins, missing traffic, a new
@@ -69,6 +70,36 @@ export function rootCauseGate(context: DecisionContext, policy: PolicyConfig): G
   }
 
   const evidence = ['concurrent_alerts', 'deploys']
+  const recorded = investigationOf(context.history.investigations, context.episode.episode_id)
+  if (recorded) {
+    const who = `${recorded.actor} recorded at ${iso(recorded.at)}${recorded.comment ? ` ('${recorded.comment.slice(0, 200)}')` : ''}`
+    const facts = { findings: findings.length, investigation: recorded.outcome }
+    if (recorded.outcome === 'false_alarm')
+      return outcome('root_cause', 'suppress', 'false_alarm', `A false alarm, ${who}: nothing to retrain.`, { evidence, facts })
+    if (recorded.outcome === 'pipeline_bug') {
+      const fixed = recorded.fixed_at === null ? 'not fixed yet' : `fixed at ${iso(recorded.fixed_at)}`
+      return outcome(
+        'root_cause',
+        'suppress',
+        'pipeline_bug',
+        `A pipeline bug, ${fixed}, ${who}: its windows from ${iso(recorded.change_point)} are left out of the evidence and training data of later decisions; nothing to retrain for it.`,
+        { evidence, facts },
+      )
+    }
+    if (findings.length > 0) {
+      findings.sort((a, b) => a.rank - b.rank)
+      return outcome(
+        'root_cause',
+        'pass',
+        'confirmed_real_change',
+        `A real change, ${who}, so these were looked at and set aside: ${findings
+          .slice(0, 5)
+          .map((f) => f.text)
+          .join('; ')}.`,
+        { evidence, facts },
+      )
+    }
+  }
   if (findings.length === 0) {
     return outcome(
       'root_cause',
