@@ -99,7 +99,7 @@ program
 
 program
   .command('decisions')
-  .description('policy decisions, newest first')
+  .description('policy decisions, newest first: one line per change of answer (repeats: how often it was given)')
   .option('--model <id>', 'only this model')
   .option('--limit <n>', 'rows', '20')
   .action(async (opts: { model?: string; limit: string }) => {
@@ -107,7 +107,7 @@ program
       const rows = await listDecisions(ch, { model: opts.model, limit: Number(opts.limit) })
       console.log(
         formatTable(
-          rows.map((r) => ({ ...r, decided_at: iso(r.decided_at as number) })),
+          rows.map((r) => ({ ...r, decided_at: iso(r.decided_at as number), repeated_until: iso(r.repeated_until as number) })),
           120,
         ),
       )

@@ -156,6 +156,15 @@ describe('the main job (npm start), shortened', () => {
     expect(retrained.map((d) => d.episode_id)).toEqual([sent.episode_id])
     expect(inPhase(retrained[0]!.change_point, 'concept_drift'), report).toBe(true)
 
+    // One stored decision per change of answer: the same answer again is counted on it.
+    const history = await ch.query<{ episode_id: string; answer: string; repeats: number }>(
+      `SELECT episode_id, concat(decision, '/', deciding_gate, '/', deciding_code) AS answer, repeats
+       FROM ${ch.table('policy_decisions')} FINAL WHERE model_id = ${lit(SCENARIO_MODEL)} ORDER BY episode_id, decided_at`,
+    )
+    const repeatedAnswers = history.filter((d, i) => i > 0 && history[i - 1]!.episode_id === d.episode_id && history[i - 1]!.answer === d.answer)
+    expect(repeatedAnswers, report).toEqual([])
+    console.log(`main job: ${history.length} stored decisions for ${history.reduce((n, d) => n + Number(d.repeats), 0)} answers`)
+
     eventsPerDay = (result.stats.predictions + result.stats.labels) / DAYS
     console.log(`main job, ${DAYS} days: ${result.stats.predictions} predictions and ${result.stats.labels} labels in ${Math.round(took / 1000)} s`)
   }, 600_000)

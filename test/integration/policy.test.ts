@@ -108,10 +108,12 @@ describe('policy service through Kafka and ClickHouse', () => {
     await env.send(perf(CP + 3 * H))
     await env.processed(2)
     const rows = await decisions(env)
-    expect(rows.map((r) => [r.decision, r.deciding_gate, r.deciding_code])).toEqual([
-      ['hold', 'known_event', 'known_event'],
-      ['hold', 'known_event', 'known_event'],
-    ])
+    // The same answer for the same reason in the next step is counted on the stored decision.
+    expect(rows.map((r) => [r.decision, r.deciding_gate, r.deciding_code])).toEqual([['hold', 'known_event', 'known_event']])
+    const [counted] = await env.rows<{ repeats: number; decided_at: number; last_decided_at: number }>(
+      'SELECT repeats, decided_at, last_decided_at FROM {{db}}.policy_decisions FINAL',
+    )
+    expect([counted!.repeats, counted!.last_decided_at - counted!.decided_at]).toEqual([2, H])
     // Re-judged once the shift held 3 windows after the event's end (end of 2026-11-12).
     expect(Number(rows[0]!.retry_at)).toBe(Date.UTC(2026, 10, 13) + 3 * H)
     expect(await env.rawRequestCount()).toBe(0)

@@ -33,7 +33,7 @@ export function listAlerts(ch: ClickHouse, opts: { all?: boolean; model?: string
 /** Policy decisions, newest first. */
 export function listDecisions(ch: ClickHouse, opts: { model?: string; limit: number }): Promise<Row[]> {
   return ch.query<Row>(
-    `SELECT decided_at, model_id, decision, explanation FROM ${ch.table('policy_decisions')} FINAL
+    `SELECT decided_at, if(repeats > 1, last_decided_at, 0) AS repeated_until, repeats, model_id, decision, explanation FROM ${ch.table('policy_decisions')} FINAL
      ${opts.model ? `WHERE model_id = ${lit(opts.model)}` : ''} ORDER BY decided_at DESC LIMIT ${Number(opts.limit)}`,
   )
 }

@@ -17,6 +17,7 @@ import { policyFingerprint, type PolicyConfig } from '../core/policy-config.ts'
 import {
   triggerKey,
   type ApprovalRecord,
+  type DecisionRow,
   type PendingApproval,
   type PolicyStore,
   type StoredDecision,
@@ -42,6 +43,17 @@ export interface PolicyPipelineDeps {
   /** How often waiting triggers are checked against the monitor's progress (default 500 ms). */
   pollMs?: number
 }
+
+/** The latest stored decision of an episode. */
+interface LatestDecision {
+  decision_id: string
+  answer: string
+  /** The last step it was the answer in. */
+  last: number
+  row: DecisionRow
+}
+
+const answerKey = (decision: string, gate: string, code: string): string => `${decision}|${gate}|${code}`
 
 /** A trigger waiting for its decision step. */
 interface Waiting {
@@ -82,6 +94,8 @@ export class PolicyPipeline {
   private processed = new Set<string>()
   private approvals: ApprovalAction[] = []
   private investigations: InvestigationOutcome[] = []
+  /** Per episode, its latest stored decision: the same answer again is counted on it. */
+  private latest = new Map<string, LatestDecision>()
   private pending = new Map<string, PendingApproval>()
   private stale = true
   /** Serializes batches and approval actions: both change the same state. */
@@ -131,6 +145,17 @@ export class PolicyPipeline {
     this.processed = state.processed
     this.approvals = state.approvals
     this.investigations = state.investigations
+    this.latest = new Map(
+      state.latestDecisions.map((row) => [
+        String(row.episode_id),
+        {
+          decision_id: String(row.decision_id),
+          answer: answerKey(String(row.decision), String(row.deciding_gate), String(row.deciding_code)),
+          last: Math.max(Number(row.decided_at), Number(row.last_decided_at)),
+          row,
+        },
+      ]),
+    )
     this.pending = new Map(state.pending.map((p) => [p.decision_id, p]))
     this.deps.emitter.restore(state.requests)
     // An approval audited just before a crash, whose request was not recorded yet.
@@ -322,6 +347,7 @@ export class PolicyPipeline {
   private async decideStep(step: number, entries: Waiting[]): Promise<void> {
     const triggers: TriggerRecord[] = []
     const decisions: StoredDecision[] = []
+    const repeated: DecisionRow[] = []
     const requests: StoredRequest[] = []
     const episodes = new Map<string, EpisodeState>()
     /** Per episode touched in this step: the step's records of it, and the episode as its latest
@@ -352,14 +378,14 @@ export class PolicyPipeline {
         for (const r of records) this.note({ trigger: r.trigger, outcome: 'applied' })
         continue
       }
-      const result = await this.decideEpisode(episode, step, { requests, decisions, episodes })
+      const { result, decisionId } = await this.decideEpisode(episode, step, { requests, decisions, repeated, episodes })
       for (const r of records) {
-        r.decision_id = result.decision.decision_id
-        this.note({ trigger: r.trigger, outcome: 'applied', decision: result.decision.decision, decision_id: result.decision.decision_id })
+        r.decision_id = decisionId
+        this.note({ trigger: r.trigger, outcome: 'applied', decision: result.decision.decision, decision_id: decisionId })
       }
     }
 
-    await this.deps.store.writeBatch({ requests, decisions, episodes: [...episodes.values()], triggers })
+    await this.deps.store.writeBatch({ requests, decisions, repeated, episodes: [...episodes.values()], triggers })
     for (const entry of entries) {
       this.processed.add(entry.key)
       this.waiting.delete(entry.key)
@@ -368,16 +394,31 @@ export class PolicyPipeline {
   }
 
   /** Decides one episode as of `step`, adding what to write to `out` (and recording a request
-   *  with the emitter, which sends it once the batch is written). */
+   *  with the emitter, which sends it once the batch is written). The same answer for the same
+   *  reason as the episode's latest stored decision is counted on that decision (its id is
+   *  returned) instead of being stored again; answers that carry a request never are. */
   private async decideEpisode(
     episode: Episode,
     step: number,
-    out: { requests: StoredRequest[]; decisions: StoredDecision[]; episodes: Map<string, EpisodeState> },
-  ): Promise<DecisionResult> {
+    out: { requests: StoredRequest[]; decisions: StoredDecision[]; repeated: DecisionRow[]; episodes: Map<string, EpisodeState> },
+  ): Promise<{ result: DecisionResult; decisionId: string }> {
     const policy = this.deps.policies.get(episode.model_id)!
     const facts = await this.deps.loader.load(episode, policy, step)
     const result = decide({ ...facts, episode, history: this.history(episode.model_id) }, policy)
-    out.decisions.push({ result, trigger: episode.trigger, facts, policy_fingerprint: policyFingerprint(policy) })
+    const answer = answerKey(result.decision.decision, result.deciding?.reason.gate ?? '', result.deciding?.reason.code ?? '')
+    const previous = this.latest.get(episode.episode_id)
+    if (previous && previous.answer === answer && !result.request && !result.proposed) {
+      // A step already counted (a redelivered trigger) is not counted twice.
+      if (step > previous.last) {
+        previous.last = step
+        previous.row = { ...previous.row, repeats: Number(previous.row.repeats ?? 1) + 1, last_decided_at: step }
+        out.repeated.push(previous.row)
+      }
+      return { result, decisionId: previous.decision_id }
+    }
+    const stored: StoredDecision = { result, trigger: episode.trigger, facts, policy_fingerprint: policyFingerprint(policy) }
+    out.decisions.push(stored)
+    this.latest.set(episode.episode_id, { decision_id: result.decision.decision_id, answer, last: step, row: this.deps.store.decisionRow(stored) })
     this.deps.logger.info(
       {
         event: 'policy_decision',
@@ -409,7 +450,7 @@ export class PolicyPipeline {
       const marked = this.tracker.markRequested(episode.episode_id, result.request.request_id, step)
       if (marked) out.episodes.set(marked.episode_id, marked)
     }
-    return result
+    return { result, decisionId: result.decision.decision_id }
   }
 
   /** Triggers waiting for the monitor to finish their step. */
@@ -544,13 +585,18 @@ export class PolicyPipeline {
           .sort((a, b) => b.last_seen - a.last_seen || (a.alert_id < b.alert_id ? -1 : 1))[0]
         if (!latest) return { status: 'recorded', decision: null }
         const policy = this.deps.policies.get(state.model_id)!
-        const out = { requests: [] as StoredRequest[], decisions: [] as StoredDecision[], episodes: new Map<string, EpisodeState>() }
-        const result = await this.decideEpisode(toEpisode(state, latest), stepEnd(triggerDataTime(latest), policy.decision_interval), out)
+        const out = {
+          requests: [] as StoredRequest[],
+          decisions: [] as StoredDecision[],
+          repeated: [] as DecisionRow[],
+          episodes: new Map<string, EpisodeState>(),
+        }
+        const { result, decisionId } = await this.decideEpisode(toEpisode(state, latest), stepEnd(triggerDataTime(latest), policy.decision_interval), out)
         await this.deps.store.writeBatch({ ...out, episodes: [...out.episodes.values()], triggers: [] })
         await this.deps.emitter.emitPending()
         return {
           status: 'recorded',
-          decision: { decision_id: result.decision.decision_id, decision: result.decision.decision, explanation: result.decision.explanation },
+          decision: { decision_id: decisionId, decision: result.decision.decision, explanation: result.decision.explanation },
         }
       } catch (error) {
         this.stale = true

@@ -38,6 +38,9 @@ export interface StoredDecision {
   policy_fingerprint: string
 }
 
+/** A policy_decisions row as stored (rewritten whole when the same answer repeats). */
+export type DecisionRow = Record<string, unknown>
+
 export interface PendingApproval {
   decision_id: string
   model_id: string
@@ -69,6 +72,8 @@ export interface LoadedState {
   processed: Set<string>
   pending: PendingApproval[]
   investigations: InvestigationOutcome[]
+  /** Per episode, its latest stored decision. */
+  latestDecisions: DecisionRow[]
 }
 
 export function triggerKey(t: { model_id: string; alert_id: string; status: string; last_seen: number }): string {
@@ -90,7 +95,7 @@ export class PolicyStore {
 
   async load(): Promise<LoadedState> {
     const t = (name: string): string => this.ch.table(name)
-    const [episodes, requests, approvals, processed, pending, investigations] = await Promise.all([
+    const [episodes, requests, approvals, processed, pending, investigations, latestDecisions] = await Promise.all([
       this.ch.query<{
         episode_id: string
         model_id: string
@@ -116,6 +121,9 @@ export class PolicyStore {
       ),
       this.ch.query<InvestigationOutcome>(
         `SELECT episode_id, model_id, outcome, fixed_at, change_point, actor, comment, at FROM ${t('policy_investigations')} ORDER BY at, episode_id`,
+      ),
+      this.ch.query<DecisionRow>(
+        `SELECT * FROM ${t('policy_decisions')} FINAL ORDER BY episode_id, greatest(decided_at, last_decided_at) DESC, decided_at DESC LIMIT 1 BY episode_id`,
       ),
     ])
     return {
@@ -160,6 +168,7 @@ export class PolicyStore {
         change_point: Number(i.change_point),
         at: Number(i.at),
       })),
+      latestDecisions,
     }
   }
 
@@ -167,12 +176,19 @@ export class PolicyStore {
    * One insert per table, in an order that keeps a crash anywhere safe: the request first (so
    * it is never lost), the processed-trigger markers last (so an unfinished batch is redone).
    */
-  async writeBatch(batch: { requests: StoredRequest[]; decisions: StoredDecision[]; episodes: EpisodeState[]; triggers: TriggerRecord[] }): Promise<void> {
+  async writeBatch(batch: {
+    requests: StoredRequest[]
+    decisions: StoredDecision[]
+    /** Stored decisions whose answer came again (their repeats and last_decided_at moved on). */
+    repeated?: DecisionRow[]
+    episodes: EpisodeState[]
+    triggers: TriggerRecord[]
+  }): Promise<void> {
     await this.writeRequests(batch.requests)
-    await this.ch.insert(
-      'policy_decisions',
-      batch.decisions.map((d) => this.decisionRow(d)),
-    )
+    await this.ch.insert('policy_decisions', [
+      ...batch.decisions.map((d) => this.decisionRow(d)),
+      ...(batch.repeated ?? []).map((r) => ({ ...r, version: this.version() })),
+    ])
     await this.writeEpisodes(batch.episodes)
     await this.ch.insert(
       'policy_triggers',
@@ -247,7 +263,7 @@ export class PolicyStore {
     await this.ch.insert('policy_approvals', [{ ...a, at_time: seconds(a.at) }])
   }
 
-  private decisionRow({ result, trigger, facts, policy_fingerprint }: StoredDecision): Record<string, unknown> {
+  decisionRow({ result, trigger, facts, policy_fingerprint }: StoredDecision): DecisionRow {
     const d = result.decision
     return {
       decision_id: d.decision_id,
@@ -276,6 +292,8 @@ export class PolicyStore {
       proposed_request_json: result.proposed ? JSON.stringify(result.proposed) : '',
       decided_at: d.decided_at,
       decided_time: seconds(d.decided_at),
+      repeats: 1,
+      last_decided_at: d.decided_at,
       policy_version: d.policy_version,
       policy_fingerprint,
       context_json: JSON.stringify(facts),

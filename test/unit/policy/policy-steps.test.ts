@@ -22,7 +22,8 @@ function harness(mark: MonitorMark) {
   const decisions: StoredDecision[] = []
   const requests = new Map<string, StoredRequest>()
   const store = {
-    load: async () => ({ episodes: [], requests: [], approvals: [], processed: new Set<string>(), pending: [], investigations: [] }),
+    load: async () => ({ episodes: [], requests: [], approvals: [], processed: new Set<string>(), pending: [], investigations: [], latestDecisions: [] }),
+    decisionRow: () => ({}),
     writeBatch: async (b: { decisions: StoredDecision[] }) => void decisions.push(...b.decisions),
   } as unknown as PolicyStore
   const emitter = {
