@@ -76,6 +76,10 @@ export const policyConfigSchema = z
         important_features: z.array(z.string().min(1)).default([]),
         /** Drop of CBPE-estimated accuracy (reference minus since the change point) that backs drift. */
         min_estimated_drop: z.number().min(0).default(0.02),
+        /** Rise of the calibration error (labeled windows since the change point over the
+         *  reference period) below which the model counts as still calibrated: then drift with an
+         *  estimated drop is a shift of inputs or class prior, which a retrain cannot fix. */
+        calibration_tolerance: z.number().min(0).default(0.03),
       })
       .strict()
       .prefault({}),

@@ -10,7 +10,7 @@ import type { PolicyConfig } from '../core/policy-config.ts'
 // as written (with its literals) in `queries`, so every number in a decision can be re-checked
 // by an analyst by running the query cited next to it.
 
-const METRICS = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'mae', 'rmse', 'mape'] as const
+const METRICS = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'calibration_error', 'mae', 'rmse', 'mape'] as const
 
 type WindowRow = Omit<WindowFacts, 'metrics'> & Record<(typeof METRICS)[number], number | null>
 

@@ -85,4 +85,26 @@ describe('evidence gate', () => {
     const flat = degradedWindows().map((w) => ({ ...w, estimated_accuracy: null }))
     expect(evidenceGate(context({ windows: flat }, [drift(), est]), policy()).reason.code).toBe('drift_with_estimated_drop')
   })
+
+  it('drift with an estimated drop on a model that labels show still calibrated is a label shift: hold, not retrain', () => {
+    // Calibration error per window, labeled accuracy lower after the change point (the class prior moved).
+    const withCalibration = (after: number) =>
+      degradedWindows().map((w) => ({
+        ...w,
+        metrics: { ...w.metrics, calibration_error: w.window_start >= CP ? after : 0.03 },
+      }))
+    const calibrated = evidenceGate(context({ windows: withCalibration(0.045) }, [drift()]), policy())
+    expect([calibrated.verdict, calibrated.reason.code]).toEqual(['hold', 'label_shift'])
+    // Windows CP..CP+3h have at least 30% labels: four of them, weighted by their labels.
+    expect(calibrated.reason.message).toContain('4 labeled windows since the change point')
+    expect(calibrated.reason.message).toContain('calibration error 0.045 vs 0.030')
+    expect(calibrated.reason.message).toContain('labeled accuracy 0.900 to 0.800')
+    // Calibration broken (P(y|x) changed): a retrain can help.
+    const broken = evidenceGate(context({ windows: withCalibration(0.09) }, [drift()]), policy())
+    expect(broken.reason.code).toBe('drift_with_estimated_drop')
+    // Too few labeled windows yet to tell: the estimate stands.
+    expect(evidenceGate(context({ windows: withCalibration(0.045) }, [drift()]), policy({ min_label_coverage: 0.55 })).reason.code).toBe(
+      'drift_with_estimated_drop',
+    )
+  })
 })

@@ -1,5 +1,5 @@
 import type { MonitorTrigger } from '../../../shared/events/types.ts'
-import { outcome, type DecisionContext, type GateOutcome } from '../decision-context.ts'
+import { outcome, type DecisionContext, type GateOutcome, type WindowFacts } from '../decision-context.ts'
 import type { PolicyConfig } from '../policy-config.ts'
 import { HIGHER_IS_WORSE, describeAlert, firingRun, num, pct, referenceWindows, segmentWindows, weightedMean, windowsSinceChange } from './gate-helpers.ts'
 
@@ -65,6 +65,16 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
   const estDrop = refEst !== null && curEst !== null ? refEst - curEst : null
   const facts = { estimated_drop: estDrop, drifted_features: drift.length }
   if (drift.length > 0 && (estimatedAlert || (estDrop !== null && estDrop >= rules.min_estimated_drop))) {
+    const calibrated = stillCalibrated(context, policy)
+    if (calibrated) {
+      return outcome(
+        'evidence',
+        'hold',
+        'label_shift',
+        `Drift in ${names(drift)} with a lower estimated accuracy, but ${calibrated.windows} labeled windows since the change point show the model still calibrated (calibration error ${num(calibrated.current)} vs ${num(calibrated.reference)} before, within ${num(rules.calibration_tolerance)}; labeled accuracy ${calibrated.accuracy_before === null || calibrated.accuracy_now === null ? 'unknown' : `${num(calibrated.accuracy_before)} to ${num(calibrated.accuracy_now)}`}). The inputs or the class prior moved, not how they map to outcomes: a retrain cannot beat a calibrated model. Adjust the decision threshold (or the prior) to the new mix instead.`,
+        { evidence, facts: { ...facts, calibration_error: calibrated.current, reference_calibration_error: calibrated.reference } },
+      )
+    }
     const why = estimatedAlert
       ? `${describeAlert(estimatedAlert)} (${num(estimatedAlert.expected)} to ${num(estimatedAlert.observed)})`
       : `estimated accuracy fell ${num(estDrop!)} (${num(refEst!)} to ${num(curEst!)}), at least ${num(rules.min_estimated_drop)} needed`
@@ -100,4 +110,32 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
     `No evidence that the model got worse: no sustained labeled performance drop, and ${driftText}. A shift that does not hurt the model is not worth a retrain.`,
     { evidence, facts },
   )
+}
+
+/**
+ * Labeled windows since the change point (enough of them, each with enough labels) whose
+ * calibration error stays within the tolerance of the reference period's: the model's scores
+ * still mean what they meant. Null when labels cannot tell yet or the model is miscalibrated.
+ */
+function stillCalibrated(
+  context: DecisionContext,
+  policy: PolicyConfig,
+): { windows: number; current: number; reference: number; accuracy_before: number | null; accuracy_now: number | null } | null {
+  const labeled = (w: WindowFacts): boolean => w.label_coverage >= policy.min_label_coverage && w.metrics.calibration_error != null
+  const since = windowsSinceChange(context).filter(labeled)
+  const before = referenceWindows(context, policy.reference_period).filter(labeled)
+  if (since.length < policy.persistence_windows || before.length === 0) return null
+  const error = (w: WindowFacts): number | null => w.metrics.calibration_error ?? null
+  const weight = (w: WindowFacts): number => w.labeled_count
+  const current = weightedMean(since, error, weight)
+  const reference = weightedMean(before, error, weight)
+  if (current === null || reference === null || current - reference > policy.evidence.calibration_tolerance) return null
+  const accuracy = (w: WindowFacts): number | null => w.metrics.accuracy ?? null
+  return {
+    windows: since.length,
+    current,
+    reference,
+    accuracy_before: weightedMean(before, accuracy, weight),
+    accuracy_now: weightedMean(since, accuracy, weight),
+  }
 }
