@@ -15,6 +15,7 @@ const CLICKHOUSE_FACING = [
   'policy',
   'policy-approval',
   'policy-investigation',
+  'retrain-outcomes',
   'policy-restart',
   'fuzz-rows',
   'category-overflow',

@@ -16,7 +16,7 @@ import { formatReport, replayPolicy } from '../policy/run/replay.ts'
 import { deadLettersCommand, formatDeadLetters, listDeadLetters, modelIdReader } from './dead-letters.ts'
 import { apiToken, recordInvestigation } from './investigation.ts'
 import { produceFile } from './produce-file.ts'
-import { firingAlertCount, latestWindows, listAlerts, listDecisions } from './store/cli-queries.ts'
+import { firingAlertCount, latestWindows, listAlerts, listDecisions, listRetrains } from './store/cli-queries.ts'
 import { formatTable } from './table.ts'
 
 const env: Env = loadEnv()
@@ -111,6 +111,18 @@ program
           120,
         ),
       )
+    })
+  })
+
+program
+  .command('retrains')
+  .description('retrain requests, newest first, and whether each helped (once a newer version has matured labels)')
+  .option('--model <id>', 'only this model')
+  .option('--limit <n>', 'rows', '20')
+  .action(async (opts: { model?: string; limit: string }) => {
+    await withClickHouse(reader, async (ch) => {
+      const rows = await listRetrains(ch, { model: opts.model, limit: Number(opts.limit) })
+      console.log(formatTable(rows.map((r) => ({ ...r, requested_at: iso(r.requested_at as number) }))))
     })
   })
 

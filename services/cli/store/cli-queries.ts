@@ -37,3 +37,22 @@ export function listDecisions(ch: ClickHouse, opts: { model?: string; limit: num
      ${opts.model ? `WHERE model_id = ${lit(opts.model)}` : ''} ORDER BY decided_at DESC LIMIT ${Number(opts.limit)}`,
   )
 }
+
+/** Retrain requests, newest first, with how each turned out once a newer version's labels matured. */
+export function listRetrains(ch: ClickHouse, opts: { model?: string; limit: number }): Promise<Row[]> {
+  return ch.query<Row>(
+    `SELECT requested_at, model_id, request_id, evidence, r.model_version AS old_version, new_version,
+            if(outcome = '', 'pending', outcome) AS outcome, round(old_accuracy, 4) AS old_accuracy, round(new_accuracy, 4) AS new_accuracy,
+            if(outcome = '', '', concat('[', toString(round(difference_low, 4)), ', ', toString(round(difference_high, 4)), ']')) AS difference_95,
+            round(realized_value, 2) AS realized_value, r.cost AS cost
+     FROM (
+       SELECT request_id, model_id, model_version, requested_at, cost, arrayStringConcat(arrayFilter(x -> startsWith(x, 'evidence:'), reasons), ',') AS evidence
+       FROM ${ch.table('retrain_requests')} FINAL ${opts.model ? `WHERE model_id = ${lit(opts.model)}` : ''}
+     ) AS r
+     ANY LEFT JOIN (
+       SELECT request_id, new_version, status AS outcome, old_accuracy, new_accuracy, difference_low, difference_high, realized_value
+       FROM ${ch.table('retrain_outcomes')} FINAL
+     ) AS o USING request_id
+     ORDER BY requested_at DESC LIMIT ${Number(opts.limit)}`,
+  )
+}

@@ -1,4 +1,5 @@
 import type { AlertKind, Gate, MonitorTrigger, Reason } from '../../shared/events/types.ts'
+import type { RetrainOutcome } from './retrain-outcome.ts'
 
 // Everything a decision looks at, as plain data. The live service loads it from ClickHouse
 // (context-loader.ts) and stores it with the decision; replay feeds the stored copy back, so a
@@ -99,6 +100,8 @@ export interface PolicyHistory {
   approvals: ApprovalAction[]
   /** Investigation outcomes of the model's episodes, oldest first. */
   investigations?: InvestigationOutcome[]
+  /** How the model's past retrains turned out (retrain-outcome.ts). */
+  retrain_outcomes?: RetrainOutcome[]
 }
 
 export interface DecisionContext extends ContextFacts {

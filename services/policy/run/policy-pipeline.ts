@@ -12,6 +12,7 @@ import { decide, retrainCost, type DecisionResult } from '../core/decide.ts'
 import type { ApprovalAction, Episode, InvestigationKind, InvestigationOutcome, PolicyHistory } from '../core/decision-context.ts'
 import { EpisodeTracker, episodeOptions, toEpisode, type EpisodeState, type EpisodeTrackerOptions } from '../core/episode-tracker.ts'
 import { NO_MONITOR, StepGate, stepEnd, triggerDataTime, type MonitorMark } from '../core/decision-steps.ts'
+import { evaluateRetrain, type RetrainOutcome } from '../core/retrain-outcome.ts'
 import { checkTrigger } from '../core/trigger-shape.ts'
 import { policyFingerprint, type PolicyConfig } from '../core/policy-config.ts'
 import {
@@ -94,6 +95,8 @@ export class PolicyPipeline {
   private processed = new Set<string>()
   private approvals: ApprovalAction[] = []
   private investigations: InvestigationOutcome[] = []
+  /** How the retrains this service asked for turned out. */
+  private outcomes: RetrainOutcome[] = []
   /** Per episode, its latest stored decision: the same answer again is counted on it. */
   private latest = new Map<string, LatestDecision>()
   private pending = new Map<string, PendingApproval>()
@@ -145,6 +148,7 @@ export class PolicyPipeline {
     this.processed = state.processed
     this.approvals = state.approvals
     this.investigations = state.investigations
+    this.outcomes = state.retrainOutcomes
     this.latest = new Map(
       state.latestDecisions.map((row) => [
         String(row.episode_id),
@@ -290,6 +294,7 @@ export class PolicyPipeline {
       })),
       approvals: this.approvals.filter((a) => episodes.has(a.episode_id) || this.tracker.get(a.episode_id)?.model_id === modelId),
       investigations: this.investigations.filter((i) => i.model_id === modelId),
+      retrain_outcomes: this.outcomes.filter((o) => o.model_id === modelId),
     }
   }
 
@@ -602,6 +607,44 @@ export class PolicyPipeline {
         this.stale = true
         throw error
       }
+    })
+  }
+  /**
+   * Judges every request whose outcome is not known yet against the model's windows (a newer
+   * version with matured labels: retrain-outcome.ts), stores what can be told and returns it.
+   * Later decisions of the model weigh their evidence and expected benefit by it.
+   */
+  evaluateRetrains(): Promise<RetrainOutcome[]> {
+    return this.serial(async () => {
+      if (this.stale) await this.reload()
+      const known = new Set(this.outcomes.map((o) => o.request_id))
+      const found: RetrainOutcome[] = []
+      for (const stored of this.deps.emitter.requests.values()) {
+        const request = stored.request
+        const policy = this.deps.policies.get(request.model_id)
+        if (known.has(request.request_id) || !policy || stored.status !== 'produced') continue
+        const sizes = Object.values(this.tracker.get(request.episode_id)?.alerts ?? {}).map((a) => a.window_size_ms)
+        const size = sizes.length > 0 ? Math.min(...sizes) : 3_600_000
+        const windows = await this.deps.store.versionWindows(request.model_id, size, request.training_data_from)
+        const outcome = evaluateRetrain(request, windows, policy, stored.cost)
+        if (outcome) found.push(outcome)
+      }
+      if (found.length === 0) return found
+      await this.deps.store.writeRetrainOutcomes(found, this.now())
+      this.outcomes.push(...found)
+      for (const o of found)
+        this.deps.logger.info(
+          {
+            event: 'retrain_outcome',
+            request_id: o.request_id,
+            model_id: o.model_id,
+            status: o.status,
+            difference: o.difference,
+            realized_value: o.realized_value,
+          },
+          `retrain ${o.status}: accuracy ${o.old_accuracy.toFixed(3)} to ${o.new_accuracy.toFixed(3)}`,
+        )
+      return found
     })
   }
 }

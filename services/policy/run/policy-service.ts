@@ -17,6 +17,8 @@ import { createMonitorMark } from '../store/monitor-mark.ts'
 import { RequestEmitter, topicReader, type EmitterFaults } from './request-emitter.ts'
 
 export interface PolicyServiceDeps {
+  /** How often produced requests are judged against newer model versions (default 60 s; 0 off). */
+  retrainCheckMs?: number
   kafka: Kafka
   ch: ClickHouse
   codec: EventCodec
@@ -110,6 +112,8 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
     })
   }
   let api: ApprovalApi | null = null
+  let outcomeTimer: NodeJS.Timeout | null = null
+  let outcomeRun: Promise<unknown> = Promise.resolve()
   let ready = false
   let stopped: Promise<void> | null = null
   const healthcheck = (): boolean => consumer.healthy()
@@ -137,12 +141,24 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
           },
         })
       }
+      // Whether the retrains asked for helped: checked as new versions' labels mature.
+      const checkEvery = deps.retrainCheckMs ?? 60_000
+      if (checkEvery > 0)
+        outcomeTimer = setInterval(() => {
+          outcomeRun = outcomeRun.then(() =>
+            pipeline
+              .evaluateRetrains()
+              .catch((error: unknown) => deps.logger.warn({ event: 'retrain_outcome_failed', err: error }, 'judging past retrains failed; next run retries')),
+          )
+        }, checkEvery)
       ready = true
       deps.logger.info({ event: 'policy_started', models: [...deps.policies.keys()], api_port: api?.port ?? null }, 'policy service started')
     },
     stop() {
       stopped ??= (async () => {
         ready = false
+        if (outcomeTimer) clearInterval(outcomeTimer)
+        await outcomeRun
         await api?.close()
         pipeline.close()
         await consumer.stop()

@@ -114,7 +114,12 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
     retrains.set(trigger.model_id, modelRetrains)
     // Investigation outcomes recorded before this trigger arrived count, as they did live.
     const investigations = state.investigations.filter((i) => i.model_id === trigger.model_id && i.at <= received_at)
-    const result = decide({ ...facts, episode: applied.episode, history: { retrains: modelRetrains, approvals, investigations } }, policy)
+    // Outcomes of retrains whose new version was serving by then (they are judged a little later, as labels mature).
+    const outcomes = state.retrainOutcomes.filter((o) => o.model_id === trigger.model_id && o.deployed_at <= received_at)
+    const result = decide(
+      { ...facts, episode: applied.episode, history: { retrains: modelRetrains, approvals, investigations, retrain_outcomes: outcomes } },
+      policy,
+    )
     if (result.proposed) proposals.set(result.proposed.decision_id, result.proposed)
     if (result.request && !modelRetrains.some((r) => r.request_id === result.request!.request_id)) {
       modelRetrains.push({

@@ -3,6 +3,7 @@ import { lit } from '../../shared/clickhouse/sql.ts'
 import type { MonitorTrigger, RetrainRequest } from '../../shared/events/types.ts'
 import type { DecisionResult } from '../core/decide.ts'
 import type { ApprovalAction, ContextFacts, InvestigationOutcome } from '../core/decision-context.ts'
+import type { RetrainOutcome, VersionWindow } from '../core/retrain-outcome.ts'
 import type { EpisodeState } from '../core/episode-tracker.ts'
 
 // The policy service's memory in ClickHouse (infra/clickhouse/0300_policy.sql). Rows are keyed
@@ -74,6 +75,7 @@ export interface LoadedState {
   investigations: InvestigationOutcome[]
   /** Per episode, its latest stored decision. */
   latestDecisions: DecisionRow[]
+  retrainOutcomes: RetrainOutcome[]
 }
 
 export function triggerKey(t: { model_id: string; alert_id: string; status: string; last_seen: number }): string {
@@ -95,7 +97,7 @@ export class PolicyStore {
 
   async load(): Promise<LoadedState> {
     const t = (name: string): string => this.ch.table(name)
-    const [episodes, requests, approvals, processed, pending, investigations, latestDecisions] = await Promise.all([
+    const [episodes, requests, approvals, processed, pending, investigations, latestDecisions, retrainOutcomes] = await Promise.all([
       this.ch.query<{
         episode_id: string
         model_id: string
@@ -125,6 +127,7 @@ export class PolicyStore {
       this.ch.query<DecisionRow>(
         `SELECT * FROM ${t('policy_decisions')} FINAL ORDER BY episode_id, greatest(decided_at, last_decided_at) DESC, decided_at DESC LIMIT 1 BY episode_id`,
       ),
+      this.ch.query<RetrainOutcome>(`SELECT * FROM ${t('retrain_outcomes')} FINAL ORDER BY deployed_at, request_id`),
     ])
     return {
       episodes: episodes.map((e) => ({
@@ -169,7 +172,32 @@ export class PolicyStore {
         at: Number(i.at),
       })),
       latestDecisions,
+      retrainOutcomes: retrainOutcomes.map((o) => ({
+        ...o,
+        old_labeled: Number(o.old_labeled),
+        new_labeled: Number(o.new_labeled),
+        deployed_at: Number(o.deployed_at),
+        realized_value: o.realized_value === null ? null : Number(o.realized_value),
+      })),
     }
+  }
+
+  async writeRetrainOutcomes(outcomes: RetrainOutcome[], evaluatedAt: number): Promise<void> {
+    await this.ch.insert(
+      'retrain_outcomes',
+      outcomes.map((o) => ({ ...o, evaluated_at: evaluatedAt, version: this.version() })),
+    )
+  }
+
+  /** A model's windows per version (segment all) from `from` on, for judging its retrains. */
+  async versionWindows(modelId: string, sizeMs: number, from: number): Promise<VersionWindow[]> {
+    const rows = await this.ch.query<VersionWindow>(
+      `SELECT model_version, window_start, volume, labeled_count, if(volume > 0, labeled_count / volume, 0) AS label_coverage, accuracy, business_value
+       FROM ${this.ch.table('window_summary')} FINAL
+       WHERE model_id = ${lit(modelId)} AND window_size_ms = ${Number(sizeMs)} AND segment = 'all' AND window_start >= ${Number(from)} AND closed = 1
+       ORDER BY window_start, model_version`,
+    )
+    return rows.map((r) => ({ ...r, window_start: Number(r.window_start), volume: Number(r.volume), labeled_count: Number(r.labeled_count) }))
   }
 
   /**

@@ -22,7 +22,16 @@ function harness(mark: MonitorMark) {
   const decisions: StoredDecision[] = []
   const requests = new Map<string, StoredRequest>()
   const store = {
-    load: async () => ({ episodes: [], requests: [], approvals: [], processed: new Set<string>(), pending: [], investigations: [], latestDecisions: [] }),
+    load: async () => ({
+      episodes: [],
+      requests: [],
+      approvals: [],
+      processed: new Set<string>(),
+      pending: [],
+      investigations: [],
+      latestDecisions: [],
+      retrainOutcomes: [],
+    }),
     decisionRow: () => ({}),
     writeBatch: async (b: { decisions: StoredDecision[] }) => void decisions.push(...b.decisions),
   } as unknown as PolicyStore

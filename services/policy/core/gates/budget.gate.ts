@@ -37,8 +37,19 @@ export function estimateBenefit(context: DecisionContext, policy: PolicyConfig):
     current_value_per_prediction: cur,
     loss_per_prediction: loss,
     predictions_over_horizon: predictions,
-    benefit: loss === null ? null : loss * predictions * policy.benefit.expected_recovery,
+    benefit: loss === null ? null : loss * predictions * recovery(context, policy).share,
   }
+}
+
+/**
+ * The share of the lost value a retrain is expected to win back: `expected_recovery`, scaled by
+ * how the model's evaluated retrains turned out ((helped + 1) / (evaluated + 1), so one that did
+ * not help halves it and one that helped leaves it).
+ */
+export function recovery(context: DecisionContext, policy: PolicyConfig): { share: number; helped: number; evaluated: number } {
+  const outcomes = context.history.retrain_outcomes ?? []
+  const helped = outcomes.filter((o) => o.status === 'helped').length
+  return { share: (policy.benefit.expected_recovery * (helped + 1)) / (outcomes.length + 1), helped, evaluated: outcomes.length }
 }
 
 export function budgetGate(context: DecisionContext, policy: PolicyConfig): GateOutcome {
@@ -70,7 +81,8 @@ export function budgetGate(context: DecisionContext, policy: PolicyConfig): Gate
     )
   }
   const cost = `cost ${num(e.cost, 2)} (compute ${num(policy.cost.compute, 2)}, storage ${num(policy.cost.storage, 2)}, evaluation ${num(policy.cost.evaluation, 2)})`
-  const math = `value per prediction fell from ${num(e.reference_value_per_prediction!, 4)} to ${num(e.current_value_per_prediction!, 4)}; over ${human(policy.benefit.horizon)} (~${Math.round(e.predictions_over_horizon)} predictions) with ${num(policy.benefit.expected_recovery, 2)} recovered, the expected benefit is ${num(e.benefit, 2)}`
+  const r = recovery(context, policy)
+  const math = `value per prediction fell from ${num(e.reference_value_per_prediction!, 4)} to ${num(e.current_value_per_prediction!, 4)}; over ${human(policy.benefit.horizon)} (~${Math.round(e.predictions_over_horizon)} predictions) with ${num(r.share, 2)} recovered${r.evaluated > 0 ? ` (${num(policy.benefit.expected_recovery, 2)} scaled by ${r.helped} of ${r.evaluated} earlier retrains that helped)` : ''}, the expected benefit is ${num(e.benefit, 2)}`
   if (e.benefit >= e.cost * policy.benefit.min_ratio) {
     return outcome('budget', 'pass', 'benefit_exceeds_cost', `Worth it: ${math}, against a ${cost}.`, { evidence, facts })
   }

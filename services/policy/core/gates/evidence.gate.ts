@@ -1,6 +1,7 @@
 import type { MonitorTrigger } from '../../../shared/events/types.ts'
 import { outcome, type DecisionContext, type GateOutcome, type WindowFacts } from '../decision-context.ts'
 import type { PolicyConfig } from '../policy-config.ts'
+import { evidenceFactor } from '../retrain-outcome.ts'
 import { HIGHER_IS_WORSE, describeAlert, firingRun, num, pct, referenceWindows, segmentWindows, weightedMean, windowsSinceChange } from './gate-helpers.ts'
 
 // Gate 4b. What justifies a retrain: a labeled performance drop seen in N consecutive windows
@@ -31,8 +32,17 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
   const firing = context.episode.alerts.filter((a) => a.status === 'firing')
   const evidence = ['windows']
 
-  const perf = firing.filter((a) => a.kind === 'performance' && !a.estimated && firingRun(a) >= n && performanceDrop(a) >= rules.min_performance_drop)
+  // Kinds of evidence whose earlier retrains did not help need more this time.
+  const perfNeed = evidenceFactor(context.history.retrain_outcomes, 'performance_drop')
+  const driftNeed = evidenceFactor(context.history.retrain_outcomes, 'drift_with_estimated_drop')
+  const stronger = (need: { factor: number; unhelpful: number }, what: string): string =>
+    need.unhelpful > 0
+      ? ` (${need.factor}x the usual ${what}: ${need.unhelpful} earlier retrain${need.unhelpful === 1 ? '' : 's'} on this evidence did not help)`
+      : ''
+  const perfRun = n * perfNeed.factor
+  const perf = firing.filter((a) => a.kind === 'performance' && !a.estimated && firingRun(a) >= perfRun && performanceDrop(a) >= rules.min_performance_drop)
   const covered = perf.map((alert) => ({ alert, coverage: lowestCoverage(context, alert, n) }))
+  const weaker = firing.filter((a) => a.kind === 'performance' && !a.estimated && firingRun(a) >= n && firingRun(a) < perfRun)
   const labeled = covered.find((c) => c.coverage !== null && c.coverage >= policy.min_label_coverage)
   if (labeled) {
     const a = labeled.alert
@@ -40,7 +50,7 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
       'evidence',
       'pass',
       'performance_drop',
-      `${describeAlert(a)}: ${a.subject} went from ${num(a.expected)} to ${num(a.observed)} (drop ${num(performanceDrop(a))}) for ${firingRun(a)} consecutive windows, each with at least ${pct(policy.min_label_coverage)} labels (lowest ${pct(labeled.coverage!)}).`,
+      `${describeAlert(a)}: ${a.subject} went from ${num(a.expected)} to ${num(a.observed)} (drop ${num(performanceDrop(a))}) for ${firingRun(a)} consecutive windows${stronger(perfNeed, `${n} windows`)}, each with at least ${pct(policy.min_label_coverage)} labels (lowest ${pct(labeled.coverage!)}).`,
       { evidence, facts: { drop: performanceDrop(a), lowest_coverage: labeled.coverage } },
     )
   }
@@ -64,7 +74,10 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
   )
   const estDrop = refEst !== null && curEst !== null ? refEst - curEst : null
   const facts = { estimated_drop: estDrop, drifted_features: drift.length }
-  if (drift.length > 0 && (estimatedAlert || (estDrop !== null && estDrop >= rules.min_estimated_drop))) {
+  const minEstimated = rules.min_estimated_drop * driftNeed.factor
+  // After an unhelpful retrain on this evidence, an estimated_performance alert alone is not enough.
+  const estimateBacks = (estimatedAlert && driftNeed.unhelpful === 0) || (estDrop !== null && estDrop >= minEstimated)
+  if (drift.length > 0 && estimateBacks) {
     const calibrated = stillCalibrated(context, policy)
     if (calibrated) {
       return outcome(
@@ -77,7 +90,7 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
     }
     const why = estimatedAlert
       ? `${describeAlert(estimatedAlert)} (${num(estimatedAlert.expected)} to ${num(estimatedAlert.observed)})`
-      : `estimated accuracy fell ${num(estDrop!)} (${num(refEst!)} to ${num(curEst!)}), at least ${num(rules.min_estimated_drop)} needed`
+      : `estimated accuracy fell ${num(estDrop!)} (${num(refEst!)} to ${num(curEst!)}), at least ${num(minEstimated)} needed${stronger(driftNeed, 'drop')}`
     return outcome(
       'evidence',
       'pass',
@@ -99,7 +112,7 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
   }
   const driftText =
     drift.length > 0
-      ? `drift in ${names(drift)} is sustained but estimated accuracy ${estDrop === null ? 'is unknown' : `moved only ${num(estDrop)} (< ${num(rules.min_estimated_drop)})`}`
+      ? `drift in ${names(drift)} is sustained but estimated accuracy ${estDrop === null ? 'is unknown' : `moved only ${num(estDrop)} (< ${num(minEstimated)}${stronger(driftNeed, 'drop')})`}`
       : rules.important_features.length > 0
         ? `no sustained drift in the important features (${rules.important_features.join(', ')})`
         : 'no sustained drift'
@@ -107,7 +120,7 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
     'evidence',
     'suppress',
     'no_retrain_evidence',
-    `No evidence that the model got worse: no sustained labeled performance drop, and ${driftText}. A shift that does not hurt the model is not worth a retrain.`,
+    `No evidence that the model got worse: no sustained labeled performance drop${weaker.length > 0 ? ` over ${perfRun} windows${stronger(perfNeed, `${n} windows`)}` : ''}, and ${driftText}. A shift that does not hurt the model is not worth a retrain.`,
     { evidence, facts },
   )
 }
