@@ -261,13 +261,21 @@ export interface CellRate {
 }
 
 /** Flag counts per feature kind for `windows` windows of n predictions each. */
-export function calibrationCells(cal: Calibration, n: number, windows: number, seed: number, shift: Shift = {}): CellRate[] {
+export function calibrationCells(
+  cal: Calibration,
+  n: number,
+  windows: number,
+  seed: number,
+  shift: Shift = {},
+  onFlaggedWindow: (window: number) => void = () => {},
+): CellRate[] {
   const rand = mulberry32(seed)
   const flagged = new Map<FeatureKind, number>(FEATURE_KINDS.map((k) => [k, 0]))
   for (let w = 0; w < windows; w++) {
     const start = w * 3_600_000
-    for (const f of flaggedFeatures(cal, windowRows(cal, rand, n, start, shift), n, start))
-      flagged.set(f as FeatureKind, (flagged.get(f as FeatureKind) ?? 0) + 1)
+    const features = flaggedFeatures(cal, windowRows(cal, rand, n, start, shift), n, start)
+    if (features.size) onFlaggedWindow(w)
+    for (const f of features) flagged.set(f as FeatureKind, (flagged.get(f as FeatureKind) ?? 0) + 1)
   }
   return FEATURE_KINDS.map((kind) => ({ kind, n, windows, flagged: flagged.get(kind)! }))
 }

@@ -1,0 +1,65 @@
+import { calibrationCells, calibrationModel, FEATURE_KINDS, type CellRate } from '../support/drift-calibration.ts'
+
+// `npm run bench -- --phases=calibration`: false-alarm and detection rates of the drift detector
+// per feature kind and window size, by simulation through the detector exactly as the monitor
+// runs it (test/support/drift-calibration.ts). Pure computation: no Kafka or ClickHouse needed.
+
+export interface CalibrationResults {
+  reference_rows: number
+  stationary: CellRate[]
+  shifted: CellRate[]
+  /** Windows in which any feature of the 8-feature model was flagged, per size. */
+  model_windows_flagged: { n: number; windows: number; flagged: number }[]
+  seconds: number
+}
+
+const SIZES = [200, 1_000, 10_000, 100_000]
+
+/** Stationary windows per size (enough for 0.1 % to be more than one window where it is affordable). */
+const stationaryWindows = (n: number, quick: boolean): number => {
+  const full = n <= 200 ? 5_000 : n <= 1_000 ? 2_000 : n <= 10_000 ? 1_000 : 200
+  return quick ? Math.max(20, Math.round(full / 20)) : full
+}
+const shiftedWindows = (n: number, quick: boolean): number => (quick ? 20 : n >= 100_000 ? 100 : 200)
+
+export function runCalibration(quick: boolean, log: (line: string) => void = console.log): CalibrationResults {
+  const started = performance.now()
+  const cal = calibrationModel(50_000, 1)
+  const stationary: CellRate[] = []
+  const shifted: CellRate[] = []
+  const model: CalibrationResults['model_windows_flagged'] = []
+  SIZES.forEach((n, i) => {
+    const windows = stationaryWindows(n, quick)
+    let any = 0
+    const cells = calibrationCells(cal, n, windows, 1_000 + i, {}, () => any++)
+    stationary.push(...cells)
+    model.push({ n, windows, flagged: any })
+    shifted.push(...calibrationCells(cal, n, shiftedWindows(n, quick), 2_000 + i, { meanShift: 0.25, mix: 0.1 }))
+    log(`calibration: ${n} predictions per window done (${Math.round((performance.now() - started) / 1000)} s)`)
+  })
+  return { reference_rows: 50_000, stationary, shifted, model_windows_flagged: model, seconds: Math.round((performance.now() - started) / 1000) }
+}
+
+const pct = (c: { flagged: number; windows: number }): string => {
+  const r = (100 * c.flagged) / c.windows
+  return `${r === 0 ? '0' : r < 1 ? r.toFixed(2) : r.toFixed(1)}% (${c.flagged}/${c.windows})`
+}
+
+export function calibrationMarkdown(r: CalibrationResults): string {
+  const sizes = [...new Set(r.stationary.map((c) => c.n))]
+  const head = `| feature kind | ${sizes.map((n) => `n=${n.toLocaleString('en-US')}`).join(' | ')} |\n| --- | ${sizes.map(() => '---').join(' | ')} |`
+  const rows = (cells: CellRate[]): string =>
+    FEATURE_KINDS.map((k) => `| ${k} | ${sizes.map((n) => pct(cells.find((c) => c.kind === k && c.n === n)!)).join(' | ')} |`).join('\n')
+  return [
+    `Drift calibration (reference ${r.reference_rows.toLocaleString('en-US')} rows, default detector config, ${r.seconds} s)`,
+    '',
+    'Stationary windows flagged (false alarms), per feature:',
+    head,
+    rows(r.stationary),
+    `| any of the 8 features | ${sizes.map((n) => pct(r.model_windows_flagged.find((m) => m.n === n)!)).join(' | ')} |`,
+    '',
+    'Windows flagged with the mean moved by 0.25 reference sd (numeric) or 10 points of mix moved (categorical):',
+    head,
+    rows(r.shifted),
+  ].join('\n')
+}
