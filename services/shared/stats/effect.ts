@@ -169,3 +169,62 @@ export function mixShift(reference: number[], current: number[], options: { orde
       : null
   return { raw, noise, estimate, se, pValue: test ? test.pValue : null, groups: groups.length }
 }
+
+/** I_x(a, b), the regularized incomplete beta function (continued fraction, Numerical Recipes §6.4). */
+export function regularizedBeta(x: number, a: number, b: number): number {
+  if (!(a > 0 && b > 0)) throw new RangeError(`regularizedBeta: a and b must be positive, got ${a}, ${b}`)
+  if (x <= 0) return 0
+  if (x >= 1) return 1
+  const front = Math.exp(gammaln(a + b) - gammaln(a) - gammaln(b) + a * Math.log(x) + b * Math.log1p(-x))
+  // The fraction converges fast for x < (a + 1) / (a + b + 2); the symmetry gives the rest.
+  if (x > (a + 1) / (a + b + 2)) return 1 - regularizedBeta(1 - x, b, a)
+  const tiny = 1e-300
+  let c = 1
+  let d = 1 - ((a + b) * x) / (a + 1)
+  if (Math.abs(d) < tiny) d = tiny
+  d = 1 / d
+  let h = d
+  for (let m = 1; m <= 500; m++) {
+    const m2 = 2 * m
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2))
+    d = 1 + aa * d
+    if (Math.abs(d) < tiny) d = tiny
+    c = 1 + aa / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    h *= d * c
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1))
+    d = 1 + aa * d
+    if (Math.abs(d) < tiny) d = tiny
+    c = 1 + aa / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    const step = d * c
+    h *= step
+    if (Math.abs(step - 1) < 1e-15) break
+  }
+  return (front * h) / a
+}
+
+/** P(T > t) for Student's t with `dof` degrees of freedom (dof > 0, not necessarily an integer). */
+export function studentTSurvival(t: number, dof: number): number {
+  if (!(dof > 0)) throw new RangeError(`studentTSurvival: dof must be positive, got ${dof}`)
+  const tail = regularizedBeta(dof / (dof + t * t), dof / 2, 0.5) / 2
+  return t >= 0 ? tail : 1 - tail
+}
+
+/** The t with P(T > t) = p for Student's t with `dof` degrees of freedom, p in (0, 1). */
+export function studentTQuantileUpper(p: number, dof: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`studentTQuantileUpper: p must be in (0, 1), got ${p}`)
+  if (p > 0.5) return -studentTQuantileUpper(1 - p, dof)
+  // Bisection on the survival function: monotone, and a few dozen steps reach full precision.
+  let lo = 0
+  let hi = 1
+  while (studentTSurvival(hi, dof) > p) hi *= 2
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2
+    if (studentTSurvival(mid, dof) > p) lo = mid
+    else hi = mid
+  }
+  return (lo + hi) / 2
+}

@@ -54,9 +54,10 @@ export const RUNBOOKS: Record<AlertKind, string> = {
     'labels, window_summary (duplicate_count, label_coverage, label delay percentiles).',
   anomaly:
     'Anomaly: a metric series of the model (prediction volume, the null rate of a feature, the mean prediction, a performance ' +
-    'metric) is far from its robust seasonal baseline, the median and MAD at the same hour of the week (same hour of the day ' +
-    'while the history is short), by both a robust z-score and a minimum change, so an ordinary Monday morning does not fire ' +
-    'it. A sudden volume drop often means lost traffic or a broken producer; a spike, a retry storm or a new client. Volume 0 ' +
+    'metric) is far from its seasonal baseline, the median at the same hour of the week (same hour of the day while the ' +
+    'history is short, earlier anomalous windows left out), by both a t statistic beyond the critical value for that few ' +
+    'samples (the spread floored by the sampling noise at the window volume) and a minimum change, so an ordinary Monday ' +
+    'morning does not fire it; performance and null rates alert only when they get worse. A sudden volume drop often means lost traffic or a broken producer; a spike, a retry storm or a new client. Volume 0 ' +
     'means the model sent nothing at all: its windows were closed by processing time (window_idle_closes) after ' +
     'MONITOR_IDLE_CLOSE_MS without a prediction; check that the service is up and still emits events. First ' +
     'steps: (1) compare the window with the same hour of previous weeks (evidence query); (2) check the upstream traffic ' +

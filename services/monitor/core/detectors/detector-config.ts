@@ -149,11 +149,29 @@ const dataQuality = z
 export const anomalySeries = z.enum(['volume', 'null_rate', 'prediction_mean', 'performance'])
 export type AnomalySeries = z.infer<typeof anomalySeries>
 
+const anomalyDirection = z.enum(['both', 'worse'])
+export type AnomalyDirection = z.infer<typeof anomalyDirection>
+
+/** Which changes of a series may alert: a metric getting better is not an incident. */
+export const DEFAULT_ANOMALY_DIRECTION: Record<AnomalySeries, AnomalyDirection> = {
+  volume: 'both',
+  null_rate: 'worse',
+  prediction_mean: 'both',
+  performance: 'worse',
+}
+
 const anomaly = z
   .object({
     enabled: z.boolean().default(true),
     series: z.array(anomalySeries).default(['volume', 'null_rate', 'prediction_mean', 'performance']),
-    /** Robust z (distance from the seasonal median in scaled MADs). */
+    /**
+     * Share of a stationary series' windows that noise may flag. The critical value is Student's
+     * t for the few seasonal samples there are; z.critical / z.warning is how many times further
+     * out a change must be to be critical.
+     */
+    false_alarm_rate: z.number().positive().max(0.1).default(1e-4),
+    /** 'worse' alerts only on getting worse: more nulls, lower accuracy, higher error, less volume. */
+    direction: z.partialRecord(anomalySeries, anomalyDirection).default({}),
     z: levels(4, 8),
     /** Seasonal period: same hour-of-week by default. */
     seasonal_period: durationMs.prefault('1w'),
