@@ -1,6 +1,6 @@
 import type { Severity } from '../../../shared/events/types.ts'
 import { PREDICTION_SCORE, PREDICTION_VALUE, type WindowKey } from '../../../shared/records/window-metrics.ts'
-import { studentTQuantileUpper } from '../../../shared/stats/index.ts'
+import { normalQuantile, studentTQuantileUpper } from '../../../shared/stats/index.ts'
 import { DEFAULT_ANOMALY_DIRECTION, performanceMetricFor, type AnomalyDirection, type AnomalySeries, type DetectorConfig } from './detector-config.ts'
 import { fmt, pct, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip, type WindowSnapshot } from './finding.ts'
 import { immatureReason } from './performance.detector.ts'
@@ -10,10 +10,10 @@ import { runbookHint } from '../alerts/runbooks.ts'
 // against a seasonal baseline: the values at the same phase of the seasonal period (same
 // hour-of-week), or of the fallback period (same hour-of-day) while the history holds too few
 // weeks. With three or four such samples a robust z is mostly noise (|z| >= 4 one time in ten),
-// so the spread is the samples' variance pooled with the sampling noise expected at the windows'
-// volume (Poisson counts, binomial rates) as a prior, the critical value is Student's t for the
-// degrees of freedom that gives, and the noise also floors the spread: a flat history does not
-// make a sampling wobble an incident. Baseline samples that were themselves anomalous are left
+// so the spread is the sampling noise expected at the windows' volume (Poisson counts, binomial
+// rates) plus whatever excess the samples show over it, and the critical value is Student's t for
+// the degrees of freedom of that excess (normal when there is none): a flat history does not make
+// a sampling wobble an incident, and a noisy one needs a larger change. Baseline samples that were themselves anomalous are left
 // out, so an ongoing spike does not become its own baseline (until every sample at the phase is
 // one: then it is the new level). A change must also pass a minimum (relative, or absolute for
 // rates), and only a change for the worse alerts on series whose direction is 'worse'.
@@ -27,7 +27,7 @@ export interface SeriesPoint {
 
 export interface Baseline {
   median: number
-  /** Variance of one window's value (samples pooled with the noise prior, floored by the noise). */
+  /** Variance of one window's value: sampling noise plus the excess the samples show. */
   variance: number
   /** Degrees of freedom of that variance. */
   dof: number
@@ -38,6 +38,15 @@ export interface Baseline {
 /** Pseudo-degrees of freedom of the sampling-noise prior on the variance of a series. */
 const PRIOR_DOF = 4
 
+/**
+ * Median, and variance of one window's value: the noise expected at the windows' volume plus the
+ * excess the samples show over it (their variance pooled with the noise as a prior of PRIOR_DOF
+ * degrees of freedom, less the noise). Only the excess is estimated, so the degrees of freedom
+ * grow as its share of the variance shrinks (a Satterthwaite-style approximation, the excess
+ * taken as known to pooledDof degrees of freedom): none of it (the samples vary no more than
+ * sampling noise) gives the normal critical value, a series far noisier than its volume explains
+ * gets Student's t for the samples there are.
+ */
 function baselineOf(values: SeriesPoint[], periodMs: number): Baseline {
   const sorted = values.map((p) => p.value).sort((a, b) => a - b)
   const k = sorted.length
@@ -46,9 +55,15 @@ function baselineOf(values: SeriesPoint[], periodMs: number): Baseline {
   const mean = sorted.reduce((a, b) => a + b, 0) / k
   const sampleVar = k > 1 ? sorted.reduce((s, v) => s + (v - mean) ** 2, 0) / (k - 1) : 0
   const noise = values.reduce((s, p) => s + p.noise(center), 0) / k
-  const pooled = (PRIOR_DOF * noise + (k - 1) * sampleVar) / (PRIOR_DOF + k - 1)
-  return { median: center, variance: Math.max(pooled, noise), dof: PRIOR_DOF + k - 1, samples: k, periodMs }
+  const pooledDof = PRIOR_DOF + k - 1
+  const excess = Math.max(0, (PRIOR_DOF * noise + (k - 1) * sampleVar) / pooledDof - noise)
+  const variance = noise + excess
+  const dof = excess > 0 ? Math.min(MAX_DOF, (variance * variance * pooledDof) / (excess * excess)) : MAX_DOF
+  return { median: center, variance, dof, samples: k, periodMs }
 }
+
+/** Degrees of freedom from which the normal critical value is used. */
+const MAX_DOF = 1e4
 
 /** A series' points by phase slot of each period, oldest first: same-phase lookups in O(samples). */
 export class PhaseIndex {
@@ -131,7 +146,7 @@ export function judgeValue(config: DetectorConfig, value: number, baseline: Base
   const z = Math.max(-Z_CAP, Math.min(Z_CAP, raw))
   const relative = baseline.median !== 0 ? Math.abs(change) / Math.abs(baseline.median) : Number.POSITIVE_INFINITY
   if (rate ? Math.abs(change) < a.min_rate_change : relative < a.min_relative_change) return null
-  const critical = studentTQuantileUpper(a.false_alarm_rate / 2, baseline.dof)
+  const critical = baseline.dof >= MAX_DOF ? normalQuantile(1 - a.false_alarm_rate / 2) : studentTQuantileUpper(a.false_alarm_rate / 2, baseline.dof)
   if (Math.abs(z) < critical) return null
   const severity: Severity = Math.abs(z) >= (critical * a.z.critical) / a.z.warning ? 'critical' : 'warning'
   const minChange = rate ? a.min_rate_change : a.min_relative_change * Math.abs(baseline.median)
@@ -157,7 +172,7 @@ function describe(j: SeriesJudgement, rate: boolean): string {
   const shown = rate ? pct : fmt
   const rel = j.baseline.median !== 0 ? ` (${j.change > 0 ? '+' : ''}${pct(j.change / Math.abs(j.baseline.median))})` : ''
   const period = j.baseline.periodMs >= 604_800_000 ? 'hour-of-week' : 'hour-of-day'
-  return `${shown(j.value)} vs ${shown(j.baseline.median)}${rel}, t ${fmt(j.z)} (${fmt(j.baseline.dof)} dof), ${period} median of ${j.baseline.samples}`
+  return `${shown(j.value)} vs ${shown(j.baseline.median)}${rel}, t ${fmt(j.z)} (${j.baseline.dof >= 1e4 ? 'normal' : `${fmt(j.baseline.dof)} dof`}), ${period} median of ${j.baseline.samples}`
 }
 
 function seriesFinding(
