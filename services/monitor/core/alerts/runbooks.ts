@@ -6,8 +6,9 @@ import type { AlertKind } from '../../../shared/events/types.ts'
 
 export const RUNBOOKS: Record<AlertKind, string> = {
   drift:
-    'Input drift: the distribution of one or more features in this window moved away from the reference profile by more than the ' +
-    'effect-size threshold (PSI, Jensen-Shannon or KS statistic; p-values alone never fire). It says the inputs changed, not that ' +
+    'Input drift: the distribution of one or more features in this window moved away from the reference profile by more than ' +
+    'sampling noise explains, and by possibly as much as the minimum effect configured (a mean shift in reference standard ' +
+    'deviations, a share of values moved between bins or categories; a p-value alone never fires). It says the inputs changed, not that ' +
     'the model got worse. First steps: (1) run the evidence query and compare the listed features with the reference; ' +
     '(2) check for concurrent data_quality or anomaly alerts and upstream releases or traffic-mix changes (a new segment, a new ' +
     'client) in the same hours; (3) watch performance and estimated_performance for the same model before deciding anything: the ' +
