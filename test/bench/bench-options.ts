@@ -1,8 +1,11 @@
 // What a bench run measures and how big it is: from the command line (`--quick`, `--phases=`,
 // `--keep`) and the environment (BENCH_*). Parsed once by run.ts and passed to every phase.
 
-export type Phase = 'throughput' | 'hostile' | 'memory' | 'latency' | 'scaling'
+export type Phase = 'throughput' | 'hostile' | 'memory' | 'latency' | 'scaling' | 'calibration'
+/** The phases a run without --phases measures: the monitor on Kafka and ClickHouse. */
 export const ALL_PHASES: Phase[] = ['throughput', 'hostile', 'memory', 'latency', 'scaling']
+/** Also accepted: 'calibration' (detector false-alarm and detection rates, pure computation, no servers). */
+const KNOWN_PHASES: Phase[] = [...ALL_PHASES, 'calibration']
 
 export interface BenchOptions {
   quick: boolean
@@ -43,8 +46,8 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
   const quick = argv.includes('--quick') || env.BENCH_QUICK === '1'
   const phasesArg = argv.find((a) => a.startsWith('--phases='))?.slice('--phases='.length) ?? env.BENCH_PHASES
   const phases = phasesArg ? phasesArg.split(',').map((p) => p.trim()) : ALL_PHASES
-  const unknown = phases.filter((p) => !ALL_PHASES.includes(p as Phase))
-  if (unknown.length > 0) throw new Error(`unknown phase(s) ${unknown.join(', ')}; use ${ALL_PHASES.join(', ')}`)
+  const unknown = phases.filter((p) => !KNOWN_PHASES.includes(p as Phase))
+  if (unknown.length > 0) throw new Error(`unknown phase(s) ${unknown.join(', ')}; use ${KNOWN_PHASES.join(', ')}`)
   const clickhouseUrl = env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123'
   // Sizes: the quick run must finish in under two minutes on a 2-core machine with everything
   // (Kafka, ClickHouse, monitor children) sharing the cores. The full default is the 1,000,000

@@ -15,12 +15,23 @@ import { markdownReport, type BenchResults } from './report.ts'
 import { runPipeline } from './pipeline-run.ts'
 import { runThroughput } from './throughput.ts'
 import { runHostile } from './hostile.ts'
+import { calibrationMarkdown, runCalibration } from './calibration.ts'
 
 // `npm run bench [-- --quick] [-- --phases=throughput,hostile,memory,latency,scaling] [-- --keep]`:
 // measures the monitor on the local Kafka and ClickHouse (bash infra/local/up.sh) and writes
 // bench-results/<ISO time>.json plus a markdown table on stdout. See docs/performance.md.
 
 const options = parseBenchOptions(process.argv.slice(2), process.env)
+if (options.phases.includes('calibration')) {
+  // Pure computation: printed first, and without the servers when it is the only phase.
+  const calibration = runCalibration(options.quick)
+  const out = join(process.cwd(), 'bench-results')
+  mkdirSync(out, { recursive: true })
+  const file = join(out, `${new Date().toISOString()}-calibration.json`)
+  writeFileSync(file, JSON.stringify(calibration, null, 2))
+  console.log(`\n${calibrationMarkdown(calibration)}\nresults: ${file}\n`)
+  if (options.phases.length === 1) process.exit()
+}
 const startedAt = new Date()
 const runId =
   startedAt

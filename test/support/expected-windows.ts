@@ -114,7 +114,8 @@ export function expectedWindows(
         const c = m.event.categorical_features.country
         if (c) country[c] = (country[c] ?? 0) + 1
         const score = m.event.prediction.scores['1']!
-        if (score >= 0.5) {
+        // CBPE splits by the class the model predicted (here the producer's own).
+        if (m.event.prediction.predicted_class === '1') {
           expTp += score
           expFp += 1 - score
         } else {

@@ -351,14 +351,15 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
       ['countIf(labeled AND positive = 0 AND said_positive = 1)', 'value_fp'],
       ['countIf(labeled AND positive = 1 AND said_positive = 0)', 'value_fn'],
       ['countIf(labeled AND positive = 0 AND said_positive = 0)', 'value_tn'],
-      // CBPE: expected confusion from the (clipped) scores of every scored row.
+      // CBPE: expected confusion from the (clipped) scores of every scored row, split by the class
+      // the model predicted (the producer's own, or the score against decision_threshold at
+      // ingestion): a model deciding at another threshold than 0.5 is estimated as it decides.
       ['countIf(isNotNull(score))', 'cbpe_n'],
-      // (A raw score is ≥ 0.5 exactly when its clipped value is.)
-      ['arraySort(groupArrayIf(clipped, isNotNull(score)))', 'cbpe_scores', HIDDEN],
-      ['arraySum(arrayFilter(x -> x >= 0.5, cbpe_scores))', 'cbpe_tp'],
-      ['arraySum(arrayMap(x -> 1 - x, arrayFilter(x -> x >= 0.5, cbpe_scores)))', 'cbpe_fp'],
-      ['arraySum(arrayFilter(x -> x < 0.5, cbpe_scores))', 'cbpe_fn'],
-      ['arraySum(arrayMap(x -> 1 - x, arrayFilter(x -> x < 0.5, cbpe_scores)))', 'cbpe_tn'],
+      ['arraySort(groupArrayIf((clipped, said_positive), isNotNull(score)))', 'cbpe_rows', HIDDEN],
+      ['arraySum(arrayMap(x -> if(x.2 = 1, x.1, 0), cbpe_rows))', 'cbpe_tp'],
+      ['arraySum(arrayMap(x -> if(x.2 = 1, 1 - x.1, 0), cbpe_rows))', 'cbpe_fp'],
+      ['arraySum(arrayMap(x -> if(x.2 = 1, 0, x.1), cbpe_rows))', 'cbpe_fn'],
+      ['arraySum(arrayMap(x -> if(x.2 = 1, 0, 1 - x.1), cbpe_rows))', 'cbpe_tn'],
     )
   } else {
     rowColumns.push(

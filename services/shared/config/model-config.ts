@@ -29,6 +29,9 @@ export const modelConfigSchema = z
     positive_class: z.string().optional(),
     /** Classes for classification (order used for confusion matrices). */
     classes: z.array(z.string()).optional(),
+    /** Binary classification: the score from which the model predicts the positive class, used
+     *  when an event carries scores but no predicted class (and so by CBPE for those events). */
+    decision_threshold: z.number().min(0).max(1).default(0.5),
     features: z
       .object({
         numeric: z.array(z.string().min(1)).default([]),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { driftLevels, parseDetectorConfig, performanceMetricFor } from '../../../services/monitor/core/detectors/detector-config.ts'
+import { driftLevels, minEffectOf, parseDetectorConfig, performanceMetricFor } from '../../../services/monitor/core/detectors/detector-config.ts'
 import { evidenceQueries } from '../../../services/monitor/store/evidence-sql.ts'
 import { ConfigError } from '../../../services/shared/config/model-config.ts'
 import { HOUR, modelConfig, windowKey } from './synthetic.ts'
@@ -9,6 +9,7 @@ describe('detector config', () => {
     const c = parseDetectorConfig(undefined)
     expect(c.min_volume).toBe(200)
     expect(c.drift.numeric.psi).toEqual({ warning: 0.2, critical: 0.3 })
+    expect(c.drift).toMatchObject({ min_effect: { mean_shift: 0.25, mix: 0.1 }, false_alarm_rate: 1e-4, critical_factor: 2 })
     expect(c.performance).toMatchObject({ min_label_coverage: 0.5, z: 1.96, max_drop: { warning: 0.05, critical: 0.1 } })
     expect(c.anomaly).toMatchObject({ z: { warning: 4, critical: 8 }, seasonal_period: 7 * 24 * HOUR, fallback_period: 24 * HOUR, min_relative_change: 0.2 })
     expect(c.data_quality.skew_window).toBe(24 * HOUR)
@@ -47,6 +48,14 @@ describe('detector config', () => {
     expect(driftLevels(c, 'age', 'psi', false)).toEqual({ warning: 0.5, critical: 0.5 })
     expect(driftLevels(c, 'other', 'psi', false)).toEqual({ warning: 0.2, critical: 0.3 })
     expect(c.hygiene.mute[0]).toMatchObject({ from: Date.UTC(2024, 10, 29), to: Date.UTC(2024, 10, 30) })
+  })
+
+  it('minimum effects: model-wide, then per feature', () => {
+    const model = modelConfig({ features: { numeric: ['age'], categorical: ['city'] } })
+    const c = parseDetectorConfig({ drift: { min_effect: { mix: 0.2 }, features: { age: { min_effect: { mean_shift: 0.5 } } } } }, 'detectors', model)
+    expect(minEffectOf(c, 'age')).toEqual({ mean_shift: 0.5, mix: 0.2 })
+    expect(minEffectOf(c, 'city')).toEqual({ mean_shift: 0.25, mix: 0.2 })
+    expect(() => parseDetectorConfig({ drift: { min_effect: { mix: 1.5 } } })).toThrow('drift.min_effect.mix')
   })
 })
 

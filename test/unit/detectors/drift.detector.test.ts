@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { categoricalFeatureDrift, detectDrift, numericFeatureDrift } from '../../../services/monitor/core/detectors/drift.detector.ts'
+import { categoricalFeatureDrift, detectDrift, measureDrift, numericFeatureDrift } from '../../../services/monitor/core/detectors/drift.detector.ts'
 import { PREDICTION_SCORE, type FeatureWindowStats } from '../../../services/shared/records/window-metrics.ts'
 import type { ReferenceProfile } from '../../../services/shared/records/reference-profile.ts'
 import {
@@ -207,5 +207,38 @@ describe('drift detector', () => {
     const current = window(22, T0 + HOUR, 10_000, { shifts: { x5: 1 } })
     const subjects = detectDrift(input(model, config, reference, current, [previous])).findings.map((f) => f.subject)
     expect(subjects).toEqual(['features', 'features_vs_previous'])
+  })
+
+  it('a change that stands out of the noise but is demonstrably below the minimum effect does not drift; the same change does with a lower minimum', () => {
+    // 0.05 sd at 100,000 rows: p-value tiny, whole interval far below 0.25 sd and 10 points of mix.
+    const current = window(31, T0, 100_000, { shifts: { x4: 0.05 } })
+    const stats = current.features.find((s) => s.feature === 'x4')!.numeric!
+    const d = numericFeatureDrift(detectorConfig(), 'x4', reference.numeric.x4!, stats)!
+    expect(d.significant).toBe(true)
+    expect(d.effect).toBeLessThan(1)
+    const shift = d.measures.find((m) => m.measure === 'mean_shift')!
+    expect(shift.value).toBeCloseTo(0.05, 1)
+    expect(shift.upper!).toBeLessThan(0.25)
+    const strict = detectorConfig({ drift: { features: { x4: { min_effect: { mean_shift: 0.04 } } } } })
+    const flagged = numericFeatureDrift(strict, 'x4', reference.numeric.x4!, stats)!
+    expect(flagged.effect).toBeGreaterThanOrEqual(1)
+    expect(flagged.decisive.measure).toBe('mean_shift')
+  })
+
+  it('a categorical window that lumped values into __other__ is not judged on its mix', () => {
+    const stats = categoricalStats(['DE', 'FR'], ['DE', 'FR', 'US', 'PL'])
+    const lumped = {
+      ...stats,
+      categories: [...stats.categories, '__other__'],
+      counts: [...stats.counts, 5],
+      count: stats.count + 5,
+      overflow_values: 2,
+      overflow_count: 5,
+    }
+    const result = measureDrift(detectorConfig({ min_volume: 1 }), [
+      { feature: 'country', numeric: null, categorical: { baseline: reference.categorical.country!, window: lumped } },
+    ])
+    expect(result.drifts).toEqual([])
+    expect(result.skipped).toEqual(['country (more distinct values than max_category_values)'])
   })
 })

@@ -6,8 +6,9 @@ import type { AlertKind } from '../../../shared/events/types.ts'
 
 export const RUNBOOKS: Record<AlertKind, string> = {
   drift:
-    'Input drift: the distribution of one or more features in this window moved away from the reference profile by more than the ' +
-    'effect-size threshold (PSI, Jensen-Shannon or KS statistic; p-values alone never fire). It says the inputs changed, not that ' +
+    'Input drift: the distribution of one or more features in this window moved away from the reference profile by more than ' +
+    'sampling noise explains, and by possibly as much as the minimum effect configured (a mean shift in reference standard ' +
+    'deviations, a share of values moved between bins or categories; a p-value alone never fires). It says the inputs changed, not that ' +
     'the model got worse. First steps: (1) run the evidence query and compare the listed features with the reference; ' +
     '(2) check for concurrent data_quality or anomaly alerts and upstream releases or traffic-mix changes (a new segment, a new ' +
     'client) in the same hours; (3) watch performance and estimated_performance for the same model before deciding anything: the ' +
@@ -54,9 +55,10 @@ export const RUNBOOKS: Record<AlertKind, string> = {
     'labels, window_summary (duplicate_count, label_coverage, label delay percentiles).',
   anomaly:
     'Anomaly: a metric series of the model (prediction volume, the null rate of a feature, the mean prediction, a performance ' +
-    'metric) is far from its robust seasonal baseline, the median and MAD at the same hour of the week (same hour of the day ' +
-    'while the history is short), by both a robust z-score and a minimum change, so an ordinary Monday morning does not fire ' +
-    'it. A sudden volume drop often means lost traffic or a broken producer; a spike, a retry storm or a new client. Volume 0 ' +
+    'metric) is far from its seasonal baseline, the median at the same hour of the week (same hour of the day while the ' +
+    'history is short, earlier anomalous windows left out), by both a t statistic beyond the critical value for that few ' +
+    'samples (the spread floored by the sampling noise at the window volume) and a minimum change, so an ordinary Monday ' +
+    'morning does not fire it; performance and null rates alert only when they get worse. A sudden volume drop often means lost traffic or a broken producer; a spike, a retry storm or a new client. Volume 0 ' +
     'means the model sent nothing at all: its windows were closed by processing time (window_idle_closes) after ' +
     'MONITOR_IDLE_CLOSE_MS without a prediction; check that the service is up and still emits events. First ' +
     'steps: (1) compare the window with the same hour of previous weeks (evidence query); (2) check the upstream traffic ' +

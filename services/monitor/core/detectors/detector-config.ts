@@ -5,8 +5,12 @@ import type { AlertKind } from '../../../shared/events/types.ts'
 import { PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } from '../../../shared/records/window-metrics.ts'
 
 // The per-model `detectors` block. Every field has a default, so `detectors:` may be left out.
-// Drift thresholds are effect sizes (PSI, Jensen-Shannon distance, KS statistic, Cramér's V,
-// unseen-category rate), never p-values: at production volumes every p-value is tiny.
+// Drift is decided on effects in plain units (a mean shift in reference standard deviations, a
+// share of traffic moved between categories or bins) that must both stand out of the sampling
+// noise at a stated false-alarm rate and possibly reach the stated minimum effect: a p-value alone
+// flags trivial shifts at production volumes, a plug-in effect size alone flags noise in small or
+// sparse windows. The older per-measure levels (PSI, JS distance, KS, Cramér's V, unseen rate)
+// are still read: a measure past its level also counts, when the change stands out of the noise.
 
 /** A warning and a critical level of one measure (0 < warning <= critical). */
 const levels = (warning: number, critical: number) =>
@@ -45,10 +49,24 @@ const categoricalDrift = z
   .strict()
   .prefault({})
 
+/** The smallest drift worth an alert, in plain units. */
+const minEffect = z
+  .object({
+    /** Numeric features: |window mean − reference mean| in reference standard deviations. */
+    mean_shift: z.number().positive().default(0.25),
+    /** Share of values moved between categories (categorical) or reference bins (numeric): total variation. */
+    mix: z.number().positive().max(1).default(0.1),
+  })
+  .strict()
+  .prefault({})
+
+const minEffectOverride = z.object({ mean_shift: z.number().positive().optional(), mix: z.number().positive().max(1).optional() }).strict()
+
 const featureOverride = z
   .object({
     /** Leave this feature out of drift evaluation. */
     ignore: z.boolean().default(false),
+    min_effect: minEffectOverride.optional(),
     psi: levelOverride.optional(),
     js_distance: levelOverride.optional(),
     ks: levelOverride.optional(),
@@ -60,6 +78,12 @@ const featureOverride = z
 const drift = z
   .object({
     enabled: z.boolean().default(true),
+    /** Drift smaller than this is not worth an alert (per-feature overrides in `features`). */
+    min_effect: minEffect,
+    /** Share of a stationary feature's windows that sampling noise may flag (split over its tests). */
+    false_alarm_rate: z.number().positive().max(0.1).default(1e-4),
+    /** Critical once the effect's lower confidence bound reaches this multiple of min_effect. */
+    critical_factor: z.number().min(1).default(2),
     numeric: numericDrift,
     categorical: categoricalDrift,
     /** Also compare each window with the previous one (sudden changes inside a slow trend). */
@@ -125,11 +149,29 @@ const dataQuality = z
 export const anomalySeries = z.enum(['volume', 'null_rate', 'prediction_mean', 'performance'])
 export type AnomalySeries = z.infer<typeof anomalySeries>
 
+const anomalyDirection = z.enum(['both', 'worse'])
+export type AnomalyDirection = z.infer<typeof anomalyDirection>
+
+/** Which changes of a series may alert: a metric getting better is not an incident. */
+export const DEFAULT_ANOMALY_DIRECTION: Record<AnomalySeries, AnomalyDirection> = {
+  volume: 'both',
+  null_rate: 'worse',
+  prediction_mean: 'both',
+  performance: 'worse',
+}
+
 const anomaly = z
   .object({
     enabled: z.boolean().default(true),
     series: z.array(anomalySeries).default(['volume', 'null_rate', 'prediction_mean', 'performance']),
-    /** Robust z (distance from the seasonal median in scaled MADs). */
+    /**
+     * Share of a stationary series' windows that noise may flag. The critical value is Student's
+     * t for the few seasonal samples there are; z.critical / z.warning is how many times further
+     * out a change must be to be critical.
+     */
+    false_alarm_rate: z.number().positive().max(0.1).default(1e-4),
+    /** 'worse' alerts only on getting worse: more nulls, lower accuracy, higher error, less volume. */
+    direction: z.partialRecord(anomalySeries, anomalyDirection).default({}),
     z: levels(4, 8),
     /** Seasonal period: same hour-of-week by default. */
     seasonal_period: durationMs.prefault('1w'),
@@ -286,6 +328,12 @@ export function driftLevels(config: DetectorConfig, feature: string, measure: Dr
   const o = d.features[feature]?.[measure]
   const warning = o?.warning ?? base.warning
   return { warning, critical: Math.max(warning, o?.critical ?? base.critical) }
+}
+
+/** The minimum effects of one feature, per-feature overrides applied. */
+export function minEffectOf(config: DetectorConfig, feature: string): { mean_shift: number; mix: number } {
+  const o = config.drift.features[feature]?.min_effect
+  return { mean_shift: o?.mean_shift ?? config.drift.min_effect.mean_shift, mix: o?.mix ?? config.drift.min_effect.mix }
 }
 
 export function importanceOf(config: DetectorConfig, feature: string): number {

@@ -4,13 +4,23 @@ import {
   PREDICTION_CLASS,
   PREDICTION_SCORE,
   PREDICTION_VALUE,
+  OVERFLOW_CATEGORY,
   type CategoricalStats,
   type FeatureWindowStats,
   type NumericStats,
   type WindowKey,
 } from '../../../shared/records/window-metrics.ts'
-import { alignCategories, chiSquaredTest, jensenShannonDistance, ksStatisticFromHistograms, psi } from '../../../shared/stats/index.ts'
-import { driftLevels, importanceOf, isIgnored, type DetectorConfig, type Levels } from './detector-config.ts'
+import {
+  alignCategories,
+  chiSquaredTest,
+  jensenShannonDistance,
+  ksStatisticFromHistograms,
+  meanShift,
+  mixShift,
+  normalQuantile,
+  psi,
+} from '../../../shared/stats/index.ts'
+import { driftLevels, importanceOf, isIgnored, minEffectOf, type DetectorConfig, type Levels } from './detector-config.ts'
 import {
   fmt,
   severityOf,
@@ -30,31 +40,44 @@ import { runbookHint } from '../alerts/runbooks.ts'
 // category counts, never from raw rows. One finding per window and baseline lists the drifted
 // features ranked by effect x importance: a pipeline change that moves 30 features is one alert.
 
-export type DriftMeasure = 'psi' | 'js_distance' | 'ks' | 'cramers_v' | 'unseen_rate'
+type LegacyMeasure = 'psi' | 'js_distance' | 'ks' | 'cramers_v' | 'unseen_rate'
+export type DriftMeasure = 'mean_shift' | 'mix' | LegacyMeasure
 
 export interface MeasureValue {
   measure: DriftMeasure
+  /** The effect: bias-corrected for mean_shift and mix, the plug-in value for the older measures. */
   value: number
+  /** mean_shift and mix: warning = the minimum effect, critical = critical_factor times it. */
   levels: Levels
+  /** mean_shift and mix: confidence bounds of the effect (lower at the noise test's level, upper at 95 %). */
+  lower?: number
+  upper?: number
+  /** mix: probability of a difference at least this large between the counts from noise alone. */
+  p_value?: number
 }
 
 export interface FeatureDrift {
   feature: string
   categorical: boolean
   measures: MeasureValue[]
-  /** Largest value / warning-level ratio over the measures: >= 1 means the feature drifted. */
+  /** Largest value / warning-level ratio over the measures that decided: >= 1 means the feature drifted. */
   effect: number
   /** The measure behind `effect`. */
   decisive: MeasureValue
   severity: Severity | null
   /** Non-null values in the window. */
   count: number
+  /** The change stands out of the sampling noise at the configured false-alarm rate. */
+  significant: boolean
 }
 
-/** A numeric baseline: counts on the same bins as the window's histogram. */
+/** A numeric baseline: counts on the same bins as the window's histogram, with its moments when known. */
 export interface NumericBaseline {
   bin_edges: number[]
   histogram: number[]
+  mean?: number | null
+  std?: number | null
+  count?: number
 }
 
 /** A categorical baseline: counts per category. */
@@ -66,53 +89,168 @@ export interface CategoricalBaseline {
 /** Levels are positive (the config schema says so). */
 const ratio = (value: number, warning: number): number => value / warning
 
-function summarize(feature: string, categorical: boolean, measures: MeasureValue[], count: number): FeatureDrift | null {
-  if (!measures.length) return null
-  let decisive = measures[0]!
-  for (const m of measures) if (ratio(m.value, m.levels.warning) > ratio(decisive.value, decisive.levels.warning)) decisive = m
+/** One-sided z of the upper bound used for "may reach the minimum effect" (95 %). */
+const UPPER_Z = 1.645
+
+interface Calibrated {
+  measure: 'mean_shift' | 'mix'
+  estimate: number
+  /** An estimate that noise can only make larger (the plug-in value), for the upper bound. */
+  upward: number
+  se: number
+  pValue: number | null
+  minEffect: number
+  /** z of the lower confidence bound (at the false-alarm rate). */
+  z: number
+}
+
+/**
+ * A feature drifted when its change stands out of the noise (the p-value of its homogeneity test
+ * below the false-alarm rate) and either some effect may reach the feature's minimum (its upper
+ * confidence bound reaches it) or an older measure is past its level. Requiring the upper bound,
+ * not the lower one, to reach the minimum keeps the power at the minimum effect itself growing
+ * to 1 with the window, while a change demonstrably smaller than the minimum (the whole interval
+ * below it, which needs a large window) does not alert. Critical once the lower bound reaches
+ * critical_factor times the minimum, or an older measure its critical level.
+ */
+function summarize(
+  config: DetectorConfig,
+  feature: string,
+  categorical: boolean,
+  calibrated: Calibrated[],
+  legacy: MeasureValue[],
+  count: number,
+  alpha: number,
+): FeatureDrift | null {
+  const measures: MeasureValue[] = []
+  const significant = calibrated.some((c) => c.pValue !== null && c.pValue < alpha)
+  let decisive: MeasureValue | null = null
+  let decisiveRatio = -Infinity
   let severity: Severity | null = null
-  for (const m of measures) {
+  const factor = config.drift.critical_factor
+  for (const c of calibrated) {
+    const lower = Math.max(0, c.estimate - c.z * c.se)
+    const upper = c.upward + UPPER_Z * c.se
+    const m: MeasureValue = {
+      measure: c.measure,
+      value: c.estimate,
+      levels: { warning: c.minEffect, critical: c.minEffect * factor },
+      lower,
+      upper,
+      ...(c.pValue !== null ? { p_value: c.pValue } : {}),
+    }
+    measures.push(m)
+    const r = ratio(c.estimate, c.minEffect)
+    if (significant && upper >= c.minEffect) {
+      // Ranked by the estimate, but a flagged measure never ranks below the threshold.
+      const rr = Math.max(1, r)
+      if (rr > decisiveRatio) {
+        decisive = m
+        decisiveRatio = rr
+      }
+      const s: Severity = lower >= c.minEffect * factor ? 'critical' : 'warning'
+      severity = severity ? worseSeverity(severity, s) : s
+    } else if (decisiveRatio < 1 && Math.min(r, 0.99) > decisiveRatio) {
+      decisive = m
+      decisiveRatio = Math.min(r, 0.99)
+    }
+  }
+  for (const m of legacy) {
+    measures.push(m)
+    if (!significant) continue
     const s = severityOf(m.value, m.levels)
     if (s) severity = severity ? worseSeverity(severity, s) : s
+    const r = ratio(m.value, m.levels.warning)
+    if (r >= 1 && r > decisiveRatio) {
+      decisive = m
+      decisiveRatio = r
+    }
   }
-  return { feature, categorical, measures, effect: ratio(decisive.value, decisive.levels.warning), decisive, severity, count }
+  if (!measures.length) return null
+  decisive ??= measures[0]!
+  if (decisiveRatio === -Infinity) decisiveRatio = 0
+  if (decisiveRatio < 1) severity = null
+  return { feature, categorical, measures, effect: decisiveRatio, decisive, severity, count, significant }
 }
 
 const sameEdges = (a: number[], b: number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i])
 
-/** PSI, JS distance and KS of a numeric feature; null when the histograms cannot be compared. */
+/** Significance level of each of a feature's tests: the feature's false-alarm rate split over them. */
+const perTest = (config: DetectorConfig, tests: number): number => config.drift.false_alarm_rate / tests
+
+/**
+ * Mean shift (in reference standard deviations) and mix (share of values moved between the
+ * reference's bins) of a numeric feature, plus PSI, JS distance and KS; null when the histograms
+ * cannot be compared.
+ */
 export function numericFeatureDrift(config: DetectorConfig, feature: string, baseline: NumericBaseline, window: NumericStats): FeatureDrift | null {
   if (!baseline.histogram.length || !sameEdges(baseline.bin_edges, window.bin_edges) || baseline.histogram.length !== window.histogram.length) return null
-  const measures: MeasureValue[] = []
-  const add = (measure: DriftMeasure, value: number | null): void => {
-    if (value !== null && Number.isFinite(value)) measures.push({ measure, value, levels: driftLevels(config, feature, measure, false) })
+  const legacy: MeasureValue[] = []
+  const add = (measure: LegacyMeasure, value: number | null): void => {
+    if (value !== null && Number.isFinite(value)) legacy.push({ measure, value, levels: driftLevels(config, feature, measure, false) })
   }
   add('psi', psi(baseline.histogram, window.histogram))
   add('js_distance', jensenShannonDistance(baseline.histogram, window.histogram))
   add('ks', ksStatisticFromHistograms(baseline.histogram, window.histogram))
-  return summarize(feature, false, measures, window.count)
+  const min = minEffectOf(config, feature)
+  // One test decides whether the change stands out of the noise: the χ² on the reference bins.
+  // Its counts are multinomial whatever the feature's distribution, so its false-alarm rate holds
+  // for skewed and heavy-tailed values too, where a z-test on the mean fires 20 times too often
+  // (lognormal, 200 values). The mean shift then only says how large the change is. A shift that
+  // moves no value across a bin edge (integers moved by a fraction) is not seen.
+  const alpha = perTest(config, 1)
+  const z = normalQuantile(1 - alpha / 2)
+  const calibrated: Calibrated[] = []
+  const baseCount = baseline.count ?? baseline.histogram.reduce((a, b) => a + b, 0)
+  const shift = baseline.mean != null && baseline.std != null ? meanShift({ mean: baseline.mean, std: baseline.std, count: baseCount }, window) : null
+  if (shift && shift.se > 0) {
+    const estimate = Math.abs(shift.estimate)
+    calibrated.push({ measure: 'mean_shift', estimate, upward: estimate, se: shift.se, pValue: null, minEffect: min.mean_shift, z })
+  }
+  const mix = mixShift(baseline.histogram, window.histogram, { ordered: true })
+  if (mix) calibrated.push({ measure: 'mix', estimate: mix.estimate, upward: mix.raw, se: mix.se, pValue: mix.pValue, minEffect: min.mix, z })
+  return summarize(config, feature, false, calibrated, legacy, window.count, alpha)
 }
 
 /**
- * JS distance, Cramér's V and unseen-category rate of a categorical feature. Cramér's V is taken
- * with the baseline rescaled to the window's count: with the raw baseline counts V shrinks as the
- * baseline grows, so the same shift would read smaller against a bigger training set.
+ * Mix (share of values moved between categories) of a categorical feature, plus JS distance,
+ * Cramér's V and unseen-category rate. Cramér's V is taken with the baseline rescaled to the
+ * window's count: with the raw baseline counts V shrinks as the baseline grows, so the same shift
+ * would read smaller against a bigger training set. Null when the window kept only its most
+ * frequent categories (more distinct values than max_category_values): which ones it kept
+ * depends on the window's own counts, so any comparison of them with the baseline is biased.
  */
 export function categoricalFeatureDrift(config: DetectorConfig, feature: string, baseline: CategoricalBaseline, window: CategoricalStats): FeatureDrift | null {
+  if (window.overflow_count > 0 || window.categories.includes(OVERFLOW_CATEGORY)) return null
   const aligned = alignCategories(baseline.categories, baseline.counts, window.categories, window.counts)
   const baseTotal = aligned.reference.reduce((a, b) => a + b, 0)
   const total = aligned.current.reduce((a, b) => a + b, 0)
   if (baseTotal === 0 || total === 0) return null
-  const measures: MeasureValue[] = []
-  const add = (measure: DriftMeasure, value: number | null | undefined): void => {
-    if (value != null && Number.isFinite(value)) measures.push({ measure, value, levels: driftLevels(config, feature, measure, true) })
+  const legacy: MeasureValue[] = []
+  const add = (measure: LegacyMeasure, value: number | null | undefined): void => {
+    if (value != null && Number.isFinite(value)) legacy.push({ measure, value, levels: driftLevels(config, feature, measure, true) })
   }
   add('js_distance', jensenShannonDistance(aligned.reference, aligned.current))
   const scaled = aligned.reference.map((c) => (c * total) / baseTotal)
   add('cramers_v', chiSquaredTest(scaled, aligned.current)?.cramersV)
   const unseen = aligned.current.reduce((sum, c, i) => sum + (aligned.reference[i] === 0 ? c : 0), 0)
   add('unseen_rate', unseen / total)
-  return summarize(feature, true, measures, total)
+  const alpha = perTest(config, 1)
+  const mix = mixShift(aligned.reference, aligned.current, { ordered: false })
+  const calibrated: Calibrated[] = mix
+    ? [
+        {
+          measure: 'mix',
+          estimate: mix.estimate,
+          upward: mix.raw,
+          se: mix.se,
+          pValue: mix.pValue,
+          minEffect: minEffectOf(config, feature).mix,
+          z: normalQuantile(1 - alpha / 2),
+        },
+      ]
+    : []
+  return summarize(config, feature, true, calibrated, legacy, total, alpha)
 }
 
 interface Pair {
@@ -138,6 +276,8 @@ export function measureDrift(config: DetectorConfig, pairs: Pair[]): { drifts: F
         ? categoricalFeatureDrift(config, p.feature, p.categorical.baseline, p.categorical.window)
         : null
     if (drift) drifts.push(drift)
+    else if (p.categorical && (p.categorical.window.overflow_count > 0 || p.categorical.window.categories.includes(OVERFLOW_CATEGORY)))
+      skipped.push(`${p.feature} (more distinct values than max_category_values)`)
     else skipped.push(`${p.feature} (bins or categories not comparable with the baseline)`)
   }
   return { drifts, skipped }
@@ -194,7 +334,16 @@ export function rankDrifted(config: DetectorConfig, drifts: FeatureDrift[]): Ran
 }
 
 export function describeDrift(d: FeatureDrift): string {
-  const parts = d.measures.map((m) => `${m.measure} ${fmt(m.value)}${m === d.decisive ? ` (warning ${fmt(m.levels.warning)})` : ''}`)
+  const parts = d.measures.map((m) => {
+    const bounds = m.lower !== undefined && m.upper !== undefined ? ` [${fmt(m.lower)}, ${fmt(m.upper)}]` : ''
+    const level =
+      m === d.decisive
+        ? m.measure === 'mean_shift' || m.measure === 'mix'
+          ? ` (minimum ${fmt(m.levels.warning)})`
+          : ` (warning ${fmt(m.levels.warning)})`
+        : ''
+    return `${m.measure} ${fmt(m.value)}${bounds}${level}`
+  })
   return `${parts.join(', ')}; ${d.count} values`
 }
 

@@ -58,7 +58,7 @@ export function predictedClass(event: PredictionEvent, model: RuntimeModel): str
   if (model.config.task === 'binary_classification') {
     const positive = model.config.positive_class!
     const negative = (model.config.classes ?? []).find((c) => c !== positive) ?? null
-    return (event.prediction.scores[positive] ?? 0) >= 0.5 ? positive : negative
+    return (event.prediction.scores[positive] ?? 0) >= model.config.decision_threshold ? positive : negative
   }
   return entries.reduce((best, e) => (e[1] > best[1] ? e : best))[0]
 }
