@@ -16,6 +16,7 @@ import { formatReport, replayPolicy } from '../policy/run/replay.ts'
 import { deadLettersCommand, formatDeadLetters, listDeadLetters, modelIdReader } from './dead-letters.ts'
 import { apiToken, recordInvestigation } from './investigation.ts'
 import { produceFile } from './produce-file.ts'
+import { referenceCommand } from './reference-build.ts'
 import { firingAlertCount, latestWindows, listAlerts, listDecisions } from './store/cli-queries.ts'
 import { formatTable } from './table.ts'
 
@@ -59,7 +60,9 @@ async function groupLag(groupId: string, topics: string[]): Promise<number | nul
 const program = new Command()
 program
   .name('driftgate')
-  .description('Model monitoring and retraining gate: status, alerts, decisions, investigation outcomes, SQL, replay, produce, dead letters.')
+  .description(
+    'Model monitoring and retraining gate: status, alerts, decisions, investigation outcomes, SQL, replay, produce, dead letters, reference profiles.',
+  )
 
 program
   .command('status')
@@ -185,6 +188,13 @@ program.addCommand(
     if (!list.complete)
       console.error(`driftgate: ${topics.deadLetter} not read to its end within ${opts.timeoutMs / 1000} s (--timeout): newer records may be missing`)
     console.log(formatDeadLetters(list, opts, topics.deadLetter))
+  }),
+)
+
+program.addCommand(
+  referenceCommand({
+    config: () => loadDriftgateConfig(env.DRIFTGATE_CONFIG),
+    withReader: (use) => withClickHouse(reader, use),
   }),
 )
 
