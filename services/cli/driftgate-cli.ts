@@ -17,6 +17,7 @@ import { deadLettersCommand, formatDeadLetters, listDeadLetters, modelIdReader }
 import { apiToken, recordInvestigation } from './investigation.ts'
 import { produceFile } from './produce-file.ts'
 import { referenceCommand } from './reference-build.ts'
+import { startConsoleFromEnv } from '../console/run/start.ts'
 import { firingAlertCount, latestWindows, listAlerts, listDecisions } from './store/cli-queries.ts'
 import { formatTable } from './table.ts'
 
@@ -190,6 +191,22 @@ program.addCommand(
     console.log(formatDeadLetters(list, opts, topics.deadLetter))
   }),
 )
+
+program
+  .command('console')
+  .description('web console: models, windows, drift, episodes and approvals, dead letters (reads as the read-only user)')
+  .option('--port <n>', 'port (default CONSOLE_PORT, 8088)')
+  .option('--host <address>', 'interface (default CONSOLE_HOST, 127.0.0.1)')
+  .action(async (opts: { port?: string; host?: string }) => {
+    const server = await startConsoleFromEnv(env, createLogger('console', env.LOG_LEVEL), {
+      port: opts.port === undefined ? undefined : Number(opts.port),
+      host: opts.host,
+    })
+    console.log(`driftgate console at ${server.url} (Ctrl-C stops it)`)
+    const stop = (): void => void server.closeAll().then(() => process.exit(0))
+    process.on('SIGTERM', stop)
+    process.on('SIGINT', stop)
+  })
 
 program.addCommand(
   referenceCommand({
