@@ -50,7 +50,9 @@ function timeAxis(domain: [number, number], x: (t: number) => number, y: number)
   for (let i = 0; i <= ticks; i++) {
     const t = domain[0] + ((domain[1] - domain[0]) * i) / ticks
     const anchor = i === 0 ? 'start' : i === ticks ? 'end' : 'middle'
-    out += `<text x="${f(x(t))}" y="${y + 12}" text-anchor="${anchor}">${esc(iso(t).slice(0, 10))}</text>`
+    // Dates alone repeat on a span of a few days: then month, day and hour.
+    const text = domain[1] - domain[0] > 5 * 86_400_000 ? iso(t).slice(0, 10) : iso(t).slice(5, 16)
+    out += `<text x="${f(x(t))}" y="${y + 12}" text-anchor="${anchor}">${esc(text)}</text>`
   }
   return out
 }

@@ -253,7 +253,10 @@ export function episodePage(p: EpisodePageInput): string {
     a.summary ?? '',
   ])
   const sorted = [...p.decisions].sort((a, b) => a.decided_at - b.decided_at)
-  const pendingId = [...sorted].reverse().find((d) => d.awaiting_approval)?.decision_id
+  // A decision stays awaiting_approval in its row; an accepted approve or reject, or a request,
+  // is what settles it.
+  const settled = new Set(p.approvals.filter((a) => a.result === 'ok').map((a) => a.decision_id))
+  const pendingId = p.request ? undefined : [...sorted].reverse().find((d) => d.awaiting_approval && !settled.has(d.decision_id))?.decision_id
   const latest = sorted.at(-1)
   const r = p.request
   const request = r
