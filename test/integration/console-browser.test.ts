@@ -203,6 +203,10 @@ describe('the console in a browser', () => {
     expect(await page.locator('circle.pt[data-series="coverage"]').count()).toBe(windowCount)
     // The alert is drawn on each time series chart (volume, accuracy, coverage, value).
     expect(await page.locator('rect.alert-span').count()).toBe(4)
+    // And once in the alert timeline, from its first window to the end of its last.
+    const bar = page.locator('rect.alert-bar')
+    expect(await bar.count()).toBe(1)
+    expect(await bar.locator('title').textContent()).toMatch(/^performance accuracy \(all, firing\)/)
     // Drift and null-rate heatmaps: one cell per feature and window each.
     const drift = page.locator('div[data-chart^="Drift"] rect.cell')
     expect(await drift.count()).toBe(windowCount * FEATURES.length)

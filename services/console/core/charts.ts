@@ -156,3 +156,31 @@ export function heatmap(o: {
   body += timeAxis(o.domain, x, bottom)
   return h`<div class="chart" data-chart="${o.title}"><div class="chart-title">${o.title}</div><svg width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" role="img" aria-label="${o.title}">${raw(body)}</svg></div>`
 }
+
+/** One lane per alert identity (kind, subject, segment), one bar per alert, on the charts' time axis. */
+export function alertTimeline(o: { title: string; domain: [number, number]; spans: (Span & { lane: string })[]; marks?: Mark[] }): Html {
+  const lanes = [...new Set(o.spans.map((s) => s.lane))].sort()
+  const row = 14
+  const top = 4
+  const bottom = top + row * Math.max(1, lanes.length)
+  const height = bottom + 20
+  const x = xScale(o.domain)
+  let body = ''
+  for (const s of o.spans) {
+    const i = lanes.indexOf(s.lane)
+    const x0 = Math.max(LEFT, x(s.from))
+    const width = Math.max(2, Math.min(W - RIGHT, x(s.to)) - x0)
+    body += `<rect class="alert-bar" data-severity="${esc(s.severity)}" x="${f(x0)}" y="${top + row * i + 1}" width="${f(width)}" height="${row - 3}" fill="${SPAN_COLORS[s.severity] ?? '#ddd'}" fill-opacity="0.8"><title>${esc(s.label)}</title></rect>`
+  }
+  // Lane names over the bars, inside the plot: they are longer than the left margin.
+  lanes.forEach((lane, i) => {
+    body += `<text x="${LEFT + 2}" y="${top + row * i + 10}" fill-opacity="0.8">${esc(lane)}</text>`
+  })
+  // Lane names over the bars, inside the plot: they are longer than the left margin.
+  lanes.forEach((lane, i) => {
+    body += `<text x="${LEFT + 2}" y="${top + row * i + 10}" fill-opacity="0.8">${esc(lane)}</text>`
+  })
+  body += backdrop([], o.marks ?? [], x, top, bottom)
+  body += timeAxis(o.domain, x, bottom)
+  return h`<div class="chart" data-chart="${o.title}"><div class="chart-title">${o.title}</div><svg width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" role="img" aria-label="${o.title}">${raw(body)}</svg></div>`
+}

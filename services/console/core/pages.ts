@@ -1,7 +1,7 @@
 import { wilsonInterval } from '../../shared/stats/intervals.ts'
 import type { ReferenceProfile } from '../../shared/records/reference-profile.ts'
 import { byAttention } from './attention.ts'
-import { heatmap, lineChart, type Mark, type Span } from './charts.ts'
+import { alertTimeline, heatmap, lineChart, type Mark, type Span } from './charts.ts'
 import { driftCells, nullRateCells } from './drift-cells.ts'
 import { duration, h, iso, num, page, pct, table, type Html } from './html.ts'
 import type { AlertRow, ApprovalRow, DeadLetterCount, DecisionRow, EpisodeRow, FeaturePoint, ModelState, RequestRow, WindowPoint } from './rows.ts'
@@ -68,7 +68,9 @@ export function modelPage(m: ModelPageInput): string {
   const w = [...m.windows].sort((a, b) => a.window_start - b.window_start)
   if (w.length === 0) return page(m.modelId, h`<p>No windows stored for this model and window size yet.</p>`)
   const domain: [number, number] = [w[0]!.window_start, w.at(-1)!.window_start + m.windowSizeMs]
-  const spans = alertSpans(m.alerts.filter((a) => a.window_size_ms === m.windowSizeMs))
+  // Charts are of segment 'all': they are shaded by its alerts; every alert is in the timeline.
+  const sized = m.alerts.filter((a) => a.window_size_ms === m.windowSizeMs)
+  const spans = alertSpans(sized.filter((a) => a.segment === 'all'))
   const marks = [
     ...deployMarks(w),
     ...m.events.filter((e) => e.to >= domain[0] && e.from <= domain[1]).map((e) => ({ t: e.from, label: e.name, kind: 'event' as const })),
@@ -162,6 +164,14 @@ export function modelPage(m: ModelPageInput): string {
     max: 0.2,
     marks,
   })
+  const timeline = sized.length
+    ? alertTimeline({
+        title: 'Alerts (every segment; warning orange, critical red)',
+        domain,
+        marks,
+        spans: sized.map((a) => ({ ...alertSpans([a])[0]!, lane: `${a.kind} ${a.subject}${a.segment === 'all' ? '' : ` ${a.segment}`}` })),
+      })
+    : h``
   const sizes = m.windowSizes.map((s) => (s === m.windowSizeMs ? h`<b>${duration(s)}</b> ` : h`<a href="?size=${s}">${duration(s)}</a> `))
   const alertRows = m.alerts.map((a) => [sev(a.severity), a.status, a.kind, a.subject, a.segment, iso(a.first_seen), iso(a.last_seen), a.summary])
   const episodeRows = m.episodes.map((e) => [
@@ -173,8 +183,8 @@ export function modelPage(m: ModelPageInput): string {
   ])
   return page(
     m.modelId,
-    h`<p>${m.task}; window ${sizes}; ${w.length} windows from ${iso(domain[0])} to ${iso(domain[1])}. Alert spans are shaded, deploys (purple) and known events (green) dashed.</p>
-${volume}${perf}${coverage}${value}${drift}${nulls}
+    h`<p>${m.task}; window ${sizes}; ${w.length} windows from ${iso(domain[0])} to ${iso(domain[1])}. Alerts of segment all are shaded on the charts, deploys (purple) and known events (green) dashed.</p>
+${timeline}${volume}${perf}${coverage}${value}${drift}${nulls}
 <h2>Episodes</h2>${episodeRows.length ? table(['episode', 'status', 'change point', 'latest decision', 'retrain request'], episodeRows) : h`<p>None.</p>`}
 <h2>Alerts</h2>${alertRows.length ? table(['severity', 'status', 'kind', 'subject', 'segment', 'first window', 'last window', 'summary'], alertRows) : h`<p>None.</p>`}`,
   )
