@@ -190,6 +190,8 @@ describe('the console in a browser', () => {
     expect(rows[0]).toMatch(new RegExp(`^${MODEL}\\s+binary_classification\\s+1\\s+1\\s+0\\.0%`))
     expect(rows[1]).toMatch(/^quiet-model\s+regression\s+0\s+0\s+–\s+–\s+no windows yet/)
     await screenshot('overview')
+    expect((await fetch(`${server.url}/models/%E0%A4%A`)).status).toBe(400)
+    expect((await fetch(`${server.url}/models/nope`)).status).toBe(404)
   })
 
   it('draws one point per window, intervals on labeled windows, the alert span and the heatmaps', async () => {

@@ -308,6 +308,7 @@ export function deadLettersPage(counts: DeadLetterCount[], o: { topic: string; r
   )
 }
 
-export function notFoundPage(what: string): string {
-  return page('Not found', h`<p>${what}</p>`)
+/** A page that only says something: not found, refused, failed. */
+export function messagePage(what: string, title = 'Not found'): string {
+  return page(title, h`<p>${what}</p>`)
 }

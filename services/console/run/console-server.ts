@@ -11,7 +11,7 @@ import { deadLetterRow, type ModelIdReader } from '../../cli/dead-letters.ts'
 import { loadPolicies } from '../../policy/core/policy-config.ts'
 import { loadReferenceProfile } from '../../monitor/run/runtime-models.ts'
 import { DeadLetterTally } from '../core/dead-letter-counts.ts'
-import { deadLettersPage, episodePage, modelPage, notFoundPage, overviewPage } from '../core/pages.ts'
+import { deadLettersPage, episodePage, modelPage, messagePage, overviewPage } from '../core/pages.ts'
 import type { DeadLetterCount } from '../core/rows.ts'
 import {
   episode,
@@ -222,20 +222,25 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       })
       res.end(html)
     }
-    if (!route) return send(404, notFoundPage(`No page at ${path}.`))
-    const match = route.pattern
-      .exec(path)!
-      .slice(1)
-      .map((s) => decodeURIComponent(s))
+    if (!route) return send(404, messagePage(`No page at ${path}.`))
+    let match: string[]
+    try {
+      match = route.pattern
+        .exec(path)!
+        .slice(1)
+        .map((s) => decodeURIComponent(s))
+    } catch {
+      return send(400, messagePage('Malformed percent-encoding in the address.', 'Bad request'))
+    }
     route.handle(match, url, req, res).then(
       (html) => {
         if (typeof html === 'string') send(200, html)
         o.logger.debug({ event: 'console_page', path, ms: Math.round(performance.now() - started) }, 'page served')
       },
       (error: unknown) => {
-        if (error instanceof HttpError) return send(error.status, notFoundPage(error.message))
+        if (error instanceof HttpError) return send(error.status, messagePage(error.message, error.status === 404 ? 'Not found' : 'Refused'))
         o.logger.error({ event: 'console_page_failed', path, error: (error as Error).message }, 'page failed')
-        if (!res.headersSent) send(500, notFoundPage(`This page failed: ${(error as Error).message}`))
+        if (!res.headersSent) send(500, messagePage(`This page failed: ${(error as Error).message}`, 'Error'))
       },
     )
   })
