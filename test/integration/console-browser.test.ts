@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startConsole, kafkaDeadLetters, type ConsoleServer } from '../../services/console/run/console-server.ts'
@@ -12,6 +15,7 @@ import { parseDriftgateConfig } from '../../services/shared/config/model-config.
 import { sendDeadLetters } from '../../services/shared/kafka/dead-letter.ts'
 import { createProducer } from '../../services/shared/kafka/producer.ts'
 import { CLICKHOUSE_URL, testLogger } from '../support/harness.ts'
+import { exited } from '../support/monitor-process.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { CP, H, MODEL, degradedWindows, policy, trigger } from '../unit/policy/fixtures.ts'
 import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
@@ -294,6 +298,20 @@ describe.skipIf(!onLocalServer)('the console as started by driftgate console', (
       expect((await fetch(console1.url)).status).toBe(200)
     } finally {
       await console1.closeAll()
+    }
+    // The command itself prints where it listens and stops on SIGTERM.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/driftgate-cli.ts', 'console', '--port', '0'], {
+      env: { ...process.env, CLICKHOUSE_URL, DRIFTGATE_CONFIG: 'config/driftgate.yaml' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    try {
+      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as string[]
+      const url = /^driftgate console at (http:\/\/127\.0\.0\.1:\d+) /.exec(line!)?.[1]
+      expect(url, line).toBeDefined()
+      expect(await (await fetch(`${url}/models/credit-default`)).text()).toMatch(/<h1>credit-default<\/h1>/)
+    } finally {
+      child.kill('SIGTERM')
+      await exited(child)
     }
     await expect(
       startConsoleFromEnv({ ...base, CLICKHOUSE_READONLY_USER: 'default', CLICKHOUSE_READONLY_PASSWORD: '' }, testLogger('console'), { port: 0 }),

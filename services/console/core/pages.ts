@@ -26,7 +26,7 @@ export function overviewPage(models: ModelState[], now: number): string {
   ])
   return page(
     'Models',
-    h`<p class="muted">Sorted by what needs attention: critical alerts, firing alerts, open episodes, label coverage of the newest window, monitor lag.</p>
+    h`<p class="muted">Sorted by what needs attention: critical alerts, firing alerts, open episodes, label coverage of the newest window, monitor lag (how long the newest stored prediction has waited for its windows to be recomputed).</p>
 ${table(['model', 'task', 'firing alerts', 'open episodes', 'label coverage', 'lag', 'last window'], rows, [false, false, true, true, true, true, false])}`,
   )
 }
