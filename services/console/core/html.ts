@@ -1,4 +1,4 @@
-// Small HTML helpers: every value that reaches a page goes through esc(), so a feature name or an
+// Building pages: every value that reaches a page goes through esc(), so a feature name or an
 // alert summary can never inject markup.
 
 export type Html = { readonly html: string }
