@@ -252,7 +252,7 @@ describe('the console in a browser', () => {
       ['approve', 'ok', 'alice', 'checked in the browser'],
     ])
     expect(await page.locator('table.request').innerText()).toMatch(/approved by\s+alice/)
-    expect(await page.locator('form.act').count()).toBe(0)
+    expect(await page.locator('form.act:not(.investigation)').count()).toBe(0)
     const [request] = await main.env.requestsOnTopic(1)
     expect(request).toMatchObject({ decision_id: decisionId })
     await screenshot('episode-approved')
@@ -271,9 +271,28 @@ describe('the console in a browser', () => {
     const audit = await page.locator('h2:text("Approval audit") + table tbody tr').allInnerTexts()
     expect(audit.map((r) => r.split('\t').slice(1, 5))).toEqual([['reject', 'ok', 'alice', 'seasonal, wait']])
     expect(await page.locator('text=No retrain request for this episode.').count()).toBe(1)
-    expect(await page.locator('form.act').count()).toBe(0)
+    expect(await page.locator('form.act:not(.investigation)').count()).toBe(0)
     expect(await other.env.rawRequestCount()).toBe(0)
     await screenshot('episode-rejected')
+
+    // What the investigation found, recorded through the policy API and audited there.
+    other.env.clock.t += 1000
+    const investigation = page.locator('form.investigation')
+    await investigation.locator('select[name=outcome]').selectOption('false_alarm')
+    await investigation.locator('input[name=token]').fill(ALICE)
+    await investigation.locator('input[name=comment]').fill('a test campaign')
+    await investigation.locator('button').click()
+    await expect.poll(() => page.locator('.flash.ok').innerText()).toMatch(/recorded false_alarm for episode/)
+    await page.reload()
+    expect(await page.locator('h2:text("Investigation") + table tbody tr').allInnerTexts()).toEqual([
+      expect.stringMatching(/\tfalse_alarm\t\talice\ta test campaign$/),
+    ])
+    const audit2 = await page.locator('h2:text("Approval audit") + table tbody tr').allInnerTexts()
+    expect(audit2.map((r) => r.split('\t').slice(1, 5))).toEqual([
+      ['reject', 'ok', 'alice', 'seasonal, wait'],
+      ['investigation', 'ok', 'alice', 'false_alarm: a test campaign'],
+    ])
+    await screenshot('episode-investigated')
   })
 
   it('counts dead letters by code and model', async () => {

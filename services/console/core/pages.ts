@@ -4,7 +4,18 @@ import { byAttention } from './attention.ts'
 import { alertTimeline, heatmap, lineChart, type Mark, type Span } from './charts.ts'
 import { driftCells, nullRateCells } from './drift-cells.ts'
 import { duration, h, iso, num, page, pct, table, type Html } from './html.ts'
-import type { AlertRow, ApprovalRow, DeadLetterCount, DecisionRow, EpisodeRow, FeaturePoint, ModelState, RequestRow, WindowPoint } from './rows.ts'
+import type {
+  AlertRow,
+  ApprovalRow,
+  DeadLetterCount,
+  DecisionRow,
+  EpisodeRow,
+  FeaturePoint,
+  InvestigationRow,
+  ModelState,
+  RequestRow,
+  WindowPoint,
+} from './rows.ts'
 
 // The console's pages as HTML strings, from rows already read: no I/O here, the clock passed in.
 
@@ -195,6 +206,7 @@ export interface EpisodePageInput {
   decisions: DecisionRow[]
   request: RequestRow | null
   approvals: ApprovalRow[]
+  investigations: InvestigationRow[]
   flash?: { ok: boolean; text: string }
 }
 
@@ -284,8 +296,26 @@ export function episodePage(p: EpisodePageInput): string {
 <h2>Alerts</h2>${table(['severity', 'status', 'kind', 'subject', 'segment', 'first window', 'last window', 'summary'], alerts)}
 <h2>Retrain request</h2>${request}
 <h2>Decisions (${sorted.length})</h2>${sorted.map((d) => decisionBlock(e.model_id, e.episode_id, d, d.decision_id === pendingId && d === latest))}
+<h2>Investigation</h2>${investigation(e, p.investigations)}
 <h2>Approval audit</h2>${audit.length ? table(['at', 'action', 'result', 'actor', 'comment', 'decision'], audit) : h`<p>No approval actions.</p>`}`,
   )
+}
+
+/** What investigations found, and the form that records an outcome through the policy API. */
+function investigation(e: EpisodeRow, rows: InvestigationRow[]): Html {
+  const found = rows.length
+    ? table(
+        ['at', 'outcome', 'fixed at', 'by', 'comment'],
+        rows.map((r) => [iso(r.at), r.outcome, r.fixed_at ? iso(r.fixed_at) : '', r.actor, r.comment]),
+      )
+    : h`<p>No outcome recorded.</p>`
+  const action = `${episodeHref(e.model_id, e.episode_id)}/investigation`
+  return h`${found}<form class="act investigation" method="post" action="${action}">
+<select name="outcome" required><option value="real_change">real change</option><option value="false_alarm">false alarm</option><option value="pipeline_bug">pipeline bug</option></select>
+<input type="text" name="fixed_at" placeholder="pipeline bug fixed at (ISO-8601 with zone)">
+<input type="password" name="token" placeholder="approver token" required autocomplete="off">
+<input type="text" name="comment" placeholder="what was found">
+<button type="submit">Record outcome</button></form>`
 }
 
 export function deadLettersPage(counts: DeadLetterCount[], o: { topic: string; read: number; complete: boolean }): string {

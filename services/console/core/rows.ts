@@ -108,3 +108,11 @@ export interface DeadLetterCount {
   count: number
   newest: number
 }
+
+export interface InvestigationRow {
+  at: number
+  outcome: string
+  fixed_at: number
+  actor: string
+  comment: string
+}

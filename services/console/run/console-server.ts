@@ -8,6 +8,7 @@ import { scanTopic } from '../../shared/kafka/read-topic.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
 import type { ReferenceProfile } from '../../shared/records/reference-profile.ts'
 import { deadLetterRow, type ModelIdReader } from '../../cli/dead-letters.ts'
+import { recordInvestigation } from '../../cli/investigation.ts'
 import { loadPolicies } from '../../policy/core/policy-config.ts'
 import { loadReferenceProfile } from '../../monitor/run/runtime-models.ts'
 import { DeadLetterTally } from '../core/dead-letter-counts.ts'
@@ -17,6 +18,7 @@ import {
   episode,
   episodeApprovals,
   episodeDecisions,
+  episodeInvestigations,
   episodeRequest,
   featureSeries,
   modelAlerts,
@@ -79,6 +81,10 @@ class HttpError extends Error {
     super(message)
   }
 }
+
+/** Back to the episode page, with what the policy API answered. */
+const episodeBack = (model: string, episode: string, ok: boolean, text: string): string =>
+  `/models/${encodeURIComponent(model)}/episodes/${encodeURIComponent(episode)}?ok=${ok ? 1 : 0}&msg=${encodeURIComponent(text.slice(0, 400))}`
 
 async function readForm(req: IncomingMessage, limit = 16 * 1024): Promise<URLSearchParams> {
   const chunks: Buffer[] = []
@@ -154,16 +160,24 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         const row = await episode(o.ch, model.model_id, ep!)
         if (!row) throw new HttpError(404, `no episode '${ep}' of ${model.model_id}`)
         const decisions = await episodeDecisions(o.ch, model.model_id, ep!)
-        const [request, approvals] = await Promise.all([
+        const [request, approvals, investigations] = await Promise.all([
           episodeRequest(o.ch, model.model_id, ep!),
           episodeApprovals(
             o.ch,
             ep!,
             decisions.map((d) => d.decision_id),
           ),
+          episodeInvestigations(o.ch, model.model_id, ep!),
         ])
         const msg = url.searchParams.get('msg')
-        return episodePage({ episode: row, decisions, request, approvals, flash: msg ? { ok: url.searchParams.get('ok') === '1', text: msg } : undefined })
+        return episodePage({
+          episode: row,
+          decisions,
+          request,
+          approvals,
+          investigations,
+          flash: msg ? { ok: url.searchParams.get('ok') === '1', text: msg } : undefined,
+        })
       },
     },
     {
@@ -189,8 +203,33 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         } catch (error) {
           text = `The policy API at ${o.policyApiUrl} did not answer: ${(error as Error).message}`
         }
-        const back = `/models/${encodeURIComponent(id!)}/episodes/${encodeURIComponent(ep!)}?ok=${ok ? 1 : 0}&msg=${encodeURIComponent(text.slice(0, 400))}`
-        res.writeHead(303, { location: back })
+        res.writeHead(303, { location: episodeBack(id!, ep!, ok, text) })
+        res.end()
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/models\/([^/]+)\/episodes\/([^/]+)\/investigation$/,
+      handle: async ([id, ep], _url, req, res) => {
+        const form = await readForm(req)
+        const outcome = form.get('outcome') ?? ''
+        const fixedAt = (form.get('fixed_at') ?? '').trim()
+        let text: string
+        let ok = false
+        try {
+          text = await recordInvestigation({
+            api: o.policyApiUrl,
+            token: form.get('token') ?? '',
+            episodeId: ep!,
+            outcome,
+            fixedAt: outcome === 'pipeline_bug' && fixedAt ? fixedAt : undefined,
+            comment: (form.get('comment') ?? '').slice(0, 2000),
+          })
+          ok = true
+        } catch (error) {
+          text = (error as Error).message
+        }
+        res.writeHead(303, { location: episodeBack(id!, ep!, ok, text) })
         res.end()
       },
     },

@@ -30,7 +30,7 @@ export async function startConsoleFromEnv(
   const server = await startConsole({
     ch,
     config,
-    policyApiUrl: env.POLICY_API_URL ?? `http://127.0.0.1:${env.POLICY_API_PORT}`,
+    policyApiUrl: env.POLICY_API_URL ?? `http://${env.POLICY_API_HOST === '0.0.0.0' ? '127.0.0.1' : env.POLICY_API_HOST}:${env.POLICY_API_PORT}`,
     deadLetters: kafkaDeadLetters(kafka, topics.deadLetter, modelIdReader(EventCodec.forRegistry(env.SCHEMA_REGISTRY_URL), topics.labels)),
     logger,
     port: overrides.port ?? env.CONSOLE_PORT,

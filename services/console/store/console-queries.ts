@@ -1,6 +1,6 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
-import type { AlertRow, ApprovalRow, DecisionRow, EpisodeRow, FeaturePoint, ModelState, RequestRow, WindowPoint } from '../core/rows.ts'
+import type { AlertRow, ApprovalRow, DecisionRow, EpisodeRow, FeaturePoint, InvestigationRow, ModelState, RequestRow, WindowPoint } from '../core/rows.ts'
 
 // What the console reads, as the read-only analyst. Every table is read with FINAL (latest
 // version of each row); a window's numbers over several model versions are added up here.
@@ -144,4 +144,13 @@ export async function episodeApprovals(ch: ClickHouse, episodeId: string, decisi
      WHERE episode_id = ${lit(episodeId)}${ids} ORDER BY at, action_id`,
   )
   return rows.map((r) => ({ ...r, at: n(r.at) }))
+}
+
+/** What investigations of the episode found, oldest first (the latest counts). */
+export async function episodeInvestigations(ch: ClickHouse, modelId: string, episodeId: string): Promise<InvestigationRow[]> {
+  const rows = await ch.query<InvestigationRow>(
+    `SELECT at, outcome, fixed_at, actor, comment FROM ${ch.table('policy_investigations')}
+     WHERE model_id = ${lit(modelId)} AND episode_id = ${lit(episodeId)} ORDER BY at`,
+  )
+  return rows.map((r) => ({ ...r, at: n(r.at), fixed_at: n(r.fixed_at) }))
 }

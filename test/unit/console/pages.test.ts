@@ -158,7 +158,7 @@ describe('console pages', () => {
       alerts_json: '[]',
       updated_at: 0,
     }
-    const html = episodePage({ episode, decisions: [decision('d1', 1, 1), decision('d2', 2, 1)], request: null, approvals: [] })
+    const html = episodePage({ episode, decisions: [decision('d1', 1, 1), decision('d2', 2, 1)], request: null, approvals: [], investigations: [] })
     expect(count(html, /<form class="act"/g)).toBe(2)
     expect(html).toContain('/models/m/episodes/e1/decisions/d2/approve')
     expect(html).not.toContain('/decisions/d1/')
