@@ -19,6 +19,7 @@ const CLICKHOUSE_FACING = [
   'policy-restart',
   'fuzz-rows',
   'category-overflow',
+  'console-browser',
 ].map((f) => `test/integration/${f}.test.ts`)
 
 // Unit tests are pure (no servers); integration tests talk to the real local Kafka, ClickHouse

@@ -1,6 +1,8 @@
+import { join } from 'node:path'
 import { loadEnv } from '../services/shared/config/env.ts'
 import { mainCommand, type MainOptions } from './options.ts'
 import { runScenario } from './run-scenario.ts'
+import { SCENARIO_MODEL } from './scenario.ts'
 
 // `npm start` after infra/local/up.sh: plays the credit-default scenario through the monitor and
 // the policy service and exits 0 only when every phase led to the expected answer. Connections,
@@ -34,6 +36,14 @@ try {
     signal: abort.signal,
   })
   process.exitCode = result.interrupted ? 130 : result.ok ? 0 : 1
+  if (!result.interrupted) {
+    // The run's rows stay in ClickHouse: the console shows them with the effective config.
+    const env = loadEnv()
+    process.stdout.write(
+      `\nSee it in the console: DRIFTGATE_CONFIG=${join(opts.out, 'driftgate.yaml')} npx driftgate console` +
+        `  ->  http://${env.CONSOLE_HOST === '0.0.0.0' ? '127.0.0.1' : env.CONSOLE_HOST}:${env.CONSOLE_PORT}/models/${SCENARIO_MODEL}\n`,
+    )
+  }
 } catch (error) {
   process.stderr.write(`driftgate main job failed: ${(error as Error).message}\n`)
   process.exitCode = 2

@@ -16,6 +16,8 @@ import { formatReport, replayPolicy } from '../policy/run/replay.ts'
 import { deadLettersCommand, formatDeadLetters, listDeadLetters, modelIdReader } from './dead-letters.ts'
 import { apiToken, recordInvestigation } from './investigation.ts'
 import { produceFile } from './produce-file.ts'
+import { referenceCommand } from './reference-build.ts'
+import { startConsoleFromEnv } from '../console/run/start.ts'
 import { firingAlertCount, latestWindows, listAlerts, listDecisions, listRetrains } from './store/cli-queries.ts'
 import { formatTable } from './table.ts'
 
@@ -59,7 +61,9 @@ async function groupLag(groupId: string, topics: string[]): Promise<number | nul
 const program = new Command()
 program
   .name('driftgate')
-  .description('Model monitoring and retraining gate: status, alerts, decisions, investigation outcomes, SQL, replay, produce, dead letters.')
+  .description(
+    'Model monitoring and retraining gate: status, alerts, decisions, investigation outcomes, SQL, replay, produce, dead letters, reference profiles.',
+  )
 
 program
   .command('status')
@@ -197,6 +201,29 @@ program.addCommand(
     if (!list.complete)
       console.error(`driftgate: ${topics.deadLetter} not read to its end within ${opts.timeoutMs / 1000} s (--timeout): newer records may be missing`)
     console.log(formatDeadLetters(list, opts, topics.deadLetter))
+  }),
+)
+
+program
+  .command('console')
+  .description('web console: models, windows, drift, episodes and approvals, dead letters (reads as the read-only user)')
+  .option('--port <n>', 'port (default CONSOLE_PORT, 8088)')
+  .option('--host <address>', 'interface (default CONSOLE_HOST, 127.0.0.1)')
+  .action(async (opts: { port?: string; host?: string }) => {
+    const server = await startConsoleFromEnv(env, createLogger('console', env.LOG_LEVEL), {
+      port: opts.port === undefined ? undefined : Number(opts.port),
+      host: opts.host,
+    })
+    console.log(`driftgate console at ${server.url} (Ctrl-C stops it)`)
+    const stop = (): void => void server.closeAll().then(() => process.exit(0))
+    process.on('SIGTERM', stop)
+    process.on('SIGINT', stop)
+  })
+
+program.addCommand(
+  referenceCommand({
+    config: () => loadDriftgateConfig(env.DRIFTGATE_CONFIG),
+    withReader: (use) => withClickHouse(reader, use),
   }),
 )
 

@@ -10,15 +10,18 @@ export interface ProduceReport {
   errors: { line: number; message: string }[]
 }
 
+export interface EventFile {
+  predictions: PredictionEvent[]
+  labels: LabelEvent[]
+  errors: { line: number; message: string }[]
+}
+
 /**
- * Sends the events of a JSON-lines file: each line a PredictionEvent or a LabelEvent (told
- * apart by `event_time` vs `label_time`). Every bad line is reported with its number and the
- * field at fault; good lines are sent.
+ * Reads a JSON-lines file: each line a PredictionEvent or a LabelEvent (told apart by
+ * `event_time` vs `label_time`). Every bad line is reported with its number and the field at fault.
  */
-export async function produceFile(path: string, producer: EventProducer): Promise<ProduceReport> {
-  const report: ProduceReport = { predictions: 0, labels: 0, errors: [] }
-  const predictions: PredictionEvent[] = []
-  const labels: LabelEvent[] = []
+export function readEventFile(path: string): EventFile {
+  const file: EventFile = { predictions: [], labels: [], errors: [] }
   readFileSync(path, 'utf8')
     .split('\n')
     .forEach((text, i) => {
@@ -28,18 +31,25 @@ export async function produceFile(path: string, producer: EventProducer): Promis
       try {
         raw = JSON.parse(text)
       } catch (error) {
-        report.errors.push({ line, message: `not valid JSON: ${(error as Error).message}` })
+        file.errors.push({ line, message: `not valid JSON: ${(error as Error).message}` })
         return
       }
       try {
-        if (raw && typeof raw === 'object' && 'label_time' in raw) labels.push(checkLabel(raw))
-        else if (raw && typeof raw === 'object' && 'event_time' in raw) predictions.push(checkPrediction(raw))
-        else report.errors.push({ line, message: 'neither a prediction (event_time) nor a label (label_time)' })
+        if (raw && typeof raw === 'object' && 'label_time' in raw) file.labels.push(checkLabel(raw))
+        else if (raw && typeof raw === 'object' && 'event_time' in raw) file.predictions.push(checkPrediction(raw))
+        else file.errors.push({ line, message: 'neither a prediction (event_time) nor a label (label_time)' })
       } catch (error) {
         if (!(error instanceof DecodeError)) throw error
-        report.errors.push({ line, message: error.message.replace(/\n/g, '; ') })
+        file.errors.push({ line, message: error.message.replace(/\n/g, '; ') })
       }
     })
+  return file
+}
+
+/** Sends the events of a JSON-lines file (readEventFile); bad lines are reported, good lines sent. */
+export async function produceFile(path: string, producer: EventProducer): Promise<ProduceReport> {
+  const { predictions, labels, errors } = readEventFile(path)
+  const report: ProduceReport = { predictions: 0, labels: 0, errors }
   for (let i = 0; i < predictions.length; i += 1000) await producer.sendPredictions(predictions.slice(i, i + 1000))
   for (let i = 0; i < labels.length; i += 1000) await producer.sendLabels(labels.slice(i, i + 1000))
   report.predictions = predictions.length

@@ -20,7 +20,7 @@ describe('layout', () => {
   })
 
   it('has each service in core, store and run, and nothing beside them but a README', () => {
-    for (const service of ['monitor', 'policy']) {
+    for (const service of ['monitor', 'policy', 'console']) {
       const entries = readdirSync(join('services', service)).sort()
       expect(entries.filter((e) => e !== 'README.md')).toEqual(['core', 'run', 'store'])
     }

@@ -50,6 +50,11 @@ const envSchema = z.object({
   /** Interface the approval API listens on (loopback unless exposed on purpose). */
   POLICY_API_HOST: z.string().default('127.0.0.1'),
   POLICY_GROUP_ID: z.string().default('driftgate-policy'),
+  /** The web console (driftgate console): its port and interface (loopback unless exposed on purpose). */
+  CONSOLE_PORT: z.coerce.number().int().min(0).max(65535).default(8088),
+  CONSOLE_HOST: z.string().default('127.0.0.1'),
+  /** Where the console sends approvals; default: the approval API on this host's POLICY_API_PORT. */
+  POLICY_API_URL: z.url().optional(),
   /** Monitor consumer group, batch size (records) and linger (ms). */
   MONITOR_GROUP_ID: z.string().default('driftgate-monitor'),
   MONITOR_BATCH_SIZE: z.coerce.number().int().min(1).default(10_000),
