@@ -413,7 +413,7 @@ function checkSummary(got: SummaryRow, want: ExpectedTaskWindow, key: string): v
   expectNumber(got.label_delay_p50_ms, want.delay_p50, `${key} delay p50`)
   expectNumber(got.label_delay_p90_ms, want.delay_p90, `${key} delay p90`)
   expectNumber(got.label_delay_p99_ms, want.delay_p99, `${key} delay p99`)
-  for (const metric of ['accuracy', 'precision', 'recall', 'f1', 'log_loss', 'mae', 'rmse', 'mape', 'bias'] as const)
+  for (const metric of ['accuracy', 'precision', 'recall', 'f1', 'log_loss', 'mae', 'rmse', 'mape', 'bias', 'error_fourth_moment'] as const)
     expectNumber(got[metric], want[metric], `${key} ${metric}`)
   expectNumber(got.business_value, want.business_value, `${key} business_value`)
   // Binary-only numbers stay empty.

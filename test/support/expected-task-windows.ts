@@ -59,6 +59,7 @@ export interface ExpectedTaskWindow extends ExpectedWindowCounts {
   rmse: number | null
   mape: number | null
   bias: number | null
+  error_fourth_moment: number | null
   business_value: number
   numeric: Record<string, ExpectedNumeric>
   categorical: Record<string, ExpectedCategorical>
@@ -228,6 +229,7 @@ export function expectedTaskWindows(
         rmse: null,
         mape: null,
         bias: null,
+        error_fourth_moment: null,
         business_value: 0,
         numeric: {},
         categorical: {},
@@ -240,6 +242,7 @@ export function expectedTaskWindows(
           w.mae = pairs.reduce((s, p) => s + Math.abs(p.yhat - p.y), 0) / pairs.length
           w.rmse = Math.sqrt(pairs.reduce((s, p) => s + (p.yhat - p.y) ** 2, 0) / pairs.length)
           w.bias = pairs.reduce((s, p) => s + (p.yhat - p.y), 0) / pairs.length
+          w.error_fourth_moment = pairs.reduce((s, p) => s + (p.yhat - p.y) ** 4, 0) / pairs.length
           const nonZero = pairs.filter((p) => p.y !== 0)
           w.mape = nonZero.length ? nonZero.reduce((s, p) => s + Math.abs((p.yhat - p.y) / p.y), 0) / nonZero.length : null
         }

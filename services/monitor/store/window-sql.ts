@@ -298,6 +298,7 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
         ['arraySum(arrayMap(x -> abs(x), errors))', 'reg_abs'],
         ['arraySum(arrayMap(x -> x * x, errors))', 'reg_sq'],
         ['arraySum(errors)', 'reg_bias'],
+        ['arraySum(arrayMap(x -> x * x * x * x, errors))', 'reg_quad'],
         ['arraySum(arraySort(groupArrayIf(abs(err / assumeNotNull(label_value)), reg AND nonzero_truth)))', 'reg_pct'],
         ['countIf(reg AND nonzero_truth)', 'reg_pct_n'],
       ],

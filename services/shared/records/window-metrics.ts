@@ -77,6 +77,8 @@ export interface RegressionPerformance {
   rmse: number
   mape: number | null
   bias: number
+  /** Mean of the errors' fourth powers, for the RMSE's interval (absent where not computed). */
+  error_fourth_moment?: number | null
 }
 
 export interface WindowSummary {

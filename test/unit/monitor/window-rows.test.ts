@@ -61,7 +61,7 @@ const regressed: WindowSummary = {
   ...classified,
   key: windowKey(T0 + HOUR, { segment: 'region=eu' }),
   classification: null,
-  regression: { mae: 1.5, rmse: 2.25, mape: null, bias: -0.1 },
+  regression: { mae: 1.5, rmse: 2.25, mape: null, bias: -0.1, error_fourth_moment: 40.5 },
   estimated_accuracy: null,
   business_value: null,
   closed: false,

@@ -17,7 +17,9 @@ import { runbookHint } from '../alerts/runbooks.ts'
 //   n = TP + (FP + FN) / 2 and given Wilson's interval (multiclass: n = labeled count);
 // - roc_auc: Hanley & McNeil's standard error from the window's positive and negative counts;
 // - mae: standard error sqrt(rmse^2 - mae^2) / sqrt(n), exact for the window's errors;
-// - rmse: standard error rmse / sqrt(2n) (delta method, errors roughly normal).
+// - rmse: standard error sqrt((m4 - mse^2) / n) / (2 rmse), the delta method on the mean squared
+//   error with the errors' fourth moment m4 (rmse / sqrt(2n), which assumes normal errors, when
+//   the window has no m4).
 // Reference figures other than accuracy are taken as exact.
 
 const BOUNDED: PerformanceMetric[] = ['accuracy', 'f1', 'roc_auc']
@@ -114,7 +116,13 @@ function judge(input: DetectorInput, metric: PerformanceMetric, reference: numbe
   if (!r) return 'no regression metrics in the window'
   const n = s.labeled_count
   const observed = metric === 'mae' ? r.mae : r.rmse
-  const se = metric === 'mae' ? Math.sqrt(Math.max(0, r.rmse * r.rmse - r.mae * r.mae) / n) : r.rmse / Math.sqrt(2 * n)
+  const m4 = r.error_fourth_moment ?? null
+  const se =
+    metric === 'mae'
+      ? Math.sqrt(Math.max(0, r.rmse * r.rmse - r.mae * r.mae) / n)
+      : m4 !== null && r.rmse > 0
+        ? Math.sqrt(Math.max(0, m4 - r.rmse ** 4) / n) / (2 * r.rmse)
+        : r.rmse / Math.sqrt(2 * n)
   const low = observed - z * se
   const high = observed + z * se
   if (reference <= 0) return `reference ${metric} is ${reference}: a relative increase is undefined`
@@ -125,7 +133,7 @@ function judge(input: DetectorInput, metric: PerformanceMetric, reference: numbe
     worseLow: (low - reference) / reference,
     worseEstimate: (observed - reference) / reference,
     n,
-    note: metric === 'mae' ? 'SE sqrt(rmse^2-mae^2)/sqrt(n)' : 'SE rmse/sqrt(2n)',
+    note: metric === 'mae' ? 'SE sqrt(rmse^2-mae^2)/sqrt(n)' : m4 !== null ? 'SE sqrt((m4-mse^2)/n)/(2 rmse)' : 'SE rmse/sqrt(2n)',
   }
 }
 

@@ -58,6 +58,7 @@ export interface SummaryAggregateRow extends GroupKey {
   reg_abs?: number
   reg_sq?: number
   reg_bias?: number
+  reg_quad?: number
   reg_pct?: number
   reg_pct_n?: number
 }
@@ -157,6 +158,7 @@ export function summaryFromAggregate(model: RuntimeModel, sizeMs: number, row: S
             rmse: Math.sqrt(row.reg_sq! / row.reg_n),
             mape: row.reg_pct_n ? row.reg_pct! / row.reg_pct_n : null,
             bias: row.reg_bias! / row.reg_n,
+            error_fourth_moment: row.reg_quad! / row.reg_n,
           }
         : null,
     estimated_accuracy: estimated,

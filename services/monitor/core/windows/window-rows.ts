@@ -32,6 +32,7 @@ export interface SummaryRecord {
   rmse: number | null
   mape: number | null
   bias: number | null
+  error_fourth_moment: number | null
   estimated_accuracy: number | null
   business_value: number | null
   closed: number
@@ -93,7 +94,7 @@ export function summaryFromRecord(r: SummaryRecord): WindowSummary {
             classes: r.classes,
             confusion: r.confusion,
           },
-    regression: r.mae === null ? null : { mae: r.mae, rmse: r.rmse ?? 0, mape: r.mape, bias: r.bias ?? 0 },
+    regression: r.mae === null ? null : { mae: r.mae, rmse: r.rmse ?? 0, mape: r.mape, bias: r.bias ?? 0, error_fourth_moment: r.error_fourth_moment },
     estimated_accuracy: r.estimated_accuracy,
     business_value: r.business_value,
     closed: r.closed === 1,
@@ -148,6 +149,7 @@ export function summaryToRecord(s: WindowSummary): SummaryRecord {
     rmse: s.regression?.rmse ?? null,
     mape: s.regression?.mape ?? null,
     bias: s.regression?.bias ?? null,
+    error_fourth_moment: s.regression?.error_fourth_moment ?? null,
     estimated_accuracy: s.estimated_accuracy,
     business_value: s.business_value,
     closed: s.closed ? 1 : 0,
