@@ -1,21 +1,16 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startConsole, kafkaDeadLetters, type ConsoleServer } from '../../services/console/run/console-server.ts'
-import { startConsoleFromEnv } from '../../services/console/run/start.ts'
 import { ApproverTokens, tokenHash } from '../../services/policy/core/approver-tokens.ts'
 import type { PolicyService } from '../../services/policy/run/policy-service.ts'
 import { ClickHouse } from '../../services/shared/clickhouse/client.ts'
-import { loadEnv } from '../../services/shared/config/env.ts'
 import { parseDriftgateConfig } from '../../services/shared/config/model-config.ts'
 import { sendDeadLetters } from '../../services/shared/kafka/dead-letter.ts'
 import { createProducer } from '../../services/shared/kafka/producer.ts'
 import { CLICKHOUSE_URL, testLogger } from '../support/harness.ts'
-import { exited } from '../support/monitor-process.ts'
+import { ALICE } from '../support/policy-api.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { CP, H, MODEL, degradedWindows, policy, trigger } from '../unit/policy/fixtures.ts'
 import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
@@ -29,7 +24,6 @@ import { alertRow } from '../unit/policy/seed-rows.ts'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SHOTS = join('.local', 'console-screenshots')
-const ALICE = 'alice-0d5b1f0c8e2a4a7f9c3e6b1d2f4a8c0e'
 const FEATURES = ['income', 'debt_ratio', 'channel']
 
 let registry: RegistryDouble
@@ -303,37 +297,5 @@ describe('the console in a browser', () => {
       ['malformed_json', '?', '1'],
     ])
     await screenshot('dead-letters')
-  })
-})
-
-// The analyst user exists on the local server only (the chDB front has no users): run once.
-const onLocalServer = (process.env.CLICKHOUSE_VERSION_PREFIX ?? '18.16.').startsWith('18.')
-
-describe.skipIf(!onLocalServer)('the console as started by driftgate console', () => {
-  it('reads as the read-only user and refuses a writer', async () => {
-    const base = loadEnv()
-    const console1 = await startConsoleFromEnv({ ...base, DRIFTGATE_CONFIG: 'config/driftgate.yaml' }, testLogger('console'), { port: 0 })
-    try {
-      expect((await fetch(console1.url)).status).toBe(200)
-    } finally {
-      await console1.closeAll()
-    }
-    // The command itself prints where it listens and stops on SIGTERM.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/driftgate-cli.ts', 'console', '--port', '0'], {
-      env: { ...process.env, CLICKHOUSE_URL, DRIFTGATE_CONFIG: 'config/driftgate.yaml' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    try {
-      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as string[]
-      const url = /^driftgate console at (http:\/\/127\.0\.0\.1:\d+) /.exec(line!)?.[1]
-      expect(url, line).toBeDefined()
-      expect(await (await fetch(`${url}/models/credit-default`)).text()).toMatch(/<h1>credit-default<\/h1>/)
-    } finally {
-      child.kill('SIGTERM')
-      await exited(child)
-    }
-    await expect(
-      startConsoleFromEnv({ ...base, CLICKHOUSE_READONLY_USER: 'default', CLICKHOUSE_READONLY_PASSWORD: '' }, testLogger('console'), { port: 0 }),
-    ).rejects.toThrow(/readonly=0/)
   })
 })

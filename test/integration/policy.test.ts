@@ -197,4 +197,37 @@ describe('policy service through Kafka and ClickHouse', () => {
     ])
     expect(await env.rawRequestCount()).toBe(1)
   })
+
+  it('a class prior that moved under a still-calibrated model is a label shift: hold, and no request', async () => {
+    // Accuracy 0.817 to 0.769 (labeled) and 0.818 to 0.769 (CBPE) while the input drift is sustained.
+    const shifted = (calibrationAfter: number) =>
+      degradedWindows().map((w) =>
+        w.window_start < CP
+          ? { ...w, metrics: { accuracy: 0.817, calibration_error: 0.02 }, estimated_accuracy: 0.818 }
+          : { ...w, metrics: { accuracy: 0.769, calibration_error: calibrationAfter }, estimated_accuracy: 0.769 },
+      )
+    const drift = trigger({ alert_id: 'a-drift', kind: 'drift', subject: 'income', observed: 0.3, expected: 0, threshold: 0.2 })
+    const decide = async (calibrationAfter: number) => {
+      env = await liveEnv(registry.url)
+      env.clock.t = CP + 6 * H
+      await env.seed({ windows: shifted(calibrationAfter), labelRate })
+      await env.start(policy())
+      await env.send(drift)
+      await env.processed(1)
+      const [row] = await env.rows<{ decision: string; deciding_code: string; explanation: string }>(
+        'SELECT decision, deciding_code, explanation FROM {{db}}.policy_decisions FINAL',
+      )
+      const requests = await env.rawRequestCount()
+      await env.close()
+      env = null
+      return { ...row!, requests }
+    }
+    const calibrated = await decide(0.025)
+    expect([calibrated.decision, calibrated.deciding_code, calibrated.requests]).toEqual(['hold', 'label_shift', 0])
+    expect(calibrated.explanation).toContain('calibration error 0.025 vs 0.020')
+    expect(calibrated.explanation).toContain('a retrain cannot beat it')
+    // The same numbers with the calibration broken (how inputs map to outcomes changed): a retrain.
+    const broken = await decide(0.08)
+    expect([broken.decision, broken.requests]).toEqual(['retrain', 1])
+  })
 })

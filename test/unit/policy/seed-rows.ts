@@ -29,7 +29,7 @@ export function windowSummaryRow(w: WindowFacts, modelId: string, version = 'v1'
     f1: null,
     log_loss: null,
     roc_auc: null,
-    calibration_error: null,
+    calibration_error: w.metrics.calibration_error ?? null,
     classes: ['0', '1'],
     confusion: [],
     mae: null,

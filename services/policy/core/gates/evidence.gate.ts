@@ -84,7 +84,7 @@ export function evidenceGate(context: DecisionContext, policy: PolicyConfig): Ga
         'evidence',
         'hold',
         'label_shift',
-        `Drift in ${names(drift)} with a lower estimated accuracy, but ${calibrated.windows} labeled windows since the change point show the model still calibrated (calibration error ${num(calibrated.current)} vs ${num(calibrated.reference)} before, within ${num(rules.calibration_tolerance)}; labeled accuracy ${calibrated.accuracy_before === null || calibrated.accuracy_now === null ? 'unknown' : `${num(calibrated.accuracy_before)} to ${num(calibrated.accuracy_now)}`}). The inputs or the class prior moved, not how they map to outcomes: a retrain cannot beat a calibrated model. Adjust the decision threshold (or the prior) to the new mix instead.`,
+        `Drift in ${names(drift)} with a lower estimated accuracy, but ${calibrated.windows} labeled windows since the change point show the model still calibrated (calibration error ${num(calibrated.current)} vs ${num(calibrated.reference)} before, within ${num(rules.calibration_tolerance)}; labeled accuracy ${calibrated.accuracy_before === null || calibrated.accuracy_now === null ? 'unknown' : `${num(calibrated.accuracy_before)} to ${num(calibrated.accuracy_now)}`}). The mix of inputs or classes moved, not how inputs map to outcomes: its scores are still the probabilities, so a retrain cannot beat it, and accuracy fell because the new mix is harder. What can pay is the decision threshold: check it is still the one the cost matrix calls for at the new class mix.`,
         { evidence, facts: { ...facts, calibration_error: calibrated.current, reference_calibration_error: calibrated.reference } },
       )
     }
