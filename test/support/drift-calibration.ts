@@ -7,7 +7,7 @@ import { bucketIndex, mulberry32, randomNormal } from '../../services/shared/sta
 import { detectDrift } from '../../services/monitor/core/detectors/drift.detector.ts'
 import { buildReferenceProfile } from '../../services/monitor/core/reference/build-reference.ts'
 import { buildRuntimeModel, type RuntimeModel } from '../../services/monitor/core/runtime-model.ts'
-import { featuresFromAggregates, type FeatureAggregateRow } from '../../services/monitor/core/windows/window-aggregate.ts'
+import { emptySummary, featuresFromAggregates, type FeatureAggregateRow } from '../../services/monitor/core/windows/window-aggregate.ts'
 import { evidenceQueries } from '../../services/monitor/store/evidence-sql.ts'
 
 // Drift calibration by simulation: a 50,000-row reference built by build-reference.ts, then
@@ -226,22 +226,7 @@ export function windowRows(cal: Calibration, rand: Rand, n: number, start: numbe
 export function flaggedFeatures(cal: Calibration, rows: FeatureAggregateRow[], n: number, start: number): Set<string> {
   const key = KEY(start)
   const features = featuresFromAggregates(cal.runtime, [key], rows)
-  const summary = {
-    key,
-    volume: n,
-    late_count: 0,
-    duplicate_count: 0,
-    labeled_count: 0,
-    label_coverage: 0,
-    label_delay_p50_ms: null,
-    label_delay_p90_ms: null,
-    label_delay_p99_ms: null,
-    classification: null,
-    regression: null,
-    estimated_accuracy: null,
-    business_value: null,
-    closed: true,
-  }
+  const summary = { ...emptySummary(key), volume: n }
   const { findings } = detectDrift({
     model: cal.model,
     evidence: evidenceQueries('driftgate'),
