@@ -314,7 +314,8 @@ export class PolicyStore {
       change_point: result.training_range.from,
       training_data_from: result.training_range.from,
       training_data_to: result.training_range.to,
-      retry_at: result.deciding?.retry_at ?? null,
+      // A UInt64 column: an estimate built from label-delay quantiles can carry a fraction.
+      retry_at: result.deciding?.retry_at == null ? null : Math.round(result.deciding.retry_at),
       request_id: result.request?.request_id ?? '',
       awaiting_approval: result.proposed ? 1 : 0,
       proposed_request_json: result.proposed ? JSON.stringify(result.proposed) : '',
