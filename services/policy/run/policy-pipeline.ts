@@ -186,6 +186,8 @@ export class PolicyPipeline {
         if (this.stale) await this.reload()
         const waits = await this.intake(records)
         const own = Promise.all(waits).then(() => undefined)
+        // A stop rejects it while an earlier batch is still unsettled, so nothing else observes it.
+        own.catch(() => undefined)
         // In batch order: a batch is never committed past an earlier one left undecided.
         const settled = this.lastSettled.then(() => own)
         this.lastSettled = settled

@@ -204,7 +204,8 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     const done = commits.then(() => settled).then(() => commit(offsets))
     commits = done.catch(() => undefined)
     unsettled.push(done)
-    void done.finally(() => unsettled.splice(unsettled.indexOf(done), 1))
+    const forget = (): void => void unsettled.splice(unsettled.indexOf(done), 1)
+    done.then(forget, forget)
     // Backpressure: with too much work unsettled, stop fetching until the oldest settles.
     while (unsettled.length > maxUnsettled) await unsettled[0]
   }

@@ -146,4 +146,22 @@ describe('policy decisions per step of data time', () => {
     await expect(b.settled).rejects.toThrow(/stopped/)
     expect(h.decisions).toEqual([])
   })
+
+  it('stopping with two batches waiting leaves no rejection unobserved', async () => {
+    const unobserved: unknown[] = []
+    const listener = (reason: unknown) => void unobserved.push(reason)
+    process.on('unhandledRejection', listener)
+    try {
+      const h = harness({ finished: async () => -Infinity, triggerEnds: async () => new Map() })
+      await h.pipeline.init()
+      const [first, second] = drop()
+      await h.pipeline.handleBatch(h.batch([first!]))
+      await h.pipeline.handleBatch(h.batch([second!]))
+      h.pipeline.close()
+      await settle()
+      expect(unobserved).toEqual([])
+    } finally {
+      process.off('unhandledRejection', listener)
+    }
+  })
 })
