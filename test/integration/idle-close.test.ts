@@ -103,4 +103,40 @@ describe('a window without a later prediction', () => {
       await close()
     }
   })
+
+  it('a segment that stops sending while the model goes on raises a volume anomaly on that segment', async () => {
+    const { modelId, ch, topics, send, run, close } = await monitorRun(registry.url, 'segment')
+    // Four days of hourly traffic in both segments (50 to 69 predictions an hour each); new
+    // entities stop four hours ago, the others go on until a minute ago.
+    const now = Date.now() - 60_000
+    const silentFrom = Math.floor(now / HOUR) * HOUR - 4 * HOUR
+    const first = silentFrom - 96 * HOUR
+    const events: PredictionEvent[] = []
+    for (let t = first, h = 0; t < now; t += HOUR, h++) {
+      const n = 50 + ((h * 7) % 20)
+      for (const segment of ['yes', 'no']) {
+        if (segment === 'yes' && t >= silentFrom) continue
+        for (let i = 0; i < n && t + Math.floor((i * HOUR) / n) < now; i++)
+          events.push({ ...prediction(modelId, `${modelId}-${segment}-${h}-${i}`, t + Math.floor((i * HOUR) / n), i), segments: { new_entity: segment } })
+      }
+    }
+    await send(topics.predictions, events)
+    const volumeAlert = async () =>
+      (
+        await ch.query<{ status: string; observed: number; first_seen: number }>(
+          `SELECT status, observed, first_seen FROM ${ch.table('alerts')} FINAL
+           WHERE model_id = ${lit(modelId)} AND kind = 'anomaly' AND subject = 'volume' AND segment = 'new_entity=yes' AND window_size_ms = ${HOUR}`,
+        )
+      )[0]
+    try {
+      await run({}, async () => {
+        const alert = await waitFor(volumeAlert, { timeoutMs: 90_000, what: 'a volume anomaly on the silent segment' })
+        expect(alert.status).toBe('firing')
+        expect(alert.observed).toBe(0)
+        expect(alert.first_seen).toBeGreaterThanOrEqual(silentFrom)
+      })
+    } finally {
+      await close()
+    }
+  })
 })

@@ -22,19 +22,22 @@ export const fixturePrediction = (modelId: string, id: string, eventTime: number
 })
 
 /**
- * Fresh topics and database for one fixture model (`extra`: more of its config), and monitor
- * runs over them: each run starts the monitor, waits until it has read everything sent, runs
- * `during` and stops it.
+ * Fresh topics and database for one fixture model (`extra`: more of its config; `others`: more
+ * fixture models beside it, by name), and monitor runs over them: each run starts the monitor,
+ * waits until it has read everything sent, runs `during` and stops it.
  */
-export async function monitorRun(registryUrl: string, prefix: string, extra = '') {
+export async function monitorRun(registryUrl: string, prefix: string, extra = '', others: string[] = []) {
   const id = uniqueId()
   const modelId = `${prefix}-${id}`
+  const otherIds = others.map((name) => `${prefix}-${name}-${id}`)
   const { kafka, topics } = await freshTopics(id)
   const { ch, drop } = await freshClickHouse(id)
   const codec = EventCodec.forRegistry(registryUrl)
   const producer = await createProducer(kafka)
   const groupId = `monitor-${id}`
-  const models = loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId, extra)))
+  const models = new Map(
+    [modelId, ...otherIds].flatMap((model, i) => [...loadRuntimeModels(loadDriftgateConfig(writeModelConfig(model, i === 0 ? extra : ''))).entries()]),
+  )
   const send = (topic: string, events: (PredictionEvent | LabelEvent)[]): Promise<void> =>
     producer.send(
       topic,
@@ -65,5 +68,5 @@ export async function monitorRun(registryUrl: string, prefix: string, extra = ''
     await producer.close()
     await drop()
   }
-  return { modelId, kafka, ch, topics, send, run, close }
+  return { modelId, otherIds, kafka, ch, topics, send, run, close }
 }

@@ -65,8 +65,8 @@ export function recomputeChunks(refs: Iterable<WindowRef>): WindowRef[][] {
 
 /**
  * Windows found closable but held open by a predictions partition not read far enough, with the
- * Kafka timestamp they close at. They are released once the partitions' low watermark reaches
- * it, instead of being read again with every batch until then. Bounded; forgetting one only makes
+ * event time they close at (end plus allowed_lateness). They are released once their model's low
+ * watermark reaches it, instead of being read again with every batch until then. Bounded; forgetting one only makes
  * it be retried with the next batch that touches it.
  */
 export class HeldOpenWindows {
@@ -84,11 +84,16 @@ export class HeldOpenWindows {
     return this.held.has(windowRefKey(ref))
   }
 
-  /** Removes and returns the windows whose close time the low watermark has reached. */
-  release(low: number): WindowRef[] {
+  /** A held window computed meanwhile (another batch marked it): releasing it would judge it twice. */
+  forget(ref: WindowRef): void {
+    this.held.delete(windowRefKey(ref))
+  }
+
+  /** Removes and returns the windows whose close time their model's low watermark has reached. */
+  release(lowOf: (modelId: string) => number): WindowRef[] {
     const released: WindowRef[] = []
     for (const [key, { ref, closeAt }] of this.held) {
-      if (closeAt > low) continue
+      if (closeAt > lowOf(ref.model_id)) continue
       this.held.delete(key)
       released.push(ref)
     }

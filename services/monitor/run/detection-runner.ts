@@ -12,9 +12,12 @@ import { reconcileAlerts, withdrawals } from '../core/alerts/alert-reconciliatio
 import { publishedAlerts, publishedTriggers } from '../store/alerts.ts'
 import { evidenceQueries } from '../store/evidence-sql.ts'
 import { evaluationsSince } from '../store/window-evaluations.ts'
+import { absentSegments } from '../core/windows/absent-segments.ts'
 import { historyBefore, loadSeriesHistory } from '../store/window-history.ts'
 
 const DAY = 86_400_000
+/** How far back a segment counts as one the model sends (absent-segments.ts). */
+const ABSENT_LOOKBACK_MS = 7 * DAY
 
 /**
  * When the version was deployed: its first window, but only if an older version ran before it.
@@ -60,9 +63,18 @@ export class DetectionRunner {
     const sizeMs = closed[0]!.key.window_size_ms
     const starts = closed.map((s) => s.key.window_start)
     const history = await loadSeriesHistory(ch, modelId, sizeMs, Math.min(...starts), Math.max(...starts), Math.min(...model.config.windows))
+    // Segments that had traffic in the week before and none in a closed window are judged at 0.
+    const seen = [...history.snapshots.values()].filter((s) => s.summary.volume > 0 && s.summary.key.window_start >= Math.min(...starts) - ABSENT_LOOKBACK_MS)
+    const judged = [
+      ...closed,
+      ...absentSegments(
+        closed,
+        seen.map((s) => s.summary.key),
+      ),
+    ]
 
     const evaluationRows = []
-    for (const summary of closed) {
+    for (const summary of judged) {
       // One window's detectors take milliseconds; many closed at once took over a second.
       await yieldToEventLoop()
       const key = summary.key
@@ -96,7 +108,7 @@ export class DetectionRunner {
       })
     }
     await ch.insert('window_evaluations', evaluationRows)
-    await this.publishEpisodes(model, sizeMs, [...new Set(closed.map((s) => s.key.segment))], Math.max(...starts), dataTime)
+    await this.publishEpisodes(model, sizeMs, [...new Set(judged.map((s) => s.key.segment))], Math.max(...starts), dataTime)
   }
 
   private async publishEpisodes(model: RuntimeModel, sizeMs: number, segments: string[], latest: number, dataTime: number): Promise<void> {

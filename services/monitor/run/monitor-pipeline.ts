@@ -18,7 +18,7 @@ import { validateLabel, validatePrediction } from '../core/ingest/validate-event
 import type { MonitorMetrics } from './monitor-metrics.ts'
 import type { MonitorSettings } from './monitor-settings.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
-import type { PartitionWatermark } from '../store/partition-watermark.ts'
+import type { ModelProgress, ModelWatermark } from '../store/model-watermark.ts'
 import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks } from '../core/window-lifecycle.ts'
 import { lastWindow, recordIdleCloses } from '../store/idle-closes.ts'
 import { openWindowsEndedBy } from '../store/open-windows.ts'
@@ -38,7 +38,7 @@ export interface PipelineDeps {
   models: Map<string, RuntimeModel>
   windows: WindowStore
   /** Progress of the predictions partitions (absent: windows close on the data alone). */
-  watermark?: PartitionWatermark
+  watermark?: ModelWatermark
   metrics: MonitorMetrics
   logger: Logger
   /** Round delay, refresh intervals (windows longer than a day refresh every 1/1440 of their
@@ -102,6 +102,9 @@ export class MonitorPipeline {
   /** The last batch stopped short of the end of some partition: a backlog is being read. */
   private lastBatchBehind = false
   private batchesInFlight = 0
+  /** Models with decoded predictions in a batch whose progress is not recorded yet, and how many
+   *  such batches: not closed by processing time meanwhile. */
+  private readonly inFlight = new Map<string, number>()
   /** Newest record time stored so far (what a computation may have read at most). */
   private stored = 0
   private readonly roundDelayMs: number
@@ -188,13 +191,13 @@ export class MonitorPipeline {
    *  held, checks again after a round delay. */
   private async releaseBlocked(): Promise<void> {
     if (this.blocked.size === 0) return
-    let low: number
+    let lows: Map<string, number>
     try {
-      low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
+      lows = await this.lows([...this.deps.models.keys()])
     } catch {
-      low = -Infinity // ClickHouse unreachable: the round's own retries deal with it
+      lows = new Map() // ClickHouse unreachable: the round's own retries deal with it
     }
-    for (const ref of this.blocked.release(low)) void this.schedule.mark(ref, true)
+    for (const ref of this.blocked.release((id) => lows.get(id) ?? -Infinity)) void this.schedule.mark(ref, true)
     if (this.blocked.size > 0) this.requestRound(this.roundDelayMs)
   }
 
@@ -237,10 +240,15 @@ export class MonitorPipeline {
    */
   async closeIdleWindows(): Promise<void> {
     const idleMs = this.deps.settings.idleCloseMs
-    if (idleMs <= 0 || this.closing || this.batchesInFlight > 0) return
+    if (idleMs <= 0 || this.closing || !this.deps.watermark) return
     const now = this.now()
-    const quiet = [...this.deps.models.values()].filter((m) => now - (this.lastPredictionAt.get(m.config.model_id) ?? this.startedAt) >= idleMs)
-    if (quiet.length === 0 || !this.deps.watermark || (await this.deps.watermark.low()) !== Infinity) return
+    const candidates = [...this.deps.models.values()].filter(
+      (m) => !this.inFlight.has(m.config.model_id) && now - (this.lastPredictionAt.get(m.config.model_id) ?? this.startedAt) >= idleMs,
+    )
+    if (candidates.length === 0) return
+    // Every partition read to its end with nothing of the model for a while; other models may be live.
+    const lows = await this.lows(candidates.map((m) => m.config.model_id))
+    const quiet = candidates.filter((m) => lows.get(m.config.model_id) === Infinity && !this.inFlight.has(m.config.model_id))
     const marks: Promise<void>[] = []
     for (const model of quiet) {
       for (const size of model.config.windows) {
@@ -271,7 +279,7 @@ export class MonitorPipeline {
   }
 
   private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<DirtyWindows> {
-    const { metrics, topics } = this.deps
+    const { topics } = this.deps
     const started = process.hrtime.bigint()
     const deadLetters: DeadLetter[] = []
     const predictions: Accepted<PredictionEvent>[] = []
@@ -302,6 +310,29 @@ export class MonitorPipeline {
       }
     }
     const decoded = process.hrtime.bigint()
+    const models = [...new Set(predictions.map((p) => p.event.model_id))]
+    for (const id of models) this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1)
+    try {
+      return await this.storeBatch(records, progress, predictions, labels, deadLetters, started, decoded)
+    } finally {
+      for (const id of models) {
+        const n = (this.inFlight.get(id) ?? 1) - 1
+        if (n > 0) this.inFlight.set(id, n)
+        else this.inFlight.delete(id)
+      }
+    }
+  }
+
+  private async storeBatch(
+    records: ConsumedRecord[],
+    progress: PartitionProgress[],
+    predictions: Accepted<PredictionEvent>[],
+    labels: Accepted<LabelEvent>[],
+    deadLetters: DeadLetter[],
+    started: bigint,
+    decoded: bigint,
+  ): Promise<DirtyWindows> {
+    const { metrics, topics } = this.deps
 
     await this.deadLetter(deadLetters)
 
@@ -329,7 +360,7 @@ export class MonitorPipeline {
 
     await this.joinLabels(labels, touched)
     const joined = process.hrtime.bigint()
-    await this.deps.watermark?.record(progress)
+    await this.deps.watermark?.record(progress, modelProgress(predictions))
 
     metrics.indexSize.set(this.index.size())
     const seconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9
@@ -337,6 +368,11 @@ export class MonitorPipeline {
     metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
     metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
     return touched
+  }
+
+  /** Each model's low watermark in event time (Infinity for all without a watermark). */
+  private async lows(modelIds: string[]): Promise<Map<string, number>> {
+    return this.deps.watermark ? this.deps.watermark.lows(modelIds) : new Map(modelIds.map((id) => [id, Infinity]))
   }
 
   /** Sends the letters not sent before (a batch retried after a failure has sent some already). */
@@ -470,7 +506,7 @@ export class MonitorPipeline {
     const deferred = new Set<string>()
     if (refs.length === 0) return deferred
     const started = process.hrtime.bigint()
-    const low = this.deps.watermark ? await this.deps.watermark.low() : Infinity
+    const lows = await this.lows([...new Set(refs.map((r) => r.model_id))])
     let detecting = 0n
     for (const group of recomputeChunks(refs)) {
       const model = this.deps.models.get(group[0]!.model_id)!
@@ -480,7 +516,7 @@ export class MonitorPipeline {
         model,
         sizeMs,
         group.map((r) => r.window_start),
-        low,
+        lows.get(model.config.model_id) ?? -Infinity,
         new Set(group.filter((r) => deferrable.has(windowRefKey(r))).map((r) => r.window_start)),
       )
       for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
@@ -500,6 +536,8 @@ export class MonitorPipeline {
       // Held open by a partition not read far enough: recomputed once the watermark passes its
       // close time. The batches that marked it are covered by this computation, or, when it was
       // deferred, wait for that one (runRound puts it back in the schedule).
+      const stillBlocked = new Set(computed.blocked.map((b) => b.start))
+      for (const ref of group) if (!stillBlocked.has(ref.window_start)) this.blocked.forget(ref)
       for (const { start, closeAt } of computed.blocked)
         this.blocked.hold({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }, closeAt)
       if (computed.blocked.length > 0) this.requestRound(this.roundDelayMs)
@@ -508,4 +546,16 @@ export class MonitorPipeline {
     this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)
     return deferred
   }
+}
+
+/** The newest event time of each model's predictions per partition in a batch. */
+function modelProgress(predictions: Accepted<PredictionEvent>[]): ModelProgress[] {
+  const newest = new Map<string, ModelProgress>()
+  for (const { event, record } of predictions) {
+    const key = `${event.model_id}\u0000${record.partition}`
+    const seen = newest.get(key)
+    if (!seen) newest.set(key, { model_id: event.model_id, partition: record.partition, maxEventTime: event.event_time })
+    else seen.maxEventTime = Math.max(seen.maxEventTime, event.event_time)
+  }
+  return [...newest.values()]
 }

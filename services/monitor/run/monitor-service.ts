@@ -17,7 +17,7 @@ import type { MonitorSettings } from './monitor-settings.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
 import { FinishedMarks } from '../core/windows/finished-marks.ts'
 import { LabelHealth } from '../store/label-health.ts'
-import { PartitionWatermark } from '../store/partition-watermark.ts'
+import { ModelWatermark } from '../store/model-watermark.ts'
 import { WindowStore } from '../store/window-store.ts'
 
 export interface MonitorServiceDeps {
@@ -56,7 +56,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const metrics = createMonitorMetrics(deps.registry)
   const { settings } = deps
   const groupId = settings.groupId
-  let watermark: PartitionWatermark | undefined
+  let watermark: ModelWatermark | undefined
   // How far the monitor is finished, for the policy (it decides about data the monitor is past).
   const finished = new FinishedMarks(new ComputedProgress(deps.ch, groupId), deps.logger)
   const detection =
@@ -196,7 +196,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       const admin = deps.kafka.admin()
       await admin.connect()
       const metadata = await admin.fetchTopicMetadata({ topics: [deps.topics.predictions] }).finally(() => admin.disconnect())
-      watermark = new PartitionWatermark(deps.ch, groupId, deps.topics.predictions, metadata.topics[0]?.partitions.length ?? 0)
+      watermark = new ModelWatermark(deps.ch, groupId, deps.topics.predictions, metadata.topics[0]?.partitions.length ?? 0)
       // Windows a previous run left open although their data had moved on are closed now.
       await pipeline.retryOpenWindows()
       await consumer.start()

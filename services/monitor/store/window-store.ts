@@ -31,8 +31,8 @@ export interface ComputedWindows {
   featuresReused: number[]
   /** Window starts found closed (even those without rows of their own). */
   closedStarts: number[]
-  /** Windows that would be closed but for a partition not read far enough yet, with the Kafka
-   *  timestamp they close at (the low watermark must reach it). */
+  /** Windows that would be closed but for a partition not read far enough yet, with the event
+   *  time they close at (the model's low watermark must reach it). */
   blocked: { start: number; closeAt: number }[]
 }
 
@@ -73,8 +73,9 @@ export class WindowStore {
 
   constructor(private readonly ch: ClickHouse) {}
 
-  /** `lowWatermark`: record time up to which every predictions partition has been read; a window
-   *  whose close time lies beyond it stays open (a lagging partition may still hold its rows).
+  /** `lowWatermark`: event time up to which every predictions partition has been read for this
+   *  model (model-watermark.ts); a window whose end plus allowed_lateness lies beyond it stays
+   *  open (a lagging partition may still hold its rows).
    *  Such a window among `deferrable` is not computed now but only reported (it is computed once
    *  the watermark passes its close time). */
   async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity, deferrable = new Set<number>()): Promise<ComputedWindows> {
@@ -141,8 +142,10 @@ export class WindowStore {
         return
       }
       const closeTs = Math.min(Number(closeRow[`t${i}`]), closedIdle.get(start) ?? Infinity)
-      if (closeTs > lowWatermark) {
-        blocked.push({ start, closeAt: closeTs })
+      // A close recorded by processing time was taken with every partition read to its end.
+      const closeAt = start + sizeMs + lateness
+      if (!closedIdle.has(start) && closeAt > lowWatermark) {
+        blocked.push({ start, closeAt })
         return
       }
       closeTimes.set(start, closeTs)

@@ -78,18 +78,30 @@ describe('recomputations', () => {
 })
 
 describe('windows held open by a lagging partition', () => {
-  it('are released once the low watermark reaches their close time, each once', () => {
+  it('are released once the low watermark reaches their close time, each once, per model', () => {
     const held = new HeldOpenWindows()
     held.hold(ref(0), 5_000)
     held.hold(ref(H), 9_000)
     held.hold(ref(2 * H), 5_000)
+    const other = { ...ref(0), model_id: 'other' }
+    held.hold(other, 5_000)
+    const lows = (m: number, o: number) => (id: string) => (id === 'other' ? o : m)
     expect(held.has(ref(H))).toBe(true)
-    expect(held.release(4_999)).toEqual([])
-    expect(held.release(5_000)).toEqual([ref(0), ref(2 * H)])
-    expect(held.release(8_000)).toEqual([])
-    expect(held.size).toBe(1)
-    expect(held.release(Infinity)).toEqual([ref(H)])
+    expect(held.release(lows(4_999, 4_999))).toEqual([])
+    expect(held.release(lows(5_000, 0))).toEqual([ref(0), ref(2 * H)])
+    expect(held.release(lows(8_000, 0))).toEqual([])
+    expect(held.size).toBe(2)
+    expect(held.release(lows(Infinity, 0))).toEqual([ref(H)])
+    expect(held.release(lows(0, 5_000))).toEqual([other])
     expect(held.size).toBe(0)
+  })
+
+  it('computed meanwhile are forgotten, not released again', () => {
+    const held = new HeldOpenWindows()
+    held.hold(ref(0), 5_000)
+    held.hold(ref(H), 5_000)
+    held.forget(ref(0))
+    expect(held.release(() => Infinity)).toEqual([ref(H)])
   })
 
   it('forget the oldest beyond their bound', () => {

@@ -60,7 +60,8 @@ export const RUNBOOKS: Record<AlertKind, string> = {
     'samples (the spread floored by the sampling noise at the window volume) and a minimum change, so an ordinary Monday ' +
     'morning does not fire it; performance and null rates alert only when they get worse. A sudden volume drop often means lost traffic or a broken producer; a spike, a retry storm or a new client. Volume 0 ' +
     'means the model sent nothing at all: its windows were closed by processing time (window_idle_closes) after ' +
-    'MONITOR_IDLE_CLOSE_MS without a prediction; check that the service is up and still emits events. First ' +
+    'MONITOR_IDLE_CLOSE_MS without a prediction; check that the service is up and still emits events. Volume 0 on a segment ' +
+    'means that segment stopped while the rest of the traffic goes on (a client, a region, a feature flag). First ' +
     'steps: (1) compare the window with the same hour of previous weeks (evidence query); (2) check the upstream traffic ' +
     'source, the producers and recent deploys, and the dead-letter topic for rejected events; (3) check whether other models ' +
     'fed by the same source fire too, which points to shared infrastructure. Tables: window_summary (volume, late_count, ' +
