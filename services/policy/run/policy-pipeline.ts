@@ -353,7 +353,7 @@ export class PolicyPipeline {
    *  touched once, as of the step's end. */
   private async decideStep(step: number, entries: Waiting[]): Promise<void> {
     const triggers: TriggerRecord[] = []
-    const decisions: StoredDecision[] = []
+    const decisions: DecisionRow[] = []
     const repeated: DecisionRow[] = []
     const requests: StoredRequest[] = []
     const episodes = new Map<string, EpisodeState>()
@@ -407,7 +407,7 @@ export class PolicyPipeline {
   private async decideEpisode(
     episode: Episode,
     step: number,
-    out: { requests: StoredRequest[]; decisions: StoredDecision[]; repeated: DecisionRow[]; episodes: Map<string, EpisodeState> },
+    out: { requests: StoredRequest[]; decisions: DecisionRow[]; repeated: DecisionRow[]; episodes: Map<string, EpisodeState> },
   ): Promise<{ result: DecisionResult; decisionId: string }> {
     const policy = this.deps.policies.get(episode.model_id)!
     const facts = await this.deps.loader.load(episode, policy, step)
@@ -424,8 +424,9 @@ export class PolicyPipeline {
       return { result, decisionId: previous.decision_id }
     }
     const stored: StoredDecision = { result, trigger: episode.trigger, facts, policy_fingerprint: policyFingerprint(policy) }
-    out.decisions.push(stored)
-    this.latest.set(episode.episode_id, { decision_id: result.decision.decision_id, answer, last: step, row: this.deps.store.decisionRow(stored) })
+    const row = this.deps.store.decisionRow(stored)
+    out.decisions.push(row)
+    this.latest.set(episode.episode_id, { decision_id: result.decision.decision_id, answer, last: step, row })
     this.deps.logger.info(
       {
         event: 'policy_decision',
@@ -594,7 +595,7 @@ export class PolicyPipeline {
         const policy = this.deps.policies.get(state.model_id)!
         const out = {
           requests: [] as StoredRequest[],
-          decisions: [] as StoredDecision[],
+          decisions: [] as DecisionRow[],
           repeated: [] as DecisionRow[],
           episodes: new Map<string, EpisodeState>(),
         }

@@ -206,17 +206,15 @@ export class PolicyStore {
    */
   async writeBatch(batch: {
     requests: StoredRequest[]
-    decisions: StoredDecision[]
+    /** New decisions, as decisionRow built them (the pipeline keeps the same row to count repeats on). */
+    decisions: DecisionRow[]
     /** Stored decisions whose answer came again (their repeats and last_decided_at moved on). */
     repeated?: DecisionRow[]
     episodes: EpisodeState[]
     triggers: TriggerRecord[]
   }): Promise<void> {
     await this.writeRequests(batch.requests)
-    await this.ch.insert('policy_decisions', [
-      ...batch.decisions.map((d) => this.decisionRow(d)),
-      ...(batch.repeated ?? []).map((r) => ({ ...r, version: this.version() })),
-    ])
+    await this.ch.insert('policy_decisions', [...batch.decisions, ...(batch.repeated ?? []).map((r) => ({ ...r, version: this.version() }))])
     await this.writeEpisodes(batch.episodes)
     await this.ch.insert(
       'policy_triggers',
