@@ -1,6 +1,7 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { MonitorTrigger, RetrainRequest } from '../../shared/events/types.ts'
+import type { EpisodeRecord } from '../../shared/records/policy-episode.ts'
 import type { DecisionResult } from '../core/decide.ts'
 import type { ApprovalAction, ContextFacts, InvestigationOutcome } from '../core/decision-context.ts'
 import type { RetrainOutcome, VersionWindow } from '../core/retrain-outcome.ts'
@@ -98,17 +99,9 @@ export class PolicyStore {
   async load(): Promise<LoadedState> {
     const t = (name: string): string => this.ch.table(name)
     const [episodes, requests, approvals, processed, pending, investigations, latestDecisions, retrainOutcomes] = await Promise.all([
-      this.ch.query<{
-        episode_id: string
-        model_id: string
-        model_version: string
-        status: string
-        opened_at: number
-        change_point: number
-        request_id: string
-        alerts_json: string
-        updated_at: number
-      }>(`SELECT episode_id, model_id, model_version, status, opened_at, change_point, request_id, alerts_json, updated_at FROM ${t('policy_episodes')} FINAL`),
+      this.ch.query<EpisodeRecord>(
+        `SELECT episode_id, model_id, model_version, status, opened_at, change_point, request_id, alerts_json, updated_at FROM ${t('policy_episodes')} FINAL`,
+      ),
       this.ch.query<{ request_json: string; cost: number; approved_by: string; status: RequestStatus; produced_at: number }>(
         `SELECT request_json, cost, approved_by, status, produced_at FROM ${t('retrain_requests')} FINAL`,
       ),
@@ -266,7 +259,7 @@ export class PolicyStore {
   async writeEpisodes(episodes: EpisodeState[]): Promise<void> {
     await this.ch.insert(
       'policy_episodes',
-      episodes.map((e) => ({
+      episodes.map((e): EpisodeRecord & { version: number } => ({
         episode_id: e.episode_id,
         model_id: e.model_id,
         model_version: e.model_version,
