@@ -4,7 +4,7 @@ import type { MonitorTrigger, RetrainRequest } from '../../shared/events/types.t
 import type { EpisodeRecord } from '../../shared/records/policy-episode.ts'
 import type { DecisionResult } from '../core/decide.ts'
 import type { ApprovalAction, ContextFacts, InvestigationOutcome } from '../core/decision-context.ts'
-import type { RetrainOutcome, VersionWindow } from '../core/retrain-outcome.ts'
+import type { RetrainOutcome, VersionSeen, VersionWindow } from '../core/retrain-outcome.ts'
 import type { EpisodeState } from '../core/episode-tracker.ts'
 
 // The policy service's memory in ClickHouse (infra/clickhouse/0300_policy.sql). Rows are keyed
@@ -180,6 +180,22 @@ export class PolicyStore {
       'retrain_outcomes',
       outcomes.map((o) => ({ ...o, evaluated_at: evaluatedAt, version: this.version() })),
     )
+  }
+
+  /**
+   * Per model and version, the newest closed window (segment all, any size) from `from` on: one
+   * small grouped read, to learn which retrains have a newer version before reading their windows.
+   * Without FINAL: a row not merged yet can only add a version, and the windows are read after.
+   */
+  async versionsSince(modelIds: string[], from: number): Promise<VersionSeen[]> {
+    if (modelIds.length === 0) return []
+    const rows = await this.ch.query<VersionSeen>(
+      `SELECT model_id, model_version, max(window_start) AS last_start
+       FROM ${this.ch.table('window_summary')}
+       WHERE model_id IN (${modelIds.map(lit).join(', ')}) AND segment = 'all' AND window_start >= ${Number(from)} AND closed = 1
+       GROUP BY model_id, model_version`,
+    )
+    return rows.map((r) => ({ ...r, last_start: Number(r.last_start) }))
   }
 
   /** A model's windows per version (segment all) from `from` on, for judging its retrains. */
