@@ -11,9 +11,8 @@ import { sendDeadLetters } from '../../services/shared/kafka/dead-letter.ts'
 import { createProducer } from '../../services/shared/kafka/producer.ts'
 import { CLICKHOUSE_URL, testLogger } from '../support/harness.ts'
 import { ALICE } from '../support/policy-api.ts'
-import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { CP, H, MODEL, degradedWindows, policy, trigger } from '../unit/policy/fixtures.ts'
-import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
+import { useLiveEnvs, type LiveEnv } from '../unit/policy/live-env.ts'
 import { alertRow } from '../unit/policy/seed-rows.ts'
 
 // The console in Debian's chromium (playwright-core, no browser download): a policy service with
@@ -26,11 +25,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SHOTS = join('.local', 'console-screenshots')
 const FEATURES = ['income', 'debt_ratio', 'channel']
 
-let registry: RegistryDouble
 let server: ConsoleServer
 let browser: Browser
 let page: Page
 let decisionId: string
+const envs = useLiveEnvs()
 
 // Half and half in each bin and category: the seeded windows drift a little more each hour.
 const REFERENCE = join('.local', 'console-screenshots', 'reference.json')
@@ -105,7 +104,7 @@ const setups: Setup[] = []
 
 /** A policy service with a decision awaiting approval, its tables seeded, and a console over them. */
 async function setUp(): Promise<Setup> {
-  const env = await liveEnv(registry.url)
+  const env = await envs.open()
   env.clock.t = CP + 6 * H
   const windows = degradedWindows()
   await env.seed({ windows, labelRate: { until: CP + 6 * H, hours: 24, perHour: 300 } })
@@ -161,7 +160,6 @@ const windowCount = degradedWindows().length
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true })
   writeFileSync(REFERENCE, JSON.stringify(reference))
-  registry = await startRegistryDouble()
   main = await setUp()
   server = main.server
   decisionId = main.decisionId
@@ -172,11 +170,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  for (const s of setups) {
-    await s.server.close()
-    await s.env.close()
-  }
-  await registry?.close()
+  // The environments under the consoles close in useLiveEnvs' hooks, which run after this one.
+  for (const s of setups) await s.server.close()
 })
 
 describe('the console in a browser', () => {

@@ -1,34 +1,24 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { requestId } from '../../services/policy/core/decide.ts'
 import { episodeId } from '../../services/policy/core/episode-tracker.ts'
 import type { PolicyService } from '../../services/policy/run/policy-service.ts'
-import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { waitFor } from '../support/harness.ts'
 import { ALICE, BOB, apiCaller, approvers } from '../support/policy-api.ts'
 import { CP, H, MODEL, degradedWindows, policy, trigger } from '../unit/policy/fixtures.ts'
-import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
+import { useLiveEnvs, type LiveEnv } from '../unit/policy/live-env.ts'
 
 // Human approval over the HTTP API: a retrain that passed every gate waits as a hold; an
 // approval sends the request (once), a rejection holds the episode; every call is audited.
 
 const TOKEN = ALICE
-let registry: RegistryDouble
-let env: LiveEnv | null = null
-beforeAll(async () => {
-  registry = await startRegistryDouble()
-})
-afterAll(() => registry.close())
-afterEach(async () => {
-  await env?.close()
-  env = null
-})
+const envs = useLiveEnvs()
 
 const perf = (lastSeen: number) => trigger({ alert_id: 'a-perf', last_seen: lastSeen })
 
-const call = apiCaller(() => env?.clock ?? null)
+const call = apiCaller(() => envs.current()?.clock ?? null)
 
 async function startWithApproval(): Promise<{ e: LiveEnv; service: PolicyService; decisionId: string }> {
-  const e = await liveEnv(registry.url)
+  const e = await envs.open()
   e.clock.t = CP + 6 * H
   await e.seed({ windows: degradedWindows(), labelRate: { until: CP + 6 * H, hours: 24, perHour: 300 } })
   const service = await e.start(policy({ require_approval: true }), { api: approvers() })
@@ -44,7 +34,6 @@ async function startWithApproval(): Promise<{ e: LiveEnv; service: PolicyService
 describe('approval API', () => {
   it('lists the pending decision, refuses a bad token, sends the request once on approval, and audits every call', async () => {
     const { e, service, decisionId } = await startWithApproval()
-    env = e
     expect(await e.rawRequestCount()).toBe(0)
     expect((await call(service, 'GET', '/approvals', null)).status).toBe(401)
     const listed = await call(service, 'GET', '/approvals', TOKEN)
@@ -98,7 +87,6 @@ describe('approval API', () => {
 
   it('a rejection sends nothing and holds the rest of the episode; the audit survives a restart', async () => {
     const { e, service, decisionId } = await startWithApproval()
-    env = e
     const rejected = await call(service, 'POST', `/approvals/${decisionId}/reject`, TOKEN, { actor: 'carol', comment: 'known data issue upstream' })
     expect(rejected).toEqual({ status: 200, body: { status: 'rejected' } })
     await service.stop()
@@ -115,7 +103,6 @@ describe('approval API', () => {
 
   it('refused calls are audited up to 20 per address a minute; past that they get 429 and never reach ClickHouse', async () => {
     const { e, service, decisionId } = await startWithApproval()
-    env = e
     const statuses: number[] = []
     for (let i = 0; i < 30; i++) statuses.push((await call(service, 'POST', `/approvals/${decisionId}/approve`, `guess-${i}`, {})).status)
     expect(statuses).toEqual([...Array<number>(20).fill(401), ...Array<number>(10).fill(429)])

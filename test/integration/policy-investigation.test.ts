@@ -3,31 +3,21 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { requestId } from '../../services/policy/core/decide.ts'
 import { episodeId } from '../../services/policy/core/episode-tracker.ts'
 import { ALICE, apiCaller, approvers } from '../support/policy-api.ts'
-import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { waitFor } from '../support/harness.ts'
 import { CP, H, MODEL, degradedWindows, policy, trigger } from '../unit/policy/fixtures.ts'
-import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
+import { useLiveEnvs, type LiveEnv } from '../unit/policy/live-env.ts'
 
 // On-call records what an investigation found through the policy API (and the CLI): a real change lets the
 // episode go on to a retrain (one request), a pipeline bug suppresses it and keeps its windows
 // out of later decisions and training data. Every call is audited.
 
-let registry: RegistryDouble
-let env: LiveEnv | null = null
-beforeAll(async () => {
-  registry = await startRegistryDouble()
-})
-afterAll(() => registry.close())
-afterEach(async () => {
-  await env?.close()
-  env = null
-})
+const envs = useLiveEnvs()
 
-const call = apiCaller(() => env?.clock ?? null)
+const call = apiCaller(() => envs.current()?.clock ?? null)
 const run = promisify(execFile)
 /** A feature beyond its training range, beside a sustained accuracy drop: the root-cause gate investigates. */
 const outOfRange = (extra: Parameters<typeof trigger>[0] = {}) =>
@@ -48,8 +38,7 @@ const decisions = (e: LiveEnv) =>
   )
 
 async function start() {
-  const e = await liveEnv(registry.url)
-  env = e
+  const e = await envs.open()
   e.clock.t = CP + 6 * H
   await e.seed({ windows: degradedWindows(), labelRate: { until: CP + 6 * H, hours: 24, perHour: 300 } })
   const service = await e.start(policy(), { api: approvers() })

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import { ComputedProgress } from '../../services/shared/store/computed-progress.ts'
-import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { startTcpProxy } from '../support/tcp-proxy.ts'
 import { CLICKHOUSE_URL, waitFor } from '../support/harness.ts'
 import { CP, H, degradedWindows, policy, trigger } from '../unit/policy/fixtures.ts'
-import { liveEnv } from '../unit/policy/live-env.ts'
+import { useLiveEnvs } from '../unit/policy/live-env.ts'
 
 // The policy behind a monitor that lags: the same triggers, once with the monitor finishing each
 // one's data right after publishing it, once with the monitor stuck and ClickHouse unreachable
@@ -15,11 +14,7 @@ const PARTITIONS = 6
 const LAG_MS = 60_000
 const monitorGroup = 'monitor-under-test'
 
-let registry: RegistryDouble
-beforeAll(async () => {
-  registry = await startRegistryDouble()
-})
-afterAll(() => registry.close())
+const envs = useLiveEnvs()
 
 /** The sustained drop, state after state, each derived by the monitor an hour of data after the last. */
 const states = [CP, CP + H, CP + 2 * H, CP + 2 * H, CP + 3 * H].map((lastSeen, i) => ({
@@ -38,7 +33,7 @@ interface Row {
 }
 
 async function run(lag: boolean): Promise<Row[]> {
-  const env = await liveEnv(registry.url)
+  const env = await envs.open()
   const target = new URL(CLICKHOUSE_URL)
   const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) })
   const ch = new ClickHouse({ url: proxy.url, database: env.ch.database, requestTimeoutMs: 5_000 })

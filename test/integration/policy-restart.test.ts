@@ -1,11 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { requestId } from '../../services/policy/core/decide.ts'
 import { episodeId } from '../../services/policy/core/episode-tracker.ts'
 import type { EmitterFaults } from '../../services/policy/run/request-emitter.ts'
-import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { waitFor } from '../support/harness.ts'
 import { CP, H, MODEL, degradedWindows, policy, trigger } from '../unit/policy/fixtures.ts'
-import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
+import { useLiveEnvs, type LiveEnv } from '../unit/policy/live-env.ts'
 
 // Exactly one RetrainRequest per episode across a restart between the trigger and the request.
 // The service records the request in ClickHouse before sending it (status recorded), marks
@@ -13,16 +12,7 @@ import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
 // simulated by a fault that throws at the crash point and then makes the first service act dead
 // (no more work, no offset commit); a second service object then starts on the same group.
 
-let registry: RegistryDouble
-let env: LiveEnv | null = null
-beforeAll(async () => {
-  registry = await startRegistryDouble()
-})
-afterAll(() => registry.close())
-afterEach(async () => {
-  await env?.close()
-  env = null
-})
+const envs = useLiveEnvs()
 
 const sustained = trigger({ alert_id: 'a-perf', last_seen: CP + 2 * H })
 const expectedId = requestId(MODEL, episodeId(MODEL, 'a-perf'))
@@ -51,7 +41,7 @@ async function distinctRequestIds(e: LiveEnv, raw: number): Promise<Set<string>>
 }
 
 async function setUp(): Promise<LiveEnv> {
-  const e = await liveEnv(registry.url)
+  const e = await envs.open()
   e.clock.t = CP + 6 * H
   await e.seed({ windows: degradedWindows(), labelRate: { until: CP + 6 * H, hours: 24, perHour: 300 } })
   return e
@@ -59,7 +49,7 @@ async function setUp(): Promise<LiveEnv> {
 
 describe('policy service restart between trigger and request', () => {
   it('crash after the request was recorded, before it was sent: the new service sends it once, the redelivered trigger adds nothing', async () => {
-    env = await setUp()
+    const env = await setUp()
     const crash = crashAt('afterRecord')
     const first = await env.start(policy(), { faults: crash.faults })
     await env.send(sustained)
@@ -70,7 +60,7 @@ describe('policy service restart between trigger and request', () => {
 
     await env.start(policy())
     await env.processed(1)
-    await waitFor(async () => (await requestRows(env!))[0]?.status === 'produced', { what: 'request produced' })
+    await waitFor(async () => (await requestRows(env))[0]?.status === 'produced', { what: 'request produced' })
     // Exactly one message: nothing had been sent before the crash.
     expect(await env.rawRequestCount()).toBe(1)
     expect(await distinctRequestIds(env, 1)).toEqual(new Set([expectedId]))
@@ -79,7 +69,7 @@ describe('policy service restart between trigger and request', () => {
   })
 
   it('crash after the broker acknowledged, before the produced marker: the restart finds the request on the topic and does not send it again', async () => {
-    env = await setUp()
+    const env = await setUp()
     const crash = crashAt('afterProduce')
     const first = await env.start(policy(), { faults: crash.faults })
     await env.send(sustained)
@@ -90,13 +80,13 @@ describe('policy service restart between trigger and request', () => {
 
     await env.start(policy())
     await env.processed(1)
-    await waitFor(async () => (await requestRows(env!))[0]?.status === 'produced', { what: 'request marked produced', timeoutMs: 60_000 })
+    await waitFor(async () => (await requestRows(env))[0]?.status === 'produced', { what: 'request marked produced', timeoutMs: 60_000 })
     expect(await env.rawRequestCount()).toBe(1)
     expect(await distinctRequestIds(env, 1)).toEqual(new Set([expectedId]))
   })
 
   it('when the restart cannot read the topic back in time, the resend is a second message with the same request_id (consumers deduplicate)', async () => {
-    env = await setUp()
+    const env = await setUp()
     const crash = crashAt('afterProduce')
     const first = await env.start(policy(), { faults: crash.faults })
     await env.send(sustained)
@@ -107,7 +97,7 @@ describe('policy service restart between trigger and request', () => {
     // so it sends again rather than risk losing the request.
     await env.start(policy(), { topicCheckTimeoutMs: 0 })
     await env.processed(1)
-    await waitFor(async () => (await requestRows(env!))[0]?.status === 'produced', { what: 'request produced' })
+    await waitFor(async () => (await requestRows(env))[0]?.status === 'produced', { what: 'request produced' })
     expect(await env.rawRequestCount()).toBe(2)
     expect(await distinctRequestIds(env, 2)).toEqual(new Set([expectedId]))
   })

@@ -1,25 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { requestId } from '../../services/policy/core/decide.ts'
 import { episodeId } from '../../services/policy/core/episode-tracker.ts'
 import { PolicyStore } from '../../services/policy/store/policy-store.ts'
 import { replayPolicy } from '../../services/policy/run/replay.ts'
-import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { CP, DAY, H, MODEL, degradedWindows, policy, trigger, window } from '../unit/policy/fixtures.ts'
-import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
+import { useLiveEnvs, type LiveEnv } from '../unit/policy/live-env.ts'
 
 // The policy service end to end: triggers in through Kafka, facts from ClickHouse (seeded as the
 // monitor writes them), decisions into ClickHouse, retrain requests out through Kafka.
 
-let registry: RegistryDouble
-let env: LiveEnv | null = null
-beforeAll(async () => {
-  registry = await startRegistryDouble()
-})
-afterAll(() => registry.close())
-afterEach(async () => {
-  await env?.close()
-  env = null
-})
+const envs = useLiveEnvs()
 
 const perf = (lastSeen: number, overrides = {}) => trigger({ alert_id: 'a-perf', last_seen: lastSeen, ...overrides })
 const labelRate = { until: CP + 6 * H, hours: 24, perHour: 300 }
@@ -43,7 +33,7 @@ async function decisions(e: LiveEnv): Promise<DecisionRow[]> {
 
 describe('policy service through Kafka and ClickHouse', () => {
   it('a sustained performance drop with mature labels gives exactly one RetrainRequest; replay reports the live decisions', async () => {
-    env = await liveEnv(registry.url)
+    const env = await envs.open()
     env.clock.t = CP + 6 * H
     await env.seed({ windows: degradedWindows(), alerts: [perf(CP + 3 * H)], labelRate })
     const p = policy()
@@ -99,7 +89,7 @@ describe('policy service through Kafka and ClickHouse', () => {
   })
 
   it('the same drop inside a configured Black Friday window is held, and nothing is requested', async () => {
-    env = await liveEnv(registry.url)
+    const env = await envs.open()
     env.clock.t = CP + 6 * H
     await env.seed({ windows: degradedWindows(), labelRate })
     await env.start(policy({ calendar: [{ name: 'Black Friday', from: '2026-11-10', to: '2026-11-12', action: 'hold' }] }))
@@ -120,7 +110,7 @@ describe('policy service through Kafka and ClickHouse', () => {
   })
 
   it('a null spike (data_quality alert) together with drift means investigate and no request', async () => {
-    env = await liveEnv(registry.url)
+    const env = await envs.open()
     env.clock.t = CP + 6 * H
     const drift = trigger({
       alert_id: 'a-drift',
@@ -150,7 +140,7 @@ describe('policy service through Kafka and ClickHouse', () => {
   })
 
   it('drift while label coverage is under the threshold is held until labels are expected', async () => {
-    env = await liveEnv(registry.url)
+    const env = await envs.open()
     env.clock.t = CP + 6 * H
     const coverages = [0.2, 0.1, 0.05, 0, 0, 0]
     const windows = [
@@ -170,7 +160,7 @@ describe('policy service through Kafka and ClickHouse', () => {
   })
 
   it('a second episode inside the cooldown is held', async () => {
-    env = await liveEnv(registry.url)
+    const env = await envs.open()
     // Healthy before the change, degraded (60% labels) for two days after it.
     const windows = [...degradedWindows().filter((w) => w.window_start < CP)]
     for (let t = CP; t <= CP + 2 * DAY; t += H)
@@ -208,7 +198,7 @@ describe('policy service through Kafka and ClickHouse', () => {
       )
     const drift = trigger({ alert_id: 'a-drift', kind: 'drift', subject: 'income', observed: 0.3, expected: 0, threshold: 0.2 })
     const decide = async (calibrationAfter: number) => {
-      env = await liveEnv(registry.url)
+      const env = await envs.open()
       env.clock.t = CP + 6 * H
       await env.seed({ windows: shifted(calibrationAfter), labelRate })
       await env.start(policy())
@@ -220,7 +210,6 @@ describe('policy service through Kafka and ClickHouse', () => {
       // A retrain's request reaches the topic right after its decision is stored.
       const requests = row!.decision === 'retrain' ? (await env.requestsOnTopic(1)).length : await env.rawRequestCount()
       await env.close()
-      env = null
       return { ...row!, requests }
     }
     const calibrated = await decide(0.025)

@@ -1,27 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { listRetrains } from '../../services/cli/store/cli-queries.ts'
 import type { WindowFacts } from '../../services/policy/core/decision-context.ts'
 import type { PolicyService } from '../../services/policy/run/policy-service.ts'
 import { waitFor } from '../support/harness.ts'
-import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { CP, DAY, H, MODEL, degradedWindows, policy, trigger, window } from '../unit/policy/fixtures.ts'
-import { liveEnv, type LiveEnv } from '../unit/policy/live-env.ts'
+import { useLiveEnvs, type LiveEnv } from '../unit/policy/live-env.ts'
 import { windowSummaryRow } from '../unit/policy/seed-rows.ts'
 
 // The closed loop through the real services: a drift retrain is requested, a new model version
 // starts serving, and once its labels matured the policy records whether the retrain helped.
 // A retrain that did not help makes the next drift-only episode of the model need more.
 
-let registry: RegistryDouble
-let env: LiveEnv | null = null
-beforeAll(async () => {
-  registry = await startRegistryDouble()
-})
-afterAll(() => registry.close())
-afterEach(async () => {
-  await env?.close()
-  env = null
-})
+const envs = useLiveEnvs()
 
 const drift = (id: string, firstSeen: number) =>
   trigger({ alert_id: id, kind: 'drift', subject: 'income', observed: 0.3, expected: 0, threshold: 0.2, first_seen: firstSeen, last_seen: firstSeen + 3 * H })
@@ -32,8 +22,7 @@ const newVersion = (from: number, accuracy: number, valuePerLabel: number): Wind
 
 /** A drift retrain requested at CP+6h; returns the service once the request is on the topic. */
 async function retrained(): Promise<{ e: LiveEnv; service: PolicyService }> {
-  const e = await liveEnv(registry.url)
-  env = e
+  const e = await envs.open()
   e.clock.t = CP + 6 * H
   await e.seed({ windows: degradedWindows(), labelRate: { until: CP + 6 * H, hours: 24, perHour: 300 } })
   const service = await e.start(policy(), { retrainCheckMs: 0 })

@@ -50,17 +50,8 @@ export interface AlertRow {
   summary: string
 }
 
-export interface EpisodeRow {
-  episode_id: string
-  model_id: string
-  model_version: string
-  status: string
-  opened_at: number
-  change_point: number
-  request_id: string
-  alerts_json: string
-  updated_at: number
-}
+/** A policy_episodes row: the type the policy store reads and writes, so the two cannot drift apart. */
+export type { EpisodeRecord as EpisodeRow } from '../../shared/records/policy-episode.ts'
 
 export interface DecisionRow {
   decision_id: string

@@ -20,6 +20,26 @@ export interface VersionWindow {
   business_value: number | null
 }
 
+/** The newest closed window (segment all, any size) of one model version. */
+export interface VersionSeen {
+  model_id: string
+  model_version: string
+  last_start: number
+}
+
+type Judged = Pick<RetrainRequest, 'model_id' | 'model_version' | 'requested_at'>
+
+/** A version other than the request's, serving from its request on: what a retrain is judged by. */
+const newerThan = (request: Judged, version: string, start: number): boolean => version !== request.model_version && start >= request.requested_at
+
+/**
+ * Whether a version newer than the request's has served, from each version's newest window: a
+ * cheap look before reading the model's windows, since without one evaluateRetrain tells nothing.
+ */
+export function hasNewerVersion(request: Judged, seen: VersionSeen[]): boolean {
+  return seen.some((v) => v.model_id === request.model_id && newerThan(request, v.model_version, v.last_start))
+}
+
 export interface RetrainOutcome {
   request_id: string
   model_id: string
@@ -75,9 +95,7 @@ function totals(windows: VersionWindow[]): Totals {
  * `min_fresh_labels` labels on either side.
  */
 export function evaluateRetrain(request: RetrainRequest, windows: VersionWindow[], policy: PolicyConfig, cost: number): RetrainOutcome | null {
-  const newer = windows
-    .filter((w) => w.model_version !== request.model_version && w.window_start >= request.requested_at)
-    .sort((a, b) => a.window_start - b.window_start)
+  const newer = windows.filter((w) => newerThan(request, w.model_version, w.window_start)).sort((a, b) => a.window_start - b.window_start)
   const newVersion = newer[0]?.model_version
   if (newVersion === undefined) return null
   const deployedAt = newer[0]!.window_start

@@ -12,7 +12,7 @@ import { decide, retrainCost, type DecisionResult } from '../core/decide.ts'
 import type { ApprovalAction, Episode, InvestigationKind, InvestigationOutcome, PolicyHistory } from '../core/decision-context.ts'
 import { EpisodeTracker, episodeOptions, toEpisode, type EpisodeState, type EpisodeTrackerOptions } from '../core/episode-tracker.ts'
 import { NO_MONITOR, StepGate, stepEnd, triggerDataTime, type MonitorMark } from '../core/decision-steps.ts'
-import { evaluateRetrain, type RetrainOutcome } from '../core/retrain-outcome.ts'
+import { evaluateRetrain, hasNewerVersion, type RetrainOutcome } from '../core/retrain-outcome.ts'
 import { checkTrigger } from '../core/trigger-shape.ts'
 import { policyFingerprint, type PolicyConfig } from '../core/policy-config.ts'
 import {
@@ -353,7 +353,7 @@ export class PolicyPipeline {
    *  touched once, as of the step's end. */
   private async decideStep(step: number, entries: Waiting[]): Promise<void> {
     const triggers: TriggerRecord[] = []
-    const decisions: StoredDecision[] = []
+    const decisions: DecisionRow[] = []
     const repeated: DecisionRow[] = []
     const requests: StoredRequest[] = []
     const episodes = new Map<string, EpisodeState>()
@@ -407,7 +407,7 @@ export class PolicyPipeline {
   private async decideEpisode(
     episode: Episode,
     step: number,
-    out: { requests: StoredRequest[]; decisions: StoredDecision[]; repeated: DecisionRow[]; episodes: Map<string, EpisodeState> },
+    out: { requests: StoredRequest[]; decisions: DecisionRow[]; repeated: DecisionRow[]; episodes: Map<string, EpisodeState> },
   ): Promise<{ result: DecisionResult; decisionId: string }> {
     const policy = this.deps.policies.get(episode.model_id)!
     const facts = await this.deps.loader.load(episode, policy, step)
@@ -424,8 +424,9 @@ export class PolicyPipeline {
       return { result, decisionId: previous.decision_id }
     }
     const stored: StoredDecision = { result, trigger: episode.trigger, facts, policy_fingerprint: policyFingerprint(policy) }
-    out.decisions.push(stored)
-    this.latest.set(episode.episode_id, { decision_id: result.decision.decision_id, answer, last: step, row: this.deps.store.decisionRow(stored) })
+    const row = this.deps.store.decisionRow(stored)
+    out.decisions.push(row)
+    this.latest.set(episode.episode_id, { decision_id: result.decision.decision_id, answer, last: step, row })
     this.deps.logger.info(
       {
         event: 'policy_decision',
@@ -594,7 +595,7 @@ export class PolicyPipeline {
         const policy = this.deps.policies.get(state.model_id)!
         const out = {
           requests: [] as StoredRequest[],
-          decisions: [] as StoredDecision[],
+          decisions: [] as DecisionRow[],
           repeated: [] as DecisionRow[],
           episodes: new Map<string, EpisodeState>(),
         }
@@ -620,11 +621,18 @@ export class PolicyPipeline {
     return this.serial(async () => {
       if (this.stale) await this.reload()
       const known = new Set(this.outcomes.map((o) => o.request_id))
+      const open = [...this.deps.emitter.requests.values()].filter(
+        (s) => !known.has(s.request.request_id) && this.deps.policies.has(s.request.model_id) && s.status === 'produced',
+      )
       const found: RetrainOutcome[] = []
-      for (const stored of this.deps.emitter.requests.values()) {
+      if (open.length === 0) return found
+      // Most requests wait days for a new version: one grouped read finds the few that have one.
+      const models = [...new Set(open.map((s) => s.request.model_id))]
+      const seen = await this.deps.store.versionsSince(models, Math.min(...open.map((s) => s.request.requested_at)))
+      for (const stored of open) {
         const request = stored.request
-        const policy = this.deps.policies.get(request.model_id)
-        if (known.has(request.request_id) || !policy || stored.status !== 'produced') continue
+        if (!hasNewerVersion(request, seen)) continue
+        const policy = this.deps.policies.get(request.model_id)!
         const sizes = Object.values(this.tracker.get(request.episode_id)?.alerts ?? {}).map((a) => a.window_size_ms)
         const size = sizes.length > 0 ? Math.min(...sizes) : 3_600_000
         const windows = await this.deps.store.versionWindows(request.model_id, size, request.training_data_from)

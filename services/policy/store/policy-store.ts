@@ -1,9 +1,10 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { MonitorTrigger, RetrainRequest } from '../../shared/events/types.ts'
+import type { EpisodeRecord } from '../../shared/records/policy-episode.ts'
 import type { DecisionResult } from '../core/decide.ts'
 import type { ApprovalAction, ContextFacts, InvestigationOutcome } from '../core/decision-context.ts'
-import type { RetrainOutcome, VersionWindow } from '../core/retrain-outcome.ts'
+import type { RetrainOutcome, VersionSeen, VersionWindow } from '../core/retrain-outcome.ts'
 import type { EpisodeState } from '../core/episode-tracker.ts'
 
 // The policy service's memory in ClickHouse (infra/clickhouse/0300_policy.sql). Rows are keyed
@@ -98,17 +99,9 @@ export class PolicyStore {
   async load(): Promise<LoadedState> {
     const t = (name: string): string => this.ch.table(name)
     const [episodes, requests, approvals, processed, pending, investigations, latestDecisions, retrainOutcomes] = await Promise.all([
-      this.ch.query<{
-        episode_id: string
-        model_id: string
-        model_version: string
-        status: string
-        opened_at: number
-        change_point: number
-        request_id: string
-        alerts_json: string
-        updated_at: number
-      }>(`SELECT episode_id, model_id, model_version, status, opened_at, change_point, request_id, alerts_json, updated_at FROM ${t('policy_episodes')} FINAL`),
+      this.ch.query<EpisodeRecord>(
+        `SELECT episode_id, model_id, model_version, status, opened_at, change_point, request_id, alerts_json, updated_at FROM ${t('policy_episodes')} FINAL`,
+      ),
       this.ch.query<{ request_json: string; cost: number; approved_by: string; status: RequestStatus; produced_at: number }>(
         `SELECT request_json, cost, approved_by, status, produced_at FROM ${t('retrain_requests')} FINAL`,
       ),
@@ -189,6 +182,22 @@ export class PolicyStore {
     )
   }
 
+  /**
+   * Per model and version, the newest closed window (segment all, any size) from `from` on: one
+   * small grouped read, to learn which retrains have a newer version before reading their windows.
+   * Without FINAL: a row not merged yet can only add a version, and the windows are read after.
+   */
+  async versionsSince(modelIds: string[], from: number): Promise<VersionSeen[]> {
+    if (modelIds.length === 0) return []
+    const rows = await this.ch.query<VersionSeen>(
+      `SELECT model_id, model_version, max(window_start) AS last_start
+       FROM ${this.ch.table('window_summary')}
+       WHERE model_id IN (${modelIds.map(lit).join(', ')}) AND segment = 'all' AND window_start >= ${Number(from)} AND closed = 1
+       GROUP BY model_id, model_version`,
+    )
+    return rows.map((r) => ({ ...r, last_start: Number(r.last_start) }))
+  }
+
   /** A model's windows per version (segment all) from `from` on, for judging its retrains. */
   async versionWindows(modelId: string, sizeMs: number, from: number): Promise<VersionWindow[]> {
     const rows = await this.ch.query<VersionWindow>(
@@ -206,17 +215,15 @@ export class PolicyStore {
    */
   async writeBatch(batch: {
     requests: StoredRequest[]
-    decisions: StoredDecision[]
+    /** New decisions, as decisionRow built them (the pipeline keeps the same row to count repeats on). */
+    decisions: DecisionRow[]
     /** Stored decisions whose answer came again (their repeats and last_decided_at moved on). */
     repeated?: DecisionRow[]
     episodes: EpisodeState[]
     triggers: TriggerRecord[]
   }): Promise<void> {
     await this.writeRequests(batch.requests)
-    await this.ch.insert('policy_decisions', [
-      ...batch.decisions.map((d) => this.decisionRow(d)),
-      ...(batch.repeated ?? []).map((r) => ({ ...r, version: this.version() })),
-    ])
+    await this.ch.insert('policy_decisions', [...batch.decisions, ...(batch.repeated ?? []).map((r) => ({ ...r, version: this.version() }))])
     await this.writeEpisodes(batch.episodes)
     await this.ch.insert(
       'policy_triggers',
@@ -268,7 +275,7 @@ export class PolicyStore {
   async writeEpisodes(episodes: EpisodeState[]): Promise<void> {
     await this.ch.insert(
       'policy_episodes',
-      episodes.map((e) => ({
+      episodes.map((e): EpisodeRecord & { version: number } => ({
         episode_id: e.episode_id,
         model_id: e.model_id,
         model_version: e.model_version,

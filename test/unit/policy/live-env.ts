@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs'
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import type { ClickHouse } from '../../../services/shared/clickhouse/client.ts'
 import { EventCodec } from '../../../services/shared/codec/event-codec.ts'
 import type { MonitorTrigger, RetrainRequest } from '../../../services/shared/events/types.ts'
@@ -8,12 +9,13 @@ import type { TopicNames } from '../../../services/shared/kafka/topics.ts'
 import { createPolicyService, type PolicyService, type PolicyServiceDeps } from '../../../services/policy/run/policy-service.ts'
 import type { PolicyConfig } from '../../../services/policy/core/policy-config.ts'
 import type { WindowFacts } from '../../../services/policy/core/decision-context.ts'
+import { startRegistryDouble, type RegistryDouble } from '../../support/schema-registry-double.ts'
 import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../../support/harness.ts'
 import { MODEL } from './fixtures.ts'
 import { alertRow, labelHealthRows, windowSummaryRow } from './seed-rows.ts'
 
 // The policy service against the real local Kafka and ClickHouse, for the integration tests
-// (test/integration/policy*.test.ts): a fresh database and topics with random names, the
+// that run it (through useLiveEnvs): a fresh database and topics with random names, the
 // monitor's tables seeded from plain data, triggers produced as Avro, and a clock the test sets.
 
 export interface LiveEnv {
@@ -34,10 +36,53 @@ export interface LiveEnv {
   rawRequestCount(): Promise<number>
   requestsOnTopic(n: number): Promise<RetrainRequest[]>
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>
+  /** Stops the services and drops the database; a second call waits for the first. */
   close(): Promise<void>
 }
 
-export async function liveEnv(registryUrl: string): Promise<LiveEnv> {
+export interface LiveEnvs {
+  /** A fresh environment, closed after the test that opened it (after the file, when a beforeAll opened it). */
+  open(): Promise<LiveEnv>
+  /** The environment the running test opened last, if any. */
+  current(): LiveEnv | null
+}
+
+/** Registers the hooks every live-policy test file needs: a schema registry double for the file,
+ *  and the closing of each environment opened through it. */
+export function useLiveEnvs(): LiveEnvs {
+  let registry: RegistryDouble | null = null
+  const forFile: LiveEnv[] = []
+  let forTest: LiveEnv[] | null = null
+  const closeAll = async (envs: LiveEnv[]): Promise<void> => {
+    for (const e of envs.splice(0)) await e.close()
+  }
+  beforeAll(async () => {
+    registry = await startRegistryDouble()
+  })
+  beforeEach(() => {
+    forTest = []
+  })
+  afterEach(async () => {
+    const envs = forTest ?? []
+    forTest = null
+    await closeAll(envs)
+  })
+  afterAll(async () => {
+    await closeAll(forFile)
+    await registry?.close()
+  })
+  return {
+    async open() {
+      if (!registry) throw new Error('useLiveEnvs: open() before its beforeAll ran')
+      const e = await liveEnv(registry.url)
+      ;(forTest ?? forFile).push(e)
+      return e
+    },
+    current: () => forTest?.at(-1) ?? null,
+  }
+}
+
+async function liveEnv(registryUrl: string): Promise<LiveEnv> {
   const id = uniqueId()
   const { ch, drop } = await freshClickHouse(id)
   const { kafka, topics } = await freshTopics(id)
@@ -46,6 +91,7 @@ export async function liveEnv(registryUrl: string): Promise<LiveEnv> {
   const services: PolicyService[] = []
   const clock = { t: 0 }
   const groupId = `policy-${id}`
+  let closed: Promise<void> | null = null
   const env: LiveEnv = {
     id,
     ch,
@@ -113,10 +159,13 @@ export async function liveEnv(registryUrl: string): Promise<LiveEnv> {
       return Promise.all(records.map(async (r) => (await codec.decode(r.value, 'RetrainRequest')).event))
     },
     rows: (sql) => ch.query(sql.replaceAll('{{db}}', ch.database)),
-    async close() {
-      for (const s of services) await s.stop().catch(() => undefined)
-      await producer.close()
-      await drop()
+    close() {
+      closed ??= (async () => {
+        for (const s of services) await s.stop().catch(() => undefined)
+        await producer.close()
+        await drop()
+      })()
+      return closed
     },
   }
   return env

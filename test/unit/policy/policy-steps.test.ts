@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
+import type { ClickHouse } from '../../../services/shared/clickhouse/client.ts'
 import { EventCodec } from '../../../services/shared/codec/event-codec.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
 import type { ConsumedRecord } from '../../../services/shared/kafka/records.ts'
 import type { ContextLoader } from '../../../services/policy/store/context-loader.ts'
 import type { MonitorMark } from '../../../services/policy/core/decision-steps.ts'
 import { PolicyPipeline } from '../../../services/policy/run/policy-pipeline.ts'
-import type { PolicyStore, StoredDecision, StoredRequest } from '../../../services/policy/store/policy-store.ts'
+import { PolicyStore, type DecisionRow, type StoredRequest } from '../../../services/policy/store/policy-store.ts'
 import type { RequestEmitter } from '../../../services/policy/run/request-emitter.ts'
 import { testLogger } from '../../support/harness.ts'
 import { CP, H, MODEL, degradedWindows, policy, trigger } from './fixtures.ts'
@@ -19,7 +20,9 @@ function drop(): MonitorTrigger[] {
 }
 
 function harness(mark: MonitorMark) {
-  const decisions: StoredDecision[] = []
+  const decisions: DecisionRow[] = []
+  // Rows as the real store builds them; the ClickHouse client is never reached.
+  const rows = new PolicyStore({} as ClickHouse)
   const requests = new Map<string, StoredRequest>()
   const store = {
     load: async () => ({
@@ -32,8 +35,8 @@ function harness(mark: MonitorMark) {
       latestDecisions: [],
       retrainOutcomes: [],
     }),
-    decisionRow: () => ({}),
-    writeBatch: async (b: { decisions: StoredDecision[] }) => void decisions.push(...b.decisions),
+    decisionRow: rows.decisionRow.bind(rows),
+    writeBatch: async (b: { decisions: DecisionRow[] }) => void decisions.push(...b.decisions),
   } as unknown as PolicyStore
   const emitter = {
     requests,
@@ -78,8 +81,7 @@ function harness(mark: MonitorMark) {
   return { pipeline, decisions, batch, published: () => BigInt(offset) }
 }
 
-const answers = (decisions: StoredDecision[]) =>
-  decisions.map((d) => [d.result.decision.decided_at, d.result.decision.decision, d.result.deciding?.reason.code ?? '', d.result.request?.request_id ?? ''])
+const answers = (decisions: DecisionRow[]) => decisions.map((d) => [d.decided_at, d.decision, d.deciding_code, d.request_id])
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms))
 
 describe('policy decisions per step of data time', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { budgetGate } from '../../../services/policy/core/gates/budget.gate.ts'
 import { evidenceGate } from '../../../services/policy/core/gates/evidence.gate.ts'
-import { evaluateRetrain, type RetrainOutcome, type VersionWindow } from '../../../services/policy/core/retrain-outcome.ts'
+import { evaluateRetrain, hasNewerVersion, type RetrainOutcome, type VersionWindow } from '../../../services/policy/core/retrain-outcome.ts'
 import type { RetrainRequest } from '../../../services/shared/events/types.ts'
 import { CP, H, MODEL, context, policy, trigger } from './fixtures.ts'
 
@@ -77,6 +77,20 @@ describe('retrain outcomes', () => {
     expect(evaluateRetrain(request, history(0.9, 1).slice(0, 8), policy(), 150)).toBeNull()
     const sparse = history(0.9, 1).map((w) => (w.model_version === 'v2' ? { ...w, labeled_count: 50, label_coverage: 0.05, business_value: 50 } : w))
     expect(evaluateRetrain(request, sparse, policy(), 150)).toBeNull()
+  })
+
+  it('learns from the newest window of each version whether a newer version served after the request', () => {
+    const seen = (model_id: string, model_version: string, last_start: number) => ({ model_id, model_version, last_start })
+    expect(hasNewerVersion(request, [])).toBe(false)
+    // The request's own version, another model's new version, or one that stopped before the request: none.
+    expect(hasNewerVersion(request, [seen(MODEL, 'v1', CP + 20 * H), seen('other', 'v2', CP + 20 * H), seen(MODEL, 'v0', CP + 7 * H)])).toBe(false)
+    expect(hasNewerVersion(request, [seen(MODEL, 'v2', CP + 8 * H)])).toBe(true)
+    // Whenever it says no, the windows would have told nothing either.
+    const windows = history(0.9, 1)
+    const last = (v: string) => Math.max(...windows.filter((w) => w.model_version === v).map((w) => w.window_start))
+    expect(hasNewerVersion(request, [seen(MODEL, 'v1', last('v1')), seen(MODEL, 'v2', last('v2'))])).toBe(true)
+    expect(hasNewerVersion(request, [seen(MODEL, 'v1', last('v1'))])).toBe(false)
+    expect(evaluateRetrain(request, windows.slice(0, 6), policy(), 150)).toBeNull()
   })
 
   it('evidence of a kind whose retrain did not help must be stronger next time, and says so', () => {
