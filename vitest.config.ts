@@ -22,9 +22,11 @@ const CLICKHOUSE_FACING = [
   'console-browser',
 ].map((f) => `test/integration/${f}.test.ts`)
 
-// Unit tests are pure (no servers); integration tests talk to the real local Kafka, ClickHouse
-// (Debian's 18.16 server) and Alertmanager started by infra/local/up.sh, so they run one file at a
-// time; integration-current runs the ClickHouse-facing ones again on the current engine (chDB).
+// Unit tests are pure (no servers); integration tests talk to a real Kafka, ClickHouse and
+// Alertmanager, containers when a Docker engine answers, else the local processes of
+// infra/local/up.sh (Debian's 18.16 server), chosen and exported to the tests by
+// test/support/integration-setup.ts; they run one file at a time. integration-current runs the
+// ClickHouse-facing ones again on the current engine (chDB).
 export default defineConfig({
   test: {
     // Integration files share one broker and server; running files one at a time keeps them independent.
@@ -45,7 +47,6 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           globalSetup: ['test/support/integration-setup.ts'],
-          env: { CLICKHOUSE_VERSION_PREFIX: process.env.CLICKHOUSE_VERSION_PREFIX ?? '18.16.' },
         },
       },
       {
