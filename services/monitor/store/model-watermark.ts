@@ -1,6 +1,7 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
+import { modelLows } from '../core/windows/model-lows.ts'
 
 /** The newest event time of one model's predictions read from one partition in a batch. */
 export interface ModelProgress {
@@ -89,36 +90,13 @@ export class ModelWatermark {
          WHERE ${where} AND model_id IN (${modelIds.map(lit).join(', ')}) GROUP BY model_id, partition, kind`,
       ),
     ])
-    const progress = new Map<string, { event_time: number; read_at: number }>()
-    // Since when each model has been read (by the latest process to read it): a partition that
-    // never had one of its records has been quiet for it since then.
-    const since = new Map<string, number>()
-    for (const r of models) {
-      const key = `${r.model_id}\u0000${Number(r.partition)}`
-      const p = progress.get(key) ?? { event_time: -Infinity, read_at: -Infinity }
-      if (r.kind === 'event_time') p.event_time = Number(r.value)
-      else if (r.kind === 'read_at') p.read_at = Number(r.value)
-      else since.set(r.model_id, Math.min(since.get(r.model_id) ?? Infinity, Number(r.value)))
-      progress.set(key, p)
-    }
-    const now = this.now()
-    const out = new Map<string, number>()
-    for (const id of modelIds) {
-      if (partitions.length < this.partitions) {
-        out.set(id, -Infinity)
-        continue
-      }
-      // A partition read to its end says nothing for a moment while producers may still write the
-      // model's next records to it: only a model idle there for idleMs stops it holding windows.
-      const low = Math.min(
-        ...partitions.map((row) => {
-          const p = progress.get(`${id}\u0000${Number(row.partition)}`)
-          const quietSince = p ? p.read_at : (since.get(id) ?? -Infinity)
-          return Number(row.caught_up) === 1 && now - quietSince >= this.idleMs ? Infinity : (p?.event_time ?? -Infinity)
-        }),
-      )
-      out.set(id, low)
-    }
-    return out
+    return modelLows(
+      modelIds,
+      partitions.map((r) => ({ partition: Number(r.partition), caughtUp: Number(r.caught_up) === 1 })),
+      this.partitions,
+      models.map((r) => ({ ...r, partition: Number(r.partition), value: Number(r.value) })),
+      this.now(),
+      this.idleMs,
+    )
   }
 }
