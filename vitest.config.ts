@@ -19,6 +19,7 @@ const CLICKHOUSE_FACING = [
   'policy-restart',
   'fuzz-rows',
   'category-overflow',
+  'model-progress',
   'console-browser',
 ].map((f) => `test/integration/${f}.test.ts`)
 

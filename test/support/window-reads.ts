@@ -1,5 +1,7 @@
+import { expect } from 'vitest'
 import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
+import { waitFor } from './harness.ts'
 import type { FeatureRecord, SummaryRecord } from '../../services/monitor/core/windows/window-rows.ts'
 
 /** Rows as the analysts' tables hold them (the monitor's own read-back shapes). */
@@ -38,4 +40,22 @@ export async function windowSnapshot(ch: ClickHouse, modelId: string): Promise<{
   )
   const strip = (rows: Record<string, unknown>[]): unknown[] => rows.map(({ data_version: _v, computed_at: _c, ...rest }) => rest)
   return { summaries: strip(summaries as Record<string, unknown>[]), features: strip(features as Record<string, unknown>[]), alerts }
+}
+
+/** Waits for the model's hourly volume anomaly on a segment and checks it is absent traffic:
+ *  firing at volume 0, first seen when the traffic stopped or later. */
+export async function expectAbsentTraffic(ch: ClickHouse, modelId: string, stoppedAt: number, segment = 'all'): Promise<void> {
+  const alert = await waitFor(
+    async () =>
+      (
+        await ch.query<{ status: string; observed: number; first_seen: number }>(
+          `SELECT status, observed, first_seen FROM ${ch.table('alerts')} FINAL
+           WHERE model_id = ${lit(modelId)} AND kind = 'anomaly' AND subject = 'volume' AND segment = ${lit(segment)} AND window_size_ms = 3600000`,
+        )
+      )[0],
+    { timeoutMs: 90_000, what: `a volume anomaly on ${segment}` },
+  )
+  expect(alert.status).toBe('firing')
+  expect(alert.observed).toBe(0)
+  expect(alert.first_seen).toBeGreaterThanOrEqual(stoppedAt)
 }
