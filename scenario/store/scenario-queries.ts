@@ -1,3 +1,4 @@
+import type { PolicyDecisionRecord } from '../../services/shared/records/policy-decision.ts'
 import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
 import type { AlertRecord, RequestRecord } from '../outcome-checks.ts'
@@ -9,20 +10,21 @@ import type { AlertRecord, RequestRecord } from '../outcome-checks.ts'
 export interface StoredRunRows {
   alerts: (Omit<AlertRecord, 'estimated'> & { estimated: number })[]
   episodes: { episode_id: string; change_point: number; status: string; request_id: string; alerts_json: string }[]
-  decisions: {
-    decision_id: string
-    episode_id: string
-    decision: string
-    deciding_gate: string
-    deciding_code: string
-    reason_gates: string[]
-    reason_verdicts: string[]
-    reason_codes: string[]
-    reason_messages: string[]
-    trigger_alert_id: string
-    decided_at: number
-    request_id: string
-  }[]
+  decisions: Pick<
+    PolicyDecisionRecord,
+    | 'decision_id'
+    | 'episode_id'
+    | 'decision'
+    | 'deciding_gate'
+    | 'deciding_code'
+    | 'reason_gates'
+    | 'reason_verdicts'
+    | 'reason_codes'
+    | 'reason_messages'
+    | 'trigger_alert_id'
+    | 'decided_at'
+    | 'request_id'
+  >[]
   requests: RequestRecord[]
 }
 

@@ -1,5 +1,7 @@
 // Row shapes the console's store returns and its pages render.
 
+import type { PolicyDecisionRecord } from '../../shared/records/policy-decision.ts'
+
 export interface ModelState {
   model_id: string
   task: string
@@ -53,24 +55,26 @@ export interface AlertRow {
 /** A policy_episodes row: the type the policy store reads and writes, so the two cannot drift apart. */
 export type { EpisodeRecord as EpisodeRow } from '../../shared/records/policy-episode.ts'
 
-export interface DecisionRow {
-  decision_id: string
-  decision: string
-  deciding_gate: string
-  deciding_code: string
-  reason_gates: string[]
-  reason_verdicts: string[]
-  reason_codes: string[]
-  reason_messages: string[]
-  explanation: string
-  trigger_alert_id: string
-  trigger_status: string
-  awaiting_approval: number
-  request_id: string
-  decided_at: number
-  policy_version: string
-  context_json: string
-}
+/** The policy_decisions columns an episode page shows. */
+export type DecisionRow = Pick<
+  PolicyDecisionRecord,
+  | 'decision_id'
+  | 'decision'
+  | 'deciding_gate'
+  | 'deciding_code'
+  | 'reason_gates'
+  | 'reason_verdicts'
+  | 'reason_codes'
+  | 'reason_messages'
+  | 'explanation'
+  | 'trigger_alert_id'
+  | 'trigger_status'
+  | 'awaiting_approval'
+  | 'request_id'
+  | 'decided_at'
+  | 'policy_version'
+  | 'context_json'
+>
 
 export interface RequestRow {
   request_id: string

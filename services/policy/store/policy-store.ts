@@ -2,6 +2,7 @@ import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { MonitorTrigger, RetrainRequest } from '../../shared/events/types.ts'
 import type { EpisodeRecord } from '../../shared/records/policy-episode.ts'
+import type { PolicyDecisionRecord } from '../../shared/records/policy-decision.ts'
 import type { DecisionResult } from '../core/decide.ts'
 import type { ApprovalAction, ContextFacts, InvestigationOutcome } from '../core/decision-context.ts'
 import type { RetrainOutcome, VersionSeen, VersionWindow } from '../core/retrain-outcome.ts'
@@ -41,7 +42,7 @@ export interface StoredDecision {
 }
 
 /** A policy_decisions row as stored (rewritten whole when the same answer repeats). */
-export type DecisionRow = Record<string, unknown>
+export type DecisionRow = PolicyDecisionRecord
 
 export interface PendingApproval {
   decision_id: string
