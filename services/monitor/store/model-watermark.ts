@@ -33,7 +33,8 @@ export class ModelWatermark {
     private readonly idleMs = 10_000,
   ) {}
 
-  /** After a batch's rows are stored: how far it read each partition, and each model on it. */
+  /** After a batch's rows are stored: how far it read each partition, and each model on it (one
+   *  entry per model and partition). */
   async record(progress: PartitionProgress[], models: ModelProgress[] = []): Promise<void> {
     const latest = new Map<number, PartitionProgress>()
     for (const p of progress) {
@@ -42,22 +43,17 @@ export class ModelWatermark {
       latest.set(p.partition, { ...p, maxTimestamp: Math.max(p.maxTimestamp, seen?.maxTimestamp ?? 0), caughtUp: p.caughtUp && (seen?.caughtUp ?? true) })
     }
     const updatedAt = this.now()
-    const newest = new Map<string, ModelProgress>()
-    for (const m of models) {
-      const key = `${m.model_id}\u0000${m.partition}`
-      if ((newest.get(key)?.maxEventTime ?? -Infinity) < m.maxEventTime) newest.set(key, m)
-    }
     const base = { consumer_group: this.group, topic: this.topic }
-    const first = [...newest.keys()].filter((key) => !this.firstRecorded.has(key))
+    const key = (m: ModelProgress): string => `${m.model_id}\u0000${m.partition}`
+    const first = models.filter((m) => !this.firstRecorded.has(key(m)))
     await Promise.all([
-      this.ch.insert(
-        'model_partition_progress',
-        [...newest].flatMap(([key, m]) => [
+      this.ch.insert('model_partition_progress', [
+        ...models.flatMap((m) => [
           { ...base, model_id: m.model_id, partition: m.partition, kind: 'event_time', value: Math.max(0, m.maxEventTime) },
           { ...base, model_id: m.model_id, partition: m.partition, kind: 'read_at', value: updatedAt },
-          ...(first.includes(key) ? [{ ...base, model_id: m.model_id, partition: m.partition, kind: 'first_read', value: updatedAt }] : []),
         ]),
-      ),
+        ...first.map((m) => ({ ...base, model_id: m.model_id, partition: m.partition, kind: 'first_read', value: updatedAt })),
+      ]),
       this.ch.insert(
         'partition_progress',
         [...latest.values()].map((p) => ({
@@ -69,7 +65,7 @@ export class ModelWatermark {
         })),
       ),
     ])
-    for (const key of first) this.firstRecorded.add(key)
+    for (const m of first) this.firstRecorded.add(key(m))
   }
 
   /** Partitions found to have nothing to read (at assignment): they hold no window back. */
