@@ -66,8 +66,8 @@ export function recomputeChunks(refs: Iterable<WindowRef>): WindowRef[][] {
 /**
  * Windows found closable but held open by a predictions partition not read far enough, with the
  * event time they close at (end plus allowed_lateness). They are released once their model's low
- * watermark reaches it, instead of being read again with every batch until then. Bounded; forgetting one only makes
- * it be retried with the next batch that touches it.
+ * watermark reaches it, instead of being read again with every batch until then. Bounded;
+ * forgetting one only makes it be retried with the next batch that touches it.
  */
 export class HeldOpenWindows {
   private readonly held: BoundedMap<string, { ref: WindowRef; closeAt: number }>

@@ -64,12 +64,14 @@ export class DetectionRunner {
     const starts = closed.map((s) => s.key.window_start)
     const history = await loadSeriesHistory(ch, modelId, sizeMs, Math.min(...starts), Math.max(...starts), Math.min(...model.config.windows))
     // Segments that had traffic in the week before and none in a closed window are judged at 0.
-    const seen = [...history.snapshots.values()].filter((s) => s.summary.volume > 0 && s.summary.key.window_start >= Math.min(...starts) - ABSENT_LOOKBACK_MS)
+    const seen = [...history.snapshots.values()]
+      .map((s) => s.summary)
+      .filter((s) => s.volume > 0 && s.key.window_start >= Math.min(...starts) - ABSENT_LOOKBACK_MS)
     const judged = [
       ...closed,
       ...absentSegments(
         closed,
-        seen.map((s) => s.summary.key),
+        seen.map((s) => s.key),
       ),
     ]
 
