@@ -5,6 +5,7 @@ import { PolicyStore } from '../../services/policy/store/policy-store.ts'
 import { replayPolicy } from '../../services/policy/run/replay.ts'
 import { CP, DAY, H, MODEL, degradedWindows, policy, trigger, window } from '../unit/policy/fixtures.ts'
 import { useLiveEnvs, type LiveEnv } from '../unit/policy/live-env.ts'
+import { waitFor } from '../support/harness.ts'
 
 // The policy service end to end: triggers in through Kafka, facts from ClickHouse (seeded as the
 // monitor writes them), decisions into ClickHouse, retrain requests out through Kafka.
@@ -71,7 +72,12 @@ describe('policy service through Kafka and ClickHouse', () => {
       training_data_from: CP,
       training_data_to: CP + 4 * H,
     })
-    const stored = await env.rows<{ request_id: string; status: string }>('SELECT request_id, status FROM {{db}}.retrain_requests FINAL')
+    // The row says produced once the send is acknowledged, a moment after the record is on the topic.
+    const requestRows = () => env.rows<{ request_id: string; status: string }>('SELECT request_id, status FROM {{db}}.retrain_requests FINAL')
+    await waitFor(async () => (await requestRows()).some((r) => r.status === 'produced'), { timeoutMs: 10_000, what: 'the request row marked produced' }).catch(
+      () => undefined,
+    )
+    const stored = await requestRows()
     expect(stored).toEqual([{ request_id: expectedId, status: 'produced' }])
 
     // Replay: same history, same policy, no side effects, same decisions.
