@@ -15,7 +15,7 @@ import { createAlertDelivery } from '../services/monitor/run/alerting/index.ts'
 import { createMonitorService } from '../services/monitor/run/monitor-service.ts'
 import { monitorSettings } from '../services/monitor/run/monitor-settings.ts'
 import { loadRuntimeModels } from '../services/monitor/run/runtime-models.ts'
-import { loadPolicies } from '../services/policy/core/policy-config.ts'
+import { decisionStep, loadPolicies } from '../services/policy/core/policy-config.ts'
 import { createPolicyService } from '../services/policy/run/policy-service.ts'
 import { LagProbe, LiveFeed, SimulatedClock, simTime, Terminal } from './live-feed.ts'
 import { checkOutcomes, type CheckContext, type OutcomeCheck, type RunRecords } from './outcome-checks.ts'
@@ -131,10 +131,10 @@ export async function runScenario(o: ScenarioRunOptions): Promise<ScenarioRunRes
       logger,
       registry,
       alerts,
-      // Simulated days pass in seconds: refresh join health more often than the default 30 s,
-      // and recompute touched windows in every round (a 10 s refresh would be hours of
-      // simulated time: labels would reach the metrics too late).
-      settings: { ...monitorSettings(env), labelHealthIntervalMs: 20_000, refreshMs: 0 },
+      // Simulated days pass in seconds: refresh join health more often than the default 30 s.
+      // Windows are computed in steps of the policy's decision interval, so the same events
+      // give the same alerts and decisions however far the player runs ahead.
+      settings: { ...monitorSettings(env), labelHealthIntervalMs: 20_000, stepMs: env.MONITOR_STEP_MS || decisionStep(policies) },
     })
     // The player's simulated time, for the feed. The policy does not use it: it decides in steps of
     // data time once the monitor has finished them, so the player's lead changes nothing.

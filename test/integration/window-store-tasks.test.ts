@@ -12,6 +12,7 @@ import { labelRow, predictionRow } from '../../services/monitor/core/ingest/even
 import { buildRuntimeModel, type RuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 import { loadReferenceProfile } from '../../services/monitor/run/runtime-models.ts'
 import { WindowStore, type ComputedWindows } from '../../services/monitor/store/window-store.ts'
+import { featureToRecord, summaryToRecord } from '../../services/monitor/core/windows/window-rows.ts'
 import { labelsPastHorizonSql, summarySql, type WindowScope } from '../../services/monitor/store/window-sql.ts'
 import {
   expectedTaskWindows,
@@ -690,5 +691,34 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
     } finally {
       await own.drop()
     }
+  })
+
+  it('as of a data time, with later records stored: every number of the records stamped by then, and the windows closed by then', async () => {
+    const keyOf = (r: { model_version: string; segment: string; window_size_ms: number; window_start: number }): string =>
+      `${r.model_version}|${r.segment}|${r.window_size_ms}|${r.window_start}`
+    const stampedByCut = <E>(r: Stored<E>): boolean => r.timestamp <= CUT
+    let differs = 0
+    for (const model of models.values()) {
+      const computed = await new WindowStore(ch).recompute(model, HOUR, STARTS, { asOf: CUT })
+      const expected = expectedTaskWindows(
+        specOf(model),
+        topics.predictions.records.filter(stampedByCut),
+        topics.labels.records.filter(stampedByCut),
+        HOUR,
+        STARTS,
+      )
+      const summaries = new Map(computed.summaries.map((s) => [keyOf(s.key), summaryToRecord(s)]))
+      const features = new Map(computed.features.map((f) => [`${keyOf(f.key)}|${f.feature}`, featureToRecord(f)]))
+      expect([...summaries.keys()].sort()).toEqual([...expected.keys()].sort())
+      for (const [key, want] of expected) {
+        checkSummary(summaries.get(key)!, want, key)
+        checkFeatures(features, want, key)
+      }
+      expect(computed.closedStarts).toEqual(STARTS.filter((s) => expected.get(`v1|all|${HOUR}|${s}`)!.closed))
+      // The cut matters: the same windows with everything stored read other numbers.
+      const full = expectedTaskWindows(specOf(model), topics.predictions.records, topics.labels.records, HOUR, STARTS)
+      differs += [...expected].filter(([key, w]) => full.get(key)?.labeled_count !== w.labeled_count || full.get(key)?.volume !== w.volume).length
+    }
+    expect(differs).toBeGreaterThan(0)
   })
 })

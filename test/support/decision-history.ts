@@ -22,11 +22,8 @@ export interface RequestEntry {
 }
 
 /**
- * A model's stored decisions and retrain requests, in a stable order. Two runs of the same events
- * do not give equal histories yet: the policy decides per step of data time once the monitor has
- * finished it, but the monitor's alert states still depend on how far it had read when it
- * evaluated a window (labels stored ahead of the computation count), so triggers, their data
- * times and the alert that opens an episode vary with timing.
+ * A model's stored decisions and retrain requests, in a stable order: what two runs of the same
+ * events must agree on, however far the monitor lagged.
  */
 export async function decisionHistory(ch: ClickHouse, modelId: string): Promise<{ decisions: HistoryEntry[]; requests: RequestEntry[] }> {
   const decisions = await ch.query<HistoryEntry>(

@@ -1,14 +1,18 @@
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
+import { chunkBySize } from '../../shared/collections/chunk-by-size.ts'
 import { groupWindows, windowRefKey, windowStart, type WindowRef } from './windows/window-math.ts'
 
 // The rules of a window's life in the monitor, apart from the I/O and timers that apply them
 // (run/monitor-pipeline.ts): which window a prediction may close, what a round recomputes while
 // a backlog is read, how recomputations are cut, and the windows held open by a lagging partition.
 
-/** Windows per recomputation (one query set): at most 48, spanning at most a day of event time,
- *  so one query's work is bounded (a group of day-long windows would read days of events). */
+/** Windows per recomputation (one query set): at most 48, and at most a day of event time or,
+ *  where the windows' sizes are known from an earlier computation, half a million predictions,
+ *  so one query's work is bounded (a group of day-long windows would read days of events) while
+ *  many small windows (old ones receiving labels) are read together. */
 export const WINDOWS_PER_RECOMPUTE = 48
 export const SPAN_PER_RECOMPUTE_MS = 86_400_000
+export const ROWS_PER_RECOMPUTE = 500_000
 
 /** The start of the window a prediction at `eventTime` may close: the one whose closing range
  *  [end + lateness, end + lateness + size) holds it. */
@@ -55,12 +59,15 @@ export function deferrableKeys(
 }
 
 /** Windows cut into recomputations: per model and size, by start, at most WINDOWS_PER_RECOMPUTE
- *  windows and SPAN_PER_RECOMPUTE_MS of event time each (at least one window). */
-export function recomputeChunks(refs: Iterable<WindowRef>): WindowRef[][] {
-  return [...groupWindows(refs).values()].flatMap((group) => {
-    const per = Math.max(1, Math.min(WINDOWS_PER_RECOMPUTE, Math.floor(SPAN_PER_RECOMPUTE_MS / group[0]!.window_size_ms)))
-    return Array.from({ length: Math.ceil(group.length / per) }, (_, i) => group.slice(i * per, (i + 1) * per))
-  })
+ *  windows and, each counted by its known predictions (`rowsOf`) or else by its size, at most
+ *  ROWS_PER_RECOMPUTE or SPAN_PER_RECOMPUTE_MS (at least one window). */
+export function recomputeChunks(refs: Iterable<WindowRef>, rowsOf: (ref: WindowRef) => number | undefined = () => undefined): WindowRef[][] {
+  // Loads in millionths (rounded down), so that a day of hourly windows adds up to one.
+  const load = (ref: WindowRef): number => {
+    const rows = rowsOf(ref)
+    return Math.floor((rows === undefined ? ref.window_size_ms / SPAN_PER_RECOMPUTE_MS : rows / ROWS_PER_RECOMPUTE) * 1e6)
+  }
+  return [...groupWindows(refs).values()].flatMap((group) => chunkBySize(group, load, 1e6, WINDOWS_PER_RECOMPUTE))
 }
 
 /**

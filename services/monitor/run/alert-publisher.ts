@@ -1,7 +1,7 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import type { EventCodec } from '../../shared/codec/event-codec.ts'
 import type { MonitorTrigger } from '../../shared/events/types.ts'
-import { alertRow } from '../../shared/records/alert-record.ts'
+import { alertEventRow, alertRow } from '../../shared/records/alert-record.ts'
 import type { RecordProducer } from '../../shared/kafka/producer.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
 import type { AlertDelivery } from './alerting/index.ts'
@@ -33,15 +33,7 @@ export class AlertPublisher {
     )
     await ch.insert(
       'alert_events',
-      triggers.map((t) => ({
-        alert_id: t.alert_id,
-        model_id: t.model_id,
-        kind: t.kind,
-        status: t.status,
-        last_seen: t.last_seen,
-        trigger_json: JSON.stringify(t),
-        emitted_at: now,
-      })),
+      triggers.map((t) => alertEventRow(t, now)),
     )
     for (const t of triggers) {
       this.deps.logger.info(

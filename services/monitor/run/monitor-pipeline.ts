@@ -24,11 +24,14 @@ import { lastWindow, recordIdleCloses } from '../store/idle-closes.ts'
 import { openWindowsEndedBy } from '../store/open-windows.ts'
 import { findPredictions } from '../store/prediction-lookup.ts'
 import { DirtyWindows, windowRefKey, windowStart, type WindowRef } from '../core/windows/window-math.ts'
-import { WindowSchedule } from '../core/windows/window-schedule.ts'
-import type { ComputedWindows, WindowStore } from '../store/window-store.ts'
+import { WindowSchedule, type PendingWindow } from '../core/windows/window-schedule.ts'
+import { readyThrough, stepOf, type StoredPartition } from '../core/windows/data-steps.ts'
+import { mergeComputed, type ComputedWindows, type WindowStore } from '../store/window-store.ts'
 
 /** Empty windows closed per model and size in one idle check (a week of hourly windows). */
 const MAX_EMPTY_WINDOWS = 168
+/** A partition read to its end with nothing new for this long holds no data-time step back. */
+const STEP_IDLE_MS = 10_000
 
 export interface PipelineDeps {
   ch: ClickHouse
@@ -43,7 +46,7 @@ export interface PipelineDeps {
   logger: Logger
   /** Round delay, refresh intervals (windows longer than a day refresh every 1/1440 of their
    *  size at most) and the label join's memory. */
-  settings: Pick<MonitorSettings, 'roundDelayMs' | 'refreshMs' | 'backlogRefreshMs' | 'indexPerPartition' | 'idleCloseMs'>
+  settings: Pick<MonitorSettings, 'roundDelayMs' | 'refreshMs' | 'backlogRefreshMs' | 'indexPerPartition' | 'idleCloseMs' | 'stepMs'>
   /** Called with every recomputation (detectors hook in here), with the newest record time that
    *  was stored when it began. */
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows, dataTime: number): Promise<void>
@@ -81,6 +84,7 @@ export class MonitorPipeline {
     this.startedAt = this.now()
     this.roundDelayMs = deps.settings.roundDelayMs
     this.backlogRefreshMs = deps.settings.backlogRefreshMs
+    this.stepMs = deps.settings.stepMs
     const refresh = deps.settings.refreshMs
     this.schedule = new WindowSchedule((size) => (refresh === 0 ? 0 : Math.max(refresh, size / 1440)), this.now)
   }
@@ -109,6 +113,13 @@ export class MonitorPipeline {
   private stored = 0
   private readonly roundDelayMs: number
   private readonly backlogRefreshMs: number
+  /** Data-time step (0: unstepped, computed as of whatever is stored). */
+  private readonly stepMs: number
+  /** The latest step computed (stepped mode). */
+  private computedStep = -Infinity
+  /** Per assigned partition of both topics: the newest record time stored and marked, whether
+   *  the partition was read to its end, and when that was last noted (stepped mode). */
+  private readonly storedThrough = new Map<string, StoredPartition>()
 
   /** Stopping: every marked window is due now, and a round that keeps failing gives up (its
    *  batches stay uncommitted and are replayed). */
@@ -127,10 +138,34 @@ export class MonitorPipeline {
       this.lastBatchAt = this.now()
     }
     this.lastBatchBehind = progress.some((p) => !p.caughtUp)
-    const marks = touched.drain().map(({ ref, urgent }) => this.schedule.mark(ref, urgent))
+    const marks = touched.drain().map(({ ref, urgent, step }) => this.schedule.mark(ref, urgent, step))
+    // Only once the batch's windows are marked: a step is computed once every partition is
+    // stored past it, and then every record of the step must be in it.
+    if (this.stepMs > 0)
+      for (const p of progress) {
+        const seen = this.storedThrough.get(partitionKey(p))
+        this.storedThrough.set(partitionKey(p), { max: Math.max(seen?.max ?? -Infinity, p.maxTimestamp), caughtUp: p.caughtUp, at: this.now() })
+      }
     this.deps.metrics.windowsPending.set(this.schedule.size())
-    if (marks.length > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
+    if (marks.length > 0 || this.stepMs > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
     return { settled: Promise.all(marks).then(() => undefined) }
+  }
+
+  /** The data-time step a record stamped `timestamp` is computed in (0 when unstepped). */
+  private stepOf(timestamp: number): number {
+    return this.stepMs === 0 ? 0 : stepOf(timestamp, this.stepMs, this.computedStep)
+  }
+
+  /** The whole assignment after a (re)join, and which partitions have nothing to read. */
+  partitionsAssigned(partitions: { topic: string; partition: number; idle: boolean }[]): void {
+    if (this.stepMs === 0) return
+    const now = this.now()
+    for (const p of partitions) {
+      const key = partitionKey(p)
+      const seen = this.storedThrough.get(key)
+      this.storedThrough.set(key, { max: seen?.max ?? -Infinity, caughtUp: p.idle || (seen?.caughtUp ?? false), at: seen?.at ?? now })
+    }
+    this.requestRound(this.roundDelayMs)
   }
 
   /** Runs a round in `delayMs` unless one is due sooner. */
@@ -147,6 +182,7 @@ export class MonitorPipeline {
 
   /** Recomputes the windows due now, retrying until it succeeds (ClickHouse down: commits wait). */
   private async runRound(): Promise<void> {
+    if (this.stepMs > 0) return this.runSteps()
     await this.releaseBlocked()
     // Idle: no batch being stored (one slowed down by a busy ClickHouse is not idleness) and
     // none for a round delay. During a backlog the batches' offsets wait longer (the consumer
@@ -158,6 +194,35 @@ export class MonitorPipeline {
     this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     if (due.length === 0) return
+    await this.computeDue(due, deferrable, Infinity, this.stored)
+  }
+
+  /**
+   * Stepped rounds: the marked steps every partition is stored past, one after the other, each
+   * computed and judged as of its end; what is not ready waits for the partitions (checked again
+   * after a round delay). Stopping computes what is ready; the rest stays uncommitted.
+   */
+  private async runSteps(): Promise<void> {
+    await this.releaseBlocked()
+    for (;;) {
+      const next = this.schedule.takeStep(readyThrough(this.storedThrough.values(), this.now(), STEP_IDLE_MS))
+      if (!next) break
+      // Marked without a record time (recheck, idle close, restart): as of the latest step.
+      const asOf = next.step === 0 ? this.computedStep : next.step
+      await this.computeDue(next.due, new Set(), Number.isFinite(asOf) ? asOf : Infinity, Number.isFinite(asOf) ? asOf : this.stored)
+      if (next.step > this.computedStep) this.computedStep = next.step
+    }
+    this.deps.metrics.windowsPending.set(this.schedule.size())
+    if (this.schedule.size() === 0) return
+    if (!this.closing) this.requestRound(this.roundDelayMs)
+    else {
+      const error = new Error('the monitor stopped before every partition was read past this data-time step')
+      for (let rest = this.schedule.takeStep(Infinity); rest; rest = this.schedule.takeStep(Infinity)) for (const d of rest.due) d.reject(error)
+    }
+  }
+
+  /** Computes taken windows as of `asOf`, retrying until it succeeds (ClickHouse down: commits wait). */
+  private async computeDue(due: PendingWindow[], deferrable: Set<string>, asOf: number, dataTime: number): Promise<void> {
     let delay = 250
     for (let attempt = 1; ; attempt++) {
       const startedAt = this.now()
@@ -165,6 +230,8 @@ export class MonitorPipeline {
         const deferred = await this.recompute(
           due.map((d) => d.ref),
           deferrable,
+          asOf,
+          dataTime,
         )
         this.schedule.requeue(due.filter((d) => deferred.has(windowRefKey(d.ref))))
         this.schedule.computed(
@@ -346,7 +413,7 @@ export class MonitorPipeline {
       const model = this.deps.models.get(event.model_id)!
       predictionRows.push(predictionRow(event, model, record, ingestedAt))
       this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
-      this.markPrediction(model, event.event_time, touched)
+      this.markPrediction(model, event.event_time, touched, this.stepOf(record.timestamp))
       this.lastPredictionAt.set(event.model_id, ingestedAt)
       for (const size of model.config.windows) this.idleClosedThrough.delete(`${event.model_id}|${size}`)
     }
@@ -434,15 +501,18 @@ export class MonitorPipeline {
 
   /** A revoked partition's join state is dropped; ClickHouse is the durable side of the join. */
   partitionsRevoked(partitions: { topic: string; partition: number }[]): void {
-    for (const p of partitions) if (p.topic === this.deps.topics.predictions) this.index.dropPartition(p.partition)
+    for (const p of partitions) {
+      if (p.topic === this.deps.topics.predictions) this.index.dropPartition(p.partition)
+      this.storedThrough.delete(partitionKey(p))
+    }
   }
 
-  private markPrediction(model: RuntimeModel, eventTime: number, touched: DirtyWindows): void {
+  private markPrediction(model: RuntimeModel, eventTime: number, touched: DirtyWindows, step: number): void {
     const sizes = model.config.windows
-    touched.mark(model.config.model_id, sizes, eventTime)
+    touched.mark(model.config.model_id, sizes, eventTime, step)
     for (const size of sizes) {
       const ref = { model_id: model.config.model_id, window_size_ms: size, window_start: closingWindowStart(eventTime, size, model.config.allowed_lateness) }
-      if (!this.knownClosed.has(windowRefKey(ref)) && !this.blocked.has(ref)) touched.add(ref, true)
+      if (!this.knownClosed.has(windowRefKey(ref)) && !this.blocked.has(ref)) touched.add(ref, true, step)
     }
   }
 
@@ -454,7 +524,7 @@ export class MonitorPipeline {
       const hit = this.index.get(record.partition, event.prediction_id)
       if (hit) {
         metrics.labelsJoined.inc({ source: 'memory' })
-        this.markLabel(hit, event, touched)
+        this.markLabel(hit, event, touched, this.stepOf(record.timestamp))
       } else {
         const list = missing.get(event.model_id) ?? []
         list.push(accepted)
@@ -468,11 +538,11 @@ export class MonitorPipeline {
       const horizon = this.deps.models.get(modelId)!.config.label_horizon
       const earliestLabel = list.reduce((min, l) => Math.min(min, l.event.label_time), Infinity)
       const byId = await findPredictions(this.deps.ch, modelId, new Set(list.map((l) => l.event.prediction_id)), earliestLabel - horizon)
-      for (const { event } of list) {
+      for (const { event, record } of list) {
         const prediction = byId.get(event.prediction_id)
         if (prediction) {
           metrics.labelsJoined.inc({ source: 'clickhouse' })
-          this.markLabel(prediction, event, touched)
+          this.markLabel(prediction, event, touched, this.stepOf(record.timestamp))
         } else {
           // Stored already; when the prediction arrives its window is recomputed and joins it.
           metrics.labelsEarly.inc()
@@ -481,13 +551,13 @@ export class MonitorPipeline {
     }
   }
 
-  private markLabel(prediction: IndexedPrediction, label: LabelEvent, touched: DirtyWindows): void {
+  private markLabel(prediction: IndexedPrediction, label: LabelEvent, touched: DirtyWindows, step: number): void {
     const model = this.deps.models.get(prediction.model_id)
     if (!model) return
     const delay = label.label_time - prediction.event_time
     this.deps.metrics.labelLag.observe(Math.max(0, delay) / 1000)
     if (delay > model.config.label_horizon) return
-    touched.mark(prediction.model_id, model.config.windows, prediction.event_time)
+    touched.mark(prediction.model_id, model.config.windows, prediction.event_time, step)
   }
 
   /** Per segment attribute, the predictions of the latest computed window past max_segment_values. */
@@ -502,22 +572,28 @@ export class MonitorPipeline {
 
   /** Recomputes the windows; returns the keys of those deferred (held open, not computed; only
    *  those in `deferrable` may be). */
-  private async recompute(refs: WindowRef[], deferrable = new Set<string>()): Promise<Set<string>> {
+  private async recompute(refs: WindowRef[], deferrable: Set<string>, asOf: number, dataTime: number): Promise<Set<string>> {
     const deferred = new Set<string>()
     if (refs.length === 0) return deferred
     const started = process.hrtime.bigint()
     const lows = await this.lows([...new Set(refs.map((r) => r.model_id))])
     let detecting = 0n
-    for (const group of recomputeChunks(refs)) {
+    // Judged once per model and size after all its chunks are stored: a window's history then
+    // holds every window recomputed with it, and only the final alert state is published.
+    const toJudge = new Map<string, { model: RuntimeModel; parts: ComputedWindows[] }>()
+    for (const group of recomputeChunks(refs, (ref) => this.deps.windows.rowsOf(ref))) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms
-      const dataTime = this.stored
       const computed = await this.deps.windows.recompute(
         model,
         sizeMs,
         group.map((r) => r.window_start),
-        lows.get(model.config.model_id) ?? -Infinity,
-        new Set(group.filter((r) => deferrable.has(windowRefKey(r))).map((r) => r.window_start)),
+        {
+          lowWatermark: lows.get(model.config.model_id) ?? -Infinity,
+          deferrable: new Set(group.filter((r) => deferrable.has(windowRefKey(r))).map((r) => r.window_start)),
+          asOf,
+          dataTime,
+        },
       )
       for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
       this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length)
@@ -530,9 +606,9 @@ export class MonitorPipeline {
       }
       for (const [feature, f] of newest) this.deps.metrics.categoryOverflow.set({ model_id: model.config.model_id, feature }, f.categorical!.overflow_values)
       this.setSegmentOverflow(model, computed)
-      const detectStarted = process.hrtime.bigint()
-      await this.deps.onWindowsComputed?.(model, computed, dataTime)
-      detecting += process.hrtime.bigint() - detectStarted
+      const judged = toJudge.get(`${model.config.model_id}|${sizeMs}`) ?? { model, parts: [] }
+      judged.parts.push(computed)
+      toJudge.set(`${model.config.model_id}|${sizeMs}`, judged)
       // Held open by a partition not read far enough: recomputed once the watermark passes its
       // close time. The batches that marked it are covered by this computation, or, when it was
       // deferred, wait for that one (runRound puts it back in the schedule).
@@ -542,11 +618,16 @@ export class MonitorPipeline {
         this.blocked.hold({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }, closeAt)
       if (computed.blocked.length > 0) this.requestRound(this.roundDelayMs)
     }
+    const detectStarted = process.hrtime.bigint()
+    for (const { model, parts } of toJudge.values()) await this.deps.onWindowsComputed?.(model, mergeComputed(parts), dataTime)
+    detecting += process.hrtime.bigint() - detectStarted
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)
     this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)
     return deferred
   }
 }
+
+const partitionKey = (p: { topic: string; partition: number }): string => `${p.topic}\u0000${p.partition}`
 
 /** The newest event time of each model's predictions per partition in a batch. */
 function modelProgress(predictions: Accepted<PredictionEvent>[]): ModelProgress[] {

@@ -109,6 +109,8 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       stallMs: settings.stallMs,
       stallCheckMs: deps.stallCheckMs,
       onPartitionsAssigned: (partitions) => {
+        // Known at once, so that no data-time step is computed before every partition is read.
+        pipeline.partitionsAssigned(partitions.map((p) => ({ ...p, idle: false })))
         markIdlePartitions(partitions).catch((error: unknown) =>
           deps.logger.warn({ event: 'partition_progress_failed', err: error }, 'could not check assigned partitions for pending records'),
         )
@@ -142,6 +144,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
         }
       }
       finished.assigned(marks)
+      pipeline.partitionsAssigned(marks)
       await watermark?.markCaughtUp(marks.filter((m) => m.idle && m.topic === deps.topics.predictions).map((m) => m.partition))
     } finally {
       await admin.disconnect()

@@ -21,6 +21,8 @@ export interface MonitorSettings {
   idleCloseMs: number
   /** Unhealthy once a partition with lag has not committed for this long, ms. */
   stallMs: number
+  /** Data-time step windows are computed as of, ms (0: as of whatever is stored). */
+  stepMs: number
 }
 
 export function monitorSettings(env: Env): MonitorSettings {
@@ -35,6 +37,7 @@ export function monitorSettings(env: Env): MonitorSettings {
     indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
     idleCloseMs: env.MONITOR_IDLE_CLOSE_MS,
     stallMs: env.CONSUMER_STALL_MS,
+    stepMs: env.MONITOR_STEP_MS,
   }
 }
 

@@ -32,6 +32,14 @@ export interface WindowScope {
   sizeMs: number
   /** Contiguous [from, to) event-time spans covering the windows. */
   spans: [number, number][]
+  /** Data time the numbers are as of: only records stamped (Kafka timestamp) at or before it
+   *  count. Absent: everything stored. */
+  asOf?: number
+}
+
+/** The records a computation as of `scope.asOf` may read. */
+function asOfCondition(scope: WindowScope): string {
+  return scope.asOf === undefined || !Number.isFinite(scope.asOf) ? '' : ` AND kafka_timestamp <= ${scope.asOf}`
 }
 
 /** An aggregate expression, its alias, and whether it is only a helper of other columns. */
@@ -61,7 +69,7 @@ function floatLiteral(x: number): string {
 
 function rangeCondition(scope: WindowScope): string {
   const spans = scope.spans.map(([from, to]) => `(event_time >= ${from} AND event_time < ${to})`).join(' OR ')
-  return `model_id = ${lit(scope.model.model_id)} AND (${spans})`
+  return `model_id = ${lit(scope.model.model_id)} AND (${spans})${asOfCondition(scope)}`
 }
 
 /** 'attribute=value' per configured segment attribute, '' where the row does not have it. */
@@ -143,7 +151,7 @@ export interface ReadMode {
 export function labelsPastHorizonSql(scope: WindowScope): string {
   const bound = Math.min(...scope.spans.map(([from]) => from)) + scope.model.label_horizon
   return `SELECT count() AS past FROM ${scope.labels}
-    WHERE model_id = ${lit(scope.model.model_id)} AND label_date >= ${lit(isoDate(bound))} AND label_time > ${bound}`
+    WHERE model_id = ${lit(scope.model.model_id)} AND label_date >= ${lit(isoDate(bound))} AND label_time > ${bound}${asOfCondition(scope)}`
 }
 
 /**
@@ -233,7 +241,7 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
     return `SELECT prediction_id, ${truth}
       FROM (
         SELECT prediction_id, ${latest}
-        FROM ${scope.labels} PREWHERE prediction_id IN (${ids}) WHERE model_id = ${lit(model.model_id)}
+        FROM ${scope.labels} PREWHERE prediction_id IN (${ids}) WHERE model_id = ${lit(model.model_id)}${asOfCondition(scope)}
         GROUP BY prediction_id
       )`
   }
@@ -249,7 +257,7 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
         SELECT prediction_id, w, ${latest}
         FROM ${scope.labels}
         ALL INNER JOIN (${predictionTimes}) AS times USING prediction_id
-        WHERE model_id = ${lit(model.model_id)} AND toInt64(label_time) - toInt64(prediction_time) <= ${model.label_horizon}
+        WHERE model_id = ${lit(model.model_id)} AND toInt64(label_time) - toInt64(prediction_time) <= ${model.label_horizon}${asOfCondition(scope)}
         GROUP BY prediction_id, w
       )`
 }

@@ -3,7 +3,7 @@ import { lit } from '../../shared/clickhouse/sql.ts'
 import { ALL_SEGMENTS, type FeatureWindowStats, type WindowKey, type WindowSummary } from '../../shared/records/window-metrics.ts'
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
-import { windowRefKey } from '../core/windows/window-math.ts'
+import { windowRefKey, type WindowRef } from '../core/windows/window-math.ts'
 import { idleCloses, lastWindow } from './idle-closes.ts'
 import { featureFromRecord, featureToRecord, summaryToRecord, type FeatureRecord } from '../core/windows/window-rows.ts'
 import {
@@ -35,6 +35,50 @@ export interface ComputedWindows {
    *  time they close at (the model's low watermark must reach it). */
   blocked: { start: number; closeAt: number }[]
 }
+
+/** Computations of one model and window size as one. */
+export function mergeComputed(parts: ComputedWindows[]): ComputedWindows {
+  return {
+    summaries: parts.flatMap((p) => p.summaries),
+    features: parts.flatMap((p) => p.features),
+    versions: new Map(parts.flatMap((p) => [...p.versions])),
+    deferred: parts.flatMap((p) => p.deferred),
+    featuresReused: parts.flatMap((p) => p.featuresReused),
+    closedStarts: parts.flatMap((p) => p.closedStarts),
+    blocked: parts.flatMap((p) => p.blocked),
+  }
+}
+
+/** The columns of window_summary kept per as_of in window_summary_history. */
+const HISTORY_COLUMNS = [
+  'model_id',
+  'model_version',
+  'segment',
+  'window_size_ms',
+  'window_start',
+  'window_end',
+  'as_of',
+  'volume',
+  'labeled_count',
+  'label_coverage',
+  'label_delay_p50_ms',
+  'label_delay_p90_ms',
+  'accuracy',
+  'precision',
+  'recall',
+  'f1',
+  'log_loss',
+  'roc_auc',
+  'calibration_error',
+  'mae',
+  'rmse',
+  'mape',
+  'estimated_accuracy',
+  'business_value',
+  'closed',
+  'data_version',
+  'computed_at',
+] as const
 
 /** What windowInputsSql returns per window with rows. */
 interface WindowInputs {
@@ -70,6 +114,8 @@ export class WindowStore {
   // for the windows that labels keep touching. Bounded; a forgotten or changed entry only
   // recomputes them.
   private readonly featuresFrom = new BoundedMap<string, string>(10_000)
+  /** Per window, its predictions at its last computation here: how much a recomputation reads. */
+  private readonly volumes = new BoundedMap<string, number>(100_000)
 
   constructor(private readonly ch: ClickHouse) {}
 
@@ -77,8 +123,17 @@ export class WindowStore {
    *  model (model-watermark.ts); a window whose end plus allowed_lateness lies beyond it stays
    *  open (a lagging partition may still hold its rows).
    *  Such a window among `deferrable` is not computed now but only reported (it is computed once
-   *  the watermark passes its close time). */
-  async recompute(model: RuntimeModel, sizeMs: number, starts: number[], lowWatermark = Infinity, deferrable = new Set<number>()): Promise<ComputedWindows> {
+   *  the watermark passes its close time). `asOf`: the data time the windows are computed as of
+   *  (records stamped later are left out, closes included; default: everything stored);
+   *  `dataTime`: what the rows record as their as_of when that is everything stored. */
+  async recompute(
+    model: RuntimeModel,
+    sizeMs: number,
+    starts: number[],
+    options: { lowWatermark?: number; deferrable?: Set<number>; asOf?: number; dataTime?: number } = {},
+  ): Promise<ComputedWindows> {
+    const { lowWatermark = Infinity, deferrable = new Set<number>(), asOf = Infinity } = options
+    const recordedAsOf = Number.isFinite(asOf) ? asOf : Math.max(0, options.dataTime ?? 0)
     const modelId = model.config.model_id
     const sorted = [...new Set(starts)].sort((a, b) => a - b)
     const scope: WindowScope = {
@@ -87,6 +142,7 @@ export class WindowStore {
       model: model.config,
       sizeMs,
       spans: ranges(sorted, sizeMs),
+      asOf,
     }
     const lateness = model.config.allowed_lateness
 
@@ -103,7 +159,9 @@ export class WindowStore {
           })
           .join(', ')}
          FROM ${this.ch.table('predictions')}
-         WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}`,
+         WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}${
+           Number.isFinite(asOf) ? ` AND kafka_timestamp <= ${asOf}` : ''
+         }`,
       ),
       this.ch.query<WindowInputs>(windowInputsSql(scope)),
       this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)),
@@ -203,9 +261,15 @@ export class WindowStore {
       summaries.map((s) => s.key).filter((k) => featuresReused.includes(k.window_start)),
     )
     const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
-    await this.write(summaries, features, versionStrings)
+    await this.write(summaries, features, versionStrings, recordedAsOf)
     for (const start of featureStarts) this.featuresFrom.set(featureKey(start), predictionsRead.get(start)!)
+    for (const i of inputs) this.volumes.set(featureKey(Number(i.window_start)), Number(i.records))
     return { summaries, features: [...features, ...stored], featuresReused, deferred, versions: versionStrings, closedStarts, blocked }
+  }
+
+  /** The predictions a window held when this store last computed it (unknown: undefined). */
+  rowsOf(ref: WindowRef): number | undefined {
+    return this.volumes.get(windowRefKey(ref))
   }
 
   /** The stored feature statistics of these windows, in the order featuresFromAggregates gives. */
@@ -221,17 +285,20 @@ export class WindowStore {
     return keys.flatMap((k) => [...numeric, ...categorical].flatMap((f) => byId.get(id(k.model_version, k.segment, k.window_start, f)) ?? []))
   }
 
-  private async write(summaries: WindowSummary[], features: FeatureWindowStats[], versions: Map<number, string>): Promise<void> {
+  private async write(summaries: WindowSummary[], features: FeatureWindowStats[], versions: Map<number, string>, asOf: number): Promise<void> {
     const computedAt = Date.now()
+    const rows = summaries.map((s) => ({
+      ...summaryToRecord(s),
+      window_end: s.key.window_start + s.key.window_size_ms,
+      window_start_time: Math.floor(s.key.window_start / 1000),
+      data_version: versions.get(s.key.window_start) ?? '0',
+      as_of: asOf,
+      computed_at: computedAt,
+    }))
+    await this.ch.insert('window_summary', rows)
     await this.ch.insert(
-      'window_summary',
-      summaries.map((s) => ({
-        ...summaryToRecord(s),
-        window_end: s.key.window_start + s.key.window_size_ms,
-        window_start_time: Math.floor(s.key.window_start / 1000),
-        data_version: versions.get(s.key.window_start) ?? '0',
-        computed_at: computedAt,
-      })),
+      'window_summary_history',
+      rows.map((r) => Object.fromEntries(HISTORY_COLUMNS.map((c) => [c, r[c]]))),
     )
     await this.ch.insert(
       'window_feature_stats',

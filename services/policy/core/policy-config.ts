@@ -175,3 +175,10 @@ export function stableJson(value: unknown): string {
   }
   return JSON.stringify(value) ?? 'null'
 }
+
+/** The shortest decision interval of these policies: the data-time step a monitor feeding them
+ *  computes windows in, so that each decision step sees whole steps (MONITOR_STEP_MS). */
+export function decisionStep(policies: Map<string, PolicyConfig>): number {
+  const intervals = [...policies.values()].map((p) => p.decision_interval)
+  return intervals.length > 0 ? Math.min(...intervals) : 0
+}

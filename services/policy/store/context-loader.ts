@@ -1,12 +1,14 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
-import { triggerFromRow, type AlertRecord } from '../../shared/records/alert-record.ts'
+import type { MonitorTrigger } from '../../shared/events/types.ts'
 import type { ContextFacts, Deploy, Episode, WindowFacts } from '../core/decision-context.ts'
 import type { PolicyConfig } from '../core/policy-config.ts'
 
 // Reads the facts of one decision from the monitor's tables in four queries, as of a data time
-// the monitor has finished: only windows (and alerts' first windows) that ended by then count, so
-// a monitor that is further along by the time of reading does not change the answer. The SQL is kept
+// the monitor has finished: each window as it was computed as of that time (its latest row in
+// window_summary_history at or before it) and each alert as it was published by then (its latest
+// transition in alert_events), so a monitor that is further along by the time of reading does not
+// change the answer. The SQL is kept
 // as written (with its literals) in `queries`, so every number in a decision can be re-checked
 // by an analyst by running the query cited next to it.
 
@@ -18,9 +20,10 @@ export interface ContextLoader {
   load(episode: Episode, policy: PolicyConfig, asOf: number): Promise<ContextFacts>
 }
 
-/** Per-window numbers over all model versions: counts summed, labeled metrics weighted by
- *  labeled predictions, the CBPE estimate and label delays by volume. The inner query renames
- *  the columns (r_*) because ClickHouse resolves an alias before a column of the same name. */
+/** Per-window numbers over all model versions, as of `to`: counts summed, labeled metrics
+ *  weighted by labeled predictions, the CBPE estimate and label delays by volume. The middle
+ *  query renames the columns (r_*) because ClickHouse resolves an alias before a column of the
+ *  same name. */
 function windowsSql(ch: ClickHouse, modelId: string, size: number, from: number, to: number): string {
   const byVolume = ['label_delay_p50_ms', 'label_delay_p90_ms', 'estimated_accuracy']
   const mean = (m: string, weight: string): string =>
@@ -34,8 +37,11 @@ function windowsSql(ch: ClickHouse, modelId: string, size: number, from: number,
     'FROM (',
     `  SELECT segment, window_start, window_end AS r_window_end, volume AS r_volume, labeled_count AS r_labeled, business_value AS r_business_value,`,
     `    ${[...byVolume, ...METRICS].map((m) => `${m} AS r_${m}`).join(', ')}`,
-    `  FROM ${ch.table('window_summary')} FINAL`,
-    `  WHERE model_id = ${lit(modelId)} AND window_size_ms = ${size} AND window_start >= ${from} AND window_start + ${size} <= ${to}`,
+    '  FROM (',
+    `    SELECT * FROM ${ch.table('window_summary_history')} FINAL`,
+    `    WHERE model_id = ${lit(modelId)} AND window_size_ms = ${size} AND window_start >= ${from} AND window_start + ${size} <= ${to} AND as_of <= ${to}`,
+    '    ORDER BY as_of DESC, data_version DESC LIMIT 1 BY model_version, segment, window_start',
+    '  )',
     ')',
     'GROUP BY segment, window_start',
     'ORDER BY segment, window_start',
@@ -51,13 +57,13 @@ export function createContextLoader(ch: ClickHouse, options: { labelRateLookback
       const cp = episode.change_point
       const alertsFrom = cp - policy.root_cause.lookback
       const queries = {
+        // Each alert's latest transition published as of the step (later states win, and at the
+        // same last_seen resolved wins); those that started by then and reach into the lookback.
         concurrent_alerts: [
-          'SELECT alert_id, model_id, model_version, segment, kind, subject, severity, status, window_size_ms, window_start, window_end,',
-          '  observed, expected, threshold, evidence_names, evidence_scores, evidence_details, label_coverage, estimated,',
-          '  first_seen, last_seen, summary, evidence_query',
-          `FROM ${ch.table('alerts')} FINAL`,
-          `WHERE model_id = ${lit(modelId)} AND first_seen + window_size_ms <= ${asOf} AND last_seen + window_size_ms >= ${alertsFrom}`,
-          'ORDER BY first_seen, alert_id',
+          "SELECT alert_id, argMax(trigger_json, last_seen * 4 + if(status = 'resolved', 2, 1)) AS trigger_json",
+          `FROM ${ch.table('alert_events')} FINAL`,
+          `WHERE model_id = ${lit(modelId)} AND data_time <= ${asOf}`,
+          'GROUP BY alert_id',
         ].join('\n'),
         windows: windowsSql(ch, modelId, size, cp - policy.reference_period, asOf),
         deploys: [
@@ -76,7 +82,7 @@ export function createContextLoader(ch: ClickHouse, options: { labelRateLookback
         ].join('\n'),
       }
       const [alerts, windows, deploys, rate] = await Promise.all([
-        ch.query<AlertRecord>(queries.concurrent_alerts),
+        ch.query<{ alert_id: string; trigger_json: string }>(queries.concurrent_alerts),
         ch.query<WindowRow>(queries.windows),
         ch.query<{ model_version: string; first_seen: number }>(queries.deploys),
         ch.query<{ labels: number; per_hour: number | null }>(queries.label_rate),
@@ -84,7 +90,10 @@ export function createContextLoader(ch: ClickHouse, options: { labelRateLookback
       return {
         as_of: asOf,
         window_size_ms: size,
-        concurrent_alerts: alerts.map(triggerFromRow),
+        concurrent_alerts: alerts
+          .map((a) => JSON.parse(a.trigger_json) as MonitorTrigger)
+          .filter((t) => t.first_seen + t.window_size_ms <= asOf && t.last_seen + t.window_size_ms >= alertsFrom)
+          .sort((a, b) => a.first_seen - b.first_seen || (a.alert_id < b.alert_id ? -1 : a.alert_id > b.alert_id ? 1 : 0)),
         windows: windows.map(toWindowFacts),
         label_rate_per_hour: rate[0]?.per_hour ?? null,
         deploys: deploys.map((d): Deploy => ({ model_version: d.model_version, first_seen: Number(d.first_seen) })),

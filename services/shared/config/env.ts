@@ -75,6 +75,11 @@ const envSchema = z.object({
   /** A model's open windows close by processing time after this long without a new prediction
    *  of it (every partition read to its end; counted from the window's end plus allowed_lateness), ms; 0: never. */
   MONITOR_IDLE_CLOSE_MS: z.coerce.number().int().min(0).default(600_000),
+  /** Data-time step windows are computed and judged in, ms (record timestamps): each step as of
+   *  its end, in order, once every partition is read past it, so the same events give the same
+   *  alerts and decisions however far behind the monitor is. 0: windows are computed as of
+   *  whatever is stored (fresher, but dependent on timing). */
+  MONITOR_STEP_MS: z.coerce.number().int().min(0).default(0),
   /** How often join health (orphan labels) is recomputed, ms; 0 turns it off. */
   MONITOR_LABEL_HEALTH_MS: z.coerce.number().int().min(0).default(30_000),
   /** Predictions kept in memory per partition for the label join. */

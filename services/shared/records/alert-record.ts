@@ -57,6 +57,20 @@ export const ALERT_COLUMNS: (keyof AlertRecord)[] = [
   'evidence_query',
 ]
 
+/** The alert_events row of a published transition. */
+export function alertEventRow(t: MonitorTrigger, emittedAt: number): Record<string, unknown> {
+  return {
+    alert_id: t.alert_id,
+    model_id: t.model_id,
+    kind: t.kind,
+    status: t.status,
+    last_seen: t.last_seen,
+    trigger_json: JSON.stringify(t),
+    data_time: t.data_time,
+    emitted_at: emittedAt,
+  }
+}
+
 /** An `alerts` row for a trigger (the alert's state as of that transition). */
 export function alertRow(t: MonitorTrigger, version: string | number): Record<string, unknown> {
   return {

@@ -77,6 +77,21 @@ describe('recomputations', () => {
   })
 })
 
+describe('recomputations of windows whose size is known', () => {
+  it('read many small windows together and a busy one alone, within half a million predictions and 48 windows', () => {
+    const sixHours = 6 * H
+    // Two weeks of six-hour windows still receiving labels, 600 predictions each, one with a million.
+    const refs = Array.from({ length: 56 }, (_, i) => ref(i * sixHours, sixHours))
+    const rows = (r: { window_start: number }): number | undefined =>
+      r.window_start === 50 * sixHours ? 1_000_000 : r.window_start >= 54 * sixHours ? undefined : 600
+    const chunks = recomputeChunks(refs, rows)
+    expect(chunks.map((c) => c.length)).toEqual([48, 2, 1, 5])
+    expect(chunks[2]!.map((r) => r.window_start)).toEqual([50 * sixHours])
+    // Unknown ones count by size: four six-hour windows make a day.
+    expect(recomputeChunks(refs.slice(0, 8)).map((c) => c.length)).toEqual([4, 4])
+  })
+})
+
 describe('windows held open by a lagging partition', () => {
   it('are released once the low watermark reaches their close time, each once, per model', () => {
     const held = new HeldOpenWindows()

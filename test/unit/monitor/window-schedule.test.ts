@@ -221,4 +221,43 @@ describe('WindowSchedule', () => {
     c.t = 1_000_000 + 30_000 + 60_000
     expect(schedule.take().due.map((d) => d.ref.window_start)).toEqual([0])
   })
+
+  it('in steps: takes one step at a time, earliest first, only once the partitions are past it, and a window once per step', async () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 60_000, c.now)
+    // Window 0 marked by records of two steps, window HOUR by one of the second.
+    const early = schedule.mark(ref(0), false, 2 * HOUR)
+    const again = schedule.mark(ref(0), false, 2 * HOUR)
+    const later = schedule.mark(ref(0), false, 3 * HOUR)
+    const other = schedule.mark(ref(HOUR), true, 3 * HOUR)
+    expect(again).toBe(early)
+    expect(schedule.size()).toBe(3)
+    // The partitions are stored up to the step's end, not past it: nothing is due.
+    expect(schedule.takeStep(2 * HOUR)).toBeNull()
+    const first = schedule.takeStep(2 * HOUR + 1)!
+    expect(first.step).toBe(2 * HOUR)
+    expect(first.due.map((d) => d.ref.window_start)).toEqual([0])
+    // The next step waits for the partitions, whatever the refresh interval.
+    expect(schedule.takeStep(2 * HOUR + 1)).toBeNull()
+    schedule.computed(first.due, c.t)
+    expect(await state(early)).toBe('resolved')
+    expect(await state(later)).toBe('pending')
+    const second = schedule.takeStep(Infinity)!
+    expect(second.step).toBe(3 * HOUR)
+    expect(second.due.map((d) => d.ref.window_start).sort((a, b) => a - b)).toEqual([0, HOUR])
+    schedule.computed(second.due, c.t)
+    expect([await state(later), await state(other)]).toEqual(['resolved', 'resolved'])
+    expect(schedule.takeStep(Infinity)).toBeNull()
+  })
+
+  it('in steps: takes windows marked without a step first, whatever the partitions', () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 60_000, c.now)
+    void schedule.mark(ref(0), false, 2 * HOUR)
+    void schedule.mark(ref(HOUR), true)
+    const taken = schedule.takeStep(-Infinity)!
+    expect(taken.step).toBe(0)
+    expect(taken.due.map((d) => d.ref.window_start)).toEqual([HOUR])
+    expect(schedule.takeStep(-Infinity)).toBeNull()
+  })
 })

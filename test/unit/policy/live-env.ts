@@ -12,7 +12,7 @@ import type { WindowFacts } from '../../../services/policy/core/decision-context
 import { startRegistryDouble, type RegistryDouble } from '../../support/schema-registry-double.ts'
 import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, waitFor } from '../../support/harness.ts'
 import { MODEL } from './fixtures.ts'
-import { alertRow, labelHealthRows, windowSummaryRow } from './seed-rows.ts'
+import { alertEventRow, alertRow, labelHealthRows, windowHistoryRow, windowSummaryRow } from './seed-rows.ts'
 
 // The policy service against the real local Kafka and ClickHouse, for the integration tests
 // that run it (through useLiveEnvs): a fresh database and topics with random names, the
@@ -101,14 +101,14 @@ async function liveEnv(registryUrl: string): Promise<LiveEnv> {
     clock,
     groupId,
     async seed({ windows = [], alerts = [], labelRate }) {
-      await ch.insert(
-        'window_summary',
-        windows.map((w) => windowSummaryRow(w, MODEL)),
-      )
+      const rows = windows.map((w) => windowSummaryRow(w, MODEL))
+      await ch.insert('window_summary', rows)
+      await ch.insert('window_summary_history', rows.map(windowHistoryRow))
       await ch.insert(
         'alerts',
         alerts.map((a) => alertRow(a)),
       )
+      await ch.insert('alert_events', alerts.map(alertEventRow))
       if (labelRate) await ch.insert('label_health', labelHealthRows(MODEL, labelRate.until, labelRate.hours, labelRate.perHour))
     },
     async send(...triggers) {

@@ -1,8 +1,8 @@
-import { alertRow as monitorAlertRow } from '../../../services/shared/records/alert-record.ts'
+import { alertEventRow as monitorAlertEventRow, alertRow as monitorAlertRow } from '../../../services/shared/records/alert-record.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
 import type { WindowFacts } from '../../../services/policy/core/decision-context.ts'
 
-// Rows of the monitor's tables (window_summary, alerts, label_health) built from the plain
+// Rows of the monitor's tables (window_summary and its history, alerts and alert_events, label_health) built from the plain
 // scenario data of fixtures.ts, for the integration tests that seed ClickHouse as the monitor
 // would have.
 
@@ -47,6 +47,18 @@ export function windowSummaryRow(w: WindowFacts, modelId: string, version = 'v1'
 /** The monitor's own `alerts` row for a trigger. */
 export function alertRow(t: MonitorTrigger, version = 1): Record<string, unknown> {
   return monitorAlertRow(t, version)
+}
+
+/** The row window_summary_history holds for a summary row (known from the start: as of 0). */
+export function windowHistoryRow(summary: Record<string, unknown>): Record<string, unknown> {
+  const { late_count, duplicate_count, label_delay_p99_ms, classes, confusion, bias, window_start_time, ...kept } = summary
+  void [late_count, duplicate_count, label_delay_p99_ms, classes, confusion, bias, window_start_time]
+  return { ...kept, as_of: 0 }
+}
+
+/** The alert_events row the monitor writes when it publishes a trigger. */
+export function alertEventRow(t: MonitorTrigger): Record<string, unknown> {
+  return monitorAlertEventRow(t, 1)
 }
 
 /** Labels joined per window by label time: `perHour` for `hours` windows before `until`. */

@@ -25,23 +25,24 @@ export function groupWindows(refs: Iterable<WindowRef>): Map<string, WindowRef[]
   return groups
 }
 
-/** The windows one batch touched, each once, with whether it may close now (urgent). */
+/** The windows one batch touched, each once per data-time step (0: unstepped), with whether it
+ *  may close now (urgent). */
 export class DirtyWindows {
-  private readonly refs = new Map<string, { ref: WindowRef; urgent: boolean }>()
+  private readonly refs = new Map<string, { ref: WindowRef; urgent: boolean; step: number }>()
 
-  mark(modelId: string, sizes: number[], eventTime: number): void {
-    for (const size of sizes) this.add({ model_id: modelId, window_size_ms: size, window_start: windowStart(eventTime, size) })
+  mark(modelId: string, sizes: number[], eventTime: number, step = 0): void {
+    for (const size of sizes) this.add({ model_id: modelId, window_size_ms: size, window_start: windowStart(eventTime, size) }, false, step)
   }
 
-  add(ref: WindowRef, urgent = false): void {
-    const key = windowRefKey(ref)
+  add(ref: WindowRef, urgent = false, step = 0): void {
+    const key = `${windowRefKey(ref)}|${step}`
     const seen = this.refs.get(key)
     if (seen) seen.urgent ||= urgent
-    else this.refs.set(key, { ref, urgent })
+    else this.refs.set(key, { ref, urgent, step })
   }
 
-  /** Takes all refs with their urgency. */
-  drain(): { ref: WindowRef; urgent: boolean }[] {
+  /** Takes all refs with their urgency and step. */
+  drain(): { ref: WindowRef; urgent: boolean; step: number }[] {
     const entries = [...this.refs.values()]
     this.refs.clear()
     return entries

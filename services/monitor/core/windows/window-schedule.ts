@@ -2,12 +2,16 @@ import { deferred } from '../../../shared/async/deferred.ts'
 import { BoundedMap } from '../../../shared/collections/bounded-map.ts'
 import { windowRefKey, type WindowRef } from './window-math.ts'
 
+const pendingKey = (ref: WindowRef, step: number): string => (step === 0 ? windowRefKey(ref) : `${windowRefKey(ref)}|${step}`)
+
 /** A window that is not urgent waits at least this many times as long as its last computation took. */
 const REFRESH_PER_COMPUTE = 10
 
 /** A window waiting to be recomputed, and the promise the batches that marked it wait on. */
 export interface PendingWindow {
   ref: WindowRef
+  /** The data-time step it is to be computed as of (0: unstepped, as of what is stored). */
+  step: number
   /** Recompute in the next round whatever its refresh interval (it may close now). */
   urgent: boolean
   /** When the first mark of this entry was made. */
@@ -46,14 +50,15 @@ export class WindowSchedule {
     this.lastComputed = new BoundedMap(memory)
   }
 
-  /** Marks a window; the promise resolves when a computation covering this mark succeeded. */
-  mark(ref: WindowRef, urgent: boolean): Promise<void> {
-    const key = windowRefKey(ref)
+  /** Marks a window (for a data-time step: see takeStep); the promise resolves when a
+   *  computation covering this mark succeeded. */
+  mark(ref: WindowRef, urgent: boolean, step = 0): Promise<void> {
+    const key = pendingKey(ref, step)
     let entry = this.pending.get(key)
     if (!entry) {
       // Rejections are handled by whoever waits (the consumer loop).
       const { promise: done, resolve, reject } = deferred()
-      entry = { ref, urgent, markedAt: this.now(), done, resolve, reject }
+      entry = { ref, step, urgent, markedAt: this.now(), done, resolve, reject }
       this.pending.set(key, entry)
     } else entry.urgent ||= urgent
     return entry.done
@@ -61,6 +66,25 @@ export class WindowSchedule {
 
   size(): number {
     return this.pending.size
+  }
+
+  /**
+   * Stepped computation: takes every window marked for the earliest step, if that step is
+   * before `ready` (the data time every partition is stored past), whatever its refresh
+   * interval: a step's windows are computed together, as of the step, and in step order. Windows
+   * marked without a step (0) come first. Null when nothing is due.
+   */
+  takeStep(ready: number): { step: number; due: PendingWindow[] } | null {
+    let step = Infinity
+    for (const entry of this.pending.values()) step = Math.min(step, entry.step)
+    if (step === Infinity || (step !== 0 && step >= ready)) return null
+    const due: PendingWindow[] = []
+    for (const [key, entry] of this.pending) {
+      if (entry.step !== step) continue
+      due.push(entry)
+      this.pending.delete(key)
+    }
+    return { step, due }
   }
 
   /**
@@ -94,7 +118,7 @@ export class WindowSchedule {
    */
   requeue(entries: PendingWindow[]): void {
     for (const entry of entries) {
-      const key = windowRefKey(entry.ref)
+      const key = pendingKey(entry.ref, entry.step)
       const newer = this.pending.get(key)
       if (!newer) {
         this.pending.set(key, { ...entry, urgent: false })

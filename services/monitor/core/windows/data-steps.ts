@@ -1,0 +1,30 @@
+// The rules of data-time steps (MONITOR_STEP_MS), apart from the pipeline that applies them:
+// which step a record is computed in, and through which data time every partition is stored.
+
+/** How far one assigned partition's records are stored. */
+export interface StoredPartition {
+  /** Newest record time stored (and its windows marked). */
+  max: number
+  /** The latest batch reached the partition's end. */
+  caughtUp: boolean
+  /** When that was noted (processing time). */
+  at: number
+}
+
+/** The step a record stamped `timestamp` is computed in: the one it ends in (a time on the grid
+ *  belongs to the step it ends), or the next one to compute when that one was computed already. */
+export function stepOf(timestamp: number, stepMs: number, computedStep: number): number {
+  return Math.max(Math.ceil(timestamp / stepMs) * stepMs, computedStep + stepMs)
+}
+
+/** The data time every partition is stored through; a partition read to its end with nothing new
+ *  for `idleMs` holds nothing back (Infinity when all are so), none known: nothing (-Infinity). */
+export function readyThrough(partitions: Iterable<StoredPartition>, now: number, idleMs: number): number {
+  let low = Infinity
+  let any = false
+  for (const p of partitions) {
+    any = true
+    if (!(p.caughtUp && now - p.at >= idleMs)) low = Math.min(low, p.max)
+  }
+  return any ? low : -Infinity
+}
