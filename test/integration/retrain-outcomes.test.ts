@@ -3,9 +3,8 @@ import { listRetrains } from '../../services/cli/store/cli-queries.ts'
 import type { WindowFacts } from '../../services/policy/core/decision-context.ts'
 import type { PolicyService } from '../../services/policy/run/policy-service.ts'
 import { waitFor } from '../support/harness.ts'
-import { CP, DAY, H, MODEL, degradedWindows, policy, trigger, window } from '../unit/policy/fixtures.ts'
+import { CP, DAY, H, degradedWindows, policy, trigger, window } from '../unit/policy/fixtures.ts'
 import { useLiveEnvs, type LiveEnv } from '../unit/policy/live-env.ts'
-import { windowSummaryRow } from '../unit/policy/seed-rows.ts'
 
 // The closed loop through the real services: a drift retrain is requested, a new model version
 // starts serving, and once its labels matured the policy records whether the retrain helped.
@@ -45,10 +44,7 @@ describe('retrain outcomes', () => {
     const { e, service } = await retrained()
     // No newer version yet: nothing to tell.
     expect(await service.pipeline.evaluateRetrains()).toEqual([])
-    await e.ch.insert(
-      'window_summary',
-      newVersion(CP + 8 * H, 0.9, 1.0).map((w) => windowSummaryRow(w, MODEL, 'v2')),
-    )
+    await e.seed({ windows: newVersion(CP + 8 * H, 0.9, 1.0), version: 'v2' })
     const [judged] = await service.pipeline.evaluateRetrains()
     // Old: the windows since the change point with at least 30% labels (60, 60, 50 and 40%
     // of 1000) at accuracy 0.8; new: six windows of 800 labels at 0.9.
@@ -67,10 +63,7 @@ describe('retrain outcomes', () => {
 
   it('an unchanged new version records no_change, and the next drift-only episode needs twice the estimated drop', async () => {
     const { e, service } = await retrained()
-    await e.ch.insert(
-      'window_summary',
-      newVersion(CP + 8 * H, 0.8, 0.7).map((w) => windowSummaryRow(w, MODEL, 'v2')),
-    )
+    await e.seed({ windows: newVersion(CP + 8 * H, 0.8, 0.7), version: 'v2' })
     expect((await service.pipeline.evaluateRetrains()).map((o) => o.status)).toEqual(['no_change'])
 
     // Three days later v2 drifts: estimated accuracy 0.9 before, 0.87 after (a drop of 0.03,
@@ -78,10 +71,7 @@ describe('retrain outcomes', () => {
     const cp2 = CP + 3 * DAY
     const before = Array.from({ length: 24 }, (_, i) => window(cp2 - (24 - i) * H))
     const after = Array.from({ length: 6 }, (_, i) => window(cp2 + i * H, { estimated_accuracy: 0.87, metrics: { accuracy: 0.88 } }))
-    await e.ch.insert(
-      'window_summary',
-      [...before, ...after].map((w) => windowSummaryRow(w, MODEL, 'v2')),
-    )
+    await e.seed({ windows: [...before, ...after], version: 'v2' })
     e.clock.t = cp2 + 6 * H
     await e.send({ ...drift('a-drift-2', cp2), model_version: 'v2' })
     await waitFor(async () => (await e.rows('SELECT 1 FROM {{db}}.policy_decisions FINAL')).length === 2, { what: 'the second episode decided' })

@@ -38,7 +38,8 @@ export async function windowSnapshot(ch: ClickHouse, modelId: string): Promise<{
   const alerts = await ch.query(
     `SELECT alert_id, kind, subject, segment, severity, status, first_seen, last_seen, evidence_names FROM ${ch.table('alerts')} FINAL WHERE model_id = ${lit(modelId)} ORDER BY alert_id`,
   )
-  const strip = (rows: Record<string, unknown>[]): unknown[] => rows.map(({ data_version: _v, computed_at: _c, ...rest }) => rest)
+  // as_of says how far the monitor had read when it computed (unstepped: timing, not data).
+  const strip = (rows: Record<string, unknown>[]): unknown[] => rows.map(({ data_version: _v, computed_at: _c, as_of: _a, ...rest }) => rest)
   return { summaries: strip(summaries as Record<string, unknown>[]), features: strip(features as Record<string, unknown>[]), alerts }
 }
 

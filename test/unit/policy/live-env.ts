@@ -26,7 +26,13 @@ export interface LiveEnv {
   codec: EventCodec
   clock: { t: number }
   groupId: string
-  seed(data: { windows?: WindowFacts[]; alerts?: MonitorTrigger[]; labelRate?: { until: number; hours: number; perHour: number } }): Promise<void>
+  seed(data: {
+    windows?: WindowFacts[]
+    /** The model version the windows are of (default v1). */
+    version?: string
+    alerts?: MonitorTrigger[]
+    labelRate?: { until: number; hours: number; perHour: number }
+  }): Promise<void>
   /** Produces triggers as the monitor derived them at the clock's time (their data_time). */
   send(...triggers: MonitorTrigger[]): Promise<void>
   start(policy: PolicyConfig, extra?: Partial<PolicyServiceDeps>): Promise<PolicyService>
@@ -100,8 +106,8 @@ async function liveEnv(registryUrl: string): Promise<LiveEnv> {
     codec,
     clock,
     groupId,
-    async seed({ windows = [], alerts = [], labelRate }) {
-      const rows = windows.map((w) => windowSummaryRow(w, MODEL))
+    async seed({ windows = [], version = 'v1', alerts = [], labelRate }) {
+      const rows = windows.map((w) => windowSummaryRow(w, MODEL, version))
       await ch.insert('window_summary', rows)
       await ch.insert('window_summary_history', rows.map(windowHistoryRow))
       await ch.insert(
