@@ -14,6 +14,31 @@ describe('prediction index', () => {
     expect(index.evictions()).toBe(2)
   })
 
+  it('gives what a map evicting its least recently inserted entry gives, across growth and ids added again', () => {
+    // The reference: a Map in insertion order, an id added again moved to the end.
+    let seed = 7
+    const rand = (n: number): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n)
+    for (const max of [1, 5, 1500, 5000]) {
+      const index = new PredictionIndex(max)
+      const reference = new Map<string, { model_id: string; model_version: string; event_time: number }>()
+      let evicted = 0
+      for (let i = 0; i < 12_000; i++) {
+        const id = `p${rand(6000)}`
+        const value = { model_id: `m${rand(3)}`, model_version: `v${rand(2)}`, event_time: 1_700_000_000_000 + i }
+        index.add(0, id, value)
+        reference.delete(id)
+        reference.set(id, value)
+        if (reference.size > max) {
+          reference.delete(reference.keys().next().value as string)
+          evicted++
+        }
+      }
+      expect(index.size()).toBe(reference.size)
+      expect(index.evictions()).toBe(evicted)
+      for (let i = 0; i < 6000; i++) expect(index.get(0, `p${i}`)).toEqual(reference.get(`p${i}`))
+    }
+  })
+
   it('drops a revoked partition whole and leaves the others', () => {
     const index = new PredictionIndex(10)
     index.add(0, 'a', at(1))
