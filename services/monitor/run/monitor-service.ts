@@ -8,6 +8,7 @@ import type { RecordProducer } from '../../shared/kafka/producer.ts'
 import type { TopicNames } from '../../shared/kafka/topics.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
 import { ComputedProgress } from '../../shared/store/computed-progress.ts'
+import { partitionsElsewhere } from '../core/windows/data-steps.ts'
 import type { AlertDelivery } from './alerting/index.ts'
 import { AlertPublisher } from './alert-publisher.ts'
 import { DetectionRunner } from './detection-runner.ts'
@@ -57,6 +58,8 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const { settings } = deps
   const groupId = settings.groupId
   let watermark: ModelWatermark | undefined
+  /** Partitions of the predictions topic (and of labels: they are co-partitioned). */
+  let partitionCount = 0
   // How far the monitor is finished, for the policy (it decides about data the monitor is past).
   const finished = new FinishedMarks(new ComputedProgress(deps.ch, groupId), deps.logger)
   const detection =
@@ -111,6 +114,12 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       onPartitionsAssigned: (partitions) => {
         // Known at once, so that no data-time step is computed before every partition is read.
         pipeline.partitionsAssigned(partitions.map((p) => ({ ...p, idle: false })))
+        const elsewhere = settings.stepMs > 0 ? partitionsElsewhere(partitions, [deps.topics.predictions, deps.topics.labels], partitionCount) : []
+        if (elsewhere.length > 0)
+          deps.logger.warn(
+            { event: 'steps_partial_assignment', elsewhere },
+            'MONITOR_STEP_MS needs one monitor instance per group: steps wait only for the partitions this instance reads',
+          )
         markIdlePartitions(partitions).catch((error: unknown) =>
           deps.logger.warn({ event: 'partition_progress_failed', err: error }, 'could not check assigned partitions for pending records'),
         )
@@ -199,7 +208,8 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       const admin = deps.kafka.admin()
       await admin.connect()
       const metadata = await admin.fetchTopicMetadata({ topics: [deps.topics.predictions] }).finally(() => admin.disconnect())
-      watermark = new ModelWatermark(deps.ch, groupId, deps.topics.predictions, metadata.topics[0]?.partitions.length ?? 0)
+      partitionCount = metadata.topics[0]?.partitions.length ?? 0
+      watermark = new ModelWatermark(deps.ch, groupId, deps.topics.predictions, partitionCount)
       // Windows a previous run left open although their data had moved on are closed now.
       await pipeline.retryOpenWindows()
       await consumer.start()

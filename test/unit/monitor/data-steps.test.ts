@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readyThrough, stepOf } from '../../../services/monitor/core/windows/data-steps.ts'
+import { partitionsElsewhere, readyThrough, stepOf } from '../../../services/monitor/core/windows/data-steps.ts'
 
 const H = 3_600_000
 
@@ -25,5 +25,11 @@ describe('data-time steps', () => {
     // A partition assigned but not read yet holds everything back; no partition: nothing is ready.
     expect(readyThrough([{ max: -Infinity, caughtUp: false, at: now }, ahead], now, 10_000)).toBe(-Infinity)
     expect(readyThrough([], now, 10_000)).toBe(-Infinity)
+  })
+
+  it('names the partitions another instance reads', () => {
+    const assigned = [0, 2].flatMap((partition) => ['p', 'l'].map((topic) => ({ topic, partition })))
+    expect(partitionsElsewhere(assigned, ['p', 'l'], 3)).toEqual(['p:1', 'l:1'])
+    expect(partitionsElsewhere([...assigned, { topic: 'p', partition: 1 }, { topic: 'l', partition: 1 }], ['p', 'l'], 3)).toEqual([])
   })
 })

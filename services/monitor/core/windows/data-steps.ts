@@ -28,3 +28,10 @@ export function readyThrough(partitions: Iterable<StoredPartition>, now: number,
   }
   return any ? low : -Infinity
 }
+
+/** The partitions of these topics another instance reads ('topic:partition'): a step waits only
+ *  for the partitions its own instance reads, so steps need the whole assignment. */
+export function partitionsElsewhere(assigned: { topic: string; partition: number }[], topics: string[], partitions: number): string[] {
+  const mine = new Set(assigned.map((p) => `${p.topic}:${p.partition}`))
+  return topics.flatMap((topic) => Array.from({ length: partitions }, (_, p) => `${topic}:${p}`)).filter((key) => !mine.has(key))
+}
