@@ -1,4 +1,4 @@
-import type { PolicyDecisionRecord } from '../../services/shared/records/policy-decision.ts'
+import type { DecisionAnswerRecord, PolicyDecisionRecord } from '../../services/shared/records/policy-decision.ts'
 import type { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
 import type { AlertRecord, RequestRecord } from '../outcome-checks.ts'
@@ -10,21 +10,7 @@ import type { AlertRecord, RequestRecord } from '../outcome-checks.ts'
 export interface StoredRunRows {
   alerts: (Omit<AlertRecord, 'estimated'> & { estimated: number })[]
   episodes: { episode_id: string; change_point: number; status: string; request_id: string; alerts_json: string }[]
-  decisions: Pick<
-    PolicyDecisionRecord,
-    | 'decision_id'
-    | 'episode_id'
-    | 'decision'
-    | 'deciding_gate'
-    | 'deciding_code'
-    | 'reason_gates'
-    | 'reason_verdicts'
-    | 'reason_codes'
-    | 'reason_messages'
-    | 'trigger_alert_id'
-    | 'decided_at'
-    | 'request_id'
-  >[]
+  decisions: (DecisionAnswerRecord & Pick<PolicyDecisionRecord, 'episode_id'>)[]
   requests: RequestRecord[]
 }
 

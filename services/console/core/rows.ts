@@ -1,6 +1,6 @@
 // Row shapes the console's store returns and its pages render.
 
-import type { PolicyDecisionRecord } from '../../shared/records/policy-decision.ts'
+import type { DecisionAnswerRecord, PolicyDecisionRecord } from '../../shared/records/policy-decision.ts'
 
 export interface ModelState {
   model_id: string
@@ -56,25 +56,8 @@ export interface AlertRow {
 export type { EpisodeRecord as EpisodeRow } from '../../shared/records/policy-episode.ts'
 
 /** The policy_decisions columns an episode page shows. */
-export type DecisionRow = Pick<
-  PolicyDecisionRecord,
-  | 'decision_id'
-  | 'decision'
-  | 'deciding_gate'
-  | 'deciding_code'
-  | 'reason_gates'
-  | 'reason_verdicts'
-  | 'reason_codes'
-  | 'reason_messages'
-  | 'explanation'
-  | 'trigger_alert_id'
-  | 'trigger_status'
-  | 'awaiting_approval'
-  | 'request_id'
-  | 'decided_at'
-  | 'policy_version'
-  | 'context_json'
->
+export type DecisionRow = DecisionAnswerRecord &
+  Pick<PolicyDecisionRecord, 'explanation' | 'trigger_status' | 'awaiting_approval' | 'policy_version' | 'context_json'>
 
 export interface RequestRow {
   request_id: string

@@ -1,13 +1,10 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import type { EventCodec } from '../../shared/codec/event-codec.ts'
 import type { MonitorTrigger } from '../../shared/events/types.ts'
-import { alertEventRow, alertRow } from '../../shared/records/alert-record.ts'
+import { alertEventRow, alertRow, alertVersion } from '../../shared/records/alert-record.ts'
 import type { RecordProducer } from '../../shared/kafka/producer.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
 import type { AlertDelivery } from './alerting/index.ts'
-
-/** Orders an alert's states: a later last_seen wins, and at the same last_seen resolved wins. */
-const alertVersion = (t: MonitorTrigger): string => (BigInt(t.last_seen) * 4n + (t.status === 'resolved' ? 2n : 1n)).toString()
 
 /**
  * Publishes alert transitions: the trigger on Kafka first (acknowledged), then the alert's state

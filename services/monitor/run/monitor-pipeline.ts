@@ -207,9 +207,11 @@ export class MonitorPipeline {
     for (;;) {
       const next = this.schedule.takeStep(readyThrough(this.storedThrough.values(), this.now(), STEP_IDLE_MS))
       if (!next) break
-      // Marked without a record time (recheck, idle close, restart): as of the latest step.
+      // Marked without a record time (recheck, idle close, restart): as of the latest step, or of
+      // everything stored before the first.
       const asOf = next.step === 0 ? this.computedStep : next.step
-      await this.computeDue(next.due, new Set(), Number.isFinite(asOf) ? asOf : Infinity, Number.isFinite(asOf) ? asOf : this.stored)
+      if (Number.isFinite(asOf)) await this.computeDue(next.due, new Set(), asOf, asOf)
+      else await this.computeDue(next.due, new Set(), Infinity, this.stored)
       if (next.step > this.computedStep) this.computedStep = next.step
     }
     this.deps.metrics.windowsPending.set(this.schedule.size())

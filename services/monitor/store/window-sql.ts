@@ -37,9 +37,9 @@ export interface WindowScope {
   asOf?: number
 }
 
-/** The records a computation as of `scope.asOf` may read. */
-function asOfCondition(scope: WindowScope): string {
-  return scope.asOf === undefined || !Number.isFinite(scope.asOf) ? '' : ` AND kafka_timestamp <= ${scope.asOf}`
+/** The records a computation as of `asOf` may read (a condition to append; none when absent). */
+export function asOfCondition(asOf: number | undefined): string {
+  return asOf === undefined || !Number.isFinite(asOf) ? '' : ` AND kafka_timestamp <= ${asOf}`
 }
 
 /** An aggregate expression, its alias, and whether it is only a helper of other columns. */
@@ -69,7 +69,7 @@ function floatLiteral(x: number): string {
 
 function rangeCondition(scope: WindowScope): string {
   const spans = scope.spans.map(([from, to]) => `(event_time >= ${from} AND event_time < ${to})`).join(' OR ')
-  return `model_id = ${lit(scope.model.model_id)} AND (${spans})${asOfCondition(scope)}`
+  return `model_id = ${lit(scope.model.model_id)} AND (${spans})${asOfCondition(scope.asOf)}`
 }
 
 /** 'attribute=value' per configured segment attribute, '' where the row does not have it. */
@@ -151,7 +151,7 @@ export interface ReadMode {
 export function labelsPastHorizonSql(scope: WindowScope): string {
   const bound = Math.min(...scope.spans.map(([from]) => from)) + scope.model.label_horizon
   return `SELECT count() AS past FROM ${scope.labels}
-    WHERE model_id = ${lit(scope.model.model_id)} AND label_date >= ${lit(isoDate(bound))} AND label_time > ${bound}${asOfCondition(scope)}`
+    WHERE model_id = ${lit(scope.model.model_id)} AND label_date >= ${lit(isoDate(bound))} AND label_time > ${bound}${asOfCondition(scope.asOf)}`
 }
 
 /**
@@ -241,7 +241,7 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
     return `SELECT prediction_id, ${truth}
       FROM (
         SELECT prediction_id, ${latest}
-        FROM ${scope.labels} PREWHERE prediction_id IN (${ids}) WHERE model_id = ${lit(model.model_id)}${asOfCondition(scope)}
+        FROM ${scope.labels} PREWHERE prediction_id IN (${ids}) WHERE model_id = ${lit(model.model_id)}${asOfCondition(scope.asOf)}
         GROUP BY prediction_id
       )`
   }
@@ -257,7 +257,7 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
         SELECT prediction_id, w, ${latest}
         FROM ${scope.labels}
         ALL INNER JOIN (${predictionTimes}) AS times USING prediction_id
-        WHERE model_id = ${lit(model.model_id)} AND toInt64(label_time) - toInt64(prediction_time) <= ${model.label_horizon}${asOfCondition(scope)}
+        WHERE model_id = ${lit(model.model_id)} AND toInt64(label_time) - toInt64(prediction_time) <= ${model.label_horizon}${asOfCondition(scope.asOf)}
         GROUP BY prediction_id, w
       )`
 }

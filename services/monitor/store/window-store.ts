@@ -14,7 +14,16 @@ import {
   type SummaryAggregateRow,
 } from '../core/windows/window-aggregate.ts'
 import { profiledFeatures } from '../core/windows/profiled-features.ts'
-import { categoricalFeaturesSql, labelsPastHorizonSql, numericFeaturesSql, summarySql, windowInputsSql, type ReadMode, type WindowScope } from './window-sql.ts'
+import {
+  asOfCondition,
+  categoricalFeaturesSql,
+  labelsPastHorizonSql,
+  numericFeaturesSql,
+  summarySql,
+  windowInputsSql,
+  type ReadMode,
+  type WindowScope,
+} from './window-sql.ts'
 
 export interface ComputedWindows {
   summaries: WindowSummary[]
@@ -79,6 +88,11 @@ const HISTORY_COLUMNS = [
   'data_version',
   'computed_at',
 ] as const
+
+/** The window_summary_history row of a window_summary row. */
+export function historyRow(summary: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(HISTORY_COLUMNS.map((c) => [c, summary[c]]))
+}
 
 /** What windowInputsSql returns per window with rows. */
 interface WindowInputs {
@@ -159,9 +173,7 @@ export class WindowStore {
           })
           .join(', ')}
          FROM ${this.ch.table('predictions')}
-         WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}${
-           Number.isFinite(asOf) ? ` AND kafka_timestamp <= ${asOf}` : ''
-         }`,
+         WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}${asOfCondition(asOf)}`,
       ),
       this.ch.query<WindowInputs>(windowInputsSql(scope)),
       this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)),
@@ -296,10 +308,7 @@ export class WindowStore {
       computed_at: computedAt,
     }))
     await this.ch.insert('window_summary', rows)
-    await this.ch.insert(
-      'window_summary_history',
-      rows.map((r) => Object.fromEntries(HISTORY_COLUMNS.map((c) => [c, r[c]]))),
-    )
+    await this.ch.insert('window_summary_history', rows.map(historyRow))
     await this.ch.insert(
       'window_feature_stats',
       features.map((f) => ({

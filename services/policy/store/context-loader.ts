@@ -1,6 +1,7 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { MonitorTrigger } from '../../shared/events/types.ts'
+import { ALERT_VERSION_SQL } from '../../shared/records/alert-record.ts'
 import type { ContextFacts, Deploy, Episode, WindowFacts } from '../core/decision-context.ts'
 import type { PolicyConfig } from '../core/policy-config.ts'
 
@@ -57,10 +58,10 @@ export function createContextLoader(ch: ClickHouse, options: { labelRateLookback
       const cp = episode.change_point
       const alertsFrom = cp - policy.root_cause.lookback
       const queries = {
-        // Each alert's latest transition published as of the step (later states win, and at the
-        // same last_seen resolved wins); those that started by then and reach into the lookback.
+        // Each alert's latest transition published as of the step (the order of the alerts
+        // table's versions); those that started by then and reach into the lookback.
         concurrent_alerts: [
-          "SELECT alert_id, argMax(trigger_json, last_seen * 4 + if(status = 'resolved', 2, 1)) AS trigger_json",
+          `SELECT alert_id, argMax(trigger_json, ${ALERT_VERSION_SQL}) AS trigger_json`,
           `FROM ${ch.table('alert_events')} FINAL`,
           `WHERE model_id = ${lit(modelId)} AND data_time <= ${asOf}`,
           'GROUP BY alert_id',

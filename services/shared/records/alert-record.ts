@@ -57,6 +57,11 @@ export const ALERT_COLUMNS: (keyof AlertRecord)[] = [
   'evidence_query',
 ]
 
+/** Orders an alert's states: a later last_seen wins, and at the same last_seen resolved wins. */
+export const alertVersion = (t: MonitorTrigger): string => (BigInt(t.last_seen) * 4n + (t.status === 'resolved' ? 2n : 1n)).toString()
+/** alertVersion over the columns of `alerts` or `alert_events`. */
+export const ALERT_VERSION_SQL = "last_seen * 4 + if(status = 'resolved', 2, 1)"
+
 /** The alert_events row of a published transition. */
 export function alertEventRow(t: MonitorTrigger, emittedAt: number): Record<string, unknown> {
   return {

@@ -37,3 +37,19 @@ export type PolicyDecisionRecord = {
   context_json: string
   version: number
 }
+
+/** What a decision answered and why, as the console and the main job's report read it. */
+export type DecisionAnswerRecord = Pick<
+  PolicyDecisionRecord,
+  | 'decision_id'
+  | 'decision'
+  | 'deciding_gate'
+  | 'deciding_code'
+  | 'reason_gates'
+  | 'reason_verdicts'
+  | 'reason_codes'
+  | 'reason_messages'
+  | 'trigger_alert_id'
+  | 'decided_at'
+  | 'request_id'
+>

@@ -1,3 +1,4 @@
+import { historyRow } from '../../../services/monitor/store/window-store.ts'
 import { alertEventRow as monitorAlertEventRow, alertRow as monitorAlertRow } from '../../../services/shared/records/alert-record.ts'
 import type { MonitorTrigger } from '../../../services/shared/events/types.ts'
 import type { WindowFacts } from '../../../services/policy/core/decision-context.ts'
@@ -51,9 +52,7 @@ export function alertRow(t: MonitorTrigger, version = 1): Record<string, unknown
 
 /** The row window_summary_history holds for a summary row (known from the start: as of 0). */
 export function windowHistoryRow(summary: Record<string, unknown>): Record<string, unknown> {
-  const { late_count, duplicate_count, label_delay_p99_ms, classes, confusion, bias, window_start_time, ...kept } = summary
-  void [late_count, duplicate_count, label_delay_p99_ms, classes, confusion, bias, window_start_time]
-  return { ...kept, as_of: 0 }
+  return historyRow({ ...summary, as_of: 0 })
 }
 
 /** The alert_events row the monitor writes when it publishes a trigger. */

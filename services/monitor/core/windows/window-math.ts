@@ -12,6 +12,9 @@ export interface WindowRef {
 
 export const windowRefKey = (w: WindowRef): string => `${w.model_id}|${w.window_size_ms}|${w.window_start}`
 
+/** A window marked for a data-time step (0, unstepped: the window's own key). */
+export const stepWindowKey = (w: WindowRef, step: number): string => (step === 0 ? windowRefKey(w) : `${windowRefKey(w)}|${step}`)
+
 /** Windows grouped by model and window size, each group sorted by start. */
 export function groupWindows(refs: Iterable<WindowRef>): Map<string, WindowRef[]> {
   const groups = new Map<string, WindowRef[]>()
@@ -35,7 +38,7 @@ export class DirtyWindows {
   }
 
   add(ref: WindowRef, urgent = false, step = 0): void {
-    const key = `${windowRefKey(ref)}|${step}`
+    const key = stepWindowKey(ref, step)
     const seen = this.refs.get(key)
     if (seen) seen.urgent ||= urgent
     else this.refs.set(key, { ref, urgent, step })

@@ -1,8 +1,6 @@
 import { deferred } from '../../../shared/async/deferred.ts'
 import { BoundedMap } from '../../../shared/collections/bounded-map.ts'
-import { windowRefKey, type WindowRef } from './window-math.ts'
-
-const pendingKey = (ref: WindowRef, step: number): string => (step === 0 ? windowRefKey(ref) : `${windowRefKey(ref)}|${step}`)
+import { stepWindowKey, windowRefKey, type WindowRef } from './window-math.ts'
 
 /** A window that is not urgent waits at least this many times as long as its last computation took. */
 const REFRESH_PER_COMPUTE = 10
@@ -53,7 +51,7 @@ export class WindowSchedule {
   /** Marks a window (for a data-time step: see takeStep); the promise resolves when a
    *  computation covering this mark succeeded. */
   mark(ref: WindowRef, urgent: boolean, step = 0): Promise<void> {
-    const key = pendingKey(ref, step)
+    const key = stepWindowKey(ref, step)
     let entry = this.pending.get(key)
     if (!entry) {
       // Rejections are handled by whoever waits (the consumer loop).
@@ -118,7 +116,7 @@ export class WindowSchedule {
    */
   requeue(entries: PendingWindow[]): void {
     for (const entry of entries) {
-      const key = pendingKey(entry.ref, entry.step)
+      const key = stepWindowKey(entry.ref, entry.step)
       const newer = this.pending.get(key)
       if (!newer) {
         this.pending.set(key, { ...entry, urgent: false })
