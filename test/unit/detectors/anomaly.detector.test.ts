@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { detectAnomalies } from '../../../services/monitor/core/detectors/anomaly.detector.ts'
+import {
+  PhaseIndex,
+  baselineAt,
+  cleanPoints,
+  detectAnomalies,
+  judgeValue,
+  type SeriesPoint,
+} from '../../../services/monitor/core/detectors/anomaly.detector.ts'
 import type { WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
 import { DAY, HOUR, T0, WEEK, detectorConfig, featureRow, gaussian, input, modelConfig, numericStats, prng, summary, windowKey } from './synthetic.ts'
 
@@ -104,5 +111,29 @@ describe('anomaly detector', () => {
     expect(detectAnomalies(input(model, cfg, null, snap(T0 + 2 * WEEK, 0.02), hist)).findings).toEqual([])
     const { findings } = detectAnomalies(input(model, cfg, null, snap(T0 + 2 * WEEK, 0.4), hist))
     expect(findings.map((f) => [f.subject, f.evidence.map((e) => e.name)])).toEqual([['null_rate', ['x1']]])
+  })
+
+  it('judges each window as the whole history would: the windows at other hours of day change nothing', () => {
+    // Five weeks of hourly windows with 3% spikes and drops; every window judged by the detector
+    // (which reads only the windows at its hour of day) and by the exported steps over every
+    // earlier window of the series.
+    const rand = prng(7)
+    const windows = Array.from({ length: 5 * 7 * 24 }, (_, h) => {
+      const r = rand()
+      return volumeWindow(rand, T0 + h * HOUR, r < 0.015 ? 3 : r < 0.03 ? 0.2 : 1)
+    })
+    let alerts = 0
+    for (const [i, current] of windows.entries()) {
+      const earlier = windows.slice(0, i)
+      const found = detectAnomalies(input(model, config, null, current, earlier)).findings.find((f) => f.subject === 'volume')
+      const points: SeriesPoint[] = earlier.map((w) => ({ time: w.summary.key.window_start, value: w.summary.volume, noise: (level) => Math.max(level, 1) }))
+      const index = new PhaseIndex(points, [config.anomaly.seasonal_period, config.anomaly.fallback_period])
+      const at = current.summary.key.window_start
+      const baseline = baselineAt(config, index, at, cleanPoints(config, index, false, 0))
+      const expected = baseline && judgeValue(config, current.summary.volume, baseline, false, Math.max(baseline.median, 1), 0)
+      expect([found?.expected, found?.threshold]).toEqual(expected ? [expected.baseline.median, expected.boundary] : [undefined, undefined])
+      if (found) alerts++
+    }
+    expect(alerts).toBeGreaterThan(10)
   })
 })

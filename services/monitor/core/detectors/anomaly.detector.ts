@@ -1,5 +1,5 @@
 import type { Severity } from '../../../shared/events/types.ts'
-import { PREDICTION_SCORE, PREDICTION_VALUE, type WindowKey } from '../../../shared/records/window-metrics.ts'
+import { PREDICTION_SCORE, PREDICTION_VALUE, type FeatureWindowStats, type WindowKey } from '../../../shared/records/window-metrics.ts'
 import { normalQuantile, studentTQuantileUpper } from '../../../shared/stats/index.ts'
 import { DEFAULT_ANOMALY_DIRECTION, performanceMetricFor, type AnomalyDirection, type AnomalySeries, type DetectorConfig } from './detector-config.ts'
 import { fmt, pct, worseSeverity, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip, type WindowSnapshot } from './finding.ts'
@@ -95,6 +95,9 @@ export class PhaseIndex {
 
 const HOUR_MS = 3_600_000
 const slotOf = (t: number, periodMs: number): number => Math.floor((((t % periodMs) + periodMs) % periodMs) / Math.min(HOUR_MS, periodMs))
+/** Whether two times at the same slot of the seasonal period are always at the same slot of the
+ *  fallback period (a week and a day: the same hour of week is the same hour of day). */
+const nested = (seasonal: number, fallback: number): boolean => seasonal % fallback === 0 && (fallback <= HOUR_MS || fallback % HOUR_MS === 0)
 
 /**
  * The seasonal baseline at `at` over the last `history_periods` periods from `clean` points
@@ -206,18 +209,40 @@ type Extract = (w: WindowSnapshot) => number | null
 /** Sampling variance of a window's value at a level of the series (0 when unknown). */
 type Noise = (w: WindowSnapshot, level: number) => number
 
-function points(history: WindowSnapshot[], before: number, extract: Extract, noise: Noise): SeriesPoint[] {
+/**
+ * The points of a series before `at` that its baseline at `at` can depend on. The baseline takes
+ * the points at the phase of `at` in either period, and whether each of those was clean depends
+ * on the points at its own phase, and so on: when the fallback period divides the seasonal one,
+ * all of them are at the fallback phase of `at` (the same hour of day for hourly windows), and
+ * the others are left out unread.
+ */
+function points(config: DetectorConfig, history: WindowSnapshot[], at: number, extract: Extract, noise: Noise): SeriesPoint[] {
+  const { seasonal_period: seasonal, fallback_period: fallback } = config.anomaly
+  const phase = nested(seasonal, fallback) ? slotOf(at, fallback) : null
   const out: SeriesPoint[] = []
   for (const w of history) {
-    if (w.summary.key.window_start >= before) continue
+    const time = w.summary.key.window_start
+    if (time >= at || (phase !== null && slotOf(time, fallback) !== phase)) continue
     const value = extract(w)
-    if (value !== null && Number.isFinite(value)) out.push({ time: w.summary.key.window_start, value, noise: (level) => noise(w, level) })
+    if (value !== null && Number.isFinite(value)) out.push({ time, value, noise: (level) => noise(w, level) })
   }
   return out
 }
 
+// A window's feature statistics by name, built once per snapshot: a series reads each window's
+// statistics for every point and again for every baseline sample's noise.
+const featuresByName = new WeakMap<WindowSnapshot, Map<string, FeatureWindowStats>>()
+const featureOf = (w: WindowSnapshot, feature: string): FeatureWindowStats | undefined => {
+  let byName = featuresByName.get(w)
+  if (!byName) {
+    byName = new Map(w.features.map((f) => [f.feature, f]))
+    featuresByName.set(w, byName)
+  }
+  return byName.get(feature)
+}
+
 const featureShape = (w: WindowSnapshot, feature: string) => {
-  const s = w.features.find((f) => f.feature === feature)
+  const s = featureOf(w, feature)
   return s?.numeric ?? s?.categorical ?? null
 }
 
@@ -253,7 +278,7 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
       unjudged.set(subject, 'no value in this window')
       return null
     }
-    const series = new PhaseIndex(points(history, at, extract, noise), [a.seasonal_period, a.fallback_period])
+    const series = new PhaseIndex(points(config, history, at, extract, noise), [a.seasonal_period, a.fallback_period])
     const baseline = baselineAt(config, series, at, cleanPoints(config, series, rate, worse))
     if (!baseline) {
       const reason = `fewer than ${a.min_history_samples} earlier windows at the same hour-of-week or hour-of-day`
@@ -337,9 +362,9 @@ export function detectAnomalies(input: DetectorInput): DetectorResult {
 
   if (wanted('prediction_mean')) {
     const feature = model.task === 'regression' ? PREDICTION_VALUE : PREDICTION_SCORE
-    const extract: Extract = (w) => w.features.find((f) => f.feature === feature)?.numeric?.mean ?? null
+    const extract: Extract = (w) => featureOf(w, feature)?.numeric?.mean ?? null
     const noise: Noise = (w) => {
-      const n = w.features.find((f) => f.feature === feature)?.numeric
+      const n = featureOf(w, feature)?.numeric
       return n && n.count > 0 && n.std !== null ? n.std ** 2 / n.count : 0
     }
     const j = judge('prediction_mean', extract, false, noise, 0)
