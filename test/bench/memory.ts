@@ -12,21 +12,29 @@ export interface MemoryResult {
   rss_after_mb: number
   heap_used_before_mb: number
   heap_used_after_mb: number
-  /** (RSS after - RSS before) / index entries. */
+  /** (RSS after - RSS before) / index entries, as soon as the predictions are all read. */
   rss_bytes_per_prediction: number
+  /** The same once the monitor has been idle for SETTLE_MS: the heap that ingestion grew and V8
+   *  gives back over time no longer counted (what each waiting prediction costs while it waits). */
+  rss_bytes_per_prediction_settled: number
+  external_bytes_per_prediction: number
   heap_bytes_per_prediction: number
   finished: boolean
 }
 
 const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10
 
-/** RSS and heap in use after a full GC in the monitor (garbage of past batches is not what it holds). */
-async function settledMemory(monitor: BenchMonitor): Promise<{ rss: number; heap: number; entries: number }> {
+const SETTLE_MS = 20_000
+
+/** RSS and heap in use after a full GC in the monitor (garbage of past batches is not what it
+ *  holds), and memory outside the heap (the index's typed arrays). */
+async function settledMemory(monitor: BenchMonitor): Promise<{ rss: number; heap: number; external: number; entries: number }> {
   await monitor.collectGarbage()
   const m = await monitor.metrics()
   return {
     rss: promValue(m, 'process_resident_memory_bytes'),
     heap: promValue(m, 'nodejs_heap_size_used_bytes'),
+    external: promValue(m, 'nodejs_external_memory_bytes'),
     entries: promValue(m, 'driftgate_prediction_index_entries'),
   }
 }
@@ -63,6 +71,8 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
     label: 'memory',
   }).finally(() => progress.close())
   const after = await settledMemory(monitor)
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+  const settled = await settledMemory(monitor)
   await monitor.stop()
   const entries = Math.max(1, after.entries)
   return {
@@ -73,6 +83,8 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
     heap_used_before_mb: mb(before.heap),
     heap_used_after_mb: mb(after.heap),
     rss_bytes_per_prediction: Math.round((after.rss - before.rss) / entries),
+    rss_bytes_per_prediction_settled: Math.round((settled.rss - before.rss) / entries),
+    external_bytes_per_prediction: Math.round((settled.external - before.external) / entries),
     heap_bytes_per_prediction: Math.round((after.heap - before.heap) / entries),
     finished: caught.finished,
   }

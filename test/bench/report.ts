@@ -90,7 +90,10 @@ export function markdownReport(r: BenchResults): string {
       'memory: RSS holding pending predictions',
       `${m.rss_before_mb} MB -> ${m.rss_after_mb} MB with ${n(m.index_entries)} of ${n(m.predictions)} in the index${m.finished ? '' : ' (DID NOT FINISH)'}`,
     ])
-    rows.push(['memory per pending prediction', `${n(m.rss_bytes_per_prediction)} B RSS, ${n(m.heap_bytes_per_prediction)} B heap`])
+    rows.push([
+      'memory per pending prediction',
+      `${n(m.rss_bytes_per_prediction_settled)} B RSS after 20 s idle (${n(m.rss_bytes_per_prediction)} B right after reading them), ${n(m.heap_bytes_per_prediction)} B heap, ${n(m.external_bytes_per_prediction)} B outside the heap`,
+    ])
   }
   const l = r.latency
   if (l) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { PredictionIndex } from '../../../services/monitor/core/ingest/prediction-index.ts'
+import { PredictionIndex, hashId } from '../../../services/monitor/core/ingest/prediction-index.ts'
+import { mulberry32 } from '../../../services/shared/stats/index.ts'
 import { DirtyWindows, groupWindows, windowStart } from '../../../services/monitor/core/windows/window-math.ts'
 
 const at = (event_time: number) => ({ model_id: 'm', model_version: 'v', event_time })
@@ -37,6 +38,29 @@ describe('prediction index', () => {
       expect(index.evictions()).toBe(evicted)
       for (let i = 0; i < 6000; i++) expect(index.get(0, `p${i}`)).toEqual(reference.get(`p${i}`))
     }
+  })
+
+  it('tells ids apart by their text: 250,000 ids, some sharing a hash, long, Latin-1 and wider ones', () => {
+    const rand = (
+      (r) => () =>
+        Math.floor(r() * 2 ** 32)
+    )(mulberry32(11))
+    const ids = [
+      ...new Set(
+        Array.from({ length: 250_000 }, (_, i) =>
+          i % 1000 === 0 ? `прогноз-${i}-😀-${'x'.repeat(i % 3000)}` : i % 1000 === 500 ? `café-${i}-ÿ` : `${rand().toString(36)}${rand().toString(36)}`,
+        ),
+      ),
+    ]
+    const index = new PredictionIndex(300_000)
+    ids.forEach((id, i) => index.add(i % 2, id, at(i)))
+    expect(index.size()).toBe(ids.length)
+    expect(ids.every((id, i) => index.get(i % 2, id)?.event_time === i)).toBe(true)
+    expect([index.get(0, 'absent'), index.get(1, ids[0]!), index.get(0, `${ids[2]}x`)]).toEqual([undefined, undefined, undefined])
+    // Some of these ids share their 32-bit hash with another (about 7 pairs expected): each was found.
+    const hashes = new Map<number, number>()
+    for (const id of ids) hashes.set(hashId(id), (hashes.get(hashId(id)) ?? 0) + 1)
+    expect([...hashes.values()].filter((n) => n > 1).length).toBeGreaterThan(0)
   })
 
   it('drops a revoked partition whole and leaves the others', () => {

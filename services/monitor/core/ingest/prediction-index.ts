@@ -6,20 +6,46 @@ export interface IndexedPrediction {
 }
 
 const FIRST_CAPACITY = 1024
+const EMPTY = -1
+const REMOVED = -2
+
+/** FNV-1a over the UTF-16 code units, then murmur3's finalizer (linear probing wants all bits). */
+export function hashId(id: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/** Set in a slot's length when its id is stored as two bytes per UTF-16 code unit. */
+const WIDE = 0x80000000
 
 /**
- * One partition's predictions, oldest first, in a ring of slots: the id maps to its slot (a small
- * integer, stored unboxed), and the slot's event time and model sit in typed arrays. An id added
- * again moves to a new slot and leaves its old one empty; empty slots are dropped when the ring
- * is rebuilt. Most of what an entry costs is the id itself.
+ * One partition's predictions, oldest first, in a ring of slots held entirely in typed arrays:
+ * per slot the id's hash, its place in a byte arena (one byte per code unit when every unit is
+ * below 256, as ids mostly are, else two), its event time and model,
+ * and an open-addressing table from hash to slot. No entry is a JS object or string, so a
+ * million waiting predictions do not pin a million small strings across the heap pages that
+ * ingestion promoted them into (which kept those pages, and the process's RSS, from shrinking).
+ * An id added again moves to a new slot and leaves its old one empty; the ring, table and arena
+ * are rebuilt without the empty slots when the ring or the arena is full.
  */
 class PartitionRing {
-  readonly slots = new Map<string, number>()
-  private ids: (string | undefined)[] = new Array<string | undefined>(FIRST_CAPACITY)
+  size = 0
+  private capacity = FIRST_CAPACITY
+  private used = new Uint8Array(FIRST_CAPACITY)
+  private hashes = new Uint32Array(FIRST_CAPACITY)
+  private starts = new Uint32Array(FIRST_CAPACITY)
+  private lengths = new Uint32Array(FIRST_CAPACITY)
   private times = new Float64Array(FIRST_CAPACITY)
   private models = new Uint32Array(FIRST_CAPACITY)
-  /** Slots taken since the start, and the oldest slot still in the ring (both count up; the
-   *  ring index is their remainder). */
+  private arena = new Uint8Array(FIRST_CAPACITY * 32)
+  private arenaEnd = 0
+  /** Hash slots: a ring slot, EMPTY or REMOVED; at least twice the ring's capacity. */
+  private table = new Int32Array(FIRST_CAPACITY * 2).fill(EMPTY)
+  /** Slots taken since the last rebuild, and the oldest slot still in the ring (both count up;
+   *  the ring index is their remainder). */
   private next = 0
   private head = 0
 
@@ -27,63 +53,146 @@ class PartitionRing {
 
   /** Adds an entry; returns how many entries were evicted to make room. */
   add(id: string, eventTime: number, model: number): number {
-    const old = this.slots.get(id)
-    if (old !== undefined) {
-      this.ids[old] = undefined
-      this.slots.delete(id)
-    }
+    const hash = hashId(id)
+    const old = this.find(id, hash)
+    if (old !== EMPTY) this.remove(old)
     let evicted = 0
-    while (this.slots.size >= this.max) evicted += this.dropOldest()
-    if (this.next - this.head >= this.times.length) this.rebuild()
-    const slot = this.next % this.times.length
+    while (this.size >= this.max) evicted += this.dropOldest()
+    let wide = false
+    for (let i = 0; i < id.length && !wide; i++) wide = id.charCodeAt(i) > 0xff
+    const bytes = wide ? 2 * id.length : id.length
+    if (this.next - this.head >= this.capacity || this.arenaEnd + bytes > this.arena.length) this.rebuild(bytes)
+    const slot = this.next % this.capacity
     this.next++
-    this.ids[slot] = id
+    this.used[slot] = 1
+    this.hashes[slot] = hash
+    this.starts[slot] = this.arenaEnd
+    this.lengths[slot] = wide ? (id.length | WIDE) >>> 0 : id.length
+    const arena = this.arena
+    const at = this.arenaEnd
+    if (wide)
+      for (let i = 0; i < id.length; i++) {
+        const unit = id.charCodeAt(i)
+        arena[at + 2 * i] = unit & 0xff
+        arena[at + 2 * i + 1] = unit >>> 8
+      }
+    else for (let i = 0; i < id.length; i++) arena[at + i] = id.charCodeAt(i)
+    this.arenaEnd += bytes
     this.times[slot] = eventTime
     this.models[slot] = model
-    this.slots.set(id, slot)
+    this.place(slot, hash)
+    this.size++
     return evicted
   }
 
   get(id: string): { eventTime: number; model: number } | undefined {
-    const slot = this.slots.get(id)
-    return slot === undefined ? undefined : { eventTime: this.times[slot]!, model: this.models[slot]! }
+    const slot = this.find(id, hashId(id))
+    return slot === EMPTY ? undefined : { eventTime: this.times[slot]!, model: this.models[slot]! }
+  }
+
+  /** The slot holding `id`, or EMPTY. */
+  private find(id: string, hash: number): number {
+    const mask = this.table.length - 1
+    for (let pos = hash & mask; ; pos = (pos + 1) & mask) {
+      const slot = this.table[pos]!
+      if (slot === EMPTY) return EMPTY
+      if (slot >= 0 && this.hashes[slot] === hash && this.holds(slot, id)) return slot
+    }
+  }
+
+  private holds(slot: number, id: string): boolean {
+    const length = this.lengths[slot]!
+    const start = this.starts[slot]!
+    const arena = this.arena
+    if (length === id.length) {
+      for (let i = 0; i < id.length; i++) if (arena[start + i] !== id.charCodeAt(i)) return false
+      return true
+    }
+    if (length !== (id.length | WIDE) >>> 0) return false
+    for (let i = 0; i < id.length; i++) if (arena[start + 2 * i]! + 256 * arena[start + 2 * i + 1]! !== id.charCodeAt(i)) return false
+    return true
+  }
+
+  /** Bytes a slot's id takes in the arena. */
+  private bytesOf(slot: number): number {
+    const length = this.lengths[slot]!
+    return length >= WIDE ? 2 * (length - WIDE) : length
+  }
+
+  private place(slot: number, hash: number): void {
+    const mask = this.table.length - 1
+    let pos = hash & mask
+    while (this.table[pos]! >= 0) pos = (pos + 1) & mask
+    this.table[pos] = slot
+  }
+
+  private remove(slot: number): void {
+    const mask = this.table.length - 1
+    let pos = this.hashes[slot]! & mask
+    while (this.table[pos] !== slot) pos = (pos + 1) & mask
+    this.table[pos] = REMOVED
+    this.used[slot] = 0
+    this.size--
   }
 
   /** Frees the oldest slot; 1 when it held an entry. */
   private dropOldest(): number {
-    const slot = this.head % this.times.length
+    const slot = this.head % this.capacity
     this.head++
-    const id = this.ids[slot]
-    if (id === undefined) return 0
-    this.ids[slot] = undefined
-    this.slots.delete(id)
+    if (!this.used[slot]) return 0
+    this.remove(slot)
     return 1
   }
 
-  /** Every slot is taken: the entries move, in order and without the empty slots, into a ring
-   *  twice as large when they fill more than half of it, else one as large. */
-  private rebuild(): void {
-    const capacity = this.times.length
-    const size = this.slots.size > capacity / 2 ? capacity * 2 : capacity
-    const ids = new Array<string | undefined>(size)
-    const times = new Float64Array(size)
-    const models = new Uint32Array(size)
-    let to = 0
+  /**
+   * The entries move, in order and without the empty slots, into a ring twice as large when they
+   * fill more than half of it (else one as large), a fresh table, and an arena with room for
+   * `extra` more bytes and a ring's worth of ids as long as those held.
+   */
+  private rebuild(extra: number): void {
+    const capacity = this.size > this.capacity / 2 ? this.capacity * 2 : this.capacity
+    let held = 0
     for (let k = this.head; k < this.next; k++) {
-      const from = k % capacity
-      const id = this.ids[from]
-      if (id === undefined) continue
-      ids[to] = id
+      const slot = k % this.capacity
+      if (this.used[slot]) held += this.bytesOf(slot)
+    }
+    const perId = this.size > 0 ? held / this.size : extra
+    const arena = new Uint8Array(Math.ceil(held + extra + (capacity - this.size) * perId * 1.25) + 16)
+    const used = new Uint8Array(capacity)
+    const hashes = new Uint32Array(capacity)
+    const starts = new Uint32Array(capacity)
+    const lengths = new Uint32Array(capacity)
+    const times = new Float64Array(capacity)
+    const models = new Uint32Array(capacity)
+    let to = 0
+    let end = 0
+    for (let k = this.head; k < this.next; k++) {
+      const from = k % this.capacity
+      if (!this.used[from]) continue
+      const bytes = this.bytesOf(from)
+      arena.set(this.arena.subarray(this.starts[from]!, this.starts[from]! + bytes), end)
+      used[to] = 1
+      hashes[to] = this.hashes[from]!
+      starts[to] = end
+      lengths[to] = this.lengths[from]!
       times[to] = this.times[from]!
       models[to] = this.models[from]!
-      this.slots.set(id, to)
+      end += bytes
       to++
     }
-    this.ids = ids
+    this.capacity = capacity
+    this.used = used
+    this.hashes = hashes
+    this.starts = starts
+    this.lengths = lengths
     this.times = times
     this.models = models
+    this.arena = arena
+    this.arenaEnd = end
     this.head = 0
     this.next = to
+    this.table = new Int32Array(capacity * 2).fill(EMPTY)
+    for (let slot = 0; slot < to; slot++) this.place(slot, hashes[slot]!)
   }
 }
 
@@ -123,7 +232,7 @@ export class PredictionIndex {
 
   size(): number {
     let total = 0
-    for (const ring of this.partitions.values()) total += ring.slots.size
+    for (const ring of this.partitions.values()) total += ring.size
     return total
   }
 
