@@ -69,62 +69,102 @@ class Cursor {
   }
 }
 
-function walk(type: AnyType, c: Cursor, depth: number): void {
+/** Walks one value of a type from the cursor, `depth` levels down. */
+type Walker = (c: Cursor, depth: number) => void
+
+const walkers = new WeakMap<avro.Type, Walker>()
+
+/**
+ * The walker of a type, built once per type: a value read through closures made for its schema,
+ * not by looking at the type's name for every value. A type that refers to itself gets a
+ * walker that looks up its own (built by then) when called.
+ */
+function walkerOf(type: AnyType): Walker {
+  const known = walkers.get(type)
+  if (known) return known
+  walkers.set(type, (c, depth) => walkers.get(type)!(c, depth))
+  const walker = build(type)
+  walkers.set(type, walker)
+  return walker
+}
+
+function deeper(depth: number): void {
   if (depth > MAX_DEPTH) throw new Error(`values nested deeper than ${MAX_DEPTH}`)
+}
+
+function build(type: AnyType): Walker {
   const name = type.typeName
-  if (name.startsWith('logical:')) return walk(type.underlyingType!, c, depth)
+  if (name.startsWith('logical:')) return walkerOf(type.underlyingType!)
   switch (name) {
     case 'null':
-      return
+      return (_c, depth) => deeper(depth)
     case 'boolean':
-      return c.skip(1, 'a boolean')
+      return (c, depth) => (deeper(depth), c.skip(1, 'a boolean'))
     case 'int':
     case 'long':
-      c.long()
-      return
+      return (c, depth) => (deeper(depth), void c.long())
     case 'float':
-      return c.skip(4, 'a float')
+      return (c, depth) => (deeper(depth), c.skip(4, 'a float'))
     case 'double':
-      return c.skip(8, 'a double')
+      return (c, depth) => (deeper(depth), c.skip(8, 'a double'))
     case 'bytes':
-    case 'string':
-      return c.skip(c.long(), `a ${name}`)
-    case 'fixed':
-      return c.skip(type.size ?? 0, 'a fixed')
+    case 'string': {
+      const what = `a ${name}`
+      return (c, depth) => (deeper(depth), c.skip(c.long(), what))
+    }
+    case 'fixed': {
+      const size = type.size ?? 0
+      return (c, depth) => (deeper(depth), c.skip(size, 'a fixed'))
+    }
     case 'enum': {
-      const i = c.long()
-      if (i < 0 || i >= (type.symbols?.length ?? 0)) throw new Error(`enum index ${i} out of range`)
-      return
+      const symbols = type.symbols?.length ?? 0
+      return (c, depth) => {
+        deeper(depth)
+        const i = c.long()
+        if (i < 0 || i >= symbols) throw new Error(`enum index ${i} out of range`)
+      }
     }
     case 'record':
-    case 'error':
-      for (const f of type.fields ?? []) walk(f.type, c, depth + 1)
-      return
+    case 'error': {
+      const fields = (type.fields ?? []).map((f) => walkerOf(f.type))
+      return (c, depth) => {
+        deeper(depth)
+        for (const field of fields) field(c, depth + 1)
+      }
+    }
     case 'array':
     case 'map': {
-      const item = name === 'array' ? type.itemsType! : type.valuesType!
-      const each = minBytes(item) + (name === 'map' ? 1 : 0)
-      for (;;) {
-        let n = c.long()
-        if (n === 0) return
-        if (n < 0) {
-          n = -n
-          c.long() // block size in bytes
-        }
-        if (each > 0 && n * each > c.left()) throw new Error(`${name} block claims ${n} entries, only ${c.left()} bytes left`)
-        if (each === 0 && (c.emptyItems += n) > MAX_EMPTY_ITEMS) throw new Error(`more than ${MAX_EMPTY_ITEMS} empty ${name} entries`)
-        for (let i = 0; i < n; i++) {
-          if (name === 'map') c.skip(c.long(), 'a map key')
-          walk(item, c, depth + 1)
+      const itemType = name === 'array' ? type.itemsType! : type.valuesType!
+      const item = walkerOf(itemType)
+      const map = name === 'map'
+      const each = minBytes(itemType) + (map ? 1 : 0)
+      return (c, depth) => {
+        deeper(depth)
+        for (;;) {
+          let n = c.long()
+          if (n === 0) return
+          if (n < 0) {
+            n = -n
+            c.long() // block size in bytes
+          }
+          if (each > 0 && n * each > c.left()) throw new Error(`${name} block claims ${n} entries, only ${c.left()} bytes left`)
+          if (each === 0 && (c.emptyItems += n) > MAX_EMPTY_ITEMS) throw new Error(`more than ${MAX_EMPTY_ITEMS} empty ${name} entries`)
+          for (let i = 0; i < n; i++) {
+            if (map) c.skip(c.long(), 'a map key')
+            item(c, depth + 1)
+          }
         }
       }
     }
     default: {
       // Unions (wrapped or not).
-      const branches = type.types ?? []
-      const i = c.long()
-      if (i < 0 || i >= branches.length) throw new Error(`union branch ${i} out of range`)
-      return walk(branches[i]!, c, depth + 1)
+      const branches = (type.types ?? []).map(walkerOf)
+      return (c, depth) => {
+        deeper(depth)
+        const i = c.long()
+        if (i < 0 || i >= branches.length) throw new Error(`union branch ${i} out of range`)
+        branches[i]!(c, depth + 1)
+      }
     }
   }
 }
@@ -132,6 +172,6 @@ function walk(type: AnyType, c: Cursor, depth: number): void {
 /** Throws (with the reason) unless `body` can be read as `writer` within its own bytes. */
 export function checkAvroBounds(writer: avro.Type, body: Buffer): void {
   const c = new Cursor(body)
-  walk(writer as AnyType, c, 0)
+  walkerOf(writer as AnyType)(c, 0)
   if (c.left() !== 0) throw new Error(`${c.left()} bytes left after the record`)
 }

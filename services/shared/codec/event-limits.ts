@@ -16,23 +16,25 @@ export const EVENT_LIMITS = {
   maxTimeMs: Date.UTC(2105, 11, 31, 23, 59, 59, 999),
 }
 
-// A UTF-16 surrogate without its pair: ClickHouse refuses the whole insert for one of these.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+/** Whether a string may be stored: not too long, and no UTF-16 surrogate without its pair
+ *  (ClickHouse refuses the whole insert for one of these). */
+const storable = (value: string): boolean => value.length <= EVENT_LIMITS.stringChars && (value as string & { isWellFormed(): boolean }).isWellFormed()
 
 function checkString(field: string, value: string | null): void {
-  if (value === null) return
+  if (value === null || storable(value)) return
   if (value.length > EVENT_LIMITS.stringChars)
     throw new DecodeError('value_too_long', `${field} is ${value.length} characters long, more than the ${EVENT_LIMITS.stringChars} accepted`)
-  if (LONE_SURROGATE.test(value)) throw new DecodeError('malformed_string', `${field} holds an unpaired UTF-16 surrogate (not valid Unicode text)`)
+  throw new DecodeError('malformed_string', `${field} holds an unpaired UTF-16 surrogate (not valid Unicode text)`)
 }
 
 function checkMap(field: string, map: Record<string, string | number | null>, max: number): void {
   const keys = Object.keys(map)
   if (keys.length > max) throw new DecodeError('too_many_entries', `${field} has ${keys.length} entries, more than the ${max} accepted`)
   for (const key of keys) {
-    checkString(`a key of ${field}`, key)
+    // The field names of the messages are built only for a value that fails.
+    if (!storable(key)) checkString(`a key of ${field}`, key)
     const value = map[key]
-    if (typeof value === 'string') checkString(`${field}.${key.slice(0, 64)}`, value)
+    if (typeof value === 'string' && !storable(value)) checkString(`${field}.${key.slice(0, 64)}`, value)
   }
 }
 

@@ -52,17 +52,16 @@ const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0
 const isTimestamp = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 8_640_000_000_000_000
 const isFinite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
-/** A copy of a string-keyed map whose every value passes `ok` (what z.record returns), or null. */
+/** The map itself when it is a plain string-keyed map whose every value passes `ok` (what
+ *  z.record returns, without copying it), or null. */
 function plainMap<V>(value: unknown, ok: (v: unknown) => v is V): Record<string, V> | null {
-  if (!isPlain(value)) return null
-  const out: Record<string, V> = {}
-  for (const key of Object.keys(value)) {
-    const v = value[key]
-    // A key the copy could not hold as an own property is left to the schema.
-    if (!ok(v) || key === '__proto__') return null
-    out[key] = v
+  if (!isPlain(value) || Object.getPrototypeOf(value) !== Object.prototype) return null
+  for (const key in value) {
+    // An inherited or '__proto__' key (which a copy could not hold as an own property) is left
+    // to the schema.
+    if (!Object.hasOwn(value, key) || !ok(value[key]) || key === '__proto__') return null
   }
-  return out
+  return value as Record<string, V>
 }
 
 const finiteOrNull = (v: unknown): v is number | null => v === null || isFinite(v)

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import avro from 'avsc'
+import { checkAvroBounds } from '../../../services/shared/codec/avro-bounds.ts'
 import { DecodeError } from '../../../services/shared/codec/decode-error.ts'
 import { EventCodec } from '../../../services/shared/codec/event-codec.ts'
 import { startRegistryDouble, type RegistryDouble } from '../../support/schema-registry-double.ts'
@@ -38,6 +40,23 @@ describe('bounded decoding', () => {
     expect(performance.now() - started).toBeLessThan(100)
     expect(error.code).toBe('malformed_avro')
     expect(error.message).toMatch(/claims \d+ entries/)
+  })
+
+  it('walks a recursive writer schema, and stops at 64 levels of nesting', () => {
+    const node = avro.Type.forSchema({
+      type: 'record',
+      name: 'Node',
+      fields: [
+        { name: 'tags', type: { type: 'map', values: 'null' } },
+        { name: 'next', type: ['null', 'Node'] },
+      ],
+    })
+    type Node = { tags: Record<string, null>; next: Node | null }
+    const chain = (n: number): Node => (n === 0 ? { tags: { a: null }, next: null } : { tags: {}, next: chain(n - 1) })
+    // Each link is a record and a union: two levels.
+    expect(() => checkAvroBounds(node, node.toBuffer(chain(31)))).not.toThrow()
+    expect(() => checkAvroBounds(node, node.toBuffer(chain(32)))).toThrow('values nested deeper than 64')
+    expect(() => checkAvroBounds(node, node.toBuffer(chain(5)).subarray(0, 4))).toThrow()
   })
 
   it('rejects every truncation of a valid record without reading past it', async () => {

@@ -39,8 +39,20 @@ export interface LabelRow {
   ingested_at: number
 }
 
+// The last date formatted: consecutive events are mostly of the same day.
+const DAY_MS = 86_400_000
+let lastDay = NaN
+let lastDate = ''
+
 /** The UTC date of a time in ms, as the event_date / label_date columns hold it. */
-export const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+export function isoDate(ms: number): string {
+  const day = Math.floor(ms / DAY_MS)
+  if (day !== lastDay) {
+    lastDay = day
+    lastDate = new Date(day * DAY_MS).toISOString().slice(0, 10)
+  }
+  return lastDate
+}
 
 /** The model's score: the positive class's score for a binary classifier, else the top score. */
 export function positiveScore(event: PredictionEvent, model: RuntimeModel): number | null {
@@ -64,27 +76,27 @@ export function predictedClass(event: PredictionEvent, model: RuntimeModel): str
 }
 
 export function predictionRow(event: PredictionEvent, model: RuntimeModel, record: ConsumedRecord, ingestedAt: number): PredictionRow {
-  const numeric = Object.entries(event.numeric_features)
-  const categorical = Object.entries(event.categorical_features)
-  const classes = Object.entries(event.prediction.scores)
-  const segments = Object.entries(event.segments)
+  const numericNames = Object.keys(event.numeric_features)
+  const categoricalNames = Object.keys(event.categorical_features)
+  const classNames = Object.keys(event.prediction.scores)
+  const segmentNames = Object.keys(event.segments)
   return {
     prediction_id: event.prediction_id,
     model_id: event.model_id,
     model_version: event.model_version,
     event_time: event.event_time,
     event_date: isoDate(event.event_time),
-    numeric_names: numeric.map(([k]) => k),
-    numeric_values: numeric.map(([, v]) => v),
-    categorical_names: categorical.map(([k]) => k),
-    categorical_values: categorical.map(([, v]) => v),
+    numeric_names: numericNames,
+    numeric_values: numericNames.map((k) => event.numeric_features[k] ?? null),
+    categorical_names: categoricalNames,
+    categorical_values: categoricalNames.map((k) => event.categorical_features[k] ?? null),
     predicted_class: predictedClass(event, model),
     score: positiveScore(event, model),
-    class_names: classes.map(([k]) => k),
-    class_scores: classes.map(([, v]) => v),
+    class_names: classNames,
+    class_scores: classNames.map((k) => event.prediction.scores[k]!),
     predicted_value: event.prediction.value,
-    segment_names: segments.map(([k]) => k),
-    segment_values: segments.map(([, v]) => v),
+    segment_names: segmentNames,
+    segment_values: segmentNames.map((k) => event.segments[k]!),
     kafka_partition: record.partition,
     kafka_offset: Number(record.offset),
     kafka_timestamp: record.timestamp,
