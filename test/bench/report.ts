@@ -22,6 +22,12 @@ const n = (x: number): string => Math.round(x).toLocaleString('en-US')
 const s = (x: number): string => `${x.toFixed(1)} s`
 const pct = (x: number): string => `${Math.round(x * 100)} %`
 const cores = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(2))
+/** CPU of the monitor processes and of ClickHouse per event of a pipeline run. */
+const cpuPerEvent = (p: PipelineRun): string => {
+  const micros = (c: number): number => Math.round(((c * p.seconds) / Math.max(1, p.records)) * 1e6)
+  const clickhouse = p.host.clickhouse_cores === null ? 'n/a' : `${micros(p.host.clickhouse_cores)}`
+  return `monitor ${micros(p.monitor_cores)} + ClickHouse ${clickhouse} µs`
+}
 
 function pipelineLine(p: PipelineRun): string {
   const notes = [
@@ -61,7 +67,7 @@ export function markdownReport(r: BenchResults): string {
     ])
     rows.push([
       'CPU during the pipeline run (cores)',
-      `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}; longest event-loop block in the monitor ${s(Math.max(0, ...p.eventloop_lag_max_s))}`,
+      `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}; per event ${cpuPerEvent(p)}; longest event-loop block in the monitor ${s(Math.max(0, ...p.eventloop_lag_max_s))}`,
     ])
     rows.push([
       'labels joined',
@@ -115,7 +121,7 @@ export function markdownReport(r: BenchResults): string {
     const two = r.scaling.two
     rows.push([
       '**two monitor processes, one group**',
-      `**${pipelineLine(two)}** = ${(two.events_per_s / t.pipeline.events_per_s).toFixed(2)} x one process; monitors ${cores(two.monitor_cores)} cores, ClickHouse ${cores(two.host.clickhouse_cores)}`,
+      `**${pipelineLine(two)}** = ${(two.events_per_s / t.pipeline.events_per_s).toFixed(2)} x one process; monitors ${cores(two.monitor_cores)} cores, ClickHouse ${cores(two.host.clickhouse_cores)}; per event ${cpuPerEvent(two)} (one process ${cpuPerEvent(t.pipeline)}); ${n(two.windows_recomputed)} window computations (one process ${n(t.pipeline.windows_recomputed)})`,
     ])
   }
   if (r.phase_seconds)
