@@ -21,6 +21,26 @@ export function hashId(id: string): number {
 /** Set in a slot's length when its id is stored as two bytes per UTF-16 code unit. */
 const WIDE = 0x80000000
 
+/** What a ring holds per slot: whether it is taken, the id's hash and place in the arena (start,
+ *  and length in code units, with WIDE), the event time and the interned model. */
+interface Slots {
+  used: Uint8Array
+  hashes: Uint32Array
+  starts: Uint32Array
+  lengths: Uint32Array
+  times: Float64Array
+  models: Uint32Array
+}
+
+const emptySlots = (capacity: number): Slots => ({
+  used: new Uint8Array(capacity),
+  hashes: new Uint32Array(capacity),
+  starts: new Uint32Array(capacity),
+  lengths: new Uint32Array(capacity),
+  times: new Float64Array(capacity),
+  models: new Uint32Array(capacity),
+})
+
 /**
  * One partition's predictions, oldest first, in a ring of slots held entirely in typed arrays:
  * per slot the id's hash, its place in a byte arena (one byte per code unit when every unit is
@@ -33,13 +53,7 @@ const WIDE = 0x80000000
  */
 class PartitionRing {
   size = 0
-  private capacity = FIRST_CAPACITY
-  private used = new Uint8Array(FIRST_CAPACITY)
-  private hashes = new Uint32Array(FIRST_CAPACITY)
-  private starts = new Uint32Array(FIRST_CAPACITY)
-  private lengths = new Uint32Array(FIRST_CAPACITY)
-  private times = new Float64Array(FIRST_CAPACITY)
-  private models = new Uint32Array(FIRST_CAPACITY)
+  private slots = emptySlots(FIRST_CAPACITY)
   private arena = new Uint8Array(FIRST_CAPACITY * 32)
   private arenaEnd = 0
   /** Hash slots: a ring slot, EMPTY or REMOVED; at least twice the ring's capacity. */
@@ -50,6 +64,10 @@ class PartitionRing {
   private head = 0
 
   constructor(private readonly max: number) {}
+
+  private get capacity(): number {
+    return this.slots.used.length
+  }
 
   /** Adds an entry; returns how many entries were evicted to make room. */
   add(id: string, eventTime: number, model: number): number {
@@ -64,10 +82,11 @@ class PartitionRing {
     if (this.next - this.head >= this.capacity || this.arenaEnd + bytes > this.arena.length) this.rebuild(bytes)
     const slot = this.next % this.capacity
     this.next++
-    this.used[slot] = 1
-    this.hashes[slot] = hash
-    this.starts[slot] = this.arenaEnd
-    this.lengths[slot] = wide ? (id.length | WIDE) >>> 0 : id.length
+    const { used, hashes, starts, lengths, times, models } = this.slots
+    used[slot] = 1
+    hashes[slot] = hash
+    starts[slot] = this.arenaEnd
+    lengths[slot] = wide ? (id.length | WIDE) >>> 0 : id.length
     const arena = this.arena
     const at = this.arenaEnd
     if (wide)
@@ -78,8 +97,8 @@ class PartitionRing {
       }
     else for (let i = 0; i < id.length; i++) arena[at + i] = id.charCodeAt(i)
     this.arenaEnd += bytes
-    this.times[slot] = eventTime
-    this.models[slot] = model
+    times[slot] = eventTime
+    models[slot] = model
     this.place(slot, hash)
     this.size++
     return evicted
@@ -87,7 +106,7 @@ class PartitionRing {
 
   get(id: string): { eventTime: number; model: number } | undefined {
     const slot = this.find(id, hashId(id))
-    return slot === EMPTY ? undefined : { eventTime: this.times[slot]!, model: this.models[slot]! }
+    return slot === EMPTY ? undefined : { eventTime: this.slots.times[slot]!, model: this.slots.models[slot]! }
   }
 
   /** The slot holding `id`, or EMPTY. */
@@ -96,13 +115,13 @@ class PartitionRing {
     for (let pos = hash & mask; ; pos = (pos + 1) & mask) {
       const slot = this.table[pos]!
       if (slot === EMPTY) return EMPTY
-      if (slot >= 0 && this.hashes[slot] === hash && this.holds(slot, id)) return slot
+      if (slot >= 0 && this.slots.hashes[slot] === hash && this.holds(slot, id)) return slot
     }
   }
 
   private holds(slot: number, id: string): boolean {
-    const length = this.lengths[slot]!
-    const start = this.starts[slot]!
+    const length = this.slots.lengths[slot]!
+    const start = this.slots.starts[slot]!
     const arena = this.arena
     if (length === id.length) {
       for (let i = 0; i < id.length; i++) if (arena[start + i] !== id.charCodeAt(i)) return false
@@ -115,7 +134,7 @@ class PartitionRing {
 
   /** Bytes a slot's id takes in the arena. */
   private bytesOf(slot: number): number {
-    const length = this.lengths[slot]!
+    const length = this.slots.lengths[slot]!
     return length >= WIDE ? 2 * (length - WIDE) : length
   }
 
@@ -128,10 +147,10 @@ class PartitionRing {
 
   private remove(slot: number): void {
     const mask = this.table.length - 1
-    let pos = this.hashes[slot]! & mask
+    let pos = this.slots.hashes[slot]! & mask
     while (this.table[pos] !== slot) pos = (pos + 1) & mask
     this.table[pos] = REMOVED
-    this.used[slot] = 0
+    this.slots.used[slot] = 0
     this.size--
   }
 
@@ -139,7 +158,7 @@ class PartitionRing {
   private dropOldest(): number {
     const slot = this.head % this.capacity
     this.head++
-    if (!this.used[slot]) return 0
+    if (!this.slots.used[slot]) return 0
     this.remove(slot)
     return 1
   }
@@ -154,45 +173,35 @@ class PartitionRing {
     let held = 0
     for (let k = this.head; k < this.next; k++) {
       const slot = k % this.capacity
-      if (this.used[slot]) held += this.bytesOf(slot)
+      if (this.slots.used[slot]) held += this.bytesOf(slot)
     }
     const perId = this.size > 0 ? held / this.size : extra
     const arena = new Uint8Array(Math.ceil(held + extra + (capacity - this.size) * perId * 1.25) + 16)
-    const used = new Uint8Array(capacity)
-    const hashes = new Uint32Array(capacity)
-    const starts = new Uint32Array(capacity)
-    const lengths = new Uint32Array(capacity)
-    const times = new Float64Array(capacity)
-    const models = new Uint32Array(capacity)
+    const old = this.slots
+    const slots = emptySlots(capacity)
     let to = 0
     let end = 0
     for (let k = this.head; k < this.next; k++) {
       const from = k % this.capacity
-      if (!this.used[from]) continue
+      if (!old.used[from]) continue
       const bytes = this.bytesOf(from)
-      arena.set(this.arena.subarray(this.starts[from]!, this.starts[from]! + bytes), end)
-      used[to] = 1
-      hashes[to] = this.hashes[from]!
-      starts[to] = end
-      lengths[to] = this.lengths[from]!
-      times[to] = this.times[from]!
-      models[to] = this.models[from]!
+      arena.set(this.arena.subarray(old.starts[from]!, old.starts[from]! + bytes), end)
+      slots.used[to] = 1
+      slots.hashes[to] = old.hashes[from]!
+      slots.starts[to] = end
+      slots.lengths[to] = old.lengths[from]!
+      slots.times[to] = old.times[from]!
+      slots.models[to] = old.models[from]!
       end += bytes
       to++
     }
-    this.capacity = capacity
-    this.used = used
-    this.hashes = hashes
-    this.starts = starts
-    this.lengths = lengths
-    this.times = times
-    this.models = models
+    this.slots = slots
     this.arena = arena
     this.arenaEnd = end
     this.head = 0
     this.next = to
     this.table = new Int32Array(capacity * 2).fill(EMPTY)
-    for (let slot = 0; slot < to; slot++) this.place(slot, hashes[slot]!)
+    for (let slot = 0; slot < to; slot++) this.place(slot, slots.hashes[slot]!)
   }
 }
 
