@@ -24,7 +24,7 @@ export interface MemoryResult {
 
 const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10
 
-const SETTLE_MS = 20_000
+export const SETTLE_MS = 20_000
 
 /** RSS and heap in use after a full GC in the monitor (garbage of past batches is not what it
  *  holds), and memory outside the heap (the index's typed arrays). */

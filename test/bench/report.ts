@@ -1,6 +1,6 @@
 import type { HostileResult } from './hostile.ts'
 import type { LatencyResult } from './latency.ts'
-import type { MemoryResult } from './memory.ts'
+import { SETTLE_MS, type MemoryResult } from './memory.ts'
 import type { PipelineRun } from './pipeline-run.ts'
 import type { ThroughputResult } from './throughput.ts'
 
@@ -98,7 +98,7 @@ export function markdownReport(r: BenchResults): string {
     ])
     rows.push([
       'memory per pending prediction',
-      `${n(m.rss_bytes_per_prediction_settled)} B RSS after 20 s idle (${n(m.rss_bytes_per_prediction)} B right after reading them), ${n(m.heap_bytes_per_prediction)} B heap, ${n(m.external_bytes_per_prediction)} B outside the heap`,
+      `${n(m.rss_bytes_per_prediction_settled)} B RSS after ${SETTLE_MS / 1000} s idle (${n(m.rss_bytes_per_prediction)} B right after reading them), ${n(m.heap_bytes_per_prediction)} B heap, ${n(m.external_bytes_per_prediction)} B outside the heap`,
     ])
   }
   const l = r.latency
