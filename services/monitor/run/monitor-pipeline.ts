@@ -147,7 +147,7 @@ export class MonitorPipeline {
         this.storedThrough.set(partitionKey(p), { max: Math.max(seen?.max ?? -Infinity, p.maxTimestamp), caughtUp: p.caughtUp, at: this.now() })
       }
     this.deps.metrics.windowsPending.set(this.schedule.size())
-    if (marks.length > 0 || this.stepMs > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
+    if (marks.length > 0 || this.stepMs > 0 || this.schedule.size() > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
     return { settled: Promise.all(marks).then(() => undefined) }
   }
 
@@ -193,6 +193,9 @@ export class MonitorPipeline {
     const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
     this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
+    // Not idle yet: the round a later batch asked for was folded into this earlier one, so the
+    // one that brings every window up to date once batches stop is asked for here.
+    if (!idle && this.batchesInFlight === 0 && this.schedule.size() > 0) this.requestRound(Math.max(0, this.lastBatchAt + this.roundDelayMs - this.now()))
     if (due.length === 0) return
     await this.computeDue(due, deferrable, Infinity, this.stored)
   }

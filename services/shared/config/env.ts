@@ -60,7 +60,7 @@ const envSchema = z.object({
   MONITOR_BATCH_SIZE: z.coerce.number().int().min(1).default(10_000),
   MONITOR_LINGER_MS: z.coerce.number().int().min(0).default(200),
   /** How long windows touched by a batch wait for more batches before they are recomputed. */
-  MONITOR_ROUND_DELAY_MS: z.coerce.number().int().min(0).default(1_000),
+  MONITOR_ROUND_DELAY_MS: z.coerce.number().int().min(0).default(500),
   /** Shortest time between two recomputations of a window that cannot close now (the open
    *  window, old windows receiving labels), ms; windows longer than a day wait 1/1440 of their
    *  size. 0 recomputes in every round. Offsets wait for it, so a crash loses nothing. */
