@@ -74,6 +74,8 @@ export async function startBenchMonitor(o: BenchMonitorOptions): Promise<BenchMo
     ...(o.indexPerPartition ? { MONITOR_INDEX_PER_PARTITION: String(o.indexPerPartition) } : {}),
     METRICS_PORT: String(port),
     LOG_LEVEL: process.env.BENCH_MONITOR_LOG_LEVEL ?? 'warn',
+    // As deployed (docs/operations.md, Memory).
+    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
   }
   // Alerts still reach the triggers topic and ClickHouse; on-call delivery is not measured.
   delete env.ALERTMANAGER_URL

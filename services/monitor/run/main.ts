@@ -19,6 +19,8 @@ import { loadRuntimeModels } from './runtime-models.ts'
 const env = loadEnv()
 const logger = createLogger('monitor', env.LOG_LEVEL)
 const config = loadDriftgateConfig(env.DRIFTGATE_CONFIG)
+if (process.platform === 'linux' && process.env.MALLOC_MMAP_THRESHOLD_ === undefined)
+  logger.info({ event: 'malloc_threshold_unset' }, 'MALLOC_MMAP_THRESHOLD_ is not set: RSS may stay high after a backlog (docs/operations.md, Memory)')
 const registry = new Registry()
 collectDefaultMetrics({ register: registry })
 
