@@ -13,7 +13,15 @@ import { buildRuntimeModel, type RuntimeModel } from '../../services/monitor/cor
 import { loadReferenceProfile } from '../../services/monitor/run/runtime-models.ts'
 import { WindowStore, type ComputedWindows } from '../../services/monitor/store/window-store.ts'
 import { featureToRecord, summaryToRecord } from '../../services/monitor/core/windows/window-rows.ts'
-import { labelsPastHorizonSql, summarySql, type WindowScope } from '../../services/monitor/store/window-sql.ts'
+import {
+  categoricalFeaturesSql,
+  labelsPastHorizonSql,
+  numericFeaturesSql,
+  segmentOverflow,
+  summarySql,
+  windowInputsSql,
+  type WindowScope,
+} from '../../services/monitor/store/window-sql.ts'
 import {
   expectedTaskWindows,
   expectedPredictedClass,
@@ -608,12 +616,46 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       // With a year's horizon both ways are valid: they must agree on every number.
       const closes = new Map(STARTS.map((s) => [s, s + 2 * HOUR]))
       const rows = async (labelsWithinHorizon: boolean): Promise<unknown[]> => {
-        const out = await ch.query<Record<string, unknown>>(summarySql(scope(365 * DAY), closes, { final: true, duplicates: true, labelsWithinHorizon }))
+        const out = await ch.query<Record<string, unknown>>(
+          summarySql(scope(365 * DAY), closes, { final: true, duplicates: true, labelsWithinHorizon, segmentOverflow: true }),
+        )
         return out.map((r) => JSON.stringify(r)).sort()
       }
       const byId = await rows(true)
       expect(byId.length).toBeGreaterThan(HOURS)
       expect(byId).toEqual(await rows(false))
+    }
+  })
+
+  it('keeps segment values unranked when no window has more than are kept, with the numbers of the ranking', async () => {
+    for (const model of models.values()) {
+      const scope: WindowScope = {
+        predictions: ch.table('predictions'),
+        labels: ch.table('labels'),
+        model: model.config,
+        sizeMs: HOUR,
+        spans: [[STARTS[0]!, STARTS[HOURS - 1]! + HOUR]],
+      }
+      const inputs = await ch.query<Record<string, unknown>>(windowInputsSql(scope))
+      expect(inputs.length).toBe(HOURS)
+      expect(segmentOverflow(model.config, inputs)).toBe(false)
+      // Values kept as they are: one fewer than the most a window has makes them overflow.
+      const most = Math.max(...inputs.flatMap((r) => model.config.segments.map((_, i) => Number(r[`attribute_values_${i}`]))))
+      expect(most).toBeGreaterThan(1)
+      expect(segmentOverflow({ ...model.config, max_segment_values: most - 1 }, inputs)).toBe(true)
+      const closes = new Map(STARTS.map((s) => [s, s + 2 * HOUR]))
+      const queries = (segmentOverflow: boolean): string[] => {
+        const read = { final: true, duplicates: true, labelsWithinHorizon: false, segmentOverflow }
+        return [summarySql(scope, closes, read), numericFeaturesSql(scope, model.binEdges, read), categoricalFeaturesSql(scope, read)]
+      }
+      const rows = async (sql: string): Promise<string[]> => (await ch.query<Record<string, unknown>>(sql)).map((r) => JSON.stringify(r)).sort()
+      const [ranked, unranked] = [queries(true), queries(false)]
+      for (let q = 0; q < ranked.length; q++) {
+        expect(unranked[q]).not.toEqual(ranked[q])
+        const expected = await rows(ranked[q]!)
+        expect(expected.length).toBeGreaterThan(HOURS)
+        expect(await rows(unranked[q]!)).toEqual(expected)
+      }
     }
   })
 

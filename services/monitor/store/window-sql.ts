@@ -81,10 +81,13 @@ function rawAttributeKeys(model: ModelConfig): string[] {
  * The attribute keys of a row, with a value outside its window's max_segment_values most frequent
  * ones of that attribute (by distinct predictions, ties by value: the same for every query and
  * every replay) replaced by 'attribute=__other__', so that ids sent as a segment make one
- * segment, not one per id.
+ * segment, not one per id. When no window of the scope has more values of an attribute than
+ * that (`read.segmentOverflow` false, the usual case), every key is kept as it is and the ranking
+ * (distinct predictions per value, a hash of every id) is not computed at all.
  */
-function attributeKeys(scope: WindowScope): string {
+function attributeKeys(scope: WindowScope, read: ReadMode): string {
   const { model } = scope
+  if (!read.segmentOverflow) return `[${rawAttributeKeys(model).join(', ')}]`
   const top = `SELECT w, key FROM (
       SELECT ${windowOf(scope)} AS w, arrayJoin([${rawAttributeKeys(model).join(', ')}]) AS key, uniqExact(prediction_id) AS n
       FROM ${scope.predictions} WHERE ${rangeCondition(scope)}
@@ -98,9 +101,9 @@ function attributeKeys(scope: WindowScope): string {
 }
 
 /** Segment keys of a row: the rollup plus 'attribute=value' per configured attribute it has. */
-function segmentKeys(scope: WindowScope): string {
+function segmentKeys(scope: WindowScope, read: ReadMode): string {
   if (scope.model.segments.length === 0) return lit([ALL_SEGMENTS])
-  return `arrayConcat(${lit([ALL_SEGMENTS])}, arrayFilter(key -> key != '', ${attributeKeys(scope)}))`
+  return `arrayConcat(${lit([ALL_SEGMENTS])}, arrayFilter(key -> key != '', ${attributeKeys(scope, read)}))`
 }
 
 /** The window of a row (its start), by event time. */
@@ -141,6 +144,9 @@ export interface ReadMode {
   final: boolean
   duplicates: boolean
   labelsWithinHorizon: boolean
+  /** Some window of the scope has more values of a segment attribute than max_segment_values
+   *  (windowInputsSql's `attribute_values_<i>`): only then are values ranked (attributeKeys). */
+  segmentOverflow: boolean
 }
 
 /**
@@ -165,8 +171,17 @@ export function labelsPastHorizonSql(scope: WindowScope): string {
  * high, inserted later) replaces this one.
  */
 export function windowInputsSql(scope: WindowScope): string {
-  return `SELECT ${windowOf(scope)} AS window_start, max(ingested_at) AS newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS records, count() - records AS replayed, uniqExact(prediction_id) AS ids
+  const values = scope.model.segments.map(
+    (a, i) => `, uniqExactIf(segment_values[indexOf(segment_names, ${lit(a)})], has(segment_names, ${lit(a)})) AS attribute_values_${i}`,
+  )
+  return `SELECT ${windowOf(scope)} AS window_start, max(ingested_at) AS newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS records, count() - records AS replayed, uniqExact(prediction_id) AS ids${values.join('')}
     FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY window_start`
+}
+
+/** Whether some window of windowInputsSql's rows has more values of a segment attribute than the
+ *  model keeps as segments (ReadMode.segmentOverflow). */
+export function segmentOverflow(model: ModelConfig, inputs: Record<string, unknown>[]): boolean {
+  return inputs.some((row) => model.segments.some((_, i) => Number(row[`attribute_values_${i}`] ?? 0) > model.max_segment_values))
 }
 
 /** The prediction columns the summary of a model's task reads (the others are not read at all). */
@@ -212,7 +227,7 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
   ]
   return `SELECT w AS window_start, model_version, segment, ${inlineHidden(columns).join(',\n    ')}
   FROM (
-    SELECT *, arrayJoin(${segmentKeys(scope)}) AS segment,
+    SELECT *, arrayJoin(${segmentKeys(scope, read)}) AS segment,
            has_label AS labeled,
            ${performance.rowColumns.join(',\n           ')}
     FROM (${firstArrivals(scope, predictionColumns(model), read)}) AS arrivals
@@ -387,11 +402,11 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
 /** What a feature query reads from the scope's first arrivals: the columns it names (its own
  *  feature arrays and prediction column, besides the window and segment columns every one needs)
  *  and the derived values, with the feature names and values to ARRAY JOIN. */
-function featureInputs(scope: WindowScope, own: string[], names: string, values: string): { columns: string[]; derived: string[] } {
+function featureInputs(scope: WindowScope, read: ReadMode, own: string[], names: string, values: string): { columns: string[]; derived: string[] } {
   const { model } = scope
   return {
     columns: ['event_time', 'model_version', ...own, 'segment_names', 'segment_values'],
-    derived: [`${model.segments.length ? attributeKeys(scope) : 'CAST([] AS Array(String))'} AS attributes`, `${names} AS names`, `${values} AS vals`],
+    derived: [`${model.segments.length ? attributeKeys(scope, read) : 'CAST([] AS Array(String))'} AS attributes`, `${names} AS names`, `${values} AS vals`],
   }
 }
 
@@ -431,6 +446,7 @@ export function numericFeaturesSql(scope: WindowScope, binEdges: Map<string, num
   const regression = model.task === 'regression'
   const { columns, derived } = featureInputs(
     scope,
+    read,
     ['numeric_names', 'numeric_values', regression ? 'predicted_value' : 'score'],
     `arrayConcat(numeric_names, ${lit([regression ? PREDICTION_VALUE : PREDICTION_SCORE])})`,
     `arrayConcat(numeric_values, [${regression ? 'predicted_value' : 'score'}])`,
@@ -457,6 +473,7 @@ export function categoricalFeaturesSql(scope: WindowScope, read: ReadMode): stri
   const regression = model.task === 'regression'
   const { columns, derived } = featureInputs(
     scope,
+    read,
     regression ? ['categorical_names', 'categorical_values'] : ['categorical_names', 'categorical_values', 'predicted_class'],
     regression ? 'categorical_names' : `arrayConcat(categorical_names, ${lit([PREDICTION_CLASS])})`,
     regression ? 'categorical_values' : 'arrayConcat(categorical_values, [predicted_class])',

@@ -19,6 +19,7 @@ import {
   categoricalFeaturesSql,
   labelsPastHorizonSql,
   numericFeaturesSql,
+  segmentOverflow,
   summarySql,
   windowInputsSql,
   type ReadMode,
@@ -181,11 +182,13 @@ export class WindowStore {
     ])
     // Redelivered records not merged away yet: read with FINAL, which collapses them. A
     // prediction_id at two offsets: looked for and counted as a duplicate. No label past the
-    // horizon of the first window: labels read per prediction id (window-sql.ts).
+    // horizon of the first window: labels read per prediction id. No window with more values of
+    // a segment attribute than are kept: values not ranked (window-sql.ts).
     const read: ReadMode = {
       final: inputs.some((i) => i.replayed > 0),
       duplicates: inputs.some((i) => Number(i.ids) < Number(i.records)),
       labelsWithinHorizon: Number(pastHorizon[0]?.past ?? 0) === 0,
+      segmentOverflow: segmentOverflow(model.config, inputs as unknown as Record<string, unknown>[]),
     }
     const closeRow = closes[0] ?? {}
     const closeTimes = new Map<number, number>()
