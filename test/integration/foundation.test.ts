@@ -21,6 +21,30 @@ beforeAll(async () => {
 })
 afterAll(() => registry.close())
 
+/** A predictions row as the monitor stores it (one numeric feature). */
+const storedPrediction = (id: string, eventTime: number, offset: number): Record<string, unknown> => ({
+  prediction_id: id,
+  model_id: 'm',
+  model_version: 'v1',
+  event_time: eventTime,
+  event_date: new Date(eventTime).toISOString().slice(0, 10),
+  numeric_names: ['a'],
+  numeric_values: [offset / 4],
+  categorical_names: [],
+  categorical_values: [],
+  predicted_class: '1',
+  score: 0.5,
+  class_names: [],
+  class_scores: [],
+  predicted_value: null,
+  segment_names: [],
+  segment_values: [],
+  kafka_partition: 0,
+  kafka_offset: offset,
+  kafka_timestamp: eventTime + 5,
+  ingested_at: eventTime + 9,
+})
+
 describe('events through the real Kafka broker', () => {
   it('an Avro prediction (Confluent framing) and a JSON one are produced, consumed and decoded field for field; a malformed one is rejected', async () => {
     const { kafka, topics } = await freshTopics()
@@ -138,34 +162,12 @@ describe('ClickHouse migrations and client', () => {
   it('rebuilds a predictions table of the first layout sorted by event time, keeping its rows, also after an interrupted run (and a column added but not recorded); prediction_keys gets the old rows and every new one', async () => {
     const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: `t_${uniqueId()}` })
     const firstLayout = mkdtempSync(join(tmpdir(), 'migrations-'))
-    const prediction = (id: string, eventTime: number, offset: number): Record<string, unknown> => ({
-      prediction_id: id,
-      model_id: 'm',
-      model_version: 'v1',
-      event_time: eventTime,
-      event_date: new Date(eventTime).toISOString().slice(0, 10),
-      numeric_names: ['a'],
-      numeric_values: [offset / 4],
-      categorical_names: [],
-      categorical_values: [],
-      predicted_class: '1',
-      score: 0.5,
-      class_names: [],
-      class_scores: [],
-      predicted_value: null,
-      segment_names: [],
-      segment_values: [],
-      kafka_partition: 0,
-      kafka_offset: offset,
-      kafka_timestamp: eventTime + 5,
-      ingested_at: eventTime + 9,
-    })
     try {
       for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^01[0-3]\d_.*\.sql$/.test(f)))
         copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(firstLayout, file))
       await migrate(ch, firstLayout)
       // Sorted by id, c < b < a; by event time, a < b < c.
-      const stored = [prediction('c', 1_764_000_300_000, 0), prediction('b', 1_764_000_200_000, 1), prediction('a', 1_764_000_100_000, 2)]
+      const stored = [storedPrediction('c', 1_764_000_300_000, 0), storedPrediction('b', 1_764_000_200_000, 1), storedPrediction('a', 1_764_000_100_000, 2)]
       await ch.insert('predictions', stored)
       const oldLayout = await ch.query<{ statement: string }>(`SHOW CREATE TABLE ${ch.table('predictions')}`)
       expect(Object.values(oldLayout[0]!)[0]).toMatch(/ORDER BY \(model_id, prediction_id, /)
@@ -197,7 +199,7 @@ describe('ClickHouse migrations and client', () => {
       const order = await ch.query<{ prediction_id: string }>(`SELECT prediction_id FROM ${ch.table('predictions')} FINAL`)
       expect(order.map((r) => r.prediction_id)).toEqual(['a', 'b', 'c'])
 
-      await ch.insert('predictions', [prediction('d', 1_764_000_050_000, 3)])
+      await ch.insert('predictions', [storedPrediction('d', 1_764_000_050_000, 3)])
       const keys = await ch.query<{ prediction_id: string; model_version: string; event_time: number; kafka_offset: number }>(
         `SELECT prediction_id, model_version, event_time, kafka_offset FROM ${ch.table('prediction_keys')} FINAL ORDER BY prediction_id`,
       )
@@ -209,6 +211,47 @@ describe('ClickHouse migrations and client', () => {
       ])
     } finally {
       rmSync(firstLayout, { recursive: true, force: true })
+      await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)
+      await ch.close()
+    }
+  })
+
+  it('rebuilds prediction_keys with an index entry every 256 rows, keeping its keys, also after an interrupted run; new predictions still get theirs', async () => {
+    const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: `t_${uniqueId()}` })
+    const before = mkdtempSync(join(tmpdir(), 'migrations-'))
+    try {
+      for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^\d{4}_.*\.sql$/.test(f) && f < '0220'))
+        copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(before, file))
+      await migrate(ch, before)
+      const stored = [storedPrediction('c', 1_764_000_300_000, 0), storedPrediction('b', 1_764_000_200_000, 1), storedPrediction('a', 1_764_000_100_000, 2)]
+      await ch.insert('predictions', stored)
+      const create = async (): Promise<string> => String(Object.values((await ch.query(`SHOW CREATE TABLE ${ch.table('prediction_keys')}`))[0]!)[0])
+      expect(await create()).toMatch(/index_granularity = 8192/)
+
+      // Interrupted after the rename, before the feed was created again: run again from the top.
+      const rebuild = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === '0220_prediction_keys_fine_index')!
+      const renameAt = rebuild.statements.findIndex((s) => s.startsWith('RENAME TABLE'))
+      expect(renameAt).toBeGreaterThan(0)
+      for (const statement of rebuild.statements.slice(0, renameAt + 1)) await ch.command(statement)
+      expect((await migrate(ch)).applied).toContain('0220_prediction_keys_fine_index')
+
+      expect(await create()).toMatch(/index_granularity = 256/)
+      const tables = await ch.query<{ name: string }>(
+        `SELECT name FROM system.tables WHERE database = ${lit(ch.database)} AND name LIKE 'prediction_keys%' ORDER BY name`,
+      )
+      expect(tables.map((t) => t.name)).toEqual(['prediction_keys', 'prediction_keys_feed'])
+      await ch.insert('predictions', [storedPrediction('d', 1_764_000_050_000, 3)])
+      const keys = await ch.query<{ prediction_id: string; event_time: number; kafka_offset: number }>(
+        `SELECT prediction_id, event_time, kafka_offset FROM ${ch.table('prediction_keys')} FINAL ORDER BY prediction_id`,
+      )
+      expect(keys).toEqual([
+        { prediction_id: 'a', event_time: 1_764_000_100_000, kafka_offset: 2 },
+        { prediction_id: 'b', event_time: 1_764_000_200_000, kafka_offset: 1 },
+        { prediction_id: 'c', event_time: 1_764_000_300_000, kafka_offset: 0 },
+        { prediction_id: 'd', event_time: 1_764_000_050_000, kafka_offset: 3 },
+      ])
+    } finally {
+      rmSync(before, { recursive: true, force: true })
       await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)
       await ch.close()
     }
