@@ -20,6 +20,7 @@ import {
   segmentOverflow,
   summarySql,
   windowInputsSql,
+  type AttributeValueCounts,
   type WindowScope,
 } from '../../services/monitor/store/window-sql.ts'
 import {
@@ -636,7 +637,7 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
         sizeMs: HOUR,
         spans: [[STARTS[0]!, STARTS[HOURS - 1]! + HOUR]],
       }
-      const inputs = await ch.query<Record<string, unknown>>(windowInputsSql(scope))
+      const inputs = await ch.query<AttributeValueCounts>(windowInputsSql(scope))
       expect(inputs.length).toBe(HOURS)
       expect(segmentOverflow(model.config, inputs)).toBe(false)
       // Values kept as they are: one fewer than the most a window has makes them overflow.

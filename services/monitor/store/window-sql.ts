@@ -171,16 +171,18 @@ export function labelsPastHorizonSql(scope: WindowScope): string {
  * high, inserted later) replaces this one.
  */
 export function windowInputsSql(scope: WindowScope): string {
-  const values = scope.model.segments.map(
-    (a, i) => `, uniqExactIf(segment_values[indexOf(segment_names, ${lit(a)})], has(segment_names, ${lit(a)})) AS attribute_values_${i}`,
-  )
+  // The keys the ranking counts (attributeKeys), so both see the same values.
+  const values = rawAttributeKeys(scope.model).map((key, i) => `, uniqExactIf(${key}, ${key} != '') AS attribute_values_${i}`)
   return `SELECT ${windowOf(scope)} AS window_start, max(ingested_at) AS newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS records, count() - records AS replayed, uniqExact(prediction_id) AS ids${values.join('')}
     FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY window_start`
 }
 
+/** Per window, the distinct values of each segment attribute (by its position in the model's list). */
+export type AttributeValueCounts = Record<`attribute_values_${number}`, number | undefined>
+
 /** Whether some window of windowInputsSql's rows has more values of a segment attribute than the
  *  model keeps as segments (ReadMode.segmentOverflow). */
-export function segmentOverflow(model: ModelConfig, inputs: Record<string, unknown>[]): boolean {
+export function segmentOverflow(model: ModelConfig, inputs: AttributeValueCounts[]): boolean {
   return inputs.some((row) => model.segments.some((_, i) => Number(row[`attribute_values_${i}`] ?? 0) > model.max_segment_values))
 }
 

@@ -22,6 +22,7 @@ import {
   segmentOverflow,
   summarySql,
   windowInputsSql,
+  type AttributeValueCounts,
   type ReadMode,
   type WindowScope,
 } from './window-sql.ts'
@@ -96,7 +97,7 @@ export function historyRow(summary: Record<string, unknown>): Record<string, unk
 }
 
 /** What windowInputsSql returns per window with rows. */
-interface WindowInputs {
+interface WindowInputs extends AttributeValueCounts {
   window_start: number
   newest: number
   records: number
@@ -188,7 +189,7 @@ export class WindowStore {
       final: inputs.some((i) => i.replayed > 0),
       duplicates: inputs.some((i) => Number(i.ids) < Number(i.records)),
       labelsWithinHorizon: Number(pastHorizon[0]?.past ?? 0) === 0,
-      segmentOverflow: segmentOverflow(model.config, inputs as unknown as Record<string, unknown>[]),
+      segmentOverflow: segmentOverflow(model.config, inputs),
     }
     const closeRow = closes[0] ?? {}
     const closeTimes = new Map<number, number>()
