@@ -468,6 +468,25 @@ function checkFeatures(features: Map<string, FeatureRow>, want: ExpectedTaskWind
 let ch: ClickHouse
 let drop: (() => Promise<void>) | undefined
 let topics: Topics
+/** `ch` that runs `insert` once, after a computation read its windows' inputs and before the
+ *  next query: rows arriving while the aggregates read. */
+function interleaved(ch: ClickHouse, insert: () => Promise<void>): { ch: ClickHouse; inserted: () => boolean } {
+  let insertion: Promise<void> | null = null
+  let inputsRead = false
+  const proxy = new Proxy(ch, {
+    get(target, prop, receiver) {
+      if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown
+      return async (sql: string, settings?: Record<string, number>): Promise<unknown[]> => {
+        if (inputsRead) await (insertion ??= insert())
+        const out = await target.query(sql, settings)
+        if (sql.includes('AS replayed')) inputsRead = true
+        return out
+      }
+    },
+  })
+  return { ch: proxy, inserted: () => insertion !== null }
+}
+
 const models = new Map<string, RuntimeModel>()
 const closed = new Map<string, number[]>()
 
@@ -731,6 +750,96 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       const first = features().features.find((f) => f.numeric)!.feature
       const rollups = features().features.filter((f) => f.key.segment === 'all' && f.feature === first)
       expect(rollups.reduce((n, f) => n + f.numeric!.count + f.numeric!.nulls, 0)).toBe(2)
+    } finally {
+      await own.drop()
+    }
+  })
+
+  it("reads again when rows arrive between a window's inputs and its numbers, so a redelivery then is collapsed, not counted", async () => {
+    const own = await freshClickHouse()
+    try {
+      const model = models.get(MC_ID)!
+      const size = model.config.windows[0]!
+      const start = STARTS[0]! - 72 * HOUR
+      const rand = prng(41)
+      const predictions = Array.from({ length: 30 }, (_, i) => multiclassPrediction(rand, `moved-${i}`, start + i * MINUTE))
+      const rows = (ingested: number, count = predictions.length): object[] =>
+        predictions
+          .slice(0, count)
+          .map((p, i) =>
+            predictionRow(
+              p,
+              model,
+              { topic: 'x', partition: 0, offset: String(i), key: null, value: null, timestamp: p.event_time + 1000, headers: {} },
+              ingested,
+            ),
+          )
+      await own.ch.insert('predictions', rows(5_000))
+      // Another instance re-inserts a third of them (a redelivery after a rebalance), stamped
+      // before the newest row (its batch was read earlier): it lands after this computation
+      // read the window's inputs and before its numbers, once.
+      const redelivery = interleaved(own.ch, () => own.ch.insert('predictions', rows(4_000, 10)))
+      const store = new WindowStore(redelivery.ch)
+      const perFeature = (features: FeatureWindowStats[]): Map<string, number> =>
+        new Map(
+          features
+            .filter((f) => f.key.segment === 'all')
+            .map((f) => [`${f.key.model_version}|${f.feature}`, f.numeric ? f.numeric.count + f.numeric.nulls : f.categorical!.count + f.categorical!.nulls]),
+        )
+      const versions = new Map<string, number>()
+      for (const p of predictions) versions.set(p.model_version, (versions.get(p.model_version) ?? 0) + 1)
+      const expectEveryPredictionOnce = (features: FeatureWindowStats[]): void => {
+        const counts = perFeature(features)
+        expect(counts.size).toBeGreaterThan(4)
+        for (const [key, n] of counts) expect([key, n]).toEqual([key, versions.get(key.split('|')[0]!)])
+      }
+      const computed = await store.recompute(model, size, [start])
+      expect(redelivery.inserted()).toBe(true)
+      expect(computed.featuresReused).toEqual([])
+      expect(computed.summaries.filter((s) => s.key.segment === 'all').reduce((n, s) => n + s.volume, 0)).toBe(predictions.length)
+      expectEveryPredictionOnce(computed.features)
+      // Nothing changed since: the stored statistics are handed on, and they are right.
+      const again = await store.recompute(model, size, [start])
+      expect(again.featuresReused).toEqual([start])
+      expectEveryPredictionOnce(again.features)
+
+      // A label past the horizon arriving in between: the read of labels by prediction id,
+      // planned for none, would count it as a correction.
+      const labelOf = (p: PredictionEvent, labelClass: string, after: number): LabelEvent => ({
+        prediction_id: p.prediction_id,
+        model_id: MC_ID,
+        label_time: p.event_time + after,
+        label_class: labelClass,
+        label_value: null,
+      })
+      const at = (offset: number, timestamp: number): ConsumedRecord => ({
+        topic: 'y',
+        partition: 0,
+        offset: String(offset),
+        key: null,
+        value: null,
+        timestamp,
+        headers: {},
+      })
+      await own.ch.insert(
+        'labels',
+        predictions.map((p, i) => labelRow(labelOf(p, 'low', HOUR), at(i, p.event_time + HOUR), 6_000)),
+      )
+      const late = interleaved(own.ch, () =>
+        own.ch.insert(
+          'labels',
+          predictions.map((p, i) => labelRow(labelOf(p, 'high', HORIZON + HOUR), at(100 + i, p.event_time + HORIZON + HOUR), 7_000)),
+        ),
+      )
+      const withLate = await new WindowStore(late.ch).recompute(model, size, [start])
+      expect(late.inserted()).toBe(true)
+      const fresh = await new WindowStore(own.ch).recompute(model, size, [start])
+      expect(withLate.summaries).toEqual(fresh.summaries)
+      expect(withLate.versions).toEqual(fresh.versions)
+      const all = withLate.summaries.filter((s) => s.key.segment === 'all')
+      expect(all.reduce((n, s) => n + s.labeled_count, 0)).toBe(predictions.length)
+      const truthLow = predictions.filter((p) => expectedPredictedClass(p) === 'low').length
+      expect(all.reduce((n, s) => n + s.labeled_count * s.classification!.accuracy, 0)).toBeCloseTo(truthLow, 9)
     } finally {
       await own.drop()
     }

@@ -167,13 +167,24 @@ export function labelsPastHorizonSql(scope: WindowScope): string {
  * not merged away yet: the computation then reads with FINAL), and the distinct ids (fewer than
  * the records: some prediction_id is stored at more than one offset in the window). Run
  * before the aggregates, so a version never claims rows the aggregates did not see; rows
- * inserted in between mark the window again and a later computation (with a version at least as
- * high, inserted later) replaces this one.
+ * inserted in between are found by windowRowsSql after them, and the computation reads again.
  */
 export function windowInputsSql(scope: WindowScope): string {
   // The keys the ranking counts (attributeKeys), so both see the same values.
   const values = rawAttributeKeys(scope.model).map((key, i) => `, uniqExactIf(${key}, ${key} != '') AS attribute_values_${i}`)
   return `SELECT ${windowOf(scope)} AS window_start, max(ingested_at) AS newest, uniqExact(prediction_id, kafka_partition, kafka_offset) AS records, count() - records AS replayed, uniqExact(prediction_id) AS ids${values.join('')}
+    FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY window_start`
+}
+
+/**
+ * Per window, what windowInputsSql said about its stored predictions, read again after the
+ * aggregates: the newest ingested_at and the rows (distinct records when read with FINAL, which
+ * a merge does not change; otherwise every row, cheaper). Rows only ever get added, so the same
+ * answer before and after means the aggregates read exactly the rows the inputs describe.
+ */
+export function windowRowsSql(scope: WindowScope, final: boolean): string {
+  const rows = final ? 'uniqExact(prediction_id, kafka_partition, kafka_offset)' : 'count()'
+  return `SELECT ${windowOf(scope)} AS window_start, max(ingested_at) AS newest, ${rows} AS rows
     FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY window_start`
 }
 

@@ -22,6 +22,7 @@ import {
   segmentOverflow,
   summarySql,
   windowInputsSql,
+  windowRowsSql,
   type AttributeValueCounts,
   type ReadMode,
   type WindowScope,
@@ -96,6 +97,16 @@ export function historyRow(summary: Record<string, unknown>): Record<string, unk
   return Object.fromEntries(HISTORY_COLUMNS.map((c) => [c, summary[c]]))
 }
 
+export interface RecomputeOptions {
+  lowWatermark?: number
+  deferrable?: Set<number>
+  asOf?: number
+  dataTime?: number
+}
+
+/** Reads of a computation before its numbers are written whatever arrived meanwhile. */
+const MAX_READS = 3
+
 /** What windowInputsSql returns per window with rows. */
 interface WindowInputs extends AttributeValueCounts {
   window_start: number
@@ -142,12 +153,16 @@ export class WindowStore {
    *  the watermark passes its close time). `asOf`: the data time the windows are computed as of
    *  (records stamped later are left out, closes included; default: everything stored);
    *  `dataTime`: what the rows record as their as_of when that is everything stored. */
-  async recompute(
-    model: RuntimeModel,
-    sizeMs: number,
-    starts: number[],
-    options: { lowWatermark?: number; deferrable?: Set<number>; asOf?: number; dataTime?: number } = {},
-  ): Promise<ComputedWindows> {
+  async recompute(model: RuntimeModel, sizeMs: number, starts: number[], options: RecomputeOptions = {}): Promise<ComputedWindows> {
+    for (let read = 1; ; read++) {
+      const computed = await this.computeOnce(model, sizeMs, starts, options, read === MAX_READS)
+      if (computed) return computed
+    }
+  }
+
+  /** One read and, unless rows arrived while it ran (then null, to read again; on the `last`
+   *  read the numbers are written anyway and the next computation recomputes them), the write. */
+  private async computeOnce(model: RuntimeModel, sizeMs: number, starts: number[], options: RecomputeOptions, last: boolean): Promise<ComputedWindows | null> {
     const { lowWatermark = Infinity, deferrable = new Set<number>(), asOf = Infinity } = options
     const recordedAsOf = Number.isFinite(asOf) ? asOf : Math.max(0, options.dataTime ?? 0)
     const modelId = model.config.model_id
@@ -247,6 +262,8 @@ export class WindowStore {
         ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read))
         : [],
     ])
+    const moved = await this.movedWindows(summaryScope, computing, inputs, read)
+    if (moved.size > 0 && !last) return null
     // The labels read with the numbers (counted once per window: on its rollup rows).
     for (const r of summaryRows) if (r.segment === ALL_SEGMENTS) bump(r.window_start, r.label_newest, r.label_records)
     const summaries = summaryRows
@@ -278,9 +295,30 @@ export class WindowStore {
     )
     const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
     await this.write(summaries, features, versionStrings, recordedAsOf)
-    for (const start of featureStarts) this.featuresFrom.set(featureKey(start), predictionsRead.get(start)!)
+    for (const start of featureStarts) if (!moved.has(start)) this.featuresFrom.set(featureKey(start), predictionsRead.get(start)!)
     for (const i of inputs) this.volumes.set(featureKey(Number(i.window_start)), Number(i.records))
     return { summaries, features: [...features, ...stored], featuresReused, deferred, versions: versionStrings, closedStarts, blocked }
+  }
+
+  /**
+   * The windows whose stored predictions changed while the aggregates read them, or all of them
+   * when a label past the horizon arrived although the read assumed none. The read modes and the
+   * version come from the inputs read before the aggregates; an insert in between (another
+   * instance's, or a redelivery) can hand the aggregates rows the modes did not plan for (a
+   * redelivered copy read without FINAL), under a version that does not claim them, which a
+   * correct computation of the same version may not replace.
+   */
+  private async movedWindows(scope: WindowScope, computing: number[], inputs: WindowInputs[], read: ReadMode): Promise<Set<number>> {
+    const [rows, pastHorizon] = await Promise.all([
+      this.ch.query<{ window_start: number; newest: number; rows: number }>(windowRowsSql(scope, read.final)),
+      read.labelsWithinHorizon ? this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)) : [],
+    ])
+    if (Number(pastHorizon[0]?.past ?? 0) > 0) return new Set(computing)
+    const before = new Map(
+      inputs.map((i) => [Number(i.window_start), `${i.newest}/${read.final ? Number(i.records) : Number(i.records) + Number(i.replayed)}`]),
+    )
+    const after = new Map(rows.map((r) => [Number(r.window_start), `${r.newest}/${r.rows}`]))
+    return new Set(computing.filter((start) => before.get(start) !== after.get(start)))
   }
 
   /** The predictions a window held when this store last computed it (unknown: undefined). */
