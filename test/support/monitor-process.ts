@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 
+const MONITOR_ENTRY = 'services/monitor/run/main.ts'
+
 export interface MonitorProcessOptions {
   configPath: string
   database: string
@@ -16,7 +18,7 @@ export interface MonitorProcessOptions {
  * so a SIGKILL sent to it would leave the monitor running.
  */
 export function startMonitorProcess(o: MonitorProcessOptions): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/monitor/run/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MONITOR_ENTRY], {
     env: {
       ...process.env,
       DRIFTGATE_CONFIG: o.configPath,
@@ -52,8 +54,9 @@ export async function stopGracefully(child: ChildProcess): Promise<void> {
   await exited(child)
 }
 
-/** Pids of the live processes whose environment has MONITOR_GROUP_ID=`groupId` (Linux /proc;
- *  elsewhere an empty list). */
+/** Pids of the live processes running the monitor's entry point whose environment has
+ *  MONITOR_GROUP_ID=`groupId` (Linux /proc; elsewhere an empty list). Helpers that inherit the
+ *  environment (tsx's esbuild service, which exits once its parent's pipe closes) are not the monitor. */
 export function monitorProcessesOfGroup(groupId: string): number[] {
   if (!existsSync('/proc')) return []
   const wanted = `MONITOR_GROUP_ID=${groupId}`
@@ -61,7 +64,9 @@ export function monitorProcessesOfGroup(groupId: string): number[] {
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(wanted)
+        return (
+          readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(MONITOR_ENTRY) && readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(wanted)
+        )
       } catch {
         return false // gone meanwhile, or not ours to read
       }
