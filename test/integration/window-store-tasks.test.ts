@@ -726,9 +726,14 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       expect(v2.labeled).toBe(1)
       expect(v2.version).toBeGreaterThan(v1.version)
       expect(features()).toEqual({ reused: [start], features: computedFirst.features })
-      // Another store (a restart) does not know what was written: it computes them again.
+      // Another store (a restart, or another instance) finds them stored for these predictions.
       await compute(new WindowStore(own.ch))
-      expect(features()).toEqual({ reused: [], features: computedFirst.features })
+      expect(features()).toEqual({ reused: [start], features: computedFirst.features })
+      // Under other settings (a category limit) they are computed again: the same numbers here.
+      const otherSettings = { ...model, config: { ...model.config, max_category_values: model.config.max_category_values + 1 } }
+      const recomputed = await new WindowStore(own.ch).recompute(otherSettings, size, [start])
+      expect(recomputed.featuresReused).toEqual([])
+      expect(recomputed.features).toEqual(computedFirst.features)
       // A correction ingested later.
       await own.ch.insert('labels', [labelRow(label('mid', start + 40 * MINUTE), at(2, start + 41 * MINUTE), 6_000)])
       const v3 = await compute()

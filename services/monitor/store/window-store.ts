@@ -13,7 +13,7 @@ import {
   type FeatureAggregateRow,
   type SummaryAggregateRow,
 } from '../core/windows/window-aggregate.ts'
-import { profiledFeatures } from '../core/windows/profiled-features.ts'
+import { featureSettingsHash, profiledFeatures } from '../core/windows/profiled-features.ts'
 import {
   asOfCondition,
   categoricalFeaturesSql,
@@ -107,6 +107,11 @@ export interface RecomputeOptions {
 /** Reads of a computation before its numbers are written whatever arrived meanwhile. */
 const MAX_READS = 3
 
+/** A version as stored: the newest ingested_at, then the number of rows read. */
+function versionString(newest: number, rows: number): string {
+  return (BigInt(newest) * 1_000_000n + BigInt(Math.min(rows, 999_999))).toString()
+}
+
 /** What windowInputsSql returns per window with rows. */
 interface WindowInputs extends AttributeValueCounts {
   window_start: number
@@ -135,12 +140,6 @@ function ranges(starts: number[], size: number): [number, number][] {
  * of windows of one model and size; what comes back is a few rows per window, not its events.
  */
 export class WindowStore {
-  // Per window, the predictions (newest ingested_at and records) its feature statistics were
-  // last written from by this store. Feature statistics depend on the predictions only: a window
-  // recomputed for its labels or its close keeps them, which saves the larger half of the work
-  // for the windows that labels keep touching. Bounded; a forgotten or changed entry only
-  // recomputes them.
-  private readonly featuresFrom = new BoundedMap<string, string>(10_000)
   /** Per window, its predictions at its last computation here: how much a recomputation reads. */
   private readonly volumes = new BoundedMap<string, number>(100_000)
 
@@ -180,7 +179,8 @@ export class WindowStore {
     // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
     // allowed_lateness after its end (looking one window ahead). Derived from stored data only,
     // so a replay or a second instance finds the same close time.
-    const [closes, inputs, pastHorizon, closedIdle] = await Promise.all([
+    const settingsHash = featureSettingsHash(model)
+    const [closes, inputs, pastHorizon, closedIdle, featureVersionsStored] = await Promise.all([
       this.ch.query<Record<string, number>>(
         `SELECT ${sorted
           .map((s, i) => {
@@ -195,6 +195,11 @@ export class WindowStore {
       this.ch.query<WindowInputs>(windowInputsSql(scope)),
       this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)),
       idleCloses(this.ch, modelId, sizeMs, sorted),
+      this.ch.query<{ window_start: number; version: string }>(
+        `SELECT window_start, toString(max(data_version)) AS version FROM ${this.ch.table('window_feature_stats')}
+         WHERE model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs} AND window_start IN (${sorted.join(', ')}) AND settings_hash = ${lit(settingsHash)}
+         GROUP BY window_start`,
+      ),
     ])
     // Redelivered records not merged away yet: read with FINAL, which collapses them. A
     // prediction_id at two offsets: looked for and counted as a duplicate. No label past the
@@ -249,10 +254,13 @@ export class WindowStore {
     if (computing.length === 0) return { summaries: [], features: [], featuresReused: [], deferred, versions: new Map(), closedStarts, blocked }
     const summaryScope: WindowScope = deferred.length > 0 ? { ...scope, spans: ranges(computing, sizeMs) } : scope
 
-    const featureKey = (start: number): string => windowRefKey({ model_id: modelId, window_size_ms: sizeMs, window_start: start })
-    const predictionsRead = new Map(inputs.map((i) => [Number(i.window_start), `${i.newest}/${i.records}`]))
-    const withRows = computing.filter((s) => predictionsRead.has(s))
-    const featureStarts = withRows.filter((s) => this.featuresFrom.get(featureKey(s)) !== predictionsRead.get(s))
+    // Feature statistics depend on the predictions only, so their version counts those: a window
+    // recomputed for its labels or its close, by this instance or another, reuses the stored
+    // ones, which saves the larger half of the work for the windows labels keep touching.
+    const featureVersions = new Map(inputs.map((i) => [Number(i.window_start), versionString(Number(i.newest), Number(i.records))]))
+    const storedVersions = new Map(featureVersionsStored.map((r) => [Number(r.window_start), r.version]))
+    const withRows = computing.filter((s) => featureVersions.has(s))
+    const featureStarts = withRows.filter((s) => storedVersions.get(s) !== featureVersions.get(s))
     const featuresReused = withRows.filter((s) => !featureStarts.includes(s))
     const featureScope: WindowScope = { ...scope, spans: ranges(featureStarts, sizeMs) }
     const [summaryRows, numericRows, categoricalRows] = await Promise.all([
@@ -276,7 +284,7 @@ export class WindowStore {
           (a.key.segment < b.key.segment ? -1 : a.key.segment > b.key.segment ? 1 : 0),
       )
     // Windows closed by processing time without a single prediction get an empty summary.
-    const empty = computing.filter((start) => closedIdle.has(start) && !predictionsRead.has(start) && !summaries.some((x) => x.key.window_start === start))
+    const empty = computing.filter((start) => closedIdle.has(start) && !featureVersions.has(start) && !summaries.some((x) => x.key.window_start === start))
     if (empty.length > 0) {
       const version = (await lastWindow(this.ch, modelId, sizeMs))?.version ?? ''
       for (const start of empty)
@@ -292,11 +300,12 @@ export class WindowStore {
       model,
       sizeMs,
       summaries.map((s) => s.key).filter((k) => featuresReused.includes(k.window_start)),
+      featureVersions,
     )
-    const versionStrings = new Map([...versions].map(([start, v]) => [start, (BigInt(v.newest) * 1_000_000n + BigInt(Math.min(v.rows, 999_999))).toString()]))
-    await this.write(summaries, features, versionStrings, recordedAsOf)
-    for (const start of featureStarts) if (!moved.has(start)) this.featuresFrom.set(featureKey(start), predictionsRead.get(start)!)
-    for (const i of inputs) this.volumes.set(featureKey(Number(i.window_start)), Number(i.records))
+    const versionStrings = new Map([...versions].map(([start, v]) => [start, versionString(v.newest, v.rows)]))
+    await this.write(summaries, versionStrings, features, featureVersions, settingsHash, recordedAsOf)
+    for (const i of inputs)
+      this.volumes.set(windowRefKey({ model_id: modelId, window_size_ms: sizeMs, window_start: Number(i.window_start) }), Number(i.records))
     return { summaries, features: [...features, ...stored], featuresReused, deferred, versions: versionStrings, closedStarts, blocked }
   }
 
@@ -326,12 +335,16 @@ export class WindowStore {
     return this.volumes.get(windowRefKey(ref))
   }
 
-  /** The stored feature statistics of these windows, in the order featuresFromAggregates gives. */
-  private async storedFeatures(model: RuntimeModel, sizeMs: number, keys: WindowKey[]): Promise<FeatureWindowStats[]> {
+  /** The stored feature statistics of these windows at their `versions` under the model's
+   *  current settings, in the order featuresFromAggregates gives. */
+  private async storedFeatures(model: RuntimeModel, sizeMs: number, keys: WindowKey[], versions: Map<number, string>): Promise<FeatureWindowStats[]> {
     if (keys.length === 0) return []
+    const wanted = [...new Set(keys.map((k) => k.window_start))].map((start) => `(${start}, ${versions.get(start)})`)
+    // Exactly those versions (two instances may both have written one: the same numbers).
     const rows = await this.ch.query<FeatureRecord>(
-      `SELECT * FROM ${this.ch.table('window_feature_stats')} FINAL
-       WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${sizeMs} AND window_start IN (${[...new Set(keys.map((k) => k.window_start))].join(', ')})`,
+      `SELECT * FROM ${this.ch.table('window_feature_stats')}
+       WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${sizeMs} AND settings_hash = ${lit(featureSettingsHash(model))}
+         AND (window_start, data_version) IN (${wanted.join(', ')})`,
     )
     const id = (version: string, segment: string, start: number, feature: string): string => `${version}\u0000${segment}\u0000${start}\u0000${feature}`
     const byId = new Map(rows.map((r) => [id(r.model_version, r.segment, Number(r.window_start), r.feature), featureFromRecord(r)]))
@@ -339,7 +352,14 @@ export class WindowStore {
     return keys.flatMap((k) => [...numeric, ...categorical].flatMap((f) => byId.get(id(k.model_version, k.segment, k.window_start, f)) ?? []))
   }
 
-  private async write(summaries: WindowSummary[], features: FeatureWindowStats[], versions: Map<number, string>, asOf: number): Promise<void> {
+  private async write(
+    summaries: WindowSummary[],
+    versions: Map<number, string>,
+    features: FeatureWindowStats[],
+    featureVersions: Map<number, string>,
+    settingsHash: string,
+    asOf: number,
+  ): Promise<void> {
     const computedAt = Date.now()
     const rows = summaries.map((s) => ({
       ...summaryToRecord(s),
@@ -355,7 +375,8 @@ export class WindowStore {
       'window_feature_stats',
       features.map((f) => ({
         ...featureToRecord(f),
-        data_version: versions.get(f.key.window_start) ?? '0',
+        data_version: featureVersions.get(f.key.window_start) ?? '0',
+        settings_hash: settingsHash,
         computed_at: computedAt,
       })),
     )
