@@ -468,6 +468,17 @@ function checkFeatures(features: Map<string, FeatureRow>, want: ExpectedTaskWind
 let ch: ClickHouse
 let drop: (() => Promise<void>) | undefined
 let topics: Topics
+/** A record of partition 0 at `offset`. */
+const at = (offset: number, timestamp: number): ConsumedRecord => ({
+  topic: 'x',
+  partition: 0,
+  offset: String(offset),
+  key: null,
+  value: null,
+  timestamp,
+  headers: {},
+})
+
 /** `ch` that runs `insert` once, after a computation read its windows' inputs and before the
  *  next query: rows arriving while the aggregates read. */
 function interleaved(ch: ClickHouse, insert: () => Promise<void>): { ch: ClickHouse; inserted: () => boolean } {
@@ -686,15 +697,6 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       const size = model.config.windows[0]!
       const start = STARTS[0]! - 48 * HOUR
       const store = new WindowStore(own.ch)
-      const at = (offset: number, timestamp: number): ConsumedRecord => ({
-        topic: 'x',
-        partition: 0,
-        offset: String(offset),
-        key: null,
-        value: null,
-        timestamp,
-        headers: {},
-      })
       const prediction = multiclassPrediction(prng(5), 'version-1', start + MINUTE)
       const label = (labelClass: string, labelTime: number): LabelEvent => ({
         prediction_id: 'version-1',
@@ -769,16 +771,7 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       const rand = prng(41)
       const predictions = Array.from({ length: 30 }, (_, i) => multiclassPrediction(rand, `moved-${i}`, start + i * MINUTE))
       const rows = (ingested: number, count = predictions.length): object[] =>
-        predictions
-          .slice(0, count)
-          .map((p, i) =>
-            predictionRow(
-              p,
-              model,
-              { topic: 'x', partition: 0, offset: String(i), key: null, value: null, timestamp: p.event_time + 1000, headers: {} },
-              ingested,
-            ),
-          )
+        predictions.slice(0, count).map((p, i) => predictionRow(p, model, at(i, p.event_time + 1000), ingested))
       await own.ch.insert('predictions', rows(5_000))
       // Another instance re-inserts a third of them (a redelivery after a rebalance), stamped
       // before the newest row (its batch was read earlier): it lands after this computation
@@ -816,15 +809,6 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
         label_time: p.event_time + after,
         label_class: labelClass,
         label_value: null,
-      })
-      const at = (offset: number, timestamp: number): ConsumedRecord => ({
-        topic: 'y',
-        partition: 0,
-        offset: String(offset),
-        key: null,
-        value: null,
-        timestamp,
-        headers: {},
       })
       await own.ch.insert(
         'labels',

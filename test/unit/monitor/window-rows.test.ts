@@ -25,7 +25,10 @@ function migratedColumns(table: string): string[] {
   return columns.sort()
 }
 
-const STORE_ADDS = { summary: ['window_end', 'window_start_time', 'data_version', 'as_of', 'computed_at'], feature: ['data_version', 'settings_hash', 'computed_at'] }
+const STORE_ADDS = {
+  summary: ['window_end', 'window_start_time', 'data_version', 'as_of', 'computed_at'],
+  feature: ['data_version', 'settings_hash', 'computed_at'],
+}
 
 const classified: WindowSummary = {
   key: windowKey(T0),
