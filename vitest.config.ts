@@ -18,6 +18,7 @@ const CLICKHOUSE_FACING = [
   'retrain-outcomes',
   'policy-restart',
   'fuzz-rows',
+  'window-rebuild',
   'category-overflow',
   'model-progress',
   'console-browser',

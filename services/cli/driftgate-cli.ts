@@ -17,6 +17,7 @@ import { deadLettersCommand, formatDeadLetters, listDeadLetters, modelIdReader }
 import { apiToken, recordInvestigation } from './investigation.ts'
 import { produceFile } from './produce-file.ts'
 import { referenceCommand } from './reference-build.ts'
+import { windowsCommand } from './window-rebuild.ts'
 import { startConsoleFromEnv } from '../console/run/start.ts'
 import { firingAlertCount, latestWindows, listAlerts, listDecisions, listRetrains } from './store/cli-queries.ts'
 import { formatTable } from './table.ts'
@@ -62,7 +63,7 @@ const program = new Command()
 program
   .name('driftgate')
   .description(
-    'Model monitoring and retraining gate: status, alerts, decisions, investigation outcomes, SQL, replay, produce, dead letters, reference profiles.',
+    'Model monitoring and retraining gate: status, alerts, decisions, investigation outcomes, SQL, replay, produce, dead letters, reference profiles, window rebuilds.',
   )
 
 program
@@ -219,6 +220,13 @@ program
     process.on('SIGTERM', stop)
     process.on('SIGINT', stop)
   })
+
+program.addCommand(
+  windowsCommand({
+    config: () => loadDriftgateConfig(env.DRIFTGATE_CONFIG),
+    withWriter: (use) => withClickHouse(writer, use),
+  }),
+)
 
 program.addCommand(
   referenceCommand({

@@ -31,6 +31,7 @@ import {
   type StoredEvent,
   type TaskModelSpec,
 } from '../support/expected-task-windows.ts'
+import { recordAt } from '../support/events.ts'
 import { freshClickHouse } from '../support/harness.ts'
 import { normal, prng } from '../support/traffic.ts'
 import { readFeatureStats, readWindowSummaries, type FeatureRow, type SummaryRow } from '../support/window-reads.ts'
@@ -468,16 +469,6 @@ function checkFeatures(features: Map<string, FeatureRow>, want: ExpectedTaskWind
 let ch: ClickHouse
 let drop: (() => Promise<void>) | undefined
 let topics: Topics
-/** A record of partition 0 at `offset`. */
-const at = (offset: number, timestamp: number): ConsumedRecord => ({
-  topic: 'x',
-  partition: 0,
-  offset: String(offset),
-  key: null,
-  value: null,
-  timestamp,
-  headers: {},
-})
 
 /** `ch` that runs `insert` once, after a computation read its windows' inputs and before the
  *  next query: rows arriving while the aggregates read. */
@@ -716,14 +707,14 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       // the stored ones are handed on, the same as computed.
       const features = (): { reused: number[]; features: FeatureWindowStats[] } => ({ reused: last!.featuresReused, features: last!.features })
 
-      await own.ch.insert('predictions', [predictionRow(prediction, model, at(1, start + 2 * MINUTE), 5_000)])
+      await own.ch.insert('predictions', [predictionRow(prediction, model, recordAt(1, start + 2 * MINUTE), 5_000)])
       const v1 = await compute()
       expect(v1.labeled).toBe(0)
       const computedFirst = features()
       expect(computedFirst.reused).toEqual([])
       expect(computedFirst.features.length).toBeGreaterThan(0)
       // A label stored with an older ingested_at than the prediction: one more record read.
-      await own.ch.insert('labels', [labelRow(label('low', start + 30 * MINUTE), at(1, start + 31 * MINUTE), 4_000)])
+      await own.ch.insert('labels', [labelRow(label('low', start + 30 * MINUTE), recordAt(1, start + 31 * MINUTE), 4_000)])
       const v2 = await compute()
       expect(v2.labeled).toBe(1)
       expect(v2.version).toBeGreaterThan(v1.version)
@@ -737,20 +728,20 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       expect(recomputed.featuresReused).toEqual([])
       expect(recomputed.features).toEqual(computedFirst.features)
       // A correction ingested later.
-      await own.ch.insert('labels', [labelRow(label('mid', start + 40 * MINUTE), at(2, start + 41 * MINUTE), 6_000)])
+      await own.ch.insert('labels', [labelRow(label('mid', start + 40 * MINUTE), recordAt(2, start + 41 * MINUTE), 6_000)])
       const v3 = await compute()
       expect(v3.version).toBeGreaterThan(v2.version)
       // A label after the horizon changes no number, and so not the version either.
-      await own.ch.insert('labels', [labelRow(label('high', prediction.event_time + HORIZON + MINUTE), at(3, start + HORIZON), 7_000)])
+      await own.ch.insert('labels', [labelRow(label('high', prediction.event_time + HORIZON + MINUTE), recordAt(3, start + HORIZON), 7_000)])
       const v4 = await compute()
       expect(v4).toEqual(v3)
       // The same prediction at another offset (a duplicate): read, so a higher version.
-      await own.ch.insert('predictions', [predictionRow(prediction, model, at(9, start + 3 * MINUTE), 4_500)])
+      await own.ch.insert('predictions', [predictionRow(prediction, model, recordAt(9, start + 3 * MINUTE), 4_500)])
       expect((await compute()).version).toBeGreaterThan(v4.version)
       expect(features().reused).toEqual([])
       // A second prediction in the window: statistics over both.
       await own.ch.insert('predictions', [
-        predictionRow(multiclassPrediction(prng(6), 'version-2', start + 2 * MINUTE), model, at(10, start + 4 * MINUTE), 8_000),
+        predictionRow(multiclassPrediction(prng(6), 'version-2', start + 2 * MINUTE), model, recordAt(10, start + 4 * MINUTE), 8_000),
       ])
       await compute()
       expect(features().reused).toEqual([])
@@ -771,7 +762,7 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       const rand = prng(41)
       const predictions = Array.from({ length: 30 }, (_, i) => multiclassPrediction(rand, `moved-${i}`, start + i * MINUTE))
       const rows = (ingested: number, count = predictions.length): object[] =>
-        predictions.slice(0, count).map((p, i) => predictionRow(p, model, at(i, p.event_time + 1000), ingested))
+        predictions.slice(0, count).map((p, i) => predictionRow(p, model, recordAt(i, p.event_time + 1000), ingested))
       await own.ch.insert('predictions', rows(5_000))
       // Another instance re-inserts a third of them (a redelivery after a rebalance), stamped
       // before the newest row (its batch was read earlier): it lands after this computation
@@ -812,12 +803,12 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       })
       await own.ch.insert(
         'labels',
-        predictions.map((p, i) => labelRow(labelOf(p, 'low', HOUR), at(i, p.event_time + HOUR), 6_000)),
+        predictions.map((p, i) => labelRow(labelOf(p, 'low', HOUR), recordAt(i, p.event_time + HOUR), 6_000)),
       )
       const late = interleaved(own.ch, () =>
         own.ch.insert(
           'labels',
-          predictions.map((p, i) => labelRow(labelOf(p, 'high', HORIZON + HOUR), at(100 + i, p.event_time + HORIZON + HOUR), 7_000)),
+          predictions.map((p, i) => labelRow(labelOf(p, 'high', HORIZON + HOUR), recordAt(100 + i, p.event_time + HORIZON + HOUR), 7_000)),
         ),
       )
       const withLate = await new WindowStore(late.ch).recompute(model, size, [start])

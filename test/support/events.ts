@@ -1,3 +1,4 @@
+import type { ConsumedRecord } from '../../services/shared/kafka/records.ts'
 import type { LabelEvent, PredictionEvent } from '../../services/shared/events/types.ts'
 
 export function samplePrediction(overrides: Partial<PredictionEvent> = {}): PredictionEvent {
@@ -16,4 +17,9 @@ export function samplePrediction(overrides: Partial<PredictionEvent> = {}): Pred
 
 export function sampleLabel(overrides: Partial<LabelEvent> = {}): LabelEvent {
   return { prediction_id: 'p-1', model_id: 'credit-default', label_time: 1_764_000_600_000, label_class: '1', label_value: null, ...overrides }
+}
+
+/** A consumed record at `offset` of partition 0 (topic, key and value do not matter to a row). */
+export function recordAt(offset: number, timestamp: number, partition = 0): ConsumedRecord {
+  return { topic: 'test', partition, offset: String(offset), key: null, value: null, timestamp, headers: {} }
 }
