@@ -784,12 +784,14 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       }
       const computed = await store.recompute(model, size, [start])
       expect(redelivery.inserted()).toBe(true)
+      expect(computed.rereads).toBe(1)
       expect(computed.featuresReused).toEqual([])
       expect(computed.summaries.filter((s) => s.key.segment === 'all').reduce((n, s) => n + s.volume, 0)).toBe(predictions.length)
       expectEveryPredictionOnce(computed.features)
       // Nothing changed since: the stored statistics are handed on, and they are right.
       const again = await store.recompute(model, size, [start])
       expect(again.featuresReused).toEqual([start])
+      expect(again.rereads).toBe(0)
       expectEveryPredictionOnce(again.features)
 
       // A label past the horizon arriving in between: the read of labels by prediction id,

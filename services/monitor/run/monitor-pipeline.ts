@@ -602,6 +602,7 @@ export class MonitorPipeline {
       )
       for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
       this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length)
+      this.deps.metrics.windowRereads.inc(computed.rereads)
       for (const start of computed.closedStarts)
         this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)
       const newest = new Map<string, FeatureWindowStats>()

@@ -46,6 +46,8 @@ export interface ComputedWindows {
   /** Windows that would be closed but for a partition not read far enough yet, with the event
    *  time they close at (the model's low watermark must reach it). */
   blocked: { start: number; closeAt: number }[]
+  /** Reads beyond the first: rows arrived while the numbers were read (WindowStore.movedWindows). */
+  rereads: number
 }
 
 /** Computations of one model and window size as one. */
@@ -58,6 +60,7 @@ export function mergeComputed(parts: ComputedWindows[]): ComputedWindows {
     featuresReused: parts.flatMap((p) => p.featuresReused),
     closedStarts: parts.flatMap((p) => p.closedStarts),
     blocked: parts.flatMap((p) => p.blocked),
+    rereads: parts.reduce((n, p) => n + p.rereads, 0),
   }
 }
 
@@ -155,13 +158,19 @@ export class WindowStore {
   async recompute(model: RuntimeModel, sizeMs: number, starts: number[], options: RecomputeOptions = {}): Promise<ComputedWindows> {
     for (let read = 1; ; read++) {
       const computed = await this.computeOnce(model, sizeMs, starts, options, read === MAX_READS)
-      if (computed) return computed
+      if (computed) return { ...computed, rereads: read - 1 }
     }
   }
 
   /** One read and, unless rows arrived while it ran (then null, to read again; on the `last`
    *  read the numbers are written anyway and the next computation recomputes them), the write. */
-  private async computeOnce(model: RuntimeModel, sizeMs: number, starts: number[], options: RecomputeOptions, last: boolean): Promise<ComputedWindows | null> {
+  private async computeOnce(
+    model: RuntimeModel,
+    sizeMs: number,
+    starts: number[],
+    options: RecomputeOptions,
+    last: boolean,
+  ): Promise<Omit<ComputedWindows, 'rereads'> | null> {
     const { lowWatermark = Infinity, deferrable = new Set<number>(), asOf = Infinity } = options
     const recordedAsOf = Number.isFinite(asOf) ? asOf : Math.max(0, options.dataTime ?? 0)
     const modelId = model.config.model_id

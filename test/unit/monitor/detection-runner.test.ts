@@ -101,6 +101,7 @@ function computed(starts: number[], version: string): ComputedWindows {
     versions: new Map(starts.map((s) => [s, version])),
     closedStarts: starts,
     blocked: [],
+    rereads: 0,
   }
 }
 
