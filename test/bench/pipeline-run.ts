@@ -32,6 +32,8 @@ export interface PipelineRun {
   host: CpuUse
   labels_joined: { memory: number; clickhouse: number; early: number }
   windows_recomputed: number
+  /** Computations read again because rows were stored while they read. */
+  window_rereads: number
   /** Longest event-loop delay over the run (prom-client resets it at every scrape), per process. */
   eventloop_lag_max_s: number[]
   checks: { predictions_stored: number; volume_1h: number; labeled_1h: number; windows_1h: number }
@@ -123,6 +125,7 @@ export async function runPipeline(
         early: delta('driftgate_labels_early_total'),
       },
       windows_recomputed: delta('driftgate_windows_recomputed_total'),
+      window_rereads: delta('driftgate_window_rereads_total'),
       eventloop_lag_max_s: after.map((m) => round(promValue(m, 'nodejs_eventloop_lag_max_seconds'))),
       checks: await patiently(() => checks(ch, ctx.modelId)),
       progress: caught.samples,

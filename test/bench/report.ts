@@ -71,7 +71,7 @@ export function markdownReport(r: BenchResults): string {
     ])
     rows.push([
       'labels joined',
-      `memory ${n(p.labels_joined.memory)}, ClickHouse lookup ${n(p.labels_joined.clickhouse)}, early (before their prediction) ${n(p.labels_joined.early)}; ${n(p.windows_recomputed)} window recomputations`,
+      `memory ${n(p.labels_joined.memory)}, ClickHouse lookup ${n(p.labels_joined.clickhouse)}, early (before their prediction) ${n(p.labels_joined.early)}; ${n(p.windows_recomputed)} window recomputations, ${n(p.window_rereads)} reads again`,
     ])
     rows.push([
       'check: stored / 1h windows',
@@ -121,7 +121,7 @@ export function markdownReport(r: BenchResults): string {
     const two = r.scaling.two
     rows.push([
       '**two monitor processes, one group**',
-      `**${pipelineLine(two)}** = ${(two.events_per_s / t.pipeline.events_per_s).toFixed(2)} x one process; monitors ${cores(two.monitor_cores)} cores, ClickHouse ${cores(two.host.clickhouse_cores)}; per event ${cpuPerEvent(two)} (one process ${cpuPerEvent(t.pipeline)}); ${n(two.windows_recomputed)} window computations (one process ${n(t.pipeline.windows_recomputed)})`,
+      `**${pipelineLine(two)}** = ${(two.events_per_s / t.pipeline.events_per_s).toFixed(2)} x one process; monitors ${cores(two.monitor_cores)} cores, ClickHouse ${cores(two.host.clickhouse_cores)}; per event ${cpuPerEvent(two)} (one process ${cpuPerEvent(t.pipeline)}); ${n(two.windows_recomputed)} window computations, ${n(two.window_rereads)} read again (one process ${n(t.pipeline.windows_recomputed)}, ${n(t.pipeline.window_rereads)})`,
     ])
   }
   if (r.phase_seconds)
