@@ -2,13 +2,11 @@ import { Command } from 'commander'
 import type { ClickHouse } from '../shared/clickhouse/client.ts'
 import { ConfigError, type DriftgateConfig } from '../shared/config/model-config.ts'
 import type { RuntimeModel } from '../monitor/core/runtime-model.ts'
+import { recomputeChunks } from '../monitor/core/window-lifecycle.ts'
 import { loadRuntimeModels } from '../monitor/run/runtime-models.ts'
 import { WindowStore } from '../monitor/store/window-store.ts'
 import { newestRecordTime, storedWindowStarts, type EventTimeRange } from '../monitor/store/stored-windows.ts'
 import { modelOf, parseTime } from './reference-build.ts'
-
-/** Windows per computation: as many as the monitor takes at once after a backlog. */
-const WINDOWS_PER_COMPUTATION = 24
 
 export interface RebuiltSize {
   sizeMs: number
@@ -27,8 +25,15 @@ export async function rebuildWindows(ch: ClickHouse, model: RuntimeModel, range:
   const out: RebuiltSize[] = []
   for (const sizeMs of model.config.windows) {
     const starts = await storedWindowStarts(ch, model.config.model_id, sizeMs, range)
-    for (let i = 0; i < starts.length; i += WINDOWS_PER_COMPUTATION)
-      await store.recompute(model, sizeMs, starts.slice(i, i + WINDOWS_PER_COMPUTATION), { dataTime })
+    // Cut as the monitor cuts a backlog's windows.
+    const refs = starts.map((start) => ({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
+    for (const chunk of recomputeChunks(refs))
+      await store.recompute(
+        model,
+        sizeMs,
+        chunk.map((r) => r.window_start),
+        { dataTime },
+      )
     out.push({ sizeMs, windows: starts.length })
     onSize?.(out[out.length - 1]!)
   }

@@ -37,9 +37,9 @@ export interface ComputedWindows {
   versions: Map<number, string>
   /** Held-open windows not computed at all (`deferrable`): nothing of them was written. */
   deferred: number[]
-  /** Window starts whose feature statistics were not recomputed: the predictions they come from
-   *  had not changed since this store last wrote them (only labels or the close did), so the
-   *  stored statistics are current, and `features` holds those. */
+  /** Window starts whose feature statistics were not recomputed: statistics of exactly these
+   *  predictions under the same settings were stored already (by any instance; only labels or
+   *  the close changed since), and `features` holds those. */
   featuresReused: number[]
   /** Window starts found closed (even those without rows of their own). */
   closedStarts: number[]
@@ -279,8 +279,7 @@ export class WindowStore {
         ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read))
         : [],
     ])
-    const moved = await this.movedWindows(summaryScope, computing, inputs, read)
-    if (moved.size > 0 && !last) return null
+    if (!last && (await this.movedWindows(summaryScope, computing, inputs, read)).size > 0) return null
     // The labels read with the numbers (counted once per window: on its rollup rows).
     for (const r of summaryRows) if (r.segment === ALL_SEGMENTS) bump(r.window_start, r.label_newest, r.label_records)
     const summaries = summaryRows
