@@ -10,6 +10,7 @@ import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate } from '../../services/
 import { lit } from '../../services/shared/clickhouse/sql.ts'
 import { createBatchConsumer } from '../../services/shared/kafka/batch-consumer.ts'
 import { createProducer } from '../../services/shared/kafka/producer.ts'
+import { deferred } from '../../services/shared/async/deferred.ts'
 import type { ConsumedRecord } from '../../services/shared/kafka/records.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { samplePrediction } from '../support/events.ts'
@@ -103,6 +104,52 @@ describe('events through the real Kafka broker', () => {
     await waitFor(() => second.length >= 1, { what: 'the new record' })
     await c2.stop()
     expect(second.map((r) => r.key?.toString())).toEqual(['late'])
+  })
+
+  it('a batch that settles after a rebalance leaves the offset of a partition now read elsewhere to its new owner', async () => {
+    const { kafka, topics } = await freshTopics(uniqueId(), 2)
+    const producer = kafka.producer()
+    await producer.connect()
+    const send = (partition: number, n: number): Promise<unknown> =>
+      producer.send({
+        topic: topics.labels,
+        messages: Array.from({ length: n }, (_, i) => ({ partition, key: `${partition}-${i}`, value: Buffer.from('{}') })),
+      })
+    await send(0, 10)
+    await send(1, 10)
+    const groupId = `g-${uniqueId()}`
+    const committed = async (): Promise<Map<number, number>> => {
+      const admin = kafka.admin()
+      await admin.connect()
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topics.labels] })
+      await admin.disconnect()
+      return new Map(offsets!.partitions.map((p) => [p.partition, Number(p.offset)]))
+    }
+    // The first member's work stays unsettled (every commit of it waits) until released.
+    const held = deferred()
+    const first: ConsumedRecord[] = []
+    const c1 = createBatchConsumer(
+      kafka,
+      { groupId, topics: [topics.labels], handleBatch: async (r) => (first.push(...r), { settled: held.promise }) },
+      testLogger(),
+    )
+    await c1.start()
+    await waitFor(() => first.length >= 20, { what: 'both partitions read by the first member' })
+    const second: ConsumedRecord[] = []
+    const c2 = createBatchConsumer(kafka, { groupId, topics: [topics.labels], handleBatch: async (r) => void second.push(...r) }, testLogger())
+    await c2.start()
+    const [moved] = await waitFor(() => (c2.assignment().length === 1 ? c2.assignment() : null), { what: 'a partition for the second member' })
+    const kept = 1 - moved!.partition
+    await send(moved!.partition, 5)
+    await waitFor(async () => (await committed()).get(moved!.partition) === 15, { what: 'the new owner committing the whole partition' })
+
+    held.resolve()
+    await c1.stop()
+    await c2.stop()
+    await producer.disconnect()
+    const end = await committed()
+    expect(end.get(kept)).toBe(10)
+    expect(end.get(moved!.partition)).toBe(15)
   })
 })
 

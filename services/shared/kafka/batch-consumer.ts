@@ -69,6 +69,14 @@ interface Pending {
   timer: NodeJS.Timeout | null
 }
 
+interface InFlightBatch {
+  /** Waiting for the handler's `settled` (or an earlier batch's), or for the commit itself. */
+  stage: 'settling' | 'committing'
+  since: number
+  offsets: { topic: string; partition: number; offset: string }[]
+  done: Promise<void>
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
@@ -107,7 +115,8 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
   let admin: Admin | null = null
   // Commits in batch order, each after its batch's work settled.
   let commits: Promise<void> = Promise.resolve()
-  const unsettled: Promise<void>[] = []
+  // Batches handled and not committed yet, oldest first (a stall report names the oldest).
+  const uncommitted: InFlightBatch[] = []
   const maxUnsettled = options.maxUnsettledBatches ?? 20
 
   type Assigned = { topic: string; partition: number }[]
@@ -137,8 +146,14 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     }
     watch.observe(offsets)
     const stuck = watch.stalls().filter((p) => p.seconds * 1000 >= stallMs)
-    if (stuck.length > 0)
-      logger.warn({ event: 'consumer_stalled', partitions: stuck }, 'partitions with lag have not committed for longer than the stall limit')
+    if (stuck.length > 0) {
+      const oldest = uncommitted[0]
+      const waiting = oldest && { stage: oldest.stage, seconds: (Date.now() - oldest.since) / 1000, offsets: oldest.offsets }
+      logger.warn(
+        { event: 'consumer_stalled', partitions: stuck, uncommittedBatches: uncommitted.length, oldest: waiting },
+        'partitions with lag have not committed for longer than the stall limit',
+      )
+    }
   }
 
   /** The slice of the batch's progress that `part` (some of its records) covers. */
@@ -201,13 +216,18 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     failing = false
     // Only the offsets are kept until the commit, not the records.
     const offsets = nextOffsets(batch.records)
-    const done = commits.then(() => settled).then(() => commit(offsets))
-    commits = done.catch(() => undefined)
-    unsettled.push(done)
-    const forget = (): void => void unsettled.splice(unsettled.indexOf(done), 1)
-    done.then(forget, forget)
+    const tracked: InFlightBatch = { stage: 'settling', since: Date.now(), offsets, done: Promise.resolve() }
+    tracked.done = commits
+      .then(() => settled)
+      .then(() => {
+        tracked.stage = 'committing'
+        return commit(offsets)
+      })
+      .finally(() => void uncommitted.splice(uncommitted.indexOf(tracked), 1))
+    uncommitted.push(tracked)
+    commits = tracked.done.catch(() => undefined)
     // Backpressure: with too much work unsettled, stop fetching until the oldest settles.
-    while (unsettled.length > maxUnsettled) await unsettled[0]
+    while (uncommitted.length > maxUnsettled) await uncommitted[0]!.done
   }
 
   const nextOffsets = (records: ConsumedRecord[]): { topic: string; partition: number; offset: string }[] => {
@@ -222,8 +242,18 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
   }
 
   const commit = async (offsets: { topic: string; partition: number; offset: string }[]): Promise<void> => {
+    // A batch read before a rebalance can settle after it. The broker accepts a commit from any
+    // member of the current generation, so an offset of a partition now read elsewhere would
+    // overwrite its new owner's later commits and move it back (the new owner replays it).
+    const mine = offsets.filter((o) => current.some((c) => c.topic === o.topic && c.partition === o.partition))
+    if (mine.length < offsets.length)
+      logger.info(
+        { event: 'commit_skipped_revoked', partitions: offsets.filter((o) => !mine.includes(o)) },
+        'offsets of partitions assigned elsewhere since the batch was read are left to their new owner',
+      )
+    if (mine.length === 0) return
     try {
-      await consumer.commitOffsets(offsets)
+      await consumer.commitOffsets(mine)
     } catch (error) {
       // A rebalance took the partitions away between write and commit. The writes are
       // idempotent, so the new owner replaying these records changes nothing.
