@@ -34,6 +34,10 @@ export interface PipelineRun {
   windows_recomputed: number
   /** Computations read again because rows were stored while they read. */
   window_rereads: number
+  /** Per process, the windows it computed. */
+  windows_recomputed_by_process: number[]
+  /** Windows a process left to the instance owning their model, covered by its computation. */
+  windows_covered_elsewhere: number
   /** Longest event-loop delay over the run (prom-client resets it at every scrape), per process. */
   eventloop_lag_max_s: number[]
   checks: { predictions_stored: number; volume_1h: number; labeled_1h: number; windows_1h: number }
@@ -126,6 +130,10 @@ export async function runPipeline(
       },
       windows_recomputed: delta('driftgate_windows_recomputed_total'),
       window_rereads: delta('driftgate_window_rereads_total'),
+      windows_recomputed_by_process: after.map(
+        (m, i) => promValue(m, 'driftgate_windows_recomputed_total') - promValue(before[i] ?? [], 'driftgate_windows_recomputed_total'),
+      ),
+      windows_covered_elsewhere: delta('driftgate_windows_covered_elsewhere_total'),
       eventloop_lag_max_s: after.map((m) => round(promValue(m, 'nodejs_eventloop_lag_max_seconds'))),
       checks: await patiently(() => checks(ch, ctx.modelId)),
       progress: caught.samples,

@@ -43,30 +43,34 @@ export async function monitorRun(registryUrl: string, prefix: string, extra = ''
       topic,
       events.map((e) => ({ key: e.prediction_id, value: Buffer.from(JSON.stringify(e)) })),
     )
-  const run = async (settings: Partial<MonitorSettings>, during: () => Promise<void>): Promise<void> => {
-    const service = createMonitorService({
-      kafka,
-      ch,
-      codec,
-      producer,
-      topics,
-      models,
-      logger: testLogger('monitor'),
-      registry: new Registry(),
-      openWindowRetryMs: 500,
-      settings: defaultMonitorSettings({ groupId, labelHealthIntervalMs: 0, ...settings }),
-    })
+  /** `instances` monitors in one group; `during` gets their metric registries. */
+  const run = async (settings: Partial<MonitorSettings>, during: (registries: Registry[]) => Promise<void>, instances = 1): Promise<void> => {
+    const registries = Array.from({ length: instances }, () => new Registry())
+    const services = registries.map((registry) =>
+      createMonitorService({
+        kafka,
+        ch,
+        codec,
+        producer,
+        topics,
+        models,
+        logger: testLogger('monitor'),
+        registry,
+        openWindowRetryMs: 500,
+        settings: defaultMonitorSettings({ groupId, labelHealthIntervalMs: 0, ...settings }),
+      }),
+    )
     try {
-      await service.start()
+      await Promise.all(services.map((s) => s.start()))
       await waitFor(() => groupCaughtUp(kafka, groupId, [topics.predictions, topics.labels]), { timeoutMs: 60_000, what: 'the monitor to catch up' })
-      await during()
+      await during(registries)
     } finally {
-      await service.stop()
+      await Promise.all(services.map((s) => s.stop()))
     }
   }
   const close = async (): Promise<void> => {
     await producer.close()
     await drop()
   }
-  return { modelId, otherIds, kafka, ch, topics, send, run, close }
+  return { modelId, otherIds, kafka, ch, topics, groupId, send, run, close }
 }

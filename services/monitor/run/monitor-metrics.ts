@@ -40,6 +40,11 @@ export function createMonitorMetrics(registry: Registry) {
     }),
     indexSize: new Gauge({ name: 'driftgate_prediction_index_entries', help: 'Predictions held in the in-memory join index.', registers: [registry] }),
     windowsRecomputed: new Counter({ name: 'driftgate_windows_recomputed_total', help: 'Window recomputations.', registers: [registry] }),
+    windowsCoveredElsewhere: new Counter({
+      name: 'driftgate_windows_covered_elsewhere_total',
+      help: "Windows this instance marked and left to the instance that owns their model, whose computation covered this instance's records.",
+      registers: [registry],
+    }),
     windowRereads: new Counter({
       name: 'driftgate_window_rereads_total',
       help: 'Window computations read again because rows were stored while their numbers were read (another instance, or a redelivery).',

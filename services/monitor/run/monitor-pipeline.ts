@@ -23,8 +23,9 @@ import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recompu
 import { lastWindow, recordIdleCloses } from '../store/idle-closes.ts'
 import { openWindowsEndedBy } from '../store/open-windows.ts'
 import { findPredictions } from '../store/prediction-lookup.ts'
-import { DirtyWindows, windowRefKey, windowStart, type WindowRef } from '../core/windows/window-math.ts'
+import { DirtyWindows, groupWindows, windowRefKey, windowStart, type WindowRef } from '../core/windows/window-math.ts'
 import { WindowSchedule, type PendingWindow } from '../core/windows/window-schedule.ts'
+import { coversRowsStoredAt, ownerPartition } from '../core/windows/window-owner.ts'
 import { readyThrough, stepOf, type StoredPartition } from '../core/windows/data-steps.ts'
 import { mergeComputed, type ComputedWindows, type WindowStore } from '../store/window-store.ts'
 
@@ -46,7 +47,7 @@ export interface PipelineDeps {
   logger: Logger
   /** Round delay, refresh intervals (windows longer than a day refresh every 1/1440 of their
    *  size at most) and the label join's memory. */
-  settings: Pick<MonitorSettings, 'roundDelayMs' | 'refreshMs' | 'backlogRefreshMs' | 'indexPerPartition' | 'idleCloseMs' | 'stepMs'>
+  settings: Pick<MonitorSettings, 'roundDelayMs' | 'refreshMs' | 'backlogRefreshMs' | 'ownerWaitMs' | 'indexPerPartition' | 'idleCloseMs' | 'stepMs'>
   /** Called with every recomputation (detectors hook in here), with the newest record time that
    *  was stored when it began. */
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows, dataTime: number): Promise<void>
@@ -120,6 +121,12 @@ export class MonitorPipeline {
   /** Per assigned partition of both topics: the newest record time stored and marked, whether
    *  the partition was read to its end, and when that was last noted (stepped mode). */
   private readonly storedThrough = new Map<string, StoredPartition>()
+  /** Predictions partitions assigned to this instance: it computes the windows of the models
+   *  whose owner partition is among them (window-owner.ts). */
+  private predictionPartitions: Set<number> | null = null
+  /** Windows of models another instance computes, taken from the schedule: resolved once a
+   *  stored computation covers their marks, computed here after `until`. */
+  private awaitingOwner: { entry: PendingWindow; takenAt: number }[] = []
 
   /** Stopping: every marked window is due now, and a round that keeps failing gives up (its
    *  batches stay uncommitted and are replayed). */
@@ -138,7 +145,10 @@ export class MonitorPipeline {
       this.lastBatchAt = this.now()
     }
     this.lastBatchBehind = progress.some((p) => !p.caughtUp)
-    const marks = touched.drain().map(({ ref, urgent, step }) => this.schedule.mark(ref, urgent, step))
+    const dirty = touched.drain()
+    // Windows left to their owner wait for a computation that began after these rows were stored.
+    const storedAt = dirty.some((d) => !this.owns(d.ref.model_id)) ? await this.deps.windows.serverSecond() : 0
+    const marks = dirty.map(({ ref, urgent, step }) => this.schedule.mark(ref, urgent, step, this.owns(ref.model_id) ? 0 : storedAt))
     // Only once the batch's windows are marked: a step is computed once every partition is
     // stored past it, and then every record of the step must be in it.
     if (this.stepMs > 0)
@@ -146,7 +156,7 @@ export class MonitorPipeline {
         const seen = this.storedThrough.get(partitionKey(p))
         this.storedThrough.set(partitionKey(p), { max: Math.max(seen?.max ?? -Infinity, p.maxTimestamp), caughtUp: p.caughtUp, at: this.now() })
       }
-    this.deps.metrics.windowsPending.set(this.schedule.size())
+    this.deps.metrics.windowsPending.set(this.schedule.size() + this.awaitingOwner.length)
     if (marks.length > 0 || this.stepMs > 0 || this.schedule.size() > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
     return { settled: Promise.all(marks).then(() => undefined) }
   }
@@ -158,6 +168,7 @@ export class MonitorPipeline {
 
   /** The whole assignment after a (re)join, and which partitions have nothing to read. */
   partitionsAssigned(partitions: { topic: string; partition: number; idle: boolean }[]): void {
+    this.predictionPartitions = new Set(partitions.filter((p) => p.topic === this.deps.topics.predictions).map((p) => p.partition))
     if (this.stepMs === 0) return
     const now = this.now()
     for (const p of partitions) {
@@ -191,13 +202,82 @@ export class MonitorPipeline {
     const plan = planRound({ closing: this.closing, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
     const { due, nextDueAt } = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
     const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
-    this.deps.metrics.windowsPending.set(this.schedule.size() + due.length)
+    this.deps.metrics.windowsPending.set(this.schedule.size() + due.length + this.awaitingOwner.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     // Not idle yet: the round a later batch asked for was folded into this earlier one, so the
     // one that brings every window up to date once batches stop is asked for here.
     if (!idle && this.batchesInFlight === 0 && this.schedule.size() > 0) this.requestRound(Math.max(0, this.lastBatchAt + this.roundDelayMs - this.now()))
-    if (due.length === 0) return
-    await this.computeDue(due, deferrable, Infinity, this.stored)
+    const computing = await this.leaveToOwners(due)
+    if (computing.length === 0) return
+    await this.computeDue(computing, deferrable, Infinity, this.stored)
+  }
+
+  /** Whether this instance computes the model's windows (window-owner.ts). Stepped mode, a
+   *  monitor without partition progress and one not told its assignment compute all they mark. */
+  private owns(modelId: string): boolean {
+    const partitions = this.deps.watermark?.partitions ?? 0
+    if (this.stepMs > 0 || partitions === 0 || !this.predictionPartitions) return true
+    return this.predictionPartitions.has(ownerPartition(modelId, partitions))
+  }
+
+  /**
+   * Takes the due windows of models another instance owns out of the round: each waits until a
+   * stored computation began after its marking batch's rows were stored (then its batches may
+   * commit), and is computed here only if none does in time (ownerDeadline: the owner may not
+   * have marked it), when stopping, or once this instance owns it. Returns the windows to compute
+   * now.
+   */
+  private async leaveToOwners(due: PendingWindow[]): Promise<PendingWindow[]> {
+    const now = this.now()
+    const computing: PendingWindow[] = []
+    for (const entry of due) {
+      if (this.closing || entry.storedAt === 0 || this.owns(entry.ref.model_id)) computing.push(entry)
+      else this.awaitingOwner.push({ entry, takenAt: now })
+    }
+    if (this.awaitingOwner.length === 0) return computing
+    const computedFrom = new Map<string, number>()
+    try {
+      for (const group of groupWindows(this.awaitingOwner.map((w) => w.entry.ref)).values()) {
+        const { model_id, window_size_ms } = group[0]!
+        const stored = await this.deps.windows.judgedFrom(
+          model_id,
+          window_size_ms,
+          group.map((r) => r.window_start),
+        )
+        for (const [start, from] of stored) computedFrom.set(windowRefKey({ model_id, window_size_ms, window_start: start }), from)
+      }
+    } catch (error) {
+      // Asked again next round; meanwhile the marks stay uncommitted.
+      this.deps.logger.warn({ event: 'owner_check_failed', err: error }, 'could not read which windows other instances computed; retrying')
+    }
+    const waiting: { entry: PendingWindow; takenAt: number }[] = []
+    let covered = 0
+    for (const w of this.awaitingOwner) {
+      if (coversRowsStoredAt(computedFrom.get(windowRefKey(w.entry.ref)), w.entry.storedAt)) {
+        w.entry.resolve()
+        covered++
+      } else if (this.closing || now >= this.ownerDeadline(w) || this.owns(w.entry.ref.model_id)) computing.push(w.entry)
+      else waiting.push(w)
+    }
+    this.awaitingOwner = waiting
+    this.deps.metrics.windowsCoveredElsewhere.inc(covered)
+    if (waiting.length > 0) this.requestRound(this.roundDelayMs)
+    return computing
+  }
+
+  /**
+   * Until when a window left to its owner is waited for: the owner computes a window it marked
+   * within its refresh interval (at once if it may close), within the backlog interval while a
+   * backlog is read (it may hold even a closing window), and everything once its batches stop. So
+   * this instance waits that long, or, once its own batches stopped, until `ownerWaitMs` after
+   * that; `ownerWaitMs` is added to each for the owner's round.
+   */
+  private ownerDeadline(w: { entry: PendingWindow; takenAt: number }): number {
+    const { refreshMs, ownerWaitMs } = this.deps.settings
+    if (this.lastBatchBehind) return w.takenAt + Math.max(refreshMs, this.backlogRefreshMs) + ownerWaitMs
+    const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
+    if (idle) return Math.max(w.takenAt, this.lastBatchAt) + ownerWaitMs
+    return w.takenAt + (w.entry.urgent ? 0 : refreshMs) + ownerWaitMs
   }
 
   /**
@@ -243,7 +323,7 @@ export class MonitorPipeline {
           due.filter((d) => !deferred.has(windowRefKey(d.ref))),
           startedAt,
         )
-        this.deps.metrics.windowsPending.set(this.schedule.size())
+        this.deps.metrics.windowsPending.set(this.schedule.size() + this.awaitingOwner.length)
         this.deps.metrics.windowsHeldOpen.set(this.blocked.size)
         return
       } catch (error) {
@@ -269,7 +349,9 @@ export class MonitorPipeline {
     } catch {
       lows = new Map() // ClickHouse unreachable: the round's own retries deal with it
     }
-    for (const ref of this.blocked.release((id) => lows.get(id) ?? -Infinity)) void this.schedule.mark(ref, true)
+    // A window of another instance's model (computed here while waiting for its owner) is left to
+    // the owner, whose retryOpenWindows finds it open.
+    for (const ref of this.blocked.release((id) => lows.get(id) ?? -Infinity)) if (this.owns(ref.model_id)) void this.schedule.mark(ref, true)
     if (this.blocked.size > 0) this.requestRound(this.roundDelayMs)
   }
 
@@ -277,10 +359,12 @@ export class MonitorPipeline {
    * Marks windows that are still open although the model's data is past their close time: those
    * held open by a lagging partition (also one read by another instance), and, after a restart,
    * those left open in ClickHouse. Resolves when they were recomputed (idempotent, safe anytime).
+   * Only the models this instance owns; their owners do the same for the others.
    */
   async retryOpenWindows(): Promise<void> {
     const marks: Promise<void>[] = []
     for (const model of this.deps.models.values()) {
+      if (!this.owns(model.config.model_id)) continue
       for (const size of model.config.windows) {
         for (const window_start of await openWindowsEndedBy(this.deps.ch, model.config.model_id, size, model.config.allowed_lateness, 'newest prediction')) {
           const ref = { model_id: model.config.model_id, window_size_ms: size, window_start }
@@ -295,9 +379,9 @@ export class MonitorPipeline {
   }
 
   /** Marks windows to be recomputed and judged again (their join health changed); resolves when
-   *  they were. */
+   *  they were. Only for a model this instance owns. */
   async recheck(modelId: string, sizeMs: number, starts: number[]): Promise<void> {
-    if (starts.length === 0 || !this.deps.models.has(modelId)) return
+    if (starts.length === 0 || !this.deps.models.has(modelId) || !this.owns(modelId)) return
     const marks = starts.map((window_start) => this.schedule.mark({ model_id: modelId, window_size_ms: sizeMs, window_start }, true))
     this.requestRound(this.closing ? 0 : this.roundDelayMs)
     await Promise.all(marks)
@@ -308,14 +392,18 @@ export class MonitorPipeline {
    * (and stayed there), and a model has had no new prediction for `idleCloseMs`, its open windows
    * that ended (plus allowed_lateness) at least `idleCloseMs` ago close without a later prediction,
    * so the last window before an outage is judged. The close is recorded (idle-closes.ts), so every
-   * later computation, a replay or another instance closes it the same way.
+   * later computation, a replay or another instance closes it the same way. Only the models this
+   * instance owns.
    */
   async closeIdleWindows(): Promise<void> {
     const idleMs = this.deps.settings.idleCloseMs
     if (idleMs <= 0 || this.closing || !this.deps.watermark) return
     const now = this.now()
     const candidates = [...this.deps.models.values()].filter(
-      (m) => !this.inFlight.has(m.config.model_id) && now - (this.lastPredictionAt.get(m.config.model_id) ?? this.startedAt) >= idleMs,
+      (m) =>
+        this.owns(m.config.model_id) &&
+        !this.inFlight.has(m.config.model_id) &&
+        now - (this.lastPredictionAt.get(m.config.model_id) ?? this.startedAt) >= idleMs,
     )
     if (candidates.length === 0) return
     // Every partition read to its end with nothing of the model for a while; other models may be live.
@@ -507,7 +595,10 @@ export class MonitorPipeline {
   /** A revoked partition's join state is dropped; ClickHouse is the durable side of the join. */
   partitionsRevoked(partitions: { topic: string; partition: number }[]): void {
     for (const p of partitions) {
-      if (p.topic === this.deps.topics.predictions) this.index.dropPartition(p.partition)
+      if (p.topic === this.deps.topics.predictions) {
+        this.index.dropPartition(p.partition)
+        this.predictionPartitions?.delete(p.partition)
+      }
       this.storedThrough.delete(partitionKey(p))
     }
   }
@@ -585,7 +676,7 @@ export class MonitorPipeline {
     let detecting = 0n
     // Judged once per model and size after all its chunks are stored: a window's history then
     // holds every window recomputed with it, and only the final alert state is published.
-    const toJudge = new Map<string, { model: RuntimeModel; parts: ComputedWindows[] }>()
+    const toJudge = new Map<string, { model: RuntimeModel; sizeMs: number; parts: ComputedWindows[] }>()
     for (const group of recomputeChunks(refs, (ref) => this.deps.windows.rowsOf(ref))) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms
@@ -612,7 +703,7 @@ export class MonitorPipeline {
       }
       for (const [feature, f] of newest) this.deps.metrics.categoryOverflow.set({ model_id: model.config.model_id, feature }, f.categorical!.overflow_values)
       this.setSegmentOverflow(model, computed)
-      const judged = toJudge.get(`${model.config.model_id}|${sizeMs}`) ?? { model, parts: [] }
+      const judged = toJudge.get(`${model.config.model_id}|${sizeMs}`) ?? { model, sizeMs, parts: [] }
       judged.parts.push(computed)
       toJudge.set(`${model.config.model_id}|${sizeMs}`, judged)
       // Held open by a partition not read far enough: recomputed once the watermark passes its
@@ -625,7 +716,12 @@ export class MonitorPipeline {
       if (computed.blocked.length > 0) this.requestRound(this.roundDelayMs)
     }
     const detectStarted = process.hrtime.bigint()
-    for (const { model, parts } of toJudge.values()) await this.deps.onWindowsComputed?.(model, mergeComputed(parts), dataTime)
+    for (const { model, sizeMs, parts } of toJudge.values()) {
+      const merged = mergeComputed(parts)
+      await this.deps.onWindowsComputed?.(model, merged, dataTime)
+      // Other instances waiting for these windows (leaveToOwners) may now commit.
+      if (merged.versions.size > 0) await this.deps.windows.recordJudged(model.config.model_id, sizeMs, [...merged.versions.keys()], merged.computedFrom)
+    }
     detecting += process.hrtime.bigint() - detectStarted
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)
     this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)

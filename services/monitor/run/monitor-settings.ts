@@ -12,6 +12,9 @@ export interface MonitorSettings {
   refreshMs: number
   /** The same while a backlog is read, ms (0: no backlog rule). */
   backlogRefreshMs: number
+  /** How much longer than the owner's refresh interval a window of another instance's model is
+   *  waited for before this instance computes it, ms (window-owner.ts). */
+  ownerWaitMs: number
   /** How often join health is recounted, ms (0: never). */
   labelHealthIntervalMs: number
   /** Predictions kept in memory per partition for the label join. */
@@ -33,6 +36,7 @@ export function monitorSettings(env: Env): MonitorSettings {
     roundDelayMs: env.MONITOR_ROUND_DELAY_MS,
     refreshMs: env.MONITOR_REFRESH_MS,
     backlogRefreshMs: env.MONITOR_BACKLOG_REFRESH_MS,
+    ownerWaitMs: env.MONITOR_OWNER_WAIT_MS,
     labelHealthIntervalMs: env.MONITOR_LABEL_HEALTH_MS,
     indexPerPartition: env.MONITOR_INDEX_PER_PARTITION,
     idleCloseMs: env.MONITOR_IDLE_CLOSE_MS,

@@ -26,7 +26,8 @@ export class ModelWatermark {
     private readonly ch: ClickHouse,
     private readonly group: string,
     private readonly topic: string,
-    private readonly partitions: number,
+    /** The predictions topic's partition count. */
+    readonly partitions: number,
     private readonly now: () => number = Date.now,
     /** How long a model must have had nothing new on a partition read to its end before that
      *  partition stops holding its windows open. */

@@ -48,6 +48,8 @@ export interface ComputedWindows {
   blocked: { start: number; closeAt: number }[]
   /** Reads beyond the first: rows arrived while the numbers were read (WindowStore.movedWindows). */
   rereads: number
+  /** ClickHouse's clock (seconds) before the first read: rows stored earlier are in the numbers. */
+  computedFrom: number
 }
 
 /** Computations of one model and window size as one. */
@@ -61,6 +63,7 @@ export function mergeComputed(parts: ComputedWindows[]): ComputedWindows {
     closedStarts: parts.flatMap((p) => p.closedStarts),
     blocked: parts.flatMap((p) => p.blocked),
     rereads: parts.reduce((n, p) => n + p.rereads, 0),
+    computedFrom: Math.min(...parts.map((p) => p.computedFrom)),
   }
 }
 
@@ -156,9 +159,11 @@ export class WindowStore {
    *  (records stamped later are left out, closes included; default: everything stored);
    *  `dataTime`: what the rows record as their as_of when that is everything stored. */
   async recompute(model: RuntimeModel, sizeMs: number, starts: number[], options: RecomputeOptions = {}): Promise<ComputedWindows> {
+    // Before the first read: every row stored before this second is in the numbers written.
+    const computedFrom = await this.serverSecond()
     for (let read = 1; ; read++) {
       const computed = await this.computeOnce(model, sizeMs, starts, options, read === MAX_READS)
-      if (computed) return { ...computed, rereads: read - 1 }
+      if (computed) return { ...computed, rereads: read - 1, computedFrom }
     }
   }
 
@@ -170,7 +175,7 @@ export class WindowStore {
     starts: number[],
     options: RecomputeOptions,
     last: boolean,
-  ): Promise<Omit<ComputedWindows, 'rereads'> | null> {
+  ): Promise<Omit<ComputedWindows, 'rereads' | 'computedFrom'> | null> {
     const { lowWatermark = Infinity, deferrable = new Set<number>(), asOf = Infinity } = options
     const recordedAsOf = Number.isFinite(asOf) ? asOf : Math.max(0, options.dataTime ?? 0)
     const modelId = model.config.model_id
@@ -358,6 +363,32 @@ export class WindowStore {
     const byId = new Map(rows.map((r) => [id(r.model_version, r.segment, Number(r.window_start), r.feature), featureFromRecord(r)]))
     const { numeric, categorical } = profiledFeatures(model.config)
     return keys.flatMap((k) => [...numeric, ...categorical].flatMap((f) => byId.get(id(k.model_version, k.segment, k.window_start, f)) ?? []))
+  }
+
+  /** ClickHouse's clock, in seconds (window-owner.ts). */
+  async serverSecond(): Promise<number> {
+    const [row] = await this.ch.query<{ now: number }>('SELECT toUInt32(now()) AS now')
+    return Number(row!.now)
+  }
+
+  /** Records that the windows were computed and judged (their alerts published) by a computation
+   *  that began reading at `computedFrom` (window-owner.ts). */
+  async recordJudged(modelId: string, sizeMs: number, starts: number[], computedFrom: number): Promise<void> {
+    await this.ch.insert(
+      'window_computations',
+      starts.map((window_start) => ({ model_id: modelId, window_size_ms: sizeMs, window_start, computed_from: computedFrom })),
+    )
+  }
+
+  /** Per window, when the latest computation judged so far began reading (ClickHouse seconds). */
+  async judgedFrom(modelId: string, sizeMs: number, starts: number[]): Promise<Map<number, number>> {
+    if (starts.length === 0) return new Map()
+    const rows = await this.ch.query<{ window_start: number; computed_from: number }>(
+      `SELECT window_start, max(computed_from) AS computed_from FROM ${this.ch.table('window_computations')}
+       WHERE model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs} AND window_start IN (${starts.join(', ')})
+       GROUP BY window_start`,
+    )
+    return new Map(rows.map((r) => [Number(r.window_start), Number(r.computed_from)]))
   }
 
   private async write(

@@ -69,6 +69,9 @@ const envSchema = z.object({
    *  windows then close soon and are computed once; committed offsets trail by up to this long.
    *  0: no backlog rule (MONITOR_REFRESH_MS applies). */
   MONITOR_BACKLOG_REFRESH_MS: z.coerce.number().int().min(0).default(60_000),
+  /** With several instances, how much longer than the owner's refresh interval an instance waits
+   *  for the owner's computation of a window it marked before computing it itself, ms. */
+  MONITOR_OWNER_WAIT_MS: z.coerce.number().int().min(0).default(5_000),
   /** Longest a ClickHouse request of the monitor may take, ms (a day-long window of a busy model
    *  is aggregated in one query). */
   MONITOR_CLICKHOUSE_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(300_000),

@@ -102,6 +102,7 @@ function computed(starts: number[], version: string): ComputedWindows {
     closedStarts: starts,
     blocked: [],
     rereads: 0,
+    computedFrom: 0,
   }
 }
 

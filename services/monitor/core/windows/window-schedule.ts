@@ -14,6 +14,9 @@ export interface PendingWindow {
   urgent: boolean
   /** When the first mark of this entry was made. */
   markedAt: number
+  /** ClickHouse second read after the newest marking batch's rows were stored (0: not read;
+   *  only marks of windows another instance computes need it, see window-owner.ts). */
+  storedAt: number
   /** Resolves once a computation that started after every mark of this entry succeeded. */
   done: Promise<void>
   resolve(): void
@@ -50,15 +53,18 @@ export class WindowSchedule {
 
   /** Marks a window (for a data-time step: see takeStep); the promise resolves when a
    *  computation covering this mark succeeded. */
-  mark(ref: WindowRef, urgent: boolean, step = 0): Promise<void> {
+  mark(ref: WindowRef, urgent: boolean, step = 0, storedAt = 0): Promise<void> {
     const key = stepWindowKey(ref, step)
     let entry = this.pending.get(key)
     if (!entry) {
       // Rejections are handled by whoever waits (the consumer loop).
       const { promise: done, resolve, reject } = deferred()
-      entry = { ref, step, urgent, markedAt: this.now(), done, resolve, reject }
+      entry = { ref, step, urgent, markedAt: this.now(), storedAt, done, resolve, reject }
       this.pending.set(key, entry)
-    } else entry.urgent ||= urgent
+    } else {
+      entry.urgent ||= urgent
+      entry.storedAt = Math.max(entry.storedAt, storedAt)
+    }
     return entry.done
   }
 
@@ -122,6 +128,7 @@ export class WindowSchedule {
         this.pending.set(key, { ...entry, urgent: false })
         continue
       }
+      newer.storedAt = Math.max(newer.storedAt, entry.storedAt)
       newer.done.then(entry.resolve, entry.reject)
     }
   }
