@@ -92,3 +92,17 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000
+
+/**
+ * Waits until ClickHouse uses less than 0.05 cores over 2 s (up to `maxMs`), so that merges of
+ * an earlier phase's tables are not counted against the next; returns the seconds waited.
+ */
+export async function waitClickHouseQuiet(maxMs = 120_000): Promise<number> {
+  const started = performance.now()
+  for (;;) {
+    const a = cpuSnapshot()
+    await new Promise((resolve) => setTimeout(resolve, 2_000))
+    const cores = cpuBetween(a, cpuSnapshot()).clickhouse_cores
+    if (cores === null || cores < 0.05 || performance.now() - started >= maxMs) return round((performance.now() - started) / 1000)
+  }
+}

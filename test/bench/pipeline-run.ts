@@ -4,7 +4,7 @@ import type { TopicNames } from '../../services/shared/kafka/topics.ts'
 import type { BenchContext } from './bench-context.ts'
 import { GroupProgress, waitCaughtUp, type CatchUp } from './bench-kafka.ts'
 import { patiently } from './infra-check.ts'
-import { cpuBetween, cpuSnapshot, type CpuUse } from './host-cpu.ts'
+import { cpuBetween, cpuSnapshot, waitClickHouseQuiet, type CpuUse } from './host-cpu.ts'
 import type { BenchMonitor } from './monitor-child.ts'
 import { promValue, type PromSeries } from './prom-text.ts'
 
@@ -34,6 +34,10 @@ export interface PipelineRun {
   windows_recomputed: number
   /** Computations read again because rows were stored while they read. */
   window_rereads: number
+  /** Seconds waited before the run for ClickHouse to finish an earlier phase's merges. */
+  quiet_wait_s: number
+  /** Rounds that computed windows (each reads its windows in one or more query sets). */
+  rounds: number
   /** Per process, the windows it computed. */
   windows_recomputed_by_process: number[]
   /** Windows a process left to the instance owning their model, covered by its computation. */
@@ -78,6 +82,7 @@ export async function runPipeline(
   ctx.track({ groups: [groupId] })
   const progress = await GroupProgress.open(ctx.kafka)
   try {
+    const quietWait = await waitClickHouseQuiet()
     const spawned = performance.now()
     const monitors = await Promise.all(
       Array.from({ length: o.processes }, (_, i) => ctx.monitor({ tag: `${o.tag}-${i}`, database: ch.database, topicPrefix: o.prefix, groupId })),
@@ -110,6 +115,7 @@ export async function runPipeline(
     const delta = (name: string, labels: Record<string, string> = {}): number => total(after, name, labels) - total(before, name, labels)
     return {
       processes: o.processes,
+      quiet_wait_s: quietWait,
       records: caught.committed,
       finished: caught.finished,
       stalled,
@@ -130,6 +136,7 @@ export async function runPipeline(
       },
       windows_recomputed: delta('driftgate_windows_recomputed_total'),
       window_rereads: delta('driftgate_window_rereads_total'),
+      rounds: delta('driftgate_batch_seconds_count', { step: 'aggregate' }),
       windows_recomputed_by_process: after.map(
         (m, i) => promValue(m, 'driftgate_windows_recomputed_total') - promValue(before[i] ?? [], 'driftgate_windows_recomputed_total'),
       ),

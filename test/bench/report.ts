@@ -121,7 +121,7 @@ export function markdownReport(r: BenchResults): string {
     const two = r.scaling.two
     rows.push([
       '**two monitor processes, one group**',
-      `**${pipelineLine(two)}** = ${(two.events_per_s / t.pipeline.events_per_s).toFixed(2)} x one process; monitors ${cores(two.monitor_cores)} cores, ClickHouse ${cores(two.host.clickhouse_cores)}; per event ${cpuPerEvent(two)} (one process ${cpuPerEvent(t.pipeline)}); ${n(two.windows_recomputed)} window computations (${two.windows_recomputed_by_process.map(n).join(' + ')}; ${n(two.windows_covered_elsewhere)} left to the other process), ${n(two.window_rereads)} read again (one process ${n(t.pipeline.windows_recomputed)}, ${n(t.pipeline.window_rereads)})`,
+      `**${pipelineLine(two)}** = ${(two.events_per_s / t.pipeline.events_per_s).toFixed(2)} x one process; monitors ${cores(two.monitor_cores)} cores, ClickHouse ${cores(two.host.clickhouse_cores)}; per event ${cpuPerEvent(two)} (one process ${cpuPerEvent(t.pipeline)}); ${n(two.windows_recomputed)} window computations in ${n(two.rounds)} rounds (${two.windows_recomputed_by_process.map(n).join(' + ')}; ${n(two.windows_covered_elsewhere)} left to the other process), ${n(two.window_rereads)} read again (one process ${n(t.pipeline.windows_recomputed)} in ${n(t.pipeline.rounds)} rounds, ${n(t.pipeline.window_rereads)})`,
     ])
   }
   if (r.phase_seconds)
