@@ -214,7 +214,7 @@ export class MonitorPipeline {
 
   /** Whether this instance computes the model's windows (window-owner.ts). Stepped mode, a
    *  monitor without partition progress and one not told its assignment compute all they mark. */
-  private owns(modelId: string): boolean {
+  owns(modelId: string): boolean {
     const partitions = this.deps.watermark?.partitions ?? 0
     if (this.stepMs > 0 || partitions === 0 || !this.predictionPartitions) return true
     return this.predictionPartitions.has(ownerPartition(modelId, partitions))

@@ -176,6 +176,9 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   const updateLabelHealth = (): void => {
     healthRun = (async () => {
       for (const model of deps.models.values()) {
+        // On the model's owner only: an update records the new counts, so another instance's
+        // would take the change whose windows the owner must judge again.
+        if (!pipeline.owns(model.config.model_id)) continue
         try {
           const { changed } = await labelHealth.update(model)
           // A window judged with the old counts is judged again: a join-health alert raised while
