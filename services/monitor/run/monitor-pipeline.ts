@@ -125,7 +125,7 @@ export class MonitorPipeline {
    *  whose owner partition is among them (window-owner.ts). */
   private predictionPartitions: Set<number> | null = null
   /** Windows of models another instance computes, taken from the schedule: resolved once a
-   *  stored computation covers their marks, computed here after `until`. */
+   *  stored computation covers their marks, computed here after ownerDeadline. */
   private awaitingOwner: { entry: PendingWindow; takenAt: number }[] = []
 
   /** Stopping: every marked window is due now, and a round that keeps failing gives up (its
@@ -145,10 +145,10 @@ export class MonitorPipeline {
       this.lastBatchAt = this.now()
     }
     this.lastBatchBehind = progress.some((p) => !p.caughtUp)
-    const dirty = touched.drain()
+    const dirty = touched.drain().map((d) => ({ ...d, elsewhere: !this.owns(d.ref.model_id) }))
     // Windows left to their owner wait for a computation that began after these rows were stored.
-    const storedAt = dirty.some((d) => !this.owns(d.ref.model_id)) ? await this.deps.windows.serverSecond() : 0
-    const marks = dirty.map(({ ref, urgent, step }) => this.schedule.mark(ref, urgent, step, this.owns(ref.model_id) ? 0 : storedAt))
+    const storedAt = dirty.some((d) => d.elsewhere) ? await this.deps.windows.serverSecond() : 0
+    const marks = dirty.map(({ ref, urgent, step, elsewhere }) => this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0))
     // Only once the batch's windows are marked: a step is computed once every partition is
     // stored past it, and then every record of the step must be in it.
     if (this.stepMs > 0)
@@ -156,7 +156,7 @@ export class MonitorPipeline {
         const seen = this.storedThrough.get(partitionKey(p))
         this.storedThrough.set(partitionKey(p), { max: Math.max(seen?.max ?? -Infinity, p.maxTimestamp), caughtUp: p.caughtUp, at: this.now() })
       }
-    this.deps.metrics.windowsPending.set(this.schedule.size() + this.awaitingOwner.length)
+    this.deps.metrics.windowsPending.set(this.pendingWindows())
     if (marks.length > 0 || this.stepMs > 0 || this.schedule.size() > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
     return { settled: Promise.all(marks).then(() => undefined) }
   }
@@ -202,7 +202,7 @@ export class MonitorPipeline {
     const plan = planRound({ closing: this.closing, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
     const { due, nextDueAt } = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
     const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
-    this.deps.metrics.windowsPending.set(this.schedule.size() + due.length + this.awaitingOwner.length)
+    this.deps.metrics.windowsPending.set(this.pendingWindows() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     // Not idle yet: the round a later batch asked for was folded into this earlier one, so the
     // one that brings every window up to date once batches stop is asked for here.
@@ -210,6 +210,18 @@ export class MonitorPipeline {
     const computing = await this.leaveToOwners(due)
     if (computing.length === 0) return
     await this.computeDue(computing, deferrable, Infinity, this.stored)
+  }
+
+  /** Windows marked and not computed yet: in the schedule or waiting for their owner. */
+  private pendingWindows(): number {
+    return this.schedule.size() + this.awaitingOwner.length
+  }
+
+  /** Whether another instance may wait for this one's computations (leaveToOwners): some
+   *  predictions partition is read elsewhere. */
+  private othersMayWait(): boolean {
+    const partitions = this.deps.watermark?.partitions ?? 0
+    return this.stepMs === 0 && partitions > 0 && this.predictionPartitions !== null && this.predictionPartitions.size < partitions
   }
 
   /** Whether this instance computes the model's windows (window-owner.ts). Stepped mode, a
@@ -297,7 +309,7 @@ export class MonitorPipeline {
       else await this.computeDue(next.due, new Set(), Infinity, this.stored)
       if (next.step > this.computedStep) this.computedStep = next.step
     }
-    this.deps.metrics.windowsPending.set(this.schedule.size())
+    this.deps.metrics.windowsPending.set(this.pendingWindows())
     if (this.schedule.size() === 0) return
     if (!this.closing) this.requestRound(this.roundDelayMs)
     else {
@@ -323,7 +335,7 @@ export class MonitorPipeline {
           due.filter((d) => !deferred.has(windowRefKey(d.ref))),
           startedAt,
         )
-        this.deps.metrics.windowsPending.set(this.schedule.size() + this.awaitingOwner.length)
+        this.deps.metrics.windowsPending.set(this.pendingWindows())
         this.deps.metrics.windowsHeldOpen.set(this.blocked.size)
         return
       } catch (error) {
@@ -672,6 +684,8 @@ export class MonitorPipeline {
     const deferred = new Set<string>()
     if (refs.length === 0) return deferred
     const started = process.hrtime.bigint()
+    // Before any read: every row stored before this second is in the numbers written.
+    const computedFrom = this.othersMayWait() ? await this.deps.windows.serverSecond() : null
     const lows = await this.lows([...new Set(refs.map((r) => r.model_id))])
     let detecting = 0n
     // Judged once per model and size after all its chunks are stored: a window's history then
@@ -720,7 +734,8 @@ export class MonitorPipeline {
       const merged = mergeComputed(parts)
       await this.deps.onWindowsComputed?.(model, merged, dataTime)
       // Other instances waiting for these windows (leaveToOwners) may now commit.
-      if (merged.versions.size > 0) await this.deps.windows.recordJudged(model.config.model_id, sizeMs, [...merged.versions.keys()], merged.computedFrom)
+      if (computedFrom !== null && merged.versions.size > 0)
+        await this.deps.windows.recordJudged(model.config.model_id, sizeMs, [...merged.versions.keys()], computedFrom)
     }
     detecting += process.hrtime.bigint() - detectStarted
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)

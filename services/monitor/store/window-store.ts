@@ -48,8 +48,6 @@ export interface ComputedWindows {
   blocked: { start: number; closeAt: number }[]
   /** Reads beyond the first: rows arrived while the numbers were read (WindowStore.movedWindows). */
   rereads: number
-  /** ClickHouse's clock (seconds) before the first read: rows stored earlier are in the numbers. */
-  computedFrom: number
 }
 
 /** Computations of one model and window size as one. */
@@ -63,7 +61,6 @@ export function mergeComputed(parts: ComputedWindows[]): ComputedWindows {
     closedStarts: parts.flatMap((p) => p.closedStarts),
     blocked: parts.flatMap((p) => p.blocked),
     rereads: parts.reduce((n, p) => n + p.rereads, 0),
-    computedFrom: Math.min(...parts.map((p) => p.computedFrom)),
   }
 }
 
@@ -159,11 +156,9 @@ export class WindowStore {
    *  (records stamped later are left out, closes included; default: everything stored);
    *  `dataTime`: what the rows record as their as_of when that is everything stored. */
   async recompute(model: RuntimeModel, sizeMs: number, starts: number[], options: RecomputeOptions = {}): Promise<ComputedWindows> {
-    // Before the first read: every row stored before this second is in the numbers written.
-    const computedFrom = await this.serverSecond()
     for (let read = 1; ; read++) {
       const computed = await this.computeOnce(model, sizeMs, starts, options, read === MAX_READS)
-      if (computed) return { ...computed, rereads: read - 1, computedFrom }
+      if (computed) return { ...computed, rereads: read - 1 }
     }
   }
 
@@ -175,7 +170,7 @@ export class WindowStore {
     starts: number[],
     options: RecomputeOptions,
     last: boolean,
-  ): Promise<Omit<ComputedWindows, 'rereads' | 'computedFrom'> | null> {
+  ): Promise<Omit<ComputedWindows, 'rereads'> | null> {
     const { lowWatermark = Infinity, deferrable = new Set<number>(), asOf = Infinity } = options
     const recordedAsOf = Number.isFinite(asOf) ? asOf : Math.max(0, options.dataTime ?? 0)
     const modelId = model.config.model_id

@@ -102,7 +102,6 @@ function computed(starts: number[], version: string): ComputedWindows {
     closedStarts: starts,
     blocked: [],
     rereads: 0,
-    computedFrom: 0,
   }
 }
 

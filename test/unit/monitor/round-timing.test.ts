@@ -27,7 +27,7 @@ function setUp() {
   const windows = {
     async recompute(_model: unknown, _size: number, starts: number[]): Promise<ComputedWindows> {
       computations.push({ at: Date.now(), starts: [...starts].sort((a, b) => a - b) })
-      return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], closedStarts: [], blocked: [], rereads: 0, computedFrom: 0 }
+      return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], closedStarts: [], blocked: [], rereads: 0 }
     },
     rowsOf: () => undefined,
   } as unknown as WindowStore
