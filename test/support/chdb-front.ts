@@ -1,11 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { listenLocal } from './listen.ts'
 
 // The current ClickHouse engine (chDB, in-process) behind the part of ClickHouse's HTTP interface
 // that @clickhouse/client uses: SQL in the body or the `query` parameter (an INSERT's rows in the
-// body), settings as URL parameters, errors as ClickHouse's text with a non-200 status. Queries run
+// body; binary RowBinary rows pass through a file, as chDB takes SQL as text), settings as URL parameters, errors as ClickHouse's text with a non-200 status. Queries run
 // one at a time on one session, whose data lives in a temporary folder. No users or passwords:
 // what needs them is tested on the server.
 
@@ -46,13 +48,15 @@ export interface ChdbFront {
   close(): Promise<void>
 }
 
-const readBody = (req: IncomingMessage): Promise<string> =>
+const readBody = (req: IncomingMessage): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
+
+const ROW_BINARY_INSERT = /^(\s*INSERT\s[\s\S]*?)\s+FORMAT\s+RowBinary\s*$/i
 
 function settingStatement(name: string, value: string): string {
   if (!/^\w+$/.test(name)) throw new Error(`Code: 115. DB::Exception: Unknown setting '${name}'. (UNKNOWN_SETTING)`)
@@ -69,19 +73,30 @@ export async function startChdbFront(chdbDir: string, port = 0): Promise<ChdbFro
     return next
   }
   const version = session.query('SELECT version()', 'TSVRaw').trim()
+  const files = mkdtempSync(join(tmpdir(), 'chdb-front-'))
+  let fileCount = 0
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://front')
       if (url.pathname === '/ping') return res.end('Ok.\n')
       const body = await readBody(req)
       const param = url.searchParams.get('query')
-      const sql = param ? (body ? `${param}\n${body}` : param) : body
+      const binaryInsert = param?.match(ROW_BINARY_INSERT)
+      const file = binaryInsert ? join(files, `rows-${++fileCount}.bin`) : ''
+      const bodyText = body.toString('utf8')
+      const sql = binaryInsert ? `${binaryInsert[1]} FROM INFILE '${file}' FORMAT RowBinary` : param ? (bodyText ? `${param}\n${bodyText}` : param) : bodyText
       try {
         const text = await run(async () => {
           for (const [name, value] of url.searchParams) if (!NOT_SETTINGS.has(name)) session.query(settingStatement(name, value))
           const database = url.searchParams.get('database')
           if (database) session.query(`USE ${database.replace(/[^\w]/g, '')}`)
-          return (await session.queryAsync(sql, { format: 'TSV' })).text()
+          if (!file) return (await session.queryAsync(sql, { format: 'TSV' })).text()
+          writeFileSync(file, body)
+          try {
+            return (await session.queryAsync(sql, { format: 'TSV' })).text()
+          } finally {
+            rmSync(file, { force: true })
+          }
         })
         res.writeHead(200, {
           'content-type': 'text/plain; charset=UTF-8',
@@ -104,6 +119,7 @@ export async function startChdbFront(chdbDir: string, port = 0): Promise<ChdbFro
       new Promise<void>((resolve) =>
         server.close(() => {
           session.close()
+          rmSync(files, { recursive: true, force: true })
           resolve()
         }),
       ),

@@ -11,7 +11,8 @@ import type { PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
 import type { ConsumedRecord } from '../../shared/kafka/records.ts'
 import type { TopicNames } from '../../shared/kafka/topics.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
-import { labelRow, predictionRow, type LabelRow, type PredictionRow } from '../core/ingest/event-rows.ts'
+import { LABEL_LAYOUT, PREDICTION_LAYOUT, labelRow, predictionRow, type PredictionRow } from '../core/ingest/event-rows.ts'
+import { encodeRows } from '../../shared/clickhouse/row-binary.ts'
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import { PredictionIndex, type IndexedPrediction } from '../core/ingest/prediction-index.ts'
 import { validateLabel, validatePrediction } from '../core/ingest/validate-event.ts'
@@ -522,12 +523,16 @@ export class MonitorPipeline {
       this.lastPredictionAt.set(event.model_id, ingestedAt)
       for (const size of model.config.windows) this.idleClosedThrough.delete(`${event.model_id}|${size}`)
     }
-    const labelRows: LabelRow[] = labels.map(({ event, record }) => labelRow(event, record, ingestedAt))
+    const labelRows = encodeRows(
+      LABEL_LAYOUT,
+      labels.map(({ event, record }) => labelRow(event, record, ingestedAt)),
+    )
+    const encodedPredictions = encodeRows(PREDICTION_LAYOUT, predictionRows)
     // Counted before the insert: a round running meanwhile may already read these rows.
     for (const record of records) this.stored = Math.max(this.stored, record.timestamp)
-    await Promise.all([this.deps.ch.insert('predictions', predictionRows), this.deps.ch.insert('labels', labelRows)])
+    await Promise.all([this.deps.ch.insertRowBinary('predictions', encodedPredictions), this.deps.ch.insertRowBinary('labels', labelRows)])
     metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionRows.length)
-    metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelRows.length)
+    metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelRows.rows)
     const inserted = process.hrtime.bigint()
 
     await this.joinLabels(labels, touched)

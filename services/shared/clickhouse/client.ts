@@ -1,5 +1,7 @@
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client'
+import { Readable } from 'node:stream'
 import { ident } from './sql.ts'
+import type { RowBinaryRows } from './row-binary.ts'
 
 export interface ClickHouseConfig {
   url: string
@@ -13,8 +15,9 @@ export interface ClickHouseConfig {
 }
 
 /**
- * The one way the services talk to ClickHouse. Rows go in and out as JSONEachRow; 64-bit
- * integers come back as numbers (all ours are ms timestamps and counts below 2^53).
+ * The one way the services talk to ClickHouse. Rows go in and out as JSONEachRow, except the raw
+ * events, which go in as RowBinary (row-binary.ts); 64-bit integers come back as numbers (all ours
+ * are ms timestamps and counts below 2^53).
  */
 export class ClickHouse {
   readonly database: string
@@ -56,6 +59,17 @@ export class ClickHouse {
   async insert(table: string, rows: readonly object[]): Promise<void> {
     if (rows.length === 0) return
     await this.client.insert({ table: this.table(table), values: rows as object[], format: 'JSONEachRow' })
+  }
+
+  /** One INSERT of rows already encoded as RowBinary, into the columns they name. */
+  async insertRowBinary(table: string, encoded: RowBinaryRows): Promise<void> {
+    if (encoded.rows === 0) return
+    const result = await this.client.exec({
+      query: `INSERT INTO ${this.table(table)} (${encoded.columns.map(ident).join(', ')}) FORMAT RowBinary`,
+      values: Readable.from([encoded.bytes]),
+    })
+    // The response must be read for the connection to be reused.
+    for await (const chunk of result.stream) void chunk
   }
 
   async ping(): Promise<boolean> {

@@ -31,7 +31,13 @@ function setUp() {
     },
     rowsOf: () => undefined,
   } as unknown as WindowStore
-  const ch = { table: (n: string) => n, insert: async () => undefined, query: async () => [], ping: async () => true } as unknown as ClickHouse
+  const ch = {
+    table: (n: string) => n,
+    insert: async () => undefined,
+    insertRowBinary: async () => undefined,
+    query: async () => [],
+    ping: async () => true,
+  } as unknown as ClickHouse
   const decode = async (value: Buffer | null) => ({ event: JSON.parse(String(value)) as unknown })
   const codec = { decodePrediction: decode, decodeLabel: decode } as unknown as EventCodec
   const producer: RecordProducer = { send: async () => undefined, close: async () => undefined }

@@ -1,6 +1,7 @@
 import type { LabelEvent, PredictionEvent } from '../../../shared/events/types.ts'
 import type { ConsumedRecord } from '../../../shared/kafka/records.ts'
 import type { RuntimeModel } from '../runtime-model.ts'
+import type { RowBinaryLayout } from '../../../shared/clickhouse/row-binary.ts'
 
 /** Row of the predictions table (infra/clickhouse/0100_raw_events.sql). */
 export interface PredictionRow {
@@ -117,4 +118,80 @@ export function labelRow(event: LabelEvent, record: ConsumedRecord, ingestedAt: 
     kafka_timestamp: record.timestamp,
     ingested_at: ingestedAt,
   }
+}
+
+/** The predictions table's rows as the monitor inserts them (RowBinary). */
+export const PREDICTION_LAYOUT: RowBinaryLayout<PredictionRow> = {
+  columns: [
+    'prediction_id',
+    'model_id',
+    'model_version',
+    'event_time',
+    'event_date',
+    'numeric_names',
+    'numeric_values',
+    'categorical_names',
+    'categorical_values',
+    'predicted_class',
+    'score',
+    'class_names',
+    'class_scores',
+    'predicted_value',
+    'segment_names',
+    'segment_values',
+    'kafka_partition',
+    'kafka_offset',
+    'kafka_timestamp',
+    'ingested_at',
+  ],
+  write(w, r) {
+    w.string(r.prediction_id)
+    w.recurringString(r.model_id)
+    w.recurringString(r.model_version)
+    w.uint64(r.event_time)
+    w.date(r.event_time)
+    w.recurringStrings(r.numeric_names)
+    w.nullableFloat64s(r.numeric_values)
+    w.recurringStrings(r.categorical_names)
+    w.nullableStrings(r.categorical_values)
+    w.nullableString(r.predicted_class)
+    w.nullableFloat64(r.score)
+    w.recurringStrings(r.class_names)
+    w.float64s(r.class_scores)
+    w.nullableFloat64(r.predicted_value)
+    w.recurringStrings(r.segment_names)
+    w.strings(r.segment_values)
+    w.uint32(r.kafka_partition)
+    w.uint64(r.kafka_offset)
+    w.uint64(r.kafka_timestamp)
+    w.uint64(r.ingested_at)
+  },
+}
+
+/** The labels table's rows as the monitor inserts them (RowBinary). */
+export const LABEL_LAYOUT: RowBinaryLayout<LabelRow> = {
+  columns: [
+    'prediction_id',
+    'model_id',
+    'label_time',
+    'label_date',
+    'label_class',
+    'label_value',
+    'kafka_partition',
+    'kafka_offset',
+    'kafka_timestamp',
+    'ingested_at',
+  ],
+  write(w, r) {
+    w.string(r.prediction_id)
+    w.recurringString(r.model_id)
+    w.uint64(r.label_time)
+    w.date(r.label_time)
+    w.nullableString(r.label_class)
+    w.nullableFloat64(r.label_value)
+    w.uint32(r.kafka_partition)
+    w.uint64(r.kafka_offset)
+    w.uint64(r.kafka_timestamp)
+    w.uint64(r.ingested_at)
+  },
 }
