@@ -12,6 +12,10 @@ import { freshClickHouse, freshTopics, groupCaughtUp, testLogger, uniqueId, wait
 import { HOUR, writeModelConfig } from '../support/monitor-fixture.ts'
 import { startRegistryDouble, type RegistryDouble } from '../support/schema-registry-double.ts'
 import { defaultMonitorSettings } from '../../services/monitor/run/monitor-settings.ts'
+import { findPredictions } from '../../services/monitor/store/prediction-lookup.ts'
+import { LOOKUP_BYTES } from '../../services/monitor/store/lookup-chunks.ts'
+import { PREDICTION_LAYOUT, predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
+import { encodeRows } from '../../services/shared/clickhouse/row-binary.ts'
 
 let registry: RegistryDouble
 beforeAll(async () => {
@@ -115,6 +119,41 @@ describe('monitor: a label for a prediction stored long ago', () => {
     } finally {
       await service.stop()
       await producer.close()
+      await drop()
+    }
+  })
+
+  it('finds exactly the stored ids, whatever characters they hold, over several lookups', async () => {
+    const modelId = 'lookup-ids'
+    const { ch, drop } = await freshClickHouse()
+    try {
+      const models = loadRuntimeModels(loadDriftgateConfig(writeModelConfig(modelId)))
+      const odd = ['a\nb', 'a\\nb', '\n', "x'y", 'back\\', '日本語', '😀', 'p-1', 'p-1 ', ' p-1', 'tab\tid', 'comma,id', 'nul\u0000id']
+      // Enough long ids for the lookup to take three chunks.
+      const long = Array.from({ length: Math.ceil((2.5 * LOOKUP_BYTES) / 1_000) }, (_, i) => `${i}-${'z'.repeat(1_000)}`)
+      const stored = [...odd, ...long].filter((_, i) => i % 2 === 0)
+      const eventTime = Date.now() - HOUR
+      const rows = stored.map((prediction_id, i) =>
+        predictionRow(
+          samplePrediction({ prediction_id, model_id: modelId, event_time: eventTime }),
+          models.get(modelId)!,
+          {
+            topic: 'predictions',
+            partition: 0,
+            offset: String(i),
+            key: null,
+            value: Buffer.alloc(0),
+            timestamp: eventTime,
+            headers: {},
+          },
+          eventTime,
+        ),
+      )
+      await ch.insertRowBinary('predictions', encodeRows(PREDICTION_LAYOUT, rows))
+      const found = await findPredictions(ch, modelId, new Set([...odd, ...long]), eventTime - HOUR)
+      expect([...found.keys()].sort()).toEqual([...stored].sort())
+      expect(found.get('a\nb')).toEqual({ model_id: modelId, model_version: rows[0]!.model_version, event_time: eventTime })
+    } finally {
       await drop()
     }
   })

@@ -1,7 +1,7 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import { isoDate } from '../core/ingest/event-rows.ts'
-import { LOOKUP_MAX_QUERY_SIZE, lookupChunks } from './lookup-chunks.ts'
+import { LOOKUP_MAX_QUERY_SIZE, idSetSql, lookupChunks } from './lookup-chunks.ts'
 import type { IndexedPrediction } from '../core/ingest/prediction-index.ts'
 
 /**
@@ -16,7 +16,7 @@ export async function findPredictions(ch: ClickHouse, modelId: string, ids: Set<
     const found = await ch.query<{ prediction_id: string; found_model_id: string; found_version: string; found_time: number }>(
       `SELECT prediction_id, any(model_id) AS found_model_id, any(model_version) AS found_version, any(event_time) AS found_time
        FROM ${ch.table('prediction_keys')}
-       WHERE model_id = ${lit(modelId)} AND event_date >= ${since} AND prediction_id IN (${chunk.join(', ')})
+       WHERE model_id = ${lit(modelId)} AND event_date >= ${since} AND prediction_id IN (${idSetSql(chunk)})
        GROUP BY prediction_id`,
       { max_query_size: LOOKUP_MAX_QUERY_SIZE },
     )
