@@ -189,17 +189,20 @@ export class WindowStore {
     // allowed_lateness after its end (looking one window ahead). Derived from stored data only,
     // so a replay or a second instance finds the same close time.
     const settingsHash = featureSettingsHash(model)
+    const closingRanges = `model_id = ${lit(modelId)} AND (${ranges(
+      sorted.map((start) => start + sizeMs + lateness),
+      sizeMs,
+    )
+      .map(([from, to]) => `(event_time >= ${from} AND event_time < ${to})`)
+      .join(' OR ')})${asOfCondition(asOf)}`
     const [closes, inputs, pastHorizon, closedIdle, featureVersionsStored] = await Promise.all([
-      this.ch.query<Record<string, number>>(
-        `SELECT ${sorted
-          .map((s, i) => {
-            const from = s + sizeMs + lateness
-            const range = `event_time >= ${from} AND event_time < ${from + sizeMs}`
-            return `countIf(${range}) AS n${i}, uniqExactIf(prediction_id, kafka_partition, kafka_offset, ${range}) AS u${i}, minIf(kafka_timestamp, ${range}) AS t${i}, maxIf(ingested_at, ${range}) AS v${i}`
-          })
-          .join(', ')}
+      this.ch.query<{ closing: number; n: number; u: number; t: number; v: number }>(
+        // Each row is in the closing range of exactly one window (ranges of consecutive windows
+        // abut), so one grouped pass serves every window of the call.
+        `SELECT intDiv(event_time - ${sizeMs + lateness}, ${sizeMs}) * ${sizeMs} AS closing, count() AS n,
+                uniqExact(prediction_id, kafka_partition, kafka_offset) AS u, min(kafka_timestamp) AS t, max(ingested_at) AS v
          FROM ${this.ch.table('predictions')}
-         WHERE model_id = ${lit(modelId)} AND event_time >= ${sorted[0]! + sizeMs + lateness} AND event_time < ${sorted[sorted.length - 1]! + 2 * sizeMs + lateness}${asOfCondition(asOf)}`,
+         WHERE ${closingRanges} GROUP BY closing`,
       ),
       this.ch.query<WindowInputs>(windowInputsSql(scope)),
       this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)),
@@ -220,7 +223,7 @@ export class WindowStore {
       labelsWithinHorizon: Number(pastHorizon[0]?.past ?? 0) === 0,
       segmentOverflow: segmentOverflow(model.config, inputs),
     }
-    const closeRow = closes[0] ?? {}
+    const closing = new Map(closes.map((c) => [Number(c.closing), c]))
     const closeTimes = new Map<number, number>()
     const closedStarts: number[] = []
     const blocked: { start: number; closeAt: number }[] = []
@@ -234,8 +237,9 @@ export class WindowStore {
       v.newest = Math.max(v.newest, newest)
       v.rows += rows
     }
-    sorted.forEach((start, i) => {
-      if (Number(closeRow[`n${i}`] ?? 0) === 0) {
+    sorted.forEach((start) => {
+      const closeRow = closing.get(start)
+      if (!closeRow || Number(closeRow.n) === 0) {
         // No closing prediction: closed by processing time if that was recorded (idle-closes.ts).
         const idle = closedIdle.get(start)
         if (idle !== undefined) {
@@ -244,7 +248,7 @@ export class WindowStore {
         }
         return
       }
-      const closeTs = Math.min(Number(closeRow[`t${i}`]), closedIdle.get(start) ?? Infinity)
+      const closeTs = Math.min(Number(closeRow.t), closedIdle.get(start) ?? Infinity)
       // A close recorded by processing time was taken with every partition read to its end.
       const closeAt = start + sizeMs + lateness
       if (!closedIdle.has(start) && closeAt > lowWatermark) {
@@ -254,7 +258,7 @@ export class WindowStore {
       closeTimes.set(start, closeTs)
       closedStarts.push(start)
       // The rows that closed the window are part of what this computation saw.
-      bump(start, Number(closeRow[`v${i}`]), Number(closeRow[`u${i}`]))
+      bump(start, Number(closeRow.v), Number(closeRow.u))
     })
     for (const i of inputs) bump(i.window_start, i.newest, i.records)
     const deferred = blocked.map((b) => b.start).filter((start) => deferrable.has(start))
