@@ -7,6 +7,7 @@ const CLICKHOUSE_FACING = [
   'foundation',
   'window-store-tasks',
   'window-owner',
+  'window-requests',
   'label-health',
   'label-lookup',
   'monitor-metrics',

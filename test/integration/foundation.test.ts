@@ -151,6 +151,57 @@ describe('events through the real Kafka broker', () => {
     expect(end.get(kept)).toBe(10)
     expect(end.get(moved!.partition)).toBe(15)
   })
+
+  it('work in flight when a rebalance begins is committed before the member rejoins: the new owner replays nothing', async () => {
+    const { kafka, topics } = await freshTopics(uniqueId(), 2)
+    const producer = kafka.producer()
+    await producer.connect()
+    const send = (partition: number, from: number, n: number): Promise<unknown> =>
+      producer.send({
+        topic: topics.labels,
+        messages: Array.from({ length: n }, (_, i) => ({ partition, key: `${partition}-${from + i}`, value: Buffer.from('{}') })),
+      })
+    await send(0, 0, 10)
+    await send(1, 0, 10)
+    const groupId = `g-${uniqueId()}`
+    // The first member's batch is handled while the second joins, and its work settles 1.5 s
+    // after the member hears of the rebalance (the monitor then computes its windows at once):
+    // committed only if the member waits for it before rejoining.
+    const secondJoining = deferred()
+    const rebalance = deferred()
+    const first: ConsumedRecord[] = []
+    const logger = testLogger()
+    const c1 = createBatchConsumer(
+      kafka,
+      {
+        groupId,
+        topics: [topics.labels],
+        handleBatch: async (r) => {
+          first.push(...r)
+          if (first.length >= 20) await secondJoining.promise.then(() => new Promise((resolve) => setTimeout(resolve, 4_000)))
+          return { settled: rebalance.promise }
+        },
+        onRebalance: () => void setTimeout(() => rebalance.resolve(), 1_500),
+      },
+      logger,
+    )
+    await c1.start()
+    await waitFor(() => first.length >= 20, { what: 'both partitions read by the first member' })
+    const second: ConsumedRecord[] = []
+    const c2 = createBatchConsumer(kafka, { groupId, topics: [topics.labels], handleBatch: async (r) => void second.push(...r) }, testLogger())
+    const joined = c2.start()
+    secondJoining.resolve()
+    await joined
+    const [moved] = await waitFor(() => (c2.assignment().length === 1 ? c2.assignment() : null), { what: 'a partition for the second member' })
+    await send(moved!.partition, 10, 5)
+    await waitFor(() => second.length >= 5, { what: 'the new records read by the new owner' })
+    await c1.stop()
+    await c2.stop()
+    await producer.disconnect()
+    // Only the records produced after the rebalance: the ten it had been handed were committed.
+    expect(second.map((r) => r.key?.toString()).sort()).toEqual([10, 11, 12, 13, 14].map((i) => `${moved!.partition}-${i}`))
+    expect(first).toHaveLength(20)
+  })
 })
 
 describe('ClickHouse migrations and client', () => {

@@ -32,6 +32,9 @@ import { mergeComputed, type ComputedWindows, type WindowStore } from '../store/
 
 /** Empty windows closed per model and size in one idle check (a week of hourly windows). */
 const MAX_EMPTY_WINDOWS = 168
+/** How far back (server seconds) an owner reads the windows other instances asked it for; older
+ *  requests are computed by those instances themselves (ownerDeadline). */
+const REQUEST_LOOKBACK_S = 3_600
 /** A partition read to its end with nothing new for this long holds no data-time step back. */
 const STEP_IDLE_MS = 10_000
 
@@ -98,6 +101,8 @@ export class MonitorPipeline {
   private rounds: Promise<void> = Promise.resolve()
   private roundTimer: { at: number; timer: NodeJS.Timeout } | null = null
   private closing = false
+  /** settleNow was called: the next round computes every marked window, here. */
+  private hurry = false
   private lastBatchAt = 0
   /** Per model, when its last prediction was stored (processing time; start-up until then). */
   private readonly lastPredictionAt = new Map<string, number>()
@@ -129,6 +134,13 @@ export class MonitorPipeline {
    *  stored computation covers their marks, computed here after ownerDeadline. */
   private awaitingOwner: { entry: PendingWindow; takenAt: number }[] = []
 
+  /** The next round takes every marked window, as when stopping: a rebalance is under way, and
+   *  what this instance has read should be committed before its partitions may move. */
+  settleNow(): void {
+    this.hurry = true
+    this.requestRound(0)
+  }
+
   /** Stopping: every marked window is due now, and a round that keeps failing gives up (its
    *  batches stay uncommitted and are replayed). */
   close(): void {
@@ -147,8 +159,14 @@ export class MonitorPipeline {
     }
     this.lastBatchBehind = progress.some((p) => !p.caughtUp)
     const dirty = touched.drain().map((d) => ({ ...d, elsewhere: !this.owns(d.ref.model_id) }))
-    // Windows left to their owner wait for a computation that began after these rows were stored.
-    const storedAt = dirty.some((d) => d.elsewhere) ? await this.deps.windows.serverSecond() : 0
+    // Windows left to their owner wait for a computation that began after these rows were stored,
+    // and the owner is asked for it (it may have no records of the window to mark it by).
+    const leftToOwners = dirty.filter((d) => d.elsewhere)
+    let storedAt = 0
+    if (leftToOwners.length > 0) {
+      storedAt = await this.deps.windows.serverSecond()
+      await this.deps.windows.requestWindows(leftToOwners, storedAt)
+    }
     const marks = dirty.map(({ ref, urgent, step, elsewhere }) => this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0))
     // Only once the batch's windows are marked: a step is computed once every partition is
     // stored past it, and then every record of the step must be in it.
@@ -170,7 +188,11 @@ export class MonitorPipeline {
   /** The whole assignment after a (re)join, and which partitions have nothing to read. */
   partitionsAssigned(partitions: { topic: string; partition: number; idle: boolean }[]): void {
     this.predictionPartitions = new Set(partitions.filter((p) => p.topic === this.deps.topics.predictions).map((p) => p.partition))
-    if (this.stepMs === 0) return
+    if (this.stepMs === 0) {
+      // Other instances may ask this one for windows from now on (takeRequests).
+      if (this.othersMayWait()) this.requestRound(this.roundDelayMs)
+      return
+    }
     const now = this.now()
     for (const p of partitions) {
       const key = partitionKey(p)
@@ -195,12 +217,15 @@ export class MonitorPipeline {
   /** Recomputes the windows due now, retrying until it succeeds (ClickHouse down: commits wait). */
   private async runRound(): Promise<void> {
     if (this.stepMs > 0) return this.runSteps()
+    await this.takeRequests()
     await this.releaseBlocked()
     // Idle: no batch being stored (one slowed down by a busy ClickHouse is not idleness) and
     // none for a round delay. During a backlog the batches' offsets wait longer (the consumer
     // keeps fetching).
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
-    const plan = planRound({ closing: this.closing, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
+    const hurry = this.hurry
+    this.hurry = false
+    const plan = planRound({ closing: this.closing || hurry, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
     const { due, nextDueAt } = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
     const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
     this.deps.metrics.windowsPending.set(this.pendingWindows() + due.length)
@@ -208,9 +233,28 @@ export class MonitorPipeline {
     // Not idle yet: the round a later batch asked for was folded into this earlier one, so the
     // one that brings every window up to date once batches stop is asked for here.
     if (!idle && this.batchesInFlight === 0 && this.schedule.size() > 0) this.requestRound(Math.max(0, this.lastBatchAt + this.roundDelayMs - this.now()))
-    const computing = await this.leaveToOwners(due)
+    const computing = await this.leaveToOwners(due, hurry)
     if (computing.length === 0) return
     await this.computeDue(computing, deferrable, Infinity, this.stored)
+  }
+
+  /**
+   * Marks the windows other instances asked this one to compute (it owns their models), as if
+   * its own records had touched them, and looks again a round delay later while some predictions
+   * partition is read elsewhere.
+   */
+  private async takeRequests(): Promise<void> {
+    if (this.closing || !this.othersMayWait()) return
+    const owned = [...this.deps.models.keys()].filter((id) => this.owns(id))
+    if (owned.length === 0) return
+    this.requestRound(this.roundDelayMs)
+    try {
+      const requested = await this.deps.windows.requestedWindows(owned, REQUEST_LOOKBACK_S)
+      for (const { ref, urgent } of requested) void this.schedule.mark(ref, urgent).catch(() => undefined)
+    } catch (error) {
+      // The instances that asked compute the windows themselves if this goes on (ownerDeadline).
+      this.deps.logger.warn({ event: 'window_requests_failed', err: error }, 'could not read the windows other instances left to this one; retrying')
+    }
   }
 
   /** Windows marked and not computed yet: in the schedule or waiting for their owner. */
@@ -240,16 +284,18 @@ export class MonitorPipeline {
    * have marked it), when stopping, or once this instance owns it. Returns the windows to compute
    * now.
    */
-  private async leaveToOwners(due: PendingWindow[]): Promise<PendingWindow[]> {
+  private async leaveToOwners(due: PendingWindow[], hurry = false): Promise<PendingWindow[]> {
     const now = this.now()
     const computing: PendingWindow[] = []
     for (const entry of due) {
-      if (this.closing || entry.storedAt === 0 || this.owns(entry.ref.model_id)) computing.push(entry)
+      if (this.closing || hurry || entry.storedAt === 0 || this.owns(entry.ref.model_id)) computing.push(entry)
       else this.awaitingOwner.push({ entry, takenAt: now })
     }
     if (this.awaitingOwner.length === 0) return computing
     const computedFrom = new Map<string, number>()
+    let ownersWorking = new Map<string, number>()
     try {
+      ownersWorking = await this.deps.windows.latestJudged([...new Set(this.awaitingOwner.map((w) => w.entry.ref.model_id))])
       for (const group of groupWindows(this.awaitingOwner.map((w) => w.entry.ref)).values()) {
         const { model_id, window_size_ms } = group[0]!
         const stored = await this.deps.windows.judgedFrom(
@@ -269,7 +315,13 @@ export class MonitorPipeline {
       if (coversRowsStoredAt(computedFrom.get(windowRefKey(w.entry.ref)), w.entry.storedAt)) {
         w.entry.resolve()
         covered++
-      } else if (this.closing || now >= this.ownerDeadline(w) || this.owns(w.entry.ref.model_id)) computing.push(w.entry)
+      } else if (
+        this.closing ||
+        hurry ||
+        now >= this.ownerDeadline(w, (ownersWorking.get(w.entry.ref.model_id) ?? -1) >= w.entry.storedAt) ||
+        this.owns(w.entry.ref.model_id)
+      )
+        computing.push(w.entry)
       else waiting.push(w)
     }
     this.awaitingOwner = waiting
@@ -283,11 +335,14 @@ export class MonitorPipeline {
    * within its refresh interval (at once if it may close), within the backlog interval while a
    * backlog is read (it may hold even a closing window), and everything once its batches stop. So
    * this instance waits that long, or, once its own batches stopped, until `ownerWaitMs` after
-   * that; `ownerWaitMs` is added to each for the owner's round.
+   * that; `ownerWaitMs` is added to each for the owner's round. An owner `working` (it judged a
+   * computation of the model since these rows were stored) may still be reading a backlog of
+   * its own when this instance is idle: it gets the backlog's wait, so that two instances do not
+   * both compute what the slower one has not reached yet.
    */
-  private ownerDeadline(w: { entry: PendingWindow; takenAt: number }): number {
+  private ownerDeadline(w: { entry: PendingWindow; takenAt: number }, working: boolean): number {
     const { refreshMs, ownerWaitMs } = this.deps.settings
-    if (this.lastBatchBehind) return w.takenAt + Math.max(refreshMs, this.backlogRefreshMs) + ownerWaitMs
+    if (this.lastBatchBehind || working) return w.takenAt + Math.max(refreshMs, this.backlogRefreshMs) + ownerWaitMs
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
     if (idle) return Math.max(w.takenAt, this.lastBatchAt) + ownerWaitMs
     return w.takenAt + (w.entry.urgent ? 0 : refreshMs) + ownerWaitMs

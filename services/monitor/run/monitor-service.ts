@@ -125,6 +125,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
         )
       },
       onPartitionsRevoked: (partitions) => pipeline.partitionsRevoked(partitions),
+      onRebalance: () => pipeline.settleNow(),
       maxBatchSize: settings.maxBatchSize,
       lingerMs: settings.lingerMs,
       retry: deps.retry,

@@ -379,6 +379,51 @@ export class WindowStore {
     )
   }
 
+  /** Per model, when (server seconds) the latest judged computation of any of its windows began. */
+  async latestJudged(modelIds: string[]): Promise<Map<string, number>> {
+    if (modelIds.length === 0) return new Map()
+    const rows = await this.ch.query<{ model_id: string; computed_from: number }>(
+      `SELECT model_id, max(computed_from) AS computed_from FROM ${this.ch.table('window_computations')}
+       WHERE model_id IN (${modelIds.map(lit).join(', ')}) GROUP BY model_id`,
+    )
+    return new Map(rows.map((r) => [r.model_id, Number(r.computed_from)]))
+  }
+
+  /** Asks the owner of the windows' model to compute them: records of them were stored at
+   *  `requestedAt` (server seconds) by an instance that leaves them to it. */
+  async requestWindows(requests: { ref: WindowRef; urgent: boolean }[], requestedAt: number): Promise<void> {
+    if (requests.length === 0) return
+    await this.ch.insert(
+      'window_requests',
+      requests.map(({ ref, urgent }) => ({ ...ref, requested_at: requestedAt, urgent: urgent ? 1 : 0 })),
+    )
+  }
+
+  /** The windows of the models asked for in the last `lookbackSeconds` (server time) and not
+   *  computed since (no judged computation began after the request), and whether one asked for
+   *  urgently. */
+  async requestedWindows(modelIds: string[], lookbackSeconds: number): Promise<{ ref: WindowRef; urgent: boolean }[]> {
+    if (modelIds.length === 0) return []
+    const models = modelIds.map(lit).join(', ')
+    const requested = `SELECT model_id, window_size_ms, window_start, requested_at, urgent FROM ${this.ch.table('window_requests')}
+       WHERE model_id IN (${models}) AND requested_at >= toUInt32(now()) - ${Math.floor(lookbackSeconds)}`
+    const rows = await this.ch.query<WindowRef & { urgent: number }>(
+      `SELECT model_id, window_size_ms, window_start, max(urgent) AS urgent
+       FROM (${requested}) AS requested
+       ANY LEFT JOIN (
+         SELECT model_id, window_size_ms, window_start, max(computed_from) AS computed_from FROM ${this.ch.table('window_computations')}
+         WHERE model_id IN (${models}) AND (model_id, window_size_ms, window_start) IN (SELECT model_id, window_size_ms, window_start FROM (${requested}))
+         GROUP BY model_id, window_size_ms, window_start
+       ) AS judged USING (model_id, window_size_ms, window_start)
+       WHERE requested_at >= computed_from
+       GROUP BY model_id, window_size_ms, window_start`,
+    )
+    return rows.map((r) => ({
+      ref: { model_id: r.model_id, window_size_ms: Number(r.window_size_ms), window_start: Number(r.window_start) },
+      urgent: Number(r.urgent) === 1,
+    }))
+  }
+
   /** Per window, when the latest computation judged so far began reading (ClickHouse seconds). */
   async judgedFrom(modelId: string, sizeMs: number, starts: number[]): Promise<Map<number, number>> {
     if (starts.length === 0) return new Map()

@@ -31,6 +31,13 @@ export interface BatchConsumerOptions {
   onPartitionsRevoked?(partitions: { topic: string; partition: number }[]): void
   /** Called with the whole assignment after every (re)join. */
   onPartitionsAssigned?(partitions: { topic: string; partition: number }[]): void
+  /** Called when a rebalance begins: work in flight should settle now, so that it is committed
+   *  before the partitions may move (see `drainMs`). */
+  onRebalance?(): void
+  /** How long a rebalance found between batches waits for the work in flight to be committed
+   *  before the member rejoins (default 20 s; kafkajs drops a member that takes its 60 s
+   *  rebalance timeout). What is not committed by then is replayed by the partitions' new owners. */
+  drainMs?: number
   maxBatchSize?: number
   /** How long the first record of a batch may wait for more. */
   lingerMs?: number
@@ -79,6 +86,10 @@ interface InFlightBatch {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** kafkajs's signal that the group is rebalancing and this member must rejoin. */
+const isRebalancing = (error: unknown): boolean =>
+  ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR_FOR_GROUP'].includes((error as { type?: string } | null)?.type ?? '')
+
 /**
  * The one consumer loop. kafkajs hands over one partition's batch at a time; up to all
  * assigned partitions run concurrently and their records are gathered into one batch
@@ -118,8 +129,40 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
   // Batches handled and not committed yet, oldest first (a stall report names the oldest).
   const uncommitted: InFlightBatch[] = []
   const maxUnsettled = options.maxUnsettledBatches ?? 20
+  const drainMs = options.drainMs ?? 20_000
+  // A drain before rejoining, shared by the partitions' eachBatch calls that find the rebalance.
+  let draining: Promise<void> | null = null
 
   type Assigned = { topic: string; partition: number }[]
+
+  consumer.on(consumer.events.REBALANCING, () => options.onRebalance?.())
+
+  /**
+   * Commits the work in flight before this member rejoins a rebalancing group. Until it rejoins,
+   * the group keeps its generation and the broker accepts its commits; after, the partitions may
+   * belong to another member, which would replay and recompute what was not committed. Nothing is
+   * fetched meanwhile (kafkajs waits for every eachBatch of the fetch); heartbeats keep the
+   * member in the group.
+   */
+  const drainBeforeRejoin = (heartbeat: () => Promise<void>): Promise<void> => {
+    draining ??= (async () => {
+      options.onRebalance?.()
+      const started = Date.now()
+      const inFlight = uncommitted.length
+      while (uncommitted.length > 0 && Date.now() - started < drainMs) {
+        await Promise.race([commits, sleep(Math.min(3_000, drainMs - (Date.now() - started)))])
+        if (uncommitted.length > 0) await heartbeat().catch(() => undefined)
+      }
+      const done = uncommitted.length === 0
+      logger.info(
+        { event: 'rebalance_drained', batches: inFlight, committed: done, seconds: (Date.now() - started) / 1000 },
+        done ? 'work in flight committed before rejoining the group' : 'rejoining with work in flight; its partitions may be replayed',
+      )
+    })().finally(() => {
+      draining = null
+    })
+    return draining
+  }
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const previous = current
@@ -301,6 +344,14 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     await done
     // Moves kafkajs's fetch position past the batch (the commit itself was done by flush).
     resolveOffset(batch.lastOffset())
+    // kafkajs heartbeats after each batch (at most every heartbeat interval) and rejoins as soon
+    // as one finds a rebalance; finding it here first lets the work in flight be committed.
+    try {
+      await heartbeat()
+    } catch (error) {
+      if (isRebalancing(error) && uncommitted.length > 0) await drainBeforeRejoin(heartbeat)
+      throw error
+    }
   }
 
   return {

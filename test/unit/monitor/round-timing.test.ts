@@ -6,6 +6,9 @@ import { createMonitorMetrics } from '../../../services/monitor/run/monitor-metr
 import { MonitorPipeline } from '../../../services/monitor/run/monitor-pipeline.ts'
 import { defaultMonitorSettings } from '../../../services/monitor/run/monitor-settings.ts'
 import type { ComputedWindows, WindowStore } from '../../../services/monitor/store/window-store.ts'
+import type { ModelWatermark } from '../../../services/monitor/store/model-watermark.ts'
+import { ownerPartition } from '../../../services/monitor/core/windows/window-owner.ts'
+import type { WindowRef } from '../../../services/monitor/core/windows/window-math.ts'
 import type { ClickHouse } from '../../../services/shared/clickhouse/client.ts'
 import type { EventCodec } from '../../../services/shared/codec/event-codec.ts'
 import type { LabelEvent, PredictionEvent } from '../../../services/shared/events/types.ts'
@@ -20,8 +23,19 @@ import { HOUR, modelConfig } from '../detectors/synthetic.ts'
 const T0 = Date.UTC(2026, 10, 2, 0, 0, 0)
 const ROUND_DELAY = 1_000
 const REFRESH = 10_000
+const OWNER_WAIT = 5_000
+const BACKLOG_REFRESH = 60_000
 
-function setUp() {
+/** Owner checks of a pipeline sharing its predictions topic (two partitions) with another
+ *  instance: what it asks the owner for, and what the owner was asked for (`asked`). */
+interface OwnerChecks {
+  requests: { starts: number[]; at: number }[]
+  asked: { ref: WindowRef; urgent: boolean }[]
+  /** When the owner last began a judged computation of the model (server seconds). */
+  ownerJudgedAt?: number
+}
+
+function setUp(shared?: OwnerChecks) {
   const model = buildRuntimeModel(modelConfig({ model_id: 'churn', windows: ['1h'] }), null)
   const computations: { at: number; starts: number[] }[] = []
   const windows = {
@@ -30,6 +44,12 @@ function setUp() {
       return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], closedStarts: [], blocked: [], rereads: 0 }
     },
     rowsOf: () => undefined,
+    serverSecond: async () => Math.floor(Date.now() / 1000),
+    requestWindows: async (requests: { ref: WindowRef }[]) => void shared?.requests.push({ starts: requests.map((r) => r.ref.window_start), at: Date.now() }),
+    requestedWindows: async () => shared?.asked.splice(0) ?? [],
+    judgedFrom: async () => new Map(),
+    latestJudged: async () => new Map(shared?.ownerJudgedAt === undefined ? [] : [['churn', shared.ownerJudgedAt]]),
+    recordJudged: async () => undefined,
   } as unknown as WindowStore
   const ch = {
     table: (n: string) => n,
@@ -51,7 +71,15 @@ function setUp() {
     windows,
     metrics: createMonitorMetrics(new Registry()),
     logger: pino({ level: 'silent' }),
-    settings: defaultMonitorSettings({ roundDelayMs: ROUND_DELAY, refreshMs: REFRESH, idleCloseMs: 0, stepMs: 0 }),
+    settings: defaultMonitorSettings({
+      roundDelayMs: ROUND_DELAY,
+      refreshMs: REFRESH,
+      backlogRefreshMs: BACKLOG_REFRESH,
+      idleCloseMs: 0,
+      stepMs: 0,
+      ownerWaitMs: OWNER_WAIT,
+    }),
+    ...(shared ? { watermark: { partitions: 2, record: async () => undefined, lows: async () => new Map() } as unknown as ModelWatermark } : {}),
   })
   let offset = 0
   const record = (topic: string, event: PredictionEvent | LabelEvent): ConsumedRecord => ({
@@ -122,5 +150,87 @@ describe('monitor rounds', () => {
     expect(computations.map((c) => c.starts)).toEqual([[w1]])
     expect(computations[0]!.at - computedAt).toBeGreaterThanOrEqual(REFRESH)
     expect(computations[0]!.at - computedAt).toBeLessThan(REFRESH + ROUND_DELAY + 600)
+  })
+
+  it('settleNow (a rebalance begins): the next round computes every marked window, due or not', async () => {
+    const { pipeline, computations, prediction, label } = setUp()
+    const w1 = T0 - 5 * HOUR
+    const first = await pipeline.handleBatch([prediction('a', w1 + 60_000)])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    await first.settled
+    computations.length = 0
+
+    // Batches keep coming, so the label's window would wait for its refresh interval.
+    const marked = await pipeline.handleBatch([label('a')])
+    let settled = false
+    void marked.settled.then(() => (settled = true))
+    await pipeline.handleBatch([])
+    await vi.advanceTimersByTimeAsync(500)
+    await pipeline.handleBatch([])
+    expect(computations).toEqual([])
+    const asked = Date.now()
+    pipeline.settleNow()
+    await vi.advanceTimersByTimeAsync(10)
+    expect(settled).toBe(true)
+    expect(computations.map((c) => c.starts)).toEqual([[w1]])
+    expect(computations[0]!.at - asked).toBeLessThan(10)
+    // Only that round: later windows wait for their refresh interval again.
+    await pipeline.handleBatch([label('a')])
+    await vi.advanceTimersByTimeAsync(500)
+    await pipeline.handleBatch([])
+    await vi.advanceTimersByTimeAsync(500)
+    expect(computations).toHaveLength(1)
+  })
+
+  it("an instance not owning the model asks the owner for the windows its records touch, and computes one itself only once the owner's wait is over", async () => {
+    const checks: OwnerChecks = { requests: [], asked: [] }
+    const { pipeline, computations, prediction } = setUp(checks)
+    const mine = 1 - ownerPartition('churn', 2)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: mine, idle: false }])
+    const w1 = T0 - 5 * HOUR
+    const batch = await pipeline.handleBatch([prediction('a', w1 + 60_000)])
+    let settled = false
+    void batch.settled.then(() => (settled = true))
+    // Its own window, and the one whose closing range it lies in (one hour back, past the ten
+    // minutes of allowed lateness).
+    const closing = Math.floor((w1 + 60_000 - HOUR - 10 * 60_000) / HOUR) * HOUR
+    expect(checks.requests).toEqual([{ starts: [w1, closing], at: T0 }])
+    // The owner never computes it (judgedFrom finds nothing): waited for, then computed here.
+    await vi.advanceTimersByTimeAsync(OWNER_WAIT - 100)
+    expect(computations).toEqual([])
+    expect(settled).toBe(false)
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 200)
+    expect(computations.flatMap((c) => c.starts).sort()).toEqual([closing, w1].sort())
+    expect(settled).toBe(true)
+  })
+
+  it('the owner computes the windows other instances asked it for, without records of its own', async () => {
+    const checks: OwnerChecks = { requests: [], asked: [] }
+    const { pipeline, computations } = setUp(checks)
+    const owned = ownerPartition('churn', 2)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: owned, idle: false }])
+    const w1 = T0 - 5 * HOUR
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY * 3)
+    expect(computations).toEqual([])
+    checks.asked.push({ ref: { model_id: 'churn', window_size_ms: HOUR, window_start: w1 }, urgent: false })
+    // Read at the next round; computed the round after (the owner is idle: everything marked is due).
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY * 2 + 100)
+    expect(computations.map((c) => c.starts)).toEqual([[w1]])
+    expect(checks.requests).toEqual([])
+  })
+
+  it('an owner busy with other windows of the model is given the backlog wait, not the idle one', async () => {
+    const checks: OwnerChecks = { requests: [], asked: [], ownerJudgedAt: Math.floor(T0 / 1000) }
+    const { pipeline, computations, prediction } = setUp(checks)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: 1 - ownerPartition('churn', 2), idle: false }])
+    const w1 = T0 - 5 * HOUR
+    await pipeline.handleBatch([prediction('a', w1 + 60_000)])
+    const takenAt = T0 + ROUND_DELAY
+    await vi.advanceTimersByTimeAsync(OWNER_WAIT + ROUND_DELAY * 3)
+    expect(computations).toEqual([])
+    await vi.advanceTimersByTimeAsync(takenAt + BACKLOG_REFRESH + OWNER_WAIT - Date.now() - 100)
+    expect(computations).toEqual([])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 200)
+    expect(computations.flatMap((c) => c.starts)).toHaveLength(2)
   })
 })
