@@ -223,9 +223,10 @@ export class MonitorPipeline {
     // none for a round delay. During a backlog the batches' offsets wait longer (the consumer
     // keeps fetching).
     const idle = this.batchesInFlight === 0 && this.now() - this.lastBatchAt >= this.roundDelayMs
-    const hurry = this.hurry
+    // Stopping or a rebalance (settleNow): every marked window, here and now.
+    const settling = this.closing || this.hurry
     this.hurry = false
-    const plan = planRound({ closing: this.closing || hurry, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
+    const plan = planRound({ closing: settling, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
     const { due, nextDueAt } = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
     const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
     this.deps.metrics.windowsPending.set(this.pendingWindows() + due.length)
@@ -233,7 +234,7 @@ export class MonitorPipeline {
     // Not idle yet: the round a later batch asked for was folded into this earlier one, so the
     // one that brings every window up to date once batches stop is asked for here.
     if (!idle && this.batchesInFlight === 0 && this.schedule.size() > 0) this.requestRound(Math.max(0, this.lastBatchAt + this.roundDelayMs - this.now()))
-    const computing = await this.leaveToOwners(due, hurry)
+    const computing = await this.leaveToOwners(due, settling)
     if (computing.length === 0) return
     await this.computeDue(computing, deferrable, Infinity, this.stored)
   }
@@ -281,14 +282,14 @@ export class MonitorPipeline {
    * Takes the due windows of models another instance owns out of the round: each waits until a
    * stored computation began after its marking batch's rows were stored (then its batches may
    * commit), and is computed here only if none does in time (ownerDeadline: the owner may not
-   * have marked it), when stopping, or once this instance owns it. Returns the windows to compute
-   * now.
+   * have marked it), when `settling` (stopping, a rebalance), or once this instance owns it.
+   * Returns the windows to compute now.
    */
-  private async leaveToOwners(due: PendingWindow[], hurry = false): Promise<PendingWindow[]> {
+  private async leaveToOwners(due: PendingWindow[], settling: boolean): Promise<PendingWindow[]> {
     const now = this.now()
     const computing: PendingWindow[] = []
     for (const entry of due) {
-      if (this.closing || hurry || entry.storedAt === 0 || this.owns(entry.ref.model_id)) computing.push(entry)
+      if (settling || entry.storedAt === 0 || this.owns(entry.ref.model_id)) computing.push(entry)
       else this.awaitingOwner.push({ entry, takenAt: now })
     }
     if (this.awaitingOwner.length === 0) return computing
@@ -316,8 +317,7 @@ export class MonitorPipeline {
         w.entry.resolve()
         covered++
       } else if (
-        this.closing ||
-        hurry ||
+        settling ||
         now >= this.ownerDeadline(w, (ownersWorking.get(w.entry.ref.model_id) ?? -1) >= w.entry.storedAt) ||
         this.owns(w.entry.ref.model_id)
       )
