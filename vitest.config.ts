@@ -9,6 +9,7 @@ const CLICKHOUSE_FACING = [
   'window-owner',
   'window-requests',
   'label-health',
+  'join-health-recheck',
   'label-lookup',
   'monitor-metrics',
   'detectors-e2e',

@@ -13,7 +13,8 @@ import { publishedAlerts, publishedTriggers } from '../store/alerts.ts'
 import { evidenceQueries } from '../store/evidence-sql.ts'
 import { evaluationsSince } from '../store/window-evaluations.ts'
 import { absentSegments } from '../core/windows/absent-segments.ts'
-import { historyBefore, loadSeriesHistory } from '../store/window-history.ts'
+import { historyBefore, loadSeriesHistory, type SeriesHistory } from '../store/window-history.ts'
+import type { FeatureWindowStats, WindowSummary } from '../../shared/records/window-metrics.ts'
 
 const DAY = 86_400_000
 /** How far back a segment counts as one the model sends (absent-segments.ts). */
@@ -58,11 +59,67 @@ export class DetectionRunner {
     // Closed windows, empty ones included: a model that stopped sending is judged at volume 0.
     const closed = computed.summaries.filter((s) => s.closed)
     if (closed.length === 0) return
+    const sizeMs = closed[0]!.key.window_size_ms
+    const starts = closed.map((s) => s.key.window_start)
+    const history = await loadSeriesHistory(
+      this.deps.ch,
+      model.config.model_id,
+      sizeMs,
+      Math.min(...starts),
+      Math.max(...starts),
+      Math.min(...model.config.windows),
+    )
+    await this.judge(model, closed, computed.features, computed.versions, history, dataTime)
+  }
+
+  /**
+   * Judges stored closed windows again from their stored numbers (their join health changed):
+   * nothing is recomputed. A window whose rows changed meanwhile is marked by those rows and judged
+   * again when it is computed.
+   */
+  async rejudge(model: RuntimeModel, sizeMs: number, starts: number[], dataTime = 0): Promise<void> {
+    if (starts.length === 0) return
+    const history = await loadSeriesHistory(
+      this.deps.ch,
+      model.config.model_id,
+      sizeMs,
+      Math.min(...starts),
+      Math.max(...starts),
+      Math.min(...model.config.windows),
+    )
+    const wanted = new Set(starts)
+    const stored = [...history.snapshots.entries()]
+      .filter(
+        ([key, s]) =>
+          wanted.has(s.summary.key.window_start) &&
+          s.summary.closed &&
+          history.snapshotVersions.get(key) === history.dataVersions.get(s.summary.key.window_start),
+      )
+      .map(([, s]) => s)
+    if (stored.length === 0) return
+    await this.judge(
+      model,
+      stored.map((s) => s.summary),
+      stored.flatMap((s) => s.features),
+      history.dataVersions,
+      history,
+      dataTime,
+    )
+  }
+
+  /** Evaluates closed windows, stores the evaluations and publishes the episodes they change. */
+  private async judge(
+    model: RuntimeModel,
+    closed: WindowSummary[],
+    features: FeatureWindowStats[],
+    versions: Map<number, string>,
+    history: SeriesHistory,
+    dataTime: number,
+  ): Promise<void> {
     const { ch } = this.deps
     const modelId = model.config.model_id
     const sizeMs = closed[0]!.key.window_size_ms
     const starts = closed.map((s) => s.key.window_start)
-    const history = await loadSeriesHistory(ch, modelId, sizeMs, Math.min(...starts), Math.max(...starts), Math.min(...model.config.windows))
     // Segments that had traffic in the week before and none in a closed window are judged at 0.
     const seen = [...history.snapshots.values()]
       .map((s) => s.summary)
@@ -82,9 +139,7 @@ export class DetectionRunner {
       const key = summary.key
       const current = {
         summary,
-        features: computed.features.filter(
-          (f) => f.key.window_start === key.window_start && f.key.segment === key.segment && f.key.model_version === key.model_version,
-        ),
+        features: features.filter((f) => f.key.window_start === key.window_start && f.key.segment === key.segment && f.key.model_version === key.model_version),
       }
       const result = evaluateWindow({
         model: model.config,
@@ -105,7 +160,7 @@ export class DetectionRunner {
       evaluationRows.push({
         ...key,
         findings_json: encodeEvaluation({ findings: result.findings, not_judged: result.not_judged }),
-        data_version: computed.versions.get(key.window_start) ?? '0',
+        data_version: versions.get(key.window_start) ?? '0',
         evaluated_at: Date.now(),
       })
     }

@@ -55,6 +55,8 @@ export interface PipelineDeps {
   /** Called with every recomputation (detectors hook in here), with the newest record time that
    *  was stored when it began. */
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows, dataTime: number): Promise<void>
+  /** Judges stored closed windows again from their stored numbers (recheck). */
+  rejudge?(model: RuntimeModel, sizeMs: number, starts: number[], dataTime: number): Promise<void>
   now?: () => number
 }
 
@@ -167,7 +169,7 @@ export class MonitorPipeline {
       storedAt = await this.deps.windows.serverSecond()
       await this.deps.windows.requestWindows(leftToOwners, storedAt)
     }
-    const marks = dirty.map(({ ref, urgent, step, elsewhere }) => this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0))
+    const marks = dirty.map(({ ref, urgent, step, closeCheck, elsewhere }) => this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0, closeCheck))
     // Only once the batch's windows are marked: a step is computed once every partition is
     // stored past it, and then every record of the step must be in it.
     if (this.stepMs > 0)
@@ -227,7 +229,9 @@ export class MonitorPipeline {
     const settling = this.closing || this.hurry
     this.hurry = false
     const plan = planRound({ closing: settling, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
-    const { due, nextDueAt } = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
+    const taken = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
+    const due = this.skipClosed(taken.due, settling)
+    const { nextDueAt } = taken
     const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
     this.deps.metrics.windowsPending.set(this.pendingWindows() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
@@ -237,6 +241,24 @@ export class MonitorPipeline {
     const computing = await this.leaveToOwners(due, settling)
     if (computing.length === 0) return
     await this.computeDue(computing, deferrable, Infinity, this.stored)
+  }
+
+  /**
+   * Windows this instance has computed as closed since they were marked urgent (batches read
+   * during that computation marked them, as their records could close them): a mark that only
+   * checked the close is covered by that computation, and the others are refreshes, due at their
+   * refresh interval (every window, when settling). Returns the rest.
+   */
+  private skipClosed(due: PendingWindow[], settling: boolean): PendingWindow[] {
+    const rest: PendingWindow[] = []
+    for (const entry of due) {
+      if (!entry.urgent || !this.knownClosed.has(windowRefKey(entry.ref))) rest.push(entry)
+      else if (entry.closeCheck) entry.resolve()
+      else if (settling) rest.push(entry)
+      else this.schedule.requeue([entry])
+    }
+    if (rest.length < due.length) this.requestRound(this.roundDelayMs)
+    return rest
   }
 
   /**
@@ -446,13 +468,29 @@ export class MonitorPipeline {
     await Promise.all(marks)
   }
 
-  /** Marks windows to be recomputed and judged again (their join health changed); resolves when
-   *  they were. Only for a model this instance owns. */
+  /** Judges the model's stored closed windows again (their join health changed; their numbers did
+   *  not, or their rows mark them for a computation anyway), between rounds so that no computation
+   *  of them runs meanwhile; retried while it fails. Only for a model this instance owns. */
   async recheck(modelId: string, sizeMs: number, starts: number[]): Promise<void> {
-    if (starts.length === 0 || !this.deps.models.has(modelId) || !this.owns(modelId)) return
-    const marks = starts.map((window_start) => this.schedule.mark({ model_id: modelId, window_size_ms: sizeMs, window_start }, true))
-    this.requestRound(this.closing ? 0 : this.roundDelayMs)
-    await Promise.all(marks)
+    const model = this.deps.models.get(modelId)
+    const rejudge = this.deps.rejudge
+    if (starts.length === 0 || !model || !rejudge || !this.owns(modelId)) return
+    const dataTime = (): number => (this.stepMs > 0 && Number.isFinite(this.computedStep) ? this.computedStep : this.stored)
+    const run = this.rounds.then(async () => {
+      let delay = 250
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await rejudge(model, sizeMs, starts, dataTime())
+        } catch (error) {
+          if (this.closing && attempt >= 3) throw error
+          this.deps.logger.warn({ event: 'window_rejudge_failed', err: error, windows: starts.length, attempt }, 'judging windows again failed; retrying')
+          await new Promise((r) => setTimeout(r, delay))
+          delay = Math.min(10_000, delay * 2)
+        }
+      }
+    })
+    this.rounds = run.catch(() => undefined)
+    await run
   }
 
   /**
@@ -680,7 +718,7 @@ export class MonitorPipeline {
     touched.mark(model.config.model_id, sizes, eventTime, step)
     for (const size of sizes) {
       const ref = { model_id: model.config.model_id, window_size_ms: size, window_start: closingWindowStart(eventTime, size, model.config.allowed_lateness) }
-      if (!this.knownClosed.has(windowRefKey(ref)) && !this.blocked.has(ref)) touched.add(ref, true, step)
+      if (!this.knownClosed.has(windowRefKey(ref)) && !this.blocked.has(ref)) touched.add(ref, true, step, true)
     }
   }
 
@@ -754,6 +792,7 @@ export class MonitorPipeline {
     for (const group of recomputeChunks(refs, (ref) => this.deps.windows.rowsOf(ref))) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms
+      const chunkStarted = process.hrtime.bigint()
       const computed = await this.deps.windows.recompute(
         model,
         sizeMs,
@@ -767,6 +806,18 @@ export class MonitorPipeline {
       )
       for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
       this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length)
+      this.deps.logger.debug(
+        {
+          event: 'windows_recomputed',
+          model_id: model.config.model_id,
+          window_size_ms: sizeMs,
+          starts: group.map((r) => r.window_start),
+          deferred: computed.deferred.length,
+          closed: computed.closedStarts.length,
+          seconds: Number(process.hrtime.bigint() - chunkStarted) / 1e9,
+        },
+        'windows recomputed',
+      )
       this.deps.metrics.windowRereads.inc(computed.rereads)
       for (const start of computed.closedStarts)
         this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)

@@ -97,6 +97,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     logger: deps.logger,
     settings,
     onWindowsComputed,
+    rejudge: (model, sizeMs, starts, dataTime) => detection?.rejudge(model, sizeMs, starts, dataTime) ?? Promise.resolve(),
   })
   const consumer: BatchConsumer = createBatchConsumer(
     deps.kafka,

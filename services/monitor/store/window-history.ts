@@ -13,6 +13,10 @@ export interface SeriesHistory {
   versionStarts: Map<string, number>
   /** Join counters by window start (smallest window size only). */
   joinHealth: Map<number, JoinHealth>
+  /** The data_version of each window start's latest computation, and of each snapshot (one
+   *  older than its window's is left from an earlier computation: a segment that overflowed since). */
+  dataVersions: Map<number, string>
+  snapshotVersions: Map<string, string>
 }
 
 export const snapshotKey = (version: string, segment: string, start: number): string => `${version}|${segment}|${start}`
@@ -25,7 +29,7 @@ export const snapshotKey = (version: string, segment: string, start: number): st
 export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs: number, from: number, to: number, joinSizeMs: number): Promise<SeriesHistory> {
   const where = `model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs}`
   const [summaries, features, versions, labels] = await Promise.all([
-    ch.query<SummaryRecord>(
+    ch.query<SummaryRecord & { data_version: number | string }>(
       `SELECT * FROM ${ch.table('window_summary')} FINAL WHERE ${where} AND window_start >= ${from - 28 * DAY} AND window_start <= ${to}`,
     ),
     ch.query<FeatureRecord>(
@@ -42,6 +46,13 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
       : Promise.resolve([]),
   ])
   const snapshots = new Map<string, WindowSnapshot>()
+  const dataVersions = new Map<number, string>()
+  const snapshotVersions = new Map<string, string>()
+  for (const r of summaries) {
+    snapshotVersions.set(snapshotKey(r.model_version, r.segment, r.window_start), String(r.data_version))
+    const seen = dataVersions.get(r.window_start)
+    if (seen === undefined || Number(r.data_version) > Number(seen)) dataVersions.set(r.window_start, String(r.data_version))
+  }
   for (const r of summaries) snapshots.set(snapshotKey(r.model_version, r.segment, r.window_start), { summary: summaryFromRecord(r), features: [] })
   for (const r of features) snapshots.get(snapshotKey(r.model_version, r.segment, r.window_start))?.features.push(featureFromRecord(r))
   // Join counters per window: duplicates and volume from the windows themselves (derived from
@@ -76,7 +87,7 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
       joinHealth.set(l.window_start, j)
     }
   }
-  return { snapshots, versionStarts: new Map(versions.map((v) => [v.model_version, v.first_start])), joinHealth }
+  return { snapshots, versionStarts: new Map(versions.map((v) => [v.model_version, v.first_start])), joinHealth, dataVersions, snapshotVersions }
 }
 
 /** Earlier windows of the same segment (any version), oldest first. */

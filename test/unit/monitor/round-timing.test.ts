@@ -35,13 +35,22 @@ interface OwnerChecks {
   ownerJudgedAt?: number
 }
 
+/** What the stand-in store's computations take (fake clock) and which windows they find closed. */
+interface Computing {
+  ms: number
+  closable: Set<number>
+}
+
 function setUp(shared?: OwnerChecks) {
   const model = buildRuntimeModel(modelConfig({ model_id: 'churn', windows: ['1h'] }), null)
   const computations: { at: number; starts: number[] }[] = []
+  const computing: Computing = { ms: 0, closable: new Set() }
   const windows = {
     async recompute(_model: unknown, _size: number, starts: number[]): Promise<ComputedWindows> {
       computations.push({ at: Date.now(), starts: [...starts].sort((a, b) => a - b) })
-      return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], closedStarts: [], blocked: [], rereads: 0 }
+      if (computing.ms > 0) await new Promise((r) => setTimeout(r, computing.ms))
+      const closedStarts = starts.filter((s) => computing.closable.has(s))
+      return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], closedStarts, blocked: [], rereads: 0 }
     },
     rowsOf: () => undefined,
     serverSecond: async () => Math.floor(Date.now() / 1000),
@@ -94,7 +103,7 @@ function setUp(shared?: OwnerChecks) {
   const prediction = (id: string, eventTime: number) =>
     record('predictions', samplePrediction({ prediction_id: id, model_id: 'churn', model_version: 'v1', event_time: eventTime, segments: {} }))
   const label = (id: string) => record('labels', sampleLabel({ prediction_id: id, model_id: 'churn', label_time: Date.now() }))
-  return { pipeline, computations, prediction, label }
+  return { pipeline, computations, computing, prediction, label }
 }
 
 describe('monitor rounds', () => {
@@ -180,6 +189,30 @@ describe('monitor rounds', () => {
     await pipeline.handleBatch([])
     await vi.advanceTimersByTimeAsync(500)
     expect(computations).toHaveLength(1)
+  })
+
+  it('a window closed by a computation is not computed again for the batches read meanwhile that could only close it', async () => {
+    const { pipeline, computations, computing, prediction, label } = setUp()
+    const w1 = T0 - 5 * HOUR
+    const w2 = w1 + HOUR
+    computing.ms = 3_000
+    computing.closable.add(w1)
+    // b lies in w1's closing range (past the ten minutes of allowed lateness): w1 is computed at once.
+    const first = await pipeline.handleBatch([prediction('a', w1 + 60_000), prediction('b', w2 + 20 * 60_000)])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(computations.flatMap((c) => c.starts)).toContain(w1)
+    // Read while that computation runs: c could close w1 too, and is in w2.
+    const during = await pipeline.handleBatch([prediction('c', w2 + 25 * 60_000)])
+    await vi.advanceTimersByTimeAsync(3_000 + ROUND_DELAY * 3)
+    await Promise.all([first.settled, during.settled])
+    const computed = (start: number) => computations.filter((c) => c.starts.includes(start)).length
+    expect(computed(w1)).toBe(1)
+    expect(computed(w2)).toBe(2)
+    // A label of a prediction in w1 is new data of it: computed again.
+    const labeled = await pipeline.handleBatch([label('a')])
+    await vi.advanceTimersByTimeAsync(3_000 + ROUND_DELAY * 3)
+    await labeled.settled
+    expect(computed(w1)).toBe(2)
   })
 
   it("an instance not owning the model asks the owner for the windows its records touch, and computes one itself only once the owner's wait is over", async () => {

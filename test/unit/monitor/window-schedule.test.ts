@@ -23,6 +23,28 @@ const state = async (p: Promise<void>): Promise<'resolved' | 'rejected' | 'pendi
 }
 
 describe('WindowSchedule', () => {
+  it('an entry is a close check only while every mark of it is one, also across a requeue', () => {
+    const c = clock()
+    const schedule = new WindowSchedule(() => 10_000, c.now)
+    void schedule.mark(ref(0), true, 0, 0, true)
+    void schedule.mark(ref(HOUR), true, 0, 0, true)
+    void schedule.mark(ref(HOUR), false)
+    void schedule.mark(ref(2 * HOUR), false)
+    void schedule.mark(ref(2 * HOUR), true, 0, 0, true)
+    const checks = (due: { ref: { window_start: number }; closeCheck: boolean }[]) =>
+      due.map((d) => [d.ref.window_start / HOUR, d.closeCheck]).sort((a, b) => Number(a[0]) - Number(b[0]))
+    const taken = schedule.take(true).due
+    expect(checks(taken)).toEqual([
+      [0, true],
+      [1, false],
+      [2, false],
+    ])
+    // Put back while a record of the window was marked meanwhile: no longer only a check.
+    void schedule.mark(ref(0), false)
+    schedule.requeue(taken.filter((d) => d.ref.window_start === 0))
+    expect(checks(schedule.take(true).due)).toEqual([[0, false]])
+  })
+
   it('takes a window a refresh interval after its first mark, then at most once per interval', async () => {
     const c = clock()
     const schedule = new WindowSchedule(() => 10_000, c.now)

@@ -29,23 +29,27 @@ export function groupWindows(refs: Iterable<WindowRef>): Map<string, WindowRef[]
 }
 
 /** The windows one batch touched, each once per data-time step (0: unstepped), with whether it
- *  may close now (urgent). */
+ *  may close now (urgent) and whether only that brought it here (closeCheck: none of the batch's
+ *  records is in it). */
 export class DirtyWindows {
-  private readonly refs = new Map<string, { ref: WindowRef; urgent: boolean; step: number }>()
+  private readonly refs = new Map<string, { ref: WindowRef; urgent: boolean; step: number; closeCheck: boolean }>()
 
   mark(modelId: string, sizes: number[], eventTime: number, step = 0): void {
     for (const size of sizes) this.add({ model_id: modelId, window_size_ms: size, window_start: windowStart(eventTime, size) }, false, step)
   }
 
-  add(ref: WindowRef, urgent = false, step = 0): void {
+  /** `closeCheck`: the window may close now, and none of the records is in it. */
+  add(ref: WindowRef, urgent = false, step = 0, closeCheck = false): void {
     const key = stepWindowKey(ref, step)
     const seen = this.refs.get(key)
-    if (seen) seen.urgent ||= urgent
-    else this.refs.set(key, { ref, urgent, step })
+    if (seen) {
+      seen.urgent ||= urgent
+      seen.closeCheck &&= closeCheck
+    } else this.refs.set(key, { ref, urgent, step, closeCheck })
   }
 
   /** Takes all refs with their urgency and step. */
-  drain(): { ref: WindowRef; urgent: boolean; step: number }[] {
+  drain(): { ref: WindowRef; urgent: boolean; step: number; closeCheck: boolean }[] {
     const entries = [...this.refs.values()]
     this.refs.clear()
     return entries

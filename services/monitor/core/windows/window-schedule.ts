@@ -12,6 +12,8 @@ export interface PendingWindow {
   step: number
   /** Recompute in the next round whatever its refresh interval (it may close now). */
   urgent: boolean
+  /** Every mark of this entry only checks whether the window may close (no rows of it came). */
+  closeCheck: boolean
   /** When the first mark of this entry was made. */
   markedAt: number
   /** ClickHouse second read after the newest marking batch's rows were stored (0: not read;
@@ -53,16 +55,17 @@ export class WindowSchedule {
 
   /** Marks a window (for a data-time step: see takeStep); the promise resolves when a
    *  computation covering this mark succeeded. */
-  mark(ref: WindowRef, urgent: boolean, step = 0, storedAt = 0): Promise<void> {
+  mark(ref: WindowRef, urgent: boolean, step = 0, storedAt = 0, closeCheck = false): Promise<void> {
     const key = stepWindowKey(ref, step)
     let entry = this.pending.get(key)
     if (!entry) {
       // Rejections are handled by whoever waits (the consumer loop).
       const { promise: done, resolve, reject } = deferred()
-      entry = { ref, step, urgent, markedAt: this.now(), storedAt, done, resolve, reject }
+      entry = { ref, step, urgent, closeCheck, markedAt: this.now(), storedAt, done, resolve, reject }
       this.pending.set(key, entry)
     } else {
       entry.urgent ||= urgent
+      entry.closeCheck &&= closeCheck
       entry.storedAt = Math.max(entry.storedAt, storedAt)
     }
     return entry.done
@@ -128,6 +131,7 @@ export class WindowSchedule {
         this.pending.set(key, { ...entry, urgent: false })
         continue
       }
+      newer.closeCheck &&= entry.closeCheck
       newer.storedAt = Math.max(newer.storedAt, entry.storedAt)
       newer.done.then(entry.resolve, entry.reject)
     }
