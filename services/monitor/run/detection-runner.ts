@@ -61,14 +61,7 @@ export class DetectionRunner {
     if (closed.length === 0) return
     const sizeMs = closed[0]!.key.window_size_ms
     const starts = closed.map((s) => s.key.window_start)
-    const history = await loadSeriesHistory(
-      this.deps.ch,
-      model.config.model_id,
-      sizeMs,
-      Math.min(...starts),
-      Math.max(...starts),
-      Math.min(...model.config.windows),
-    )
+    const history = await this.historyOf(model, sizeMs, starts)
     await this.judge(model, closed, computed.features, computed.versions, history, dataTime)
   }
 
@@ -79,14 +72,7 @@ export class DetectionRunner {
    */
   async rejudge(model: RuntimeModel, sizeMs: number, starts: number[], dataTime = 0): Promise<void> {
     if (starts.length === 0) return
-    const history = await loadSeriesHistory(
-      this.deps.ch,
-      model.config.model_id,
-      sizeMs,
-      Math.min(...starts),
-      Math.max(...starts),
-      Math.min(...model.config.windows),
-    )
+    const history = await this.historyOf(model, sizeMs, starts)
     const wanted = new Set(starts)
     const stored = [...history.snapshots.entries()]
       .filter(
@@ -105,6 +91,11 @@ export class DetectionRunner {
       history,
       dataTime,
     )
+  }
+
+  /** The stored series the windows are judged against, through the latest of them. */
+  private historyOf(model: RuntimeModel, sizeMs: number, starts: number[]): Promise<SeriesHistory> {
+    return loadSeriesHistory(this.deps.ch, model.config.model_id, sizeMs, Math.min(...starts), Math.max(...starts), Math.min(...model.config.windows))
   }
 
   /** Evaluates closed windows, stores the evaluations and publishes the episodes they change. */
