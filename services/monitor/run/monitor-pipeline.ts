@@ -169,7 +169,11 @@ export class MonitorPipeline {
       storedAt = await this.deps.windows.serverSecond()
       await this.deps.windows.requestWindows(leftToOwners, storedAt)
     }
-    const marks = dirty.map(({ ref, urgent, step, closeCheck, elsewhere }) => this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0, closeCheck))
+    // The batch does not wait for the close of another instance's window none of its records is
+    // in: the owner was asked, and closes any window left open anyway (retryOpenWindows).
+    const marks = dirty
+      .filter((d) => !(d.elsewhere && d.closeCheck))
+      .map(({ ref, urgent, step, closeCheck, elsewhere }) => this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0, closeCheck))
     // Only once the batch's windows are marked: a step is computed once every partition is
     // stored past it, and then every record of the step must be in it.
     if (this.stepMs > 0)
@@ -230,7 +234,7 @@ export class MonitorPipeline {
     this.hurry = false
     const plan = planRound({ closing: settling, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
     const taken = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
-    const due = this.skipClosed(taken.due, settling)
+    const due = this.skipClosed(taken.due)
     const { nextDueAt } = taken
     const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
     this.deps.metrics.windowsPending.set(this.pendingWindows() + due.length)
@@ -243,22 +247,15 @@ export class MonitorPipeline {
     await this.computeDue(computing, deferrable, Infinity, this.stored)
   }
 
-  /**
-   * Windows this instance has computed as closed since they were marked urgent (batches read
-   * during that computation marked them, as their records could close them): a mark that only
-   * checked the close is covered by that computation, and the others are refreshes, due at their
-   * refresh interval (every window, when settling). Returns the rest.
-   */
-  private skipClosed(due: PendingWindow[], settling: boolean): PendingWindow[] {
-    const rest: PendingWindow[] = []
-    for (const entry of due) {
-      if (!entry.urgent || !this.knownClosed.has(windowRefKey(entry.ref))) rest.push(entry)
-      else if (entry.closeCheck) entry.resolve()
-      else if (settling) rest.push(entry)
-      else this.schedule.requeue([entry])
-    }
-    if (rest.length < due.length) this.requestRound(this.roundDelayMs)
-    return rest
+  /** Resolves, without computing them, the windows only marked as ones their batches' records
+   *  could close that this instance has computed closed since (batches read during that
+   *  computation mark them): the close is done, and none of those records is in them. */
+  private skipClosed(due: PendingWindow[]): PendingWindow[] {
+    return due.filter((entry) => {
+      if (!entry.closeCheck || !this.knownClosed.has(windowRefKey(entry.ref))) return true
+      entry.resolve()
+      return false
+    })
   }
 
   /**
