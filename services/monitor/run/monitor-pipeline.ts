@@ -76,6 +76,8 @@ export class MonitorPipeline {
   // Windows known to be closed already: no need to recompute them when later predictions
   // land in their closing range. Bounded; forgetting one costs one extra recomputation.
   private readonly knownClosed = new BoundedMap<string, true>(10_000)
+  /** Windows of models another instance owns whose close this one has asked for. */
+  private readonly closeAsked = new BoundedMap<string, true>(10_000)
   private readonly now: () => number
   // Records already dead-lettered, so that a batch retried after a ClickHouse failure does not
   // send them again (bounded; after a crash a replay may still send one twice: the headers carry
@@ -160,7 +162,13 @@ export class MonitorPipeline {
       this.lastBatchAt = this.now()
     }
     this.lastBatchBehind = progress.some((p) => !p.caughtUp)
-    const dirty = touched.drain().map((d) => ({ ...d, elsewhere: !this.owns(d.ref.model_id) }))
+    // A window another instance computes that the records could only close is asked for once:
+    // its owner closes it when it can (held-open windows, retryOpenWindows); asking with every
+    // batch had the owner compute a closed day-long window every few seconds.
+    const dirty = touched
+      .drain()
+      .map((d) => ({ ...d, elsewhere: !this.owns(d.ref.model_id) }))
+      .filter((d) => !(d.elsewhere && d.closeCheck && this.closeAsked.has(windowRefKey(d.ref))))
     // Windows left to their owner wait for a computation that began after these rows were stored,
     // and the owner is asked for it (it may have no records of the window to mark it by).
     const leftToOwners = dirty.filter((d) => d.elsewhere)
@@ -168,6 +176,7 @@ export class MonitorPipeline {
     if (leftToOwners.length > 0) {
       storedAt = await this.deps.windows.serverSecond()
       await this.deps.windows.requestWindows(leftToOwners, storedAt)
+      for (const d of leftToOwners) if (d.closeCheck) this.closeAsked.set(windowRefKey(d.ref), true)
     }
     // The batch does not wait for the close of another instance's window none of its records is
     // in: the owner was asked, and closes any window left open anyway (retryOpenWindows).

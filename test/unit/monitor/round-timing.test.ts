@@ -240,6 +240,17 @@ describe('monitor rounds', () => {
     expect(computations.flatMap((c) => c.starts)).toEqual([w1])
   })
 
+  it('an instance not owning the model asks for the close of a window once, and for its own windows with every batch', async () => {
+    const checks: OwnerChecks = { requests: [], asked: [] }
+    const { pipeline, prediction } = setUp(checks)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: 1 - ownerPartition('churn', 2), idle: false }])
+    const w1 = T0 - 5 * HOUR
+    const closing = Math.floor((w1 + 60_000 - HOUR - 10 * 60_000) / HOUR) * HOUR
+    await pipeline.handleBatch([prediction('a', w1 + 60_000)])
+    await pipeline.handleBatch([prediction('b', w1 + 120_000)])
+    expect(checks.requests.map((r) => r.starts)).toEqual([[w1, closing], [w1]])
+  })
+
   it('the owner computes the windows other instances asked it for, without records of its own', async () => {
     const checks: OwnerChecks = { requests: [], asked: [] }
     const { pipeline, computations } = setUp(checks)
