@@ -404,31 +404,44 @@ export class MonitorPipeline {
 
   /** Computes taken windows as of `asOf`, retrying until it succeeds (ClickHouse down: commits wait). */
   private async computeDue(due: PendingWindow[], deferrable: Set<string>, asOf: number, dataTime: number): Promise<void> {
+    try {
+      await this.retrying(
+        async () => {
+          const startedAt = this.now()
+          const deferred = await this.recompute(
+            due.map((d) => d.ref),
+            deferrable,
+            asOf,
+            dataTime,
+          )
+          this.schedule.requeue(due.filter((d) => deferred.has(windowRefKey(d.ref))))
+          this.schedule.computed(
+            due.filter((d) => !deferred.has(windowRefKey(d.ref))),
+            startedAt,
+          )
+          this.deps.metrics.windowsPending.set(this.pendingWindows())
+          this.deps.metrics.windowsHeldOpen.set(this.blocked.size)
+        },
+        (error, attempt) => {
+          this.deps.metrics.roundFailures.inc()
+          this.deps.logger.warn({ event: 'window_round_failed', err: error, windows: due.length, attempt }, 'window recomputation failed; retrying')
+        },
+      )
+    } catch (error) {
+      for (const d of due) d.reject(error)
+    }
+  }
+
+  /** Runs `work` until it succeeds, waiting 0.25 s doubling up to 10 s between attempts; once
+   *  stopping, gives up after the third attempt (throws its error). */
+  private async retrying<T>(work: () => Promise<T>, failed: (error: unknown, attempt: number) => void): Promise<T> {
     let delay = 250
     for (let attempt = 1; ; attempt++) {
-      const startedAt = this.now()
       try {
-        const deferred = await this.recompute(
-          due.map((d) => d.ref),
-          deferrable,
-          asOf,
-          dataTime,
-        )
-        this.schedule.requeue(due.filter((d) => deferred.has(windowRefKey(d.ref))))
-        this.schedule.computed(
-          due.filter((d) => !deferred.has(windowRefKey(d.ref))),
-          startedAt,
-        )
-        this.deps.metrics.windowsPending.set(this.pendingWindows())
-        this.deps.metrics.windowsHeldOpen.set(this.blocked.size)
-        return
+        return await work()
       } catch (error) {
-        if (this.closing && attempt >= 3) {
-          for (const d of due) d.reject(error)
-          return
-        }
-        this.deps.metrics.roundFailures.inc()
-        this.deps.logger.warn({ event: 'window_round_failed', err: error, windows: due.length, attempt }, 'window recomputation failed; retrying')
+        if (this.closing && attempt >= 3) throw error
+        failed(error, attempt)
         await new Promise((r) => setTimeout(r, delay))
         delay = Math.min(10_000, delay * 2)
       }
@@ -482,19 +495,13 @@ export class MonitorPipeline {
     const rejudge = this.deps.rejudge
     if (starts.length === 0 || !model || !rejudge || !this.owns(modelId)) return
     const dataTime = (): number => (this.stepMs > 0 && Number.isFinite(this.computedStep) ? this.computedStep : this.stored)
-    const run = this.rounds.then(async () => {
-      let delay = 250
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await rejudge(model, sizeMs, starts, dataTime())
-        } catch (error) {
-          if (this.closing && attempt >= 3) throw error
-          this.deps.logger.warn({ event: 'window_rejudge_failed', err: error, windows: starts.length, attempt }, 'judging windows again failed; retrying')
-          await new Promise((r) => setTimeout(r, delay))
-          delay = Math.min(10_000, delay * 2)
-        }
-      }
-    })
+    const run = this.rounds.then(() =>
+      this.retrying(
+        () => rejudge(model, sizeMs, starts, dataTime()),
+        (error, attempt) =>
+          this.deps.logger.warn({ event: 'window_rejudge_failed', err: error, windows: starts.length, attempt }, 'judging windows again failed; retrying'),
+      ),
+    )
     this.rounds = run.catch(() => undefined)
     await run
   }
