@@ -47,6 +47,7 @@ type Column = [expr: string, alias: string, hidden?: boolean]
 const HIDDEN = true
 
 const ECE_BINS = 10
+const bins = Array.from({ length: ECE_BINS }, (_, b) => b)
 /** Scores are probabilities: clipped as `logLoss` clips them (shared/stats/classification.ts). */
 const CLIP = 1e-15
 
@@ -361,6 +362,7 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
       `toUInt8(ifNull(predicted_class = ${pos}, 0)) AS said_positive`,
       'ifNull(score, 0) AS score_value',
       'least(greatest(score_value, 0), 1) AS clipped',
+      `least(${ECE_BINS - 1}, toUInt32(floor(clipped * ${ECE_BINS}))) AS ece_bin`,
       `-log(least(greatest(if(positive = 1, score_value, 1 - score_value), ${CLIP}), 1 - ${CLIP})) AS loss`,
     )
     aggregates.push(
@@ -374,15 +376,14 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
       ['arraySort(x -> (x.1, 1 - x.2), auc_pairs)', 'auc_pairs_positive_first', HIDDEN],
       ['arraySum(arrayMap((x, n) -> x.2 * n, auc_pairs_positive_first, arrayCumSum(arrayMap(x -> 1 - x.2, auc_pairs_positive_first))))', 'auc_u_below'],
       ['countIf(scored AND positive = 1)', 'auc_positives'],
-      // Calibration bins from the same pairs: (bin, clipped score, outcome) per scored row.
+      // Calibration bins: counts per bin, and each bin's sum of clipped scores over its slice of
+      // the sorted scores (a score's bin rises with it, so a bin is one contiguous slice).
+      [`[${bins.map((b) => `countIf(scored AND ece_bin = ${b})`).join(', ')}]`, 'ece_counts'],
       [
-        `arrayMap(x -> (least(${ECE_BINS - 1}, toUInt32(floor(least(greatest(x.1, 0), 1) * ${ECE_BINS}))), least(greatest(x.1, 0), 1), x.2), auc_pairs)`,
-        'ece_rows',
-        HIDDEN,
+        'arrayMap((n, from) -> arraySum(arraySlice(arrayMap(x -> least(greatest(x.1, 0), 1), auc_pairs), from + 1, n)), ece_counts, arrayCumSum(arrayPushFront(arrayPopBack(ece_counts), toUInt64(0))))',
+        'ece_sums',
       ],
-      [`arrayMap(b -> arrayCount(x -> x.1 = b, ece_rows), range(${ECE_BINS}))`, 'ece_counts'],
-      [`arrayMap(b -> arraySum(arrayMap(x -> if(x.1 = b, x.2, 0), ece_rows)), range(${ECE_BINS}))`, 'ece_sums'],
-      [`arrayMap(b -> arrayCount(x -> x.1 = b AND x.3 = 1, ece_rows), range(${ECE_BINS}))`, 'ece_hits'],
+      [`[${bins.map((b) => `countIf(scored AND ece_bin = ${b} AND positive = 1)`).join(', ')}]`, 'ece_hits'],
       // Business value counts: every labeled row, a missing class counting as negative.
       ['countIf(labeled AND positive = 1 AND said_positive = 1)', 'value_tp'],
       ['countIf(labeled AND positive = 0 AND said_positive = 1)', 'value_fp'],
@@ -392,11 +393,12 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
       // the model predicted (the producer's own, or the score against decision_threshold at
       // ingestion): a model deciding at another threshold than 0.5 is estimated as it decides.
       ['countIf(isNotNull(score))', 'cbpe_n'],
-      ['arraySort(groupArrayIf((clipped, said_positive), isNotNull(score)))', 'cbpe_rows', HIDDEN],
-      ['arraySum(arrayMap(x -> if(x.2 = 1, x.1, 0), cbpe_rows))', 'cbpe_tp'],
-      ['arraySum(arrayMap(x -> if(x.2 = 1, 1 - x.1, 0), cbpe_rows))', 'cbpe_fp'],
-      ['arraySum(arrayMap(x -> if(x.2 = 1, 0, x.1), cbpe_rows))', 'cbpe_fn'],
-      ['arraySum(arrayMap(x -> if(x.2 = 1, 0, 1 - x.1), cbpe_rows))', 'cbpe_tn'],
+      ['arraySort(groupArrayIf(clipped, isNotNull(score) AND said_positive = 1))', 'cbpe_said_positive', HIDDEN],
+      ['arraySort(groupArrayIf(clipped, isNotNull(score) AND said_positive = 0))', 'cbpe_said_negative', HIDDEN],
+      ['arraySum(cbpe_said_positive)', 'cbpe_tp'],
+      ['arraySum(arrayMap(x -> 1 - x, cbpe_said_positive))', 'cbpe_fp'],
+      ['arraySum(cbpe_said_negative)', 'cbpe_fn'],
+      ['arraySum(arrayMap(x -> 1 - x, cbpe_said_negative))', 'cbpe_tn'],
     )
   } else {
     rowColumns.push(
