@@ -827,6 +827,8 @@ export class MonitorPipeline {
           starts: group.map((r) => r.window_start),
           deferred: computed.deferred.length,
           closed: computed.closedStarts.length,
+          features_reused: computed.featuresReused.length,
+          features_merged: computed.featuresMerged.length,
           seconds: Number(process.hrtime.bigint() - chunkStarted) / 1e9,
         },
         'windows recomputed',

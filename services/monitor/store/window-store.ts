@@ -14,6 +14,7 @@ import {
   type SummaryAggregateRow,
 } from '../core/windows/window-aggregate.ts'
 import { featureSettingsHash, profiledFeatures } from '../core/windows/profiled-features.ts'
+import { categoriesCapped, keysOfAggregates, mergeSubWindowFeatures, subWindowSize } from '../core/windows/sub-window-features.ts'
 import {
   asOfCondition,
   categoricalFeaturesSql,
@@ -41,6 +42,9 @@ export interface ComputedWindows {
    *  predictions under the same settings were stored already (by any instance; only labels or
    *  the close changed since), and `features` holds those. */
   featuresReused: number[]
+  /** Window starts whose feature statistics were merged from their sub-windows' (a day's from
+   *  its hours'), not read from their rows. */
+  featuresMerged: number[]
   /** Window starts found closed (even those without rows of their own). */
   closedStarts: number[]
   /** Windows that would be closed but for a partition not read far enough yet, with the event
@@ -58,6 +62,7 @@ export function mergeComputed(parts: ComputedWindows[]): ComputedWindows {
     versions: new Map(parts.flatMap((p) => [...p.versions])),
     deferred: parts.flatMap((p) => p.deferred),
     featuresReused: parts.flatMap((p) => p.featuresReused),
+    featuresMerged: parts.flatMap((p) => p.featuresMerged),
     closedStarts: parts.flatMap((p) => p.closedStarts),
     blocked: parts.flatMap((p) => p.blocked),
     rereads: parts.reduce((n, p) => n + p.rereads, 0),
@@ -110,9 +115,22 @@ export interface RecomputeOptions {
 /** Reads of a computation before its numbers are written whatever arrived meanwhile. */
 const MAX_READS = 3
 
-/** A version as stored: the newest ingested_at, then the number of rows read. */
+/** A version as stored: the newest ingested_at, then the number of rows read (at most
+ *  VERSION_ROWS − 1). */
+const VERSION_ROWS = 1_000_000n
+
 function versionString(newest: number, rows: number): string {
-  return (BigInt(newest) * 1_000_000n + BigInt(Math.min(rows, 999_999))).toString()
+  return (BigInt(newest) * VERSION_ROWS + BigInt(Math.min(rows, Number(VERSION_ROWS) - 1))).toString()
+}
+
+/** What WindowStore.subWindowParts finds for a computation's windows. */
+interface SubWindowParts {
+  /** The windows whose feature statistics are merged from their sub-windows'. */
+  windows: Set<number>
+  stored: FeatureWindowStats[]
+  fresh: FeatureWindowStats[]
+  /** The version of each sub-window in `fresh`. */
+  freshVersions: Map<number, string>
 }
 
 /** What windowInputsSql returns per window with rows. */
@@ -264,7 +282,8 @@ export class WindowStore {
     const deferred = blocked.map((b) => b.start).filter((start) => deferrable.has(start))
     for (const start of deferred) versions.delete(start)
     const computing = sorted.filter((s) => versions.has(s))
-    if (computing.length === 0) return { summaries: [], features: [], featuresReused: [], deferred, versions: new Map(), closedStarts, blocked }
+    if (computing.length === 0)
+      return { summaries: [], features: [], featuresReused: [], featuresMerged: [], deferred, versions: new Map(), closedStarts, blocked }
     const summaryScope: WindowScope = deferred.length > 0 ? { ...scope, spans: ranges(computing, sizeMs) } : scope
 
     // Feature statistics depend on the predictions only, so their version counts those: a window
@@ -275,11 +294,13 @@ export class WindowStore {
     const withRows = computing.filter((s) => featureVersions.has(s))
     const featureStarts = withRows.filter((s) => storedVersions.get(s) !== featureVersions.get(s))
     const featuresReused = withRows.filter((s) => !featureStarts.includes(s))
-    const featureScope: WindowScope = { ...scope, spans: ranges(featureStarts, sizeMs) }
+    const fromSubWindows = await this.subWindowParts(model, scope, featureStarts, inputs, read.final)
+    const rawStarts = featureStarts.filter((s) => !fromSubWindows.windows.has(s))
+    const featureScope: WindowScope = { ...scope, spans: ranges(rawStarts, sizeMs) }
     const [summaryRows, numericRows, categoricalRows] = await Promise.all([
       this.ch.query<SummaryAggregateRow>(summarySql(summaryScope, closeTimes, read)),
-      featureStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(featureScope, model.binEdges, read)) : [],
-      featureStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0
+      rawStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(featureScope, model.binEdges, read)) : [],
+      rawStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0
         ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read))
         : [],
     ])
@@ -305,9 +326,19 @@ export class WindowStore {
     }
     const features = featuresFromAggregates(
       model,
-      summaries.map((s) => s.key).filter((k) => featureStarts.includes(k.window_start)),
+      summaries.map((s) => s.key).filter((k) => rawStarts.includes(k.window_start)),
       [...numericRows, ...categoricalRows],
     )
+    if (fromSubWindows.windows.size > 0) {
+      const parts = [...fromSubWindows.stored, ...(await this.storeSubWindowFeatures(model, fromSubWindows.fresh, fromSubWindows.freshVersions))]
+      features.push(
+        ...mergeSubWindowFeatures(
+          model,
+          summaries.map((s) => s.key).filter((k) => fromSubWindows.windows.has(k.window_start)),
+          parts,
+        ),
+      )
+    }
     const stored = await this.storedFeatures(
       model,
       sizeMs,
@@ -318,7 +349,16 @@ export class WindowStore {
     await this.write(summaries, versionStrings, features, featureVersions, settingsHash, recordedAsOf)
     for (const i of inputs)
       this.volumes.set(windowRefKey({ model_id: modelId, window_size_ms: sizeMs, window_start: Number(i.window_start) }), Number(i.records))
-    return { summaries, features: [...features, ...stored], featuresReused, deferred, versions: versionStrings, closedStarts, blocked }
+    return {
+      summaries,
+      features: [...features, ...stored],
+      featuresReused,
+      featuresMerged: [...fromSubWindows.windows],
+      deferred,
+      versions: versionStrings,
+      closedStarts,
+      blocked,
+    }
   }
 
   /**
@@ -345,6 +385,119 @@ export class WindowStore {
   /** The predictions a window held when this store last computed it (unknown: undefined). */
   rowsOf(ref: WindowRef): number | undefined {
     return this.volumes.get(windowRefKey(ref))
+  }
+
+  /**
+   * For the windows of `starts` whose feature statistics can be merged from their sub-windows'
+   * (subWindowSize; every row a first arrival in both, no segment value left out, not computed
+   * as of an earlier time): the sub-windows' statistics stored at their current versions, and
+   * those of sub-windows stored at an older version or not at all, computed here (`fresh`, to be
+   * written once the computation's reads are found consistent). A window some sub-window of
+   * which capped its categories, or holds too many rows for its version to count, is left out:
+   * its statistics are computed from its rows. Which way a window goes depends on its stored
+   * rows only, so a replay or another instance stores the same numbers.
+   */
+  private async subWindowParts(model: RuntimeModel, scope: WindowScope, starts: number[], inputs: WindowInputs[], final: boolean): Promise<SubWindowParts> {
+    const none: SubWindowParts = { windows: new Set(), stored: [], fresh: [], freshVersions: new Map() }
+    const sub = scope.asOf === undefined || !Number.isFinite(scope.asOf) ? subWindowSize(model.config.windows, scope.sizeMs) : null
+    const inputOf = new Map(inputs.map((i) => [Number(i.window_start), i]))
+    const candidates = starts.filter((s) => inputOf.has(s) && !segmentOverflow(model.config, [inputOf.get(s)!]))
+    if (sub === null || candidates.length === 0) return none
+    const modelId = model.config.model_id
+    const windowOf = (start: number): number => Math.floor(start / scope.sizeMs) * scope.sizeMs
+    const storedRows = await this.ch.query<{ window_start: number; version: string }>(
+      `SELECT window_start, toString(max(data_version)) AS version FROM ${this.ch.table('window_feature_stats')}
+       WHERE model_id = ${lit(modelId)} AND window_size_ms = ${sub} AND settings_hash = ${lit(featureSettingsHash(model))}
+         AND (${ranges(candidates, scope.sizeMs)
+           .map(([from, to]) => `(window_start >= ${from} AND window_start < ${to})`)
+           .join(' OR ')})
+       GROUP BY window_start`,
+    )
+    const stored = new Map(storedRows.map((r) => [Number(r.window_start), r.version]))
+    const rowsOf = (version: string): bigint => BigInt(version) % VERSION_ROWS
+    // Rows only get added, so sub-window versions whose rows add up to the window's are current.
+    const usable = new Set<number>()
+    const stale = new Set<number>()
+    for (const start of candidates) {
+      const versions = [...stored].filter(([subStart]) => windowOf(subStart) === start).map(([, v]) => v)
+      if (versions.some((v) => rowsOf(v) >= VERSION_ROWS - 1n)) continue
+      const rows = versions.reduce((n, v) => n + Number(rowsOf(v)), 0)
+      const newest = versions.reduce((n, v) => Math.max(n, Number(BigInt(v) / VERSION_ROWS)), 0)
+      usable.add(start)
+      if (rows !== Number(inputOf.get(start)!.records) || newest !== Number(inputOf.get(start)!.newest)) stale.add(start)
+    }
+    // A prediction_id stored at two offsets counts once in a window, at its first arrival: the
+    // sub-windows' statistics are those of the window only if no id has copies in two of them.
+    const duplicated = [...usable].filter((s) => Number(inputOf.get(s)!.ids) < Number(inputOf.get(s)!.records))
+    const freshVersions = new Map<number, string>()
+    let freshDuplicates = false
+    const looked = [...usable].filter((s) => stale.has(s) || duplicated.includes(s))
+    if (looked.length > 0) {
+      const ids = new Map<number, number>()
+      for (const i of await this.ch.query<WindowInputs>(windowInputsSql({ ...scope, sizeMs: sub, spans: ranges(looked, scope.sizeMs) }))) {
+        const subStart = Number(i.window_start)
+        const start = windowOf(subStart)
+        ids.set(start, (ids.get(start) ?? 0) + Number(i.ids))
+        if (Number(i.records) >= Number(VERSION_ROWS) - 1) usable.delete(start)
+        const version = versionString(Number(i.newest), Number(i.records))
+        if (stale.has(start) && stored.get(subStart) !== version) {
+          freshVersions.set(subStart, version)
+          freshDuplicates ||= Number(i.ids) < Number(i.records)
+        }
+      }
+      for (const start of duplicated) if (ids.get(start) !== Number(inputOf.get(start)!.ids)) usable.delete(start)
+    }
+    const storedCurrent = [...stored].filter(([subStart]) => usable.has(windowOf(subStart)) && !freshVersions.has(subStart))
+    const freshStarts = [...freshVersions.keys()].filter((subStart) => usable.has(windowOf(subStart)))
+    const freshScope: WindowScope = { ...scope, sizeMs: sub, spans: ranges(freshStarts, sub) }
+    const read: ReadMode = { final, duplicates: freshDuplicates, labelsWithinHorizon: true, segmentOverflow: false }
+    const [storedParts, numericRows, categoricalRows] = await Promise.all([
+      this.featuresAt(model, sub, storedCurrent),
+      freshStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(freshScope, model.binEdges, read)) : [],
+      freshStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0
+        ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(freshScope, read))
+        : [],
+    ])
+    const aggregates = [...numericRows, ...categoricalRows]
+    const fresh = featuresFromAggregates(model, keysOfAggregates(modelId, sub, aggregates), aggregates)
+    for (const part of [...storedParts, ...fresh]) if (categoriesCapped([part])) usable.delete(windowOf(part.key.window_start))
+    const kept = (part: FeatureWindowStats): boolean => usable.has(windowOf(part.key.window_start))
+    return { windows: usable, stored: storedParts.filter(kept), fresh: fresh.filter(kept), freshVersions }
+  }
+
+  /** Writes sub-window feature statistics computed by subWindowParts and reads them back, so a
+   *  merge always starts from the stored numbers. */
+  private async storeSubWindowFeatures(model: RuntimeModel, fresh: FeatureWindowStats[], versions: Map<number, string>): Promise<FeatureWindowStats[]> {
+    if (fresh.length === 0) return []
+    const settingsHash = featureSettingsHash(model)
+    const computedAt = Date.now()
+    await this.ch.insert(
+      'window_feature_stats',
+      fresh.map((f) => ({
+        ...featureToRecord(f),
+        data_version: versions.get(f.key.window_start) ?? '0',
+        settings_hash: settingsHash,
+        computed_at: computedAt,
+      })),
+    )
+    const starts = [...new Set(fresh.map((f) => f.key.window_start))]
+    return this.featuresAt(
+      model,
+      fresh[0]!.key.window_size_ms,
+      starts.map((start) => [start, versions.get(start)!]),
+    )
+  }
+
+  /** Every stored feature statistic of these windows at exactly these versions, under the model's
+   *  current settings. */
+  private async featuresAt(model: RuntimeModel, sizeMs: number, versions: [number, string][]): Promise<FeatureWindowStats[]> {
+    if (versions.length === 0) return []
+    const rows = await this.ch.query<FeatureRecord>(
+      `SELECT * FROM ${this.ch.table('window_feature_stats')}
+       WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${sizeMs} AND settings_hash = ${lit(featureSettingsHash(model))}
+         AND (window_start, data_version) IN (${versions.map(([start, version]) => `(${start}, ${version})`).join(', ')})`,
+    )
+    return rows.map(featureFromRecord)
   }
 
   /** The stored feature statistics of these windows at their `versions` under the model's

@@ -97,6 +97,7 @@ function computed(starts: number[], version: string): ComputedWindows {
     summaries: starts.map((s) => summary(windowKey(s), { volume: 1000 })),
     features: [],
     featuresReused: [],
+    featuresMerged: [],
     deferred: [],
     versions: new Map(starts.map((s) => [s, version])),
     closedStarts: starts,

@@ -50,7 +50,7 @@ function setUp(shared?: OwnerChecks) {
       computations.push({ at: Date.now(), starts: [...starts].sort((a, b) => a - b) })
       if (computing.ms > 0) await new Promise((r) => setTimeout(r, computing.ms))
       const closedStarts = starts.filter((s) => computing.closable.has(s))
-      return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], closedStarts, blocked: [], rereads: 0 }
+      return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], featuresMerged: [], closedStarts, blocked: [], rereads: 0 }
     },
     rowsOf: () => undefined,
     serverSecond: async () => Math.floor(Date.now() / 1000),
