@@ -123,6 +123,8 @@ function versionString(newest: number, rows: number): string {
   return (BigInt(newest) * VERSION_ROWS + BigInt(Math.min(rows, Number(VERSION_ROWS) - 1))).toString()
 }
 
+const featureId = (key: WindowKey, feature: string): string => `${key.window_start}\u0000${key.model_version}\u0000${key.segment}\u0000${feature}`
+
 /** What WindowStore.subWindowParts finds for a computation's windows. */
 interface SubWindowParts {
   /** The windows whose feature statistics are merged from their sub-windows'. */
@@ -469,17 +471,7 @@ export class WindowStore {
    *  merge always starts from the stored numbers. */
   private async storeSubWindowFeatures(model: RuntimeModel, fresh: FeatureWindowStats[], versions: Map<number, string>): Promise<FeatureWindowStats[]> {
     if (fresh.length === 0) return []
-    const settingsHash = featureSettingsHash(model)
-    const computedAt = Date.now()
-    await this.ch.insert(
-      'window_feature_stats',
-      fresh.map((f) => ({
-        ...featureToRecord(f),
-        data_version: versions.get(f.key.window_start) ?? '0',
-        settings_hash: settingsHash,
-        computed_at: computedAt,
-      })),
-    )
+    await this.insertFeatures(fresh, versions, featureSettingsHash(model), Date.now())
     const starts = [...new Set(fresh.map((f) => f.key.window_start))]
     return this.featuresAt(
       model,
@@ -488,8 +480,9 @@ export class WindowStore {
     )
   }
 
-  /** Every stored feature statistic of these windows at exactly these versions, under the model's
-   *  current settings. */
+  /** The stored feature statistics of these windows at exactly these versions under the model's
+   *  current settings, each once (two instances, or a window and the larger one holding it, may
+   *  both have written one: the same numbers). */
   private async featuresAt(model: RuntimeModel, sizeMs: number, versions: [number, string][]): Promise<FeatureWindowStats[]> {
     if (versions.length === 0) return []
     const rows = await this.ch.query<FeatureRecord>(
@@ -497,24 +490,30 @@ export class WindowStore {
        WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${sizeMs} AND settings_hash = ${lit(featureSettingsHash(model))}
          AND (window_start, data_version) IN (${versions.map(([start, version]) => `(${start}, ${version})`).join(', ')})`,
     )
-    return rows.map(featureFromRecord)
+    const once = new Map<string, FeatureWindowStats>()
+    for (const row of rows) {
+      const f = featureFromRecord(row)
+      once.set(featureId(f.key, f.feature), f)
+    }
+    return [...once.values()]
   }
 
   /** The stored feature statistics of these windows at their `versions` under the model's
    *  current settings, in the order featuresFromAggregates gives. */
   private async storedFeatures(model: RuntimeModel, sizeMs: number, keys: WindowKey[], versions: Map<number, string>): Promise<FeatureWindowStats[]> {
     if (keys.length === 0) return []
-    const wanted = [...new Set(keys.map((k) => k.window_start))].map((start) => `(${start}, ${versions.get(start)})`)
-    // Exactly those versions (two instances may both have written one: the same numbers).
-    const rows = await this.ch.query<FeatureRecord>(
-      `SELECT * FROM ${this.ch.table('window_feature_stats')}
-       WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${sizeMs} AND settings_hash = ${lit(featureSettingsHash(model))}
-         AND (window_start, data_version) IN (${wanted.join(', ')})`,
+    const starts = [...new Set(keys.map((k) => k.window_start))]
+    const byId = new Map(
+      (
+        await this.featuresAt(
+          model,
+          sizeMs,
+          starts.map((start) => [start, versions.get(start)!]),
+        )
+      ).map((f) => [featureId(f.key, f.feature), f]),
     )
-    const id = (version: string, segment: string, start: number, feature: string): string => `${version}\u0000${segment}\u0000${start}\u0000${feature}`
-    const byId = new Map(rows.map((r) => [id(r.model_version, r.segment, Number(r.window_start), r.feature), featureFromRecord(r)]))
     const { numeric, categorical } = profiledFeatures(model.config)
-    return keys.flatMap((k) => [...numeric, ...categorical].flatMap((f) => byId.get(id(k.model_version, k.segment, k.window_start, f)) ?? []))
+    return keys.flatMap((k) => [...numeric, ...categorical].flatMap((f) => byId.get(featureId(k, f)) ?? []))
   }
 
   /** ClickHouse's clock, in seconds (window-owner.ts). */
@@ -607,11 +606,15 @@ export class WindowStore {
     }))
     await this.ch.insert('window_summary', rows)
     await this.ch.insert('window_summary_history', rows.map(historyRow))
+    await this.insertFeatures(features, featureVersions, settingsHash, computedAt)
+  }
+
+  private async insertFeatures(features: FeatureWindowStats[], versions: Map<number, string>, settingsHash: string, computedAt: number): Promise<void> {
     await this.ch.insert(
       'window_feature_stats',
       features.map((f) => ({
         ...featureToRecord(f),
-        data_version: featureVersions.get(f.key.window_start) ?? '0',
+        data_version: versions.get(f.key.window_start) ?? '0',
         settings_hash: settingsHash,
         computed_at: computedAt,
       })),

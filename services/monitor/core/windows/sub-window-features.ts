@@ -1,7 +1,7 @@
 import { ALL_SEGMENTS, type FeatureWindowStats, type WindowKey } from '../../../shared/records/window-metrics.ts'
-import { emptyMoments, mergeMoments, momentsStd, type Moments } from '../../../shared/stats/moments.ts'
+import { emptyMoments, mergeMoments, type Moments } from '../../../shared/stats/moments.ts'
 import type { RuntimeModel } from '../runtime-model.ts'
-import { capCategories, type FeatureAggregateRow } from './window-aggregate.ts'
+import { capCategories, numericStats, type FeatureAggregateRow } from './window-aggregate.ts'
 import { profiledFeatures } from './profiled-features.ts'
 
 /**
@@ -70,22 +70,7 @@ export function mergeSubWindowFeatures(model: RuntimeModel, keys: WindowKey[], p
         const m2 = n.std === null ? 0 : n.std * n.std * n.count
         moments = mergeMoments(moments, { count: n.count, mean: n.mean!, m2, min: n.min!, max: n.max! })
       }
-      const count = moments.count
-      out.push({
-        key,
-        feature,
-        categorical: null,
-        numeric: {
-          count,
-          nulls,
-          min: count ? moments.min : null,
-          max: count ? moments.max : null,
-          mean: count ? moments.mean : null,
-          std: momentsStd(moments),
-          bin_edges: edges,
-          histogram,
-        },
-      })
+      out.push({ key, feature, categorical: null, numeric: numericStats(moments, nulls, edges, histogram) })
     }
     for (const feature of categorical) {
       let nulls = 0

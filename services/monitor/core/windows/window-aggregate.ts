@@ -5,6 +5,7 @@ import {
   type CategoricalStats,
   type ClassificationPerformance,
   type FeatureWindowStats,
+  type NumericStats,
   type WindowKey,
   type WindowSummary,
 } from '../../../shared/records/window-metrics.ts'
@@ -197,6 +198,21 @@ export function capCategories(
   }
 }
 
+/** A numeric feature's statistics from its merged moments. */
+export function numericStats(moments: Moments, nulls: number, edges: number[], histogram: number[]): NumericStats {
+  const n = moments.count
+  return {
+    count: n,
+    nulls,
+    min: n ? moments.min : null,
+    max: n ? moments.max : null,
+    mean: n ? moments.mean : null,
+    std: momentsStd(moments),
+    bin_edges: edges,
+    histogram,
+  }
+}
+
 /**
  * Feature statistics of every group that has a summary: each profiled feature once, with zero
  * counts when no row of the group carries it. A segment's statistics merge the rows of every
@@ -233,22 +249,7 @@ export function featuresFromAggregates(model: RuntimeModel, groups: WindowKey[],
         if (histogram.length) histogram[r.bucket]! += r.n_values
         moments = mergeMoments(moments, { count: r.n_values, mean: r.mean_value!, m2: r.m2 ?? 0, min: r.min_value!, max: r.max_value! })
       }
-      const n = moments.count
-      out.push({
-        key,
-        feature,
-        categorical: null,
-        numeric: {
-          count: n,
-          nulls,
-          min: n ? moments.min : null,
-          max: n ? moments.max : null,
-          mean: n ? moments.mean : null,
-          std: momentsStd(moments),
-          bin_edges: edges,
-          histogram,
-        },
-      })
+      out.push({ key, feature, categorical: null, numeric: numericStats(moments, nulls, edges, histogram) })
     }
     for (const feature of categorical) {
       const known = model.knownCategories.get(feature)
