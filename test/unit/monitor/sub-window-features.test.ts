@@ -87,6 +87,9 @@ describe('sub-window feature statistics', () => {
     expect(subWindowSize([HOUR, 5 * HOUR, DAY], DAY)).toBe(HOUR)
     expect(subWindowSize([HOUR, DAY], HOUR)).toBeNull()
     expect(subWindowSize([7 * HOUR, DAY], DAY)).toBeNull()
+    // A week of hours is merged; a day of minutes is read from its rows.
+    expect(subWindowSize([HOUR, 7 * DAY], 7 * DAY)).toBe(HOUR)
+    expect(subWindowSize([60_000, DAY], DAY)).toBeNull()
   })
 
   it("merges hours into the day's statistics computed from the rows themselves", () => {

@@ -4,14 +4,19 @@ import type { RuntimeModel } from '../runtime-model.ts'
 import { capCategories, numericStats, type FeatureAggregateRow } from './window-aggregate.ts'
 import { profiledFeatures } from './profiled-features.ts'
 
+/** More sub-windows than this (a day of minutes) would be more statistics to read than rows. */
+const MAX_SUB_WINDOWS = 168
+
 /**
  * The configured window size whose windows make up a window of `sizeMs`: the largest smaller
- * size that divides it (null: none). A day's feature statistics are merged from its hours'
- * instead of being read again from every prediction of the day.
+ * size that divides it, if the window holds at most MAX_SUB_WINDOWS of them (null: none). A
+ * day's feature statistics are merged from its hours' instead of being read again from every
+ * prediction of the day.
  */
 export function subWindowSize(windows: number[], sizeMs: number): number | null {
   const divisors = windows.filter((w) => w < sizeMs && sizeMs % w === 0)
-  return divisors.length ? Math.max(...divisors) : null
+  const sub = divisors.length ? Math.max(...divisors) : null
+  return sub !== null && sizeMs / sub <= MAX_SUB_WINDOWS ? sub : null
 }
 
 /** The window keys feature aggregate rows belong to: per window and model version, the rollup
