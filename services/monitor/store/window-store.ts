@@ -227,11 +227,7 @@ export class WindowStore {
       this.ch.query<WindowInputs>(windowInputsSql(scope)),
       this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)),
       idleCloses(this.ch, modelId, sizeMs, sorted),
-      this.ch.query<{ window_start: number; version: string }>(
-        `SELECT window_start, toString(max(data_version)) AS version FROM ${this.ch.table('window_feature_stats')}
-         WHERE model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs} AND window_start IN (${sorted.join(', ')}) AND settings_hash = ${lit(settingsHash)}
-         GROUP BY window_start`,
-      ),
+      this.storedFeatureVersions(model, sizeMs, `window_start IN (${sorted.join(', ')})`),
     ])
     // Redelivered records not merged away yet: read with FINAL, which collapses them. A
     // prediction_id at two offsets: looked for and counted as a duplicate. No label past the
@@ -292,9 +288,8 @@ export class WindowStore {
     // recomputed for its labels or its close, by this instance or another, reuses the stored
     // ones, which saves the larger half of the work for the windows labels keep touching.
     const featureVersions = new Map(inputs.map((i) => [Number(i.window_start), versionString(Number(i.newest), Number(i.records))]))
-    const storedVersions = new Map(featureVersionsStored.map((r) => [Number(r.window_start), r.version]))
     const withRows = computing.filter((s) => featureVersions.has(s))
-    const featureStarts = withRows.filter((s) => storedVersions.get(s) !== featureVersions.get(s))
+    const featureStarts = withRows.filter((s) => featureVersionsStored.get(s) !== featureVersions.get(s))
     const featuresReused = withRows.filter((s) => !featureStarts.includes(s))
     const fromSubWindows = await this.subWindowParts(model, scope, featureStarts, inputs, read.final)
     const rawStarts = featureStarts.filter((s) => !fromSubWindows.windows.has(s))
@@ -407,15 +402,8 @@ export class WindowStore {
     if (sub === null || candidates.length === 0) return none
     const modelId = model.config.model_id
     const windowOf = (start: number): number => Math.floor(start / scope.sizeMs) * scope.sizeMs
-    const storedRows = await this.ch.query<{ window_start: number; version: string }>(
-      `SELECT window_start, toString(max(data_version)) AS version FROM ${this.ch.table('window_feature_stats')}
-       WHERE model_id = ${lit(modelId)} AND window_size_ms = ${sub} AND settings_hash = ${lit(featureSettingsHash(model))}
-         AND (${ranges(candidates, scope.sizeMs)
-           .map(([from, to]) => `(window_start >= ${from} AND window_start < ${to})`)
-           .join(' OR ')})
-       GROUP BY window_start`,
-    )
-    const stored = new Map(storedRows.map((r) => [Number(r.window_start), r.version]))
+    const within = ranges(candidates, scope.sizeMs).map(([from, to]) => `(window_start >= ${from} AND window_start < ${to})`)
+    const stored = await this.storedFeatureVersions(model, sub, `(${within.join(' OR ')})`)
     const rowsOf = (version: string): bigint => BigInt(version) % VERSION_ROWS
     // Rows only get added, so sub-window versions whose rows add up to the window's are current.
     const usable = new Set<number>()
@@ -462,9 +450,20 @@ export class WindowStore {
     ])
     const aggregates = [...numericRows, ...categoricalRows]
     const fresh = featuresFromAggregates(model, keysOfAggregates(modelId, sub, aggregates), aggregates)
-    for (const part of [...storedParts, ...fresh]) if (categoriesCapped([part])) usable.delete(windowOf(part.key.window_start))
+    for (const part of [...storedParts, ...fresh]) if (categoriesCapped(part)) usable.delete(windowOf(part.key.window_start))
     const kept = (part: FeatureWindowStats): boolean => usable.has(windowOf(part.key.window_start))
     return { windows: usable, stored: storedParts.filter(kept), fresh: fresh.filter(kept), freshVersions }
+  }
+
+  /** Per window start matching `where`, the newest version of its stored feature statistics
+   *  under the model's current settings. */
+  private async storedFeatureVersions(model: RuntimeModel, sizeMs: number, where: string): Promise<Map<number, string>> {
+    const rows = await this.ch.query<{ window_start: number; version: string }>(
+      `SELECT window_start, toString(max(data_version)) AS version FROM ${this.ch.table('window_feature_stats')}
+       WHERE model_id = ${lit(model.config.model_id)} AND window_size_ms = ${sizeMs} AND settings_hash = ${lit(featureSettingsHash(model))} AND ${where}
+       GROUP BY window_start`,
+    )
+    return new Map(rows.map((r) => [Number(r.window_start), r.version]))
   }
 
   /** Writes sub-window feature statistics computed by subWindowParts and reads them back, so a

@@ -33,10 +33,10 @@ export function keysOfAggregates(modelId: string, sizeMs: number, rows: FeatureA
   return [...keys.values()]
 }
 
-/** Whether some categorical statistics kept only the most frequent values: a larger window's
- *  own top values cannot be merged from them. */
-export function categoriesCapped(parts: FeatureWindowStats[]): boolean {
-  return parts.some((p) => (p.categorical?.overflow_values ?? 0) > 0)
+/** Whether categorical statistics kept only the most frequent values: a larger window's own top
+ *  values cannot be merged from them. */
+export function categoriesCapped(part: FeatureWindowStats): boolean {
+  return (part.categorical?.overflow_values ?? 0) > 0
 }
 
 /**
