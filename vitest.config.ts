@@ -6,6 +6,7 @@ import { CHDB_ENGINE_MAJOR, CHDB_FRONT_PORT } from './test/support/chdb-port.ts'
 const CLICKHOUSE_FACING = [
   'foundation',
   'window-store-tasks',
+  'window-history',
   'sub-window-features',
   'window-owner',
   'window-requests',

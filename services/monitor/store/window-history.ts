@@ -29,8 +29,10 @@ export const snapshotKey = (version: string, segment: string, start: number): st
 export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs: number, from: number, to: number, joinSizeMs: number): Promise<SeriesHistory> {
   const where = `model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs}`
   const [summaries, features, versions, labels] = await Promise.all([
-    ch.query<SummaryRecord & { data_version: number | string }>(
-      `SELECT * FROM ${ch.table('window_summary')} FINAL WHERE ${where} AND window_start >= ${from - 28 * DAY} AND window_start <= ${to}`,
+    // data_version as text: it exceeds 2^53 (ms × 10^6 + rows), and a rounded one written with a
+    // window's evaluation would lose to the evaluation it replaces.
+    ch.query<SummaryRecord & { version: string }>(
+      `SELECT *, toString(data_version) AS version FROM ${ch.table('window_summary')} FINAL WHERE ${where} AND window_start >= ${from - 28 * DAY} AND window_start <= ${to}`,
     ),
     ch.query<FeatureRecord>(
       `SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE ${where} AND window_start >= ${from - 4 * DAY} AND window_start <= ${to}`,
@@ -49,9 +51,9 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
   const dataVersions = new Map<number, string>()
   const snapshotVersions = new Map<string, string>()
   for (const r of summaries) {
-    snapshotVersions.set(snapshotKey(r.model_version, r.segment, r.window_start), String(r.data_version))
+    snapshotVersions.set(snapshotKey(r.model_version, r.segment, r.window_start), r.version)
     const seen = dataVersions.get(r.window_start)
-    if (seen === undefined || Number(r.data_version) > Number(seen)) dataVersions.set(r.window_start, String(r.data_version))
+    if (seen === undefined || BigInt(r.version) > BigInt(seen)) dataVersions.set(r.window_start, r.version)
   }
   for (const r of summaries) snapshots.set(snapshotKey(r.model_version, r.segment, r.window_start), { summary: summaryFromRecord(r), features: [] })
   for (const r of features) snapshots.get(snapshotKey(r.model_version, r.segment, r.window_start))?.features.push(featureFromRecord(r))

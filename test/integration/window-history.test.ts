@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PredictionEvent } from '../../services/shared/events/types.ts'
+import type { ReferenceProfile } from '../../services/shared/records/reference-profile.ts'
+import { predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
+import { buildRuntimeModel } from '../../services/monitor/core/runtime-model.ts'
+import { loadSeriesHistory } from '../../services/monitor/store/window-history.ts'
+import { WindowStore } from '../../services/monitor/store/window-store.ts'
+import { recordAt } from '../support/events.ts'
+import { freshClickHouse } from '../support/harness.ts'
+import { sampleModel } from '../support/reference-sample.ts'
+
+// A window's data_version (newest ingested_at in ms × 10^6 + rows read) is above 2^53. The series
+// history hands it to the window's evaluation: read as a double it came back rounded, and an
+// evaluation judged again (new join counts) was stored with a lower version than the one it
+// replaced, and lost to it.
+
+const HOUR = 3_600_000
+const T0 = Date.UTC(2026, 10, 2)
+const reference: ReferenceProfile = {
+  model_id: 'm',
+  source: 'test',
+  created_at: 0,
+  numeric: { x: { bin_edges: [-1, 0, 1], histogram: [1, 1, 1, 1], count: 4, null_rate: 0, min: -2, max: 2, mean: 0, std: 1 } },
+  categorical: {},
+  prediction: {},
+  performance: { accuracy: 0.9, labeled_count: 10 },
+}
+const model = buildRuntimeModel(sampleModel('m', { windows: ['1h'], segments: [], allowed_lateness: '0s' }), reference)
+
+const event = (id: string, time: number, x: number): PredictionEvent => ({
+  prediction_id: id,
+  model_id: 'm',
+  model_version: 'v1',
+  event_time: time,
+  numeric_features: { x },
+  categorical_features: {},
+  prediction: { predicted_class: null, scores: { yes: 0.5, no: 0.5 }, value: null },
+  segments: {},
+})
+
+describe('the series history', () => {
+  let db: Awaited<ReturnType<typeof freshClickHouse>>
+  beforeAll(async () => {
+    db = await freshClickHouse()
+  })
+  afterAll(() => db?.drop())
+
+  it('keeps each window’s data_version exact', async () => {
+    // Rows ingested at a ms whose versions are not doubles: the first window read its two rows and
+    // the one that closes it, 1796501571042 × 10^6 + 3.
+    const ingested = 1_796_501_571_042
+    const events = [event('a', T0 + 10, 0.1), event('b', T0 + 20, 0.2), event('c', T0 + HOUR + 5, 0.3)]
+    await db.ch.insert(
+      'predictions',
+      events.map((e, i) => predictionRow(e, model, recordAt(i, e.event_time), ingested)),
+    )
+    await new WindowStore(db.ch).recompute(model, HOUR, [T0, T0 + HOUR])
+    const [stored] = await db.ch.query<{ v: string }>(
+      `SELECT toString(data_version) AS v FROM ${db.ch.table('window_summary')} WHERE window_start = ${T0} AND segment = 'all'`,
+    )
+    const want = (BigInt(ingested) * 1_000_000n + 3n).toString()
+    expect(stored!.v).toBe(want)
+    expect(String(Number(want))).not.toBe(want)
+    const history = await loadSeriesHistory(db.ch, 'm', HOUR, T0, T0 + HOUR, HOUR)
+    expect(history.dataVersions.get(T0)).toBe(want)
+    expect([...history.snapshotVersions.entries()].filter(([key]) => key.endsWith(`|${T0}`)).map(([, v]) => v)).toEqual([want])
+  })
+})
