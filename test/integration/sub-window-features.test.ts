@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PredictionEvent } from '../../services/shared/events/types.ts'
-import type { ReferenceProfile } from '../../services/shared/records/reference-profile.ts'
 import type { FeatureWindowStats } from '../../services/shared/records/window-metrics.ts'
 import { predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
 import { buildRuntimeModel, type RuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 import { WindowStore } from '../../services/monitor/store/window-store.ts'
 import { recordAt } from '../support/events.ts'
 import { freshClickHouse } from '../support/harness.ts'
-import { sampleModel } from '../support/reference-sample.ts'
+import { SMALL_REFERENCE, sampleModel } from '../support/reference-sample.ts'
 import { prng } from '../support/traffic.ts'
 
 // A day's feature statistics merged from its hours' against the same day computed from its rows
@@ -20,17 +19,8 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 /** Monday 2026-11-02 00:00 UTC. */
 const T0 = Date.UTC(2026, 10, 2)
-const reference: ReferenceProfile = {
-  model_id: 'm',
-  source: 'test',
-  created_at: 0,
-  numeric: { x: { bin_edges: [-1, 0, 1], histogram: [1, 1, 1, 1], count: 4, null_rate: 0, min: -2, max: 2, mean: 0, std: 1 } },
-  categorical: { c: { categories: ['a', 'b', 'c'], counts: [1, 1, 1], count: 3, null_rate: 0 } },
-  prediction: {},
-  performance: { accuracy: 0.9, labeled_count: 10 },
-}
 const runtime = (windows: string[]): RuntimeModel =>
-  buildRuntimeModel(sampleModel('m', { windows, segments: ['region'], max_category_values: 6, allowed_lateness: '0s' }), reference)
+  buildRuntimeModel(sampleModel('m', { windows, segments: ['region'], max_category_values: 6, allowed_lateness: '0s' }), SMALL_REFERENCE)
 const withHours = runtime(['1h', '1d'])
 const dayOnly = runtime(['1d'])
 

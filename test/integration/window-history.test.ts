@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PredictionEvent } from '../../services/shared/events/types.ts'
-import type { ReferenceProfile } from '../../services/shared/records/reference-profile.ts'
 import { predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
 import { buildRuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 import { loadSeriesHistory } from '../../services/monitor/store/window-history.ts'
 import { WindowStore } from '../../services/monitor/store/window-store.ts'
 import { recordAt } from '../support/events.ts'
 import { freshClickHouse } from '../support/harness.ts'
-import { sampleModel } from '../support/reference-sample.ts'
+import { SMALL_REFERENCE, sampleModel } from '../support/reference-sample.ts'
 
 // A window's data_version (newest ingested_at in ms × 10^6 + rows read) is above 2^53. The series
 // history hands it to the window's evaluation: read as a double it came back rounded, and an
@@ -16,16 +15,7 @@ import { sampleModel } from '../support/reference-sample.ts'
 
 const HOUR = 3_600_000
 const T0 = Date.UTC(2026, 10, 2)
-const reference: ReferenceProfile = {
-  model_id: 'm',
-  source: 'test',
-  created_at: 0,
-  numeric: { x: { bin_edges: [-1, 0, 1], histogram: [1, 1, 1, 1], count: 4, null_rate: 0, min: -2, max: 2, mean: 0, std: 1 } },
-  categorical: {},
-  prediction: {},
-  performance: { accuracy: 0.9, labeled_count: 10 },
-}
-const model = buildRuntimeModel(sampleModel('m', { windows: ['1h'], segments: [], allowed_lateness: '0s' }), reference)
+const model = buildRuntimeModel(sampleModel('m', { windows: ['1h'], segments: [], allowed_lateness: '0s' }), SMALL_REFERENCE)
 
 const event = (id: string, time: number, x: number): PredictionEvent => ({
   prediction_id: id,

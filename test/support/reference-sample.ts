@@ -1,6 +1,7 @@
 import type { ModelConfig } from '../../services/shared/config/model-config.ts'
 import { modelConfigSchema } from '../../services/shared/config/model-config.ts'
 import type { LabelEvent, PredictionEvent } from '../../services/shared/events/types.ts'
+import type { ReferenceProfile } from '../../services/shared/records/reference-profile.ts'
 
 // A reference sample whose profile is known in closed form: 1,250 predictions, `x` = i for the
 // first 1,000 and null after; `c` cycles a, b, c; the score says 'yes' for every fourth; the
@@ -50,4 +51,16 @@ export const EXPECTED = {
   x: { count: 1000, null_rate: 0.2, min: 0, max: 999, mean: 499.5, std: Math.sqrt((1000 ** 2 - 1) / 12) },
   c: { categories: ['a', 'b', 'c'], counts: [417, 417, 416], count: 1250, null_rate: 0 },
   performance: { labeled_count: 1000, accuracy: 0.75, precision: 1, recall: 0.5 },
+}
+
+/** A reference of model 'm' with a numeric feature `x` and a categorical `c`, for tests whose
+ *  numbers do not depend on it. */
+export const SMALL_REFERENCE: ReferenceProfile = {
+  model_id: 'm',
+  source: 'test',
+  created_at: 0,
+  numeric: { x: { bin_edges: [-1, 0, 1], histogram: [1, 1, 1, 1], count: 4, null_rate: 0, min: -2, max: 2, mean: 0, std: 1 } },
+  categorical: { c: { categories: ['a', 'b', 'c'], counts: [1, 1, 1], count: 3, null_rate: 0 } },
+  prediction: {},
+  performance: { accuracy: 0.9, labeled_count: 10 },
 }
