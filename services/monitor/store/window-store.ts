@@ -8,6 +8,7 @@ import { idleCloses, lastWindow } from './idle-closes.ts'
 import { featureFromRecord, featureToRecord, summaryToRecord, type FeatureRecord } from '../core/windows/window-rows.ts'
 import {
   emptySummary,
+  featureId,
   featuresFromAggregates,
   summaryFromAggregate,
   type FeatureAggregateRow,
@@ -122,8 +123,6 @@ const VERSION_ROWS = 1_000_000n
 function versionString(newest: number, rows: number): string {
   return (BigInt(newest) * VERSION_ROWS + BigInt(Math.min(rows, Number(VERSION_ROWS) - 1))).toString()
 }
-
-const featureId = (key: WindowKey, feature: string): string => `${key.window_start}\u0000${key.model_version}\u0000${key.segment}\u0000${feature}`
 
 /** What WindowStore.subWindowParts finds for a computation's windows. */
 interface SubWindowParts {

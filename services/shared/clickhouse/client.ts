@@ -16,8 +16,9 @@ export interface ClickHouseConfig {
 
 /**
  * The one way the services talk to ClickHouse. Rows go in and out as JSONEachRow, except the raw
- * events, which go in as RowBinary (row-binary.ts); 64-bit integers come back as numbers (all ours
- * are ms timestamps and counts below 2^53).
+ * events, which go in as RowBinary (row-binary.ts); 64-bit integers come back as numbers (ms
+ * timestamps and counts, below 2^53). Window data versions (ms × 10^6 + rows) are larger: read
+ * them with toString.
  */
 export class ClickHouse {
   readonly database: string

@@ -1,7 +1,7 @@
 import { ALL_SEGMENTS, type FeatureWindowStats, type WindowKey } from '../../../shared/records/window-metrics.ts'
 import { emptyMoments, mergeMoments, type Moments } from '../../../shared/stats/moments.ts'
 import type { RuntimeModel } from '../runtime-model.ts'
-import { capCategories, numericStats, type FeatureAggregateRow } from './window-aggregate.ts'
+import { capCategories, featureId, groupId, numericStats, type FeatureAggregateRow } from './window-aggregate.ts'
 import { profiledFeatures } from './profiled-features.ts'
 
 /** More sub-windows than this (a day of minutes) would be more statistics to read than rows. */
@@ -25,7 +25,7 @@ export function keysOfAggregates(modelId: string, sizeMs: number, rows: FeatureA
   const keys = new Map<string, WindowKey>()
   for (const row of rows) {
     for (const segment of [ALL_SEGMENTS, ...row.segment_keys.filter((k) => k !== '')]) {
-      const id = `${row.window_start}\u0000${row.model_version}\u0000${segment}`
+      const id = groupId({ window_start: row.window_start, model_version: row.model_version, segment })
       if (!keys.has(id))
         keys.set(id, { model_id: modelId, model_version: row.model_version, segment, window_size_ms: sizeMs, window_start: Number(row.window_start) })
     }
@@ -51,7 +51,7 @@ export function mergeSubWindowFeatures(model: RuntimeModel, keys: WindowKey[], p
   const byId = new Map<string, FeatureWindowStats[]>()
   for (const part of [...parts].sort((a, b) => a.key.window_start - b.key.window_start)) {
     const start = Math.floor(part.key.window_start / sizeMs) * sizeMs
-    const id = `${start}\u0000${part.key.model_version}\u0000${part.key.segment}\u0000${part.feature}`
+    const id = featureId({ ...part.key, window_start: start }, part.feature)
     const list = byId.get(id)
     if (list) list.push(part)
     else byId.set(id, [part])
@@ -59,7 +59,7 @@ export function mergeSubWindowFeatures(model: RuntimeModel, keys: WindowKey[], p
   const { numeric, categorical } = profiledFeatures(model.config)
   const out: FeatureWindowStats[] = []
   for (const key of keys) {
-    const of = (feature: string): FeatureWindowStats[] => byId.get(`${key.window_start}\u0000${key.model_version}\u0000${key.segment}\u0000${feature}`) ?? []
+    const of = (feature: string): FeatureWindowStats[] => byId.get(featureId(key, feature)) ?? []
     for (const feature of numeric) {
       const edges = model.binEdges.get(feature) ?? []
       const histogram = new Array<number>(edges.length ? edges.length + 1 : 0).fill(0)

@@ -84,7 +84,10 @@ export interface FeatureAggregateRow {
   m2: number | null
 }
 
-const groupId = (g: GroupKey): string => `${g.window_start}\u0000${g.model_version}\u0000${g.segment}`
+/** A window group's identity in maps: window start, model version, segment. */
+export const groupId = (g: GroupKey): string => `${g.window_start}\u0000${g.model_version}\u0000${g.segment}`
+/** A feature's identity within its window group. */
+export const featureId = (g: GroupKey, feature: string): string => `${groupId(g)}\u0000${feature}`
 
 function classification(row: SummaryAggregateRow, config: ModelConfig): ClassificationPerformance | null {
   if (!row.cls_n) return null
