@@ -3,6 +3,7 @@ import avro from 'avsc'
 import type { LabelEvent, MonitorTrigger, PolicyDecision, PredictionEvent, RetrainRequest } from '../events/types.ts'
 import { InfrastructureError } from '../errors/infrastructure-error.ts'
 import { checkAvroBounds } from './avro-bounds.ts'
+import { fastReader } from './avro-fast-read.ts'
 import { DecodeError } from './decode-error.ts'
 import { checkLabel, checkPrediction } from './event-shape.ts'
 import { schemaText, valueSubject, type RecordName } from './schemas.ts'
@@ -13,6 +14,15 @@ interface RecordTypes {
   MonitorTrigger: MonitorTrigger
   PolicyDecision: PolicyDecision
   RetrainRequest: RetrainRequest
+}
+
+/** How records of one writer schema are read: avsc (with a resolver when the writer schema is
+ *  not ours), and the fast reader where there is one (avro-fast-read.ts). */
+interface AvroReader {
+  writer: avro.Type
+  type: avro.Type
+  resolver: avro.Resolver | undefined
+  fast: ((body: Buffer) => unknown) | null
 }
 
 const MAGIC_BYTE = 0
@@ -37,7 +47,7 @@ export interface Decoded<T> {
 export class EventCodec {
   private readonly ids = new Map<string, number>()
   // Bounded by the number of schema versions in the registry times the record names.
-  private readonly readers = new Map<string, { writer: avro.Type; type: avro.Type; resolver: avro.Resolver | undefined }>()
+  private readonly readers = new Map<string, AvroReader>()
   // Ids the registry said it does not know, until when that answer is trusted: a flood of
   // records with made-up ids must not become a flood of registry requests.
   private readonly unknownIds = new Map<number, number>()
@@ -100,6 +110,8 @@ export class EventCodec {
     if (value.length < 5) throw new DecodeError('malformed_avro', `Confluent frame needs at least 5 bytes, got ${value.length}`)
     const schemaId = value.readInt32BE(1)
     const reader = await this.readerFor(schemaId, name)
+    const fast = reader.fast?.(value.subarray(5))
+    if (fast !== undefined) return { raw: fast, schemaId }
     try {
       checkAvroBounds(reader.writer, value.subarray(5))
     } catch (error) {
@@ -113,7 +125,7 @@ export class EventCodec {
   }
 
   /** Reader type and resolver for one writer schema id, built once (building them per record is costly). */
-  private async readerFor(schemaId: number, name: RecordName): Promise<{ writer: avro.Type; type: avro.Type; resolver: avro.Resolver | undefined }> {
+  private async readerFor(schemaId: number, name: RecordName): Promise<AvroReader> {
     const cacheKey = `${schemaId}:${name}`
     const cached = this.readers.get(cacheKey)
     if (cached) return cached
@@ -142,7 +154,7 @@ export class EventCodec {
         throw new DecodeError('incompatible_schema', `writer schema ${schemaId} cannot be read as ${name}: ${(error as Error).message}`)
       }
     }
-    const entry = { writer, type, resolver }
+    const entry = { writer, type, resolver, fast: resolver ? null : fastReader(name) }
     this.readers.set(cacheKey, entry)
     return entry
   }
