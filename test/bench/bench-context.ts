@@ -63,7 +63,10 @@ export function createBenchContext(base: Omit<BenchContext, 'database' | 'monito
         registryUrl: base.options.registryUrl,
         clickhouseUrl: base.options.monitorClickhouseUrl,
         logFile: join(logDir, `monitor-${tag}.log`),
-        nodeFlags: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+        nodeFlags: [
+          ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+          ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+        ],
       })
       monitors.push(monitor)
       return monitor

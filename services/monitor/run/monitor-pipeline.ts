@@ -619,15 +619,23 @@ export class MonitorPipeline {
     // a round that ran between marking and inserting would compute them without those rows.
     const touched = new DirtyWindows()
     const ingestedAt = this.now()
+    for (const modelId of new Set(predictions.map((p) => p.event.model_id))) {
+      this.lastPredictionAt.set(modelId, ingestedAt)
+      for (const size of this.deps.models.get(modelId)!.config.windows) this.idleClosedThrough.delete(`${modelId}|${size}`)
+    }
     const predictionRows: PredictionRow[] = []
+    const marks = new PredictionMarks()
     for (const [i, { event, record }] of predictions.entries()) {
-      if (i > 0 && i % RECORDS_PER_YIELD === 0) await yieldToEventLoop()
+      if (i > 0 && i % RECORDS_PER_YIELD === 0) {
+        await yieldToEventLoop()
+        // A round may have closed windows meanwhile: mark the next prediction in full.
+        marks.forget()
+      }
       const model = this.deps.models.get(event.model_id)!
       predictionRows.push(predictionRow(event, model, record, ingestedAt))
       this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
-      this.markPrediction(model, event.event_time, touched, this.stepOf(record.timestamp))
-      this.lastPredictionAt.set(event.model_id, ingestedAt)
-      for (const size of model.config.windows) this.idleClosedThrough.delete(`${event.model_id}|${size}`)
+      const step = this.stepOf(record.timestamp)
+      if (marks.isNew(model, event.event_time, step)) this.markPrediction(model, event.event_time, touched, step)
     }
     const labelRows = encodeRows(
       LABEL_LAYOUT,
@@ -871,6 +879,33 @@ export class MonitorPipeline {
 }
 
 const partitionKey = (p: { topic: string; partition: number }): string => `${p.topic}\u0000${p.partition}`
+
+/**
+ * Whether a prediction marks other windows than the one before it: consecutive predictions are
+ * mostly of one model and hour, and marking the same windows again changes nothing.
+ */
+class PredictionMarks {
+  private model: RuntimeModel | null = null
+  private step = 0
+  private starts: number[] = []
+
+  isNew(model: RuntimeModel, eventTime: number, step: number): boolean {
+    const { windows, allowed_lateness } = model.config
+    let same = model === this.model && step === this.step
+    for (let i = 0; i < windows.length && same; i++)
+      same =
+        this.starts[2 * i] === windowStart(eventTime, windows[i]!) && this.starts[2 * i + 1] === closingWindowStart(eventTime, windows[i]!, allowed_lateness)
+    if (same) return false
+    this.model = model
+    this.step = step
+    this.starts = windows.flatMap((size) => [windowStart(eventTime, size), closingWindowStart(eventTime, size, allowed_lateness)])
+    return true
+  }
+
+  forget(): void {
+    this.model = null
+  }
+}
 
 /** The newest event time of each model's predictions per partition in a batch. */
 function modelProgress(predictions: Accepted<PredictionEvent>[]): ModelProgress[] {

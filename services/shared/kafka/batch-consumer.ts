@@ -2,7 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs'
 import type { Logger } from '../logging/logger.ts'
 import { CoPartitionedAssigner } from './co-partition-assigner.ts'
 import { handleIsolating } from './isolate-failure.ts'
-import type { ConsumedRecord } from './records.ts'
+import { textHeaders, type ConsumedRecord } from './records.ts'
 import { StallWatch, type PartitionOffsets, type Stall } from './stall-watch.ts'
 
 /** How long a partition with lag may go without its committed offset moving before the
@@ -274,14 +274,14 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
   }
 
   const nextOffsets = (records: ConsumedRecord[]): { topic: string; partition: number; offset: string }[] => {
-    const next = new Map<string, { topic: string; partition: number; offset: string }>()
+    // The newest offset per partition, compared as decimal strings (no BigInt per record).
+    const newest = new Map<string, ConsumedRecord>()
     for (const r of records) {
       const key = `${r.topic}:${r.partition}`
-      const offset = (BigInt(r.offset) + 1n).toString()
-      const seen = next.get(key)
-      if (!seen || BigInt(seen.offset) < BigInt(offset)) next.set(key, { topic: r.topic, partition: r.partition, offset })
+      const seen = newest.get(key)
+      if (!seen || seen.offset.length < r.offset.length || (seen.offset.length === r.offset.length && seen.offset < r.offset)) newest.set(key, r)
     }
-    return [...next.values()]
+    return [...newest.values()].map((r) => ({ topic: r.topic, partition: r.partition, offset: (BigInt(r.offset) + 1n).toString() }))
   }
 
   const commit = async (offsets: { topic: string; partition: number; offset: string }[]): Promise<void> => {
@@ -325,7 +325,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
       key: m.key,
       value: m.value,
       timestamp: Number(m.timestamp),
-      headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : String(v)])),
+      headers: textHeaders(m.headers),
     }))
     const done = new Promise<void>((resolve, reject) => {
       pending ??= { records: [], progress: [], waiters: [], heartbeats: [], timer: null }

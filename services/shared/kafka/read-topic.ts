@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs'
-import type { ConsumedRecord } from './records.ts'
+import { textHeaders, type ConsumedRecord } from './records.ts'
 
 export interface ReadTopicOptions {
   /** Stop once this many records were read. */
@@ -87,7 +87,7 @@ export async function scanTopic(kafka: Kafka, topic: string, options: ReadTopicO
             key: message.key,
             value: message.value,
             timestamp: Number(message.timestamp),
-            headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : String(v)])),
+            headers: textHeaders(message.headers),
           }
           read++
           if (options.onRecord) await options.onRecord(record)

@@ -18,3 +18,16 @@ export interface OutgoingRecord {
   /** Record timestamp in ms; the broker's default (now) when absent. */
   timestamp?: number
 }
+
+/** Shared by every record without headers (most): nothing writes to a record's headers. */
+const NO_HEADERS: Record<string, string> = Object.freeze({})
+
+/** A Kafka message's headers as text (UTF-8; a repeated header's values joined by commas). */
+export function textHeaders(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, string> {
+  let out: Record<string, string> | null = null
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    out ??= {}
+    out[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v)
+  }
+  return out ?? NO_HEADERS
+}
