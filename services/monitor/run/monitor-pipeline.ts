@@ -566,8 +566,9 @@ export class MonitorPipeline {
 
     // A batch of ten thousand records takes about a second to decode and turn into rows: the
     // loops below let the event loop run every few hundred records meanwhile.
-    for (const [i, record] of records.entries()) {
+    for (let i = 0; i < records.length; i++) {
       if (i > 0 && i % RECORDS_PER_YIELD === 0) await yieldToEventLoop()
+      const record = records[i]!
       const isPrediction = record.topic === topics.predictions
       try {
         if (isPrediction) {
@@ -625,7 +626,8 @@ export class MonitorPipeline {
     }
     const predictionRows: PredictionRow[] = []
     const marks = new PredictionMarks()
-    for (const [i, { event, record }] of predictions.entries()) {
+    for (let i = 0; i < predictions.length; i++) {
+      const { event, record } = predictions[i]!
       if (i > 0 && i % RECORDS_PER_YIELD === 0) {
         await yieldToEventLoop()
         // A round may have closed windows meanwhile: mark the next prediction in full.

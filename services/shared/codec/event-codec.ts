@@ -47,7 +47,7 @@ export interface Decoded<T> {
 export class EventCodec {
   private readonly ids = new Map<string, number>()
   // Bounded by the number of schema versions in the registry times the record names.
-  private readonly readers = new Map<string, AvroReader>()
+  private readonly readers = new Map<RecordName, Map<number, AvroReader>>()
   // Ids the registry said it does not know, until when that answer is trusted: a flood of
   // records with made-up ids must not become a flood of registry requests.
   private readonly unknownIds = new Map<number, number>()
@@ -73,11 +73,11 @@ export class EventCodec {
     return this.registry.encode(id, record)
   }
 
-  async decodePrediction(value: Buffer | null): Promise<Decoded<PredictionEvent>> {
+  decodePrediction(value: Buffer | null): Promise<Decoded<PredictionEvent>> {
     return this.decodeChecked(value, 'PredictionEvent', checkPrediction)
   }
 
-  async decodeLabel(value: Buffer | null): Promise<Decoded<LabelEvent>> {
+  decodeLabel(value: Buffer | null): Promise<Decoded<LabelEvent>> {
     return this.decodeChecked(value, 'LabelEvent', checkLabel)
   }
 
@@ -86,13 +86,26 @@ export class EventCodec {
     return this.decodeChecked(value, name, (v) => v as RecordTypes[N])
   }
 
-  private async decodeChecked<T>(value: Buffer | null, name: RecordName, check: (raw: unknown) => T): Promise<Decoded<T>> {
+  /** One promise per record, and none awaited once the writer schema's reader is known: the
+   *  monitor decodes a million records a minute. */
+  private decodeChecked<T>(value: Buffer | null, name: RecordName, check: (raw: unknown) => T): Promise<Decoded<T>> {
+    try {
+      return this.decodeNow(value, name, check)
+    } catch (error) {
+      return Promise.reject(error as Error)
+    }
+  }
+
+  private decodeNow<T>(value: Buffer | null, name: RecordName, check: (raw: unknown) => T): Promise<Decoded<T>> {
     if (!value || value.length === 0) throw new DecodeError('empty_message', 'message has no value')
     const maxBytes = this.options.maxRecordBytes ?? MAX_RECORD_BYTES
     if (value.length > maxBytes) throw new DecodeError('record_too_large', `record value is ${value.length} bytes, more than the ${maxBytes} accepted`)
     if (value[0] === MAGIC_BYTE) {
-      const { raw, schemaId } = await this.decodeAvro(value, name)
-      return { event: check(raw), format: 'avro', schemaId }
+      if (value.length < 5) throw new DecodeError('malformed_avro', `Confluent frame needs at least 5 bytes, got ${value.length}`)
+      const schemaId = value.readInt32BE(1)
+      const reader = this.readers.get(name)?.get(schemaId)
+      const decode = (r: AvroReader): Decoded<T> => ({ event: check(decodeAvro(r, schemaId, value)), format: 'avro', schemaId })
+      return reader ? Promise.resolve(decode(reader)) : this.readerFor(schemaId, name).then(decode)
     }
     if (value[0] === JSON_OPEN_BRACE) {
       let raw: unknown
@@ -101,33 +114,14 @@ export class EventCodec {
       } catch (error) {
         throw new DecodeError('malformed_json', `not valid JSON: ${(error as Error).message}`)
       }
-      return { event: check(raw), format: 'json' }
+      return Promise.resolve({ event: check(raw), format: 'json' })
     }
     throw new DecodeError('unknown_framing', `first byte 0x${value[0]!.toString(16).padStart(2, '0')} is neither the Confluent magic byte 0x00 nor '{' (JSON)`)
   }
 
-  private async decodeAvro(value: Buffer, name: RecordName): Promise<{ raw: unknown; schemaId: number }> {
-    if (value.length < 5) throw new DecodeError('malformed_avro', `Confluent frame needs at least 5 bytes, got ${value.length}`)
-    const schemaId = value.readInt32BE(1)
-    const reader = await this.readerFor(schemaId, name)
-    const fast = reader.fast?.(value.subarray(5))
-    if (fast !== undefined) return { raw: fast, schemaId }
-    try {
-      checkAvroBounds(reader.writer, value.subarray(5))
-    } catch (error) {
-      throw new DecodeError('malformed_avro', `Avro payload for schema ${schemaId} does not fit its bytes: ${(error as Error).message}`)
-    }
-    try {
-      return { raw: reader.type.fromBuffer(value.subarray(5), reader.resolver), schemaId }
-    } catch (error) {
-      throw new DecodeError('malformed_avro', `Avro payload for schema ${schemaId} is malformed: ${(error as Error).message}`)
-    }
-  }
-
   /** Reader type and resolver for one writer schema id, built once (building them per record is costly). */
   private async readerFor(schemaId: number, name: RecordName): Promise<AvroReader> {
-    const cacheKey = `${schemaId}:${name}`
-    const cached = this.readers.get(cacheKey)
+    const cached = this.readers.get(name)?.get(schemaId)
     if (cached) return cached
     const now = this.options.now ?? Date.now
     const unknownUntil = this.unknownIds.get(schemaId)
@@ -155,8 +149,27 @@ export class EventCodec {
       }
     }
     const entry = { writer, type, resolver, fast: resolver ? null : fastReader(name) }
-    this.readers.set(cacheKey, entry)
+    const ofName = this.readers.get(name) ?? new Map<number, AvroReader>()
+    ofName.set(schemaId, entry)
+    this.readers.set(name, ofName)
     return entry
+  }
+}
+
+/** The record in a Confluent frame, read with the reader of its writer schema. */
+function decodeAvro(reader: AvroReader, schemaId: number, value: Buffer): unknown {
+  const body = value.subarray(5)
+  const fast = reader.fast?.(body)
+  if (fast !== undefined) return fast
+  try {
+    checkAvroBounds(reader.writer, body)
+  } catch (error) {
+    throw new DecodeError('malformed_avro', `Avro payload for schema ${schemaId} does not fit its bytes: ${(error as Error).message}`)
+  }
+  try {
+    return reader.type.fromBuffer(body, reader.resolver)
+  } catch (error) {
+    throw new DecodeError('malformed_avro', `Avro payload for schema ${schemaId} is malformed: ${(error as Error).message}`)
   }
 }
 

@@ -28,14 +28,22 @@ function checkString(field: string, value: string | null): void {
 }
 
 function checkMap(field: string, map: Record<string, string | number | null>, max: number): void {
-  const keys = Object.keys(map)
-  if (keys.length > max) throw new DecodeError('too_many_entries', `${field} has ${keys.length} entries, more than the ${max} accepted`)
-  for (const key of keys) {
+  const entries = countKeys(map)
+  if (entries > max) throw new DecodeError('too_many_entries', `${field} has ${entries} entries, more than the ${max} accepted`)
+  for (const key in map) {
     // The field names of the messages are built only for a value that fails.
     if (!storable(key)) checkString(`a key of ${field}`, key)
     const value = map[key]
     if (typeof value === 'string' && !storable(value)) checkString(`${field}.${key.slice(0, 64)}`, value)
   }
+}
+
+/** Own keys of a decoded map (for-in: no array of keys per map and record). Decoded maps
+ *  inherit no enumerable keys. */
+function countKeys(map: object): number {
+  let n = 0
+  for (const _ in map) n++
+  return n
 }
 
 function checkTime(field: string, time: number): void {
@@ -47,7 +55,7 @@ function checkTime(field: string, time: number): void {
 export function checkPredictionLimits(e: PredictionEvent): PredictionEvent {
   for (const field of ['prediction_id', 'model_id', 'model_version'] as const) checkString(field, e[field])
   checkTime('event_time', e.event_time)
-  const features = Object.keys(e.numeric_features).length + Object.keys(e.categorical_features).length
+  const features = countKeys(e.numeric_features) + countKeys(e.categorical_features)
   if (features > EVENT_LIMITS.features)
     throw new DecodeError('too_many_features', `the prediction has ${features} features, more than the ${EVENT_LIMITS.features} accepted`)
   checkMap('numeric_features', e.numeric_features, EVENT_LIMITS.features)

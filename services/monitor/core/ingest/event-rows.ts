@@ -76,11 +76,22 @@ export function predictedClass(event: PredictionEvent, model: RuntimeModel): str
   return entries.reduce((best, e) => (e[1] > best[1] ? e : best))[0]
 }
 
+/** A map's names and values in its key order, as two arrays (for-in: no array of keys). */
+function split<V>(map: Record<string, V>): [string[], V[]] {
+  const names: string[] = []
+  const values: V[] = []
+  for (const name in map) {
+    names.push(name)
+    values.push(map[name]!)
+  }
+  return [names, values]
+}
+
 export function predictionRow(event: PredictionEvent, model: RuntimeModel, record: ConsumedRecord, ingestedAt: number): PredictionRow {
-  const numericNames = Object.keys(event.numeric_features)
-  const categoricalNames = Object.keys(event.categorical_features)
-  const classNames = Object.keys(event.prediction.scores)
-  const segmentNames = Object.keys(event.segments)
+  const [numericNames, numericValues] = split(event.numeric_features)
+  const [categoricalNames, categoricalValues] = split(event.categorical_features)
+  const [classNames, classScores] = split(event.prediction.scores)
+  const [segmentNames, segmentValues] = split(event.segments)
   return {
     prediction_id: event.prediction_id,
     model_id: event.model_id,
@@ -88,16 +99,16 @@ export function predictionRow(event: PredictionEvent, model: RuntimeModel, recor
     event_time: event.event_time,
     event_date: isoDate(event.event_time),
     numeric_names: numericNames,
-    numeric_values: numericNames.map((k) => event.numeric_features[k] ?? null),
+    numeric_values: numericValues,
     categorical_names: categoricalNames,
-    categorical_values: categoricalNames.map((k) => event.categorical_features[k] ?? null),
+    categorical_values: categoricalValues,
     predicted_class: predictedClass(event, model),
     score: positiveScore(event, model),
     class_names: classNames,
-    class_scores: classNames.map((k) => event.prediction.scores[k]!),
+    class_scores: classScores,
     predicted_value: event.prediction.value,
     segment_names: segmentNames,
-    segment_values: segmentNames.map((k) => event.segments[k]!),
+    segment_values: segmentValues,
     kafka_partition: record.partition,
     kafka_offset: Number(record.offset),
     kafka_timestamp: record.timestamp,
