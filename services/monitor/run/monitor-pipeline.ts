@@ -748,11 +748,12 @@ export class MonitorPipeline {
   private async joinLabels(labels: Accepted<LabelEvent>[], touched: DirtyWindows): Promise<void> {
     const { metrics } = this.deps
     const missing = new Map<string, Accepted<LabelEvent>[]>()
+    let inMemory = 0
     for (const accepted of labels) {
       const { event, record } = accepted
       const hit = this.index.get(record.partition, event.prediction_id)
       if (hit) {
-        metrics.labelsJoined.inc({ source: 'memory' })
+        inMemory++
         this.markLabel(hit, event, touched, this.stepOf(record.timestamp))
       } else {
         const list = missing.get(event.model_id) ?? []
@@ -760,6 +761,8 @@ export class MonitorPipeline {
         missing.set(event.model_id, list)
       }
     }
+    // Counted once per batch: a labelled counter's inc hashes its labels every time.
+    metrics.labelsJoined.inc({ source: 'memory' }, inMemory)
     // Older predictions: looked up in ClickHouse per model, only as far back as the label
     // horizon of these labels (an older prediction's label would not be counted, see markLabel).
     for (const [modelId, list] of missing) {
@@ -767,16 +770,18 @@ export class MonitorPipeline {
       const horizon = this.deps.models.get(modelId)!.config.label_horizon
       const earliestLabel = list.reduce((min, l) => Math.min(min, l.event.label_time), Infinity)
       const byId = await findPredictions(this.deps.ch, modelId, new Set(list.map((l) => l.event.prediction_id)), earliestLabel - horizon)
+      let found = 0
       for (const { event, record } of list) {
         const prediction = byId.get(event.prediction_id)
         if (prediction) {
-          metrics.labelsJoined.inc({ source: 'clickhouse' })
+          found++
           this.markLabel(prediction, event, touched, this.stepOf(record.timestamp))
-        } else {
-          // Stored already; when the prediction arrives its window is recomputed and joins it.
-          metrics.labelsEarly.inc()
         }
       }
+      metrics.labelsJoined.inc({ source: 'clickhouse' }, found)
+      // The others are stored already; when their prediction arrives its window is recomputed
+      // and joins them.
+      metrics.labelsEarly.inc(list.length - found)
     }
   }
 
