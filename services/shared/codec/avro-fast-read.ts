@@ -25,9 +25,10 @@ function refuse(): never {
 }
 
 class Reader {
-  pos = 0
-
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    public pos: number,
+  ) {}
 
   long(): number {
     let result = 0
@@ -152,16 +153,16 @@ function readLabel(r: Reader): unknown {
 const READERS: Partial<Record<RecordName, (r: Reader) => unknown>> = { PredictionEvent: readPrediction, LabelEvent: readLabel }
 
 /**
- * The fast reader of a record written with our own schema (the Avro body, after the Confluent
- * header), or null for records read only through avsc. The reader returns undefined for bytes
- * it does not accept.
+ * The fast reader of a record written with our own schema (the Avro body from `start` to the
+ * end of the bytes: no view of them to make per record), or null for records read only through
+ * avsc. The reader returns undefined for bytes it does not accept.
  */
-export function fastReader(name: RecordName): ((body: Buffer) => unknown) | null {
+export function fastReader(name: RecordName): ((bytes: Buffer, start: number) => unknown) | null {
   const read = READERS[name]
   if (!read) return null
-  return (body) => {
+  return (bytes, start) => {
     try {
-      return read(new Reader(body))
+      return read(new Reader(bytes, start))
     } catch {
       return undefined
     }

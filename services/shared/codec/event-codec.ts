@@ -22,7 +22,7 @@ interface AvroReader {
   writer: avro.Type
   type: avro.Type
   resolver: avro.Resolver | undefined
-  fast: ((body: Buffer) => unknown) | null
+  fast: ((bytes: Buffer, start: number) => unknown) | null
 }
 
 const MAGIC_BYTE = 0
@@ -104,8 +104,8 @@ export class EventCodec {
       if (value.length < 5) throw new DecodeError('malformed_avro', `Confluent frame needs at least 5 bytes, got ${value.length}`)
       const schemaId = value.readInt32BE(1)
       const reader = this.readers.get(name)?.get(schemaId)
-      const decode = (r: AvroReader): Decoded<T> => ({ event: check(decodeAvro(r, schemaId, value)), format: 'avro', schemaId })
-      return reader ? Promise.resolve(decode(reader)) : this.readerFor(schemaId, name).then(decode)
+      if (reader) return Promise.resolve({ event: check(decodeAvro(reader, schemaId, value)), format: 'avro', schemaId })
+      return this.readerFor(schemaId, name).then((r) => ({ event: check(decodeAvro(r, schemaId, value)), format: 'avro', schemaId }))
     }
     if (value[0] === JSON_OPEN_BRACE) {
       let raw: unknown
@@ -158,9 +158,9 @@ export class EventCodec {
 
 /** The record in a Confluent frame, read with the reader of its writer schema. */
 function decodeAvro(reader: AvroReader, schemaId: number, value: Buffer): unknown {
-  const body = value.subarray(5)
-  const fast = reader.fast?.(body)
+  const fast = reader.fast?.(value, 5)
   if (fast !== undefined) return fast
+  const body = value.subarray(5)
   try {
     checkAvroBounds(reader.writer, body)
   } catch (error) {

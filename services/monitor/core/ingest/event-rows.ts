@@ -66,23 +66,28 @@ export function positiveScore(event: PredictionEvent, model: RuntimeModel): numb
 /** The predicted class, derived from the scores when the producer did not send it. */
 export function predictedClass(event: PredictionEvent, model: RuntimeModel): string | null {
   if (event.prediction.predicted_class !== null || model.config.task === 'regression') return event.prediction.predicted_class
-  const entries = Object.entries(event.prediction.scores)
-  if (entries.length === 0) return null
+  let best: string | null = null
+  for (const name in event.prediction.scores) if (best === null || event.prediction.scores[name]! > event.prediction.scores[best]!) best = name
+  if (best === null) return null
   if (model.config.task === 'binary_classification') {
     const positive = model.config.positive_class!
     const negative = (model.config.classes ?? []).find((c) => c !== positive) ?? null
     return (event.prediction.scores[positive] ?? 0) >= model.config.decision_threshold ? positive : negative
   }
-  return entries.reduce((best, e) => (e[1] > best[1] ? e : best))[0]
+  return best
 }
 
-/** A map's names and values in its key order, as two arrays (for-in: no array of keys). */
+/** A map's names and values in its key order, as two arrays of its size (for-in: no array of
+ *  keys; growing arrays by push would allocate twice the bytes). */
 function split<V>(map: Record<string, V>): [string[], V[]] {
-  const names: string[] = []
-  const values: V[] = []
+  let n = 0
+  for (const _ in map) n++
+  const names = new Array<string>(n)
+  const values = new Array<V>(n)
+  let i = 0
   for (const name in map) {
-    names.push(name)
-    values.push(map[name]!)
+    names[i] = name
+    values[i++] = map[name]!
   }
   return [names, values]
 }
