@@ -25,7 +25,8 @@ const NO_HEADERS: Record<string, string> = Object.freeze({})
 /** A Kafka message's headers as text (UTF-8; a repeated header's values joined by commas). */
 export function textHeaders(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, string> {
   let out: Record<string, string> | null = null
-  for (const [k, v] of Object.entries(headers ?? {})) {
+  for (const k in headers) {
+    const v = headers[k]
     out ??= {}
     out[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v)
   }

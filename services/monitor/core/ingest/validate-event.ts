@@ -39,11 +39,15 @@ export function validatePrediction(event: PredictionEvent, model: RuntimeModel |
   if (predicted_class !== null && !classes.includes(predicted_class)) {
     return { code: 'unknown_class', reason: `prediction.predicted_class '${predicted_class}' is not one of the model's classes (${classes.join(', ')})` }
   }
-  const unknownScore = Object.keys(scores).find((c) => !classes.includes(c))
-  if (unknownScore !== undefined)
-    return { code: 'unknown_class', reason: `prediction.scores has class '${unknownScore}', not one of the model's classes (${classes.join(', ')})` }
-  const badScore = Object.entries(scores).find(([, s]) => s < 0 || s > 1)
-  if (badScore) return { code: 'invalid_prediction', reason: `prediction.scores.${badScore[0]} = ${badScore[1]} is outside [0, 1]` }
+  // for-in rather than Object.entries: no array per score of every prediction.
+  for (const c in scores) {
+    if (!classes.includes(c))
+      return { code: 'unknown_class', reason: `prediction.scores has class '${c}', not one of the model's classes (${classes.join(', ')})` }
+  }
+  for (const c in scores) {
+    const s = scores[c]!
+    if (s < 0 || s > 1) return { code: 'invalid_prediction', reason: `prediction.scores.${c} = ${s} is outside [0, 1]` }
+  }
   if (config.task === 'binary_classification' && scores[config.positive_class!] === undefined && predicted_class === null) {
     return { code: 'invalid_prediction', reason: `prediction needs scores.${config.positive_class} or predicted_class` }
   }
