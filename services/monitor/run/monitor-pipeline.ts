@@ -593,7 +593,7 @@ export class MonitorPipeline {
     const models = [...new Set(predictions.map((p) => p.event.model_id))]
     for (const id of models) this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1)
     try {
-      return await this.storeBatch(records, progress, predictions, labels, deadLetters, started, decoded)
+      return await this.storeBatch(records, progress, predictions, models, labels, deadLetters, started, decoded)
     } finally {
       for (const id of models) {
         const n = (this.inFlight.get(id) ?? 1) - 1
@@ -607,6 +607,8 @@ export class MonitorPipeline {
     records: ConsumedRecord[],
     progress: PartitionProgress[],
     predictions: Accepted<PredictionEvent>[],
+    /** The models of `predictions`. */
+    models: string[],
     labels: Accepted<LabelEvent>[],
     deadLetters: DeadLetter[],
     started: bigint,
@@ -620,7 +622,7 @@ export class MonitorPipeline {
     // a round that ran between marking and inserting would compute them without those rows.
     const touched = new DirtyWindows()
     const ingestedAt = this.now()
-    for (const modelId of new Set(predictions.map((p) => p.event.model_id))) {
+    for (const modelId of models) {
       this.lastPredictionAt.set(modelId, ingestedAt)
       for (const size of this.deps.models.get(modelId)!.config.windows) this.idleClosedThrough.delete(`${modelId}|${size}`)
     }
