@@ -3,7 +3,7 @@ import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { DecodeError } from '../../shared/codec/decode-error.ts'
 import { InfrastructureError, isInfrastructureError } from '../../shared/errors/infrastructure-error.ts'
 import type { EventCodec } from '../../shared/codec/event-codec.ts'
-import type { LabelEvent, PredictionEvent } from '../../shared/events/types.ts'
+import type { LabelEvent } from '../../shared/events/types.ts'
 import { ALL_SEGMENTS, OVERFLOW_SEGMENT, type FeatureWindowStats } from '../../shared/records/window-metrics.ts'
 import { capReason, sendDeadLetters, type DeadLetter } from '../../shared/kafka/dead-letter.ts'
 import type { RecordProducer } from '../../shared/kafka/producer.ts'
@@ -11,8 +11,8 @@ import type { PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
 import type { ConsumedRecord } from '../../shared/kafka/records.ts'
 import type { TopicNames } from '../../shared/kafka/topics.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
-import { LABEL_LAYOUT, PREDICTION_LAYOUT, labelRow, predictionRow, type PredictionRow } from '../core/ingest/event-rows.ts'
-import { encodeRows } from '../../shared/clickhouse/row-binary.ts'
+import { LABEL_LAYOUT, PREDICTION_LAYOUT, labelRow, predictionRow } from '../core/ingest/event-rows.ts'
+import { RowBinaryRowsWriter } from '../../shared/clickhouse/row-binary.ts'
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import { PredictionIndex, type IndexedPrediction } from '../core/ingest/prediction-index.ts'
 import { validateLabel, validatePrediction } from '../core/ingest/validate-event.ts'
@@ -557,30 +557,56 @@ export class MonitorPipeline {
     await Promise.all(marks)
   }
 
+  /**
+   * Decodes, validates and encodes the batch in one pass: each accepted prediction is written to
+   * its insert's bytes, indexed and marked as soon as it is decoded, so neither the event nor its
+   * row outlives its record (a batch's events kept until the insert were most of what the garbage
+   * collector had to copy).
+   */
   private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<DirtyWindows> {
-    const { topics } = this.deps
+    const { topics, metrics } = this.deps
     const started = process.hrtime.bigint()
+    const ingestedAt = this.now()
     const deadLetters: DeadLetter[] = []
-    const predictions: Accepted<PredictionEvent>[] = []
     const labels: Accepted<LabelEvent>[] = []
+    const predictionRows = new RowBinaryRowsWriter(PREDICTION_LAYOUT, Math.max(1 << 12, records.length * 256))
+    const labelRows = new RowBinaryRowsWriter(LABEL_LAYOUT)
+    const progressOf = new ModelProgressOf()
+    // Windows this batch touches are handed to the next round only after its rows are stored
+    // (handleBatch): a round that ran between marking and inserting would compute them without them.
+    const touched = new DirtyWindows()
+    const marks = new PredictionMarks()
 
-    // A batch of ten thousand records takes about a second to decode and turn into rows: the
-    // loops below let the event loop run every few hundred records meanwhile.
     for (let i = 0; i < records.length; i++) {
-      if (i > 0 && i % RECORDS_PER_YIELD === 0) await yieldToEventLoop()
+      if (i > 0 && i % RECORDS_PER_YIELD === 0) {
+        await yieldToEventLoop()
+        // A round may have closed windows meanwhile: mark the next prediction in full.
+        marks.forget()
+      }
       const record = records[i]!
-      const isPrediction = record.topic === topics.predictions
       try {
-        if (isPrediction) {
+        if (record.topic === topics.predictions) {
           const { event } = await this.deps.codec.decodePrediction(record.value)
-          const rejection = validatePrediction(event, this.deps.models.get(event.model_id), record.timestamp)
-          if (rejection) deadLetters.push({ record, step: 'validate', ...rejection })
-          else predictions.push({ event, record })
+          const model = this.deps.models.get(event.model_id)
+          const rejection = validatePrediction(event, model, record.timestamp)
+          if (rejection) {
+            deadLetters.push({ record, step: 'validate', ...rejection })
+            continue
+          }
+          predictionRows.add(predictionRow(event, model!, record, ingestedAt))
+          progressOf.add(event.model_id, record.partition, event.event_time)
+          this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
+          const step = this.stepOf(record.timestamp)
+          if (marks.isNew(model!, event.event_time, step)) this.markPrediction(model!, event.event_time, touched, step)
         } else {
           const { event } = await this.deps.codec.decodeLabel(record.value)
           const rejection = validateLabel(event, this.deps.models.get(event.model_id), record.timestamp)
-          if (rejection) deadLetters.push({ record, step: 'validate', ...rejection })
-          else labels.push({ event, record })
+          if (rejection) {
+            deadLetters.push({ record, step: 'validate', ...rejection })
+            continue
+          }
+          labelRows.add(labelRow(event, record, ingestedAt))
+          labels.push({ event, record })
         }
       } catch (error) {
         // Anything but a DecodeError (registry unreachable) fails the batch: it is retried.
@@ -590,10 +616,33 @@ export class MonitorPipeline {
       }
     }
     const decoded = process.hrtime.bigint()
-    const models = [...new Set(predictions.map((p) => p.event.model_id))]
+    const models = progressOf.models()
     for (const id of models) this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1)
     try {
-      return await this.storeBatch(records, progress, predictions, models, labels, deadLetters, started, decoded)
+      await this.deadLetter(deadLetters)
+      for (const modelId of models) {
+        this.lastPredictionAt.set(modelId, ingestedAt)
+        for (const size of this.deps.models.get(modelId)!.config.windows) this.idleClosedThrough.delete(`${modelId}|${size}`)
+      }
+      const predictionBytes = predictionRows.rows()
+      const labelBytes = labelRows.rows()
+      // Counted before the insert: a round running meanwhile may already read these rows.
+      for (const record of records) this.stored = Math.max(this.stored, record.timestamp)
+      await Promise.all([this.deps.ch.insertRowBinary('predictions', predictionBytes), this.deps.ch.insertRowBinary('labels', labelBytes)])
+      metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionBytes.rows)
+      metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelBytes.rows)
+      const inserted = process.hrtime.bigint()
+
+      await this.joinLabels(labels, touched)
+      const joined = process.hrtime.bigint()
+      await this.deps.watermark?.record(progress, progressOf.list())
+
+      metrics.indexSize.set(this.index.size())
+      const seconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9
+      metrics.batchSeconds.observe({ step: 'decode' }, seconds(started, decoded))
+      metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
+      metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
+      return touched
     } finally {
       for (const id of models) {
         const n = (this.inFlight.get(id) ?? 1) - 1
@@ -601,68 +650,6 @@ export class MonitorPipeline {
         else this.inFlight.delete(id)
       }
     }
-  }
-
-  private async storeBatch(
-    records: ConsumedRecord[],
-    progress: PartitionProgress[],
-    predictions: Accepted<PredictionEvent>[],
-    /** The models of `predictions`. */
-    models: string[],
-    labels: Accepted<LabelEvent>[],
-    deadLetters: DeadLetter[],
-    started: bigint,
-    decoded: bigint,
-  ): Promise<DirtyWindows> {
-    const { metrics, topics } = this.deps
-
-    await this.deadLetter(deadLetters)
-
-    // Windows this batch touches are handed to the next round only after its rows are stored:
-    // a round that ran between marking and inserting would compute them without those rows.
-    const touched = new DirtyWindows()
-    const ingestedAt = this.now()
-    for (const modelId of models) {
-      this.lastPredictionAt.set(modelId, ingestedAt)
-      for (const size of this.deps.models.get(modelId)!.config.windows) this.idleClosedThrough.delete(`${modelId}|${size}`)
-    }
-    const predictionRows: PredictionRow[] = []
-    const marks = new PredictionMarks()
-    for (let i = 0; i < predictions.length; i++) {
-      const { event, record } = predictions[i]!
-      if (i > 0 && i % RECORDS_PER_YIELD === 0) {
-        await yieldToEventLoop()
-        // A round may have closed windows meanwhile: mark the next prediction in full.
-        marks.forget()
-      }
-      const model = this.deps.models.get(event.model_id)!
-      predictionRows.push(predictionRow(event, model, record, ingestedAt))
-      this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
-      const step = this.stepOf(record.timestamp)
-      if (marks.isNew(model, event.event_time, step)) this.markPrediction(model, event.event_time, touched, step)
-    }
-    const labelRows = encodeRows(
-      LABEL_LAYOUT,
-      labels.map(({ event, record }) => labelRow(event, record, ingestedAt)),
-    )
-    const encodedPredictions = encodeRows(PREDICTION_LAYOUT, predictionRows)
-    // Counted before the insert: a round running meanwhile may already read these rows.
-    for (const record of records) this.stored = Math.max(this.stored, record.timestamp)
-    await Promise.all([this.deps.ch.insertRowBinary('predictions', encodedPredictions), this.deps.ch.insertRowBinary('labels', labelRows)])
-    metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionRows.length)
-    metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelRows.rows)
-    const inserted = process.hrtime.bigint()
-
-    await this.joinLabels(labels, touched)
-    const joined = process.hrtime.bigint()
-    await this.deps.watermark?.record(progress, modelProgress(predictions))
-
-    metrics.indexSize.set(this.index.size())
-    const seconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9
-    metrics.batchSeconds.observe({ step: 'decode' }, seconds(started, decoded))
-    metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
-    metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
-    return touched
   }
 
   /** Each model's low watermark in event time (Infinity for all without a watermark). */
@@ -917,13 +904,21 @@ class PredictionMarks {
 }
 
 /** The newest event time of each model's predictions per partition in a batch. */
-function modelProgress(predictions: Accepted<PredictionEvent>[]): ModelProgress[] {
-  const newest = new Map<string, ModelProgress>()
-  for (const { event, record } of predictions) {
-    const key = `${event.model_id}\u0000${record.partition}`
-    const seen = newest.get(key)
-    if (!seen) newest.set(key, { model_id: event.model_id, partition: record.partition, maxEventTime: event.event_time })
-    else seen.maxEventTime = Math.max(seen.maxEventTime, event.event_time)
+class ModelProgressOf {
+  private readonly newest = new Map<string, ModelProgress>()
+
+  add(modelId: string, partition: number, eventTime: number): void {
+    const key = `${modelId}\u0000${partition}`
+    const seen = this.newest.get(key)
+    if (!seen) this.newest.set(key, { model_id: modelId, partition, maxEventTime: eventTime })
+    else if (eventTime > seen.maxEventTime) seen.maxEventTime = eventTime
   }
-  return [...newest.values()]
+
+  list(): ModelProgress[] {
+    return [...this.newest.values()]
+  }
+
+  models(): string[] {
+    return [...new Set([...this.newest.values()].map((p) => p.model_id))]
+  }
 }

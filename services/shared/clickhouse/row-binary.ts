@@ -169,8 +169,30 @@ export interface RowBinaryLayout<T> {
   write(w: RowBinaryWriter, row: T): void
 }
 
+/** Rows of one table written as they come, so that no row object has to outlive its source. */
+export class RowBinaryRowsWriter<T> {
+  private readonly writer: RowBinaryWriter
+  private count = 0
+
+  constructor(
+    private readonly layout: RowBinaryLayout<T>,
+    initialBytes = 1 << 12,
+  ) {
+    this.writer = new RowBinaryWriter(initialBytes)
+  }
+
+  add(row: T): void {
+    this.layout.write(this.writer, row)
+    this.count++
+  }
+
+  rows(): RowBinaryRows {
+    return { columns: this.layout.columns, rows: this.count, bytes: this.writer.bytes() }
+  }
+}
+
 export function encodeRows<T>(layout: RowBinaryLayout<T>, rows: readonly T[]): RowBinaryRows {
-  const w = new RowBinaryWriter(Math.max(1 << 12, rows.length * 256))
-  for (const row of rows) layout.write(w, row)
-  return { columns: layout.columns, rows: rows.length, bytes: w.bytes() }
+  const out = new RowBinaryRowsWriter(layout, Math.max(1 << 12, rows.length * 256))
+  for (const row of rows) out.add(row)
+  return out.rows()
 }
