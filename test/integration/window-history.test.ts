@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PredictionEvent } from '../../services/shared/events/types.ts'
 import { predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
+import { featureFromRecord, type FeatureRecord } from '../../services/monitor/core/windows/window-rows.ts'
 import { buildRuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 import { loadSeriesHistory } from '../../services/monitor/store/window-history.ts'
 import { WindowStore } from '../../services/monitor/store/window-store.ts'
@@ -17,13 +18,13 @@ const HOUR = 3_600_000
 const T0 = Date.UTC(2026, 10, 2)
 const model = buildRuntimeModel(sampleModel('m', { windows: ['1h'], segments: [], allowed_lateness: '0s' }), SMALL_REFERENCE)
 
-const event = (id: string, time: number, x: number): PredictionEvent => ({
+const event = (id: string, time: number, x: number, c = 'a'): PredictionEvent => ({
   prediction_id: id,
   model_id: 'm',
   model_version: 'v1',
   event_time: time,
   numeric_features: { x },
-  categorical_features: {},
+  categorical_features: { c },
   prediction: { predicted_class: null, scores: { yes: 0.5, no: 0.5 }, value: null },
   segments: {},
 })
@@ -54,5 +55,36 @@ describe('the series history', () => {
     const history = await loadSeriesHistory(db.ch, 'm', HOUR, T0, T0 + HOUR, HOUR)
     expect(history.dataVersions.get(T0)).toBe(want)
     expect([...history.snapshotVersions.entries()].filter(([key]) => key.endsWith(`|${T0}`)).map(([, v]) => v)).toEqual([want])
+  })
+
+  it('reads histograms and categories for the judged windows and the one before them only', async () => {
+    const m = buildRuntimeModel(sampleModel('h', { windows: ['1h'], segments: [], allowed_lateness: '0s' }), SMALL_REFERENCE)
+    const events: PredictionEvent[] = []
+    for (let w = 0; w < 5; w++)
+      for (let i = 0; i < 6; i++) events.push({ ...event(`h${w}-${i}`, T0 + w * HOUR + i * 1000, w * 100 + i * 37, 'abc'[(i + w) % 3]), model_id: 'h' })
+    await db.ch.insert(
+      'predictions',
+      events.map((e, i) => predictionRow(e, m, recordAt(i, e.event_time), 1_796_501_571_042)),
+    )
+    await new WindowStore(db.ch).recompute(
+      m,
+      HOUR,
+      [0, 1, 2, 3, 4].map((w) => T0 + w * HOUR),
+    )
+    const stored = await db.ch.query<FeatureRecord>(`SELECT * FROM ${db.ch.table('window_feature_stats')} FINAL WHERE model_id = 'h' AND segment = 'all'`)
+    const storedOf = (start: number, feature: string) => featureFromRecord(stored.find((r) => r.window_start === start && r.feature === feature)!)
+
+    // Judging windows 3 and 4: window 2 is the previous window, 0 and 1 only feed the baselines.
+    const history = await loadSeriesHistory(db.ch, 'h', HOUR, T0 + 3 * HOUR, T0 + 4 * HOUR, HOUR)
+    const featuresOf = (w: number) => history.snapshots.get(`v1|all|${T0 + w * HOUR}`)!.features
+    for (const w of [2, 3, 4]) for (const f of ['x', 'c']) expect(featuresOf(w).find((s) => s.feature === f)).toEqual(storedOf(T0 + w * HOUR, f))
+    for (const w of [0, 1]) {
+      const x = storedOf(T0 + w * HOUR, 'x').numeric!
+      const c = storedOf(T0 + w * HOUR, 'c').categorical!
+      expect(x.histogram.reduce((a, b) => a + b, 0)).toBe(6)
+      expect(c.categories.length).toBe(3)
+      expect(featuresOf(w).find((s) => s.feature === 'x')!.numeric).toEqual({ ...x, bin_edges: [], histogram: [] })
+      expect(featuresOf(w).find((s) => s.feature === 'c')!.categorical).toEqual({ ...c, categories: [], counts: [] })
+    }
   })
 })

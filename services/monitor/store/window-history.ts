@@ -7,7 +7,8 @@ import { featureFromRecord, summaryFromRecord, type FeatureRecord, type SummaryR
 const DAY = 86_400_000
 
 export interface SeriesHistory {
-  /** Snapshots by 'version|segment|start'. */
+  /** Snapshots by 'version|segment|start'. Features of windows before the one ahead of `from`
+   *  carry counts, nulls and moments only (empty bins, histogram and categories). */
   snapshots: Map<string, WindowSnapshot>
   /** First window start of each model version (for training-serving skew checks). */
   versionStarts: Map<string, number>
@@ -19,23 +20,52 @@ export interface SeriesHistory {
   snapshotVersions: Map<string, string>
 }
 
+/** What the series baselines read of a feature's statistics (anomaly.detector.ts). */
+const MOMENT_COLUMNS = [
+  'model_id',
+  'model_version',
+  'segment',
+  'window_size_ms',
+  'window_start',
+  'feature',
+  'kind',
+  'count',
+  'nulls',
+  'min',
+  'max',
+  'mean',
+  'std',
+  'unseen',
+  'overflow_values',
+  'overflow_count',
+] as const
+type FeatureMoments = Pick<FeatureRecord, (typeof MOMENT_COLUMNS)[number]>
+
+const withoutShape = (r: FeatureMoments): FeatureRecord => ({ ...r, bin_edges: [], histogram: [], categories: [], category_counts: [] })
+
 export const snapshotKey = (version: string, segment: string, start: number): string => `${version}|${segment}|${start}`
 
 /**
- * What the detectors compare a window with, for one model and window size, in three queries:
- * summaries over the last four weeks (seasonal baselines), feature statistics over the last
- * four days (null-rate baselines, drift against the previous window) and join counters.
+ * What the detectors compare a window with, for one model and window size: summaries over the
+ * last four weeks (seasonal baselines), feature statistics over the last four days and join
+ * counters. Feature statistics are read in full from the window before `from` on (drift against
+ * the previous window); earlier ones without bins, histograms and categories, which no series
+ * baseline reads (null rates, prediction means) and which were most of the bytes read.
  */
 export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs: number, from: number, to: number, joinSizeMs: number): Promise<SeriesHistory> {
   const where = `model_id = ${lit(modelId)} AND window_size_ms = ${sizeMs}`
-  const [summaries, features, versions, labels] = await Promise.all([
+  const [summaries, features, olderFeatures, versions, labels] = await Promise.all([
     // data_version as text: it exceeds 2^53 (ms × 10^6 + rows), and a rounded one written with a
     // window's evaluation would lose to the evaluation it replaces.
     ch.query<SummaryRecord & { version: string }>(
       `SELECT *, toString(data_version) AS version FROM ${ch.table('window_summary')} FINAL WHERE ${where} AND window_start >= ${from - 28 * DAY} AND window_start <= ${to}`,
     ),
     ch.query<FeatureRecord>(
-      `SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE ${where} AND window_start >= ${from - 4 * DAY} AND window_start <= ${to}`,
+      `SELECT * FROM ${ch.table('window_feature_stats')} FINAL WHERE ${where} AND window_start >= ${from - sizeMs} AND window_start <= ${to}`,
+    ),
+    ch.query<FeatureMoments>(
+      `SELECT ${MOMENT_COLUMNS.join(', ')} FROM ${ch.table('window_feature_stats')} FINAL
+       WHERE ${where} AND window_start >= ${from - 4 * DAY} AND window_start < ${from - sizeMs}`,
     ),
     ch.query<{ model_version: string; first_start: number }>(
       `SELECT model_version, min(window_start) AS first_start FROM ${ch.table('window_summary')} WHERE ${where} GROUP BY model_version`,
@@ -56,7 +86,8 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
     if (seen === undefined || BigInt(r.version) > BigInt(seen)) dataVersions.set(r.window_start, r.version)
   }
   for (const r of summaries) snapshots.set(snapshotKey(r.model_version, r.segment, r.window_start), { summary: summaryFromRecord(r), features: [] })
-  for (const r of features) snapshots.get(snapshotKey(r.model_version, r.segment, r.window_start))?.features.push(featureFromRecord(r))
+  for (const r of [...olderFeatures.map(withoutShape), ...features])
+    snapshots.get(snapshotKey(r.model_version, r.segment, r.window_start))?.features.push(featureFromRecord(r))
   // Join counters per window: duplicates and volume from the windows themselves (derived from
   // stored rows, so every run agrees), label arrivals and orphans from label_health (a periodic,
   // clock-dependent job: orphans are labels still unmatched `orphan_after` after arrival).
