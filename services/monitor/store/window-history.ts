@@ -41,7 +41,15 @@ const MOMENT_COLUMNS = [
 ] as const
 type FeatureMoments = Pick<FeatureRecord, (typeof MOMENT_COLUMNS)[number]>
 
-const withoutShape = (r: FeatureMoments): FeatureRecord => ({ ...r, bin_edges: [], histogram: [], categories: [], category_counts: [] })
+/** The shape columns of a row read without them: empty, frozen, one set for every row (a copy
+ *  of each row took more memory than the rows themselves). */
+const NO_SHAPE: Pick<FeatureRecord, 'bin_edges' | 'histogram' | 'categories' | 'category_counts'> = Object.freeze({
+  bin_edges: Object.freeze([]) as unknown as number[],
+  histogram: Object.freeze([]) as unknown as number[],
+  categories: Object.freeze([]) as unknown as string[],
+  category_counts: Object.freeze([]) as unknown as number[],
+})
+const withoutShape = (r: FeatureMoments): FeatureRecord => Object.assign(r, NO_SHAPE)
 
 export const snapshotKey = (version: string, segment: string, start: number): string => `${version}|${segment}|${start}`
 
@@ -86,8 +94,8 @@ export async function loadSeriesHistory(ch: ClickHouse, modelId: string, sizeMs:
     if (seen === undefined || BigInt(r.version) > BigInt(seen)) dataVersions.set(r.window_start, r.version)
   }
   for (const r of summaries) snapshots.set(snapshotKey(r.model_version, r.segment, r.window_start), { summary: summaryFromRecord(r), features: [] })
-  for (const r of [...olderFeatures.map(withoutShape), ...features])
-    snapshots.get(snapshotKey(r.model_version, r.segment, r.window_start))?.features.push(featureFromRecord(r))
+  for (const r of olderFeatures) snapshots.get(snapshotKey(r.model_version, r.segment, r.window_start))?.features.push(featureFromRecord(withoutShape(r)))
+  for (const r of features) snapshots.get(snapshotKey(r.model_version, r.segment, r.window_start))?.features.push(featureFromRecord(r))
   // Join counters per window: duplicates and volume from the windows themselves (derived from
   // stored rows, so every run agrees), label arrivals and orphans from label_health (a periodic,
   // clock-dependent job: orphans are labels still unmatched `orphan_after` after arrival).
