@@ -586,7 +586,8 @@ export class MonitorPipeline {
       const record = records[i]!
       try {
         if (record.topic === topics.predictions) {
-          const { event } = await this.deps.codec.decodePrediction(record.value)
+          const decoding = this.deps.codec.decodePredictionNow(record.value)
+          const { event } = decoding instanceof Promise ? await decoding : decoding
           const model = this.deps.models.get(event.model_id)
           const rejection = validatePrediction(event, model, record.timestamp)
           if (rejection) {
@@ -599,7 +600,8 @@ export class MonitorPipeline {
           const step = this.stepOf(record.timestamp)
           if (marks.isNew(model!, event.event_time, step)) this.markPrediction(model!, event.event_time, touched, step)
         } else {
-          const { event } = await this.deps.codec.decodeLabel(record.value)
+          const decoding = this.deps.codec.decodeLabelNow(record.value)
+          const { event } = decoding instanceof Promise ? await decoding : decoding
           const rejection = validateLabel(event, this.deps.models.get(event.model_id), record.timestamp)
           if (rejection) {
             deadLetters.push({ record, step: 'validate', ...rejection })

@@ -74,29 +74,32 @@ export class EventCodec {
   }
 
   decodePrediction(value: Buffer | null): Promise<Decoded<PredictionEvent>> {
-    return this.decodeChecked(value, 'PredictionEvent', checkPrediction)
+    return settle(() => this.decodeNow(value, 'PredictionEvent', checkPrediction))
   }
 
   decodeLabel(value: Buffer | null): Promise<Decoded<LabelEvent>> {
-    return this.decodeChecked(value, 'LabelEvent', checkLabel)
+    return settle(() => this.decodeNow(value, 'LabelEvent', checkLabel))
+  }
+
+  /**
+   * For the monitor's loop, which decodes a million records a minute: the record decoded at once
+   * when its writer schema's reader is known (no promise, nothing to await), else a promise of
+   * it. Throws DecodeError for a record that cannot be decoded.
+   */
+  decodePredictionNow(value: Buffer | null): Decoded<PredictionEvent> | Promise<Decoded<PredictionEvent>> {
+    return this.decodeNow(value, 'PredictionEvent', checkPrediction)
+  }
+
+  decodeLabelNow(value: Buffer | null): Decoded<LabelEvent> | Promise<Decoded<LabelEvent>> {
+    return this.decodeNow(value, 'LabelEvent', checkLabel)
   }
 
   /** Decodes any contract record without the event checks (triggers, decisions, requests). */
   async decode<N extends RecordName>(value: Buffer | null, name: N): Promise<Decoded<RecordTypes[N]>> {
-    return this.decodeChecked(value, name, (v) => v as RecordTypes[N])
+    return this.decodeNow(value, name, (v) => v as RecordTypes[N])
   }
 
-  /** One promise per record, and none awaited once the writer schema's reader is known: the
-   *  monitor decodes a million records a minute. */
-  private decodeChecked<T>(value: Buffer | null, name: RecordName, check: (raw: unknown) => T): Promise<Decoded<T>> {
-    try {
-      return this.decodeNow(value, name, check)
-    } catch (error) {
-      return Promise.reject(error as Error)
-    }
-  }
-
-  private decodeNow<T>(value: Buffer | null, name: RecordName, check: (raw: unknown) => T): Promise<Decoded<T>> {
+  private decodeNow<T>(value: Buffer | null, name: RecordName, check: (raw: unknown) => T): Decoded<T> | Promise<Decoded<T>> {
     if (!value || value.length === 0) throw new DecodeError('empty_message', 'message has no value')
     const maxBytes = this.options.maxRecordBytes ?? MAX_RECORD_BYTES
     if (value.length > maxBytes) throw new DecodeError('record_too_large', `record value is ${value.length} bytes, more than the ${maxBytes} accepted`)
@@ -104,7 +107,7 @@ export class EventCodec {
       if (value.length < 5) throw new DecodeError('malformed_avro', `Confluent frame needs at least 5 bytes, got ${value.length}`)
       const schemaId = value.readInt32BE(1)
       const reader = this.readers.get(name)?.get(schemaId)
-      if (reader) return Promise.resolve({ event: check(decodeAvro(reader, schemaId, value)), format: 'avro', schemaId })
+      if (reader) return { event: check(decodeAvro(reader, schemaId, value)), format: 'avro', schemaId }
       return this.readerFor(schemaId, name).then((r) => ({ event: check(decodeAvro(r, schemaId, value)), format: 'avro', schemaId }))
     }
     if (value[0] === JSON_OPEN_BRACE) {
@@ -114,7 +117,7 @@ export class EventCodec {
       } catch (error) {
         throw new DecodeError('malformed_json', `not valid JSON: ${(error as Error).message}`)
       }
-      return Promise.resolve({ event: check(raw), format: 'json' })
+      return { event: check(raw), format: 'json' }
     }
     throw new DecodeError('unknown_framing', `first byte 0x${value[0]!.toString(16).padStart(2, '0')} is neither the Confluent magic byte 0x00 nor '{' (JSON)`)
   }
@@ -186,4 +189,13 @@ export function readerType(name: RecordName): avro.Type {
     readerTypes.set(name, type)
   }
   return type
+}
+
+/** A value or promise as a promise that rejects, never throws. */
+function settle<T>(get: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(get())
+  } catch (error) {
+    return Promise.reject(error as Error)
+  }
 }

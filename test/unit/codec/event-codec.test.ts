@@ -53,6 +53,33 @@ describe('EventCodec', () => {
     expect(decoded.event).toEqual(event)
   })
 
+  it('decodes at once, without a promise, once the writer schema is known; refuses by throwing', async () => {
+    const fresh = EventCodec.forRegistry(registry.url)
+    const type = avro.Type.forSchema(JSON.parse(schemaText('PredictionEvent')) as avro.Schema)
+    const id = await registerRaw('now-value', JSON.parse(schemaText('PredictionEvent')) as object)
+    const first = samplePrediction({ prediction_id: 'p-first' })
+    const second = samplePrediction({ prediction_id: 'p-second' })
+    const pending = fresh.decodePredictionNow(frame(id, type.toBuffer(first)))
+    expect(pending).toBeInstanceOf(Promise)
+    expect((await pending).event).toEqual(first)
+    const now = fresh.decodePredictionNow(frame(id, type.toBuffer(second)))
+    expect(now).not.toBeInstanceOf(Promise)
+    expect(now).toEqual({ event: second, format: 'avro', schemaId: id })
+    expect(fresh.decodeLabelNow(Buffer.from(JSON.stringify(sampleLabel())))).toEqual({ event: sampleLabel(), format: 'json' })
+    // The same error the promise API rejects with, thrown.
+    const bad = frame(id, type.toBuffer(second).subarray(0, 10))
+    const thrown = (() => {
+      try {
+        fresh.decodePredictionNow(bad)
+      } catch (error) {
+        return error
+      }
+    })() as DecodeError
+    const rejected = (await fresh.decodePrediction(bad).catch((e: unknown) => e)) as DecodeError
+    expect(thrown).toBeInstanceOf(DecodeError)
+    expect([thrown.code, thrown.message]).toEqual([rejected.code, rejected.message])
+  })
+
   it('reads a record written with an older schema version (new fields take their defaults)', async () => {
     const current = JSON.parse(schemaText('LabelEvent')) as { fields: { name: string }[] }
     const older = { ...current, fields: current.fields.filter((f) => f.name !== 'label_value') }

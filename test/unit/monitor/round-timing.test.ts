@@ -67,8 +67,8 @@ function setUp(shared?: OwnerChecks) {
     query: async () => [],
     ping: async () => true,
   } as unknown as ClickHouse
-  const decode = async (value: Buffer | null) => ({ event: JSON.parse(String(value)) as unknown })
-  const codec = { decodePrediction: decode, decodeLabel: decode } as unknown as EventCodec
+  const decode = (value: Buffer | null) => ({ event: JSON.parse(String(value)) as unknown })
+  const codec = { decodePredictionNow: decode, decodeLabelNow: decode } as unknown as EventCodec
   const producer: RecordProducer = { send: async () => undefined, close: async () => undefined }
   const topics = { predictions: 'predictions', labels: 'labels', deadLetter: 'dead', triggers: 'triggers', retrainRequests: 'retrain' }
   const pipeline = new MonitorPipeline({
