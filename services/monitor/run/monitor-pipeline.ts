@@ -560,8 +560,7 @@ export class MonitorPipeline {
   /**
    * Decodes, validates and encodes the batch in one pass: each accepted prediction is written to
    * its insert's bytes, indexed and marked as soon as it is decoded, so neither the event nor its
-   * row outlives its record (a batch's events kept until the insert were most of what the garbage
-   * collector had to copy).
+   * row outlives its record and the garbage collector has no batch of them to copy.
    */
   private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<DirtyWindows> {
     const { topics, metrics } = this.deps

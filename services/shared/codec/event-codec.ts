@@ -74,11 +74,11 @@ export class EventCodec {
   }
 
   decodePrediction(value: Buffer | null): Promise<Decoded<PredictionEvent>> {
-    return settle(() => this.decodeNow(value, 'PredictionEvent', checkPrediction))
+    return settle(() => this.decodePredictionNow(value))
   }
 
   decodeLabel(value: Buffer | null): Promise<Decoded<LabelEvent>> {
-    return settle(() => this.decodeNow(value, 'LabelEvent', checkLabel))
+    return settle(() => this.decodeLabelNow(value))
   }
 
   /**
@@ -95,8 +95,8 @@ export class EventCodec {
   }
 
   /** Decodes any contract record without the event checks (triggers, decisions, requests). */
-  async decode<N extends RecordName>(value: Buffer | null, name: N): Promise<Decoded<RecordTypes[N]>> {
-    return this.decodeNow(value, name, (v) => v as RecordTypes[N])
+  decode<N extends RecordName>(value: Buffer | null, name: N): Promise<Decoded<RecordTypes[N]>> {
+    return settle(() => this.decodeNow(value, name, (v) => v as RecordTypes[N]))
   }
 
   private decodeNow<T>(value: Buffer | null, name: RecordName, check: (raw: unknown) => T): Decoded<T> | Promise<Decoded<T>> {
