@@ -14,7 +14,7 @@ import { startRegistryDouble, type RegistryDouble } from '../support/schema-regi
 import { defaultMonitorSettings } from '../../services/monitor/run/monitor-settings.ts'
 import { findPredictions } from '../../services/monitor/store/prediction-lookup.ts'
 import { LOOKUP_BYTES } from '../../services/monitor/store/lookup-chunks.ts'
-import { PREDICTION_LAYOUT, predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
+import { PREDICTION_LAYOUT, type PredictionSource } from '../../services/monitor/core/ingest/event-rows.ts'
 import { encodeRows } from '../../services/shared/clickhouse/row-binary.ts'
 
 let registry: RegistryDouble
@@ -133,26 +133,16 @@ describe('monitor: a label for a prediction stored long ago', () => {
       const long = Array.from({ length: Math.ceil((2.5 * LOOKUP_BYTES) / 1_000) }, (_, i) => `${i}-${'z'.repeat(1_000)}`)
       const stored = [...odd, ...long].filter((_, i) => i % 2 === 0)
       const eventTime = Date.now() - HOUR
-      const rows = stored.map((prediction_id, i) =>
-        predictionRow(
-          samplePrediction({ prediction_id, model_id: modelId, event_time: eventTime }),
-          models.get(modelId)!,
-          {
-            topic: 'predictions',
-            partition: 0,
-            offset: String(i),
-            key: null,
-            value: Buffer.alloc(0),
-            timestamp: eventTime,
-            headers: {},
-          },
-          eventTime,
-        ),
-      )
+      const rows = stored.map((prediction_id, i): PredictionSource => ({
+        event: samplePrediction({ prediction_id, model_id: modelId, event_time: eventTime }),
+        model: models.get(modelId)!,
+        record: { topic: 'predictions', partition: 0, offset: String(i), key: null, value: Buffer.alloc(0), timestamp: eventTime, headers: {} },
+        ingestedAt: eventTime,
+      }))
       await ch.insertRowBinary('predictions', encodeRows(PREDICTION_LAYOUT, rows))
       const found = await findPredictions(ch, modelId, new Set([...odd, ...long]), eventTime - HOUR)
       expect([...found.keys()].sort()).toEqual([...stored].sort())
-      expect(found.get('a\nb')).toEqual({ model_id: modelId, model_version: rows[0]!.model_version, event_time: eventTime })
+      expect(found.get('a\nb')).toEqual({ model_id: modelId, model_version: rows[0]!.event.model_version, event_time: eventTime })
     } finally {
       await drop()
     }

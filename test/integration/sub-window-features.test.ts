@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PredictionEvent } from '../../services/shared/events/types.ts'
 import type { FeatureWindowStats } from '../../services/shared/records/window-metrics.ts'
-import { predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
+import { predictionRow } from '../support/prediction-rows.ts'
 import { buildRuntimeModel, type RuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 import { WindowStore } from '../../services/monitor/store/window-store.ts'
 import { recordAt } from '../support/events.ts'

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PredictionEvent } from '../../services/shared/events/types.ts'
-import { predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
+import { predictionRow } from '../support/prediction-rows.ts'
 import { featureFromRecord, type FeatureRecord } from '../../services/monitor/core/windows/window-rows.ts'
 import { buildRuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 import { loadSeriesHistory } from '../../services/monitor/store/window-history.ts'

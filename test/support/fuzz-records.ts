@@ -1,7 +1,8 @@
 import { DecodeError } from '../../services/shared/codec/decode-error.ts'
 import type { EventCodec } from '../../services/shared/codec/event-codec.ts'
 import type { ConsumedRecord } from '../../services/shared/kafka/records.ts'
-import { labelRow, predictionRow } from '../../services/monitor/core/ingest/event-rows.ts'
+import { labelRow, type LabelRow, type PredictionSource } from '../../services/monitor/core/ingest/event-rows.ts'
+import { predictionRow } from './prediction-rows.ts'
 import { validateLabel, validatePrediction } from '../../services/monitor/core/ingest/validate-event.ts'
 import type { RuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 
@@ -63,6 +64,10 @@ export function mutate(rand: () => number, seed: Buffer, isJson: boolean, schema
   return b
 }
 
+/** What the consumer stores for an accepted record: the row as JSON, and what it is written from. */
+export type Consumed =
+  { topic: 'predictions'; row: Record<string, unknown>; source: PredictionSource } | { topic: 'labels'; row: Record<string, unknown>; source: LabelRow }
+
 /** The consumer's path for one record: decode, validate, row. Returns the row, or null when rejected. */
 export async function consume(
   codec: EventCodec,
@@ -71,18 +76,19 @@ export async function consume(
   value: Buffer,
   timestamp: number,
   offset = 7,
-): Promise<Record<string, unknown> | null> {
+): Promise<Consumed | null> {
   const record: ConsumedRecord = { topic, partition: 0, offset: String(offset), key: null, value, timestamp, headers: {} }
   try {
     if (topic === 'predictions') {
       const { event } = await codec.decodePrediction(value)
       const model = models.get(event.model_id)
       if (validatePrediction(event, model, timestamp)) return null
-      return { ...predictionRow(event, model!, record, timestamp) }
+      return { topic, row: { ...predictionRow(event, model!, record, timestamp) }, source: { event, model: model!, record, ingestedAt: timestamp } }
     }
     const { event } = await codec.decodeLabel(value)
     if (validateLabel(event, models.get(event.model_id), timestamp)) return null
-    return { ...labelRow(event, record, timestamp) }
+    const row = labelRow(event, record, timestamp)
+    return { topic, row: { ...row }, source: row }
   } catch (error) {
     if (error instanceof DecodeError) return null
     throw error

@@ -11,7 +11,7 @@ import type { PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
 import type { ConsumedRecord } from '../../shared/kafka/records.ts'
 import type { TopicNames } from '../../shared/kafka/topics.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
-import { LABEL_LAYOUT, PREDICTION_LAYOUT, labelRow, predictionRow } from '../core/ingest/event-rows.ts'
+import { LABEL_LAYOUT, PREDICTION_LAYOUT, labelRow } from '../core/ingest/event-rows.ts'
 import { RowBinaryRowsWriter } from '../../shared/clickhouse/row-binary.ts'
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import { PredictionIndex, type IndexedPrediction } from '../core/ingest/prediction-index.ts'
@@ -593,7 +593,7 @@ export class MonitorPipeline {
             deadLetters.push({ record, step: 'validate', ...rejection })
             continue
           }
-          predictionRows.add(predictionRow(event, model!, record, ingestedAt))
+          predictionRows.add({ event, model: model!, record, ingestedAt })
           progressOf.add(event.model_id, record.partition, event.event_time)
           this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
           const step = this.stepOf(record.timestamp)

@@ -8,13 +8,23 @@ const DAY_MS = 86_400_000
 /** Strings kept encoded (names and other values repeated on every row); cleared when full. */
 const CACHE_LIMIT = 4096
 
+/** The key list last written to one map column, encoded: rows of one model repeat it. */
+interface KeyList {
+  keys: string[]
+  bytes: Uint8Array
+}
+
 export class RowBinaryWriter {
   private buf: Buffer
+  // Numbers are written through a DataView, which the compiler inlines (Buffer's write methods it does not).
+  private view: DataView
   private at = 0
   private readonly cache = new Map<string, Buffer>()
+  private readonly keyLists: (KeyList | undefined)[] = []
 
   constructor(initialBytes = 1 << 16) {
     this.buf = Buffer.allocUnsafe(initialBytes)
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length)
   }
 
   /** The bytes written so far (a view, valid until the next write). */
@@ -27,6 +37,7 @@ export class RowBinaryWriter {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n))
     this.buf.copy(next, 0, 0, this.at)
     this.buf = next
+    this.view = new DataView(next.buffer, next.byteOffset, next.length)
   }
 
   /** LEB128, as ClickHouse writes string and array lengths. */
@@ -46,21 +57,21 @@ export class RowBinaryWriter {
 
   uint16(n: number): void {
     this.room(2)
-    this.buf.writeUInt16LE(n, this.at)
+    this.view.setUint16(this.at, n, true)
     this.at += 2
   }
 
   uint32(n: number): void {
     this.room(4)
-    this.buf.writeUInt32LE(n, this.at)
+    this.view.setUint32(this.at, n, true)
     this.at += 4
   }
 
   /** A UInt64 held in a JS number (ours are ms timestamps, offsets and counts below 2^53). */
   uint64(n: number): void {
     this.room(8)
-    this.buf.writeUInt32LE((n % TWO_32) >>> 0, this.at)
-    this.buf.writeUInt32LE(Math.floor(n / TWO_32) >>> 0, this.at + 4)
+    this.view.setUint32(this.at, (n % TWO_32) >>> 0, true)
+    this.view.setUint32(this.at + 4, Math.floor(n / TWO_32) >>> 0, true)
     this.at += 8
   }
 
@@ -68,7 +79,7 @@ export class RowBinaryWriter {
    *  either, by the order ClickHouse reads the parts in. */
   float64(x: number): void {
     this.room(8)
-    this.buf.writeDoubleLE(x === 0 ? 0 : x, this.at)
+    this.view.setFloat64(this.at, x === 0 ? 0 : x, true)
     this.at += 8
   }
 
@@ -130,29 +141,67 @@ export class RowBinaryWriter {
     this.float64(x)
   }
 
-  recurringStrings(values: readonly string[]): void {
-    this.varUInt(values.length)
-    for (const s of values) this.recurringString(s)
+  // A map is written as two Array columns, its keys then its values, in its own key order
+  // (for-in: no arrays of keys or values per row).
+
+  /** A map's keys, names that recur on every row; returns their count for its values. Given
+   *  its column's `slot` (a small number), a key list the same as that column's last one
+   *  (compared key by key) is copied as one. */
+  mapKeys(map: Readonly<Record<string, unknown>>, slot?: number): number {
+    const last = slot === undefined ? undefined : this.keyLists[slot]
+    let n = 0
+    let same = last !== undefined
+    for (const key in map) {
+      if (same && last!.keys[n] !== key) same = false
+      n++
+    }
+    if (same && n === last!.keys.length) {
+      const bytes = last!.bytes
+      this.room(bytes.length)
+      this.buf.set(bytes, this.at)
+      this.at += bytes.length
+      return n
+    }
+    const start = this.at
+    this.varUInt(n)
+    for (const key in map) this.recurringString(key)
+    if (slot !== undefined) this.keyLists[slot] = { keys: Object.keys(map), bytes: Uint8Array.prototype.slice.call(this.buf, start, this.at) }
+    return n
   }
 
-  strings(values: readonly string[]): void {
-    this.varUInt(values.length)
-    for (const s of values) this.string(s)
+  mapStrings(map: Readonly<Record<string, string>>, count: number): void {
+    this.varUInt(count)
+    for (const key in map) this.string(map[key]!)
   }
 
-  nullableStrings(values: readonly (string | null)[]): void {
-    this.varUInt(values.length)
-    for (const s of values) this.nullableString(s)
+  mapNullableStrings(map: Readonly<Record<string, string | null>>, count: number): void {
+    this.varUInt(count)
+    for (const key in map) this.nullableString(map[key]!)
   }
 
-  float64s(values: readonly number[]): void {
-    this.varUInt(values.length)
-    for (const x of values) this.float64(x)
+  mapFloat64s(map: Readonly<Record<string, number>>, count: number): void {
+    this.varUInt(count)
+    this.room(count * 8)
+    for (const key in map) {
+      const x = map[key]!
+      this.view.setFloat64(this.at, x === 0 ? 0 : x, true)
+      this.at += 8
+    }
   }
 
-  nullableFloat64s(values: readonly (number | null)[]): void {
-    this.varUInt(values.length)
-    for (const x of values) this.nullableFloat64(x)
+  mapNullableFloat64s(map: Readonly<Record<string, number | null>>, count: number): void {
+    this.varUInt(count)
+    this.room(count * 9)
+    for (const key in map) {
+      const x = map[key]!
+      if (x === null) {
+        this.buf[this.at++] = 1
+        continue
+      }
+      this.buf[this.at] = 0
+      this.view.setFloat64(this.at + 1, x === 0 ? 0 : x, true)
+      this.at += 9
+    }
   }
 }
 

@@ -86,11 +86,11 @@ describe('fuzzing the decode, validate and row path', () => {
       const seed = seeds[i % seeds.length]!
       const value = mutate(rand, seed.value, seed.value[0] === 0x7b, [ids.prediction, ids.label])
       const started = performance.now()
-      const row = await consume(codec, models, seed.topic, value, NOW)
+      const consumed = await consume(codec, models, seed.topic, value, NOW)
       slowest = Math.max(slowest, performance.now() - started)
-      if (row) {
+      if (consumed) {
         accepted++
-        for (const p of rowProblems(row)) problems.push(`${value.toString('hex').slice(0, 80)}: ${p}`)
+        for (const p of rowProblems(consumed.row)) problems.push(`${value.toString('hex').slice(0, 80)}: ${p}`)
       }
     }
     expect(problems.slice(0, 5)).toEqual([])

@@ -36,12 +36,49 @@ describe('RowBinary encoding', () => {
     }
   })
 
-  it('writes Nullable as a null flag before the value, Array as a length before the elements', () => {
-    expect(written((w) => w.nullableStrings(['a', null, 'bc']))).toEqual([3, 0, 1, 97, 1, 0, 2, 98, 99])
+  it('writes Nullable as a null flag before the value, a map as an Array of keys and one of values', () => {
+    expect(written((w) => w.nullableString(null))).toEqual([1])
     const one = Buffer.alloc(8)
     one.writeDoubleLE(1)
-    expect(written((w) => w.nullableFloat64s([null, 1]))).toEqual([2, 1, 0, ...one])
-    expect(written((w) => w.recurringStrings([]))).toEqual([0])
+    const two = Buffer.alloc(8)
+    two.writeDoubleLE(2)
+    // Keys in the map's own order, written once per column.
+    const map = { b: 'x', a: null, é: 'yz' }
+    expect(written((w) => w.mapNullableStrings(map, w.mapKeys(map)))).toEqual([3, 1, 98, 1, 97, 2, 0xc3, 0xa9, 3, 0, 1, 120, 1, 0, 2, 121, 122])
+    const numbers = { n: null, m: 1 }
+    expect(written((w) => w.mapNullableFloat64s(numbers, w.mapKeys(numbers)))).toEqual([2, 1, 110, 1, 109, 2, 1, 0, ...one])
+    const scores = { k: 1, j: 2 }
+    expect(written((w) => w.mapFloat64s(scores, w.mapKeys(scores)))).toEqual([2, 1, 107, 1, 106, 2, ...one, ...two])
+    const segments = { s: 'v' }
+    expect(written((w) => w.mapStrings(segments, w.mapKeys(segments)))).toEqual([1, 1, 115, 1, 1, 118])
+    expect(written((w) => w.mapStrings({}, w.mapKeys({})))).toEqual([0, 0])
+  })
+
+  it('writes the same keys through a key-list slot as without, whichever list came before', () => {
+    const maps: Record<string, number>[] = [
+      { a: 1, b: 2 },
+      { a: 3, b: 4 },
+      { a: 1 },
+      { a: 1, b: 2, c: 3 },
+      { b: 1, a: 2 },
+      {},
+      { a: 5, b: 6 },
+      { ['ä'.normalize()]: 1, b: 2 },
+    ]
+    const cached = written((w) => maps.forEach((m) => w.mapFloat64s(m, w.mapKeys(m, 0))), 4)
+    const plain = written((w) => maps.forEach((m) => w.mapFloat64s(m, w.mapKeys(m))), 4)
+    // Independently: each map as its key count, keys (length-prefixed), value count and values.
+    const expected = maps.flatMap((m) => {
+      const keys = Object.keys(m).flatMap((k) => [Buffer.byteLength(k), ...Buffer.from(k)])
+      const values = Object.values(m).flatMap((x) => {
+        const b = Buffer.alloc(8)
+        b.writeDoubleLE(x)
+        return [...b]
+      })
+      return [Object.keys(m).length, ...keys, Object.keys(m).length, ...values]
+    })
+    expect(cached).toEqual(expected)
+    expect(plain).toEqual(expected)
   })
 
   it('grows its buffer over many rows without losing bytes', () => {

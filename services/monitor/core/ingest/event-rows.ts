@@ -3,28 +3,13 @@ import type { ConsumedRecord } from '../../../shared/kafka/records.ts'
 import type { RuntimeModel } from '../runtime-model.ts'
 import type { RowBinaryLayout } from '../../../shared/clickhouse/row-binary.ts'
 
-/** Row of the predictions table (infra/clickhouse/0100_raw_events.sql). */
-export interface PredictionRow {
-  prediction_id: string
-  model_id: string
-  model_version: string
-  event_time: number
-  event_date: string
-  numeric_names: string[]
-  numeric_values: (number | null)[]
-  categorical_names: string[]
-  categorical_values: (string | null)[]
-  predicted_class: string | null
-  score: number | null
-  class_names: string[]
-  class_scores: number[]
-  predicted_value: number | null
-  segment_names: string[]
-  segment_values: string[]
-  kafka_partition: number
-  kafka_offset: number
-  kafka_timestamp: number
-  ingested_at: number
+/** What a row of the predictions table (infra/clickhouse/0100_raw_events.sql) is written from:
+ *  the accepted event, its model and its Kafka record. */
+export interface PredictionSource {
+  event: PredictionEvent
+  model: RuntimeModel
+  record: ConsumedRecord
+  ingestedAt: number
 }
 
 export interface LabelRow {
@@ -77,50 +62,6 @@ export function predictedClass(event: PredictionEvent, model: RuntimeModel): str
   return best
 }
 
-/** A map's names and values in its key order, as two arrays of its size (for-in: no array of
- *  keys; growing arrays by push would allocate twice the bytes). */
-function split<V>(map: Record<string, V>): [string[], V[]] {
-  let n = 0
-  for (const _ in map) n++
-  const names = new Array<string>(n)
-  const values = new Array<V>(n)
-  let i = 0
-  for (const name in map) {
-    names[i] = name
-    values[i++] = map[name]!
-  }
-  return [names, values]
-}
-
-export function predictionRow(event: PredictionEvent, model: RuntimeModel, record: ConsumedRecord, ingestedAt: number): PredictionRow {
-  const [numericNames, numericValues] = split(event.numeric_features)
-  const [categoricalNames, categoricalValues] = split(event.categorical_features)
-  const [classNames, classScores] = split(event.prediction.scores)
-  const [segmentNames, segmentValues] = split(event.segments)
-  return {
-    prediction_id: event.prediction_id,
-    model_id: event.model_id,
-    model_version: event.model_version,
-    event_time: event.event_time,
-    event_date: isoDate(event.event_time),
-    numeric_names: numericNames,
-    numeric_values: numericValues,
-    categorical_names: categoricalNames,
-    categorical_values: categoricalValues,
-    predicted_class: predictedClass(event, model),
-    score: positiveScore(event, model),
-    class_names: classNames,
-    class_scores: classScores,
-    predicted_value: event.prediction.value,
-    segment_names: segmentNames,
-    segment_values: segmentValues,
-    kafka_partition: record.partition,
-    kafka_offset: Number(record.offset),
-    kafka_timestamp: record.timestamp,
-    ingested_at: ingestedAt,
-  }
-}
-
 export function labelRow(event: LabelEvent, record: ConsumedRecord, ingestedAt: number): LabelRow {
   return {
     prediction_id: event.prediction_id,
@@ -137,7 +78,7 @@ export function labelRow(event: LabelEvent, record: ConsumedRecord, ingestedAt: 
 }
 
 /** The predictions table's rows as the monitor inserts them (RowBinary). */
-export const PREDICTION_LAYOUT: RowBinaryLayout<PredictionRow> = {
+export const PREDICTION_LAYOUT: RowBinaryLayout<PredictionSource> = {
   columns: [
     'prediction_id',
     'model_id',
@@ -160,27 +101,25 @@ export const PREDICTION_LAYOUT: RowBinaryLayout<PredictionRow> = {
     'kafka_timestamp',
     'ingested_at',
   ],
-  write(w, r) {
-    w.string(r.prediction_id)
-    w.recurringString(r.model_id)
-    w.recurringString(r.model_version)
-    w.uint64(r.event_time)
-    w.date(r.event_time)
-    w.recurringStrings(r.numeric_names)
-    w.nullableFloat64s(r.numeric_values)
-    w.recurringStrings(r.categorical_names)
-    w.nullableStrings(r.categorical_values)
-    w.nullableString(r.predicted_class)
-    w.nullableFloat64(r.score)
-    w.recurringStrings(r.class_names)
-    w.float64s(r.class_scores)
-    w.nullableFloat64(r.predicted_value)
-    w.recurringStrings(r.segment_names)
-    w.strings(r.segment_values)
-    w.uint32(r.kafka_partition)
-    w.uint64(r.kafka_offset)
-    w.uint64(r.kafka_timestamp)
-    w.uint64(r.ingested_at)
+  // Straight from the event: no arrays of names and values per row. The maps' keys are written
+  // through key-list slots 0-3, one per map column.
+  write(w, { event: e, model, record, ingestedAt }) {
+    w.string(e.prediction_id)
+    w.recurringString(e.model_id)
+    w.recurringString(e.model_version)
+    w.uint64(e.event_time)
+    w.date(e.event_time)
+    w.mapNullableFloat64s(e.numeric_features, w.mapKeys(e.numeric_features, 0))
+    w.mapNullableStrings(e.categorical_features, w.mapKeys(e.categorical_features, 1))
+    w.nullableString(predictedClass(e, model))
+    w.nullableFloat64(positiveScore(e, model))
+    w.mapFloat64s(e.prediction.scores, w.mapKeys(e.prediction.scores, 2))
+    w.nullableFloat64(e.prediction.value)
+    w.mapStrings(e.segments, w.mapKeys(e.segments, 3))
+    w.uint32(record.partition)
+    w.uint64(Number(record.offset))
+    w.uint64(record.timestamp)
+    w.uint64(ingestedAt)
   },
 }
 
