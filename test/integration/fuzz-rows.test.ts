@@ -38,8 +38,8 @@ function edgeRecords(model: RuntimeModel): Consumed[] {
         event_time: i % 2 ? 86_400_000 : last,
         numeric_features: Object.fromEntries(floats.map((x, k) => [`f${k}${text}`, k === i ? null : x])),
         categorical_features: { [text]: text, c: i % 3 ? null : 'v' },
-        // The positive class '1' scored with an extreme float where there are scores.
-        prediction: { predicted_class: i % 2 ? null : text, scores: i % 3 ? {} : { '1': floats[i]!, [text]: 1 }, value: i % 2 ? floats[i]! : null },
+        // Every other row scores the positive class '1' with an extreme float.
+        prediction: { predicted_class: i % 2 ? null : text, scores: i % 2 ? {} : { '1': floats[i]!, [text]: 1 }, value: i % 2 ? floats[i]! : null },
         segments: { [`s${text}`]: text },
       },
       model,
@@ -57,9 +57,11 @@ function edgeRecords(model: RuntimeModel): Consumed[] {
       record('labels', i, Number.MAX_SAFE_INTEGER - i, 2 ** 32 - 1 + i),
       i,
     )
+    // The dates written out, not derived: the second day and the last accepted one.
+    const date = i % 2 ? '1970-01-02' : '2105-12-31'
     return [
-      { topic: 'predictions', row: { ...predictionRow(source.event, model, source.record, source.ingestedAt) }, source },
-      { topic: 'labels', row: { ...label }, source: label },
+      { topic: 'predictions', row: { ...predictionRow(source.event, model, source.record, source.ingestedAt), event_date: date }, source },
+      { topic: 'labels', row: { ...label, label_date: date }, source: label },
     ]
   })
 }

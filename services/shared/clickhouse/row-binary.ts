@@ -75,10 +75,14 @@ export class RowBinaryWriter {
     this.at += 8
   }
 
-  /** -0 is stored as 0 (as JSON writes it): a min or max over both would otherwise return
-   *  either, by the order ClickHouse reads the parts in. */
   float64(x: number): void {
     this.room(8)
+    this.putFloat64(x)
+  }
+
+  /** -0 is stored as 0 (as JSON writes it): a min or max over both would otherwise return
+   *  either, by the order ClickHouse reads the parts in. The room is made by the caller. */
+  private putFloat64(x: number): void {
     this.view.setFloat64(this.at, x === 0 ? 0 : x, true)
     this.at += 8
   }
@@ -182,11 +186,7 @@ export class RowBinaryWriter {
   mapFloat64s(map: Readonly<Record<string, number>>, count: number): void {
     this.varUInt(count)
     this.room(count * 8)
-    for (const key in map) {
-      const x = map[key]!
-      this.view.setFloat64(this.at, x === 0 ? 0 : x, true)
-      this.at += 8
-    }
+    for (const key in map) this.putFloat64(map[key]!)
   }
 
   mapNullableFloat64s(map: Readonly<Record<string, number | null>>, count: number): void {
@@ -198,9 +198,8 @@ export class RowBinaryWriter {
         this.buf[this.at++] = 1
         continue
       }
-      this.buf[this.at] = 0
-      this.view.setFloat64(this.at + 1, x === 0 ? 0 : x, true)
-      this.at += 9
+      this.buf[this.at++] = 0
+      this.putFloat64(x)
     }
   }
 }
