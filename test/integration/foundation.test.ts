@@ -5,6 +5,8 @@ import type { PredictionEvent } from '../../services/shared/events/types.ts'
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { ClickHouse } from '../../services/shared/clickhouse/client.ts'
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate } from '../../services/shared/clickhouse/migrate.ts'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
@@ -150,6 +152,57 @@ describe('events through the real Kafka broker', () => {
     const end = await committed()
     expect(end.get(kept)).toBe(10)
     expect(end.get(moved!.partition)).toBe(15)
+  })
+
+  it.each([
+    ['plain', false],
+    ['isolating failures', true],
+  ])('a handled batch is not kept alive by its unsettled work (%s handler)', async (_, isolating) => {
+    // The monitor's work of a batch settles seconds after its records are handled; holding the
+    // records (and kafkajs's fetched batches) until then made them survive into the old generation.
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const { kafka, topics } = await freshTopics(uniqueId(), 2)
+    const producer = kafka.producer()
+    await producer.connect()
+    for (const partition of [0, 1])
+      await producer.send({
+        topic: topics.labels,
+        messages: Array.from({ length: 300 }, (_, i) => ({ partition, key: `${partition}-${i}`, value: Buffer.alloc(1_000, i) })),
+      })
+    await producer.disconnect()
+    const held = deferred()
+    const handled: WeakRef<ConsumedRecord>[] = []
+    const consumer = createBatchConsumer(
+      kafka,
+      {
+        groupId: `g-${uniqueId()}`,
+        topics: [topics.labels],
+        maxBatchSize: 100,
+        lingerMs: 20,
+        handleBatch: async (records) => {
+          for (const r of records) handled.push(new WeakRef(r))
+          return { settled: held.promise }
+        },
+        ...(isolating ? { isolate: { mayBeRecords: async () => true, reject: async () => undefined } } : {}),
+      },
+      testLogger(),
+    )
+    await consumer.start()
+    await waitFor(() => handled.length >= 600, { what: 'every record handled' })
+    let alive = Infinity
+    await waitFor(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        gc()
+        alive = handled.filter((ref) => ref.deref() !== undefined).length
+        return alive === 0
+      },
+      { what: 'the handled records collected', timeoutMs: 5_000 },
+    ).catch(() => undefined)
+    held.resolve()
+    await consumer.stop()
+    expect(alive).toBe(0)
   })
 
   it('work in flight when a rebalance begins is committed before the member rejoins: the new owner replays nothing', async () => {

@@ -84,6 +84,15 @@ interface InFlightBatch {
   done: Promise<void>
 }
 
+/**
+ * One promise for the handler's results. Made out here: a callback created inside `handle`
+ * would share its scope, which holds the batch, and keep every record and kafkajs's fetched
+ * batches alive until the work settles (seconds, up to maxUnsettledBatches batches).
+ */
+function settledOf(results: (void | { settled: Promise<void> })[]): Promise<void> {
+  return Promise.all(results.map((r) => r?.settled)).then(() => undefined)
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** kafkajs's signal that the group is rebalancing and this member must rejoin. */
@@ -212,8 +221,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
   }
 
   const handle = async (batch: Pending): Promise<{ settled: Promise<void> }> => {
-    const settledOf = (result: void | { settled: Promise<void> }): Promise<void> => (result ? result.settled : Promise.resolve())
-    if (!options.isolate) return { settled: settledOf(await options.handleBatch(batch.records, batch.progress)) }
+    if (!options.isolate) return { settled: settledOf([await options.handleBatch(batch.records, batch.progress)]) }
     const { results, rejected } = await handleIsolating(batch.records, {
       handle: (part) => options.handleBatch(part, part.length === batch.records.length ? batch.progress : progressOf(part, batch)),
       mayBeRecords: options.isolate.mayBeRecords,
@@ -224,7 +232,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
         { event: 'records_isolated', records: rejected.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset })) },
         'records that made the batch fail were dead-lettered; the rest of the batch went on',
       )
-    return { settled: Promise.all(results.map(settledOf)).then(() => undefined) }
+    return { settled: settledOf(results) }
   }
 
   const flush = async (batch: Pending): Promise<void> => {
