@@ -95,14 +95,20 @@ const round = (x: number): number => Math.round(x * 1000) / 1000
 
 /**
  * Waits until ClickHouse uses less than 0.05 cores over 2 s (up to `maxMs`), so that merges of
- * an earlier phase's tables are not counted against the next; returns the seconds waited.
+ * an earlier phase's tables are not counted against the next; returns the seconds waited and
+ * ClickHouse's CPU seconds meanwhile (0 when it cannot be read).
  */
-export async function waitClickHouseQuiet(maxMs = 120_000): Promise<number> {
+export async function clickhouseCpuUntilQuiet(maxMs = 120_000): Promise<{ wait_s: number; clickhouse_cpu_s: number }> {
   const started = performance.now()
+  const first = cpuSnapshot()
   for (;;) {
     const a = cpuSnapshot()
     await new Promise((resolve) => setTimeout(resolve, 2_000))
-    const cores = cpuBetween(a, cpuSnapshot()).clickhouse_cores
-    if (cores === null || cores < 0.05 || performance.now() - started >= maxMs) return round((performance.now() - started) / 1000)
+    const b = cpuSnapshot()
+    const cores = cpuBetween(a, b).clickhouse_cores
+    if (cores === null || cores < 0.05 || performance.now() - started >= maxMs) {
+      const used = first.clickhouse !== null && b.clickhouse !== null && first.pids === b.pids ? b.clickhouse - first.clickhouse : 0
+      return { wait_s: round((performance.now() - started) / 1000), clickhouse_cpu_s: round(used) }
+    }
   }
 }

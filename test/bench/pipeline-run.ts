@@ -4,7 +4,7 @@ import type { TopicNames } from '../../services/shared/kafka/topics.ts'
 import type { BenchContext } from './bench-context.ts'
 import { GroupProgress, waitCaughtUp, type CatchUp } from './bench-kafka.ts'
 import { patiently } from './infra-check.ts'
-import { cpuBetween, cpuSnapshot, waitClickHouseQuiet, type CpuUse } from './host-cpu.ts'
+import { clickhouseCpuUntilQuiet, cpuBetween, cpuSnapshot, type CpuUse } from './host-cpu.ts'
 import type { BenchMonitor } from './monitor-child.ts'
 import { promValue, type PromSeries } from './prom-text.ts'
 
@@ -82,7 +82,7 @@ export async function runPipeline(
   ctx.track({ groups: [groupId] })
   const progress = await GroupProgress.open(ctx.kafka)
   try {
-    const quietWait = await waitClickHouseQuiet()
+    const quietWait = (await clickhouseCpuUntilQuiet()).wait_s
     const spawned = performance.now()
     const monitors = await Promise.all(
       Array.from({ length: o.processes }, (_, i) => ctx.monitor({ tag: `${o.tag}-${i}`, database: ch.database, topicPrefix: o.prefix, groupId })),

@@ -57,7 +57,15 @@ export function markdownReport(r: BenchResults): string {
       'Avro decode alone (EventCodec, in memory)',
       `${n(t.decode.predictions_per_s)} predictions/s, ${n(t.decode.labels_per_s)} labels/s (${n(t.decode.sample)} each); avsc without the shape checks ${n(t.decode.avro_only_predictions_per_s)} predictions/s`,
     ])
-    rows.push(['raw consumption (batch consumer, no-op handler)', `${n(t.raw.events_per_s)} events/s (${n(t.raw.records)} in ${s(t.raw.seconds)})`])
+    rows.push([
+      'raw consumption (batch consumer, no-op handler)',
+      `${n(t.raw.events_per_s)} events/s (${n(t.raw.records)} in ${s(t.raw.seconds)}); CPU ${t.raw.cpu_us_per_event} µs per event`,
+    ])
+    const f = t.floor
+    rows.push([
+      'raw events stored, nothing else (consume, decode, check, insert)',
+      `${n(f.events_per_s)} events/s; CPU per event: consumer ${f.consumer_us_per_event.toFixed(1)} + ClickHouse ${f.clickhouse_us_per_event?.toFixed(1) ?? 'n/a'} µs, and ${f.clickhouse_after_us_per_event.toFixed(1)} µs of merges after the last commit`,
+    ])
     rows.push(['**monitor pipeline, 1 process**', `**${pipelineLine(p)}**, startup ${s(p.startup_s)} not counted`])
     rows.push(['**pipeline / raw consumption**', `**${t.ratio.toFixed(3)}** (aim >= 0.6)`])
     const steps = Object.entries(p.steps).map(([k, v]) => `${k} ${s(v.seconds)} (${pct(v.share)})`)
@@ -67,7 +75,7 @@ export function markdownReport(r: BenchResults): string {
     ])
     rows.push([
       'CPU during the pipeline run (cores)',
-      `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}; per event ${cpuPerEvent(p)}; longest event-loop block in the monitor ${s(Math.max(0, ...p.eventloop_lag_max_s))}`,
+      `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}; per event ${cpuPerEvent(p)} (and ClickHouse ${t.pipeline_clickhouse_after_us_per_event.toFixed(1)} µs after the last commit); longest event-loop block in the monitor ${s(Math.max(0, ...p.eventloop_lag_max_s))}`,
     ])
     rows.push([
       'labels joined',

@@ -2,6 +2,8 @@ import { EventCodec, readerType } from '../../services/shared/codec/event-codec.
 import type { TopicNames } from '../../services/shared/kafka/topics.ts'
 import type { BenchContext } from './bench-context.ts'
 import { createBenchTopics, rawConsume } from './bench-kafka.ts'
+import { clickhouseCpuUntilQuiet } from './host-cpu.ts'
+import { runIngestFloor, type IngestFloor } from './ingest-floor.ts'
 import { produceAll, type ProduceResult } from './bench-produce.ts'
 import { planTraffic, plannedLabel, plannedPrediction } from './bench-traffic.ts'
 import { runPipeline, type PipelineRun } from './pipeline-run.ts'
@@ -24,8 +26,12 @@ export interface ThroughputResult {
   /** EventCodec.decodePredictionNow / decodeLabelNow as the monitor calls them (Avro plus the
    *  event shape checks), and the Avro part alone (avsc with our reader schema). */
   decode: { sample: number; predictions_per_s: number; labels_per_s: number; avro_only_predictions_per_s: number }
-  raw: { method: string; records: number; seconds: number; events_per_s: number; batches: number; finished: boolean }
+  raw: { method: string; records: number; seconds: number; events_per_s: number; batches: number; finished: boolean; cpu_us_per_event: number }
+  /** Storing the raw events and nothing else (ingest-floor.ts): what any way of computing windows pays. */
+  floor: IngestFloor
   pipeline: PipelineRun
+  /** ClickHouse's CPU after the pipeline's last commit until it is quiet, per event. */
+  pipeline_clickhouse_after_us_per_event: number
   /** Pipeline events/s over raw consumption events/s. */
   ratio: number
 }
@@ -104,6 +110,7 @@ export async function runThroughput(ctx: BenchContext): Promise<{ result: Throug
   console.log('throughput: raw consumption (batch consumer, no-op handler)')
   const rawGroup = `bench-${ctx.runId}-raw`
   ctx.track({ groups: [rawGroup] })
+  const rawCpu = process.cpuUsage()
   const raw = await rawConsume(
     ctx.kafka,
     {
@@ -116,10 +123,15 @@ export async function runThroughput(ctx: BenchContext): Promise<{ result: Throug
     },
     ctx.logger,
   )
+  const rawUsed = process.cpuUsage(rawCpu)
   const rawRate = Math.round(raw.records / raw.seconds)
+
+  console.log('throughput: storing the raw events alone')
+  const floor = await runIngestFloor(ctx, { topics, expected: 2 * n })
 
   console.log('throughput: one monitor process')
   const pipeline = await runPipeline(ctx, { tag: 'tp', prefix, topics, processes: 1, expected: 2 * n })
+  const pipelineAfter = await clickhouseCpuUntilQuiet()
   return {
     result: {
       produced: { predictions: withRate(predictions), labels: withRate(labels), event_span_days: plan.spanMs / 86_400_000 },
@@ -132,8 +144,12 @@ export async function runThroughput(ctx: BenchContext): Promise<{ result: Throug
         events_per_s: rawRate,
         batches: raw.batches,
         finished: raw.records >= 2 * n,
+        // The whole bench process while it consumed (it does nothing else meanwhile).
+        cpu_us_per_event: round((rawUsed.user + rawUsed.system) / Math.max(1, raw.records)),
       },
+      floor,
       pipeline,
+      pipeline_clickhouse_after_us_per_event: round((pipelineAfter.clickhouse_cpu_s * 1e6) / Math.max(1, pipeline.records)),
       ratio: round(pipeline.events_per_s / rawRate),
     },
     produced: { prefix, topics, records: 2 * n },
