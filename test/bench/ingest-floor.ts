@@ -81,9 +81,9 @@ export async function runIngestFloor(ctx: BenchContext, o: { topics: TopicNames;
     clearTimeout(timer)
   }
   const own = process.cpuUsage(ownBefore)
-  await profiler?.stop()
   const host = cpuBetween(cpuBefore, cpuSnapshot())
   const seconds = (performance.now() - started) / 1000
+  await profiler?.stop()
   await consumer.stop()
   const after = await clickhouseCpuUntilQuiet()
   const perEvent = (cpuSeconds: number): number => round((cpuSeconds * 1e6) / Math.max(1, records))
