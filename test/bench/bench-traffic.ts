@@ -114,10 +114,24 @@ function labelTimeOf(plan: TrafficPlan, i: number): number {
   return timesOf(plan, i).eventTime + Math.floor(MINUTE * Math.exp(label() * Math.log((2 * DAY) / MINUTE)))
 }
 
+/**
+ * The id of prediction i: a random-looking UUID (version 4 layout), as most producers send. Ids
+ * that sort in event-time order (a counter) would let ClickHouse skip most of the labels table
+ * when it looks up a window's ids, which random ids do not.
+ */
+export function plannedPredictionId(plan: TrafficPlan, i: number): string {
+  const rand = streamFor(plan.seed ^ 0x1b873593, i)
+  const hex = (digits: number): string =>
+    Math.floor(rand() * 16 ** digits)
+      .toString(16)
+      .padStart(digits, '0')
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-${(8 + Math.floor(rand() * 4)).toString(16)}${hex(3)}-${hex(6)}${hex(6)}`
+}
+
 /** Prediction i of the plan with the Kafka timestamp it is sent at. */
 export function plannedPrediction(plan: TrafficPlan, i: number): { event: PredictionEvent; at: number } {
   const { eventTime, sentAt, rand } = timesOf(plan, i)
-  return { event: makePrediction(plan.modelId, `${plan.modelId}-${plan.seed}-${i}`, eventTime, rand), at: sentAt }
+  return { event: makePrediction(plan.modelId, plannedPredictionId(plan, i), eventTime, rand), at: sentAt }
 }
 
 /** The k-th label in arrival order. */
