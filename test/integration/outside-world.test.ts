@@ -177,6 +177,13 @@ describe('the outside world: records from librdkafka with every codec, hostile r
       expect(await stored('predictions', modelA)).toBe(350)
       const after = (await scanTopic(kafka, topics.deadLetter, { toEnd: true, timeoutMs: 30_000 })).records
       expect(after.length).toBe(letters.length)
+      // The year-2200 record was dead-lettered: its timestamp is the data time of no window
+      // computed after it (those of the predictions sent during the outage).
+      const [history] = await ch.query<{ computations: number; newest: number }>(
+        `SELECT count() AS computations, max(as_of) AS newest FROM ${ch.table('window_summary_history')} WHERE model_id = ${lit(modelA)}`,
+      )
+      expect(Number(history!.computations)).toBeGreaterThan(0)
+      expect(Number(history!.newest)).toBeLessThanOrEqual(Date.now())
     } finally {
       await service.stop()
       await producer.close()

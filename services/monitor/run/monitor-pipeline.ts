@@ -575,6 +575,9 @@ export class MonitorPipeline {
     // (handleBatch): a round that ran between marking and inserting would compute them without them.
     const touched = new DirtyWindows()
     const marks = new PredictionMarks()
+    // The data time of what this batch stores: a dead-lettered record's timestamp (a year-2200
+    // one, say) must not become the as_of of windows or the data_time of triggers.
+    let newestStored = -Infinity
 
     for (let i = 0; i < records.length; i++) {
       if (i > 0 && i % RECORDS_PER_YIELD === 0) {
@@ -594,6 +597,7 @@ export class MonitorPipeline {
             continue
           }
           predictionRows.add({ event, model: model!, record, ingestedAt })
+          newestStored = Math.max(newestStored, record.timestamp)
           progressOf.add(event.model_id, record.partition, event.event_time)
           this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
           const step = this.stepOf(record.timestamp)
@@ -607,6 +611,7 @@ export class MonitorPipeline {
             continue
           }
           labelRows.add(labelRow(event, record, ingestedAt))
+          newestStored = Math.max(newestStored, record.timestamp)
           labels.push({ event, record })
         }
       } catch (error) {
@@ -628,7 +633,7 @@ export class MonitorPipeline {
       const predictionBytes = predictionRows.rows()
       const labelBytes = labelRows.rows()
       // Counted before the insert: a round running meanwhile may already read these rows.
-      for (const record of records) this.stored = Math.max(this.stored, record.timestamp)
+      this.stored = Math.max(this.stored, newestStored)
       await Promise.all([this.deps.ch.insertRowBinary('predictions', predictionBytes), this.deps.ch.insertRowBinary('labels', labelBytes)])
       metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionBytes.rows)
       metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelBytes.rows)
