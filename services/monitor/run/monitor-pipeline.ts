@@ -155,8 +155,9 @@ export class MonitorPipeline {
   async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<{ settled: Promise<void> }> {
     this.batchesInFlight++
     let touched: DirtyWindows
+    let storedTimes: Map<string, number>
     try {
-      touched = await this.processBatch(records, progress)
+      ;({ touched, storedTimes } = await this.processBatch(records, progress))
     } finally {
       this.batchesInFlight--
       this.lastBatchAt = this.now()
@@ -184,11 +185,18 @@ export class MonitorPipeline {
       .filter((d) => !(d.elsewhere && d.closeCheck))
       .map(({ ref, urgent, step, closeCheck, elsewhere }) => this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0, closeCheck))
     // Only once the batch's windows are marked: a step is computed once every partition is
-    // stored past it, and then every record of the step must be in it.
+    // stored past it, and then every record of the step must be in it. Dead-lettered records do
+    // not count: one stamped in year 2200 would have the partition hold back no step again.
     if (this.stepMs > 0)
       for (const p of progress) {
-        const seen = this.storedThrough.get(partitionKey(p))
-        this.storedThrough.set(partitionKey(p), { max: Math.max(seen?.max ?? -Infinity, p.maxTimestamp), caughtUp: p.caughtUp, at: this.now() })
+        const key = partitionKey(p)
+        const seen = this.storedThrough.get(key)
+        const newest = storedTimes.get(key)
+        this.storedThrough.set(key, {
+          max: Math.max(seen?.max ?? -Infinity, newest ?? -Infinity),
+          caughtUp: p.caughtUp,
+          at: newest === undefined && seen ? seen.at : this.now(),
+        })
       }
     this.deps.metrics.windowsPending.set(this.pendingWindows())
     if (marks.length > 0 || this.stepMs > 0 || this.schedule.size() > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
@@ -562,7 +570,7 @@ export class MonitorPipeline {
    * its insert's bytes, indexed and marked as soon as it is decoded, so neither the event nor its
    * row outlives its record and the garbage collector has no batch of them to copy.
    */
-  private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<DirtyWindows> {
+  private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<{ touched: DirtyWindows; storedTimes: Map<string, number> }> {
     const { topics, metrics } = this.deps
     const started = process.hrtime.bigint()
     const ingestedAt = this.now()
@@ -575,9 +583,13 @@ export class MonitorPipeline {
     // (handleBatch): a round that ran between marking and inserting would compute them without them.
     const touched = new DirtyWindows()
     const marks = new PredictionMarks()
-    // The data time of what this batch stores: a dead-lettered record's timestamp (a year-2200
-    // one, say) must not become the as_of of windows or the data_time of triggers.
-    let newestStored = -Infinity
+    // Per topic, per partition, the newest timestamp of the records this batch stores: the data
+    // time of a dead-lettered record (a year-2200 one, say) must not become the as_of of windows,
+    // the data_time of triggers, or how far its partition is stored.
+    const newestStored: Record<'predictions' | 'labels', number[]> = { predictions: [], labels: [] }
+    const noteStored = (topic: 'predictions' | 'labels', record: ConsumedRecord): void => {
+      newestStored[topic][record.partition] = Math.max(newestStored[topic][record.partition] ?? -Infinity, record.timestamp)
+    }
 
     for (let i = 0; i < records.length; i++) {
       if (i > 0 && i % RECORDS_PER_YIELD === 0) {
@@ -597,7 +609,7 @@ export class MonitorPipeline {
             continue
           }
           predictionRows.add({ event, model: model!, record, ingestedAt })
-          newestStored = Math.max(newestStored, record.timestamp)
+          noteStored('predictions', record)
           progressOf.add(event.model_id, record.partition, event.event_time)
           this.index.add(record.partition, event.prediction_id, { model_id: event.model_id, model_version: event.model_version, event_time: event.event_time })
           const step = this.stepOf(record.timestamp)
@@ -611,7 +623,7 @@ export class MonitorPipeline {
             continue
           }
           labelRows.add(labelRow(event, record, ingestedAt))
-          newestStored = Math.max(newestStored, record.timestamp)
+          noteStored('labels', record)
           labels.push({ event, record })
         }
       } catch (error) {
@@ -633,7 +645,10 @@ export class MonitorPipeline {
       const predictionBytes = predictionRows.rows()
       const labelBytes = labelRows.rows()
       // Counted before the insert: a round running meanwhile may already read these rows.
-      this.stored = Math.max(this.stored, newestStored)
+      const storedTimes = new Map<string, number>()
+      for (const topic of ['predictions', 'labels'] as const)
+        newestStored[topic].forEach((time, partition) => storedTimes.set(partitionKey({ topic: topics[topic], partition }), time))
+      this.stored = Math.max(this.stored, ...storedTimes.values())
       await Promise.all([this.deps.ch.insertRowBinary('predictions', predictionBytes), this.deps.ch.insertRowBinary('labels', labelBytes)])
       metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionBytes.rows)
       metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelBytes.rows)
@@ -648,7 +663,7 @@ export class MonitorPipeline {
       metrics.batchSeconds.observe({ step: 'decode' }, seconds(started, decoded))
       metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
       metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
-      return touched
+      return { touched, storedTimes }
     } finally {
       for (const id of models) {
         const n = (this.inFlight.get(id) ?? 1) - 1

@@ -41,13 +41,14 @@ interface Computing {
   closable: Set<number>
 }
 
-function setUp(shared?: OwnerChecks) {
+function setUp(shared?: OwnerChecks, o: { stepMs?: number } = {}) {
   const model = buildRuntimeModel(modelConfig({ model_id: 'churn', windows: ['1h'] }), null)
-  const computations: { at: number; starts: number[] }[] = []
+  const computations: { at: number; starts: number[]; asOf?: number; predictionsStored: number }[] = []
+  let predictionsStored = 0
   const computing: Computing = { ms: 0, closable: new Set() }
   const windows = {
-    async recompute(_model: unknown, _size: number, starts: number[]): Promise<ComputedWindows> {
-      computations.push({ at: Date.now(), starts: [...starts].sort((a, b) => a - b) })
+    async recompute(_model: unknown, _size: number, starts: number[], options?: { asOf?: number }): Promise<ComputedWindows> {
+      computations.push({ at: Date.now(), starts: [...starts].sort((a, b) => a - b), asOf: options?.asOf, predictionsStored })
       if (computing.ms > 0) await new Promise((r) => setTimeout(r, computing.ms))
       const closedStarts = starts.filter((s) => computing.closable.has(s))
       return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], featuresMerged: [], closedStarts, blocked: [], rereads: 0 }
@@ -63,7 +64,7 @@ function setUp(shared?: OwnerChecks) {
   const ch = {
     table: (n: string) => n,
     insert: async () => undefined,
-    insertRowBinary: async () => undefined,
+    insertRowBinary: async (table: string, rows: { rows: number }) => void (table === 'predictions' && (predictionsStored += rows.rows)),
     query: async () => [],
     ping: async () => true,
   } as unknown as ClickHouse
@@ -85,25 +86,25 @@ function setUp(shared?: OwnerChecks) {
       refreshMs: REFRESH,
       backlogRefreshMs: BACKLOG_REFRESH,
       idleCloseMs: 0,
-      stepMs: 0,
+      stepMs: o.stepMs ?? 0,
       ownerWaitMs: OWNER_WAIT,
     }),
     ...(shared ? { watermark: { partitions: 2, record: async () => undefined, lows: async () => new Map() } as unknown as ModelWatermark } : {}),
   })
   let offset = 0
-  const record = (topic: string, event: PredictionEvent | LabelEvent): ConsumedRecord => ({
+  const record = (topic: string, event: PredictionEvent | LabelEvent, at: { partition?: number; timestamp?: number } = {}): ConsumedRecord => ({
     topic,
-    partition: 0,
+    partition: at.partition ?? 0,
     offset: String(offset++),
     key: null,
     value: Buffer.from(JSON.stringify(event)),
-    timestamp: Date.now(),
+    timestamp: at.timestamp ?? Date.now(),
     headers: {},
   })
   const prediction = (id: string, eventTime: number) =>
     record('predictions', samplePrediction({ prediction_id: id, model_id: 'churn', model_version: 'v1', event_time: eventTime, segments: {} }))
   const label = (id: string) => record('labels', sampleLabel({ prediction_id: id, model_id: 'churn', label_time: Date.now() }))
-  return { pipeline, computations, computing, prediction, label }
+  return { pipeline, computations, computing, prediction, label, record }
 }
 
 describe('monitor rounds', () => {
@@ -279,5 +280,51 @@ describe('monitor rounds', () => {
     expect(computations).toEqual([])
     await vi.advanceTimersByTimeAsync(ROUND_DELAY + 200)
     expect(computations.flatMap((c) => c.starts)).toEqual([w1])
+  })
+  it('with data-time steps, a dead-lettered record stamped in year 2200 does not let a step be computed before its records are stored', async () => {
+    const SECOND = 1_000
+    const before = (s: number): number => T0 - s * SECOND
+    // Partition 1 runs ahead of partition 0; steps of a minute.
+    const plan: { partition: number; predictions: [id: string, secondsBefore: number][] }[] = [
+      { partition: 0, predictions: [['a', 570]] },
+      {
+        partition: 1,
+        predictions: [
+          ['b1', 270],
+          ['b2', 120],
+        ],
+      },
+      { partition: 0, predictions: [['c', 390]] },
+      { partition: 0, predictions: [['d', 60]] },
+    ]
+    const run = async (withHostile: boolean): Promise<{ asOf?: number; predictionsStored: number }[]> => {
+      const { pipeline, computations, record } = setUp(undefined, { stepMs: 60 * SECOND })
+      const prediction = (id: string, s: number, partition: number, modelId = 'churn'): ConsumedRecord =>
+        record('predictions', samplePrediction({ prediction_id: id, model_id: modelId, model_version: 'v1', event_time: before(s), segments: {} }), {
+          partition,
+          timestamp: before(s),
+        })
+      // Of a model nobody configured: a dead letter.
+      const hostile = { ...prediction('x', 0, 0, 'nobody'), timestamp: Date.UTC(2200, 0, 1) }
+      for (const [i, { partition, predictions }] of plan.entries()) {
+        const records = [...predictions.map(([id, s]) => prediction(id, s, partition)), ...(withHostile && i === 0 ? [hostile] : [])]
+        const maxTimestamp = Math.max(...records.map((r) => r.timestamp))
+        await pipeline.handleBatch(records, [{ topic: 'predictions', partition, maxTimestamp, caughtUp: false }])
+        await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+      }
+      await vi.advanceTimersByTimeAsync(3 * ROUND_DELAY)
+      return computations.map(({ asOf, predictionsStored }) => ({ asOf, predictionsStored }))
+    }
+    // Predictions are stored in the plan's order: a computation that saw n of them saw these.
+    const inOrder = plan.flatMap((b) => b.predictions)
+    const missing = (c: { asOf?: number; predictionsStored: number }): string[] => {
+      const stored = new Set(inOrder.slice(0, c.predictionsStored).map(([id]) => id))
+      return inOrder.filter(([id, s]) => before(s) <= c.asOf! && !stored.has(id)).map(([id]) => id)
+    }
+    const clean = await run(false)
+    const hostile = await run(true)
+    for (const c of [...clean, ...hostile]) expect(missing(c), `as of ${c.asOf}`).toEqual([])
+    expect(clean.length).toBeGreaterThan(1)
+    expect(hostile).toEqual(clean)
   })
 })
