@@ -152,7 +152,9 @@ export class MonitorPipeline {
     this.requestRound(0)
   }
 
-  async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<{ settled: Promise<void> }> {
+  /** `storedProgress`: the batch's progress counting only the records it stored (a dead-lettered
+   *  record's timestamp is not how far its partition is done). */
+  async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<{ settled: Promise<void>; storedProgress: PartitionProgress[] }> {
     this.batchesInFlight++
     let touched: DirtyWindows
     let storedTimes: Map<string, number>
@@ -200,7 +202,10 @@ export class MonitorPipeline {
       }
     this.deps.metrics.windowsPending.set(this.pendingWindows())
     if (marks.length > 0 || this.stepMs > 0 || this.schedule.size() > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
-    return { settled: Promise.all(marks).then(() => undefined) }
+    return {
+      settled: Promise.all(marks).then(() => undefined),
+      storedProgress: progress.map((p) => ({ ...p, maxTimestamp: storedTimes.get(partitionKey(p)) ?? -Infinity })),
+    }
   }
 
   /** The data-time step a record stamped `timestamp` is computed in (0 when unstepped). */

@@ -106,7 +106,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       topics: [deps.topics.predictions, deps.topics.labels],
       handleBatch: async (records, progress) => {
         const result = await pipeline.handleBatch(records, progress)
-        finished.track(progress, result.settled)
+        finished.track(result.storedProgress, result.settled)
         return result
       },
       isolate: { mayBeRecords: (error) => pipeline.mayBeRecords(error), reject: (record, error) => pipeline.rejectRecord(record, error) },

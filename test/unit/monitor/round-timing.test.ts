@@ -281,7 +281,7 @@ describe('monitor rounds', () => {
     await vi.advanceTimersByTimeAsync(ROUND_DELAY + 200)
     expect(computations.flatMap((c) => c.starts)).toEqual([w1])
   })
-  it('with data-time steps, a dead-lettered record stamped in year 2200 does not let a step be computed before its records are stored', async () => {
+  it('with data-time steps, a dead-lettered record stamped in year 2200 neither lets a step be computed before its records are stored nor counts as done', async () => {
     const SECOND = 1_000
     const before = (s: number): number => T0 - s * SECOND
     // Partition 1 runs ahead of partition 0; steps of a minute.
@@ -297,6 +297,8 @@ describe('monitor rounds', () => {
       { partition: 0, predictions: [['c', 390]] },
       { partition: 0, predictions: [['d', 60]] },
     ]
+    // Also how far the first batch says its partition is done (what the policy waits for).
+    const doneThrough: number[] = []
     const run = async (withHostile: boolean): Promise<{ asOf?: number; predictionsStored: number }[]> => {
       const { pipeline, computations, record } = setUp(undefined, { stepMs: 60 * SECOND })
       const prediction = (id: string, s: number, partition: number, modelId = 'churn'): ConsumedRecord =>
@@ -309,7 +311,8 @@ describe('monitor rounds', () => {
       for (const [i, { partition, predictions }] of plan.entries()) {
         const records = [...predictions.map(([id, s]) => prediction(id, s, partition)), ...(withHostile && i === 0 ? [hostile] : [])]
         const maxTimestamp = Math.max(...records.map((r) => r.timestamp))
-        await pipeline.handleBatch(records, [{ topic: 'predictions', partition, maxTimestamp, caughtUp: false }])
+        const { storedProgress } = await pipeline.handleBatch(records, [{ topic: 'predictions', partition, maxTimestamp, caughtUp: false }])
+        if (i === 0) doneThrough.push(storedProgress[0]!.maxTimestamp)
         await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
       }
       await vi.advanceTimersByTimeAsync(3 * ROUND_DELAY)
@@ -326,5 +329,6 @@ describe('monitor rounds', () => {
     for (const c of [...clean, ...hostile]) expect(missing(c), `as of ${c.asOf}`).toEqual([])
     expect(clean.length).toBeGreaterThan(1)
     expect(hostile).toEqual(clean)
+    expect(doneThrough).toEqual([before(570), before(570)])
   })
 })
