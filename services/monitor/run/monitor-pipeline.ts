@@ -642,7 +642,6 @@ export class MonitorPipeline {
     const models = progressOf.models()
     for (const id of models) this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1)
     try {
-      await this.deadLetter(deadLetters)
       for (const modelId of models) {
         this.lastPredictionAt.set(modelId, ingestedAt)
         for (const size of this.deps.models.get(modelId)!.config.windows) this.idleClosedThrough.delete(`${modelId}|${size}`)
@@ -654,7 +653,13 @@ export class MonitorPipeline {
       for (const topic of ['predictions', 'labels'] as const)
         newestStored[topic].forEach((time, partition) => storedTimes.set(partitionKey({ topic: topics[topic], partition }), time))
       this.stored = Math.max(this.stored, ...storedTimes.values())
-      await Promise.all([this.deps.ch.insertRowBinary('predictions', predictionBytes), this.deps.ch.insertRowBinary('labels', labelBytes)])
+      // Dead letters are sent while the rows are inserted: both must be done before the commit,
+      // neither before the other.
+      await Promise.all([
+        this.deadLetter(deadLetters),
+        this.deps.ch.insertRowBinary('predictions', predictionBytes),
+        this.deps.ch.insertRowBinary('labels', labelBytes),
+      ])
       metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionBytes.rows)
       metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelBytes.rows)
       const inserted = process.hrtime.bigint()
