@@ -157,9 +157,9 @@ export class MonitorPipeline {
   async handleBatch(records: ConsumedRecord[], progress: PartitionProgress[] = []): Promise<{ settled: Promise<void>; storedProgress: PartitionProgress[] }> {
     this.batchesInFlight++
     let touched: DirtyWindows
-    let storedTimes: Map<string, number>
+    let storedProgress: PartitionProgress[]
     try {
-      ;({ touched, storedTimes } = await this.processBatch(records, progress))
+      ;({ touched, storedProgress } = await this.processBatch(records, progress))
     } finally {
       this.batchesInFlight--
       this.lastBatchAt = this.now()
@@ -190,22 +190,19 @@ export class MonitorPipeline {
     // stored past it, and then every record of the step must be in it. Dead-lettered records do
     // not count: one stamped in year 2200 would have the partition hold back no step again.
     if (this.stepMs > 0)
-      for (const p of progress) {
+      for (const p of storedProgress) {
         const key = partitionKey(p)
         const seen = this.storedThrough.get(key)
-        const newest = storedTimes.get(key)
+        const storedSome = p.maxTimestamp > -Infinity
         this.storedThrough.set(key, {
-          max: Math.max(seen?.max ?? -Infinity, newest ?? -Infinity),
+          max: Math.max(seen?.max ?? -Infinity, p.maxTimestamp),
           caughtUp: p.caughtUp,
-          at: newest === undefined && seen ? seen.at : this.now(),
+          at: !storedSome && seen ? seen.at : this.now(),
         })
       }
     this.deps.metrics.windowsPending.set(this.pendingWindows())
     if (marks.length > 0 || this.stepMs > 0 || this.schedule.size() > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
-    return {
-      settled: Promise.all(marks).then(() => undefined),
-      storedProgress: progress.map((p) => ({ ...p, maxTimestamp: storedTimes.get(partitionKey(p)) ?? -Infinity })),
-    }
+    return { settled: Promise.all(marks).then(() => undefined), storedProgress }
   }
 
   /** The data-time step a record stamped `timestamp` is computed in (0 when unstepped). */
@@ -575,7 +572,10 @@ export class MonitorPipeline {
    * its insert's bytes, indexed and marked as soon as it is decoded, so neither the event nor its
    * row outlives its record and the garbage collector has no batch of them to copy.
    */
-  private async processBatch(records: ConsumedRecord[], progress: PartitionProgress[]): Promise<{ touched: DirtyWindows; storedTimes: Map<string, number> }> {
+  private async processBatch(
+    records: ConsumedRecord[],
+    progress: PartitionProgress[],
+  ): Promise<{ touched: DirtyWindows; storedProgress: PartitionProgress[] }> {
     const { topics, metrics } = this.deps
     const started = process.hrtime.bigint()
     const ingestedAt = this.now()
@@ -649,10 +649,7 @@ export class MonitorPipeline {
       const predictionBytes = predictionRows.rows()
       const labelBytes = labelRows.rows()
       // Counted before the insert: a round running meanwhile may already read these rows.
-      const storedTimes = new Map<string, number>()
-      for (const topic of ['predictions', 'labels'] as const)
-        newestStored[topic].forEach((time, partition) => storedTimes.set(partitionKey({ topic: topics[topic], partition }), time))
-      this.stored = Math.max(this.stored, ...storedTimes.values())
+      for (const time of [...newestStored.predictions, ...newestStored.labels]) if (time !== undefined) this.stored = Math.max(this.stored, time)
       // Dead letters are sent while the rows are inserted: both must be done before the commit,
       // neither before the other.
       await Promise.all([
@@ -673,7 +670,11 @@ export class MonitorPipeline {
       metrics.batchSeconds.observe({ step: 'decode' }, seconds(started, decoded))
       metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
       metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
-      return { touched, storedTimes }
+      const storedProgress = progress.map((p) => ({
+        ...p,
+        maxTimestamp: newestStored[p.topic === topics.predictions ? 'predictions' : 'labels'][p.partition] ?? -Infinity,
+      }))
+      return { touched, storedProgress }
     } finally {
       for (const id of models) {
         const n = (this.inFlight.get(id) ?? 1) - 1
