@@ -96,6 +96,19 @@ export class HeldOpenWindows {
     this.held.delete(windowRefKey(ref))
   }
 
+  /** Whether the windows whose close time their model's low watermark has reached fill a
+   *  recomputation: a day of event time, or WINDOWS_PER_RECOMPUTE windows. */
+  fillRecompute(lowOf: (modelId: string) => number): boolean {
+    let span = 0
+    let count = 0
+    for (const [, { ref, closeAt }] of this.held) {
+      if (closeAt > lowOf(ref.model_id)) continue
+      span += ref.window_size_ms
+      count++
+    }
+    return span >= SPAN_PER_RECOMPUTE_MS || count >= WINDOWS_PER_RECOMPUTE
+  }
+
   /** Removes and returns the windows whose close time their model's low watermark has reached. */
   release(lowOf: (modelId: string) => number): WindowRef[] {
     const released: WindowRef[] = []

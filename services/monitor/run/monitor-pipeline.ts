@@ -107,6 +107,8 @@ export class MonitorPipeline {
   private closing = false
   /** settleNow was called: the next round computes every marked window, here. */
   private hurry = false
+  /** When held-open windows were last released (releaseBlocked). */
+  private releasedAt = -Infinity
   private lastBatchAt = 0
   /** Per model, when its last prediction was stored (processing time; start-up until then). */
   private readonly lastPredictionAt = new Map<string, number>()
@@ -468,9 +470,17 @@ export class MonitorPipeline {
     } catch {
       lows = new Map() // ClickHouse unreachable: the round's own retries deal with it
     }
+    const lowOf = (id: string): number => lows.get(id) ?? -Infinity
+    // While a backlog is read the watermark passes one window after another, and a close costs
+    // nearly as much for one window as for a day of them (each reads the model's labels): they
+    // are released a recomputation's worth at a time, or once per backlog interval.
+    const gather =
+      this.lastBatchBehind && !this.closing && !this.hurry && this.now() - this.releasedAt < this.backlogRefreshMs && !this.blocked.fillRecompute(lowOf)
     // A window of another instance's model (computed here while waiting for its owner) is left to
     // the owner, whose retryOpenWindows finds it open.
-    for (const ref of this.blocked.release((id) => lows.get(id) ?? -Infinity)) if (this.owns(ref.model_id)) void this.schedule.mark(ref, true)
+    const released = gather ? [] : this.blocked.release(lowOf)
+    if (released.length > 0) this.releasedAt = this.now()
+    for (const ref of released) if (this.owns(ref.model_id)) void this.schedule.mark(ref, true)
     if (this.blocked.size > 0) this.requestRound(this.roundDelayMs)
   }
 
@@ -663,17 +673,17 @@ export class MonitorPipeline {
 
       await this.joinLabels(labels, touched)
       const joined = process.hrtime.bigint()
-      await this.deps.watermark?.record(progress, progressOf.list())
+      const storedProgress = progress.map((p) => ({
+        ...p,
+        maxTimestamp: newestStored[p.topic === topics.predictions ? 'predictions' : 'labels'][p.partition] ?? -Infinity,
+      }))
+      await this.deps.watermark?.record(storedProgress, progressOf.list())
 
       metrics.indexSize.set(this.index.size())
       const seconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9
       metrics.batchSeconds.observe({ step: 'decode' }, seconds(started, decoded))
       metrics.batchSeconds.observe({ step: 'insert' }, seconds(decoded, inserted))
       metrics.batchSeconds.observe({ step: 'join' }, seconds(inserted, joined))
-      const storedProgress = progress.map((p) => ({
-        ...p,
-        maxTimestamp: newestStored[p.topic === topics.predictions ? 'predictions' : 'labels'][p.partition] ?? -Infinity,
-      }))
       return { touched, storedProgress }
     } finally {
       for (const id of models) {

@@ -34,8 +34,9 @@ export class ModelWatermark {
     private readonly idleMs = 10_000,
   ) {}
 
-  /** After a batch's rows are stored: how far it read each partition, and each model on it (one
-   *  entry per model and partition). */
+  /** After a batch's rows are stored: how far it read each partition (the newest timestamp it
+   *  stored there: a dead-lettered record's says nothing), and each model on it (one entry per
+   *  model and partition). */
   async record(progress: PartitionProgress[], models: ModelProgress[] = []): Promise<void> {
     const latest = new Map<number, PartitionProgress>()
     for (const p of progress) {

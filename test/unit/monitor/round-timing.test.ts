@@ -14,6 +14,7 @@ import type { EventCodec } from '../../../services/shared/codec/event-codec.ts'
 import type { LabelEvent, PredictionEvent } from '../../../services/shared/events/types.ts'
 import type { RecordProducer } from '../../../services/shared/kafka/producer.ts'
 import type { ConsumedRecord } from '../../../services/shared/kafka/records.ts'
+import type { PartitionProgress } from '../../../services/shared/kafka/batch-consumer.ts'
 import { sampleLabel, samplePrediction } from '../../support/events.ts'
 import { HOUR, modelConfig } from '../detectors/synthetic.ts'
 
@@ -25,6 +26,8 @@ const ROUND_DELAY = 1_000
 const REFRESH = 10_000
 const OWNER_WAIT = 5_000
 const BACKLOG_REFRESH = 60_000
+/** modelConfig's allowed_lateness. */
+const LATENESS = 10 * 60_000
 
 /** Owner checks of a pipeline sharing its predictions topic (two partitions) with another
  *  instance: what it asks the owner for, and what the owner was asked for (`asked`). */
@@ -41,17 +44,24 @@ interface Computing {
   closable: Set<number>
 }
 
-function setUp(shared?: OwnerChecks, o: { stepMs?: number } = {}) {
+/** `low`: the model's low watermark, set by the test; a window it has not reached is held open. */
+function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number } } = {}) {
   const model = buildRuntimeModel(modelConfig({ model_id: 'churn', windows: ['1h'] }), null)
-  const computations: { at: number; starts: number[]; asOf?: number; predictionsStored: number }[] = []
+  const computations: { at: number; starts: number[]; asOf?: number; predictionsStored: number; closed: number[] }[] = []
   let predictionsStored = 0
   const computing: Computing = { ms: 0, closable: new Set() }
+  const closeAt = (start: number): number => start + HOUR + LATENESS
+  /** What the pipeline told the watermark of its partitions' progress. */
+  const recorded: PartitionProgress[] = []
   const windows = {
-    async recompute(_model: unknown, _size: number, starts: number[], options?: { asOf?: number }): Promise<ComputedWindows> {
-      computations.push({ at: Date.now(), starts: [...starts].sort((a, b) => a - b), asOf: options?.asOf, predictionsStored })
+    async recompute(_model: unknown, _size: number, starts: number[], options?: { asOf?: number; lowWatermark?: number }): Promise<ComputedWindows> {
+      const low = options?.lowWatermark ?? -Infinity
+      const held = o.low ? starts.filter((s) => closeAt(s) > low) : []
+      const closedStarts = o.low ? starts.filter((s) => closeAt(s) <= low) : starts.filter((s) => computing.closable.has(s))
+      computations.push({ at: Date.now(), starts: [...starts].sort((a, b) => a - b), asOf: options?.asOf, predictionsStored, closed: closedStarts })
       if (computing.ms > 0) await new Promise((r) => setTimeout(r, computing.ms))
-      const closedStarts = starts.filter((s) => computing.closable.has(s))
-      return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], featuresMerged: [], closedStarts, blocked: [], rereads: 0 }
+      const blocked = held.map((start) => ({ start, closeAt: closeAt(start) }))
+      return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], featuresMerged: [], closedStarts, blocked, rereads: 0 }
     },
     rowsOf: () => undefined,
     serverSecond: async () => Math.floor(Date.now() / 1000),
@@ -90,6 +100,15 @@ function setUp(shared?: OwnerChecks, o: { stepMs?: number } = {}) {
       ownerWaitMs: OWNER_WAIT,
     }),
     ...(shared ? { watermark: { partitions: 2, record: async () => undefined, lows: async () => new Map() } as unknown as ModelWatermark } : {}),
+    ...(o.low
+      ? {
+          watermark: {
+            partitions: 1,
+            record: async (progress: PartitionProgress[]) => void recorded.push(...progress),
+            lows: async (ids: string[]) => new Map(ids.map((id) => [id, o.low!.value])),
+          } as unknown as ModelWatermark,
+        }
+      : {}),
   })
   let offset = 0
   const record = (topic: string, event: PredictionEvent | LabelEvent, at: { partition?: number; timestamp?: number } = {}): ConsumedRecord => ({
@@ -104,7 +123,7 @@ function setUp(shared?: OwnerChecks, o: { stepMs?: number } = {}) {
   const prediction = (id: string, eventTime: number) =>
     record('predictions', samplePrediction({ prediction_id: id, model_id: 'churn', model_version: 'v1', event_time: eventTime, segments: {} }))
   const label = (id: string) => record('labels', sampleLabel({ prediction_id: id, model_id: 'churn', label_time: Date.now() }))
-  return { pipeline, computations, computing, prediction, label, record }
+  return { pipeline, computations, computing, prediction, label, record, recorded }
 }
 
 describe('monitor rounds', () => {
@@ -160,6 +179,31 @@ describe('monitor rounds', () => {
     expect(computations.map((c) => c.starts)).toEqual([[w1]])
     expect(computations[0]!.at - computedAt).toBeGreaterThanOrEqual(REFRESH)
     expect(computations[0]!.at - computedAt).toBeLessThan(REFRESH + ROUND_DELAY + 600)
+  })
+
+  it('while a backlog is read, windows held open are closed a day of them at a time, and the rest at once when it is read', async () => {
+    const low = { value: -Infinity }
+    const { pipeline, computations, prediction } = setUp(undefined, { low })
+    const start = T0 - 40 * HOUR
+    const window = (i: number): number => start + i * HOUR
+    const behind = [{ topic: 'predictions', partition: 0, maxTimestamp: 0, caughtUp: false }]
+    // Batch i has a prediction that may close window i (the watermark is not there yet: held open)
+    // and the watermark has passed the close of window i - 1.
+    for (let i = 0; i < 30; i++) {
+      low.value = window(i) + LATENESS
+      await pipeline.handleBatch([prediction(`p${i}`, window(i + 1) + LATENESS + 60_000)], behind)
+      await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    }
+    const closings = (): number[][] => computations.map((c) => c.closed).filter((closed) => closed.length > 0)
+    // Window 0 at once (nothing released before), then 1 to 24 together once they make a day;
+    // 25 to 28 wait (29 is not reached).
+    expect(closings()).toEqual([[window(0)], Array.from({ length: 24 }, (_, k) => window(k + 1))])
+    computations.length = 0
+    // The backlog is read: what the watermark passed is closed in the next round.
+    low.value = window(30) + LATENESS
+    await pipeline.handleBatch([], [{ topic: 'predictions', partition: 0, maxTimestamp: 0, caughtUp: true }])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(closings()).toEqual([[window(25), window(26), window(27), window(28), window(29)]])
   })
 
   it('settleNow (a rebalance begins): the next round computes every marked window, due or not', async () => {
@@ -330,5 +374,19 @@ describe('monitor rounds', () => {
     expect(clean.length).toBeGreaterThan(1)
     expect(hostile).toEqual(clean)
     expect(doneThrough).toEqual([before(570), before(570)])
+  })
+
+  it('a dead-lettered record stamped in year 2200 is not how far its partition was read (partition_progress)', async () => {
+    const { pipeline, record, recorded } = setUp(undefined, { low: { value: -Infinity } })
+    const at = T0 - 60_000
+    const valid = record('predictions', samplePrediction({ prediction_id: 'a', model_id: 'churn', model_version: 'v1', event_time: at, segments: {} }), {
+      timestamp: at,
+    })
+    const year2200 = Date.UTC(2200, 0, 1)
+    const hostile = record('predictions', samplePrediction({ prediction_id: 'x', model_id: 'nobody', model_version: 'v1', event_time: at, segments: {} }), {
+      timestamp: year2200,
+    })
+    await pipeline.handleBatch([valid, hostile], [{ topic: 'predictions', partition: 0, maxTimestamp: year2200, caughtUp: true }])
+    expect(recorded.map((p) => p.maxTimestamp)).toEqual([at])
   })
 })
