@@ -3,6 +3,7 @@ import { lit } from '../../services/shared/clickhouse/sql.ts'
 import type { TopicNames } from '../../services/shared/kafka/topics.ts'
 import type { BenchContext } from './bench-context.ts'
 import { GroupProgress, waitCaughtUp, type CatchUp } from './bench-kafka.ts'
+import { openGroupGate, type GroupGate } from './group-gate.ts'
 import { patiently } from './infra-check.ts'
 import { clickhouseCpuUntilQuiet, cpuBetween, cpuSnapshot, type CpuUse } from './host-cpu.ts'
 import type { BenchMonitor } from './monitor-child.ts'
@@ -17,10 +18,11 @@ export interface PipelineRun {
   finished: boolean
   /** Why the run did not finish, from the monitor's log (a batch failing over and over). */
   stalled: string | null
-  /** From the first monitor's /_ready (group joined) to offsets committed at the end of both topics. */
+  /** From the first monitor's /_ready (group joined), or with several processes from when all of
+   *  them got their partitions (group-gate.ts), to offsets committed at the end of both topics. */
   seconds: number
   events_per_s: number
-  /** Process start to /_ready (tsx load, connections, group join); not in `seconds`. */
+  /** Process start to the start of `seconds` (tsx load, connections, group join). */
   startup_s: number
   /** driftgate_batch_seconds sums over the run, all processes together; share of their total. */
   steps: Record<string, { seconds: number; share: number }>
@@ -81,14 +83,16 @@ export async function runPipeline(
   const groupId = `bench-${ctx.runId}-${o.tag}`
   ctx.track({ groups: [groupId] })
   const progress = await GroupProgress.open(ctx.kafka)
+  let gate: GroupGate | null = null
   try {
     const quietWait = (await clickhouseCpuUntilQuiet()).wait_s
     const spawned = performance.now()
+    gate = o.processes > 1 ? await openGroupGate(ctx.kafka, { groupId, topics: [o.topics.predictions, o.topics.labels], members: o.processes }) : null
     const monitors = await Promise.all(
       Array.from({ length: o.processes }, (_, i) => ctx.monitor({ tag: `${o.tag}-${i}`, database: ch.database, topicPrefix: o.prefix, groupId })),
     )
     const readyAt = await Promise.all(monitors.map((m) => m.ready()))
-    const since = Math.min(...readyAt)
+    const since = gate ? await gate.opened : Math.min(...readyAt)
     const before = await scrapeAll(monitors)
     const cpuBefore = cpuSnapshot()
     const caught = await waitCaughtUp(progress, {
@@ -146,6 +150,7 @@ export async function runPipeline(
       progress: caught.samples,
     }
   } finally {
+    await gate?.close()
     await progress.close()
   }
 }
