@@ -99,25 +99,21 @@ export class HeldOpenWindows {
   /** Whether the windows whose close time their model's low watermark has reached fill a
    *  recomputation: a day of event time, or WINDOWS_PER_RECOMPUTE windows. */
   fillRecompute(lowOf: (modelId: string) => number): boolean {
-    let span = 0
-    let count = 0
-    for (const [, { ref, closeAt }] of this.held) {
-      if (closeAt > lowOf(ref.model_id)) continue
-      span += ref.window_size_ms
-      count++
-    }
-    return span >= SPAN_PER_RECOMPUTE_MS || count >= WINDOWS_PER_RECOMPUTE
+    const passed = this.passed(lowOf)
+    return passed.reduce((span, ref) => span + ref.window_size_ms, 0) >= SPAN_PER_RECOMPUTE_MS || passed.length >= WINDOWS_PER_RECOMPUTE
   }
 
   /** Removes and returns the windows whose close time their model's low watermark has reached. */
   release(lowOf: (modelId: string) => number): WindowRef[] {
-    const released: WindowRef[] = []
-    for (const [key, { ref, closeAt }] of this.held) {
-      if (closeAt > lowOf(ref.model_id)) continue
-      this.held.delete(key)
-      released.push(ref)
-    }
+    const released = this.passed(lowOf)
+    for (const ref of released) this.held.delete(windowRefKey(ref))
     return released
+  }
+
+  private passed(lowOf: (modelId: string) => number): WindowRef[] {
+    const passed: WindowRef[] = []
+    for (const [, { ref, closeAt }] of this.held) if (closeAt <= lowOf(ref.model_id)) passed.push(ref)
+    return passed
   }
 
   get size(): number {
