@@ -22,6 +22,7 @@ import {
   labelsPastHorizonSql,
   numericFeaturesSql,
   segmentOverflow,
+  summarySettings,
   summarySql,
   windowInputsSql,
   windowRowsSql,
@@ -165,7 +166,11 @@ export class WindowStore {
   /** Per window, its predictions at its last computation here: how much a recomputation reads. */
   private readonly volumes = new BoundedMap<string, number>(100_000)
 
-  constructor(private readonly ch: ClickHouse) {}
+  /** `labelIndexMaxIds`: see summarySettings. */
+  constructor(
+    private readonly ch: ClickHouse,
+    private readonly options: { labelIndexMaxIds?: number } = {},
+  ) {}
 
   /** `lowWatermark`: event time up to which every predictions partition has been read for this
    *  model (model-watermark.ts); a window whose end plus allowed_lateness lies beyond it stays
@@ -214,30 +219,31 @@ export class WindowStore {
     )
       .map(([from, to]) => `(event_time >= ${from} AND event_time < ${to})`)
       .join(' OR ')})${asOfCondition(asOf)}`
-    const [closes, inputs, pastHorizon, closedIdle, featureVersionsStored] = await Promise.all([
-      this.ch.query<{ closing: number; n: number; u: number; t: number; v: number }>(
-        // Each row is in the closing range of exactly one window (ranges of consecutive windows
-        // abut), so one grouped pass serves every window of the call.
-        `SELECT intDiv(event_time - ${sizeMs + lateness}, ${sizeMs}) * ${sizeMs} AS closing, count() AS n,
-                uniqExact(prediction_id, kafka_partition, kafka_offset) AS u, min(kafka_timestamp) AS t, max(ingested_at) AS v
-         FROM ${this.ch.table('predictions')}
-         WHERE ${closingRanges} GROUP BY closing`,
-      ),
-      this.ch.query<WindowInputs>(windowInputsSql(scope)),
-      this.ch.query<{ past: number }>(labelsPastHorizonSql(scope)),
-      idleCloses(this.ch, modelId, sizeMs, sorted),
-      this.storedFeatureVersions(model, sizeMs, `window_start IN (${sorted.join(', ')})`),
-    ])
-    // Redelivered records not merged away yet: read with FINAL, which collapses them. A
-    // prediction_id at two offsets: looked for and counted as a duplicate. No label past the
-    // horizon of the first window: labels read per prediction id. No window with more values of
-    // a segment attribute than are kept: values not ranked (window-sql.ts).
-    const read: ReadMode = {
-      final: inputs.some((i) => i.replayed > 0),
-      duplicates: inputs.some((i) => Number(i.ids) < Number(i.records)),
-      labelsWithinHorizon: Number(pastHorizon[0]?.past ?? 0) === 0,
-      segmentOverflow: segmentOverflow(model.config, inputs),
+    // The windows' own rows are read with their closes, except when a window may be deferred
+    // (held open while a backlog is read): then only those of the windows computed.
+    const rowsOf = (starts: number[]) => {
+      const of: WindowScope = { ...scope, spans: ranges(starts, sizeMs) }
+      return Promise.all([
+        this.ch.query<WindowInputs>(windowInputsSql(of)),
+        this.ch.query<{ past: number }>(labelsPastHorizonSql(of)),
+        this.storedFeatureVersions(model, sizeMs, `window_start IN (${starts.join(', ')})`),
+      ])
     }
+    const mayDefer = sorted.some((start) => deferrable.has(start) && start + sizeMs + lateness > lowWatermark)
+    const [[closes, closedIdle], readWithCloses] = await Promise.all([
+      Promise.all([
+        this.ch.query<{ closing: number; n: number; u: number; t: number; v: number }>(
+          // Each row is in the closing range of exactly one window (ranges of consecutive windows
+          // abut), so one grouped pass serves every window of the call.
+          `SELECT intDiv(event_time - ${sizeMs + lateness}, ${sizeMs}) * ${sizeMs} AS closing, count() AS n,
+                  uniqExact(prediction_id, kafka_partition, kafka_offset) AS u, min(kafka_timestamp) AS t, max(ingested_at) AS v
+           FROM ${this.ch.table('predictions')}
+           WHERE ${closingRanges} GROUP BY closing`,
+        ),
+        idleCloses(this.ch, modelId, sizeMs, sorted),
+      ]),
+      mayDefer ? null : rowsOf(sorted),
+    ])
     const closing = new Map(closes.map((c) => [Number(c.closing), c]))
     const closeTimes = new Map<number, number>()
     const closedStarts: number[] = []
@@ -275,12 +281,23 @@ export class WindowStore {
       // The rows that closed the window are part of what this computation saw.
       bump(start, Number(closeRow.v), Number(closeRow.u))
     })
-    for (const i of inputs) bump(i.window_start, i.newest, i.records)
     const deferred = blocked.map((b) => b.start).filter((start) => deferrable.has(start))
     for (const start of deferred) versions.delete(start)
     const computing = sorted.filter((s) => versions.has(s))
     if (computing.length === 0)
       return { summaries: [], features: [], featuresReused: [], featuresMerged: [], deferred, versions: new Map(), closedStarts, blocked }
+    const [inputs, pastHorizon, featureVersionsStored] = readWithCloses ?? (await rowsOf(computing))
+    for (const i of inputs) bump(i.window_start, i.newest, i.records)
+    // Redelivered records not merged away yet: read with FINAL, which collapses them. A
+    // prediction_id at two offsets: looked for and counted as a duplicate. No label past the
+    // horizon of the first window: labels read per prediction id. No window with more values of
+    // a segment attribute than are kept: values not ranked (window-sql.ts).
+    const read: ReadMode = {
+      final: inputs.some((i) => i.replayed > 0),
+      duplicates: inputs.some((i) => Number(i.ids) < Number(i.records)),
+      labelsWithinHorizon: Number(pastHorizon[0]?.past ?? 0) === 0,
+      segmentOverflow: segmentOverflow(model.config, inputs),
+    }
     const summaryScope: WindowScope = deferred.length > 0 ? { ...scope, spans: ranges(computing, sizeMs) } : scope
 
     // Feature statistics depend on the predictions only, so their version counts those: a window
@@ -294,7 +311,13 @@ export class WindowStore {
     const rawStarts = featureStarts.filter((s) => !fromSubWindows.windows.has(s))
     const featureScope: WindowScope = { ...scope, spans: ranges(rawStarts, sizeMs) }
     const [summaryRows, numericRows, categoricalRows] = await Promise.all([
-      this.ch.query<SummaryAggregateRow>(summarySql(summaryScope, closeTimes, read)),
+      this.ch.query<SummaryAggregateRow>(
+        summarySql(summaryScope, closeTimes, read),
+        summarySettings(
+          inputs.filter((i) => versions.has(Number(i.window_start))).reduce((n, i) => n + Number(i.ids), 0),
+          this.options.labelIndexMaxIds,
+        ),
+      ),
       rawStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(featureScope, model.binEdges, read)) : [],
       rawStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0
         ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read))
