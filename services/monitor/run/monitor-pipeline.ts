@@ -282,7 +282,10 @@ export class MonitorPipeline {
   /**
    * Marks the windows other instances asked this one to compute (it owns their models), as if
    * its own records had touched them, and looks again a round delay later while some predictions
-   * partition is read elsewhere.
+   * partition is read elsewhere. While this instance reads a backlog, a window asked for as one
+   * that may close is held with the windows its own partitions hold open and closed with them
+   * (releaseBlocked): the asker's partitions passing one close after another had this instance
+   * close windows a few at a time, at nearly the cost of a day of them each.
    */
   private async takeRequests(): Promise<void> {
     if (this.closing || !this.othersMayWait()) return
@@ -291,7 +294,12 @@ export class MonitorPipeline {
     this.requestRound(this.roundDelayMs)
     try {
       const requested = await this.deps.windows.requestedWindows(owned, REQUEST_LOOKBACK_S)
-      for (const { ref, urgent } of requested) void this.schedule.mark(ref, urgent).catch(() => undefined)
+      const gather = this.lastBatchBehind && this.backlogRefreshMs > 0
+      for (const { ref, urgent } of requested) {
+        const lateness = this.deps.models.get(ref.model_id)?.config.allowed_lateness
+        if (gather && urgent && lateness !== undefined) this.blocked.hold(ref, ref.window_start + ref.window_size_ms + lateness)
+        else void this.schedule.mark(ref, urgent).catch(() => undefined)
+      }
     } catch (error) {
       // The instances that asked compute the windows themselves if this goes on (ownerDeadline).
       this.deps.logger.warn({ event: 'window_requests_failed', err: error }, 'could not read the windows other instances left to this one; retrying')

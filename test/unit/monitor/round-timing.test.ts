@@ -99,13 +99,12 @@ function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number
       stepMs: o.stepMs ?? 0,
       ownerWaitMs: OWNER_WAIT,
     }),
-    ...(shared ? { watermark: { partitions: 2, record: async () => undefined, lows: async () => new Map() } as unknown as ModelWatermark } : {}),
-    ...(o.low
+    ...(shared || o.low
       ? {
           watermark: {
-            partitions: 1,
+            partitions: shared ? 2 : 1,
             record: async (progress: PartitionProgress[]) => void recorded.push(...progress),
-            lows: async (ids: string[]) => new Map(ids.map((id) => [id, o.low!.value])),
+            lows: async (ids: string[]) => new Map(o.low ? ids.map((id) => [id, o.low!.value]) : []),
           } as unknown as ModelWatermark,
         }
       : {}),
@@ -204,6 +203,30 @@ describe('monitor rounds', () => {
     await pipeline.handleBatch([], [{ topic: 'predictions', partition: 0, maxTimestamp: 0, caughtUp: true }])
     await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
     expect(closings()).toEqual([[window(25), window(26), window(27), window(28), window(29)]])
+  })
+
+  it('while the owner reads a backlog, the windows another instance asks it to close are closed a day of them at a time', async () => {
+    const checks: OwnerChecks = { requests: [], asked: [] }
+    const low = { value: -Infinity }
+    const { pipeline, computations } = setUp(checks, { low })
+    const owned = ownerPartition('churn', 2)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: owned, idle: false }])
+    const start = T0 - 40 * HOUR
+    const window = (i: number): number => start + i * HOUR
+    const behind = [{ topic: 'predictions', partition: owned, maxTimestamp: 0, caughtUp: false }]
+    // Each round the other instance's records pass the close of one more window and it asks for it.
+    for (let i = 0; i < 30; i++) {
+      low.value = window(i) + HOUR + LATENESS
+      checks.asked.push({ ref: { model_id: 'churn', window_size_ms: HOUR, window_start: window(i) }, urgent: true })
+      await pipeline.handleBatch([], behind)
+      await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    }
+    const closings = (): number[][] => computations.map((c) => c.closed).filter((closed) => closed.length > 0)
+    expect(closings()).toEqual([[window(0)], Array.from({ length: 24 }, (_, k) => window(k + 1))])
+    computations.length = 0
+    await pipeline.handleBatch([], [{ ...behind[0]!, caughtUp: true }])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(closings()).toEqual([Array.from({ length: 5 }, (_, k) => window(k + 25))])
   })
 
   it('settleNow (a rebalance begins): the next round computes every marked window, due or not', async () => {
