@@ -208,28 +208,24 @@ export class WindowStore {
       asOf,
     }
     const lateness = model.config.allowed_lateness
+    const closeAtOf = (start: number): number => start + sizeMs + lateness
 
     // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
     // allowed_lateness after its end (looking one window ahead). Derived from stored data only,
     // so a replay or a second instance finds the same close time.
     const settingsHash = featureSettingsHash(model)
-    const closingRanges = `model_id = ${lit(modelId)} AND (${ranges(
-      sorted.map((start) => start + sizeMs + lateness),
-      sizeMs,
-    )
+    const closingRanges = `model_id = ${lit(modelId)} AND (${ranges(sorted.map(closeAtOf), sizeMs)
       .map(([from, to]) => `(event_time >= ${from} AND event_time < ${to})`)
       .join(' OR ')})${asOfCondition(asOf)}`
     // The windows' own rows are read with their closes, except when a window may be deferred
     // (held open while a backlog is read): then only those of the windows computed.
-    const rowsOf = (starts: number[]) => {
-      const of: WindowScope = { ...scope, spans: ranges(starts, sizeMs) }
-      return Promise.all([
+    const rowsOf = (of: WindowScope, starts: number[]) =>
+      Promise.all([
         this.ch.query<WindowInputs>(windowInputsSql(of)),
         this.ch.query<{ past: number }>(labelsPastHorizonSql(of)),
         this.storedFeatureVersions(model, sizeMs, `window_start IN (${starts.join(', ')})`),
       ])
-    }
-    const mayDefer = sorted.some((start) => deferrable.has(start) && start + sizeMs + lateness > lowWatermark)
+    const mayDefer = sorted.some((start) => deferrable.has(start) && closeAtOf(start) > lowWatermark)
     const [[closes, closedIdle], readWithCloses] = await Promise.all([
       Promise.all([
         this.ch.query<{ closing: number; n: number; u: number; t: number; v: number }>(
@@ -242,7 +238,7 @@ export class WindowStore {
         ),
         idleCloses(this.ch, modelId, sizeMs, sorted),
       ]),
-      mayDefer ? null : rowsOf(sorted),
+      mayDefer ? null : rowsOf(scope, sorted),
     ])
     const closing = new Map(closes.map((c) => [Number(c.closing), c]))
     const closeTimes = new Map<number, number>()
@@ -271,7 +267,7 @@ export class WindowStore {
       }
       const closeTs = Math.min(Number(closeRow.t), closedIdle.get(start) ?? Infinity)
       // A close recorded by processing time was taken with every partition read to its end.
-      const closeAt = start + sizeMs + lateness
+      const closeAt = closeAtOf(start)
       if (!closedIdle.has(start) && closeAt > lowWatermark) {
         blocked.push({ start, closeAt })
         return
@@ -286,7 +282,8 @@ export class WindowStore {
     const computing = sorted.filter((s) => versions.has(s))
     if (computing.length === 0)
       return { summaries: [], features: [], featuresReused: [], featuresMerged: [], deferred, versions: new Map(), closedStarts, blocked }
-    const [inputs, pastHorizon, featureVersionsStored] = readWithCloses ?? (await rowsOf(computing))
+    const summaryScope: WindowScope = deferred.length > 0 ? { ...scope, spans: ranges(computing, sizeMs) } : scope
+    const [inputs, pastHorizon, featureVersionsStored] = readWithCloses ?? (await rowsOf(summaryScope, computing))
     for (const i of inputs) bump(i.window_start, i.newest, i.records)
     // Redelivered records not merged away yet: read with FINAL, which collapses them. A
     // prediction_id at two offsets: looked for and counted as a duplicate. No label past the
@@ -298,7 +295,6 @@ export class WindowStore {
       labelsWithinHorizon: Number(pastHorizon[0]?.past ?? 0) === 0,
       segmentOverflow: segmentOverflow(model.config, inputs),
     }
-    const summaryScope: WindowScope = deferred.length > 0 ? { ...scope, spans: ranges(computing, sizeMs) } : scope
 
     // Feature statistics depend on the predictions only, so their version counts those: a window
     // recomputed for its labels or its close, by this instance or another, reuses the stored
@@ -313,8 +309,9 @@ export class WindowStore {
     const [summaryRows, numericRows, categoricalRows] = await Promise.all([
       this.ch.query<SummaryAggregateRow>(
         summarySql(summaryScope, closeTimes, read),
+        // The inputs are those of the windows computed (read for them alone when some are deferred).
         summarySettings(
-          inputs.filter((i) => versions.has(Number(i.window_start))).reduce((n, i) => n + Number(i.ids), 0),
+          inputs.reduce((n, i) => n + Number(i.ids), 0),
           this.options.labelIndexMaxIds,
         ),
       ),
