@@ -216,7 +216,7 @@ function traffic(
  * prediction with other content that arrive first by Kafka time, by partition on a timestamp
  * tie, or lose by offset; a copy read after the window closed; a prediction whose first arrival
  * is late; labels corrected in and out of arrival order, on a label-time tie and after the
- * horizon; labels at and just beyond the horizon.
+ * horizon; labels at and just beyond the horizon, after the prediction and before it.
  */
 function edgeCases(
   topics: Topics,
@@ -237,7 +237,7 @@ function edgeCases(
   const [b] = inWindow(1)
     .slice(8)
     .filter((x) => x.prediction.partition > 0)
-  const [s, x] = inWindow(0)
+  const [s, x, m, n] = inWindow(0)
   const p = (x: Generated | undefined): Stored<PredictionEvent> => x!.prediction
   // A copy on another partition, read a second earlier: its content is what counts.
   topics.predictions.append(alter(p(a).event, 1), (p(a).partition + 1) % PARTITIONS, p(a).timestamp - 1000)
@@ -274,9 +274,11 @@ function edgeCases(
   // original and within that of the copy, so only window 2 counts it as labeled.
   const moved = topics.predictions.append({ ...alter(p(x).event, 6), event_time: STARTS[2]! + 20 * MINUTE }, 3, STARTS[2]! + 21 * MINUTE)
   addLabel(topics, rand, p(x).event, truths[1], HORIZON + HOUR, moved.event.event_time + HORIZON - MINUTE)
-  // Exactly at the horizon counts; a millisecond beyond does not.
+  // Exactly at the horizon counts; a millisecond beyond does not, after the prediction or before.
   addLabel(topics, rand, p(k).event, truths[0], HORIZON)
   addLabel(topics, rand, p(s).event, truths[0], HORIZON + 1)
+  addLabel(topics, rand, p(m).event, truths[1], -HORIZON)
+  addLabel(topics, rand, p(n).event, truths[1], -HORIZON - 1)
 }
 
 /** About one record in twenty is stored a second time (same partition and offset). */

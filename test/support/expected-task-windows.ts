@@ -170,14 +170,14 @@ export function expectedTaskWindows(
     copiesById.set(key, [...(copiesById.get(key) ?? []), r])
   }
   // The label with the latest label time (then the latest arrival) within the label horizon of
-  // the prediction is the truth; later labels are not counted.
+  // the prediction, before or after it, is the truth; the others are not counted.
   const labelsById = new Map<string, StoredEvent<LabelEvent>[]>()
   for (const r of labs) labelsById.set(r.event.prediction_id, [...(labelsById.get(r.event.prediction_id) ?? []), r])
 
   const members: Member[] = []
   for (const copies of copiesById.values()) {
     const first = [...copies].sort((a, b) => a.timestamp - b.timestamp || a.partition - b.partition || a.offset - b.offset)[0]!
-    const candidates = (labelsById.get(first.event.prediction_id) ?? []).filter((l) => l.event.label_time - first.event.event_time <= spec.horizonMs)
+    const candidates = (labelsById.get(first.event.prediction_id) ?? []).filter((l) => Math.abs(l.event.label_time - first.event.event_time) <= spec.horizonMs)
     const latest = [...candidates].sort(
       (a, b) => b.event.label_time - a.event.label_time || b.timestamp - a.timestamp || b.offset - a.offset || b.partition - a.partition,
     )[0]

@@ -123,7 +123,7 @@ export function expectedWindows(
           expTn += 1 - score
         }
         const l = latestLabel.get(m.event.prediction_id)
-        if (!l || l.event.label_time - m.event.event_time > options.horizonMs) continue
+        if (!l || Math.abs(l.event.label_time - m.event.event_time) > options.horizonMs) continue
         labeled++
         delays.push(l.event.label_time - m.event.event_time)
         const actual = l.event.label_class === '1'

@@ -829,7 +829,7 @@ export class MonitorPipeline {
     if (!model) return
     const delay = label.label_time - prediction.event_time
     this.deps.metrics.labelLag.observe(Math.max(0, delay) / 1000)
-    if (delay > model.config.label_horizon) return
+    if (Math.abs(delay) > model.config.label_horizon) return
     touched.mark(prediction.model_id, model.config.windows, prediction.event_time, step)
   }
 

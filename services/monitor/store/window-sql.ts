@@ -18,7 +18,9 @@ import { isoDate } from '../core/ingest/event-rows.ts'
 //     label_horizon after the prediction (its first arrival in the window) is its truth: a label
 //     after the horizon is not counted, not even as a correction of an earlier one (the monitor
 //     does not recompute a window for such a label, so counting it would make the numbers depend
-//     on when it was last computed).
+//     on when it was last computed). Nor is a label more than label_horizon before it, so that a
+//     computation reads only the labels from its first window start minus the horizon on, not
+//     every label the model ever had (labelsSince).
 // Results are small (one row per window × version × segment, or per feature and bucket) and
 // turned into metrics by window-aggregate.ts. Every float is summed over a sorted array, so it
 // is bit for bit the same whatever parts and threads ClickHouse reads the rows in: a replayed or
@@ -242,8 +244,8 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
     ['countIf(labeled)', 'labeled_count'],
     // The labels this read saw (those within the horizon: the others change no number), for the
     // window's version: the newest ingested_at and the number of distinct label records.
-    ['max(label_ingested)', 'label_newest'],
-    ['sum(label_records)', 'label_records'],
+    ['maxIf(label_ingested, labeled)', 'label_newest'],
+    ['sumIf(label_records, labeled)', 'label_records'],
     // Label delays of the labeled rows, sorted, for exact quantiles (R type 7).
     ['arraySort(groupArrayIf(toFloat64(toInt64(label_time) - toInt64(event_time)), labeled))', 'delays', HIDDEN],
     ...quantileColumns('delays', [
@@ -256,12 +258,23 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
   return `SELECT w AS window_start, model_version, segment, ${inlineHidden(columns).join(',\n    ')}
   FROM (
     SELECT *, arrayJoin(${segmentKeys(scope, read)}) AS segment,
-           has_label AS labeled,
+           has_label AND toInt64(label_time) >= toInt64(event_time) - ${model.label_horizon} AS labeled,
            ${performance.rowColumns.join(',\n           ')}
     FROM (${firstArrivals(scope, predictionColumns(model), read)}) AS arrivals
     ANY LEFT JOIN (${labelsSql(scope, read)}) AS truth USING ${read.labelsWithinHorizon ? 'prediction_id' : '(prediction_id, w)'}
   )
   GROUP BY window_start, model_version, segment`
+}
+
+/**
+ * Labels from the scope's first window start minus the horizon on (a condition to append): an
+ * earlier label is more than the horizon before every prediction of the scope. Reads the label
+ * partitions from that week on only, so a computation's label read does not grow with the
+ * model's whole history of labels.
+ */
+function labelsSince(scope: WindowScope): string {
+  const since = Math.max(0, Math.min(...scope.spans.map(([from]) => from)) - scope.model.label_horizon)
+  return ` AND label_date >= ${lit(isoDate(since))} AND label_time >= ${since}`
 }
 
 /**
@@ -271,7 +284,10 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
  * plus the horizon, so every label of a prediction is within the horizon of any of its copies:
  * labels are then taken per prediction_id, read only for the ids of the scope (a set, not a join
  * with the predictions: an hour's summary takes less than half the ClickHouse CPU, a day's about
- * the same). Otherwise the horizon
+ * the same). A latest label more than the horizon before the prediction is dropped by
+ * summarySql (the earlier ones are earlier still); the version's label records may then count
+ * such an earlier label when a later one is within the horizon, which only makes a computation
+ * with an earlier first window read again. Otherwise the horizon
  * runs from each window's first arrival, and labels are joined per (prediction_id, window).
  */
 function labelsSql(scope: WindowScope, read: ReadMode): string {
@@ -284,7 +300,7 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
     return `SELECT prediction_id, ${truth}
       FROM (
         SELECT prediction_id, ${latest}
-        FROM ${scope.labels} PREWHERE prediction_id IN (${ids}) WHERE model_id = ${lit(model.model_id)}${asOfCondition(scope.asOf)}
+        FROM ${scope.labels} PREWHERE prediction_id IN (${ids}) WHERE model_id = ${lit(model.model_id)}${labelsSince(scope)}${asOfCondition(scope.asOf)}
         GROUP BY prediction_id
       )`
   }
@@ -300,7 +316,7 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
         SELECT prediction_id, w, ${latest}
         FROM ${scope.labels}
         ALL INNER JOIN (${predictionTimes}) AS times USING prediction_id
-        WHERE model_id = ${lit(model.model_id)} AND toInt64(label_time) - toInt64(prediction_time) <= ${model.label_horizon}${asOfCondition(scope.asOf)}
+        WHERE model_id = ${lit(model.model_id)} AND abs(toInt64(label_time) - toInt64(prediction_time)) <= ${model.label_horizon}${labelsSince(scope)}${asOfCondition(scope.asOf)}
         GROUP BY prediction_id, w
       )`
 }
