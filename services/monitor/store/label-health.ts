@@ -1,7 +1,7 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
-import { isoDate } from '../core/ingest/event-rows.ts'
+import { labelsFrom } from './window-sql.ts'
 
 export interface LabelHealthRow {
   model_id: string
@@ -40,8 +40,7 @@ export class LabelHealth {
     const graceCutoff = now - model.config.join_grace
     const newest = await ch.query<{ t: number }>(`SELECT max(label_time) AS t FROM ${ch.table('labels')} WHERE model_id = ${modelId}`)
     const since = Math.floor(((newest[0]?.t ?? 0) - lookbackMs) / size) * size
-    // The date as well, so that only the partitions from that week on are read.
-    const recent = `model_id = ${modelId} AND label_date >= ${lit(isoDate(Math.max(0, since)))} AND label_time >= ${since}`
+    const recent = `model_id = ${modelId}${labelsFrom(since)}`
     // Each labeled prediction once, at its latest label time, and whether its prediction is stored.
     const checked = `SELECT prediction_id, latest_label_time, first_seen, found FROM (
          SELECT prediction_id, max(label_time) AS latest_label_time, min(ingested_at) AS first_seen

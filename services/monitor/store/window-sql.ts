@@ -152,6 +152,13 @@ export interface ReadMode {
   segmentOverflow: boolean
 }
 
+/** Labels stamped at or after `ms` (a condition to append), named by date as well, so that only
+ *  the label partitions from that week on are read. */
+export function labelsFrom(ms: number): string {
+  const from = Math.max(0, ms)
+  return ` AND label_date >= ${lit(isoDate(from))} AND label_time >= ${from}`
+}
+
 /** Below this many prediction ids, summarySql reads the labels through their primary key. */
 export const LABEL_INDEX_MAX_IDS = 5_000
 
@@ -174,7 +181,7 @@ export function summarySettings(ids: number, maxIds = LABEL_INDEX_MAX_IDS): Reco
 export function labelsPastHorizonSql(scope: WindowScope): string {
   const bound = Math.min(...scope.spans.map(([from]) => from)) + scope.model.label_horizon
   return `SELECT count() AS past FROM ${scope.labels}
-    WHERE model_id = ${lit(scope.model.model_id)} AND label_date >= ${lit(isoDate(bound))} AND label_time > ${bound}${asOfCondition(scope.asOf)}`
+    WHERE model_id = ${lit(scope.model.model_id)}${labelsFrom(bound + 1)}${asOfCondition(scope.asOf)}`
 }
 
 /**
@@ -267,14 +274,12 @@ export function summarySql(scope: WindowScope, closeTimes: Map<number, number>, 
 }
 
 /**
- * Labels from the scope's first window start minus the horizon on (a condition to append): an
- * earlier label is more than the horizon before every prediction of the scope. Reads the label
- * partitions from that week on only, so a computation's label read does not grow with the
- * model's whole history of labels.
+ * Labels from the scope's first window start minus the horizon on: an earlier label is more than
+ * the horizon before every prediction of the scope, so a computation's label read does not grow
+ * with the model's whole history of labels.
  */
 function labelsSince(scope: WindowScope): string {
-  const since = Math.max(0, Math.min(...scope.spans.map(([from]) => from)) - scope.model.label_horizon)
-  return ` AND label_date >= ${lit(isoDate(since))} AND label_time >= ${since}`
+  return labelsFrom(Math.min(...scope.spans.map(([from]) => from)) - scope.model.label_horizon)
 }
 
 /**
