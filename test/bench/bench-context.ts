@@ -9,6 +9,7 @@ import type { BenchOptions } from './bench-options.ts'
 import { deleteKafkaObjects } from './bench-kafka.ts'
 import { patiently } from './infra-check.ts'
 import { startBenchMonitor, type BenchMonitor, type BenchMonitorOptions } from './monitor-child.ts'
+import { withQueryLog } from './query-cpu.ts'
 
 /** What every phase gets: clients, options, the generated config, and a record of what to clean up. */
 export interface BenchContext {
@@ -61,7 +62,7 @@ export function createBenchContext(base: Omit<BenchContext, 'database' | 'monito
         ...options,
         configPath: base.configPath,
         registryUrl: base.options.registryUrl,
-        clickhouseUrl: base.options.monitorClickhouseUrl,
+        clickhouseUrl: withQueryLog(base.options.monitorClickhouseUrl),
         logFile: join(logDir, `monitor-${tag}.log`),
         nodeFlags: [
           ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),

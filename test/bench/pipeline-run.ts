@@ -7,6 +7,7 @@ import { openGroupGate, type GroupGate } from './group-gate.ts'
 import { patiently } from './infra-check.ts'
 import { clickhouseCpuUntilQuiet, cpuBetween, cpuSnapshot, type CpuUse } from './host-cpu.ts'
 import type { BenchMonitor } from './monitor-child.ts'
+import { queryCpu, type QueryCpu } from './query-cpu.ts'
 import { promValue, type PromSeries } from './prom-text.ts'
 
 /** The steps the monitor reports in driftgate_batch_seconds{step}; others it adds later are reported too. */
@@ -46,6 +47,8 @@ export interface PipelineRun {
   windows_covered_elsewhere: number
   /** Longest event-loop delay over the run (prom-client resets it at every scrape), per process. */
   eventloop_lag_max_s: number[]
+  /** ClickHouse's CPU by kind of query over the run (query-cpu.ts); null without a query log. */
+  query_cpu: QueryCpu | null
   checks: { predictions_stored: number; volume_1h: number; labeled_1h: number; windows_1h: number }
   progress: CatchUp['samples']
 }
@@ -95,6 +98,7 @@ export async function runPipeline(
     const since = gate ? await gate.opened : Math.min(...readyAt)
     const before = await scrapeAll(monitors)
     const cpuBefore = cpuSnapshot()
+    const startedAt = Date.now()
     const caught = await waitCaughtUp(progress, {
       groupId,
       topics: [o.topics.predictions, o.topics.labels],
@@ -104,6 +108,7 @@ export async function runPipeline(
       label: o.tag,
     })
     const cpuAfter = cpuSnapshot()
+    const endedAt = Date.now()
     const after = await scrapeAll(monitors)
     const stalled = caught.finished
       ? null
@@ -146,6 +151,7 @@ export async function runPipeline(
       ),
       windows_covered_elsewhere: delta('driftgate_windows_covered_elsewhere_total'),
       eventloop_lag_max_s: after.map((m) => round(promValue(m, 'nodejs_eventloop_lag_max_seconds'))),
+      query_cpu: await queryCpu(ch, ch.database, startedAt, endedAt),
       checks: await patiently(() => checks(ch, ctx.modelId)),
       progress: caught.samples,
     }

@@ -77,6 +77,15 @@ export function markdownReport(r: BenchResults): string {
       'CPU during the pipeline run (cores)',
       `monitor ${cores(p.monitor_cores)}, ClickHouse ${cores(p.host.clickhouse_cores)}, Kafka ${cores(p.host.kafka_cores)}; machine busy ${pct(p.host.machine_busy_share)}; per event ${cpuPerEvent(p)} (and ClickHouse ${t.pipeline_clickhouse_after_us_per_event.toFixed(1)} µs after the last commit); longest event-loop block in the monitor ${s(Math.max(0, ...p.eventloop_lag_max_s))}`,
     ])
+    const q = p.query_cpu
+    if (q) {
+      const clickhouse = (p.host.clickhouse_cores ?? 0) * p.host.wall_s
+      const kinds = q.kinds.map((k) => `${k.kind} ${k.cpu_s.toFixed(1)} s (${n(k.queries)})`)
+      rows.push([
+        'ClickHouse CPU by query over that run (query log; queries in brackets)',
+        `${kinds.join(', ')}; outside queries (merges, connections) ${Math.max(0, clickhouse - q.queries_cpu_s).toFixed(1)} s; ClickHouse in all ${clickhouse.toFixed(1)} s`,
+      ])
+    }
     rows.push([
       'labels joined',
       `memory ${n(p.labels_joined.memory)}, ClickHouse lookup ${n(p.labels_joined.clickhouse)}, early (before their prediction) ${n(p.labels_joined.early)}; ${n(p.windows_recomputed)} window recomputations, ${n(p.window_rereads)} reads again`,
