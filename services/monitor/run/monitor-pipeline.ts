@@ -26,7 +26,7 @@ import { openWindowsEndedBy } from '../store/open-windows.ts'
 import { findPredictions } from '../store/prediction-lookup.ts'
 import { DirtyWindows, groupWindows, windowRefKey, windowStart, type WindowRef } from '../core/windows/window-math.ts'
 import { WindowSchedule, type PendingWindow } from '../core/windows/window-schedule.ts'
-import { coversRowsStoredAt, ownerPartition } from '../core/windows/window-owner.ts'
+import { coversRowsStoredAt, ownerPartition, ownerWorking } from '../core/windows/window-owner.ts'
 import { readyThrough, stepOf, type StoredPartition } from '../core/windows/data-steps.ts'
 import { mergeComputed, type ComputedWindows, type WindowStore } from '../store/window-store.ts'
 
@@ -366,7 +366,7 @@ export class MonitorPipeline {
         covered++
       } else if (
         settling ||
-        now >= this.ownerDeadline(w, (ownersWorking.get(w.entry.ref.model_id) ?? -1) >= w.entry.storedAt) ||
+        now >= this.ownerDeadline(w, ownerWorking(ownersWorking.get(w.entry.ref.model_id), w.entry.storedAt, this.backlogRefreshMs)) ||
         this.owns(w.entry.ref.model_id)
       )
         computing.push(w.entry)
@@ -383,10 +383,9 @@ export class MonitorPipeline {
    * within its refresh interval (at once if it may close), within the backlog interval while a
    * backlog is read (it may hold even a closing window), and everything once its batches stop. So
    * this instance waits that long, or, once its own batches stopped, until `ownerWaitMs` after
-   * that; `ownerWaitMs` is added to each for the owner's round. An owner `working` (it judged a
-   * computation of the model since these rows were stored) may still be reading a backlog of
-   * its own when this instance is idle: it gets the backlog's wait, so that two instances do not
-   * both compute what the slower one has not reached yet.
+   * that; `ownerWaitMs` is added to each for the owner's round. An owner `working` (ownerWorking)
+   * may still be reading a backlog of its own when this instance is idle: it gets the backlog's
+   * wait, so that two instances do not both compute what the slower one has not reached yet.
    */
   private ownerDeadline(w: { entry: PendingWindow; takenAt: number }, working: boolean): number {
     const { refreshMs, ownerWaitMs } = this.deps.settings

@@ -348,6 +348,30 @@ describe('monitor rounds', () => {
     await vi.advanceTimersByTimeAsync(ROUND_DELAY + 200)
     expect(computations.flatMap((c) => c.starts)).toEqual([w1])
   })
+  it('an owner whose latest judged computation began shortly before these rows were stored (a long round under way) is given the backlog wait', async () => {
+    const checks: OwnerChecks = { requests: [], asked: [], ownerJudgedAt: Math.floor(T0 / 1000) - 20 }
+    const { pipeline, computations, prediction } = setUp(checks)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: 1 - ownerPartition('churn', 2), idle: false }])
+    const w1 = T0 - 5 * HOUR
+    await pipeline.handleBatch([prediction('a', w1 + 60_000)])
+    await vi.advanceTimersByTimeAsync(BACKLOG_REFRESH)
+    expect(computations).toEqual([])
+    await vi.advanceTimersByTimeAsync(OWNER_WAIT + ROUND_DELAY * 2)
+    expect(computations.flatMap((c) => c.starts)).toEqual([w1])
+  })
+
+  it('an owner that judged nothing for longer than a backlog interval before these rows were stored is given the idle wait', async () => {
+    const checks: OwnerChecks = { requests: [], asked: [], ownerJudgedAt: Math.floor(T0 / 1000) - BACKLOG_REFRESH / 1000 - 1 }
+    const { pipeline, computations, prediction } = setUp(checks)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: 1 - ownerPartition('churn', 2), idle: false }])
+    const w1 = T0 - 5 * HOUR
+    await pipeline.handleBatch([prediction('a', w1 + 60_000)])
+    await vi.advanceTimersByTimeAsync(OWNER_WAIT - 100)
+    expect(computations).toEqual([])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 200)
+    expect(computations.flatMap((c) => c.starts)).toEqual([w1])
+  })
+
   it('with data-time steps, a dead-lettered record stamped in year 2200 neither lets a step be computed before its records are stored nor counts as done', async () => {
     const SECOND = 1_000
     const before = (s: number): number => T0 - s * SECOND

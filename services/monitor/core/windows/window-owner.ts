@@ -15,3 +15,13 @@ export function ownerPartition(modelId: string, partitions: number): number {
  *  seconds, so a computation that began a full second after the insert's acknowledgement
  *  (`storedAt`, read after it) began after the insert and read its rows. */
 export const coversRowsStoredAt = (computedFrom: number | undefined, storedAt: number): boolean => computedFrom !== undefined && computedFrom > storedAt
+
+/**
+ * Whether a model's owner is at work on it: its latest judged computation (`judgedFrom`, server
+ * seconds) began at most a backlog interval before a batch's rows were stored. An owner busy with
+ * a long round begun before the rows were stored has judged none since them, yet is at work:
+ * given only the idle wait, the other instance computed the same windows (1M bench events, two
+ * processes: 19 windows computed by both).
+ */
+export const ownerWorking = (judgedFrom: number | undefined, storedAt: number, backlogMs: number): boolean =>
+  judgedFrom !== undefined && judgedFrom >= storedAt - backlogMs / 1000
