@@ -65,6 +65,12 @@ write_config() {
     <table>query_log</table>
     <flush_interval_milliseconds>7500</flush_interval_milliseconds>
   </query_log>
+  <!-- Parts written, merged and removed: the bench reports merges from it (query-cpu.ts). -->
+  <part_log>
+    <database>system</database>
+    <table>part_log</table>
+    <flush_interval_milliseconds>7500</flush_interval_milliseconds>
+  </part_log>
   <mlock_executable>false</mlock_executable>
   <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
   <max_session_timeout>3600</max_session_timeout>

@@ -4,11 +4,15 @@ import { lit } from '../../services/shared/clickhouse/sql.ts'
 // Where ClickHouse's CPU goes during a pipeline run, from its query log: the monitor children
 // ask for their queries to be logged (withQueryLog), the bench's own reads are not. Kinds are
 // told apart by what the monitor's SQL names; what no kind names is counted as other queries.
+// Merges happen outside queries: their time per table comes from the part log.
 
 export interface QueryCpu {
   /** By kind, most CPU first: queries finished in the run and their CPU (user + system). */
   kinds: { kind: string; queries: number; cpu_s: number }[]
   queries_cpu_s: number
+  /** Merges finished in the run, by table, most time first (part_log: wall time, not CPU); null
+   *  without a part log. */
+  merges: { table: string; merges: number; seconds: number; rows: number }[] | null
 }
 
 /** The monitor's URL with `log_queries` on for every query it sends (@clickhouse/client takes
@@ -66,10 +70,30 @@ export async function queryCpu(ch: ClickHouse, database: string, fromMs: number,
         byKind.set(kind, k)
       }
       const list = [...byKind].map(([kind, k]) => ({ kind, queries: k.queries, cpu_s: Math.round(k.cpu_s * 100) / 100 })).sort((a, b) => b.cpu_s - a.cpu_s)
-      return { kinds: list, queries_cpu_s: Math.round(list.reduce((s, k) => s + k.cpu_s, 0) * 100) / 100 }
+      return {
+        kinds: list,
+        queries_cpu_s: Math.round(list.reduce((s, k) => s + k.cpu_s, 0) * 100) / 100,
+        merges: await mergesOf(ch, database, fromMs, toMs),
+      }
     } catch {
       // the other ProfileEvents form, or no query log at all
     }
   }
   return null
+}
+
+/** Merges of the database's tables that finished between the two times (event_type 2: a number
+ *  up to ClickHouse 19, an enum since); null when the server keeps no part log. */
+async function mergesOf(ch: ClickHouse, database: string, fromMs: number, toMs: number): Promise<QueryCpu['merges']> {
+  try {
+    const rows = await ch.query<{ table: string; merges: number; seconds: number; rows: number }>(
+      `SELECT table, count() AS merges, sum(duration_ms) / 1000 AS seconds, sum(rows) AS rows FROM system.part_log
+       WHERE toInt8(event_type) = 2 AND database = ${lit(database)}
+         AND event_time >= toDateTime(${Math.floor(fromMs / 1000)}) AND event_time <= toDateTime(${Math.ceil(toMs / 1000)})
+       GROUP BY table ORDER BY seconds DESC`,
+    )
+    return rows.map((r) => ({ table: r.table, merges: Number(r.merges), seconds: Math.round(Number(r.seconds) * 100) / 100, rows: Number(r.rows) }))
+  } catch {
+    return null
+  }
 }

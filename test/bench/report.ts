@@ -85,6 +85,11 @@ export function markdownReport(r: BenchResults): string {
         'ClickHouse CPU by query over that run (query log; queries in brackets)',
         `${kinds.join(', ')}; outside queries (merges, connections) ${Math.max(0, clickhouse - q.queries_cpu_s).toFixed(1)} s; ClickHouse in all ${clickhouse.toFixed(1)} s`,
       ])
+      if (q.merges)
+        rows.push([
+          'merges over that run (part log; wall time, merges in brackets)',
+          q.merges.map((m) => `${m.table} ${m.seconds.toFixed(1)} s (${n(m.merges)}; ${n(m.rows)} rows)`).join(', ') || 'none',
+        ])
     }
     rows.push([
       'labels joined',
