@@ -342,9 +342,9 @@ export class MonitorPipeline {
     }
     if (this.awaitingOwner.length === 0) return computing
     const computedFrom = new Map<string, number>()
-    let ownersWorking = new Map<string, number>()
+    let ownersJudged = new Map<string, number>()
     try {
-      ownersWorking = await this.deps.windows.latestJudged([...new Set(this.awaitingOwner.map((w) => w.entry.ref.model_id))])
+      ownersJudged = await this.deps.windows.latestJudged([...new Set(this.awaitingOwner.map((w) => w.entry.ref.model_id))])
       for (const group of groupWindows(this.awaitingOwner.map((w) => w.entry.ref)).values()) {
         const { model_id, window_size_ms } = group[0]!
         const stored = await this.deps.windows.judgedFrom(
@@ -366,7 +366,7 @@ export class MonitorPipeline {
         covered++
       } else if (
         settling ||
-        now >= this.ownerDeadline(w, ownerWorking(ownersWorking.get(w.entry.ref.model_id), w.entry.storedAt, this.backlogRefreshMs)) ||
+        now >= this.ownerDeadline(w, ownerWorking(ownersJudged.get(w.entry.ref.model_id), w.entry.storedAt, this.backlogRefreshMs)) ||
         this.owns(w.entry.ref.model_id)
       )
         computing.push(w.entry)
