@@ -15,6 +15,10 @@ export interface QueryCpu {
   merges: { table: string; merges: number; seconds: number; rows: number }[] | null
 }
 
+/** A log row's `event_time` (whole seconds) within the run. */
+const during = (fromMs: number, toMs: number): string =>
+  `event_time >= toDateTime(${Math.floor(fromMs / 1000)}) AND event_time <= toDateTime(${Math.ceil(toMs / 1000)})`
+
 /** The monitor's URL with `log_queries` on for every query it sends (@clickhouse/client takes
  *  `ch_<setting>` URL parameters as ClickHouse settings). */
 export function withQueryLog(url: string): string {
@@ -57,7 +61,7 @@ export async function queryCpu(ch: ClickHouse, database: string, fromMs: number,
         `SELECT multiIf(${kinds}, 'other queries') AS kind, extract(query, 'intDiv\\\\(event_time, ([0-9]+)\\\\)') AS size,
                 count() AS queries, sum(${us}) / 1e6 AS cpu_s
          FROM system.query_log
-         WHERE toUInt8(type) = 2 AND event_time >= toDateTime(${Math.floor(fromMs / 1000)}) AND event_time <= toDateTime(${Math.ceil(toMs / 1000)})
+         WHERE toUInt8(type) = 2 AND ${during(fromMs, toMs)}
            AND position(query, ${lit(`${database}.`)}) > 0
          GROUP BY kind, size`,
       )
@@ -89,7 +93,7 @@ async function mergesOf(ch: ClickHouse, database: string, fromMs: number, toMs: 
     const rows = await ch.query<{ table: string; merges: number; seconds: number; rows: number }>(
       `SELECT table, count() AS merges, sum(duration_ms) / 1000 AS seconds, sum(rows) AS rows FROM system.part_log
        WHERE toInt8(event_type) = 2 AND database = ${lit(database)}
-         AND event_time >= toDateTime(${Math.floor(fromMs / 1000)}) AND event_time <= toDateTime(${Math.ceil(toMs / 1000)})
+         AND ${during(fromMs, toMs)}
        GROUP BY table ORDER BY seconds DESC`,
     )
     return rows.map((r) => ({ table: r.table, merges: Number(r.merges), seconds: Math.round(Number(r.seconds) * 100) / 100, rows: Number(r.rows) }))

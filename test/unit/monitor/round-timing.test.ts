@@ -348,6 +348,7 @@ describe('monitor rounds', () => {
     await vi.advanceTimersByTimeAsync(ROUND_DELAY + 200)
     expect(computations.flatMap((c) => c.starts)).toEqual([w1])
   })
+
   it('an owner whose latest judged computation began shortly before these rows were stored (a long round under way) is given the backlog wait', async () => {
     const checks: OwnerChecks = { requests: [], asked: [], ownerJudgedAt: Math.floor(T0 / 1000) - 20 }
     const { pipeline, computations, prediction } = setUp(checks)
