@@ -7,7 +7,7 @@ import type { LabelEvent } from '../../shared/events/types.ts'
 import { ALL_SEGMENTS, OVERFLOW_SEGMENT, type FeatureWindowStats } from '../../shared/records/window-metrics.ts'
 import { capReason, sendDeadLetters, type DeadLetter } from '../../shared/kafka/dead-letter.ts'
 import type { RecordProducer } from '../../shared/kafka/producer.ts'
-import type { PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
+import { nextOffsets, type PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
 import type { ConsumedRecord } from '../../shared/kafka/records.ts'
 import type { TopicNames } from '../../shared/kafka/topics.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
@@ -27,7 +27,7 @@ import { findPredictions } from '../store/prediction-lookup.ts'
 import { DirtyWindows, groupWindows, windowRefKey, windowStart, type WindowRef } from '../core/windows/window-math.ts'
 import { WindowSchedule, type PendingWindow } from '../core/windows/window-schedule.ts'
 import { coversRowsStoredAt, ownerPartition, ownerWorking } from '../core/windows/window-owner.ts'
-import { readyThrough, stepOf, type StoredPartition } from '../core/windows/data-steps.ts'
+import { confirmedIdle, looksIdle, readyThrough, stepOf, type StoredPartition } from '../core/windows/data-steps.ts'
 import { mergeComputed, type ComputedWindows, type WindowStore } from '../store/window-store.ts'
 
 /** Empty windows closed per model and size in one idle check (a week of hourly windows). */
@@ -57,6 +57,9 @@ export interface PipelineDeps {
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows, dataTime: number): Promise<void>
   /** Judges stored closed windows again from their stored numbers (recheck). */
   rejudge?(model: RuntimeModel, sizeMs: number, starts: number[], dataTime: number): Promise<void>
+  /** The end offsets of these topics' partitions now: with data-time steps, a partition counts as
+   *  idle only once they show nothing beyond what was handled (absent: none is idle). */
+  partitionEnds?(topics: string[]): Promise<{ topic: string; partition: number; end: bigint }[]>
   now?: () => number
 }
 
@@ -191,17 +194,21 @@ export class MonitorPipeline {
     // Only once the batch's windows are marked: a step is computed once every partition is
     // stored past it, and then every record of the step must be in it. Dead-lettered records do
     // not count: one stamped in year 2200 would have the partition hold back no step again.
-    if (this.stepMs > 0)
+    if (this.stepMs > 0) {
+      const handled = new Map(nextOffsets(records).map((o) => [partitionKey(o), BigInt(o.offset)]))
       for (const p of storedProgress) {
         const key = partitionKey(p)
         const seen = this.storedThrough.get(key)
         const storedSome = p.maxTimestamp > -Infinity
+        const next = handled.get(key)
         this.storedThrough.set(key, {
           max: Math.max(seen?.max ?? -Infinity, p.maxTimestamp),
           caughtUp: p.caughtUp,
           at: !storedSome && seen ? seen.at : this.now(),
+          next: next === undefined || (seen?.next !== undefined && seen.next > next) ? seen?.next : next,
         })
       }
+    }
     this.deps.metrics.windowsPending.set(this.pendingWindows())
     if (marks.length > 0 || this.stepMs > 0 || this.schedule.size() > 0) this.requestRound(this.closing ? 0 : this.roundDelayMs)
     return { settled: Promise.all(marks).then(() => undefined), storedProgress }
@@ -213,7 +220,7 @@ export class MonitorPipeline {
   }
 
   /** The whole assignment after a (re)join, and which partitions have nothing to read. */
-  partitionsAssigned(partitions: { topic: string; partition: number; idle: boolean }[]): void {
+  partitionsAssigned(partitions: { topic: string; partition: number; idle: boolean; end?: bigint }[]): void {
     this.predictionPartitions = new Set(partitions.filter((p) => p.topic === this.deps.topics.predictions).map((p) => p.partition))
     if (this.stepMs === 0) {
       // Other instances may ask this one for windows from now on (takeRequests).
@@ -224,7 +231,12 @@ export class MonitorPipeline {
     for (const p of partitions) {
       const key = partitionKey(p)
       const seen = this.storedThrough.get(key)
-      this.storedThrough.set(key, { max: seen?.max ?? -Infinity, caughtUp: p.idle || (seen?.caughtUp ?? false), at: seen?.at ?? now })
+      this.storedThrough.set(key, {
+        max: seen?.max ?? -Infinity,
+        caughtUp: p.idle || (seen?.caughtUp ?? false),
+        at: seen?.at ?? now,
+        next: p.idle && p.end !== undefined ? p.end : seen?.next,
+      })
     }
     this.requestRound(this.roundDelayMs)
   }
@@ -403,7 +415,7 @@ export class MonitorPipeline {
   private async runSteps(): Promise<void> {
     await this.releaseBlocked()
     for (;;) {
-      const next = this.schedule.takeStep(readyThrough(this.storedThrough.values(), this.now(), STEP_IDLE_MS))
+      const next = this.schedule.takeStep(await this.stepsReadyThrough())
       if (!next) break
       // Marked without a record time (recheck, idle close, restart): as of the latest step, or of
       // everything stored before the first.
@@ -419,6 +431,26 @@ export class MonitorPipeline {
       const error = new Error('the monitor stopped before every partition was read past this data-time step')
       for (let rest = this.schedule.takeStep(Infinity); rest; rest = this.schedule.takeStep(Infinity)) for (const d of rest.due) d.reject(error)
     }
+  }
+
+  /** The data time every partition is stored through; partitions that look idle are asked about
+   *  first (confirmedIdle), and those Kafka has more records of hold back after all. */
+  private async stepsReadyThrough(): Promise<number> {
+    const now = this.now()
+    const strict = readyThrough(this.storedThrough.values(), now, Infinity)
+    const loose = readyThrough(this.storedThrough.values(), now, STEP_IDLE_MS)
+    if (loose <= strict) return strict
+    let ends: Map<string, bigint>
+    try {
+      const topics = [this.deps.topics.predictions, this.deps.topics.labels]
+      ends = new Map((await this.deps.partitionEnds?.(topics))?.map((e) => [partitionKey(e), e.end]))
+    } catch (error) {
+      this.deps.logger.warn({ event: 'partition_ends_failed', err: error }, "could not read the partitions' end offsets; idle partitions hold steps back")
+      return strict
+    }
+    for (const [key, p] of this.storedThrough)
+      if (looksIdle(p, now, STEP_IDLE_MS) && !confirmedIdle(p, ends.get(key))) this.storedThrough.set(key, { ...p, caughtUp: false })
+    return readyThrough(this.storedThrough.values(), now, STEP_IDLE_MS)
   }
 
   /** Computes taken windows as of `asOf`, retrying until it succeeds (ClickHouse down: commits wait). */

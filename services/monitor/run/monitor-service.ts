@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs'
+import type { Admin, Kafka } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import type { EventCodec } from '../../shared/codec/event-codec.ts'
@@ -16,7 +16,7 @@ import { createMonitorMetrics } from './monitor-metrics.ts'
 import { MonitorPipeline, type PipelineDeps } from './monitor-pipeline.ts'
 import type { MonitorSettings } from './monitor-settings.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
-import { FinishedMarks } from '../core/windows/finished-marks.ts'
+import { FinishedMarks } from './finished-marks.ts'
 import { LabelHealth } from '../store/label-health.ts'
 import { ModelWatermark } from '../store/model-watermark.ts'
 import { WindowStore } from '../store/window-store.ts'
@@ -83,6 +83,22 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     await detection?.onWindowsComputed(model, computed, dataTime)
     await deps.onWindowsComputed?.(model, computed, dataTime)
   }
+  // One admin connection, opened when a data-time step first waits on a partition that looks idle.
+  let endsAdmin: Promise<Admin> | null = null
+  const partitionEnds: PipelineDeps['partitionEnds'] = async (topics) => {
+    const admin = (endsAdmin ??= (async () => {
+      const a = deps.kafka.admin()
+      await a.connect()
+      return a
+    })())
+    const connected = await admin.catch((error: unknown) => {
+      endsAdmin = null
+      throw error
+    })
+    const ends: { topic: string; partition: number; end: bigint }[] = []
+    for (const topic of topics) for (const e of await connected.fetchTopicOffsets(topic)) ends.push({ topic, partition: e.partition, end: BigInt(e.high) })
+    return ends
+  }
   const pipeline = new MonitorPipeline({
     ch: deps.ch,
     codec: deps.codec,
@@ -98,6 +114,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     settings,
     onWindowsComputed,
     rejudge: (model, sizeMs, starts, dataTime) => detection?.rejudge(model, sizeMs, starts, dataTime) ?? Promise.resolve(),
+    partitionEnds,
   })
   const consumer: BatchConsumer = createBatchConsumer(
     deps.kafka,
@@ -144,14 +161,15 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     const admin = deps.kafka.admin()
     await admin.connect()
     try {
-      const marks: { topic: string; partition: number; idle: boolean }[] = []
+      const marks: { topic: string; partition: number; idle: boolean; end?: bigint }[] = []
       for (const topic of new Set(partitions.map((p) => p.topic))) {
         const ends = await admin.fetchTopicOffsets(topic)
         const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
         for (const { partition } of partitions.filter((p) => p.topic === topic)) {
           const end = ends.find((e) => e.partition === partition)
           const at = committed?.partitions.find((c) => c.partition === partition)?.offset ?? '-1'
-          marks.push({ topic, partition, idle: end !== undefined && (end.high === end.low || (at !== '-1' && BigInt(at) >= BigInt(end.high))) })
+          const idle = end !== undefined && (end.high === end.low || (at !== '-1' && BigInt(at) >= BigInt(end.high)))
+          marks.push({ topic, partition, idle, ...(idle && end ? { end: BigInt(end.high) } : {}) })
         }
       }
       finished.assigned(marks)
@@ -230,7 +248,8 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       await retryRun
       await consumer.stop()
       await healthRun
-      await finished.flush()
+      await finished.close()
+      if (endsAdmin) await endsAdmin.then((a) => a.disconnect()).catch(() => undefined)
     },
     healthcheck: () => consumer.healthy(),
   }

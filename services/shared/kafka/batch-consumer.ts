@@ -281,17 +281,6 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     while (uncommitted.length > maxUnsettled) await uncommitted[0]!.done
   }
 
-  const nextOffsets = (records: ConsumedRecord[]): { topic: string; partition: number; offset: string }[] => {
-    // The newest offset per partition, compared as decimal strings (no BigInt per record).
-    const newest = new Map<string, ConsumedRecord>()
-    for (const r of records) {
-      const key = `${r.topic}:${r.partition}`
-      const seen = newest.get(key)
-      if (!seen || seen.offset.length < r.offset.length || (seen.offset.length === r.offset.length && seen.offset < r.offset)) newest.set(key, r)
-    }
-    return [...newest.values()].map((r) => ({ topic: r.topic, partition: r.partition, offset: (BigInt(r.offset) + 1n).toString() }))
-  }
-
   const commit = async (offsets: { topic: string; partition: number; offset: string }[]): Promise<void> => {
     // A batch read before a rebalance can settle after it. The broker accepts a commit from any
     // member of the current generation, so an offset of a partition now read elsewhere would
@@ -413,4 +402,16 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     healthy: () => watch.healthy(),
     stalls: () => watch.stalls(),
   }
+}
+
+/** Per partition of the records, the offset after its newest one. */
+export function nextOffsets(records: ConsumedRecord[]): { topic: string; partition: number; offset: string }[] {
+  // The newest offset per partition, compared as decimal strings (no BigInt per record).
+  const newest = new Map<string, ConsumedRecord>()
+  for (const r of records) {
+    const key = `${r.topic}:${r.partition}`
+    const seen = newest.get(key)
+    if (!seen || seen.offset.length < r.offset.length || (seen.offset.length === r.offset.length && seen.offset < r.offset)) newest.set(key, r)
+  }
+  return [...newest.values()].map((r) => ({ topic: r.topic, partition: r.partition, offset: (BigInt(r.offset) + 1n).toString() }))
 }

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { deferred } from '../../../services/shared/async/deferred.ts'
-import { FinishedMarks } from '../../../services/monitor/core/windows/finished-marks.ts'
+import { FinishedMarks } from '../../../services/monitor/run/finished-marks.ts'
 import type { PartitionMark } from '../../../services/shared/records/partition-mark.ts'
 import type { ComputedProgress } from '../../../services/shared/store/computed-progress.ts'
 import { testLogger } from '../../support/harness.ts'
@@ -52,6 +52,38 @@ describe('finished marks', () => {
     marks.track([p(0, 170, true)], c.promise)
     await marks.flush()
     expect(writes.at(-1)).toEqual([p(0, 150, false)])
+  })
+
+  it('a busy mark ClickHouse refused is written again a second later', async () => {
+    vi.useFakeTimers()
+    try {
+      const writes: PartitionMark[][] = []
+      let refuse = 0
+      const progress = {
+        record: async (m: PartitionMark[]) => {
+          if (refuse-- > 0) throw new Error('ClickHouse unreachable')
+          writes.push(m)
+        },
+      } as unknown as ComputedProgress
+      const marks = new FinishedMarks(progress, testLogger('marks'))
+      marks.track([p(0, 100, true)], Promise.resolve())
+      await vi.advanceTimersByTimeAsync(10)
+      expect(writes).toEqual([[p(0, 100, true)]])
+      // New records stored on the caught-up partition; saying so is refused once.
+      refuse = 1
+      const b = deferred()
+      marks.track([p(0, 150, true)], b.promise)
+      await vi.advanceTimersByTimeAsync(10)
+      expect(writes).toEqual([[p(0, 100, true)]])
+      await vi.advanceTimersByTimeAsync(1_000)
+      expect(writes).toEqual([[p(0, 100, true)], [p(0, 100, false)]])
+      b.resolve()
+      await vi.advanceTimersByTimeAsync(10)
+      expect(writes.at(-1)).toEqual([p(0, 150, true)])
+      await marks.close()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('a batch that failed does not move its partition', async () => {

@@ -45,7 +45,8 @@ interface Computing {
 }
 
 /** `low`: the model's low watermark, set by the test; a window it has not reached is held open. */
-function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number } } = {}) {
+/** `ends`: partition 0's end offset in Kafka, or the error reading it gives (set by the test). */
+function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number }; ends?: { value: bigint | Error } } = {}) {
   const model = buildRuntimeModel(modelConfig({ model_id: 'churn', windows: ['1h'] }), null)
   const computations: { at: number; starts: number[]; asOf?: number; predictionsStored: number; closed: number[] }[] = []
   let predictionsStored = 0
@@ -106,6 +107,15 @@ function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number
             record: async (progress: PartitionProgress[]) => void recorded.push(...progress),
             lows: async (ids: string[]) => new Map(o.low ? ids.map((id) => [id, o.low!.value]) : []),
           } as unknown as ModelWatermark,
+        }
+      : {}),
+    ...(o.ends
+      ? {
+          partitionEnds: async () => {
+            const end = o.ends!.value
+            if (end instanceof Error) throw end
+            return [{ topic: 'predictions', partition: 0, end }]
+          },
         }
       : {}),
   })
@@ -422,6 +432,31 @@ describe('monitor rounds', () => {
     expect(clean.length).toBeGreaterThan(1)
     expect(hostile).toEqual(clean)
     expect(doneThrough).toEqual([before(570), before(570)])
+  })
+
+  it('with data-time steps, a partition that looks idle holds its step back until Kafka shows nothing beyond what was stored', async () => {
+    const ends = { value: 2n as bigint | Error }
+    const { pipeline, computations, record } = setUp(undefined, { stepMs: 60_000, ends })
+    const at = T0 - 90_000
+    const batch = async (id: string, t: number): Promise<void> => {
+      const r = record('predictions', samplePrediction({ prediction_id: id, model_id: 'churn', model_version: 'v1', event_time: t, segments: {} }), {
+        timestamp: t,
+      })
+      await pipeline.handleBatch([r], [{ topic: 'predictions', partition: 0, maxTimestamp: t, caughtUp: true }])
+    }
+    // Offset 0 stored; offset 1, of the same step, is in Kafka (its batch not stored yet, say
+    // ClickHouse is down): the partition looks idle after 10 s, and is not.
+    await batch('a', at)
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(computations).toEqual([])
+    // Offset 1 stored; Kafka does not answer: nothing is taken for idle.
+    await batch('b', at + 10_000)
+    ends.value = new Error('Kafka unreachable')
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(computations).toEqual([])
+    ends.value = 2n
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(computations.map(({ asOf, predictionsStored }) => ({ asOf, predictionsStored }))).toEqual([{ asOf: T0 - 60_000, predictionsStored: 2 }])
   })
 
   it('a dead-lettered record stamped in year 2200 is not how far its partition was read (partition_progress)', async () => {

@@ -9,6 +9,8 @@ export interface StoredPartition {
   caughtUp: boolean
   /** When that was noted (processing time). */
   at: number
+  /** The offset after the newest record handled (stored or dead-lettered), when known. */
+  next?: bigint
 }
 
 /** The step a record stamped `timestamp` is computed in: the one it ends in (a time on the grid
@@ -24,9 +26,21 @@ export function readyThrough(partitions: Iterable<StoredPartition>, now: number,
   let any = false
   for (const p of partitions) {
     any = true
-    if (!(p.caughtUp && now - p.at >= idleMs)) low = Math.min(low, p.max)
+    if (!looksIdle(p, now, idleMs)) low = Math.min(low, p.max)
   }
   return any ? low : -Infinity
+}
+
+/** Whether readyThrough lets the partition hold nothing back. */
+export function looksIdle(p: StoredPartition, now: number, idleMs: number): boolean {
+  return p.caughtUp && now - p.at >= idleMs
+}
+
+/** An idle-looking partition is idle only if Kafka has nothing beyond what was handled: records
+ *  fetched but not yet stored (a batch retried while ClickHouse is down stops the fetches too)
+ *  would otherwise land in a step computed without them. `end`: the partition's end offset now. */
+export function confirmedIdle(p: StoredPartition, end: bigint | undefined): boolean {
+  return p.next !== undefined && end !== undefined && end <= p.next
 }
 
 /** The partitions of these topics another instance reads ('topic:partition'): a step waits only

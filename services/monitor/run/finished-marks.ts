@@ -1,6 +1,8 @@
-import type { PartitionProgress } from '../../../shared/kafka/batch-consumer.ts'
-import type { Logger } from '../../../shared/logging/logger.ts'
-import type { PartitionMark } from '../../../shared/records/partition-mark.ts'
+import type { PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
+import type { Logger } from '../../shared/logging/logger.ts'
+import type { PartitionMark } from '../../shared/records/partition-mark.ts'
+
+const RETRY_MS = 1_000
 
 interface PartitionState {
   finished: number
@@ -19,6 +21,9 @@ export class FinishedMarks {
   private readonly partitions = new Map<string, PartitionState>()
   private settledInOrder: Promise<unknown> = Promise.resolve()
   private writes: Promise<void> = Promise.resolve()
+  private readonly unwritten = new Map<string, PartitionMark>()
+  private failing = false
+  private retryTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly progress: { record(marks: PartitionMark[]): Promise<void> },
@@ -32,13 +37,31 @@ export class FinishedMarks {
     return s
   }
 
+  /** Queues marks (a partition's latest replaces an unwritten earlier one) and writes them. A
+   *  failed write is retried a second later: a busy mark lost to a ClickHouse hiccup would leave
+   *  the policy reading a stale caught-up partition as idle. */
   private write(marks: PartitionMark[]): void {
     if (marks.length === 0) return
-    this.writes = this.writes
-      .then(() => this.progress.record(marks))
-      .catch((error: unknown) =>
-        this.logger.warn({ event: 'computed_progress_failed', err: error }, 'could not record how far the monitor is finished; the next batch records it'),
-      )
+    for (const m of marks) this.unwritten.set(`${m.topic}\u0000${m.partition}`, m)
+    this.writes = this.writes.then(() => this.writeUnwritten())
+  }
+
+  private async writeUnwritten(): Promise<void> {
+    const batch = new Map(this.unwritten)
+    if (batch.size === 0) return
+    try {
+      await this.progress.record([...batch.values()])
+    } catch (error) {
+      if (!this.failing) this.logger.warn({ event: 'computed_progress_failed', err: error }, 'could not record how far the monitor is finished; retrying')
+      this.failing = true
+      this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = null
+        this.writes = this.writes.then(() => this.writeUnwritten())
+      }, RETRY_MS)
+      return
+    }
+    this.failing = false
+    for (const [key, m] of batch) if (this.unwritten.get(key) === m) this.unwritten.delete(key)
   }
 
   /** A batch was stored; `settled` resolves once everything it touched is recomputed. */
@@ -85,8 +108,20 @@ export class FinishedMarks {
     this.write(marks)
   }
 
-  /** Waits for the marks of the batches settled so far to be written. */
+  /** Waits for the marks of the batches settled so far to be written (or to fail). */
   async flush(): Promise<void> {
     await this.writes
+  }
+
+  /** Stopping: one last attempt for marks not written yet, and no retries after it. */
+  async close(): Promise<void> {
+    const stopRetries = (): void => {
+      if (this.retryTimer) clearTimeout(this.retryTimer)
+      this.retryTimer = null
+    }
+    stopRetries()
+    await this.writes
+    if (this.unwritten.size > 0) await this.writeUnwritten()
+    stopRetries()
   }
 }
