@@ -7,7 +7,7 @@ import type { LabelEvent } from '../../shared/events/types.ts'
 import { ALL_SEGMENTS, OVERFLOW_SEGMENT, type FeatureWindowStats } from '../../shared/records/window-metrics.ts'
 import { capReason, sendDeadLetters, type DeadLetter } from '../../shared/kafka/dead-letter.ts'
 import type { RecordProducer } from '../../shared/kafka/producer.ts'
-import { nextOffsets, type PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
+import type { PartitionProgress } from '../../shared/kafka/batch-consumer.ts'
 import type { ConsumedRecord } from '../../shared/kafka/records.ts'
 import type { TopicNames } from '../../shared/kafka/topics.ts'
 import type { Logger } from '../../shared/logging/logger.ts'
@@ -195,17 +195,15 @@ export class MonitorPipeline {
     // stored past it, and then every record of the step must be in it. Dead-lettered records do
     // not count: one stamped in year 2200 would have the partition hold back no step again.
     if (this.stepMs > 0) {
-      const handled = new Map(nextOffsets(records).map((o) => [partitionKey(o), BigInt(o.offset)]))
       for (const p of storedProgress) {
         const key = partitionKey(p)
         const seen = this.storedThrough.get(key)
         const storedSome = p.maxTimestamp > -Infinity
-        const next = handled.get(key)
         this.storedThrough.set(key, {
           max: Math.max(seen?.max ?? -Infinity, p.maxTimestamp),
           caughtUp: p.caughtUp,
           at: !storedSome && seen ? seen.at : this.now(),
-          next: next === undefined || (seen?.next !== undefined && seen.next > next) ? seen?.next : next,
+          next: p.next === undefined || (seen?.next !== undefined && seen.next > p.next) ? seen?.next : p.next,
         })
       }
     }

@@ -54,6 +54,8 @@ export interface PartitionProgress {
   maxTimestamp: number
   /** The batch reaches the partition's high watermark. */
   caughtUp: boolean
+  /** The offset after the partition's newest record in the batch. */
+  next?: bigint
 }
 
 export interface BatchConsumer {
@@ -216,7 +218,8 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
       const mine = part.filter((r) => r.topic === p.topic && r.partition === p.partition)
       if (mine.length === 0) return []
       const reachesEnd = mine.some((r) => BigInt(r.offset) === last.get(`${r.topic}:${r.partition}`))
-      return [{ ...p, maxTimestamp: mine.reduce((max, r) => Math.max(max, r.timestamp), 0), caughtUp: p.caughtUp && reachesEnd }]
+      const next = mine.reduce((max, r) => (BigInt(r.offset) + 1n > max ? BigInt(r.offset) + 1n : max), 0n)
+      return [{ ...p, maxTimestamp: mine.reduce((max, r) => Math.max(max, r.timestamp), 0), caughtUp: p.caughtUp && reachesEnd, next }]
     })
   }
 
@@ -266,7 +269,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     if (failing) logger.info({ event: 'consumer_resumed' }, 'batch handled after retries; consumption resumed')
     failing = false
     // Only the offsets are kept until the commit, not the records.
-    const offsets = nextOffsets(batch.records)
+    const offsets = nextOffsets(batch.progress)
     const tracked: InFlightBatch = { stage: 'settling', since: Date.now(), offsets, done: Promise.resolve() }
     tracked.done = commits
       .then(() => settled)
@@ -332,6 +335,8 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
         partition: batch.partition,
         maxTimestamp: records.reduce((max, r) => Math.max(max, r.timestamp), 0),
         caughtUp: BigInt(batch.lastOffset()) + 1n >= BigInt(batch.highWatermark),
+        // Kafka hands a partition's records in offset order.
+        next: BigInt(records[records.length - 1]!.offset) + 1n,
       })
       pending.waiters.push({ resolve, reject })
       pending.heartbeats.push(heartbeat)
@@ -404,14 +409,14 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
   }
 }
 
-/** Per partition of the records, the offset after its newest one. */
-export function nextOffsets(records: ConsumedRecord[]): { topic: string; partition: number; offset: string }[] {
-  // The newest offset per partition, compared as decimal strings (no BigInt per record).
-  const newest = new Map<string, ConsumedRecord>()
-  for (const r of records) {
-    const key = `${r.topic}:${r.partition}`
+/** Per partition, the offset after its newest record in the batch (what to commit). */
+function nextOffsets(progress: PartitionProgress[]): { topic: string; partition: number; offset: string }[] {
+  const newest = new Map<string, PartitionProgress & { next: bigint }>()
+  for (const p of progress) {
+    if (p.next === undefined) throw new Error(`batch progress of ${p.topic}:${p.partition} has no offset`)
+    const key = `${p.topic}:${p.partition}`
     const seen = newest.get(key)
-    if (!seen || seen.offset.length < r.offset.length || (seen.offset.length === r.offset.length && seen.offset < r.offset)) newest.set(key, r)
+    if (!seen || seen.next < p.next) newest.set(key, { ...p, next: p.next })
   }
-  return [...newest.values()].map((r) => ({ topic: r.topic, partition: r.partition, offset: (BigInt(r.offset) + 1n).toString() }))
+  return [...newest.values()].map((p) => ({ topic: p.topic, partition: p.partition, offset: p.next.toString() }))
 }

@@ -442,7 +442,7 @@ describe('monitor rounds', () => {
       const r = record('predictions', samplePrediction({ prediction_id: id, model_id: 'churn', model_version: 'v1', event_time: t, segments: {} }), {
         timestamp: t,
       })
-      await pipeline.handleBatch([r], [{ topic: 'predictions', partition: 0, maxTimestamp: t, caughtUp: true }])
+      await pipeline.handleBatch([r], [{ topic: 'predictions', partition: 0, maxTimestamp: t, caughtUp: true, next: BigInt(r.offset) + 1n }])
     }
     // Offset 0 stored; offset 1, of the same step, is in Kafka (its batch not stored yet, say
     // ClickHouse is down): the partition looks idle after 10 s, and is not.
