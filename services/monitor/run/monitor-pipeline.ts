@@ -57,9 +57,10 @@ export interface PipelineDeps {
   onWindowsComputed?(model: RuntimeModel, computed: ComputedWindows, dataTime: number): Promise<void>
   /** Judges stored closed windows again from their stored numbers (recheck). */
   rejudge?(model: RuntimeModel, sizeMs: number, starts: number[], dataTime: number): Promise<void>
-  /** The end offsets of these topics' partitions now: with data-time steps, a partition counts as
-   *  idle only once they show nothing beyond what was handled (absent: none is idle). */
-  partitionEnds?(topics: string[]): Promise<{ topic: string; partition: number; end: bigint }[]>
+  /** The end offsets of the predictions and labels partitions now: with data-time steps, a
+   *  partition counts as idle only once they show nothing beyond what was handled (absent: none is
+   *  idle). */
+  partitionEnds?(): Promise<{ topic: string; partition: number; end: bigint }[]>
   now?: () => number
 }
 
@@ -440,8 +441,7 @@ export class MonitorPipeline {
     if (loose <= strict) return strict
     let ends: Map<string, bigint>
     try {
-      const topics = [this.deps.topics.predictions, this.deps.topics.labels]
-      ends = new Map((await this.deps.partitionEnds?.(topics))?.map((e) => [partitionKey(e), e.end]))
+      ends = new Map((await this.deps.partitionEnds?.())?.map((e) => [partitionKey(e), e.end]))
     } catch (error) {
       this.deps.logger.warn({ event: 'partition_ends_failed', err: error }, "could not read the partitions' end offsets; idle partitions hold steps back")
       return strict

@@ -1,4 +1,4 @@
-import type { Admin, Kafka } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import type { EventCodec } from '../../shared/codec/event-codec.ts'
@@ -83,22 +83,6 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     await detection?.onWindowsComputed(model, computed, dataTime)
     await deps.onWindowsComputed?.(model, computed, dataTime)
   }
-  // One admin connection, opened when a data-time step first waits on a partition that looks idle.
-  let endsAdmin: Promise<Admin> | null = null
-  const partitionEnds: PipelineDeps['partitionEnds'] = async (topics) => {
-    const admin = (endsAdmin ??= (async () => {
-      const a = deps.kafka.admin()
-      await a.connect()
-      return a
-    })())
-    const connected = await admin.catch((error: unknown) => {
-      endsAdmin = null
-      throw error
-    })
-    const ends: { topic: string; partition: number; end: bigint }[] = []
-    for (const topic of topics) for (const e of await connected.fetchTopicOffsets(topic)) ends.push({ topic, partition: e.partition, end: BigInt(e.high) })
-    return ends
-  }
   const pipeline = new MonitorPipeline({
     ch: deps.ch,
     codec: deps.codec,
@@ -114,7 +98,8 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     settings,
     onWindowsComputed,
     rejudge: (model, sizeMs, starts, dataTime) => detection?.rejudge(model, sizeMs, starts, dataTime) ?? Promise.resolve(),
-    partitionEnds,
+    // The consumer's admin connection (declared below; called only once it runs).
+    partitionEnds: () => consumer.endOffsets(),
   })
   const consumer: BatchConsumer = createBatchConsumer(
     deps.kafka,
@@ -249,7 +234,6 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
       await consumer.stop()
       await healthRun
       await finished.close()
-      if (endsAdmin) await endsAdmin.then((a) => a.disconnect()).catch(() => undefined)
     },
     healthcheck: () => consumer.healthy(),
   }

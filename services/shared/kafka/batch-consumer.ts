@@ -64,6 +64,8 @@ export interface BatchConsumer {
   stop(): Promise<void>
   /** Partitions currently assigned to this member. */
   assignment(): { topic: string; partition: number }[]
+  /** The end offset of every partition of the consumed topics, now (once started). */
+  endOffsets(): Promise<{ topic: string; partition: number; end: bigint }[]>
   /** False once some assigned partition is stuck (StallWatch), or progress could not be checked. */
   healthy(): boolean
   /** Per assigned partition, how long it has been stuck (0: moving or nothing to read). */
@@ -404,6 +406,13 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
       return stopped
     },
     assignment: () => current,
+    async endOffsets() {
+      if (!admin) throw new Error('the consumer is not started')
+      const ends: { topic: string; partition: number; end: bigint }[] = []
+      for (const topic of options.topics)
+        for (const e of await admin.fetchTopicOffsets(topic)) ends.push({ topic, partition: e.partition, end: BigInt(e.high) })
+      return ends
+    },
     healthy: () => watch.healthy(),
     stalls: () => watch.stalls(),
   }
