@@ -111,7 +111,7 @@ export class MonitorPipeline {
   private closing = false
   /** settleNow was called: the next round computes every marked window, here. */
   private hurry = false
-  /** When held-open windows were last released (releaseBlocked). */
+  /** When windows were last closed: held-open ones released (releaseBlocked) or closes computed. */
   private releasedAt = -Infinity
   private lastBatchAt = 0
   /** Per model, when its last prediction was stored (processing time; start-up until then). */
@@ -256,7 +256,7 @@ export class MonitorPipeline {
   private async runRound(): Promise<void> {
     if (this.stepMs > 0) return this.runSteps()
     await this.takeRequests()
-    await this.releaseBlocked()
+    const released = await this.releaseBlocked()
     // Idle: no batch being stored (one slowed down by a busy ClickHouse is not idleness) and
     // none for a round delay. During a backlog the batches' offsets wait longer (the consumer
     // keeps fetching).
@@ -269,6 +269,9 @@ export class MonitorPipeline {
     const due = this.skipClosed(taken.due)
     const { nextDueAt } = taken
     const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
+    // While a backlog is read, closes are gathered as releaseBlocked gathers held-open windows,
+    // also those the watermark has already passed (an instance reading its partitions together).
+    const gather = plan.backlog && !released && this.now() - this.releasedAt < this.backlogRefreshMs
     this.deps.metrics.windowsPending.set(this.pendingWindows() + due.length)
     if (nextDueAt !== null) this.requestRound(Math.max(0, nextDueAt - this.now()))
     // Not idle yet: the round a later batch asked for was folded into this earlier one, so the
@@ -276,7 +279,7 @@ export class MonitorPipeline {
     if (!idle && this.batchesInFlight === 0 && this.schedule.size() > 0) this.requestRound(Math.max(0, this.lastBatchAt + this.roundDelayMs - this.now()))
     const computing = await this.leaveToOwners(due, settling)
     if (computing.length === 0) return
-    await this.computeDue(computing, deferrable, Infinity, this.stored)
+    await this.computeDue(computing, deferrable, Infinity, this.stored, gather)
   }
 
   /** Resolves, without computing them, the windows only marked as ones their batches' records
@@ -452,7 +455,7 @@ export class MonitorPipeline {
   }
 
   /** Computes taken windows as of `asOf`, retrying until it succeeds (ClickHouse down: commits wait). */
-  private async computeDue(due: PendingWindow[], deferrable: Set<string>, asOf: number, dataTime: number): Promise<void> {
+  private async computeDue(due: PendingWindow[], deferrable: Set<string>, asOf: number, dataTime: number, gather = false): Promise<void> {
     try {
       await this.retrying(
         async () => {
@@ -462,6 +465,7 @@ export class MonitorPipeline {
             deferrable,
             asOf,
             dataTime,
+            gather,
           )
           this.schedule.requeue(due.filter((d) => deferred.has(windowRefKey(d.ref))))
           this.schedule.computed(
@@ -498,9 +502,9 @@ export class MonitorPipeline {
   }
 
   /** Marks the held-open windows the low watermark has now passed as due; while some are still
-   *  held, checks again after a round delay. */
-  private async releaseBlocked(): Promise<void> {
-    if (this.blocked.size === 0) return
+   *  held, checks again after a round delay. Returns whether any was released. */
+  private async releaseBlocked(): Promise<boolean> {
+    if (this.blocked.size === 0) return false
     let lows: Map<string, number>
     try {
       lows = await this.lows([...this.deps.models.keys()])
@@ -519,6 +523,7 @@ export class MonitorPipeline {
     if (released.length > 0) this.releasedAt = this.now()
     for (const ref of released) if (this.owns(ref.model_id)) void this.schedule.mark(ref, true)
     if (this.blocked.size > 0) this.requestRound(this.roundDelayMs)
+    return released.length > 0
   }
 
   /**
@@ -873,14 +878,24 @@ export class MonitorPipeline {
   }
 
   /** Recomputes the windows; returns the keys of those deferred (held open, not computed; only
-   *  those in `deferrable` may be). */
-  private async recompute(refs: WindowRef[], deferrable: Set<string>, asOf: number, dataTime: number): Promise<Set<string>> {
+   *  those in `deferrable` may be). `gather`: those of this instance's models that the watermark
+   *  lets close are held too, closed with the others releaseBlocked releases. */
+  private async recompute(refs: WindowRef[], deferrable: Set<string>, asOf: number, dataTime: number, gather = false): Promise<Set<string>> {
     const deferred = new Set<string>()
     if (refs.length === 0) return deferred
     const started = process.hrtime.bigint()
     // Before any read: every row stored before this second is in the numbers written.
     const computedFrom = this.othersMayWait() ? await this.deps.windows.serverSecond() : null
     const lows = await this.lows([...new Set(refs.map((r) => r.model_id))])
+    if (gather)
+      refs = refs.filter((ref) => {
+        const closeAt = ref.window_start + ref.window_size_ms + this.deps.models.get(ref.model_id)!.config.allowed_lateness
+        if (!deferrable.has(windowRefKey(ref)) || !this.owns(ref.model_id) || closeAt > (lows.get(ref.model_id) ?? -Infinity)) return true
+        this.blocked.hold(ref, closeAt)
+        deferred.add(windowRefKey(ref))
+        return false
+      })
+    if (deferred.size > 0) this.requestRound(this.roundDelayMs)
     let detecting = 0n
     // Judged once per model and size after all its chunks are stored: a window's history then
     // holds every window recomputed with it, and only the final alert state is published.
@@ -917,8 +932,11 @@ export class MonitorPipeline {
         'windows recomputed',
       )
       this.deps.metrics.windowRereads.inc(computed.rereads)
-      for (const start of computed.closedStarts)
-        this.knownClosed.set(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }), true)
+      for (const start of computed.closedStarts) {
+        const key = windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start })
+        if (!this.knownClosed.has(key)) this.releasedAt = this.now()
+        this.knownClosed.set(key, true)
+      }
       const newest = new Map<string, FeatureWindowStats>()
       for (const f of computed.features) {
         if (f.categorical && f.key.segment === ALL_SEGMENTS && (newest.get(f.feature)?.key.window_start ?? -Infinity) <= f.key.window_start)

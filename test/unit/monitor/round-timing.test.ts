@@ -36,6 +36,9 @@ interface OwnerChecks {
   asked: { ref: WindowRef; urgent: boolean }[]
   /** When the owner last began a judged computation of the model (server seconds). */
   ownerJudgedAt?: number
+  /** Per window start, when the owner's judged computation of it began; and the windows asked about. */
+  judged?: Map<number, number>
+  judgedAsked?: number[][]
 }
 
 /** What the stand-in store's computations take (fake clock) and which windows they find closed. */
@@ -68,7 +71,10 @@ function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number
     serverSecond: async () => Math.floor(Date.now() / 1000),
     requestWindows: async (requests: { ref: WindowRef }[]) => void shared?.requests.push({ starts: requests.map((r) => r.ref.window_start), at: Date.now() }),
     requestedWindows: async () => shared?.asked.splice(0) ?? [],
-    judgedFrom: async () => new Map(),
+    judgedFrom: async (_model: string, _size: number, starts: number[]) => {
+      shared?.judgedAsked?.push(starts)
+      return new Map(starts.flatMap((start) => (shared?.judged?.has(start) ? [[start, shared.judged.get(start)!]] : [])))
+    },
     latestJudged: async () => new Map(shared?.ownerJudgedAt === undefined ? [] : [['churn', shared.ownerJudgedAt]]),
     recordJudged: async () => undefined,
   } as unknown as WindowStore
@@ -213,6 +219,29 @@ describe('monitor rounds', () => {
     await pipeline.handleBatch([], [{ topic: 'predictions', partition: 0, maxTimestamp: 0, caughtUp: true }])
     await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
     expect(closings()).toEqual([[window(25), window(26), window(27), window(28), window(29)]])
+  })
+
+  it('while a backlog is read, windows the watermark has already passed when they may close are closed a day of them at a time too', async () => {
+    const low = { value: -Infinity }
+    const { pipeline, computations, prediction } = setUp(undefined, { low })
+    const start = T0 - 40 * HOUR
+    const window = (i: number): number => start + i * HOUR
+    const behind = [{ topic: 'predictions', partition: 0, maxTimestamp: 0, caughtUp: false }]
+    // An instance reading all of a model's partitions together: batch i both brings the
+    // prediction that may close window i and takes the watermark past its close.
+    for (let i = 0; i < 30; i++) {
+      low.value = window(i) + HOUR + LATENESS
+      await pipeline.handleBatch([prediction(`p${i}`, window(i + 1) + LATENESS + 60_000)], behind)
+      await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    }
+    const closings = (): number[][] => computations.map((c) => c.closed).filter((closed) => closed.length > 0)
+    // Window 0 at once (nothing closed before), then 1 to 24 once they make a day; 25 to 29 wait
+    // until the backlog is read.
+    expect(closings()).toEqual([[window(0)], Array.from({ length: 24 }, (_, k) => window(k + 1))])
+    computations.length = 0
+    await pipeline.handleBatch([], [{ ...behind[0]!, caughtUp: true }])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(closings()).toEqual([Array.from({ length: 5 }, (_, k) => window(k + 25))])
   })
 
   it('while the owner reads a backlog, the windows another instance asks it to close are closed a day of them at a time', async () => {
