@@ -359,7 +359,9 @@ export class MonitorPipeline {
     let ownersJudged = new Map<string, number>()
     try {
       ownersJudged = await this.deps.windows.latestJudged([...new Set(this.awaitingOwner.map((w) => w.entry.ref.model_id))])
-      for (const group of groupWindows(this.awaitingOwner.map((w) => w.entry.ref)).values()) {
+      // No window of a model can cover rows stored after its latest judged computation began.
+      const coverable = this.awaitingOwner.filter((w) => coversRowsStoredAt(ownersJudged.get(w.entry.ref.model_id), w.entry.storedAt))
+      for (const group of groupWindows(coverable.map((w) => w.entry.ref)).values()) {
         const { model_id, window_size_ms } = group[0]!
         const stored = await this.deps.windows.judgedFrom(
           model_id,

@@ -388,6 +388,28 @@ describe('monitor rounds', () => {
     expect(computations.flatMap((c) => c.starts)).toEqual([w1])
   })
 
+  it("an instance waiting for the owner asks which windows it judged only once the owner's latest judged computation began after the rows were stored", async () => {
+    const second = Math.floor(T0 / 1000)
+    const checks: OwnerChecks = { requests: [], asked: [], ownerJudgedAt: second - 1, judged: new Map(), judgedAsked: [] }
+    const { pipeline, computations, prediction } = setUp(checks)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: 1 - ownerPartition('churn', 2), idle: false }])
+    const w1 = T0 - 5 * HOUR
+    const batch = await pipeline.handleBatch([prediction('a', w1 + 60_000)])
+    let settled = false
+    void batch.settled.then(() => (settled = true))
+    // The rows were stored in second `second` (serverSecond); the owner's latest judged
+    // computation began before: nothing of the model can cover them, nothing is asked.
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY * 4)
+    expect(checks.judgedAsked).toEqual([])
+    // The owner judges w1 in a computation begun after them: asked once, and the batch settles.
+    checks.ownerJudgedAt = second + 1
+    checks.judged!.set(w1, second + 1)
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(checks.judgedAsked).toEqual([[w1]])
+    expect(settled).toBe(true)
+    expect(computations).toEqual([])
+  })
+
   it('an owner whose latest judged computation began shortly before these rows were stored (a long round under way) is given the backlog wait', async () => {
     const checks: OwnerChecks = { requests: [], asked: [], ownerJudgedAt: Math.floor(T0 / 1000) - 20 }
     const { pipeline, computations, prediction } = setUp(checks)
