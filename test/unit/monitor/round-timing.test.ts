@@ -196,49 +196,31 @@ describe('monitor rounds', () => {
     expect(computations[0]!.at - computedAt).toBeLessThan(REFRESH + ROUND_DELAY + 600)
   })
 
-  it('while a backlog is read, windows held open are closed a day of them at a time, and the rest at once when it is read', async () => {
+  it.each([
+    // Batch i has a prediction that may close window i; the watermark is not there yet (held
+    // open) and has passed the close of window i - 1.
+    ['held open by a lagging partition', 0],
+    // An instance reading all of a model's partitions together: batch i also takes the watermark
+    // past the close of window i.
+    ['the watermark has already passed when a batch marks them', HOUR],
+  ])('while a backlog is read, windows %s are closed a day of them at a time, and the rest at once when it is read', async (_, ahead) => {
     const low = { value: -Infinity }
     const { pipeline, computations, prediction } = setUp(undefined, { low })
     const start = T0 - 40 * HOUR
     const window = (i: number): number => start + i * HOUR
     const behind = [{ topic: 'predictions', partition: 0, maxTimestamp: 0, caughtUp: false }]
-    // Batch i has a prediction that may close window i (the watermark is not there yet: held open)
-    // and the watermark has passed the close of window i - 1.
     for (let i = 0; i < 30; i++) {
-      low.value = window(i) + LATENESS
+      low.value = window(i) + ahead + LATENESS
       await pipeline.handleBatch([prediction(`p${i}`, window(i + 1) + LATENESS + 60_000)], behind)
       await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
     }
     const closings = (): number[][] => computations.map((c) => c.closed).filter((closed) => closed.length > 0)
-    // Window 0 at once (nothing released before), then 1 to 24 together once they make a day;
-    // 25 to 28 wait (29 is not reached).
+    // Window 0 at once (nothing closed before), then 1 to 24 together once they make a day;
+    // 25 to 29 wait.
     expect(closings()).toEqual([[window(0)], Array.from({ length: 24 }, (_, k) => window(k + 1))])
     computations.length = 0
     // The backlog is read: what the watermark passed is closed in the next round.
     low.value = window(30) + LATENESS
-    await pipeline.handleBatch([], [{ topic: 'predictions', partition: 0, maxTimestamp: 0, caughtUp: true }])
-    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
-    expect(closings()).toEqual([[window(25), window(26), window(27), window(28), window(29)]])
-  })
-
-  it('while a backlog is read, windows the watermark has already passed when they may close are closed a day of them at a time too', async () => {
-    const low = { value: -Infinity }
-    const { pipeline, computations, prediction } = setUp(undefined, { low })
-    const start = T0 - 40 * HOUR
-    const window = (i: number): number => start + i * HOUR
-    const behind = [{ topic: 'predictions', partition: 0, maxTimestamp: 0, caughtUp: false }]
-    // An instance reading all of a model's partitions together: batch i both brings the
-    // prediction that may close window i and takes the watermark past its close.
-    for (let i = 0; i < 30; i++) {
-      low.value = window(i) + HOUR + LATENESS
-      await pipeline.handleBatch([prediction(`p${i}`, window(i + 1) + LATENESS + 60_000)], behind)
-      await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
-    }
-    const closings = (): number[][] => computations.map((c) => c.closed).filter((closed) => closed.length > 0)
-    // Window 0 at once (nothing closed before), then 1 to 24 once they make a day; 25 to 29 wait
-    // until the backlog is read.
-    expect(closings()).toEqual([[window(0)], Array.from({ length: 24 }, (_, k) => window(k + 1))])
-    computations.length = 0
     await pipeline.handleBatch([], [{ ...behind[0]!, caughtUp: true }])
     await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
     expect(closings()).toEqual([Array.from({ length: 5 }, (_, k) => window(k + 25))])
