@@ -571,7 +571,7 @@ export class WindowStore {
 
   /** The windows of the models asked for in the last `lookbackSeconds` (server time) and not
    *  computed since (no judged computation began after the request), and whether one asked for
-   *  urgently. */
+   *  urgently. Computations begun before the lookback cannot be after any such request. */
   async requestedWindows(modelIds: string[], lookbackSeconds: number): Promise<{ ref: WindowRef; urgent: boolean }[]> {
     if (modelIds.length === 0) return []
     const models = modelIds.map(lit).join(', ')
@@ -581,11 +581,11 @@ export class WindowStore {
       `SELECT model_id, window_size_ms, window_start, max(urgent) AS urgent
        FROM (${requested}) AS requested
        ANY LEFT JOIN (
-         SELECT model_id, window_size_ms, window_start, max(computed_from) AS computed_from FROM ${this.ch.table('window_computations')}
-         WHERE model_id IN (${models}) AND (model_id, window_size_ms, window_start) IN (SELECT model_id, window_size_ms, window_start FROM (${requested}))
+         SELECT model_id, window_size_ms, window_start, max(computed_from) AS judged_from FROM ${this.ch.table('window_computations')}
+         WHERE model_id IN (${models}) AND computed_from >= toUInt32(now()) - ${Math.floor(lookbackSeconds)}
          GROUP BY model_id, window_size_ms, window_start
        ) AS judged USING (model_id, window_size_ms, window_start)
-       WHERE requested_at >= computed_from
+       WHERE requested_at >= judged_from
        GROUP BY model_id, window_size_ms, window_start`,
     )
     return rows.map((r) => ({
