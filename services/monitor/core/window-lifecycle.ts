@@ -18,6 +18,9 @@ export const ROWS_PER_RECOMPUTE = 500_000
  *  [end + lateness, end + lateness + size) holds it. */
 export const closingWindowStart = (eventTime: number, sizeMs: number, latenessMs: number): number => windowStart(eventTime - latenessMs, sizeMs) - sizeMs
 
+/** The event time a window closes at: its end plus the allowed lateness. */
+export const windowCloseAt = (start: number, sizeMs: number, latenessMs: number): number => start + sizeMs + latenessMs
+
 export interface RoundState {
   /** The pipeline is stopping. */
   closing: boolean

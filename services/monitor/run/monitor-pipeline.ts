@@ -20,7 +20,7 @@ import type { MonitorMetrics } from './monitor-metrics.ts'
 import type { MonitorSettings } from './monitor-settings.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
 import type { ModelProgress, ModelWatermark } from '../store/model-watermark.ts'
-import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks } from '../core/window-lifecycle.ts'
+import { closingWindowStart, deferrableKeys, HeldOpenWindows, planRound, recomputeChunks, windowCloseAt } from '../core/window-lifecycle.ts'
 import { lastWindow, recordIdleCloses } from '../store/idle-closes.ts'
 import { openWindowsEndedBy } from '../store/open-windows.ts'
 import { findPredictions } from '../store/prediction-lookup.ts'
@@ -311,7 +311,7 @@ export class MonitorPipeline {
       const gather = this.lastBatchBehind && this.backlogRefreshMs > 0
       for (const { ref, urgent } of requested) {
         const lateness = this.deps.models.get(ref.model_id)?.config.allowed_lateness
-        if (gather && urgent && lateness !== undefined) this.blocked.hold(ref, ref.window_start + ref.window_size_ms + lateness)
+        if (gather && urgent && lateness !== undefined) this.blocked.hold(ref, windowCloseAt(ref.window_start, ref.window_size_ms, lateness))
         else void this.schedule.mark(ref, urgent).catch(() => undefined)
       }
     } catch (error) {
@@ -604,7 +604,8 @@ export class MonitorPipeline {
         // stopped sending shows as volume 0 (at most a week of windows per run).
         const last = await lastWindow(this.deps.ch, model.config.model_id, size)
         const empty: number[] = []
-        for (let s = (last?.start ?? Infinity) + size; s + size + lateness <= now - idleMs && empty.length < MAX_EMPTY_WINDOWS; s += size) empty.push(s)
+        for (let s = (last?.start ?? Infinity) + size; windowCloseAt(s, size, lateness) <= now - idleMs && empty.length < MAX_EMPTY_WINDOWS; s += size)
+          empty.push(s)
         const starts = [...open, ...empty]
         if (starts.length > 0) await recordIdleCloses(this.deps.ch, model.config.model_id, size, starts, now)
         // Recorded (or nothing to close): not looked at again before the next window could have
@@ -891,7 +892,7 @@ export class MonitorPipeline {
     const lows = await this.lows([...new Set(refs.map((r) => r.model_id))])
     if (gather)
       refs = refs.filter((ref) => {
-        const closeAt = ref.window_start + ref.window_size_ms + this.deps.models.get(ref.model_id)!.config.allowed_lateness
+        const closeAt = windowCloseAt(ref.window_start, ref.window_size_ms, this.deps.models.get(ref.model_id)!.config.allowed_lateness)
         if (!deferrable.has(windowRefKey(ref)) || !this.owns(ref.model_id) || closeAt > (lows.get(ref.model_id) ?? -Infinity)) return true
         this.blocked.hold(ref, closeAt)
         deferred.add(windowRefKey(ref))

@@ -143,26 +143,15 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
   /** Partitions with nothing to read hold no window open and no decision back. */
   const markIdlePartitions = async (partitions: { topic: string; partition: number }[]): Promise<void> => {
     if (partitions.length === 0) return
-    const admin = deps.kafka.admin()
-    await admin.connect()
-    try {
-      const marks: { topic: string; partition: number; idle: boolean; end?: bigint }[] = []
-      for (const topic of new Set(partitions.map((p) => p.topic))) {
-        const ends = await admin.fetchTopicOffsets(topic)
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
-        for (const { partition } of partitions.filter((p) => p.topic === topic)) {
-          const end = ends.find((e) => e.partition === partition)
-          const at = committed?.partitions.find((c) => c.partition === partition)?.offset ?? '-1'
-          const idle = end !== undefined && (end.high === end.low || (at !== '-1' && BigInt(at) >= BigInt(end.high)))
-          marks.push({ topic, partition, idle, ...(idle && end ? { end: BigInt(end.high) } : {}) })
-        }
-      }
-      finished.assigned(marks)
-      pipeline.partitionsAssigned(marks)
-      await watermark?.markCaughtUp(marks.filter((m) => m.idle && m.topic === deps.topics.predictions).map((m) => m.partition))
-    } finally {
-      await admin.disconnect()
-    }
+    const read = await consumer.partitionOffsets(partitions)
+    const marks = partitions.map(({ topic, partition }) => {
+      const at = read.find((o) => o.topic === topic && o.partition === partition)
+      const idle = at !== undefined && (at.high === at.low || (at.committed >= 0n && at.committed >= at.high))
+      return { topic, partition, idle, ...(idle && at ? { end: at.high } : {}) }
+    })
+    finished.assigned(marks)
+    pipeline.partitionsAssigned(marks)
+    await watermark?.markCaughtUp(marks.filter((m) => m.idle && m.topic === deps.topics.predictions).map((m) => m.partition))
   }
   const labelHealth = new LabelHealth(deps.ch)
   const healthEvery = settings.labelHealthIntervalMs

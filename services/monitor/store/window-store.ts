@@ -4,6 +4,7 @@ import { ALL_SEGMENTS, type FeatureWindowStats, type WindowKey, type WindowSumma
 import { BoundedMap } from '../../shared/collections/bounded-map.ts'
 import type { RuntimeModel } from '../core/runtime-model.ts'
 import { windowRefKey, type WindowRef } from '../core/windows/window-math.ts'
+import { windowCloseAt } from '../core/window-lifecycle.ts'
 import { idleCloses, lastWindow } from './idle-closes.ts'
 import { featureFromRecord, featureToRecord, summaryToRecord, type FeatureRecord } from '../core/windows/window-rows.ts'
 import {
@@ -208,7 +209,7 @@ export class WindowStore {
       asOf,
     }
     const lateness = model.config.allowed_lateness
-    const closeAtOf = (start: number): number => start + sizeMs + lateness
+    const closeAtOf = (start: number): number => windowCloseAt(start, sizeMs, lateness)
 
     // A window closes at the arrival (Kafka timestamp) of the first prediction stamped at least
     // allowed_lateness after its end (looking one window ahead). Derived from stored data only,

@@ -64,6 +64,8 @@ export interface BatchConsumer {
   stop(): Promise<void>
   /** Partitions currently assigned to this member. */
   assignment(): { topic: string; partition: number }[]
+  /** The group's committed offset and the watermarks of each of `partitions`, now (once started). */
+  partitionOffsets(partitions: { topic: string; partition: number }[]): Promise<PartitionOffsets[]>
   /** The end offset of every partition of the consumed topics, now (once started). */
   endOffsets(): Promise<{ topic: string; partition: number; end: bigint }[]>
   /** False once some assigned partition is stuck (StallWatch), or progress could not be checked. */
@@ -188,18 +190,7 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
 
   const checkProgress = async (): Promise<void> => {
     if (!admin) return
-    const offsets: PartitionOffsets[] = []
-    for (const topic of options.topics) {
-      const mine = current.filter((p) => p.topic === topic)
-      if (mine.length === 0) continue
-      const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: options.groupId, topics: [topic] })])
-      for (const { partition } of mine) {
-        const end = ends.find((e) => e.partition === partition)
-        if (!end) continue
-        const at = committed?.partitions.find((c) => c.partition === partition)?.offset ?? '-1'
-        offsets.push({ topic, partition, committed: BigInt(at), low: BigInt(end.low), high: BigInt(end.high) })
-      }
-    }
+    const offsets = await readOffsets(admin, options.groupId, current)
     watch.observe(offsets)
     const stuck = watch.stalls().filter((p) => p.seconds * 1000 >= stallMs)
     if (stuck.length > 0) {
@@ -406,6 +397,10 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
       return stopped
     },
     assignment: () => current,
+    async partitionOffsets(partitions) {
+      if (!admin) throw new Error('the consumer is not started')
+      return readOffsets(admin, options.groupId, partitions)
+    },
     async endOffsets() {
       if (!admin) throw new Error('the consumer is not started')
       const ends: { topic: string; partition: number; end: bigint }[] = []
@@ -416,6 +411,21 @@ export function createBatchConsumer(kafka: Kafka, options: BatchConsumerOptions,
     healthy: () => watch.healthy(),
     stalls: () => watch.stalls(),
   }
+}
+
+/** The group's committed offset and the low and high watermarks of each of `partitions` that exists. */
+async function readOffsets(admin: Admin, groupId: string, partitions: { topic: string; partition: number }[]): Promise<PartitionOffsets[]> {
+  const offsets: PartitionOffsets[] = []
+  for (const topic of new Set(partitions.map((p) => p.topic))) {
+    const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })])
+    for (const { partition } of partitions.filter((p) => p.topic === topic)) {
+      const end = ends.find((e) => e.partition === partition)
+      if (!end) continue
+      const at = committed?.partitions.find((c) => c.partition === partition)?.offset ?? '-1'
+      offsets.push({ topic, partition, committed: BigInt(at), low: BigInt(end.low), high: BigInt(end.high) })
+    }
+  }
+  return offsets
 }
 
 /** Per partition, the offset after its newest record in the batch (what to commit). */
