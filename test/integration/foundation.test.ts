@@ -408,6 +408,39 @@ describe('ClickHouse migrations and client', () => {
     }
   })
 
+  it('rebuilds window_requests with close_check in its key, keeping its requests, also after an interrupted run', async () => {
+    const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: `t_${uniqueId()}` })
+    const before = mkdtempSync(join(tmpdir(), 'migrations-'))
+    try {
+      for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^\d{4}_.*\.sql$/.test(f) && f < '0340'))
+        copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(before, file))
+      await migrate(ch, before)
+      const requests = [
+        { model_id: 'm', window_size_ms: 3_600_000, window_start: 0, requested_at: 100, urgent: 1 },
+        { model_id: 'm', window_size_ms: 3_600_000, window_start: 3_600_000, requested_at: 101, urgent: 0 },
+      ]
+      await ch.insert('window_requests', requests)
+
+      // Interrupted after the rename, before the old table was dropped: run again from the top.
+      const rebuild = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === '0340_window_requests_close_check')!
+      const renameAt = rebuild.statements.findIndex((s) => s.startsWith('RENAME TABLE'))
+      expect(renameAt).toBeGreaterThan(0)
+      for (const statement of rebuild.statements.slice(0, renameAt + 1)) await ch.command(statement)
+      expect((await migrate(ch)).applied).toContain('0340_window_requests_close_check')
+
+      const create = String(Object.values((await ch.query(`SHOW CREATE TABLE ${ch.table('window_requests')}`))[0]!)[0])
+      expect(create).toMatch(/ORDER BY \(model_id, window_size_ms, window_start, close_check\)/)
+      const tables = await ch.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = ${lit(ch.database)} AND name LIKE 'window_requests%'`)
+      expect(tables.map((t) => t.name)).toEqual(['window_requests'])
+      const rows = await ch.query(`SELECT * FROM ${ch.table('window_requests')} FINAL ORDER BY window_start`)
+      expect(rows).toEqual(requests.map((r) => ({ ...r, close_check: 0 })))
+    } finally {
+      rmSync(before, { recursive: true, force: true })
+      await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)
+      await ch.close()
+    }
+  })
+
   it('refuses a migration whose file changed after it was applied', async () => {
     const { ch, drop } = await freshClickHouse()
     try {

@@ -17,9 +17,9 @@ describe('windows left to their owner (window_requests)', () => {
 
       await store.requestWindows(
         [
-          { ref: ref('m', W), urgent: false },
-          { ref: ref('m', W + HOUR), urgent: true },
-          { ref: ref('other', W), urgent: false },
+          { ref: ref('m', W), urgent: false, closeCheck: false },
+          { ref: ref('m', W + HOUR), urgent: true, closeCheck: false },
+          { ref: ref('other', W), urgent: false, closeCheck: false },
         ],
         now - 2,
       )
@@ -35,12 +35,23 @@ describe('windows left to their owner (window_requests)', () => {
       expect(await pending(['m'])).toEqual([])
 
       // Asked again after that computation: pending again, urgent if any request was.
-      await store.requestWindows([{ ref: ref('m', W), urgent: false }], now)
-      await store.requestWindows([{ ref: ref('m', W), urgent: true }], now)
+      await store.requestWindows([{ ref: ref('m', W), urgent: false, closeCheck: false }], now)
+      await store.requestWindows([{ ref: ref('m', W), urgent: true, closeCheck: false }], now)
       expect(await pending(['m'])).toEqual(['m@0!'])
+      // Close-only while every request of the window only asked for its close.
+      const closeOnly = async (): Promise<string[]> =>
+        (await store.requestedWindows(['c'], 3_600)).map((r) => `${(r.ref.window_start - W) / HOUR}${r.closeCheck ? ' close' : ''}`).sort()
+      await store.requestWindows([{ ref: ref('c', W), urgent: true, closeCheck: true }], now)
+      await store.requestWindows([{ ref: ref('c', W + HOUR), urgent: false, closeCheck: false }], now - 1)
+      await store.requestWindows([{ ref: ref('c', W + HOUR), urgent: true, closeCheck: true }], now)
+      expect(await closeOnly()).toEqual(['0 close', '1'])
+      // A later close-only request does not replace the earlier one for records of the window
+      // when the table's parts are merged.
+      await ch.command(`OPTIMIZE TABLE ${ch.table('window_requests')} FINAL`)
+      expect(await closeOnly()).toEqual(['0 close', '1'])
       // Requests older than the lookback are not read.
       expect((await store.requestedWindows(['other'], 3_600)).length).toBe(1)
-      await store.requestWindows([{ ref: ref('old', W), urgent: false }], now - 7_200)
+      await store.requestWindows([{ ref: ref('old', W), urgent: false, closeCheck: false }], now - 7_200)
       expect(await store.requestedWindows(['old'], 3_600)).toEqual([])
     } finally {
       await drop()

@@ -309,7 +309,10 @@ export class MonitorPipeline {
     try {
       const requested = await this.deps.windows.requestedWindows(owned, REQUEST_LOOKBACK_S)
       const gather = this.lastBatchBehind && this.backlogRefreshMs > 0
-      for (const { ref, urgent } of requested) {
+      for (const { ref, urgent, closeCheck } of requested) {
+        // Asked only to close a window this instance has computed closed since: nothing to do
+        // (as skipClosed; the asker does not wait for it).
+        if (closeCheck && this.knownClosed.has(windowRefKey(ref))) continue
         const lateness = this.deps.models.get(ref.model_id)?.config.allowed_lateness
         if (gather && urgent && lateness !== undefined) this.blocked.hold(ref, windowCloseAt(ref.window_start, ref.window_size_ms, lateness))
         else void this.schedule.mark(ref, urgent).catch(() => undefined)

@@ -108,6 +108,13 @@ export function historyRow(summary: Record<string, unknown>): Record<string, unk
   return Object.fromEntries(HISTORY_COLUMNS.map((c) => [c, summary[c]]))
 }
 
+/** A window left to the owner of its model (window_requests). */
+export interface WindowRequest {
+  ref: WindowRef
+  urgent: boolean
+  closeCheck: boolean
+}
+
 export interface RecomputeOptions {
   lowWatermark?: number
   deferrable?: Set<number>
@@ -561,25 +568,27 @@ export class WindowStore {
   }
 
   /** Asks the owner of the windows' model to compute them: records of them were stored at
-   *  `requestedAt` (server seconds) by an instance that leaves them to it. */
-  async requestWindows(requests: { ref: WindowRef; urgent: boolean }[], requestedAt: number): Promise<void> {
+   *  `requestedAt` (server seconds) by an instance that leaves them to it. `closeCheck`: the
+   *  records may only close the window (none of them is in it). */
+  async requestWindows(requests: WindowRequest[], requestedAt: number): Promise<void> {
     if (requests.length === 0) return
     await this.ch.insert(
       'window_requests',
-      requests.map(({ ref, urgent }) => ({ ...ref, requested_at: requestedAt, urgent: urgent ? 1 : 0 })),
+      requests.map(({ ref, urgent, closeCheck }) => ({ ...ref, requested_at: requestedAt, urgent: urgent ? 1 : 0, close_check: closeCheck ? 1 : 0 })),
     )
   }
 
   /** The windows of the models asked for in the last `lookbackSeconds` (server time) and not
-   *  computed since (no judged computation began after the request), and whether one asked for
-   *  urgently. Computations begun before the lookback cannot be after any such request. */
-  async requestedWindows(modelIds: string[], lookbackSeconds: number): Promise<{ ref: WindowRef; urgent: boolean }[]> {
+   *  computed since (no judged computation began after the request), whether one asked for
+   *  urgently, and whether every one only asked for the close. Computations begun before the
+   *  lookback cannot be after any such request. */
+  async requestedWindows(modelIds: string[], lookbackSeconds: number): Promise<WindowRequest[]> {
     if (modelIds.length === 0) return []
     const models = modelIds.map(lit).join(', ')
-    const requested = `SELECT model_id, window_size_ms, window_start, requested_at, urgent FROM ${this.ch.table('window_requests')}
+    const requested = `SELECT model_id, window_size_ms, window_start, requested_at, urgent, close_check FROM ${this.ch.table('window_requests')}
        WHERE model_id IN (${models}) AND requested_at >= toUInt32(now()) - ${Math.floor(lookbackSeconds)}`
-    const rows = await this.ch.query<WindowRef & { urgent: number }>(
-      `SELECT model_id, window_size_ms, window_start, max(urgent) AS urgent
+    const rows = await this.ch.query<WindowRef & { urgent: number; close_check: number }>(
+      `SELECT model_id, window_size_ms, window_start, max(urgent) AS urgent, min(close_check) AS close_check
        FROM (${requested}) AS requested
        ANY LEFT JOIN (
          SELECT model_id, window_size_ms, window_start, max(computed_from) AS judged_from FROM ${this.ch.table('window_computations')}
@@ -592,6 +601,7 @@ export class WindowStore {
     return rows.map((r) => ({
       ref: { model_id: r.model_id, window_size_ms: Number(r.window_size_ms), window_start: Number(r.window_start) },
       urgent: Number(r.urgent) === 1,
+      closeCheck: Number(r.close_check) === 1,
     }))
   }
 

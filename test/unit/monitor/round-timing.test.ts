@@ -33,7 +33,7 @@ const LATENESS = 10 * 60_000
  *  instance: what it asks the owner for, and what the owner was asked for (`asked`). */
 interface OwnerChecks {
   requests: { starts: number[]; at: number }[]
-  asked: { ref: WindowRef; urgent: boolean }[]
+  asked: { ref: WindowRef; urgent: boolean; closeCheck: boolean }[]
   /** When the owner last began a judged computation of the model (server seconds). */
   ownerJudgedAt?: number
   /** Per window start, when the owner's judged computation of it began; and the windows asked about. */
@@ -238,7 +238,7 @@ describe('monitor rounds', () => {
     // Each round the other instance's records pass the close of one more window and it asks for it.
     for (let i = 0; i < 30; i++) {
       low.value = window(i) + HOUR + LATENESS
-      checks.asked.push({ ref: { model_id: 'churn', window_size_ms: HOUR, window_start: window(i) }, urgent: true })
+      checks.asked.push({ ref: { model_id: 'churn', window_size_ms: HOUR, window_start: window(i) }, urgent: true, closeCheck: true })
       await pipeline.handleBatch([], behind)
       await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
     }
@@ -348,11 +348,29 @@ describe('monitor rounds', () => {
     const w1 = T0 - 5 * HOUR
     await vi.advanceTimersByTimeAsync(ROUND_DELAY * 3)
     expect(computations).toEqual([])
-    checks.asked.push({ ref: { model_id: 'churn', window_size_ms: HOUR, window_start: w1 }, urgent: false })
+    checks.asked.push({ ref: { model_id: 'churn', window_size_ms: HOUR, window_start: w1 }, urgent: false, closeCheck: false })
     // Read at the next round; computed the round after (the owner is idle: everything marked is due).
     await vi.advanceTimersByTimeAsync(ROUND_DELAY * 2 + 100)
     expect(computations.map((c) => c.starts)).toEqual([[w1]])
     expect(checks.requests).toEqual([])
+  })
+
+  it.each([
+    ['only its close: not computed again', true, 1],
+    ['records of it: computed again', false, 2],
+  ])('a window the owner computed closed, asked for by another instance for %s', async (_, closeCheck, times) => {
+    const checks: OwnerChecks = { requests: [], asked: [] }
+    const { pipeline, computations, computing, prediction } = setUp(checks)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: ownerPartition('churn', 2), idle: false }])
+    const w1 = T0 - 5 * HOUR
+    computing.closable.add(w1)
+    const first = await pipeline.handleBatch([prediction('a', w1 + 60_000), prediction('b', w1 + HOUR + 20 * 60_000)], [])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    await first.settled
+    expect(computations.filter((c) => c.closed.includes(w1))).toHaveLength(1)
+    checks.asked.push({ ref: { model_id: 'churn', window_size_ms: HOUR, window_start: w1 }, urgent: true, closeCheck })
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY * 3)
+    expect(computations.filter((c) => c.starts.includes(w1))).toHaveLength(times)
   })
 
   it('an owner busy with other windows of the model is given the backlog wait, not the idle one', async () => {
