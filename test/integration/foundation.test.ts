@@ -257,6 +257,30 @@ describe('events through the real Kafka broker', () => {
   })
 })
 
+/** A database with only the migrations before `first` applied, dropped once `body` is done. */
+async function migratedBefore(first: string, body: (ch: ClickHouse) => Promise<void>): Promise<void> {
+  const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: `t_${uniqueId()}` })
+  const earlier = mkdtempSync(join(tmpdir(), 'migrations-'))
+  try {
+    for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^\d{4}_.*\.sql$/.test(f) && f < first))
+      copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(earlier, file))
+    await migrate(ch, earlier)
+    await body(ch)
+  } finally {
+    rmSync(earlier, { recursive: true, force: true })
+    await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)
+    await ch.close()
+  }
+}
+
+/** Runs a table-rebuilding migration up to its RENAME, as a run interrupted there would have. */
+async function interruptedAfterRename(ch: ClickHouse, name: string): Promise<void> {
+  const rebuild = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === name)!
+  const renameAt = rebuild.statements.findIndex((s) => s.startsWith('RENAME TABLE'))
+  expect(renameAt).toBeGreaterThan(0)
+  for (const statement of rebuild.statements.slice(0, renameAt + 1)) await ch.command(statement)
+}
+
 describe('ClickHouse migrations and client', () => {
   it('talks to the engine its test project names (Debian 18.16 server or the current engine)', async () => {
     const { ch, drop } = await freshClickHouse()
@@ -311,12 +335,7 @@ describe('ClickHouse migrations and client', () => {
   })
 
   it('rebuilds a predictions table of the first layout sorted by event time, keeping its rows, also after an interrupted run (and a column added but not recorded); prediction_keys gets the old rows and every new one', async () => {
-    const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: `t_${uniqueId()}` })
-    const firstLayout = mkdtempSync(join(tmpdir(), 'migrations-'))
-    try {
-      for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^01[0-3]\d_.*\.sql$/.test(f)))
-        copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(firstLayout, file))
-      await migrate(ch, firstLayout)
+    await migratedBefore('0140', async (ch) => {
       // Sorted by id, c < b < a; by event time, a < b < c.
       const stored = [storedPrediction('c', 1_764_000_300_000, 0), storedPrediction('b', 1_764_000_200_000, 1), storedPrediction('a', 1_764_000_100_000, 2)]
       await ch.insert('predictions', stored)
@@ -324,9 +343,7 @@ describe('ClickHouse migrations and client', () => {
       expect(Object.values(oldLayout[0]!)[0]).toMatch(/ORDER BY \(model_id, prediction_id, /)
 
       // Interrupted after the rename, before the old table was dropped: run again from the top.
-      const rebuild = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === '0140_predictions_by_event_time')!
-      const renameAt = rebuild.statements.findIndex((s) => s.startsWith('RENAME TABLE'))
-      for (const statement of rebuild.statements.slice(0, renameAt + 1)) await ch.command(statement)
+      await interruptedAfterRename(ch, '0140_predictions_by_event_time')
       // Likewise a column added but not recorded (no ADD COLUMN IF NOT EXISTS on 18.16).
       const pending = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === '0150_label_health_pending')!
       for (const statement of pending.statements) await ch.command(statement)
@@ -360,30 +377,18 @@ describe('ClickHouse migrations and client', () => {
         { prediction_id: 'c', model_version: 'v1', event_time: 1_764_000_300_000, kafka_offset: 0 },
         { prediction_id: 'd', model_version: 'v1', event_time: 1_764_000_050_000, kafka_offset: 3 },
       ])
-    } finally {
-      rmSync(firstLayout, { recursive: true, force: true })
-      await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)
-      await ch.close()
-    }
+    })
   })
 
   it('rebuilds prediction_keys with an index entry every 256 rows, keeping its keys, also after an interrupted run; new predictions still get theirs', async () => {
-    const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: `t_${uniqueId()}` })
-    const before = mkdtempSync(join(tmpdir(), 'migrations-'))
-    try {
-      for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^\d{4}_.*\.sql$/.test(f) && f < '0220'))
-        copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(before, file))
-      await migrate(ch, before)
+    await migratedBefore('0220', async (ch) => {
       const stored = [storedPrediction('c', 1_764_000_300_000, 0), storedPrediction('b', 1_764_000_200_000, 1), storedPrediction('a', 1_764_000_100_000, 2)]
       await ch.insert('predictions', stored)
       const create = async (): Promise<string> => String(Object.values((await ch.query(`SHOW CREATE TABLE ${ch.table('prediction_keys')}`))[0]!)[0])
       expect(await create()).toMatch(/index_granularity = 8192/)
 
       // Interrupted after the rename, before the feed was created again: run again from the top.
-      const rebuild = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === '0220_prediction_keys_fine_index')!
-      const renameAt = rebuild.statements.findIndex((s) => s.startsWith('RENAME TABLE'))
-      expect(renameAt).toBeGreaterThan(0)
-      for (const statement of rebuild.statements.slice(0, renameAt + 1)) await ch.command(statement)
+      await interruptedAfterRename(ch, '0220_prediction_keys_fine_index')
       expect((await migrate(ch)).applied).toContain('0220_prediction_keys_fine_index')
 
       expect(await create()).toMatch(/index_granularity = 256/)
@@ -401,20 +406,11 @@ describe('ClickHouse migrations and client', () => {
         { prediction_id: 'c', event_time: 1_764_000_300_000, kafka_offset: 0 },
         { prediction_id: 'd', event_time: 1_764_000_050_000, kafka_offset: 3 },
       ])
-    } finally {
-      rmSync(before, { recursive: true, force: true })
-      await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)
-      await ch.close()
-    }
+    })
   })
 
   it('rebuilds window_requests with close_check in its key, keeping its requests, also after an interrupted run', async () => {
-    const ch = new ClickHouse({ url: CLICKHOUSE_URL, database: `t_${uniqueId()}` })
-    const before = mkdtempSync(join(tmpdir(), 'migrations-'))
-    try {
-      for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => /^\d{4}_.*\.sql$/.test(f) && f < '0340'))
-        copyFileSync(join(DEFAULT_MIGRATIONS_DIR, file), join(before, file))
-      await migrate(ch, before)
+    await migratedBefore('0340', async (ch) => {
       const requests = [
         { model_id: 'm', window_size_ms: 3_600_000, window_start: 0, requested_at: 100, urgent: 1 },
         { model_id: 'm', window_size_ms: 3_600_000, window_start: 3_600_000, requested_at: 101, urgent: 0 },
@@ -422,10 +418,7 @@ describe('ClickHouse migrations and client', () => {
       await ch.insert('window_requests', requests)
 
       // Interrupted after the rename, before the old table was dropped: run again from the top.
-      const rebuild = loadMigrations(DEFAULT_MIGRATIONS_DIR, ch.database).find((m) => m.name === '0340_window_requests_close_check')!
-      const renameAt = rebuild.statements.findIndex((s) => s.startsWith('RENAME TABLE'))
-      expect(renameAt).toBeGreaterThan(0)
-      for (const statement of rebuild.statements.slice(0, renameAt + 1)) await ch.command(statement)
+      await interruptedAfterRename(ch, '0340_window_requests_close_check')
       expect((await migrate(ch)).applied).toContain('0340_window_requests_close_check')
 
       const create = String(Object.values((await ch.query(`SHOW CREATE TABLE ${ch.table('window_requests')}`))[0]!)[0])
@@ -434,11 +427,7 @@ describe('ClickHouse migrations and client', () => {
       expect(tables.map((t) => t.name)).toEqual(['window_requests'])
       const rows = await ch.query(`SELECT * FROM ${ch.table('window_requests')} FINAL ORDER BY window_start`)
       expect(rows).toEqual(requests.map((r) => ({ ...r, close_check: 0 })))
-    } finally {
-      rmSync(before, { recursive: true, force: true })
-      await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`)
-      await ch.close()
-    }
+    })
   })
 
   it('refuses a migration whose file changed after it was applied', async () => {
