@@ -5,7 +5,7 @@ import { buildRuntimeModel } from '../../../services/monitor/core/runtime-model.
 import { createMonitorMetrics } from '../../../services/monitor/run/monitor-metrics.ts'
 import { MonitorPipeline } from '../../../services/monitor/run/monitor-pipeline.ts'
 import { defaultMonitorSettings } from '../../../services/monitor/run/monitor-settings.ts'
-import type { ComputedWindows, WindowStore } from '../../../services/monitor/store/window-store.ts'
+import type { ComputedWindows, WindowRequest, WindowStore } from '../../../services/monitor/store/window-store.ts'
 import type { ModelWatermark } from '../../../services/monitor/store/model-watermark.ts'
 import { ownerPartition } from '../../../services/monitor/core/windows/window-owner.ts'
 import type { WindowRef } from '../../../services/monitor/core/windows/window-math.ts'
@@ -33,7 +33,7 @@ const LATENESS = 10 * 60_000
  *  instance: what it asks the owner for, and what the owner was asked for (`asked`). */
 interface OwnerChecks {
   requests: { starts: number[]; at: number }[]
-  asked: { ref: WindowRef; urgent: boolean; closeCheck: boolean }[]
+  asked: WindowRequest[]
   /** When the owner last began a judged computation of the model (server seconds). */
   ownerJudgedAt?: number
   /** Per window start, when the owner's judged computation of it began; and the windows asked about. */
