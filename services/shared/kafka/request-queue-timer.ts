@@ -16,11 +16,11 @@ interface RequestQueue {
 }
 
 /** kafkajs's own delay before checking again requests held back by in-flight limits, ms. */
-export const CHECK_PENDING_REQUESTS_INTERVAL = 10
+const CHECK_PENDING_REQUESTS_INTERVAL = 10
 
 /** Schedules a check of the queue's pending requests, when some wait: at the end of a throttle,
  *  else after CHECK_PENDING_REQUESTS_INTERVAL (kafkajs's rule); nothing when none wait. */
-export function scheduleCheckPendingRequests(this: RequestQueue): void {
+function scheduleCheckPendingRequests(this: RequestQueue): void {
   if (this.throttleCheckTimeoutId || this.pending.length === 0) return
   const throttled = this.throttledUntil - Date.now()
   this.throttleCheckTimeoutId = setTimeout(

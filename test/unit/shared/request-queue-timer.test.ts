@@ -52,8 +52,9 @@ afterEach(() => {
 describe('kafkajs request queue without idle wake-ups', () => {
   it('keeps no timer once nothing waits (kafkajs re-armed one every millisecond)', async () => {
     const checks = vi.spyOn(queue, 'checkPendingRequests')
-    answer(push())
-    expect(sent).toEqual([0])
+    const id = push()
+    answer(id)
+    expect(sent).toEqual([id])
     expect(vi.getTimerCount()).toBe(0)
     await vi.advanceTimersByTimeAsync(1_000)
     // Only the check made when the answer came.
