@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { RowBinaryRowsWriter } from '../../services/shared/clickhouse/row-binary.ts'
@@ -111,6 +111,7 @@ async function startProfile(): Promise<{ stop(): Promise<void> } | null> {
   return {
     async stop() {
       const { profile } = await session.post('Profiler.stop')
+      mkdirSync(dir, { recursive: true })
       writeFileSync(join(dir, `ingest-floor-${Date.now()}.cpuprofile`), JSON.stringify(profile))
       session.disconnect()
     },
