@@ -191,7 +191,9 @@ export class MonitorPipeline {
     // in: the owner was asked, and closes any window left open anyway (retryOpenWindows).
     const marks = dirty
       .filter((d) => !(d.elsewhere && d.closeCheck))
-      .map(({ ref, urgent, step, closeCheck, elsewhere }) => this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0, closeCheck))
+      .map(({ ref, urgent, step, closeCheck, dataUrgent, elsewhere }) =>
+        this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0, closeCheck, dataUrgent),
+      )
     // Only once the batch's windows are marked: a step is computed once every partition is
     // stored past it, and then every record of the step must be in it. Dead-lettered records do
     // not count: one stamped in year 2200 would have the partition hold back no step again.
@@ -266,7 +268,7 @@ export class MonitorPipeline {
     this.hurry = false
     const plan = planRound({ closing: settling, idle, behind: this.lastBatchBehind, backlogRefreshMs: this.backlogRefreshMs })
     const taken = this.schedule.take(plan.takeAll, plan.backlog ? this.backlogRefreshMs : 0)
-    const due = this.skipClosed(taken.due)
+    const due = this.skipClosed(taken.due, !plan.takeAll)
     const { nextDueAt } = taken
     const deferrable = deferrableKeys(due, plan, this.now(), this.backlogRefreshMs)
     // While a backlog is read, closes are gathered as releaseBlocked gathers held-open windows,
@@ -284,13 +286,23 @@ export class MonitorPipeline {
 
   /** Resolves, without computing them, the windows only marked as ones their batches' records
    *  could close that this instance has computed closed since (batches read during that
-   *  computation mark them): the close is done, and none of those records is in them. */
-  private skipClosed(due: PendingWindow[]): PendingWindow[] {
-    return due.filter((entry) => {
-      if (!entry.closeCheck || !this.knownClosed.has(windowRefKey(entry.ref))) return true
-      entry.resolve()
+   *  computation mark them): the close is done, and none of those records is in them. Such a
+   *  window that other records are in (late labels, say) is no longer urgent: unless the round
+   *  takes every window (`demote` false), it goes back to wait for its refresh interval. */
+  private skipClosed(due: PendingWindow[], demote: boolean): PendingWindow[] {
+    const refresh: PendingWindow[] = []
+    const computing = due.filter((entry) => {
+      if (!this.knownClosed.has(windowRefKey(entry.ref))) return true
+      if (entry.closeCheck) entry.resolve()
+      else if (demote && entry.urgent && !entry.dataUrgent) refresh.push(entry)
+      else return true
       return false
     })
+    if (refresh.length > 0) {
+      this.schedule.requeue(refresh)
+      this.requestRound(this.roundDelayMs)
+    }
+    return computing
   }
 
   /**

@@ -280,16 +280,21 @@ describe('monitor rounds', () => {
     expect(computations).toHaveLength(1)
   })
 
-  it('a window closed by a computation is not computed again for the batches read meanwhile that could only close it', async () => {
-    const { pipeline, computations, computing, prediction, label } = setUp()
+  /** Window w1 being closed by a computation of 3 s, begun a round delay after its batch. */
+  async function closingW1() {
+    const run = setUp()
     const w1 = T0 - 5 * HOUR
     const w2 = w1 + HOUR
-    computing.ms = 3_000
-    computing.closable.add(w1)
+    run.computing.ms = 3_000
+    run.computing.closable.add(w1)
     // b lies in w1's closing range (past the ten minutes of allowed lateness): w1 is computed at once.
-    const first = await pipeline.handleBatch([prediction('a', w1 + 60_000), prediction('b', w2 + 20 * 60_000)])
+    const first = await run.pipeline.handleBatch([run.prediction('a', w1 + 60_000), run.prediction('b', w2 + 20 * 60_000)])
     await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
-    expect(computations.flatMap((c) => c.starts)).toContain(w1)
+    return { ...run, w1, w2, first, closedAt: run.computations.find((c) => c.starts.includes(w1))!.at }
+  }
+
+  it('a window closed by a computation is not computed again for the batches read meanwhile that could only close it', async () => {
+    const { pipeline, computations, prediction, label, w1, w2, first } = await closingW1()
     // Read while that computation runs: c could close w1 too, and is in w2.
     const during = await pipeline.handleBatch([prediction('c', w2 + 25 * 60_000)])
     await vi.advanceTimersByTimeAsync(3_000 + ROUND_DELAY * 3)
@@ -302,6 +307,24 @@ describe('monitor rounds', () => {
     await vi.advanceTimersByTimeAsync(3_000 + ROUND_DELAY * 3)
     await labeled.settled
     expect(computed(w1)).toBe(2)
+  })
+
+  it('a window closed by a computation waits for its refresh interval for a late record read meanwhile in a batch that could also close it', async () => {
+    const { pipeline, computations, prediction, w1, w2, first, closedAt } = await closingW1()
+    // Read while w1 is being closed: c could close it, d is a late prediction in it.
+    const during = await pipeline.handleBatch([prediction('c', w2 + 25 * 60_000), prediction('d', w1 + 30 * 60_000)])
+    // Batches keep coming (never idle): w1 is computed again once its refresh is due, ten times
+    // its last computation after it began, not in the next round.
+    const computedAt = (start: number) => computations.filter((c) => c.starts.includes(start)).map((c) => c.at - closedAt)
+    for (let t = 0; t < 40_000; t += 500) {
+      await pipeline.handleBatch([])
+      await vi.advanceTimersByTimeAsync(500)
+    }
+    await Promise.all([first.settled, during.settled])
+    const again = computedAt(w1)
+    expect(again).toHaveLength(2)
+    expect(again[1]).toBeGreaterThanOrEqual(10 * 3_000)
+    expect(again[1]).toBeLessThan(10 * 3_000 + ROUND_DELAY + 3_000 + 600)
   })
 
   it("an instance not owning the model asks the owner for the windows its records touch, and computes one itself only once the owner's wait is over", async () => {
