@@ -191,9 +191,7 @@ export class MonitorPipeline {
     // in: the owner was asked, and closes any window left open anyway (retryOpenWindows).
     const marks = dirty
       .filter((d) => !(d.elsewhere && d.closeCheck))
-      .map(({ ref, urgent, step, closeCheck, dataUrgent, elsewhere }) =>
-        this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0, closeCheck, dataUrgent),
-      )
+      .map(({ ref, urgent, step, closeCheck, elsewhere }) => this.schedule.mark(ref, urgent, step, elsewhere ? storedAt : 0, closeCheck))
     // Only once the batch's windows are marked: a step is computed once every partition is
     // stored past it, and then every record of the step must be in it. Dead-lettered records do
     // not count: one stamped in year 2200 would have the partition hold back no step again.
@@ -287,14 +285,15 @@ export class MonitorPipeline {
   /** Resolves, without computing them, the windows only marked as ones their batches' records
    *  could close that this instance has computed closed since (batches read during that
    *  computation mark them): the close is done, and none of those records is in them. Such a
-   *  window that other records are in (late labels, say) is no longer urgent: unless the round
-   *  takes every window (`demote` false), it goes back to wait for its refresh interval. */
+   *  window that other records are in (late labels, say) is no longer urgent, as every urgent
+   *  mark is one for the close: unless the round takes every window (`demote` false), it goes
+   *  back to wait for its refresh interval. */
   private skipClosed(due: PendingWindow[], demote: boolean): PendingWindow[] {
     const refresh: PendingWindow[] = []
     const computing = due.filter((entry) => {
       if (!this.knownClosed.has(windowRefKey(entry.ref))) return true
       if (entry.closeCheck) entry.resolve()
-      else if (demote && entry.urgent && !entry.dataUrgent) refresh.push(entry)
+      else if (demote && entry.urgent) refresh.push(entry)
       else return true
       return false
     })
@@ -322,12 +321,13 @@ export class MonitorPipeline {
       const requested = await this.deps.windows.requestedWindows(owned, REQUEST_LOOKBACK_S)
       const gather = this.lastBatchBehind && this.backlogRefreshMs > 0
       for (const { ref, urgent, closeCheck } of requested) {
-        // Asked only to close a window this instance has computed closed since: nothing to do
-        // (as skipClosed; the asker does not wait for it).
-        if (closeCheck && this.knownClosed.has(windowRefKey(ref))) continue
+        // Asked to close a window this instance has computed closed since: nothing to do, or, for
+        // records of it, a refresh (as skipClosed; the asker does not wait for it).
+        const closed = this.knownClosed.has(windowRefKey(ref))
+        if (closeCheck && closed) continue
         const lateness = this.deps.models.get(ref.model_id)?.config.allowed_lateness
-        if (gather && urgent && lateness !== undefined) this.blocked.hold(ref, windowCloseAt(ref.window_start, ref.window_size_ms, lateness))
-        else void this.schedule.mark(ref, urgent).catch(() => undefined)
+        if (gather && urgent && !closed && lateness !== undefined) this.blocked.hold(ref, windowCloseAt(ref.window_start, ref.window_size_ms, lateness))
+        else void this.schedule.mark(ref, urgent && !closed).catch(() => undefined)
       }
     } catch (error) {
       // The instances that asked compute the windows themselves if this goes on (ownerDeadline).

@@ -396,6 +396,29 @@ describe('monitor rounds', () => {
     expect(computations.filter((c) => c.starts.includes(w1))).toHaveLength(times)
   })
 
+  it('a window the owner computed closed, asked for by another instance for records of it while a backlog is read, waits for its refresh interval', async () => {
+    const checks: OwnerChecks = { requests: [], asked: [] }
+    const { pipeline, computations, computing, prediction } = setUp(checks)
+    pipeline.partitionsAssigned([{ topic: 'predictions', partition: ownerPartition('churn', 2), idle: false }])
+    const w1 = T0 - 5 * HOUR
+    computing.ms = 1_000
+    computing.closable.add(w1)
+    const first = await pipeline.handleBatch([prediction('a', w1 + 60_000), prediction('b', w1 + HOUR + 20 * 60_000)], [])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    const closedAt = computations.find((c) => c.closed.includes(w1))!.at
+    await vi.advanceTimersByTimeAsync(1_000)
+    await first.settled
+    checks.asked.push({ ref: { model_id: 'churn', window_size_ms: HOUR, window_start: w1 }, urgent: true, closeCheck: false })
+    const behind = [{ topic: 'predictions', partition: 0, maxTimestamp: 0, caughtUp: false }]
+    for (let t = 0; t < BACKLOG_REFRESH + 10_000; t += 500) {
+      await pipeline.handleBatch([], behind)
+      await vi.advanceTimersByTimeAsync(500)
+    }
+    const again = computations.filter((c) => c.starts.includes(w1)).map((c) => c.at - closedAt)
+    expect(again).toHaveLength(2)
+    expect(again[1]).toBeGreaterThanOrEqual(BACKLOG_REFRESH)
+  })
+
   it('an owner busy with other windows of the model is given the backlog wait, not the idle one', async () => {
     const checks: OwnerChecks = { requests: [], asked: [], ownerJudgedAt: Math.floor(T0 / 1000) }
     const { pipeline, computations, prediction } = setUp(checks)

@@ -28,20 +28,11 @@ export function groupWindows(refs: Iterable<WindowRef>): Map<string, WindowRef[]
   return groups
 }
 
-/** A window a batch touched, with whether some mark asks for it in the next round (urgent: it
- *  may close now), whether every mark only asks for its close (closeCheck: none of the batch's
- *  records is in it), and whether some urgent mark asks for more than the close. */
-export interface DirtyWindow {
-  ref: WindowRef
-  urgent: boolean
-  step: number
-  closeCheck: boolean
-  dataUrgent: boolean
-}
-
-/** The windows one batch touched, each once per data-time step (0: unstepped). */
+/** The windows one batch touched, each once per data-time step (0: unstepped), with whether it
+ *  may close now (urgent) and whether only that brought it here (closeCheck: none of the batch's
+ *  records is in it). */
 export class DirtyWindows {
-  private readonly refs = new Map<string, DirtyWindow>()
+  private readonly refs = new Map<string, { ref: WindowRef; urgent: boolean; step: number; closeCheck: boolean }>()
 
   mark(modelId: string, sizes: number[], eventTime: number, step = 0): void {
     for (const size of sizes) this.add({ model_id: modelId, window_size_ms: size, window_start: windowStart(eventTime, size) }, false, step)
@@ -54,12 +45,11 @@ export class DirtyWindows {
     if (seen) {
       seen.urgent ||= urgent
       seen.closeCheck &&= closeCheck
-      seen.dataUrgent ||= urgent && !closeCheck
-    } else this.refs.set(key, { ref, urgent, step, closeCheck, dataUrgent: urgent && !closeCheck })
+    } else this.refs.set(key, { ref, urgent, step, closeCheck })
   }
 
   /** Takes all refs with their urgency and step. */
-  drain(): DirtyWindow[] {
+  drain(): { ref: WindowRef; urgent: boolean; step: number; closeCheck: boolean }[] {
     const entries = [...this.refs.values()]
     this.refs.clear()
     return entries

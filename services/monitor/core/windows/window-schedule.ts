@@ -10,12 +10,11 @@ export interface PendingWindow {
   ref: WindowRef
   /** The data-time step it is to be computed as of (0: unstepped, as of what is stored). */
   step: number
-  /** Recompute in the next round whatever its refresh interval (it may close now). */
+  /** Recompute in the next round whatever its refresh interval (it may close now: every urgent
+   *  mark is one for its close). */
   urgent: boolean
   /** Every mark of this entry only checks whether the window may close (no rows of it came). */
   closeCheck: boolean
-  /** Some urgent mark asks for more than the close (false: `urgent` only to close it). */
-  dataUrgent: boolean
   /** When the first mark of this entry was made. */
   markedAt: number
   /** ClickHouse second read after the newest marking batch's rows were stored (0: not read;
@@ -57,18 +56,17 @@ export class WindowSchedule {
 
   /** Marks a window (for a data-time step: see takeStep); the promise resolves when a
    *  computation covering this mark succeeded. */
-  mark(ref: WindowRef, urgent: boolean, step = 0, storedAt = 0, closeCheck = false, dataUrgent = urgent && !closeCheck): Promise<void> {
+  mark(ref: WindowRef, urgent: boolean, step = 0, storedAt = 0, closeCheck = false): Promise<void> {
     const key = stepWindowKey(ref, step)
     let entry = this.pending.get(key)
     if (!entry) {
       // Rejections are handled by whoever waits (the consumer loop).
       const { promise: done, resolve, reject } = deferred()
-      entry = { ref, step, urgent, closeCheck, dataUrgent, markedAt: this.now(), storedAt, done, resolve, reject }
+      entry = { ref, step, urgent, closeCheck, markedAt: this.now(), storedAt, done, resolve, reject }
       this.pending.set(key, entry)
     } else {
       entry.urgent ||= urgent
       entry.closeCheck &&= closeCheck
-      entry.dataUrgent ||= dataUrgent
       entry.storedAt = Math.max(entry.storedAt, storedAt)
     }
     return entry.done
@@ -131,7 +129,7 @@ export class WindowSchedule {
       const key = stepWindowKey(entry.ref, entry.step)
       const newer = this.pending.get(key)
       if (!newer) {
-        this.pending.set(key, { ...entry, urgent: false, dataUrgent: false })
+        this.pending.set(key, { ...entry, urgent: false })
         continue
       }
       newer.closeCheck &&= entry.closeCheck
