@@ -642,15 +642,17 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       expect(await past(365 * DAY)).toBe(0)
       // With a year's horizon both ways are valid: they must agree on every number.
       const closes = new Map(STARTS.map((s) => [s, s + 2 * HOUR]))
-      const rows = async (labelsWithinHorizon: boolean): Promise<unknown[]> => {
+      const rows = async (labelsWithinHorizon: boolean, labelsByKey: boolean): Promise<unknown[]> => {
         const out = await ch.query<Record<string, unknown>>(
-          summarySql(scope(365 * DAY), closes, { final: true, duplicates: true, labelsWithinHorizon, segmentOverflow: true }),
+          summarySql(scope(365 * DAY), closes, { final: true, duplicates: true, labelsWithinHorizon, labelsByKey, segmentOverflow: true }),
         )
         return out.map((r) => JSON.stringify(r)).sort()
       }
-      const byId = await rows(true)
-      expect(byId.length).toBeGreaterThan(HOURS)
-      expect(byId).toEqual(await rows(false))
+      const joined = await rows(false, false)
+      expect(joined.length).toBeGreaterThan(HOURS)
+      // Found through the key or by their ids' hashes.
+      expect(await rows(true, true)).toEqual(joined)
+      expect(await rows(true, false)).toEqual(joined)
     }
   })
 
@@ -672,7 +674,7 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       expect(segmentOverflow({ ...model.config, max_segment_values: most - 1 }, inputs)).toBe(true)
       const closes = new Map(STARTS.map((s) => [s, s + 2 * HOUR]))
       const queries = (segmentOverflow: boolean): string[] => {
-        const read = { final: true, duplicates: true, labelsWithinHorizon: false, segmentOverflow }
+        const read = { final: true, duplicates: true, labelsWithinHorizon: false, labelsByKey: false, segmentOverflow }
         return [summarySql(scope, closes, read), numericFeaturesSql(scope, model.binEdges, read), categoricalFeaturesSql(scope, read)]
       }
       const rows = async (sql: string): Promise<string[]> => (await ch.query<Record<string, unknown>>(sql)).map((r) => JSON.stringify(r)).sort()

@@ -147,6 +147,9 @@ export interface ReadMode {
   final: boolean
   duplicates: boolean
   labelsWithinHorizon: boolean
+  /** With labelsWithinHorizon: few enough prediction ids that the labels' key can skip granules
+   *  (see labelsByKey). */
+  labelsByKey: boolean
   /** Some window of the scope has more values of a segment attribute than max_segment_values
    *  (windowInputsSql's `attribute_values_<i>`): only then are values ranked (attributeKeys). */
   segmentOverflow: boolean
@@ -159,18 +162,19 @@ export function labelsFrom(ms: number): string {
   return ` AND label_date >= ${lit(isoDate(from))} AND label_time >= ${from}`
 }
 
-/** Below this many prediction ids, summarySql reads the labels through their primary key. */
+/** At most this many prediction ids: summarySql also looks their labels up by the labels' key. */
 export const LABEL_INDEX_MAX_IDS = 5_000
 
 /**
- * ClickHouse settings for summarySql over `ids` prediction ids. Many random ids fall in every
- * granule of the labels (sorted by prediction_id), so the primary key skips nothing and its
- * analysis only costs: on 18.16, a day's 250,000 ids took the day's summary from about 1.1 s to
- * 1.4 s, an hour's 10,000 from 128 to 147 ms of CPU (1M labels). A few ids among many labels skip
- * most of them (1,000 ids among 8M labels: 257 ms against 343), so the key is used up to `maxIds`.
+ * Whether a summary over `ids` prediction ids also names them for the labels' primary key (sorted
+ * by prediction_id): a few ids among many labels skip most granules, many random ids fall in every
+ * granule and the key's analysis only costs. Either way each label read is tested by the hash of
+ * its id (migration 0350), which costs a third of testing the id string. With 8M labels (18.16, CPU):
+ * a minute's 174 ids 71 ms with the key against 98 without it, 5,208 ids 141 against 141, a
+ * day's 250,000 ids 335 ms without it (the strings alone: 913 ms without the key, 1,171 with it).
  */
-export function summarySettings(ids: number, maxIds = LABEL_INDEX_MAX_IDS): Record<string, number> | undefined {
-  return ids > maxIds ? { use_index_for_in_with_subqueries: 0 } : undefined
+export function labelsByKey(ids: number, maxIds = LABEL_INDEX_MAX_IDS): boolean {
+  return ids <= maxIds
 }
 
 /**
@@ -300,12 +304,17 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
   const latest = `argMax((label_class, label_value, label_time), (label_time, kafka_timestamp, kafka_offset, kafka_partition)) AS latest,
                max(ingested_at) AS label_ingested, uniqExact(kafka_partition, kafka_offset) AS label_records`
   const truth = 'latest.1 AS label_class, latest.2 AS label_value, latest.3 AS label_time, toUInt8(1) AS has_label, label_ingested, label_records'
-  const ids = `SELECT prediction_id FROM ${scope.predictions} WHERE ${rangeCondition(scope)}`
+  // Each label is tested by the hash of its id first (a label whose hash matches but whose id does
+  // not finds no prediction in the joins); with few ids, the ids also let the key skip granules.
+  const of = `FROM ${scope.predictions} WHERE ${rangeCondition(scope)}`
+  const hashed = `PREWHERE prediction_hash IN (SELECT cityHash64(prediction_id) ${of})`
   if (read.labelsWithinHorizon) {
+    const byKey = read.labelsByKey ? ` AND prediction_id IN (SELECT prediction_id ${of})` : ''
     return `SELECT prediction_id, ${truth}
       FROM (
         SELECT prediction_id, ${latest}
-        FROM ${scope.labels} PREWHERE prediction_id IN (${ids}) WHERE model_id = ${lit(model.model_id)}${labelsSince(scope)}${asOfCondition(scope.asOf)}
+        FROM ${scope.labels} ${hashed}
+        WHERE model_id = ${lit(model.model_id)}${byKey}${labelsSince(scope)}${asOfCondition(scope.asOf)}
         GROUP BY prediction_id
       )`
   }
@@ -320,7 +329,7 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
       FROM (
         SELECT prediction_id, w, ${latest}
         FROM ${scope.labels}
-        ALL INNER JOIN (${predictionTimes}) AS times USING prediction_id
+        ALL INNER JOIN (${predictionTimes}) AS times USING prediction_id ${hashed}
         WHERE model_id = ${lit(model.model_id)} AND abs(toInt64(label_time) - toInt64(prediction_time)) <= ${model.label_horizon}${labelsSince(scope)}${asOfCondition(scope.asOf)}
         GROUP BY prediction_id, w
       )`

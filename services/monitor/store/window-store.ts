@@ -20,10 +20,10 @@ import { categoriesCapped, keysOfAggregates, mergeSubWindowFeatures, subWindowSi
 import {
   asOfCondition,
   categoricalFeaturesSql,
+  labelsByKey,
   labelsPastHorizonSql,
   numericFeaturesSql,
   segmentOverflow,
-  summarySettings,
   summarySql,
   windowInputsSql,
   windowRowsSql,
@@ -174,7 +174,7 @@ export class WindowStore {
   /** Per window, its predictions at its last computation here: how much a recomputation reads. */
   private readonly volumes = new BoundedMap<string, number>(100_000)
 
-  /** `labelIndexMaxIds`: see summarySettings. */
+  /** `labelIndexMaxIds`: see labelsByKey (window-sql.ts). */
   constructor(
     private readonly ch: ClickHouse,
     private readonly options: { labelIndexMaxIds?: number } = {},
@@ -301,6 +301,11 @@ export class WindowStore {
       final: inputs.some((i) => i.replayed > 0),
       duplicates: inputs.some((i) => Number(i.ids) < Number(i.records)),
       labelsWithinHorizon: Number(pastHorizon[0]?.past ?? 0) === 0,
+      // The inputs are those of the windows computed (read for them alone when some are deferred).
+      labelsByKey: labelsByKey(
+        inputs.reduce((n, i) => n + Number(i.ids), 0),
+        this.options.labelIndexMaxIds,
+      ),
       segmentOverflow: segmentOverflow(model.config, inputs),
     }
 
@@ -315,14 +320,7 @@ export class WindowStore {
     const rawStarts = featureStarts.filter((s) => !fromSubWindows.windows.has(s))
     const featureScope: WindowScope = { ...scope, spans: ranges(rawStarts, sizeMs) }
     const [summaryRows, numericRows, categoricalRows] = await Promise.all([
-      this.ch.query<SummaryAggregateRow>(
-        summarySql(summaryScope, closeTimes, read),
-        // The inputs are those of the windows computed (read for them alone when some are deferred).
-        summarySettings(
-          inputs.reduce((n, i) => n + Number(i.ids), 0),
-          this.options.labelIndexMaxIds,
-        ),
-      ),
+      this.ch.query<SummaryAggregateRow>(summarySql(summaryScope, closeTimes, read)),
       rawStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(featureScope, model.binEdges, read)) : [],
       rawStarts.length > 0 && profiledFeatures(model.config).categorical.length > 0
         ? this.ch.query<FeatureAggregateRow>(categoricalFeaturesSql(featureScope, read))
@@ -467,7 +465,7 @@ export class WindowStore {
     const storedCurrent = [...stored].filter(([subStart]) => usable.has(windowOf(subStart)) && !freshVersions.has(subStart))
     const freshStarts = [...freshVersions.keys()].filter((subStart) => usable.has(windowOf(subStart)))
     const freshScope: WindowScope = { ...scope, sizeMs: sub, spans: ranges(freshStarts, sub) }
-    const read: ReadMode = { final, duplicates: freshDuplicates, labelsWithinHorizon: true, segmentOverflow: false }
+    const read: ReadMode = { final, duplicates: freshDuplicates, labelsWithinHorizon: true, labelsByKey: false, segmentOverflow: false }
     const [storedParts, numericRows, categoricalRows] = await Promise.all([
       this.featuresAt(model, sub, storedCurrent),
       freshStarts.length > 0 ? this.ch.query<FeatureAggregateRow>(numericFeaturesSql(freshScope, model.binEdges, read)) : [],
