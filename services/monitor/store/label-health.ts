@@ -43,10 +43,12 @@ export class LabelHealth {
     const recent = `model_id = ${modelId}${labelsFrom(since)}`
     // Each labeled prediction once, at its latest label time, and whether its prediction is stored:
     // a set of the stored ones among the labels' ids (bounded by the labels, like the read), not a
-    // join (half the CPU: 1,000,000 labels, 2.0 s against 4.2).
-    const labelIds = `SELECT prediction_id FROM ${ch.table('labels')} WHERE ${recent}`
+    // join (half the CPU: 1,000,000 labels, 2.0 s against 4.2). The keys are picked by their ids'
+    // hashes, the labels' stored ones (a fifth of the CPU of testing the strings); `found` tests
+    // the ids themselves.
+    const labelHashes = `SELECT prediction_hash FROM ${ch.table('labels')} WHERE ${recent}`
     const checked = `SELECT prediction_id, max(label_time) AS latest_label_time, min(ingested_at) AS first_seen,
-         prediction_id IN (SELECT prediction_id FROM ${ch.table('prediction_keys')} WHERE model_id = ${modelId} AND prediction_id IN (${labelIds})) AS found
+         prediction_id IN (SELECT prediction_id FROM ${ch.table('prediction_keys')} PREWHERE cityHash64(prediction_id) IN (${labelHashes}) WHERE model_id = ${modelId}) AS found
        FROM ${ch.table('labels')} WHERE ${recent} GROUP BY prediction_id`
     const rows = await ch.query<LabelHealthRow>(
       `SELECT ${modelId} AS model_id, toUInt64(${size}) AS window_size_ms, intDiv(latest_label_time, ${size}) * ${size} AS window_start,
