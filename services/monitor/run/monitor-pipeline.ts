@@ -325,9 +325,10 @@ export class MonitorPipeline {
         // records of it, a refresh (as skipClosed; the asker does not wait for it).
         const closed = this.knownClosed.has(windowRefKey(ref))
         if (closeCheck && closed) continue
+        const forClose = urgent && !closed
         const lateness = this.deps.models.get(ref.model_id)?.config.allowed_lateness
-        if (gather && urgent && !closed && lateness !== undefined) this.blocked.hold(ref, windowCloseAt(ref.window_start, ref.window_size_ms, lateness))
-        else void this.schedule.mark(ref, urgent && !closed).catch(() => undefined)
+        if (gather && forClose && lateness !== undefined) this.blocked.hold(ref, windowCloseAt(ref.window_start, ref.window_size_ms, lateness))
+        else void this.schedule.mark(ref, forClose).catch(() => undefined)
       }
     } catch (error) {
       // The instances that asked compute the windows themselves if this goes on (ownerDeadline).
