@@ -323,8 +323,8 @@ function labelsSql(scope: WindowScope, read: ReadMode): string {
   // are redeliveries, with the same event time).
   const predictionTimes = read.duplicates
     ? `SELECT prediction_id, ${windowOf(scope)} AS w, argMin(event_time, (kafka_timestamp, kafka_partition, kafka_offset)) AS prediction_time
-          FROM ${scope.predictions} WHERE ${rangeCondition(scope)} GROUP BY prediction_id, w`
-    : `SELECT prediction_id, ${windowOf(scope)} AS w, event_time AS prediction_time FROM ${scope.predictions} WHERE ${rangeCondition(scope)}`
+          ${of} GROUP BY prediction_id, w`
+    : `SELECT prediction_id, ${windowOf(scope)} AS w, event_time AS prediction_time ${of}`
   return `SELECT prediction_id, w, ${truth}
       FROM (
         SELECT prediction_id, w, ${latest}
