@@ -213,7 +213,7 @@ class PartitionRing {
  */
 export class PredictionIndex {
   private readonly partitions = new Map<number, PartitionRing>()
-  private readonly modelKeys = new Map<string, number>()
+  private readonly modelKeys = new Map<string, Map<string, number>>()
   private readonly models: { model_id: string; model_version: string }[] = []
   private evicted = 0
 
@@ -249,13 +249,19 @@ export class PredictionIndex {
     return this.evicted
   }
 
+  /** Two maps, not one keyed by the pair: a key built per prediction was a string allocated and
+   *  hashed per add. */
   private modelRef(modelId: string, version: string): number {
-    const key = `${modelId}\u0000${version}`
-    let ref = this.modelKeys.get(key)
+    let versions = this.modelKeys.get(modelId)
+    if (!versions) {
+      versions = new Map()
+      this.modelKeys.set(modelId, versions)
+    }
+    let ref = versions.get(version)
     if (ref === undefined) {
       ref = this.models.length
       this.models.push({ model_id: modelId, model_version: version })
-      this.modelKeys.set(key, ref)
+      versions.set(version, ref)
     }
     return ref
   }
