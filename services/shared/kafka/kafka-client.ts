@@ -2,6 +2,7 @@ import { Kafka, logLevel, type KafkaConfig } from 'kafkajs'
 import type { Logger } from '../logging/logger.ts'
 import { registerCodecs } from './codecs.ts'
 import { quietIdleConnections } from './request-queue-timer.ts'
+import { fastVarLongs } from './varlong-reader.ts'
 
 // kafkajs is no longer actively maintained: this folder is the only place that imports it, so a
 // switch to another client touches services/shared/kafka/ alone.
@@ -24,6 +25,7 @@ const IGNORED = ['KafkaJS v2.0.0 switched default partitioner', 'Limiting retrie
 export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
   registerCodecs()
   quietIdleConnections()
+  fastVarLongs()
   const config: KafkaConfig = {
     clientId: settings.clientId,
     brokers: settings.brokers,
