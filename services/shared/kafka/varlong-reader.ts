@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 
 // kafkajs 2.2.4 reads each record's timestamp delta (a zigzag varlong) with BigInt-backed Long
-// objects, about ten per byte read; in a monitor reading both topics that was a seventh of
+// objects, about ten per byte read; in a monitor reading both topics that was a sixth of
 // everything it allocated. A delta of up to seven bytes (49 bits) is read here as a number, exact
 // in a double, into one Long; longer or malformed input is left to kafkajs's own reader.
 

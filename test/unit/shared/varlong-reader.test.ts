@@ -2,8 +2,8 @@ import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import { KAFKAJS_READER, fastVarLongs } from '../../../services/shared/kafka/varlong-reader.ts'
 
-// kafkajs's own varlong reader, kept before the patch, against the patched one on the same bytes:
-// the same value and the same position after it, or the same error.
+// kafkajs's own varlong reader (which the patch keeps to fall back to) against the patched one on
+// the same bytes: the same value and the same position after it, or the same error.
 
 interface Decoder {
   offset: number
