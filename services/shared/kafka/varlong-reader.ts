@@ -17,15 +17,17 @@ interface LongClass {
 const FAST_BYTES = 7
 /** On the installed reader: kafkajs's own, which it falls back to. */
 export const KAFKAJS_READER = Symbol('kafkajs readVarLong')
+/** A reader, marked with kafkajs's own once it is the one installed here. */
+type Reader = ((this: Decoder) => unknown) & { [KAFKAJS_READER]?: Reader }
 
 /** Replaces kafkajs's Decoder.readVarLong with the reader above. Idempotent. */
 export function fastVarLongs(): void {
   const require = createRequire(import.meta.url)
   const decoder = require('kafkajs/src/protocol/decoder.js') as { prototype: Decoder }
   const Long = require('kafkajs/src/utils/long.js') as LongClass
-  const current = decoder.prototype.readVarLong as Decoder['readVarLong'] & { [KAFKAJS_READER]?: unknown }
+  const current = decoder.prototype.readVarLong as Reader
   if (current[KAFKAJS_READER]) return
-  const readVarLong = function (this: Decoder): unknown {
+  const readVarLong: Reader = function (this: Decoder): unknown {
     const { buffer, offset } = this
     let value = 0
     let scale = 1
@@ -41,7 +43,7 @@ export function fastVarLongs(): void {
       scale *= 128
     }
     return current.call(this)
-  } as Decoder['readVarLong'] & { [KAFKAJS_READER]?: unknown }
+  }
   readVarLong[KAFKAJS_READER] = current
   decoder.prototype.readVarLong = readVarLong
 }
