@@ -61,7 +61,7 @@ export async function runIngestFloor(ctx: BenchContext, o: { topics: TopicNames;
             if (!validateLabel(event, models.get(event.model_id), record.timestamp)) labels.add(labelRow(event, record, ingestedAt))
           }
         }
-        await Promise.all([ch.insertRowBinary('predictions', predictions.rows()), ch.insertRowBinary('labels', labels.rows())])
+        await Promise.all([ch.insertRowBinary('predictions', predictions.inserts()), ch.insertRowBinary('labels', labels.inserts())])
         records += batch.length
         if (records >= o.expected) done()
       },

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { lit } from '../../services/shared/clickhouse/sql.ts'
-import { encodeRows } from '../../services/shared/clickhouse/row-binary.ts'
+import { MAX_PARTITIONS_PER_INSERT, RowBinaryRowsWriter, encodeRows } from '../../services/shared/clickhouse/row-binary.ts'
 import { LABEL_LAYOUT, PREDICTION_LAYOUT, labelRow, type LabelRow, type PredictionSource } from '../../services/monitor/core/ingest/event-rows.ts'
 import type { RuntimeModel } from '../../services/monitor/core/runtime-model.ts'
 import { EventCodec } from '../../services/shared/codec/event-codec.ts'
 import { loadDriftgateConfig } from '../../services/shared/config/model-config.ts'
 import { mulberry32 } from '../../services/shared/stats/random.ts'
 import { loadRuntimeModels } from '../../services/monitor/run/runtime-models.ts'
-import { sampleLabel, samplePrediction } from '../support/events.ts'
+import { recordAt, sampleLabel, samplePrediction } from '../support/events.ts'
 import { consume, mutate, type Consumed } from '../support/fuzz-records.ts'
 import { predictionRow } from '../support/prediction-rows.ts'
 import { freshClickHouse } from '../support/harness.ts'
@@ -113,6 +113,7 @@ describe('rows of fuzzed records that the monitor accepts', () => {
         // Read back, every row equals the row the monitor stores, as JSON (-0 is stored as 0).
         // ClickHouse's own JSON parser is no reference here: 18.16 reads 5e-324 as 0 and rounds
         // some extreme values in the last digit.
+        expect(rows).toHaveLength(1)
         await ch.insertRowBinary(table, rows)
         const stored = await ch.query(`SELECT * FROM ${ch.table(table)} WHERE model_id = ${lit(model)} ORDER BY kafka_offset, prediction_id, kafka_partition`)
         const order = (r: Record<string, unknown>): string =>
@@ -129,6 +130,72 @@ describe('rows of fuzzed records that the monitor accepts', () => {
       expect(back!.prediction_id).toBe(first.row.prediction_id)
       expect(fuzzed.predictions).toBeGreaterThan(500)
       expect(fuzzed.labels).toBeGreaterThan(500)
+    } finally {
+      await drop()
+    }
+  })
+
+  it('of events stamped over 250 weeks in one batch are stored, in inserts of at most 100 partitions each', async () => {
+    // A backfill or a producer's odd clock: every time is valid on its own (within two years of
+    // its record's timestamp), yet one insert of them all spans more weekly partitions than the
+    // current engine takes in one block (max_partitions_per_insert_block).
+    const model = 'weeks'
+    const models = loadRuntimeModels(loadDriftgateConfig(writeModelConfig(model)))
+    const runtime = models.get(model)!
+    const week = 7 * 86_400_000
+    const first = Date.UTC(2019, 0, 7, 12)
+    const weeks = 250
+    const rand = mulberry32(11)
+    const sources: PredictionSource[] = Array.from({ length: 1_000 }, (_, i) => {
+      const time = first + (i % weeks) * week + Math.floor(rand() * 6 * 86_400_000)
+      return {
+        event: samplePrediction({ prediction_id: `w-${i}`, model_id: model, event_time: time }),
+        model: runtime,
+        record: recordAt(i, time + 1_000, i % 3),
+        ingestedAt: Date.UTC(2026, 10, 1),
+      }
+    })
+    const labels: LabelRow[] = sources.map((p, i) =>
+      labelRow(
+        sampleLabel({ prediction_id: p.event.prediction_id, model_id: model, label_time: p.event.event_time + 3_600_000 }),
+        recordAt(i, p.event.event_time + 3_601_000, i % 3),
+        i,
+      ),
+    )
+    const { ch, drop } = await freshClickHouse()
+    try {
+      const predictionInserts = encodeRows(PREDICTION_LAYOUT, sources)
+      const labelInserts = encodeRows(LABEL_LAYOUT, labels)
+      expect(predictionInserts.map((b) => b.rows)).toEqual([400, 400, 200])
+      expect(labelInserts).toHaveLength(3)
+      await ch.insertRowBinary('predictions', predictionInserts)
+      await ch.insertRowBinary('labels', labelInserts)
+      for (const [table, date] of [
+        ['predictions', 'event_date'],
+        ['labels', 'label_date'],
+      ] as const) {
+        const [stored] = await ch.query<{ n: number; ids: number; weeks: number; parts: number }>(
+          `SELECT count() AS n, uniqExact(prediction_id) AS ids, uniqExact(toMonday(${date})) AS weeks,
+                  (SELECT uniqExact(partition) FROM system.parts WHERE database = ${lit(ch.database)} AND table = ${lit(table)} AND active) AS parts
+           FROM ${ch.table(table)} WHERE model_id = ${lit(model)}`,
+        )
+        expect({ table, n: Number(stored!.n), ids: Number(stored!.ids), weeks: Number(stored!.weeks), parts: Number(stored!.parts) }).toEqual({
+          table,
+          n: 1_000,
+          ids: 1_000,
+          weeks,
+          parts: weeks,
+        })
+      }
+      // The keys the view copies from each insert are all there too.
+      const [keys] = await ch.query<{ n: number }>(`SELECT uniqExact(prediction_id) AS n FROM ${ch.table('prediction_keys')} WHERE model_id = ${lit(model)}`)
+      expect(Number(keys!.n)).toBe(1_000)
+      // What the split avoids: the same rows as one insert. Debian's 18.16 has no such limit.
+      const whole = new RowBinaryRowsWriter(PREDICTION_LAYOUT, 1 << 12, Infinity)
+      sources.forEach((source) => whole.add(source))
+      const [engine] = await ch.query<{ v: string }>('SELECT version() AS v')
+      if (engine!.v.startsWith('18.')) await ch.insertRowBinary('predictions', whole.inserts())
+      else await expect(ch.insertRowBinary('predictions', whole.inserts())).rejects.toThrow(new RegExp(`more than ${MAX_PARTITIONS_PER_INSERT}`))
     } finally {
       await drop()
     }

@@ -717,19 +717,19 @@ export class MonitorPipeline {
         this.lastPredictionAt.set(modelId, ingestedAt)
         for (const size of this.deps.models.get(modelId)!.config.windows) this.idleClosedThrough.delete(`${modelId}|${size}`)
       }
-      const predictionBytes = predictionRows.rows()
-      const labelBytes = labelRows.rows()
+      const predictionInserts = predictionRows.inserts()
+      const labelInserts = labelRows.inserts()
       // Counted before the insert: a round running meanwhile may already read these rows.
       for (const time of [...newestStored.predictions, ...newestStored.labels]) if (time !== undefined) this.stored = Math.max(this.stored, time)
       // Dead letters are sent while the rows are inserted: both must be done before the commit,
       // neither before the other.
       await Promise.all([
         this.deadLetter(deadLetters),
-        this.deps.ch.insertRowBinary('predictions', predictionBytes),
-        this.deps.ch.insertRowBinary('labels', labelBytes),
+        this.deps.ch.insertRowBinary('predictions', predictionInserts),
+        this.deps.ch.insertRowBinary('labels', labelInserts),
       ])
-      metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionBytes.rows)
-      metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelBytes.rows)
+      metrics.records.inc({ topic: topics.predictions, outcome: 'stored' }, predictionRows.rows())
+      metrics.records.inc({ topic: topics.labels, outcome: 'stored' }, labelRows.rows())
       const inserted = process.hrtime.bigint()
 
       await this.joinLabels(labels, touched)

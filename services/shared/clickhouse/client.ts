@@ -62,15 +62,18 @@ export class ClickHouse {
     await this.client.insert({ table: this.table(table), values: rows as object[], format: 'JSONEachRow' })
   }
 
-  /** One INSERT of rows already encoded as RowBinary, into the columns they name. */
-  async insertRowBinary(table: string, encoded: RowBinaryRows): Promise<void> {
-    if (encoded.rows === 0) return
-    const result = await this.client.exec({
-      query: `INSERT INTO ${this.table(table)} (${encoded.columns.map(ident).join(', ')}) FORMAT RowBinary`,
-      values: Readable.from([encoded.bytes]),
-    })
-    // The response must be read for the connection to be reused.
-    for await (const chunk of result.stream) void chunk
+  /** One INSERT per block of rows already encoded as RowBinary (RowBinaryRowsWriter.inserts),
+   *  into the columns they name, one after the other. */
+  async insertRowBinary(table: string, blocks: readonly RowBinaryRows[]): Promise<void> {
+    for (const encoded of blocks) {
+      if (encoded.rows === 0) continue
+      const result = await this.client.exec({
+        query: `INSERT INTO ${this.table(table)} (${encoded.columns.map(ident).join(', ')}) FORMAT RowBinary`,
+        values: Readable.from([encoded.bytes]),
+      })
+      // The response must be read for the connection to be reused.
+      for await (const chunk of result.stream) void chunk
+    }
   }
 
   async ping(): Promise<boolean> {

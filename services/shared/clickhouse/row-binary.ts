@@ -211,36 +211,78 @@ export interface RowBinaryRows {
   bytes: Buffer
 }
 
+/** How many partitions the rows of one insert may fall in: ClickHouse refuses a block that spans
+ *  more (`max_partitions_per_insert_block`, 100 by default since 19.x; 18.16 has no such limit). */
+export const MAX_PARTITIONS_PER_INSERT = 100
+
 /** How one table's rows are written: the columns in order and a writer of one row. */
 export interface RowBinaryLayout<T> {
   columns: readonly string[]
   write(w: RowBinaryWriter, row: T): void
+  /** The row's partition (the table's PARTITION BY), for a table that has one. */
+  partition?(row: T): number
 }
 
-/** Rows of one table written as they come, so that no row object has to outlive its source. */
+interface Block {
+  writer: RowBinaryWriter
+  rows: number
+  partitions: number
+}
+
+/**
+ * Rows of one table written as they come, so that no row object has to outlive its source, into
+ * as many insert blocks as it takes for none to span more than `maxPartitions` partitions: events
+ * a producer stamped years apart must not make the whole batch's insert fail on every retry.
+ */
 export class RowBinaryRowsWriter<T> {
-  private readonly writer: RowBinaryWriter
-  private count = 0
+  private readonly blocks: Block[] = []
+  private readonly blockOf = new Map<number, Block>()
+  private lastPartition = NaN
+  private lastBlock: Block | null = null
 
   constructor(
     private readonly layout: RowBinaryLayout<T>,
-    initialBytes = 1 << 12,
-  ) {
-    this.writer = new RowBinaryWriter(initialBytes)
-  }
+    private readonly initialBytes = 1 << 12,
+    private readonly maxPartitions = MAX_PARTITIONS_PER_INSERT,
+  ) {}
 
   add(row: T): void {
-    this.layout.write(this.writer, row)
-    this.count++
+    const block = this.blockFor(this.layout.partition?.(row) ?? 0)
+    this.layout.write(block.writer, row)
+    block.rows++
   }
 
-  rows(): RowBinaryRows {
-    return { columns: this.layout.columns, rows: this.count, bytes: this.writer.bytes() }
+  private blockFor(partition: number): Block {
+    // Consecutive rows are mostly of one partition.
+    if (partition === this.lastPartition && this.lastBlock) return this.lastBlock
+    let block = this.blockOf.get(partition)
+    if (!block) {
+      block = this.blocks[this.blocks.length - 1]
+      if (!block || block.partitions === this.maxPartitions) {
+        block = { writer: new RowBinaryWriter(this.blocks.length === 0 ? this.initialBytes : 1 << 12), rows: 0, partitions: 0 }
+        this.blocks.push(block)
+      }
+      block.partitions++
+      this.blockOf.set(partition, block)
+    }
+    this.lastPartition = partition
+    this.lastBlock = block
+    return block
+  }
+
+  /** Rows added so far. */
+  rows(): number {
+    return this.blocks.reduce((n, b) => n + b.rows, 0)
+  }
+
+  /** One insert per block; none when no row was added. */
+  inserts(): RowBinaryRows[] {
+    return this.blocks.map((b) => ({ columns: this.layout.columns, rows: b.rows, bytes: b.writer.bytes() }))
   }
 }
 
-export function encodeRows<T>(layout: RowBinaryLayout<T>, rows: readonly T[]): RowBinaryRows {
+export function encodeRows<T>(layout: RowBinaryLayout<T>, rows: readonly T[]): RowBinaryRows[] {
   const out = new RowBinaryRowsWriter(layout, Math.max(1 << 12, rows.length * 256))
   for (const row of rows) out.add(row)
-  return out.rows()
+  return out.inserts()
 }

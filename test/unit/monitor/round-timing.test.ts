@@ -81,7 +81,8 @@ function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number
   const ch = {
     table: (n: string) => n,
     insert: async () => undefined,
-    insertRowBinary: async (table: string, rows: { rows: number }) => void (table === 'predictions' && (predictionsStored += rows.rows)),
+    insertRowBinary: async (table: string, blocks: { rows: number }[]) =>
+      void (table === 'predictions' && (predictionsStored += blocks.reduce((n, b) => n + b.rows, 0))),
     query: async () => [],
     ping: async () => true,
   } as unknown as ClickHouse

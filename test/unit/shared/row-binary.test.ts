@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { RowBinaryWriter, encodeRows } from '../../../services/shared/clickhouse/row-binary.ts'
+import { MAX_PARTITIONS_PER_INSERT, RowBinaryRowsWriter, RowBinaryWriter, encodeRows } from '../../../services/shared/clickhouse/row-binary.ts'
+import { mondayOf } from '../../../services/monitor/core/ingest/event-rows.ts'
 
 const written = (write: (w: RowBinaryWriter) => void, initial?: number): number[] => {
   const w = new RowBinaryWriter(initial)
@@ -83,9 +84,51 @@ describe('RowBinary encoding', () => {
 
   it('grows its buffer over many rows without losing bytes', () => {
     const rows = Array.from({ length: 5_000 }, (_, i) => `row-${i}-${'é'.repeat(i % 50)}`)
-    const encoded = encodeRows({ columns: ['s'], write: (w, s: string) => w.string(s) }, rows)
+    const [encoded, ...more] = encodeRows({ columns: ['s'], write: (w, s: string) => w.string(s) }, rows)
     const expected = Buffer.concat(rows.map((s) => Buffer.concat([Buffer.from(written((w) => w.varUInt(Buffer.byteLength(s)))), Buffer.from(s)])))
-    expect(encoded.rows).toBe(5_000)
-    expect(encoded.bytes.equals(expected)).toBe(true)
+    expect(more).toEqual([])
+    expect(encoded!.rows).toBe(5_000)
+    expect(encoded!.bytes.equals(expected)).toBe(true)
+  })
+
+  it('puts a Monday and the six days after it in one week, as toMonday does', () => {
+    const day = 86_400_000
+    // 1970-01-05 and 2024-01-01 were Mondays; 1970-01-01 to 01-04 come before the first one.
+    const monday = Date.UTC(2024, 0, 1) / day
+    expect([0, 3, 6].map((d) => mondayOf(Date.UTC(2024, 0, 1 + d, 23, 59, 59, 999)))).toEqual([monday, monday, monday])
+    expect(mondayOf(Date.UTC(2023, 11, 31, 23, 59, 59, 999))).toBe(monday - 7)
+    expect(mondayOf(Date.UTC(2024, 0, 8))).toBe(monday + 7)
+    expect([0, 3 * day + 1].map(mondayOf)).toEqual([-3, -3])
+    expect(mondayOf(4 * day)).toBe(4)
+  })
+
+  it('splits rows into inserts of at most the partition limit, each row once and in order within its insert', () => {
+    // Rows of 250 partitions, shuffled: each insert may hold at most 100 of them.
+    const rows = Array.from({ length: 2_000 }, (_, i) => ({ id: i, partition: (i * 7919) % 250 }))
+    const writer = new RowBinaryRowsWriter({
+      columns: ['id'],
+      write: (w, r: { id: number; partition: number }) => w.uint32(r.id),
+      partition: (r) => r.partition,
+    })
+    rows.forEach((r) => writer.add(r))
+    const inserts = writer.inserts()
+    expect(writer.rows()).toBe(2_000)
+    expect(inserts.map((b) => b.rows).reduce((a, b) => a + b, 0)).toBe(2_000)
+    const ids = inserts.map((b) => Array.from({ length: b.rows }, (_, k) => b.bytes.readUInt32LE(4 * k)))
+    expect(ids.flat().sort((a, b) => a - b)).toEqual(rows.map((r) => r.id))
+    for (const block of ids) {
+      expect(new Set(block.map((id) => rows[id]!.partition)).size).toBeLessThanOrEqual(MAX_PARTITIONS_PER_INSERT)
+      expect(block).toEqual([...block].sort((a, b) => a - b))
+    }
+    // 250 partitions fill two inserts and part of a third, each partition in one insert only.
+    expect(inserts).toHaveLength(3)
+    const partitionsOf = ids.map((block) => new Set(block.map((id) => rows[id]!.partition)))
+    expect(partitionsOf.map((p) => p.size)).toEqual([100, 100, 50])
+    expect(new Set(partitionsOf.flatMap((p) => [...p])).size).toBe(250)
+  })
+
+  it('writes no insert without rows, and one for a table without partitions', () => {
+    expect(new RowBinaryRowsWriter({ columns: ['id'], write: (w, r: number) => w.uint32(r) }).inserts()).toEqual([])
+    expect(encodeRows({ columns: ['id'], write: (w, r: number) => w.uint32(r) }, [1, 2, 3]).map((b) => b.rows)).toEqual([3])
   })
 })

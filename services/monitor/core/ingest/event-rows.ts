@@ -30,6 +30,13 @@ const DAY_MS = 86_400_000
 let lastDay = NaN
 let lastDate = ''
 
+/** The Monday of a time's UTC week as a day number: `toMonday` of the Date written for the time,
+ *  which partitions the raw tables (1970-01-01 was a Thursday). */
+export function mondayOf(ms: number): number {
+  const day = Math.floor(ms / DAY_MS)
+  return day - ((day + 3) % 7)
+}
+
 /** The UTC date of a time in ms, as the event_date / label_date columns hold it. */
 export function isoDate(ms: number): string {
   const day = Math.floor(ms / DAY_MS)
@@ -121,6 +128,7 @@ export const PREDICTION_LAYOUT: RowBinaryLayout<PredictionSource> = {
     w.uint64(record.timestamp)
     w.uint64(ingestedAt)
   },
+  partition: ({ event }) => mondayOf(event.event_time),
 }
 
 /** The labels table's rows as the monitor inserts them (RowBinary). */
@@ -149,4 +157,5 @@ export const LABEL_LAYOUT: RowBinaryLayout<LabelRow> = {
     w.uint64(r.kafka_timestamp)
     w.uint64(r.ingested_at)
   },
+  partition: (r) => mondayOf(r.label_time),
 }
