@@ -886,4 +886,72 @@ describe('window store: regression and multiclass windows aggregated in ClickHou
       expect(inputRanges.filter(([from, to]) => from <= held && held < to)).toEqual([])
     }
   })
+
+  it('computes the confusion matrix of a model with 150 classes, cell for cell as counted from the rows', async () => {
+    // The matrix once took a countIf per cell: 100 classes made the query longer than ClickHouse
+    // parses, and every window of such a model failed.
+    const classes = Array.from({ length: 150 }, (_, i) => `k${i}`)
+    const modelId = 'wide-classes'
+    const dir = mkdtempSync(join(tmpdir(), 'driftgate-wide-'))
+    const reference: ReferenceProfile = { model_id: modelId, source: 'test', created_at: 0, numeric: {}, categorical: {}, prediction: {}, performance: {} }
+    writeFileSync(join(dir, 'reference.json'), JSON.stringify(reference))
+    writeFileSync(
+      join(dir, 'driftgate.yaml'),
+      `models:
+  - model_id: ${modelId}
+    task: multiclass_classification
+    classes: [${classes.join(', ')}]
+    features:
+      numeric: [x]
+      categorical: []
+    reference_profile: reference.json
+    windows: [1h]
+    allowed_lateness: 10m
+    label_horizon: 1d
+`,
+    )
+    const config = loadDriftgateConfig(join(dir, 'driftgate.yaml')).models[0]!
+    const model = buildRuntimeModel(config, loadReferenceProfile(join(dir, 'reference.json')))
+    const rand = prng(150)
+    const start = T0
+    // Mostly right, else any class; a few truths outside the configured classes (not counted).
+    const rows = Array.from({ length: 3_000 }, (_, i) => {
+      const said = classes[Math.floor(rand() * classes.length)]!
+      const truth = rand() < 0.02 ? 'unknown' : rand() < 0.6 ? said : classes[Math.floor(rand() * classes.length)]!
+      const t = start + Math.floor(rand() * (HOUR - MINUTE))
+      const event: PredictionEvent = {
+        prediction_id: `w-${i}`,
+        model_id: modelId,
+        model_version: 'v1',
+        event_time: t,
+        numeric_features: { x: rand() },
+        categorical_features: {},
+        prediction: { predicted_class: said, scores: {}, value: null },
+        segments: {},
+      }
+      return { event, truth, t }
+    })
+    await ch.insert(
+      'predictions',
+      rows.map((r, i) => predictionRow(r.event, model, recordAt(i, r.t + 1_000), r.t + 2_000)),
+    )
+    await ch.insert(
+      'labels',
+      rows.map((r, i) =>
+        labelRow(
+          { prediction_id: r.event.prediction_id, model_id: modelId, label_time: r.t + MINUTE, label_class: r.truth, label_value: null },
+          recordAt(i, r.t + MINUTE),
+          r.t + MINUTE,
+        ),
+      ),
+    )
+    await new WindowStore(ch).recompute(model, HOUR, [start])
+    const want = classes.map(() => new Array<number>(classes.length).fill(0))
+    for (const r of rows) if (r.truth !== 'unknown') want[classes.indexOf(r.truth)]![classes.indexOf(r.event.prediction.predicted_class!)]!++
+    const got = [...(await readWindowSummaries(ch, modelId)).values()].find((w) => w.segment === 'all')!
+    expect(got.classes).toEqual(classes)
+    expect(got.confusion.map((row) => row.map(Number))).toEqual(want)
+    expect(want.flat().filter((n) => n > 0).length).toBeGreaterThan(1_000)
+    expect(want.flat().reduce((a, b) => a + b, 0)).toBeLessThan(rows.length)
+  })
 })

@@ -393,10 +393,18 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
     `indexOf(${lit(classes)}, ifNull(label_class, '')) AS truth_index`,
     `indexOf(${lit(classes)}, ifNull(predicted_class, '')) AS said_index`,
   ]
-  const matrix = `[${classes.map((_, t) => `[${classes.map((_, p) => `countIf(classified AND truth_index = ${t + 1} AND said_index = ${p + 1})`).join(', ')}]`).join(', ')}]`
+  // The confusion matrix's non-empty cells (truth × classes + said, from 0) and their counts: a
+  // countIf per cell made the query grow with the classes squared (100 classes passed 18.16's
+  // and today's max_query_size, so no window of the model could be computed).
   const aggregates: Column[] = [
     ['countIf(classified)', 'cls_n'],
-    [matrix, 'confusion'],
+    [
+      `sumMapIf([toUInt32((truth_index - 1) * ${classes.length} + said_index - 1)], [toUInt64(1)], classified AND truth_index > 0 AND said_index > 0)`,
+      'confusion_map',
+      HIDDEN,
+    ],
+    ['confusion_map.1', 'confusion_cells'],
+    ['confusion_map.2', 'confusion_counts'],
   ]
   if (model.task === 'binary_classification') {
     const pos = lit(model.positive_class!)

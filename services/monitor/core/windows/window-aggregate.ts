@@ -36,7 +36,9 @@ export interface SummaryAggregateRow extends GroupKey {
   delay_p90: number | null
   delay_p99: number | null
   cls_n?: number
-  confusion?: number[][]
+  /** The confusion matrix's non-empty cells (truth index × classes + predicted index) and counts. */
+  confusion_cells?: number[]
+  confusion_counts?: number[]
   scored_n?: number
   log_loss_sum?: number
   auc_u_with_ties?: number
@@ -92,7 +94,8 @@ export const featureId = (g: GroupKey, feature: string): string => `${groupId(g)
 function classification(row: SummaryAggregateRow, config: ModelConfig): ClassificationPerformance | null {
   if (!row.cls_n) return null
   const classes = config.classes ?? []
-  const confusion = row.confusion ?? []
+  const confusion = classes.map(() => new Array<number>(classes.length).fill(0))
+  row.confusion_cells?.forEach((cell, i) => (confusion[Math.floor(cell / classes.length)]![cell % classes.length] = row.confusion_counts![i]!))
   const logLoss = row.scored_n ? row.log_loss_sum! / row.scored_n : null
   if (config.task !== 'binary_classification')
     return { ...multiclassMetrics(confusion), log_loss: logLoss, roc_auc: null, calibration_error: null, classes, confusion }
