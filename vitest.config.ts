@@ -10,6 +10,7 @@ const CLICKHOUSE_FACING = [
   'sub-window-features',
   'window-owner',
   'window-requests',
+  'window-failures',
   'label-health',
   'join-health-recheck',
   'label-lookup',

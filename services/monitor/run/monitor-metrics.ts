@@ -83,6 +83,18 @@ export function createMonitorMetrics(registry: Registry) {
       help: 'Window recomputation rounds that failed (retried until they succeed; commits wait meanwhile).',
       registers: [registry],
     }),
+    windowFailures: new Counter({
+      name: 'driftgate_window_failures_total',
+      help: 'Window computations that failed for a reason of the model (not ClickHouse being unavailable): the monitor moves on and retries them with backoff.',
+      labelNames: ['model_id'],
+      registers: [registry],
+    }),
+    windowsFailing: new Gauge({
+      name: 'driftgate_windows_failing',
+      help: 'Windows whose latest computation failed for a reason of the model (table window_failures).',
+      labelNames: ['model_id'],
+      registers: [registry],
+    }),
     batchSeconds: new Histogram({
       name: 'driftgate_batch_seconds',
       help: 'Time to handle one consumed batch, by step.',

@@ -29,6 +29,8 @@ import { WindowSchedule, type PendingWindow } from '../core/windows/window-sched
 import { coversRowsStoredAt, ownerPartition, ownerWorking } from '../core/windows/window-owner.ts'
 import { confirmedIdle, looksIdle, readyThrough, stepOf, type StoredPartition } from '../core/windows/data-steps.ts'
 import { mergeComputed, type ComputedWindows, type WindowStore } from '../store/window-store.ts'
+import { FailingWindows } from '../core/windows/failing-windows.ts'
+import { failingWindows, recordWindowFailures, recordWindowsRecovered } from '../store/window-failures.ts'
 
 /** Empty windows closed per model and size in one idle check (a week of hourly windows). */
 const MAX_EMPTY_WINDOWS = 168
@@ -143,6 +145,10 @@ export class MonitorPipeline {
   /** Windows of models another instance computes, taken from the schedule: resolved once a
    *  stored computation covers their marks, computed here after ownerDeadline. */
   private awaitingOwner: { entry: PendingWindow; takenAt: number }[] = []
+  /** Windows whose computation failed for a reason of their own, retried with backoff. */
+  private readonly failing = new FailingWindows()
+  /** The failing windows recorded for the models this instance owns were read (retryFailedWindows). */
+  private failuresLoaded = false
 
   /** The next round takes every marked window, as when stopping: a rebalance is under way, and
    *  what this instance has read should be committed before its partitions may move. */
@@ -221,6 +227,7 @@ export class MonitorPipeline {
   /** The whole assignment after a (re)join, and which partitions have nothing to read. */
   partitionsAssigned(partitions: { topic: string; partition: number; idle: boolean; end?: bigint }[]): void {
     this.predictionPartitions = new Set(partitions.filter((p) => p.topic === this.deps.topics.predictions).map((p) => p.partition))
+    this.failuresLoaded = false
     if (this.stepMs === 0) {
       // Other instances may ask this one for windows from now on (takeRequests).
       if (this.othersMayWait()) this.requestRound(this.roundDelayMs)
@@ -918,24 +925,19 @@ export class MonitorPipeline {
     let detecting = 0n
     // Judged once per model and size after all its chunks are stored: a window's history then
     // holds every window recomputed with it, and only the final alert state is published.
-    const toJudge = new Map<string, { model: RuntimeModel; sizeMs: number; parts: ComputedWindows[] }>()
+    const toJudge = new Map<string, { model: RuntimeModel; sizeMs: number; parts: ComputedWindows[]; refs: WindowRef[] }>()
     for (const group of recomputeChunks(refs, (ref) => this.deps.windows.rowsOf(ref))) {
       const model = this.deps.models.get(group[0]!.model_id)!
       const sizeMs = group[0]!.window_size_ms
       const chunkStarted = process.hrtime.bigint()
-      const computed = await this.deps.windows.recompute(
-        model,
-        sizeMs,
-        group.map((r) => r.window_start),
-        {
-          lowWatermark: lows.get(model.config.model_id) ?? -Infinity,
-          deferrable: new Set(group.filter((r) => deferrable.has(windowRefKey(r))).map((r) => r.window_start)),
-          asOf,
-          dataTime,
-        },
-      )
+      const { computed, failed } = await this.computeChunk(model, sizeMs, group, {
+        lowWatermark: lows.get(model.config.model_id) ?? -Infinity,
+        deferrable: new Set(group.filter((r) => deferrable.has(windowRefKey(r))).map((r) => r.window_start)),
+        asOf,
+        dataTime,
+      })
       for (const start of computed.deferred) deferred.add(windowRefKey({ model_id: model.config.model_id, window_size_ms: sizeMs, window_start: start }))
-      this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length)
+      this.deps.metrics.windowsRecomputed.inc(group.length - computed.deferred.length - failed.length)
       this.deps.logger.debug(
         {
           event: 'windows_recomputed',
@@ -963,8 +965,10 @@ export class MonitorPipeline {
       }
       for (const [feature, f] of newest) this.deps.metrics.categoryOverflow.set({ model_id: model.config.model_id, feature }, f.categorical!.overflow_values)
       this.setSegmentOverflow(model, computed)
-      const judged = toJudge.get(`${model.config.model_id}|${sizeMs}`) ?? { model, sizeMs, parts: [] }
+      const judged = toJudge.get(`${model.config.model_id}|${sizeMs}`) ?? { model, sizeMs, parts: [], refs: [] }
       judged.parts.push(computed)
+      const left = new Set([...computed.deferred, ...failed.map((r) => r.window_start)])
+      judged.refs.push(...group.filter((r) => !left.has(r.window_start)))
       toJudge.set(`${model.config.model_id}|${sizeMs}`, judged)
       // Held open by a partition not read far enough: recomputed once the watermark passes its
       // close time. The batches that marked it are covered by this computation, or, when it was
@@ -976,17 +980,112 @@ export class MonitorPipeline {
       if (computed.blocked.length > 0) this.requestRound(this.roundDelayMs)
     }
     const detectStarted = process.hrtime.bigint()
-    for (const { model, sizeMs, parts } of toJudge.values()) {
+    for (const { model, sizeMs, parts, refs } of toJudge.values()) {
       const merged = mergeComputed(parts)
-      await this.deps.onWindowsComputed?.(model, merged, dataTime)
+      try {
+        await this.deps.onWindowsComputed?.(model, merged, dataTime)
+      } catch (error) {
+        if (isInfrastructureError(error)) throw error
+        await this.windowsFailed(refs, error)
+        continue
+      }
       // Other instances waiting for these windows (leaveToOwners) may now commit.
       if (computedFrom !== null && merged.versions.size > 0)
         await this.deps.windows.recordJudged(model.config.model_id, sizeMs, [...merged.versions.keys()], computedFrom)
+      const recovered = refs.filter((r) => this.failing.recovered(r))
+      if (recovered.length > 0) {
+        await recordWindowsRecovered(this.deps.ch, recovered, this.now())
+        this.deps.logger.info(
+          { event: 'window_recovered', model_id: model.config.model_id, window_size_ms: sizeMs, starts: recovered.map((r) => r.window_start) },
+          'failing windows were computed',
+        )
+        this.setFailingGauge()
+      }
     }
     detecting += process.hrtime.bigint() - detectStarted
     this.deps.metrics.batchSeconds.observe({ step: 'aggregate' }, Number(process.hrtime.bigint() - started - detecting) / 1e9)
     this.deps.metrics.batchSeconds.observe({ step: 'detect' }, Number(detecting) / 1e9)
     return deferred
+  }
+
+  /**
+   * Computes a chunk of one model's windows of one size. When it fails for a reason of the
+   * model's own (not ClickHouse's availability, which fails the round and is retried), the
+   * windows are computed one by one and those that fail alone are recorded as failing and left
+   * out: one model's failure holds up neither the other models nor any commit.
+   */
+  private async computeChunk(
+    model: RuntimeModel,
+    sizeMs: number,
+    group: WindowRef[],
+    options: { lowWatermark: number; deferrable: Set<number>; asOf: number; dataTime: number },
+  ): Promise<{ computed: ComputedWindows; failed: WindowRef[] }> {
+    const compute = (refs: WindowRef[]): Promise<ComputedWindows> =>
+      this.deps.windows.recompute(
+        model,
+        sizeMs,
+        refs.map((r) => r.window_start),
+        options,
+      )
+    try {
+      return { computed: await compute(group), failed: [] }
+    } catch (error) {
+      if (isInfrastructureError(error)) throw error
+      if (group.length === 1) {
+        await this.windowsFailed(group, error)
+        return { computed: mergeComputed([]), failed: group }
+      }
+    }
+    const parts: ComputedWindows[] = []
+    const failed: WindowRef[] = []
+    for (const ref of group) {
+      try {
+        parts.push(await compute([ref]))
+      } catch (error) {
+        if (isInfrastructureError(error)) throw error
+        await this.windowsFailed([ref], error)
+        failed.push(ref)
+      }
+    }
+    return { computed: mergeComputed(parts), failed }
+  }
+
+  /** Records windows of one model as failing (a ClickHouse outage meanwhile fails the round). */
+  private async windowsFailed(refs: WindowRef[], error: unknown): Promise<void> {
+    if (refs.length === 0) return
+    const now = this.now()
+    const { model_id, window_size_ms } = refs[0]!
+    await recordWindowFailures(this.deps.ch, refs, now, error instanceof Error ? `${error.name}: ${error.message}` : String(error))
+    for (const ref of refs) this.failing.failed(ref, now)
+    this.deps.metrics.windowFailures.inc({ model_id }, refs.length)
+    this.setFailingGauge()
+    this.deps.logger.error(
+      { event: 'window_failed', model_id, window_size_ms, starts: refs.map((r) => r.window_start), err: error },
+      'computing windows failed for a reason of the model; the other models go on, these are retried with backoff',
+    )
+  }
+
+  private setFailingGauge(): void {
+    const counts = this.failing.countsByModel()
+    for (const id of this.deps.models.keys()) this.deps.metrics.windowsFailing.set({ model_id: id }, counts.get(id) ?? 0)
+  }
+
+  /**
+   * Marks the failing windows whose retry is due; first, after start-up or a new assignment, reads
+   * those recorded for the models this instance owns (a previous run's or instance's). They are
+   * computed with the next round; a failure again only postpones them.
+   */
+  async retryFailedWindows(): Promise<void> {
+    if (this.closing) return
+    if (!this.failuresLoaded) {
+      const owned = [...this.deps.models.keys()].filter((id) => this.owns(id))
+      for (const ref of await failingWindows(this.deps.ch, owned)) this.failing.known(ref)
+      this.failuresLoaded = true
+      this.setFailingGauge()
+    }
+    const due = this.failing.takeDue(this.now())
+    for (const ref of due) void this.schedule.mark(ref, true).catch(() => undefined)
+    if (due.length > 0) this.requestRound(0)
   }
 }
 

@@ -163,6 +163,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorService {
     retryRun = pipeline
       .retryOpenWindows()
       .then(() => pipeline.closeIdleWindows())
+      .then(() => pipeline.retryFailedWindows())
       .catch((error: unknown) =>
         deps.logger.warn({ event: 'open_window_retry_failed', err: error }, 'retry or idle close of open windows failed; next run retries'),
       )

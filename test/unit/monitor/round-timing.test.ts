@@ -7,6 +7,7 @@ import { MonitorPipeline } from '../../../services/monitor/run/monitor-pipeline.
 import { defaultMonitorSettings } from '../../../services/monitor/run/monitor-settings.ts'
 import type { ComputedWindows, WindowRequest, WindowStore } from '../../../services/monitor/store/window-store.ts'
 import type { ModelWatermark } from '../../../services/monitor/store/model-watermark.ts'
+import type { RuntimeModel } from '../../../services/monitor/core/runtime-model.ts'
 import { ownerPartition } from '../../../services/monitor/core/windows/window-owner.ts'
 import type { WindowRef } from '../../../services/monitor/core/windows/window-math.ts'
 import type { ClickHouse } from '../../../services/shared/clickhouse/client.ts'
@@ -47,22 +48,49 @@ interface Computing {
   closable: Set<number>
 }
 
+/** What the stand-in store's computations throw for a model, while set (by the test). */
+type Failures = Map<string, (starts: number[]) => Error | null>
+
 /** `low`: the model's low watermark, set by the test; a window it has not reached is held open. */
 /** `ends`: partition 0's end offset in Kafka, or the error reading it gives (set by the test). */
-function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number }; ends?: { value: bigint | Error } } = {}) {
+/** `failures`: computations of a model that throw; `storedFailing`: windows recorded as failing;
+ *  `judged`: the models whose windows were judged, `misjudged` those whose judging throws. */
+function setUp(
+  shared?: OwnerChecks,
+  o: {
+    stepMs?: number
+    low?: { value: number }
+    ends?: { value: bigint | Error }
+    failures?: Failures
+    storedFailing?: WindowRef[]
+    judged?: string[]
+    misjudged?: Set<string>
+  } = {},
+) {
   const model = buildRuntimeModel(modelConfig({ model_id: 'churn', windows: ['1h'] }), null)
-  const computations: { at: number; starts: number[]; asOf?: number; predictionsStored: number; closed: number[] }[] = []
+  const other = buildRuntimeModel(modelConfig({ model_id: 'fraud', windows: ['1h'] }), null)
+  const computations: { at: number; model: string; starts: number[]; asOf?: number; predictionsStored: number; closed: number[] }[] = []
+  const inserted: { table: string; rows: Record<string, unknown>[] }[] = []
   let predictionsStored = 0
   const computing: Computing = { ms: 0, closable: new Set() }
   const closeAt = (start: number): number => start + HOUR + LATENESS
   /** What the pipeline told the watermark of its partitions' progress. */
   const recorded: PartitionProgress[] = []
   const windows = {
-    async recompute(_model: unknown, _size: number, starts: number[], options?: { asOf?: number; lowWatermark?: number }): Promise<ComputedWindows> {
+    async recompute(computed: RuntimeModel, _size: number, starts: number[], options?: { asOf?: number; lowWatermark?: number }): Promise<ComputedWindows> {
+      const failure = o.failures?.get(computed.config.model_id)?.(starts)
+      if (failure) throw failure
       const low = options?.lowWatermark ?? -Infinity
       const held = o.low ? starts.filter((s) => closeAt(s) > low) : []
       const closedStarts = o.low ? starts.filter((s) => closeAt(s) <= low) : starts.filter((s) => computing.closable.has(s))
-      computations.push({ at: Date.now(), starts: [...starts].sort((a, b) => a - b), asOf: options?.asOf, predictionsStored, closed: closedStarts })
+      computations.push({
+        at: Date.now(),
+        model: computed.config.model_id,
+        starts: [...starts].sort((a, b) => a - b),
+        asOf: options?.asOf,
+        predictionsStored,
+        closed: closedStarts,
+      })
       if (computing.ms > 0) await new Promise((r) => setTimeout(r, computing.ms))
       const blocked = held.map((start) => ({ start, closeAt: closeAt(start) }))
       return { summaries: [], features: [], versions: new Map(), deferred: [], featuresReused: [], featuresMerged: [], closedStarts, blocked, rereads: 0 }
@@ -80,10 +108,10 @@ function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number
   } as unknown as WindowStore
   const ch = {
     table: (n: string) => n,
-    insert: async () => undefined,
+    insert: async (table: string, rows: Record<string, unknown>[]) => void inserted.push({ table, rows }),
     insertRowBinary: async (table: string, blocks: { rows: number }[]) =>
       void (table === 'predictions' && (predictionsStored += blocks.reduce((n, b) => n + b.rows, 0))),
-    query: async () => [],
+    query: async (sql: string) => (sql.includes('window_failures') ? (o.storedFailing ?? []) : []),
     ping: async () => true,
   } as unknown as ClickHouse
   const decode = (value: Buffer | null) => ({ event: JSON.parse(String(value)) as unknown })
@@ -95,10 +123,17 @@ function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number
     codec,
     producer,
     topics,
-    models: new Map([['churn', model]]),
+    models: new Map([
+      ['churn', model],
+      ['fraud', other],
+    ]),
     windows,
     metrics: createMonitorMetrics(new Registry()),
     logger: pino({ level: 'silent' }),
+    onWindowsComputed: async (judged: RuntimeModel) => {
+      if (o.misjudged?.has(judged.config.model_id)) throw new TypeError("Cannot read properties of undefined (reading 'psi')")
+      o.judged?.push(judged.config.model_id)
+    },
     settings: defaultMonitorSettings({
       roundDelayMs: ROUND_DELAY,
       refreshMs: REFRESH,
@@ -136,10 +171,10 @@ function setUp(shared?: OwnerChecks, o: { stepMs?: number; low?: { value: number
     timestamp: at.timestamp ?? Date.now(),
     headers: {},
   })
-  const prediction = (id: string, eventTime: number) =>
-    record('predictions', samplePrediction({ prediction_id: id, model_id: 'churn', model_version: 'v1', event_time: eventTime, segments: {} }))
+  const prediction = (id: string, eventTime: number, modelId = 'churn') =>
+    record('predictions', samplePrediction({ prediction_id: id, model_id: modelId, model_version: 'v1', event_time: eventTime, segments: {} }))
   const label = (id: string) => record('labels', sampleLabel({ prediction_id: id, model_id: 'churn', label_time: Date.now() }))
-  return { pipeline, computations, computing, prediction, label, record, recorded }
+  return { pipeline, computations, computing, prediction, label, record, recorded, inserted }
 }
 
 describe('monitor rounds', () => {
@@ -569,5 +604,115 @@ describe('monitor rounds', () => {
     })
     await pipeline.handleBatch([valid, hostile], [{ topic: 'predictions', partition: 0, maxTimestamp: year2200, caughtUp: true }])
     expect(recorded.map((p) => p.maxTimestamp)).toEqual([at])
+  })
+})
+
+describe("a model's windows that fail for a reason of their own", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] })
+    vi.setSystemTime(T0)
+  })
+  afterEach(() => vi.useRealTimers())
+
+  /** What ClickHouse answers a query it refuses (not an overload or outage). */
+  const refused = (): Error => Object.assign(new Error('Max query size exceeded'), { code: '62', type: 'SYNTAX_ERROR' })
+  const failureRows = (inserted: { table: string; rows: Record<string, unknown>[] }[]) =>
+    inserted
+      .filter((i) => i.table === 'window_failures')
+      .flatMap((i) => i.rows.map((r) => ({ model_id: r.model_id, window_start: r.window_start, failing: r.failing })))
+
+  it('hold up neither another model nor the commit, are recorded, and are computed again a minute later', async () => {
+    const broken = new Set<number>()
+    const failures: Failures = new Map([['fraud', (starts) => (starts.some((s) => broken.has(s)) ? refused() : null)]])
+    const { pipeline, computations, prediction, inserted } = setUp(undefined, { failures })
+    const w1 = T0 - 5 * HOUR
+    const w2 = T0 - 4 * HOUR
+    broken.add(w1)
+    // fraud's w1 fails, in a chunk with its w2 and churn's w1.
+    const batch = await pipeline.handleBatch([prediction('a', w1 + 60_000), prediction('b', w1 + 60_000, 'fraud'), prediction('c', w2 + 60_000, 'fraud')])
+    let settled = false
+    void batch.settled.then(() => (settled = true))
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(settled).toBe(true)
+    const computed = (model: string): number[] => computations.filter((c) => c.model === model).flatMap((c) => c.starts)
+    // Each prediction also marks the window two before its own, which it may close.
+    expect(computed('churn')).toEqual([w1 - 2 * HOUR, w1])
+    // Narrowed down: fraud's other windows computed one by one, w1 left out.
+    expect(computed('fraud')).toEqual([w1 - 2 * HOUR, w1 - HOUR, w2])
+    expect(failureRows(inserted)).toEqual([{ model_id: 'fraud', window_start: w1, failing: 1 }])
+    const failedAt = Date.now()
+
+    // Not retried before its minute is up; then computed, and recorded recovered.
+    broken.clear()
+    computations.length = 0
+    await vi.advanceTimersByTimeAsync(30_000)
+    await pipeline.retryFailedWindows()
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(computations).toEqual([])
+    await vi.advanceTimersByTimeAsync(failedAt + 60_000 - Date.now())
+    await pipeline.retryFailedWindows()
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(computations.map((c) => [c.model, c.starts])).toEqual([['fraud', [w1]]])
+    expect(failureRows(inserted).at(-1)).toEqual({ model_id: 'fraud', window_start: w1, failing: 0 })
+  })
+
+  it('retried while they keep failing, at doubling intervals', async () => {
+    const failures: Failures = new Map([['fraud', () => refused()]])
+    const { pipeline, prediction, inserted } = setUp(undefined, { failures })
+    const w1 = T0 - 5 * HOUR
+    await pipeline.handleBatch([prediction('b', w1 + 60_000, 'fraud')])
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    const attemptsAt: number[] = [Date.now()]
+    // Looked at every 5 s (as the service does) for 8 minutes: failed again at 1, 2 and 4 minutes' wait.
+    for (let t = 0; t < 8 * 60_000; t += 5_000) {
+      const before = failureRows(inserted).length
+      await pipeline.retryFailedWindows()
+      await vi.advanceTimersByTimeAsync(5_000)
+      if (failureRows(inserted).length > before) attemptsAt.push(Date.now())
+    }
+    const waits = attemptsAt.slice(1).map((at, i) => at - attemptsAt[i]!)
+    expect(waits.map((w) => Math.round(w / 60_000))).toEqual([1, 2, 4])
+    expect(failureRows(inserted).every((r) => r.failing === 1)).toBe(true)
+  })
+
+  it('a detector that throws on one model leaves it out and judges the others', async () => {
+    const judged: string[] = []
+    const { pipeline, prediction, inserted } = setUp(undefined, { judged, misjudged: new Set(['fraud']) })
+    const w1 = T0 - 5 * HOUR
+    const batch = await pipeline.handleBatch([prediction('a', w1 + 60_000), prediction('b', w1 + 60_000, 'fraud')])
+    let settled = false
+    void batch.settled.then(() => (settled = true))
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(settled).toBe(true)
+    expect(judged).toEqual(['churn'])
+    expect(failureRows(inserted).map((r) => [r.model_id, r.window_start])).toEqual([
+      ['fraud', w1 - 2 * HOUR],
+      ['fraud', w1],
+    ])
+  })
+
+  it('after a restart, the windows recorded as failing are computed again at once', async () => {
+    const w1 = T0 - 5 * HOUR
+    const { pipeline, computations } = setUp(undefined, { storedFailing: [{ model_id: 'fraud', window_size_ms: HOUR, window_start: w1 }] })
+    await pipeline.retryFailedWindows()
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(computations.map((c) => [c.model, c.starts])).toEqual([['fraud', [w1]]])
+  })
+
+  it('ClickHouse unavailable is no such failure: the commit waits until it is back', async () => {
+    let down = true
+    const failures: Failures = new Map([['fraud', () => (down ? Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) : null)]])
+    const { pipeline, computations, prediction, inserted } = setUp(undefined, { failures })
+    const w1 = T0 - 5 * HOUR
+    const batch = await pipeline.handleBatch([prediction('a', w1 + 60_000), prediction('b', w1 + 60_000, 'fraud')])
+    let settled = false
+    void batch.settled.then(() => (settled = true))
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(settled).toBe(false)
+    down = false
+    await vi.advanceTimersByTimeAsync(11_000)
+    expect(settled).toBe(true)
+    expect(computations.some((c) => c.model === 'fraud' && c.starts.includes(w1))).toBe(true)
+    expect(failureRows(inserted)).toEqual([])
   })
 })
