@@ -85,7 +85,17 @@ export function anomalyWindow(rand: () => number, start: number, perWindow: numb
     label_delay_p90_ms: null,
     label_delay_p99_ms: null,
     classification: volume
-      ? { accuracy: hits / volume, precision: 0, recall: 0, f1: 0, log_loss: null, roc_auc: null, calibration_error: null, classes: ['0', '1'], confusion: [] }
+      ? {
+          accuracy: hits / volume,
+          precision: 0,
+          recall: 0,
+          f1: 0,
+          log_loss: null,
+          roc_auc: null,
+          calibration_error: null,
+          classes: ['0', '1'],
+          confusion: { cells: [], counts: [] },
+        }
       : null,
     regression: null,
     estimated_accuracy: null,

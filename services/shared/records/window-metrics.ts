@@ -3,6 +3,8 @@
 // (the model's prediction is profiled as the pseudo-features PREDICTION_SCORE, PREDICTION_CLASS
 // and PREDICTION_VALUE).
 
+import type { ConfusionCells } from '../stats/classification.ts'
+
 export const ALL_SEGMENTS = 'all'
 export const PREDICTION_SCORE = '__score'
 export const PREDICTION_CLASS = '__predicted_class'
@@ -69,7 +71,7 @@ export interface ClassificationPerformance {
   calibration_error: number | null
   /** Class labels in the order of the confusion matrix rows (truth) and columns (predicted). */
   classes: string[]
-  confusion: number[][]
+  confusion: ConfusionCells
 }
 
 export interface RegressionPerformance {

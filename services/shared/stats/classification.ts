@@ -50,35 +50,86 @@ export function binaryMetrics(tp: number, fp: number, fn: number, tn: number): C
 }
 
 /**
- * Accuracy (trace / total) and macro-averaged precision, recall and F1 of a square confusion
- * matrix (rows truth, columns predicted). Each class's F1 is the harmonic mean of its own
- * precision and recall, and the macro F1 averages those (scikit-learn's definition).
+ * A confusion matrix of k classes by its non-zero cells: cell `truth × k + predicted` (class
+ * indices in the order of the classes), ascending, with its count. A model with thousands of
+ * classes has as many cells as its labeled predictions have distinct pairs, not k².
+ */
+export interface ConfusionCells {
+  cells: number[]
+  counts: number[]
+}
+
+/** The non-zero cells of a square matrix (rows truth, columns predicted). */
+export function confusionCells(matrix: number[][]): ConfusionCells {
+  const k = matrix.length
+  const out: ConfusionCells = { cells: [], counts: [] }
+  matrix.forEach((row, t) =>
+    row.forEach((count, p) => {
+      if (count === 0) return
+      out.cells.push(t * k + p)
+      out.counts.push(count)
+    }),
+  )
+  return out
+}
+
+/** The k × k matrix of the cells. */
+export function confusionMatrixOf(c: ConfusionCells, k: number): number[][] {
+  const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0))
+  c.cells.forEach((cell, i) => (matrix[Math.floor(cell / k)]![cell % k] = c.counts[i]!))
+  return matrix
+}
+
+/** The count of one cell (0 when absent). */
+export function confusionCount(c: ConfusionCells, k: number, truth: number, predicted: number): number {
+  const i = c.cells.indexOf(truth * k + predicted)
+  return i < 0 ? 0 : c.counts[i]!
+}
+
+/** Pairs counted, pairs on the diagonal, and per class the pairs with it as truth and as prediction. */
+export function confusionTotals(c: ConfusionCells, k: number): { n: number; correct: number; truth: Float64Array; predicted: Float64Array } {
+  const truth = new Float64Array(k)
+  const predicted = new Float64Array(k)
+  let n = 0
+  let correct = 0
+  c.cells.forEach((cell, i) => {
+    const count = c.counts[i]!
+    const t = Math.floor(cell / k)
+    const p = cell % k
+    n += count
+    if (t === p) correct += count
+    truth[t]! += count
+    predicted[p]! += count
+  })
+  return { n, correct, truth, predicted }
+}
+
+/**
+ * Accuracy (trace / total) and macro-averaged precision, recall and F1 of a k-class confusion
+ * matrix. Each class's F1 is the harmonic mean of its own precision and recall, and the macro F1
+ * averages those (scikit-learn's definition).
  *
  * The averages run over the classes that occur in the data, as truth or as prediction (row or
  * column sum > 0), like scikit-learn without an explicit label list: a class absent from a window
  * says nothing about the model there and would otherwise drag every average down. Within those
  * classes an undefined ratio counts as 0 (a class predicted but never true has recall 0).
- * All zeros for an empty or all-zero matrix.
+ * All zeros for an empty matrix.
  */
-export function multiclassMetrics(confusion: number[][]): ClassificationMetrics {
-  const k = confusion.length
-  let correct = 0
-  let n = 0
+export function multiclassMetrics(c: ConfusionCells, k: number): ClassificationMetrics {
+  const { n, correct, truth, predicted } = confusionTotals(c, k)
+  const diagonal = new Float64Array(k)
+  c.cells.forEach((cell, i) => {
+    if (Math.floor(cell / k) === cell % k) diagonal[cell % k] = c.counts[i]!
+  })
   let present = 0
   let p = 0
   let r = 0
   let f = 0
   for (let i = 0; i < k; i++) {
-    const row = confusion[i]!
-    const tp = row[i] ?? 0
-    const rowSum = row.reduce((a, b) => a + b, 0)
-    const colSum = confusion.reduce((s, other) => s + (other[i] ?? 0), 0)
-    correct += tp
-    n += rowSum
-    if (rowSum === 0 && colSum === 0) continue
+    if (truth[i] === 0 && predicted[i] === 0) continue
     present++
-    const precision = ratio(tp, colSum)
-    const recall = ratio(tp, rowSum)
+    const precision = ratio(diagonal[i]!, predicted[i]!)
+    const recall = ratio(diagonal[i]!, truth[i]!)
     p += precision
     r += recall
     f += ratio(2 * precision * recall, precision + recall)

@@ -12,6 +12,7 @@ import { evaluateWindow } from '../../../services/monitor/core/detectors/evaluat
 import type { JoinHealth, WindowSnapshot } from '../../../services/monitor/core/detectors/finding.ts'
 import { detectPerformance, hanleyMcNeilSe } from '../../../services/monitor/core/detectors/performance.detector.ts'
 import type { ClassificationPerformance } from '../../../services/shared/records/window-metrics.ts'
+import { confusionCells, confusionCount } from '../../../services/shared/stats/classification.ts'
 import { HOUR, T0, detectorConfig, emptyReference, input, modelConfig, prng, summary, windowKey } from './synthetic.ts'
 
 const model = modelConfig()
@@ -43,7 +44,7 @@ function classification(seed: number, labeled: number, accuracy: number): Classi
     roc_auc: null,
     calibration_error: null,
     classes: ['0', '1'],
-    confusion: m,
+    confusion: confusionCells(m),
   }
 }
 
@@ -132,7 +133,7 @@ describe('performance detector', () => {
     expect(f.threshold).toBeCloseTo(0.85, 12)
     expect(f.label_coverage).toBe(0.8)
     // Newcombe (hybrid Wilson) interval of p_ref - p_window: low = d - sqrt((p1 - l1)^2 + (u2 - p2)^2).
-    const correct = c.confusion[0]![0]! + c.confusion[1]![1]!
+    const correct = confusionCount(c.confusion, 2, 0, 0) + confusionCount(c.confusion, 2, 1, 1)
     const [l1] = wilson(18_000, 20_000)
     const [, u2] = wilson(correct, 4_000)
     const p2 = correct / 4_000
@@ -161,7 +162,7 @@ describe('performance detector', () => {
     const cfg = detectorConfig({ performance: { metric: 'roc_auc' } })
     const c = { ...classification(5, 3_000, 0.8), roc_auc: 0.75 }
     const { findings } = detectPerformance(input(model, cfg, reference, window(3_000, 3_000, c)))
-    const nPos = c.confusion[1]![0]! + c.confusion[1]![1]!
+    const nPos = confusionCount(c.confusion, 2, 1, 0) + confusionCount(c.confusion, 2, 1, 1)
     const nNeg = 3_000 - nPos
     const q1 = 0.75 / 1.25
     const q2 = (2 * 0.75 * 0.75) / 1.75

@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { featureFromRecord, featureToRecord, summaryFromRecord, summaryToRecord } from '../../../services/monitor/core/windows/window-rows.ts'
+import {
+  FULL_CONFUSION_MAX_CLASSES,
+  featureFromRecord,
+  featureToRecord,
+  summaryFromRecord,
+  summaryToRecord,
+} from '../../../services/monitor/core/windows/window-rows.ts'
 import type { FeatureWindowStats, WindowSummary } from '../../../services/shared/records/window-metrics.ts'
 import { HOUR, T0, windowKey } from '../detectors/synthetic.ts'
 
@@ -49,10 +55,7 @@ const classified: WindowSummary = {
     roc_auc: null,
     calibration_error: 0.02,
     classes: ['0', '1'],
-    confusion: [
-      [600, 40],
-      [50, 210],
-    ],
+    confusion: { cells: [0, 1, 2, 3], counts: [600, 40, 50, 210] },
   },
   regression: null,
   estimated_accuracy: 0.88,
@@ -88,6 +91,32 @@ describe('window rows', () => {
   it('map summaries and features to their rows and back unchanged', () => {
     for (const s of [classified, regressed]) expect(summaryFromRecord(summaryToRecord(s))).toEqual(s)
     for (const f of [numeric, categorical]) expect(featureFromRecord(featureToRecord(f))).toEqual(f)
+  })
+
+  it('keep the full confusion matrix up to 100 classes, and only its non-zero cells beyond', () => {
+    expect(summaryToRecord(classified).confusion).toEqual([
+      [600, 40],
+      [50, 210],
+    ])
+    const wide = (k: number): WindowSummary => ({
+      ...classified,
+      classification: {
+        ...classified.classification!,
+        classes: Array.from({ length: k }, (_, i) => `c${i}`),
+        confusion: { cells: [0, k + 2], counts: [7, 3] },
+      },
+    })
+    const full = summaryToRecord(wide(FULL_CONFUSION_MAX_CLASSES)).confusion
+    expect(full).toHaveLength(FULL_CONFUSION_MAX_CLASSES)
+    expect([full[0]![0], full[1]![2], full.flat().reduce((a, b) => a + b, 0)]).toEqual([7, 3, 10])
+    const record = summaryToRecord(wide(FULL_CONFUSION_MAX_CLASSES + 1))
+    expect([record.confusion, record.confusion_cells, record.confusion_counts]).toEqual([[], [0, FULL_CONFUSION_MAX_CLASSES + 3], [7, 3]])
+    expect(summaryFromRecord(record)).toEqual(wide(FULL_CONFUSION_MAX_CLASSES + 1))
+  })
+
+  it('read a row stored before the cells were kept from its full matrix', () => {
+    const { confusion_cells: _, confusion_counts: __, ...old } = summaryToRecord(classified)
+    expect(summaryFromRecord({ ...old, confusion_cells: [], confusion_counts: [] })).toEqual(classified)
   })
 
   it('have the columns the migrations give their tables', () => {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import {
   binaryMetrics,
+  confusionCells,
+  confusionCount,
   confusionMatrix,
+  confusionMatrixOf,
+  confusionTotals,
   expectedCalibrationError,
   logLoss,
   multiclassLogLoss,
@@ -64,6 +68,64 @@ describe('binaryMetrics', () => {
   })
 })
 
+describe('confusion cells', () => {
+  it('keep the non-zero cells of a matrix in ascending order, and give it back', () => {
+    const m = [
+      [5, 0, 2],
+      [0, 0, 1],
+      [3, 4, 0],
+    ]
+    const c = confusionCells(m)
+    expect(c).toEqual({ cells: [0, 2, 5, 6, 7], counts: [5, 2, 1, 3, 4] })
+    expect(confusionMatrixOf(c, 3)).toEqual(m)
+    expect(confusionCount(c, 3, 2, 1)).toBe(4)
+    expect(confusionCount(c, 3, 1, 1)).toBe(0)
+    const totals = confusionTotals(c, 3)
+    expect([totals.n, totals.correct]).toEqual([15, 5])
+    expect([...totals.truth]).toEqual([7, 1, 7])
+    expect([...totals.predicted]).toEqual([8, 4, 3])
+  })
+
+  it('of 5,000 classes, metrics equal those counted from the label lists', () => {
+    // The full matrix would be 25,000,000 numbers; the cells are at most one per labeled pair.
+    const rand = seeded(7)
+    const k = 5_000
+    const classes = Array.from({ length: k }, (_, i) => `c${i}`)
+    const truth = Array.from({ length: 20_000 }, () => int(rand, k))
+    const predicted = truth.map((t) => (rand() < 0.7 ? t : int(rand, k)))
+    const byCell = new Map<number, number>()
+    truth.forEach((t, i) => byCell.set(t * k + predicted[i]!, (byCell.get(t * k + predicted[i]!) ?? 0) + 1))
+    const cells = [...byCell.keys()].sort((a, b) => a - b)
+    const m = multiclassMetrics({ cells, counts: cells.map((c) => byCell.get(c)!) }, k)
+    const present = classes.map((_, c) => c).filter((c) => truth.includes(c) || predicted.includes(c))
+    let p = 0
+    let r = 0
+    let f = 0
+    const tp = new Array<number>(k).fill(0)
+    const asTruth = new Array<number>(k).fill(0)
+    const asPredicted = new Array<number>(k).fill(0)
+    truth.forEach((t, i) => {
+      asTruth[t]!++
+      asPredicted[predicted[i]!]!++
+      if (t === predicted[i]) tp[t]!++
+    })
+    for (const c of present) {
+      const pc = asPredicted[c] ? tp[c]! / asPredicted[c]! : 0
+      const rc = asTruth[c] ? tp[c]! / asTruth[c]! : 0
+      p += pc
+      r += rc
+      f += pc + rc ? (2 * pc * rc) / (pc + rc) : 0
+    }
+    expect(m.accuracy).toBeCloseTo(tp.reduce((a, b) => a + b, 0) / truth.length, 12)
+    expect(m.precision).toBeCloseTo(p / present.length, 12)
+    expect(m.recall).toBeCloseTo(r / present.length, 12)
+    expect(m.f1).toBeCloseTo(f / present.length, 12)
+  })
+})
+
+/** multiclassMetrics of a full matrix, given by its cells. */
+const metricsOf = (m: number[][]) => multiclassMetrics(confusionCells(m), m.length)
+
 describe('multiclassMetrics', () => {
   it('macro-averages per-class precision, recall and F1 (hand example)', () => {
     // class a: tp 5, col 7, row 6; b: tp 3, col 5, row 4; c: tp 2, col 3, row 5
@@ -75,7 +137,7 @@ describe('multiclassMetrics', () => {
     const prec = [5 / 7, 3 / 5, 2 / 3]
     const rec = [5 / 6, 3 / 4, 2 / 5]
     const f1 = prec.map((p, i) => (2 * p * rec[i]!) / (p + rec[i]!))
-    const m = multiclassMetrics(confusion)
+    const m = metricsOf(confusion)
     expect(m.accuracy).toBeCloseTo(10 / 15, 14)
     expect(m.precision).toBeCloseTo((prec[0]! + prec[1]! + prec[2]!) / 3, 14)
     expect(m.recall).toBeCloseTo((rec[0]! + rec[1]! + rec[2]!) / 3, 14)
@@ -85,14 +147,14 @@ describe('multiclassMetrics', () => {
   it('averages over the classes that occur, as truth or prediction', () => {
     // c never occurs: a perfect model on a and b scores 1, not 2/3
     expect(
-      multiclassMetrics([
+      metricsOf([
         [4, 0, 0],
         [0, 6, 0],
         [0, 0, 0],
       ]),
     ).toEqual({ accuracy: 1, precision: 1, recall: 1, f1: 1 })
     // c is predicted once but never true: it counts, with precision 0 and recall 0
-    const m = multiclassMetrics([
+    const m = metricsOf([
       [4, 0, 1],
       [0, 5, 0],
       [0, 0, 0],
@@ -102,9 +164,9 @@ describe('multiclassMetrics', () => {
   })
 
   it('is all zeros for an empty matrix', () => {
-    expect(multiclassMetrics([])).toEqual({ accuracy: 0, precision: 0, recall: 0, f1: 0 })
+    expect(metricsOf([])).toEqual({ accuracy: 0, precision: 0, recall: 0, f1: 0 })
     expect(
-      multiclassMetrics([
+      metricsOf([
         [0, 0],
         [0, 0],
       ]),
@@ -133,7 +195,7 @@ describe('multiclassMetrics', () => {
         r += rc
         f += pc + rc ? (2 * pc * rc) / (pc + rc) : 0
       }
-      const m = multiclassMetrics(confusionMatrix(truth, predicted, classes))
+      const m = metricsOf(confusionMatrix(truth, predicted, classes))
       expect(m.accuracy).toBeCloseTo(truth.filter((t, i) => t === predicted[i]).length / n, 12)
       expect(m.precision).toBeCloseTo(p / present.length, 12)
       expect(m.recall).toBeCloseTo(r / present.length, 12)

@@ -1,6 +1,6 @@
 import type { Severity } from '../../../shared/events/types.ts'
 import type { WindowSummary } from '../../../shared/records/window-metrics.ts'
-import { proportionDifferenceInterval, wilsonInterval } from '../../../shared/stats/index.ts'
+import { confusionCount, confusionTotals, proportionDifferenceInterval, wilsonInterval } from '../../../shared/stats/index.ts'
 import { performanceMetricFor, type DetectorConfig, type Levels, type PerformanceMetric } from './detector-config.ts'
 import { fmt, pct, severityOf, type DetectorInput, type DetectorResult, type Finding, type NotJudged, type Skip } from './finding.ts'
 import { runbookHint } from '../alerts/runbooks.ts'
@@ -36,14 +36,6 @@ interface Judged {
   note: string
 }
 
-function trace(m: number[][]): number {
-  return m.reduce((sum, row, i) => sum + (row[i] ?? 0), 0)
-}
-
-function total(m: number[][]): number {
-  return m.reduce((sum, row) => sum + row.reduce((a, b) => a + b, 0), 0)
-}
-
 /** Hanley & McNeil (1982) standard error of an AUC with nPos positives and nNeg negatives. */
 export function hanleyMcNeilSe(auc: number, nPos: number, nNeg: number): number {
   const q1 = auc / (2 - auc)
@@ -59,8 +51,7 @@ function judge(input: DetectorInput, metric: PerformanceMetric, reference: numbe
   const r = s.regression
   if (metric === 'accuracy') {
     if (!c) return 'no classification metrics in the window'
-    const n = total(c.confusion)
-    const correct = trace(c.confusion)
+    const { n, correct } = confusionTotals(c.confusion, c.classes.length)
     const refN = input.reference?.performance.labeled_count
     if (refN && refN > 0) {
       const diff = proportionDifferenceInterval(Math.round(reference * refN), refN, correct, n, z)
@@ -80,13 +71,13 @@ function judge(input: DetectorInput, metric: PerformanceMetric, reference: numbe
       const p = c.classes.indexOf(input.model.positive_class ?? '')
       if (p < 0 || c.classes.length !== 2) return 'positive class not in the confusion matrix'
       const q = 1 - p
-      const tp = c.confusion[p]?.[p] ?? 0
-      const fn = c.confusion[p]?.[q] ?? 0
-      const fp = c.confusion[q]?.[p] ?? 0
+      const tp = confusionCount(c.confusion, 2, p, p)
+      const fn = confusionCount(c.confusion, 2, p, q)
+      const fp = confusionCount(c.confusion, 2, q, p)
       n = tp + (fp + fn) / 2
       successes = tp
     } else {
-      n = total(c.confusion)
+      n = confusionTotals(c.confusion, c.classes.length).n
       successes = c.f1 * n
     }
     const own = wilsonInterval(successes, n, z)
@@ -105,8 +96,9 @@ function judge(input: DetectorInput, metric: PerformanceMetric, reference: numbe
     if (!c || c.roc_auc === null) return 'no roc_auc in the window'
     const p = c.classes.indexOf(input.model.positive_class ?? '')
     if (p < 0) return 'positive class not in the confusion matrix'
-    const nPos = (c.confusion[p] ?? []).reduce((a, b) => a + b, 0)
-    const nNeg = total(c.confusion) - nPos
+    const totals = confusionTotals(c.confusion, c.classes.length)
+    const nPos = totals.truth[p]!
+    const nNeg = totals.n - nPos
     if (nPos === 0 || nNeg === 0) return 'roc_auc needs both classes among the labels'
     const se = hanleyMcNeilSe(c.roc_auc, nPos, nNeg)
     const low = c.roc_auc - z * se

@@ -2,7 +2,16 @@ import type { ModelConfig } from '../../../shared/config/model-config.ts'
 import type { LabelEvent, PredictionEvent } from '../../../shared/events/types.ts'
 import type { CategoricalReference, NumericReference, PerformanceReference, ReferenceProfile } from '../../../shared/records/reference-profile.ts'
 import { PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } from '../../../shared/records/window-metrics.ts'
-import { binaryMetrics, confusionMatrix, histogramCounts, multiclassMetrics, quantileBinEdges, regressionMetrics, rocAuc } from '../../../shared/stats/index.ts'
+import {
+  binaryMetrics,
+  confusionCells,
+  confusionMatrix,
+  histogramCounts,
+  multiclassMetrics,
+  quantileBinEdges,
+  regressionMetrics,
+  rocAuc,
+} from '../../../shared/stats/index.ts'
 import { buildRuntimeModel } from '../runtime-model.ts'
 import { positiveScore, predictedClass } from '../ingest/event-rows.ts'
 
@@ -96,7 +105,7 @@ export function buildReferenceProfile(
             scored.map((p) => labelById.get(p.prediction_id)!.label_class === config.positive_class),
             scored.map((p) => positiveScore(p, model)!),
           ) ?? undefined
-      } else Object.assign(performance, multiclassMetrics(confusion))
+      } else Object.assign(performance, multiclassMetrics(confusionCells(confusion), classes.length))
     }
   }
   return { model_id: config.model_id, source: options.source, created_at: options.now, numeric, categorical, prediction, performance }

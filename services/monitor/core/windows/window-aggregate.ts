@@ -9,7 +9,7 @@ import {
   type WindowKey,
   type WindowSummary,
 } from '../../../shared/records/window-metrics.ts'
-import { binaryMetrics, emptyMoments, mergeMoments, momentsStd, multiclassMetrics, type Moments } from '../../../shared/stats/index.ts'
+import { binaryMetrics, confusionCount, emptyMoments, mergeMoments, momentsStd, multiclassMetrics, type Moments } from '../../../shared/stats/index.ts'
 import type { RuntimeModel } from '../runtime-model.ts'
 import { profiledFeatures } from './profiled-features.ts'
 
@@ -94,11 +94,11 @@ export const featureId = (g: GroupKey, feature: string): string => `${groupId(g)
 function classification(row: SummaryAggregateRow, config: ModelConfig): ClassificationPerformance | null {
   if (!row.cls_n) return null
   const classes = config.classes ?? []
-  const confusion = classes.map(() => new Array<number>(classes.length).fill(0))
-  row.confusion_cells?.forEach((cell, i) => (confusion[Math.floor(cell / classes.length)]![cell % classes.length] = row.confusion_counts![i]!))
+  // sumMap gives the cells in ascending order, without zeros.
+  const confusion = { cells: (row.confusion_cells ?? []).map(Number), counts: (row.confusion_counts ?? []).map(Number) }
   const logLoss = row.scored_n ? row.log_loss_sum! / row.scored_n : null
   if (config.task !== 'binary_classification')
-    return { ...multiclassMetrics(confusion), log_loss: logLoss, roc_auc: null, calibration_error: null, classes, confusion }
+    return { ...multiclassMetrics(confusion, classes.length), log_loss: logLoss, roc_auc: null, calibration_error: null, classes, confusion }
   const p = classes.indexOf(config.positive_class!)
   const n = p === 0 ? 1 : 0
   const positives = row.auc_positives ?? 0
@@ -114,7 +114,12 @@ function classification(row: SummaryAggregateRow, config: ModelConfig): Classifi
     }
   }
   return {
-    ...binaryMetrics(confusion[p]![p]!, confusion[n]![p]!, confusion[p]![n]!, confusion[n]![n]!),
+    ...binaryMetrics(
+      confusionCount(confusion, classes.length, p, p),
+      confusionCount(confusion, classes.length, n, p),
+      confusionCount(confusion, classes.length, p, n),
+      confusionCount(confusion, classes.length, n, n),
+    ),
     log_loss: logLoss,
     roc_auc: auc,
     calibration_error: ece,

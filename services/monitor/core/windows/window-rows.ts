@@ -1,4 +1,10 @@
 import type { FeatureWindowStats, WindowKey, WindowSummary } from '../../../shared/records/window-metrics.ts'
+import { confusionCells, confusionMatrixOf } from '../../../shared/stats/index.ts'
+
+/** Up to this many classes a window's row also holds its confusion matrix in full (`confusion`,
+ *  k × k): for more, k² numbers per row cost more than they help (3,000 classes: 108 MB of them
+ *  per hourly window of six segments), and only the non-zero cells are kept. */
+export const FULL_CONFUSION_MAX_CLASSES = 100
 
 // The stored rows of window_summary and window_feature_stats (SummaryRecord, FeatureRecord:
 // their columns but the version and time columns the store adds) and the mapping both ways
@@ -27,7 +33,11 @@ export interface SummaryRecord {
   roc_auc: number | null
   calibration_error: number | null
   classes: string[]
+  /** The full matrix, for models of at most FULL_CONFUSION_MAX_CLASSES classes (else empty). */
   confusion: number[][]
+  /** Its non-zero cells (truth index × classes + predicted index) and their counts. */
+  confusion_cells: number[]
+  confusion_counts: number[]
   mae: number | null
   rmse: number | null
   mape: number | null
@@ -92,7 +102,9 @@ export function summaryFromRecord(r: SummaryRecord): WindowSummary {
             roc_auc: r.roc_auc,
             calibration_error: r.calibration_error,
             classes: r.classes,
-            confusion: r.confusion,
+            // Rows stored before the cells were kept have only the full matrix.
+            confusion:
+              r.confusion_cells.length > 0 || r.confusion.length === 0 ? { cells: r.confusion_cells, counts: r.confusion_counts } : confusionCells(r.confusion),
           },
     regression: r.mae === null ? null : { mae: r.mae, rmse: r.rmse ?? 0, mape: r.mape, bias: r.bias ?? 0, error_fourth_moment: r.error_fourth_moment },
     estimated_accuracy: r.estimated_accuracy,
@@ -144,7 +156,12 @@ export function summaryToRecord(s: WindowSummary): SummaryRecord {
     roc_auc: s.classification?.roc_auc ?? null,
     calibration_error: s.classification?.calibration_error ?? null,
     classes: s.classification?.classes ?? [],
-    confusion: s.classification?.confusion ?? [],
+    confusion:
+      s.classification && s.classification.classes.length <= FULL_CONFUSION_MAX_CLASSES
+        ? confusionMatrixOf(s.classification.confusion, s.classification.classes.length)
+        : [],
+    confusion_cells: s.classification?.confusion.cells ?? [],
+    confusion_counts: s.classification?.confusion.counts ?? [],
     mae: s.regression?.mae ?? null,
     rmse: s.regression?.rmse ?? null,
     mape: s.regression?.mape ?? null,
