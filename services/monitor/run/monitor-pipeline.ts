@@ -576,7 +576,9 @@ export class MonitorPipeline {
 
   /** Judges the model's stored closed windows again (their join health changed; their numbers did
    *  not, or their rows mark them for a computation anyway), between rounds so that no computation
-   *  of them runs meanwhile; retried while it fails. Only for a model this instance owns. */
+   *  of them runs meanwhile; retried while ClickHouse fails. A failure of the model's own makes
+   *  them failing windows (computeChunk): rounds wait for a recheck, so it must not retry forever.
+   *  Only for a model this instance owns. */
   async recheck(modelId: string, sizeMs: number, starts: number[]): Promise<void> {
     const model = this.deps.models.get(modelId)
     const rejudge = this.deps.rejudge
@@ -584,7 +586,14 @@ export class MonitorPipeline {
     const dataTime = (): number => (this.stepMs > 0 && Number.isFinite(this.computedStep) ? this.computedStep : this.stored)
     const run = this.rounds.then(() =>
       this.retrying(
-        () => rejudge(model, sizeMs, starts, dataTime()),
+        () =>
+          rejudge(model, sizeMs, starts, dataTime()).catch(async (error: unknown) => {
+            if (isInfrastructureError(error)) throw error
+            await this.windowsFailed(
+              starts.map((window_start) => ({ model_id: modelId, window_size_ms: sizeMs, window_start })),
+              error,
+            )
+          }),
         (error, attempt) =>
           this.deps.logger.warn({ event: 'window_rejudge_failed', err: error, windows: starts.length, attempt }, 'judging windows again failed; retrying'),
       ),

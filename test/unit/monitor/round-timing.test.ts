@@ -134,6 +134,10 @@ function setUp(
       if (o.misjudged?.has(judged.config.model_id)) throw new TypeError("Cannot read properties of undefined (reading 'psi')")
       o.judged?.push(judged.config.model_id)
     },
+    rejudge: async (judged: RuntimeModel) => {
+      if (o.misjudged?.has(judged.config.model_id)) throw new TypeError("Cannot read properties of undefined (reading 'psi')")
+      o.judged?.push(judged.config.model_id)
+    },
     settings: defaultMonitorSettings({
       roundDelayMs: ROUND_DELAY,
       refreshMs: REFRESH,
@@ -689,6 +693,23 @@ describe("a model's windows that fail for a reason of their own", () => {
       ['fraud', w1 - 2 * HOUR],
       ['fraud', w1],
     ])
+  })
+
+  it('a detector that throws when stored windows are judged again does not stop the rounds', async () => {
+    const judged: string[] = []
+    const { pipeline, prediction, inserted } = setUp(undefined, { judged, misjudged: new Set(['fraud']) })
+    const w1 = T0 - 5 * HOUR
+    let rechecked = false
+    void pipeline.recheck('fraud', HOUR, [w1]).then(() => (rechecked = true))
+    await vi.advanceTimersByTimeAsync(100)
+    expect(rechecked).toBe(true)
+    expect(failureRows(inserted)).toEqual([{ model_id: 'fraud', window_start: w1, failing: 1 }])
+    const batch = await pipeline.handleBatch([prediction('a', w1 + 60_000)])
+    let settled = false
+    void batch.settled.then(() => (settled = true))
+    await vi.advanceTimersByTimeAsync(ROUND_DELAY + 100)
+    expect(settled).toBe(true)
+    expect(judged).toEqual(['churn'])
   })
 
   it('after a restart, the windows recorded as failing are computed again at once', async () => {
