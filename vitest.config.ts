@@ -11,6 +11,7 @@ const CLICKHOUSE_FACING = [
   'window-owner',
   'window-requests',
   'window-failures',
+  'open-windows',
   'label-health',
   'join-health-recheck',
   'label-lookup',
