@@ -176,5 +176,10 @@ describe('label join health', () => {
     expect(after.changed).toEqual(moved)
     orphans = await orphanState()
     for (const id of open) expect(orphans.get(id), id).toEqual({ resolved: 1, versions: 2 })
+
+    // Labels all older than the lookback (a replay of past data): the lookback still runs back
+    // from the newest label.
+    const replayed = NOW + 30 * DAY
+    expect((await new LabelHealth(db.ch, () => replayed).update(model, LOOKBACK)).rows).toEqual(expected(labels, new Set([...predicted, ...open]), replayed))
   })
 })

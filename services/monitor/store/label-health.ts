@@ -29,6 +29,19 @@ export class LabelHealth {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The model's newest label time (0: none). Looked for among the labels since `recentFrom`
+   *  first: the labels are kept for good and sorted by id, so reading every label time of the
+   *  model grew with its history. Labels replayed from the past are found by the whole read. */
+  private async newestLabelTime(modelId: string, recentFrom: number): Promise<number> {
+    const newest = async (condition: string): Promise<number> => {
+      const [row] = await this.ch.query<{ t: number }>(
+        `SELECT max(label_time) AS t FROM ${this.ch.table('labels')} WHERE model_id = ${lit(modelId)}${condition}`,
+      )
+      return Number(row?.t ?? 0)
+    }
+    return (await newest(labelsFrom(recentFrom))) || newest('')
+  }
+
   /** Counts again; returns the rows and the window starts whose counts differ from the stored ones
    *  (a window evaluated with the old counts has to be judged again). */
   async update(model: RuntimeModel, lookbackMs = 7 * 86_400_000): Promise<{ rows: LabelHealthRow[]; changed: number[] }> {
@@ -38,8 +51,7 @@ export class LabelHealth {
     const now = this.now()
     const cutoff = now - model.config.orphan_after
     const graceCutoff = now - model.config.join_grace
-    const newest = await ch.query<{ t: number }>(`SELECT max(label_time) AS t FROM ${ch.table('labels')} WHERE model_id = ${modelId}`)
-    const since = Math.floor(((newest[0]?.t ?? 0) - lookbackMs) / size) * size
+    const since = Math.floor(((await this.newestLabelTime(model.config.model_id, now - lookbackMs)) - lookbackMs) / size) * size
     const recent = `model_id = ${modelId}${labelsFrom(since)}`
     // Each labeled prediction once, at its latest label time, and whether its prediction is stored:
     // a set of the stored ones among the labels' ids (bounded by the labels, like the read), not a
