@@ -12,6 +12,7 @@ const CLICKHOUSE_FACING = [
   'window-requests',
   'window-failures',
   'open-windows',
+  'console-queries',
   'label-health',
   'join-health-recheck',
   'label-lookup',

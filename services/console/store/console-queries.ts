@@ -24,10 +24,12 @@ export async function modelState(ch: ClickHouse, model: { model_id: string; task
   const [computed] = await ch.query<{ computed: number }>(
     `SELECT max(computed_at) AS computed FROM ${ch.table('window_summary')} WHERE model_id = ${id} AND window_size_ms = ${Number(sizeMs)}`,
   )
-  const [ingested] = await ch.query<{ ingested: number; rows: number }>(
-    `SELECT max(ingested_at) AS ingested, count() AS rows FROM ${ch.table('predictions')} WHERE model_id = ${id}`,
+  // When the monitor last read a prediction of the model (model_partition_progress, a row per
+  // partition): max(ingested_at) over the predictions, kept for good, grew with the model's history.
+  const [read] = await ch.query<{ read_at: number; rows: number }>(
+    `SELECT max(value) AS read_at, count() AS rows FROM ${ch.table('model_partition_progress')} WHERE model_id = ${id} AND kind = 'read_at'`,
   )
-  const lag = ingested && n(ingested.rows) > 0 && computed ? Math.max(0, n(ingested.ingested) - n(computed.computed)) : null
+  const lag = read && n(read.rows) > 0 && computed ? Math.max(0, n(read.read_at) - n(computed.computed)) : null
   return {
     model_id: model.model_id,
     task: model.task,
