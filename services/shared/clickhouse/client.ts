@@ -3,6 +3,9 @@ import { Readable } from 'node:stream'
 import { ident } from './sql.ts'
 import type { RowBinaryRows } from './row-binary.ts'
 
+/** ClickHouse's default max_query_size: the bytes of a query it parses. */
+const DEFAULT_MAX_QUERY_SIZE = 262_144
+
 export interface ClickHouseConfig {
   url: string
   username?: string
@@ -48,6 +51,11 @@ export class ClickHouse {
   /** `settings`: ClickHouse settings for this query only (e.g. a larger max_query_size). */
   async query<T = Record<string, unknown>>(sql: string, settings?: Record<string, number>): Promise<T[]> {
     if (settings && this.readOnly) throw new Error('a read-only ClickHouse user cannot set per-query settings')
+    // A query longer than ClickHouse parses by default (a model's thousands of classes written
+    // into its window queries) is sent with a max_query_size that fits it and the FORMAT clause
+    // the client appends.
+    const bytes = this.readOnly ? 0 : Buffer.byteLength(sql)
+    if (bytes + 1_024 > DEFAULT_MAX_QUERY_SIZE) settings = { ...settings, max_query_size: Math.max(settings?.max_query_size ?? 0, bytes + 1_024) }
     const result = await this.client.query({ query: sql, format: 'JSONEachRow', ...(settings ? { clickhouse_settings: settings } : {}) })
     return result.json<T>()
   }
