@@ -388,7 +388,7 @@ function performanceColumns(model: ModelConfig): { rowColumns: string[]; aggrega
   const classes = model.classes ?? []
   const rowColumns = [
     // Labeled rows with a true and a predicted class; classes outside the configured list are
-    // skipped by the confusion matrix (index 0), as confusionMatrix skips them.
+    // skipped by the confusion matrix (index 0), as countConfusion skips them.
     'labeled AND isNotNull(label_class) AND isNotNull(predicted_class) AS classified',
     `indexOf(${lit(classes)}, ifNull(label_class, '')) AS truth_index`,
     `indexOf(${lit(classes)}, ifNull(predicted_class, '')) AS said_index`,

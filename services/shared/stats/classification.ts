@@ -20,21 +20,24 @@ export interface ClassificationMetrics {
 }
 
 /**
- * Confusion matrix with rows = truth and columns = predicted, both in the order of `classes`
- * (a k × k matrix of counts, all zeros for no pairs). A pair whose truth or prediction is not in
- * `classes` is left out entirely: such labels are rejected at ingestion, and a matrix has no
- * row or column to put them in. If `classes` lists a label twice, its last position is used.
+ * The confusion matrix of the pairs, rows = truth and columns = predicted, both in the order of
+ * `classes`, as its non-zero cells (ConfusionCells; none for no pairs). A pair whose truth or
+ * prediction is not in `classes` is left out entirely: such labels are rejected at ingestion, and
+ * a matrix has no row or column to put them in. If `classes` lists a label twice, its last
+ * position is used.
  */
-export function confusionMatrix(truth: string[], predicted: string[], classes: string[]): number[][] {
-  checkPaired('confusionMatrix', truth, predicted)
+export function countConfusion(truth: string[], predicted: string[], classes: string[]): ConfusionCells {
+  checkPaired('countConfusion', truth, predicted)
   const index = new Map(classes.map((c, i) => [c, i]))
-  const matrix = classes.map(() => new Array<number>(classes.length).fill(0))
+  const k = classes.length
+  const counts = new Map<number, number>()
   for (let i = 0; i < truth.length; i++) {
     const t = index.get(truth[i]!)
     const p = index.get(predicted[i]!)
-    if (t !== undefined && p !== undefined) matrix[t]![p]!++
+    if (t !== undefined && p !== undefined) counts.set(t * k + p, (counts.get(t * k + p) ?? 0) + 1)
   }
-  return matrix
+  const cells = [...counts.keys()].sort((a, b) => a - b)
+  return { cells, counts: cells.map((c) => counts.get(c)!) }
 }
 
 /**
@@ -164,7 +167,7 @@ export function logLoss(truthIsPositive: boolean[], positiveScores: number[], cl
  * Mean multiclass cross-entropy −ln p(true class), with p the true class's score in each row
  * taken as given (rows are not renormalised) and clipped to [clip, 1] as in `logLoss`. Rows whose
  * truth index is not a valid column of the row (e.g. −1 for an unknown label), or whose true-class
- * score is not finite, are skipped, as `confusionMatrix` skips unknown labels. Null when no row
+ * score is not finite, are skipped, as `countConfusion` skips unknown labels. Null when no row
  * remains.
  */
 export function multiclassLogLoss(truthIndex: number[], scoreRows: number[][], clip = 1e-15): number | null {

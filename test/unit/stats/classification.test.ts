@@ -3,9 +3,9 @@ import {
   binaryMetrics,
   confusionCells,
   confusionCount,
-  confusionMatrix,
   confusionMatrixOf,
   confusionTotals,
+  countConfusion,
   expectedCalibrationError,
   logLoss,
   multiclassLogLoss,
@@ -30,24 +30,23 @@ function pairwiseAuc(truth: boolean[], scores: number[]): number {
   return good / pairs
 }
 
-describe('confusionMatrix', () => {
+describe('countConfusion', () => {
   it('counts truth rows × predicted columns and leaves out unknown labels', () => {
     const truth = ['a', 'a', 'b', 'c', 'b', 'x', 'a']
     const predicted = ['a', 'b', 'b', 'a', 'b', 'a', 'y']
-    expect(confusionMatrix(truth, predicted, ['a', 'b', 'c'])).toEqual([
+    const counted = countConfusion(truth, predicted, ['a', 'b', 'c'])
+    expect(counted).toEqual({ cells: [0, 1, 4, 6], counts: [1, 1, 2, 1] })
+    expect(confusionMatrixOf(counted, 3)).toEqual([
       [1, 1, 0],
       [0, 2, 0],
       [1, 0, 0],
     ])
-    expect(confusionMatrix([], [], ['a', 'b'])).toEqual([
-      [0, 0],
-      [0, 0],
-    ])
-    expect(confusionMatrix(['a'], ['a'], [])).toEqual([])
+    expect(countConfusion([], [], ['a', 'b'])).toEqual({ cells: [], counts: [] })
+    expect(countConfusion(['a'], ['a'], [])).toEqual({ cells: [], counts: [] })
   })
 
   it('rejects arrays of different lengths', () => {
-    expect(() => confusionMatrix(['a'], [], ['a'])).toThrow(RangeError)
+    expect(() => countConfusion(['a'], [], ['a'])).toThrow(RangeError)
   })
 })
 
@@ -195,7 +194,7 @@ describe('multiclassMetrics', () => {
         r += rc
         f += pc + rc ? (2 * pc * rc) / (pc + rc) : 0
       }
-      const m = metricsOf(confusionMatrix(truth, predicted, classes))
+      const m = multiclassMetrics(countConfusion(truth, predicted, classes), classes.length)
       expect(m.accuracy).toBeCloseTo(truth.filter((t, i) => t === predicted[i]).length / n, 12)
       expect(m.precision).toBeCloseTo(p / present.length, 12)
       expect(m.recall).toBeCloseTo(r / present.length, 12)

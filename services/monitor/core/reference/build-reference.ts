@@ -4,8 +4,8 @@ import type { CategoricalReference, NumericReference, PerformanceReference, Refe
 import { PREDICTION_CLASS, PREDICTION_SCORE, PREDICTION_VALUE } from '../../../shared/records/window-metrics.ts'
 import {
   binaryMetrics,
-  confusionCells,
-  confusionMatrix,
+  confusionCount,
+  countConfusion,
   histogramCounts,
   multiclassMetrics,
   quantileBinEdges,
@@ -90,7 +90,7 @@ export function buildReferenceProfile(
       if (metrics) Object.assign(performance, { mae: metrics.mae, rmse: metrics.rmse })
     } else {
       const classes = config.classes ?? []
-      const confusion = confusionMatrix(
+      const confusion = countConfusion(
         labeled.map((p) => labelById.get(p.prediction_id)!.label_class ?? ''),
         labeled.map((p) => predictedClass(p, model) ?? ''),
         classes,
@@ -98,14 +98,15 @@ export function buildReferenceProfile(
       if (config.task === 'binary_classification') {
         const pi = classes.indexOf(config.positive_class!)
         const ni = pi === 0 ? 1 : 0
-        Object.assign(performance, binaryMetrics(confusion[pi]![pi]!, confusion[ni]![pi]!, confusion[pi]![ni]!, confusion[ni]![ni]!))
+        const cell = (truth: number, said: number): number => confusionCount(confusion, classes.length, truth, said)
+        Object.assign(performance, binaryMetrics(cell(pi, pi), cell(ni, pi), cell(pi, ni), cell(ni, ni)))
         const scored = labeled.filter((p) => positiveScore(p, model) !== null)
         performance.roc_auc =
           rocAuc(
             scored.map((p) => labelById.get(p.prediction_id)!.label_class === config.positive_class),
             scored.map((p) => positiveScore(p, model)!),
           ) ?? undefined
-      } else Object.assign(performance, multiclassMetrics(confusionCells(confusion), classes.length))
+      } else Object.assign(performance, multiclassMetrics(confusion, classes.length))
     }
   }
   return { model_id: config.model_id, source: options.source, created_at: options.now, numeric, categorical, prediction, performance }
