@@ -1,5 +1,6 @@
 import type { ClickHouse } from '../../shared/clickhouse/client.ts'
 import { lit } from '../../shared/clickhouse/sql.ts'
+import { windowCloseAt } from '../core/window-lifecycle.ts'
 
 /**
  * Starts of a model's windows of one size stored as open although their end plus lateness is at
@@ -23,7 +24,7 @@ export async function openWindowsEndedBy(
   )
   const open = rows.map((r) => Number(r.window_start))
   if (open.length === 0) return []
-  const closeAt = (start: number): number => start + Number(sizeMs) + Number(latenessMs)
+  const closeAt = (start: number): number => windowCloseAt(start, Number(sizeMs), Number(latenessMs))
   let cutoff: number
   if (endedBy !== 'newest prediction') cutoff = endedBy
   else {

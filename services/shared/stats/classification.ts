@@ -89,10 +89,15 @@ export function confusionCount(c: ConfusionCells, k: number, truth: number, pred
   return i < 0 ? 0 : c.counts[i]!
 }
 
-/** Pairs counted, pairs on the diagonal, and per class the pairs with it as truth and as prediction. */
-export function confusionTotals(c: ConfusionCells, k: number): { n: number; correct: number; truth: Float64Array; predicted: Float64Array } {
+/** Pairs counted, pairs on the diagonal, and per class the pairs with it as truth, as prediction
+ *  and as both (`diagonal`). */
+export function confusionTotals(
+  c: ConfusionCells,
+  k: number,
+): { n: number; correct: number; truth: Float64Array; predicted: Float64Array; diagonal: Float64Array } {
   const truth = new Float64Array(k)
   const predicted = new Float64Array(k)
+  const diagonal = new Float64Array(k)
   let n = 0
   let correct = 0
   c.cells.forEach((cell, i) => {
@@ -100,11 +105,13 @@ export function confusionTotals(c: ConfusionCells, k: number): { n: number; corr
     const t = Math.floor(cell / k)
     const p = cell % k
     n += count
-    if (t === p) correct += count
     truth[t]! += count
     predicted[p]! += count
+    if (t !== p) return
+    correct += count
+    diagonal[t] = count
   })
-  return { n, correct, truth, predicted }
+  return { n, correct, truth, predicted, diagonal }
 }
 
 /**
@@ -119,11 +126,7 @@ export function confusionTotals(c: ConfusionCells, k: number): { n: number; corr
  * All zeros for an empty matrix.
  */
 export function multiclassMetrics(c: ConfusionCells, k: number): ClassificationMetrics {
-  const { n, correct, truth, predicted } = confusionTotals(c, k)
-  const diagonal = new Float64Array(k)
-  c.cells.forEach((cell, i) => {
-    if (Math.floor(cell / k) === cell % k) diagonal[cell % k] = c.counts[i]!
-  })
+  const { n, correct, truth, predicted, diagonal } = confusionTotals(c, k)
   let present = 0
   let p = 0
   let r = 0

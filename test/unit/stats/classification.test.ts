@@ -83,6 +83,7 @@ describe('confusion cells', () => {
     expect([totals.n, totals.correct]).toEqual([15, 5])
     expect([...totals.truth]).toEqual([7, 1, 7])
     expect([...totals.predicted]).toEqual([8, 4, 3])
+    expect([...totals.diagonal]).toEqual([5, 0, 0])
   })
 
   it('of 5,000 classes, metrics equal those counted from the label lists', () => {

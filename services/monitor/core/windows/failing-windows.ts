@@ -1,8 +1,8 @@
 import { windowRefKey, type WindowRef } from './window-math.ts'
 
 /** The first retry of a failing window, and the longest wait between two. */
-export const FIRST_RETRY_MS = 60_000
-export const MAX_RETRY_MS = 3_600_000
+const FIRST_RETRY_MS = 60_000
+const MAX_RETRY_MS = 3_600_000
 
 /**
  * Windows whose computation failed for a reason of their own (ClickHouse refused the query for
@@ -47,9 +47,5 @@ export class FailingWindows {
     const counts = new Map<string, number>()
     for (const { ref } of this.entries.values()) counts.set(ref.model_id, (counts.get(ref.model_id) ?? 0) + 1)
     return counts
-  }
-
-  get size(): number {
-    return this.entries.size
   }
 }
